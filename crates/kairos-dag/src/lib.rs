@@ -1,0 +1,2 @@
+//! The pure DAG model of Kairos.
+pub mod yaml;
