@@ -1,2 +1,6 @@
 //! The pure DAG model of Kairos.
+pub mod duration;
+pub mod retry;
+pub mod state;
+pub mod trigger_rule;
 pub mod yaml;
