@@ -1,0 +1,303 @@
+//! Cron expressions with Airflow's meaning.
+//!
+//! Airflow evaluates cron with croniter: five fields, Unix day-of-week numbers
+//! (0 or 7 = Sunday, 1 = Monday), and Vixie cron's rule that a restricted
+//! day-of-month and a restricted day-of-week match when *either* matches. The
+//! `croner` crate follows those rules (the `cron` crate speaks Quartz, where 1 is
+//! Sunday, so `1-5` would silently mean Sunday to Thursday). Kairos adds Airflow's
+//! presets and its DST handling on top.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::localize::{localize, to_naive};
+
+/// Airflow's cron presets (`airflow.utils.dates.cron_presets`, plus croniter's
+/// `@annually` and `@midnight`, which Airflow passes through to it).
+const PRESETS: &[(&str, &str)] = &[
+    ("@hourly", "0 * * * *"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@monthly", "0 0 1 * *"),
+    ("@quarterly", "0 0 1 */3 *"),
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+];
+
+/// Names of every preset, for error messages.
+pub fn preset_names() -> impl Iterator<Item = &'static str> {
+    PRESETS.iter().map(|(name, _)| *name)
+}
+
+/// How many cron times to step over while looking for one on the right side of
+/// `current` after DST localization; two always suffice, this leaves margin.
+const MAX_DST_STEPS: usize = 8;
+
+/// A parsed cron expression (or preset), as written and as evaluated.
+#[derive(Clone)]
+pub struct CronExpr {
+    written: String,
+    cron: Cron,
+    /// The hour field is `*`: Airflow then steps in elapsed time, not wall-clock time.
+    every_hour: bool,
+}
+
+impl CronExpr {
+    /// Parses a preset or a five-field Unix cron expression.
+    pub fn parse(text: &str) -> Result<CronExpr, String> {
+        let written = text.trim();
+        let expanded = if written.starts_with('@') {
+            PRESETS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(written))
+                .map(|(_, expr)| *expr)
+                .ok_or_else(|| {
+                    format!(
+                        "`{written}` is not a schedule preset; the presets are {}, plus @once \
+                         (see the docs for @continuous)",
+                        preset_names().collect::<Vec<_>>().join(", ")
+                    )
+                })?
+        } else {
+            written
+        };
+        let fields: Vec<&str> = expanded.split_whitespace().collect();
+        if fields.len() != 5 {
+            return Err(format!(
+                "`{written}` has {} field(s); a cron expression has 5: minute hour day-of-month \
+                 month day-of-week (e.g. `30 2 * * 1-5`). Seconds and year fields are not supported",
+                fields.len()
+            ));
+        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build()
+            .parse(&fields.join(" "))
+            .map_err(|e| format!("`{written}` is not a valid cron expression: {e}"))?;
+        let expr = CronExpr {
+            written: written.to_string(),
+            cron,
+            every_hour: fields[1] == "*",
+        };
+        // A pattern like `0 0 30 2 *` parses but never fires: refuse it now, not at run time.
+        let probe = NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .ok_or("internal: bad probe date")?;
+        if expr.cron.find_next_occurrence(&probe, false).is_err() {
+            return Err(format!("`{written}` never matches any date"));
+        }
+        Ok(expr)
+    }
+
+    /// The expression as the user wrote it (`@daily`, `0 3 * * *`).
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// The first cron time strictly after `current` (Airflow's `CronMixin._get_next`).
+    pub fn next_after(&self, current: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let start = to_naive(current, tz);
+        if self.every_hour {
+            let scheduled = self.cron.find_next_occurrence(&start, false).ok()?;
+            return current.checked_add_signed(scheduled - start);
+        }
+        // Localizing can move a wall time (out of a DST gap), so make sure the answer is
+        // really after `current`; Airflow can return `current` itself there.
+        let mut naive = start;
+        for _ in 0..MAX_DST_STEPS {
+            naive = self.cron.find_next_occurrence(&naive, false).ok()?;
+            let at = localize(naive, tz);
+            if at > current {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// The last cron time strictly before `current` (Airflow's `CronMixin._get_prev`).
+    pub fn prev_before(&self, current: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let start = to_naive(current, tz);
+        if self.every_hour {
+            let scheduled = self.cron.find_previous_occurrence(&start, false).ok()?;
+            return current.checked_sub_signed(start - scheduled);
+        }
+        let mut naive = start;
+        for _ in 0..MAX_DST_STEPS {
+            naive = self.cron.find_previous_occurrence(&naive, false).ok()?;
+            let at = localize(naive, tz);
+            if at < current {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// `current` if it is a cron time, else the next one (Airflow's `_align_to_next`).
+    pub fn align_to_next(&self, current: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let next = self.next_after(current, tz)?;
+        if self.prev_before(next, tz) == Some(current) {
+            Some(current)
+        } else {
+            Some(next)
+        }
+    }
+
+    /// `current` if it is a cron time, else the previous one (Airflow's `_align_to_prev`).
+    pub fn align_to_prev(&self, current: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let prev = self.prev_before(current, tz)?;
+        if self.next_after(prev, tz) == Some(current) {
+            Some(current)
+        } else {
+            Some(prev)
+        }
+    }
+}
+
+impl fmt::Debug for CronExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CronExpr({:?})", self.written)
+    }
+}
+
+impl PartialEq for CronExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.written == other.written
+    }
+}
+
+impl Eq for CronExpr {}
+
+impl fmt::Display for CronExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl FromStr for CronExpr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CronExpr::parse(s)
+    }
+}
+
+impl Serialize for CronExpr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        CronExpr::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, TimeZone, Weekday};
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, mi, 0).single().expect("valid")
+    }
+
+    fn cron(text: &str) -> CronExpr {
+        CronExpr::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn weekdays_are_unix_numbers() {
+        // 1-5 is Monday..Friday (the cron crate would make it Sunday..Thursday).
+        let c = cron("0 9 * * 1-5");
+        let mut t = utc(2024, 6, 1, 0, 0); // a Saturday
+        let mut days = Vec::new();
+        for _ in 0..5 {
+            t = c.next_after(t, Tz::UTC).expect("next");
+            days.push(t.weekday());
+        }
+        assert_eq!(
+            days,
+            [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+        );
+        // 0 and 7 are both Sunday.
+        assert_eq!(
+            cron("0 0 * * 0").next_after(utc(2024, 6, 3, 0, 0), Tz::UTC),
+            cron("0 0 * * 7").next_after(utc(2024, 6, 3, 0, 0), Tz::UTC)
+        );
+    }
+
+    #[test]
+    fn names_lists_ranges_and_steps() {
+        let c = cron("*/15 8-9 * JAN,jul MON");
+        let t = c.next_after(utc(2024, 1, 1, 8, 50), Tz::UTC).expect("next");
+        assert_eq!(t, utc(2024, 1, 1, 9, 0)); // 2024-01-01 is a Monday
+        let t = c.next_after(utc(2024, 1, 1, 9, 45), Tz::UTC).expect("next");
+        assert_eq!(t, utc(2024, 1, 8, 8, 0));
+    }
+
+    #[test]
+    fn day_of_month_or_day_of_week() {
+        // Vixie/croniter: the 13th OR any Friday.
+        let c = cron("0 0 13 * 5");
+        let t1 = c.next_after(utc(2024, 9, 1, 0, 0), Tz::UTC).expect("next");
+        assert_eq!(t1, utc(2024, 9, 6, 0, 0)); // Friday the 6th
+        let t2 = c.next_after(utc(2024, 9, 12, 0, 0), Tz::UTC).expect("next");
+        assert_eq!(t2, utc(2024, 9, 13, 0, 0)); // the 13th (also a Friday this month)
+        let t3 = c.next_after(utc(2024, 10, 12, 0, 0), Tz::UTC).expect("next");
+        assert_eq!(t3, utc(2024, 10, 13, 0, 0)); // Sunday the 13th still matches
+    }
+
+    #[test]
+    fn presets() {
+        assert_eq!(
+            cron("@quarterly").next_after(utc(2024, 2, 10, 0, 0), Tz::UTC),
+            Some(utc(2024, 4, 1, 0, 0))
+        );
+        assert_eq!(
+            cron("@weekly").next_after(utc(2024, 6, 5, 0, 0), Tz::UTC),
+            Some(utc(2024, 6, 9, 0, 0))
+        );
+        assert_eq!(cron("@DAILY").as_str(), "@DAILY");
+    }
+
+    #[test]
+    fn bad_expressions_say_why() {
+        let six = CronExpr::parse("0 0 0 * * *").expect_err("six fields");
+        assert!(six.contains("5"), "{six}");
+        let bad = CronExpr::parse("61 * * * *").expect_err("minute 61");
+        assert!(bad.contains("61 * * * *"), "{bad}");
+        let never = CronExpr::parse("0 0 30 2 *").expect_err("feb 30");
+        assert!(never.contains("never"), "{never}");
+        let preset = CronExpr::parse("@fortnightly").expect_err("preset");
+        assert!(preset.contains("@daily"), "{preset}");
+        assert!(CronExpr::parse("").is_err());
+    }
+
+    #[test]
+    fn align() {
+        let c = cron("0 * * * *");
+        assert_eq!(c.align_to_next(utc(2024, 1, 1, 5, 0), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
+        assert_eq!(c.align_to_next(utc(2024, 1, 1, 5, 1), Tz::UTC), Some(utc(2024, 1, 1, 6, 0)));
+        assert_eq!(c.align_to_prev(utc(2024, 1, 1, 5, 0), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
+        assert_eq!(c.align_to_prev(utc(2024, 1, 1, 5, 59), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
+    }
+
+    #[test]
+    fn serde_keeps_the_written_form() {
+        let c = cron("@daily");
+        let json = serde_json::to_string(&c).expect("ser");
+        assert_eq!(json, "\"@daily\"");
+        let back: CronExpr = serde_json::from_str(&json).expect("de");
+        assert_eq!(back, c);
+        assert!(serde_json::from_str::<CronExpr>("\"nope\"").is_err());
+    }
+}
