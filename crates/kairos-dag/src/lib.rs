@@ -1,7 +1,11 @@
 //! The pure DAG model of Kairos.
+pub mod date;
+pub mod diag;
 pub mod duration;
+pub mod operator;
 pub mod retry;
 pub mod schedule;
 pub mod state;
+pub mod suggest;
 pub mod trigger_rule;
 pub mod yaml;

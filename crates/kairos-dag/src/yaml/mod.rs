@@ -19,7 +19,7 @@ pub use build::{ParseError, parse};
 use std::fmt;
 
 /// A position in a source file, both numbers starting at 1, as editors show them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct Pos {
     pub line: u32,
     pub col: u32,

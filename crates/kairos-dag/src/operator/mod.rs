@@ -1,0 +1,389 @@
+//! The operators Kairos runs, parsed and validated into typed values.
+//!
+//! DAG files name operators by Airflow's dotted paths (old and new module layouts,
+//! `airflow.operators.bash.BashOperator`, `airflow.providers.standard...`) or by short
+//! aliases (`bash`, `python`, ...). Each is parsed from its arguments into a typed
+//! struct here, so that a bad argument is an error when the DAG is pushed, not when
+//! the task runs.
+
+mod args;
+mod bash;
+mod http;
+mod python;
+mod sensor;
+mod trigger;
+
+pub use args::{ArgError, Args, duration_from_json, json_kind, timedelta_from_json};
+pub use bash::{BashCommand, BashOperator, BashSensor};
+pub use http::HttpOperator;
+pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
+pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
+pub use trigger::TriggerDagRunOperator;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::suggest::closest;
+
+/// The files of a DAG version, by key, as far as parsing needs to know them.
+pub trait FileSet {
+    fn contains_file(&self, key: &str) -> bool;
+}
+
+impl FileSet for BTreeMap<String, String> {
+    fn contains_file(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+}
+
+/// Which operator a task uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorKind {
+    Empty,
+    Bash,
+    Python,
+    BranchPython,
+    ShortCircuit,
+    BashSensor,
+    PythonSensor,
+    TimeDeltaSensor,
+    DateTimeSensor,
+    ExternalTaskSensor,
+    TriggerDagRun,
+    Http,
+}
+
+/// Every accepted spelling of every operator: (kind, Airflow class name, dotted paths, aliases).
+const REGISTRY: &[(OperatorKind, &str, &[&str], &[&str])] = &[
+    (
+        OperatorKind::Empty,
+        "EmptyOperator",
+        &[
+            "airflow.operators.empty.EmptyOperator",
+            "airflow.providers.standard.operators.empty.EmptyOperator",
+            "airflow.operators.dummy.DummyOperator",
+            "airflow.operators.dummy_operator.DummyOperator",
+            "airflow.operators.empty.DummyOperator",
+        ],
+        &["empty", "dummy"],
+    ),
+    (
+        OperatorKind::Bash,
+        "BashOperator",
+        &[
+            "airflow.operators.bash.BashOperator",
+            "airflow.operators.bash_operator.BashOperator",
+            "airflow.providers.standard.operators.bash.BashOperator",
+        ],
+        &["bash"],
+    ),
+    (
+        OperatorKind::Python,
+        "PythonOperator",
+        &[
+            "airflow.operators.python.PythonOperator",
+            "airflow.operators.python_operator.PythonOperator",
+            "airflow.providers.standard.operators.python.PythonOperator",
+        ],
+        &["python"],
+    ),
+    (
+        OperatorKind::BranchPython,
+        "BranchPythonOperator",
+        &[
+            "airflow.operators.python.BranchPythonOperator",
+            "airflow.operators.python_operator.BranchPythonOperator",
+            "airflow.providers.standard.operators.python.BranchPythonOperator",
+        ],
+        &["branch_python", "branch"],
+    ),
+    (
+        OperatorKind::ShortCircuit,
+        "ShortCircuitOperator",
+        &[
+            "airflow.operators.python.ShortCircuitOperator",
+            "airflow.operators.python_operator.ShortCircuitOperator",
+            "airflow.providers.standard.operators.python.ShortCircuitOperator",
+        ],
+        &["short_circuit"],
+    ),
+    (
+        OperatorKind::BashSensor,
+        "BashSensor",
+        &[
+            "airflow.sensors.bash.BashSensor",
+            "airflow.sensors.bash_sensor.BashSensor",
+            "airflow.providers.standard.sensors.bash.BashSensor",
+        ],
+        &["bash_sensor"],
+    ),
+    (
+        OperatorKind::PythonSensor,
+        "PythonSensor",
+        &[
+            "airflow.sensors.python.PythonSensor",
+            "airflow.sensors.python_sensor.PythonSensor",
+            "airflow.providers.standard.sensors.python.PythonSensor",
+        ],
+        &["python_sensor"],
+    ),
+    (
+        OperatorKind::TimeDeltaSensor,
+        "TimeDeltaSensor",
+        &[
+            "airflow.sensors.time_delta.TimeDeltaSensor",
+            "airflow.sensors.time_delta.TimeDeltaSensorAsync",
+            "airflow.sensors.time_delta_sensor.TimeDeltaSensor",
+            "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor",
+            "airflow.providers.standard.sensors.time_delta.TimeDeltaSensorAsync",
+        ],
+        &["time_delta_sensor"],
+    ),
+    (
+        OperatorKind::DateTimeSensor,
+        "DateTimeSensor",
+        &[
+            "airflow.sensors.date_time.DateTimeSensor",
+            "airflow.sensors.date_time.DateTimeSensorAsync",
+            "airflow.sensors.date_time_sensor.DateTimeSensor",
+            "airflow.providers.standard.sensors.date_time.DateTimeSensor",
+            "airflow.providers.standard.sensors.date_time.DateTimeSensorAsync",
+        ],
+        &["date_time_sensor"],
+    ),
+    (
+        OperatorKind::ExternalTaskSensor,
+        "ExternalTaskSensor",
+        &[
+            "airflow.sensors.external_task.ExternalTaskSensor",
+            "airflow.sensors.external_task_sensor.ExternalTaskSensor",
+            "airflow.providers.standard.sensors.external_task.ExternalTaskSensor",
+        ],
+        &["external_task_sensor"],
+    ),
+    (
+        OperatorKind::TriggerDagRun,
+        "TriggerDagRunOperator",
+        &[
+            "airflow.operators.trigger_dagrun.TriggerDagRunOperator",
+            "airflow.operators.dagrun_operator.TriggerDagRunOperator",
+            "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator",
+        ],
+        &["trigger_dagrun", "trigger_dag_run"],
+    ),
+    (
+        OperatorKind::Http,
+        "HttpOperator",
+        &[
+            "airflow.providers.http.operators.http.HttpOperator",
+            "airflow.providers.http.operators.http.SimpleHttpOperator",
+            "airflow.operators.http_operator.SimpleHttpOperator",
+        ],
+        &["http"],
+    ),
+];
+
+impl OperatorKind {
+    /// The kind for a dotted Airflow path or an alias; the error lists what is supported.
+    pub fn from_path(text: &str) -> Result<OperatorKind, (String, Option<String>)> {
+        let t = text.trim();
+        for (kind, _, paths, aliases) in REGISTRY {
+            if paths.contains(&t) || aliases.iter().any(|a| a.eq_ignore_ascii_case(t)) {
+                return Ok(*kind);
+            }
+        }
+        let all = REGISTRY
+            .iter()
+            .flat_map(|(_, _, paths, aliases)| paths.iter().chain(aliases.iter()).copied());
+        let hint = match closest(t, all) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!(
+                "supported operators: {} (each by its Airflow path, e.g. \
+                 `airflow.providers.standard.operators.bash.BashOperator`, or its alias: {})",
+                REGISTRY
+                    .iter()
+                    .map(|(_, name, _, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                REGISTRY
+                    .iter()
+                    .map(|(_, _, _, aliases)| aliases[0])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err((format!("unknown operator `{t}`"), Some(hint)))
+    }
+
+    /// Airflow's class name, for messages and display.
+    pub fn class_name(self) -> &'static str {
+        REGISTRY
+            .iter()
+            .find(|(k, ..)| *k == self)
+            .map(|(_, name, ..)| *name)
+            .unwrap_or("operator")
+    }
+
+    /// Arguments of this operator that name files to ship with the DAG version.
+    pub fn file_arguments(self) -> &'static [&'static str] {
+        match self {
+            OperatorKind::Python
+            | OperatorKind::BranchPython
+            | OperatorKind::ShortCircuit
+            | OperatorKind::PythonSensor => &["python_callable_file"],
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for OperatorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.class_name())
+    }
+}
+
+/// A task's operator with validated, typed arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Operator {
+    Empty,
+    Bash(BashOperator),
+    Python(PythonOperator),
+    BashSensor(BashSensor),
+    PythonSensor(PythonSensor),
+    TimeDeltaSensor(TimeDeltaSensor),
+    DateTimeSensor(DateTimeSensor),
+    ExternalTaskSensor(ExternalTaskSensor),
+    TriggerDagRun(TriggerDagRunOperator),
+    Http(HttpOperator),
+}
+
+impl Operator {
+    /// Parses the arguments of an operator of `kind`. `files` are the DAG version's files
+    /// (file arguments must already name one of them); `also_known` are keys the caller
+    /// handles itself, offered as suggestions for unknown keys.
+    pub fn parse(
+        kind: OperatorKind,
+        args: &Map<String, Value>,
+        files: &dyn FileSet,
+        also_known: &[&str],
+    ) -> Result<Operator, Vec<ArgError>> {
+        let mut a = Args::new(args);
+        let op = match kind {
+            OperatorKind::Empty => Some(Operator::Empty),
+            OperatorKind::Bash => BashOperator::parse(&mut a, files).map(Operator::Bash),
+            OperatorKind::Python => {
+                PythonOperator::parse(&mut a, PythonKind::Plain, files).map(Operator::Python)
+            }
+            OperatorKind::BranchPython => {
+                PythonOperator::parse(&mut a, PythonKind::Branch, files).map(Operator::Python)
+            }
+            OperatorKind::ShortCircuit => {
+                PythonOperator::parse(&mut a, PythonKind::ShortCircuit, files).map(Operator::Python)
+            }
+            OperatorKind::BashSensor => BashSensor::parse(&mut a).map(Operator::BashSensor),
+            OperatorKind::PythonSensor => {
+                PythonSensor::parse(&mut a, files).map(Operator::PythonSensor)
+            }
+            OperatorKind::TimeDeltaSensor => {
+                TimeDeltaSensor::parse(&mut a).map(Operator::TimeDeltaSensor)
+            }
+            OperatorKind::DateTimeSensor => {
+                DateTimeSensor::parse(&mut a).map(Operator::DateTimeSensor)
+            }
+            OperatorKind::ExternalTaskSensor => {
+                ExternalTaskSensor::parse(&mut a).map(Operator::ExternalTaskSensor)
+            }
+            OperatorKind::TriggerDagRun => {
+                TriggerDagRunOperator::parse(&mut a).map(Operator::TriggerDagRun)
+            }
+            OperatorKind::Http => HttpOperator::parse(&mut a).map(Operator::Http),
+        };
+        a.finish(kind.class_name(), also_known)?;
+        op.ok_or_else(|| {
+            vec![ArgError {
+                key: None,
+                message: format!("invalid {} arguments", kind.class_name()),
+                hint: None,
+            }]
+        })
+    }
+
+    /// The names of every argument an operator of `kind` accepts (for expand/partial checks
+    /// and suggestions).
+    pub fn argument_names(kind: OperatorKind) -> Vec<&'static str> {
+        let empty = Map::new();
+        let mut a = Args::new(&empty);
+        // Parsing an empty map asks for every argument; the result does not matter.
+        let _ = match kind {
+            OperatorKind::Empty => None,
+            OperatorKind::Bash => BashOperator::parse(&mut a, &NoFiles).map(|_| ()),
+            OperatorKind::Python | OperatorKind::BranchPython | OperatorKind::ShortCircuit => {
+                let k = match kind {
+                    OperatorKind::BranchPython => PythonKind::Branch,
+                    OperatorKind::ShortCircuit => PythonKind::ShortCircuit,
+                    _ => PythonKind::Plain,
+                };
+                PythonOperator::parse(&mut a, k, &NoFiles).map(|_| ())
+            }
+            OperatorKind::BashSensor => BashSensor::parse(&mut a).map(|_| ()),
+            OperatorKind::PythonSensor => PythonSensor::parse(&mut a, &NoFiles).map(|_| ()),
+            OperatorKind::TimeDeltaSensor => TimeDeltaSensor::parse(&mut a).map(|_| ()),
+            OperatorKind::DateTimeSensor => DateTimeSensor::parse(&mut a).map(|_| ()),
+            OperatorKind::ExternalTaskSensor => ExternalTaskSensor::parse(&mut a).map(|_| ()),
+            OperatorKind::TriggerDagRun => TriggerDagRunOperator::parse(&mut a).map(|_| ()),
+            OperatorKind::Http => HttpOperator::parse(&mut a).map(|_| ()),
+        };
+        let mut names = a.known().to_vec();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    pub fn kind(&self) -> OperatorKind {
+        match self {
+            Operator::Empty => OperatorKind::Empty,
+            Operator::Bash(_) => OperatorKind::Bash,
+            Operator::Python(p) => match p.kind {
+                PythonKind::Plain => OperatorKind::Python,
+                PythonKind::Branch => OperatorKind::BranchPython,
+                PythonKind::ShortCircuit => OperatorKind::ShortCircuit,
+            },
+            Operator::BashSensor(_) => OperatorKind::BashSensor,
+            Operator::PythonSensor(_) => OperatorKind::PythonSensor,
+            Operator::TimeDeltaSensor(_) => OperatorKind::TimeDeltaSensor,
+            Operator::DateTimeSensor(_) => OperatorKind::DateTimeSensor,
+            Operator::ExternalTaskSensor(_) => OperatorKind::ExternalTaskSensor,
+            Operator::TriggerDagRun(_) => OperatorKind::TriggerDagRun,
+            Operator::Http(_) => OperatorKind::Http,
+        }
+    }
+
+    /// The sensor settings, for operators that are sensors.
+    pub fn sensor(&self) -> Option<&SensorArgs> {
+        match self {
+            Operator::BashSensor(s) => Some(&s.sensor),
+            Operator::PythonSensor(s) => Some(&s.sensor),
+            Operator::TimeDeltaSensor(s) => Some(&s.sensor),
+            Operator::DateTimeSensor(s) => Some(&s.sensor),
+            Operator::ExternalTaskSensor(s) => Some(&s.sensor),
+            _ => None,
+        }
+    }
+}
+
+/// A file set with no files, for listing argument names.
+struct NoFiles;
+
+impl FileSet for NoFiles {
+    fn contains_file(&self, _key: &str) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests;
