@@ -36,6 +36,13 @@ impl Duration {
         }
     }
 
+    /// For constants (no clamping; callers pass sane values).
+    pub const fn from_secs_const(secs: u64) -> Duration {
+        Duration {
+            millis: secs * MS_PER_SEC,
+        }
+    }
+
     pub fn from_secs(secs: u64) -> Duration {
         Duration::from_millis(secs.saturating_mul(MS_PER_SEC))
     }

@@ -2,6 +2,8 @@
 pub mod date;
 pub mod diag;
 pub mod duration;
+pub mod graph;
+pub mod model;
 pub mod operator;
 pub mod retry;
 pub mod schedule;
