@@ -7,7 +7,7 @@
 //! the task runs.
 
 mod args;
-mod bash;
+pub(crate) mod bash;
 mod http;
 mod python;
 mod sensor;
@@ -196,10 +196,23 @@ impl OperatorKind {
                 return Ok(*kind);
             }
         }
-        let all = REGISTRY
+        // Suggest by class name (the part people mistype), then the closest full path of
+        // that class; comparing whole dotted paths would match any long path.
+        let class = t.rsplit('.').next().unwrap_or(t);
+        let classes = REGISTRY
             .iter()
-            .flat_map(|(_, _, paths, aliases)| paths.iter().chain(aliases.iter()).copied());
-        let hint = match closest(t, all) {
+            .flat_map(|(_, name, _, aliases)| std::iter::once(*name).chain(aliases.iter().copied()));
+        let suggestion = closest(class, classes).and_then(|c| {
+            let (_, _, paths, aliases) = REGISTRY
+                .iter()
+                .find(|(_, name, _, aliases)| *name == c || aliases.contains(&c))?;
+            if t.contains('.') {
+                closest(t, paths.iter().copied()).or(paths.first().copied())
+            } else {
+                aliases.first().copied()
+            }
+        });
+        let hint = match suggestion {
             Some(c) => format!("did you mean `{c}`?"),
             None => format!(
                 "supported operators: {} (each by its Airflow path, e.g. \

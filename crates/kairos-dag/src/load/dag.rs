@@ -1,0 +1,366 @@
+//! Reading one DAG: its own keys, then its groups and tasks, then its dependencies.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+
+use super::LoadOptions;
+use super::deps::resolve_dependencies;
+use super::files::FileRefs;
+use super::groups::{read_groups, resolve_groups};
+use super::keys::{IGNORED_DAG_KEYS, TASK_SETTINGS};
+use super::read::{
+    MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text, read_tz, read_u32,
+};
+use super::schedule::read_schedule;
+use super::sink::{Scope, Sink};
+use super::task::{Inherited, TaskDraft, check_default_args, merge_params, read_task};
+use crate::model::{Dag, defaults};
+use crate::schedule::Schedule;
+use crate::yaml::{Node, Pos, Value};
+
+/// Airflow's rule for DAG and task ids: letters, digits, `_`, `-`, `.`; at most 250.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A DAG and the keys of the version files its tasks need (the YAML is added by the caller).
+pub struct ReadDag {
+    pub dag: Dag,
+    pub files: Vec<String>,
+}
+
+pub fn read_dag(
+    dag_id: &str,
+    pos: Pos,
+    node: &Node,
+    fileloc: &str,
+    refs: &mut FileRefs<'_>,
+    opts: &LoadOptions,
+    sink: &mut Sink,
+) -> Option<ReadDag> {
+    let scope = Scope::dag(dag_id);
+    if !is_valid_id(dag_id) {
+        sink.error(
+            &scope,
+            pos,
+            format!("`{dag_id}` is not a valid dag_id"),
+            Some("use letters, digits, `_`, `-` and `.` (at most 250 characters)".into()),
+        );
+    }
+    let what = format!("DAG `{dag_id}`");
+    let mut r = MapReader::new(node, &what, sink, &scope)?;
+    if let Some(inner) = r.take("dag_id") {
+        if inner.as_str() != Some(dag_id) {
+            sink.warn(
+                &scope,
+                inner.pos,
+                format!("the DAG's id is its key `{dag_id}`; this `dag_id` is ignored (as dag-factory does)"),
+                None,
+            );
+        }
+    }
+    let default_args = r.take("default_args");
+    if let Some(d) = default_args {
+        check_default_args(d, sink, &scope);
+    }
+    let from_defaults = |key: &str| default_args.and_then(|d| d.get(key));
+
+    let timezone = r
+        .take("timezone")
+        .or_else(|| from_defaults("timezone"))
+        .and_then(|n| read_tz(n, "timezone", sink, &scope))
+        .unwrap_or(Tz::UTC);
+    let start_date = r
+        .take("start_date")
+        .or_else(|| from_defaults("start_date"))
+        .and_then(|n| read_date(n, "start_date", timezone, sink, &scope).map(|d| (d, n.pos)));
+    let end_date = r
+        .take("end_date")
+        .or_else(|| from_defaults("end_date"))
+        .and_then(|n| read_date(n, "end_date", timezone, sink, &scope).map(|d| (d, n.pos)));
+
+    let schedule = read_one_schedule(&mut r, timezone, sink, &scope);
+    let catchup = r
+        .take("catchup")
+        .and_then(|n| read_bool(n, "catchup", sink, &scope))
+        .unwrap_or(defaults::CATCHUP);
+    let max_active_runs = positive(&mut r, "max_active_runs", sink, &scope).unwrap_or(defaults::MAX_ACTIVE_RUNS);
+    let max_active_tasks = match (r.take_with_key("max_active_tasks"), r.take_with_key("concurrency")) {
+        (Some(_), Some((k, _))) => {
+            sink.error(&scope, k.pos, "give `max_active_tasks` or its old name `concurrency`, not both", None);
+            defaults::MAX_ACTIVE_TASKS
+        }
+        (Some((k, n)), None) | (None, Some((k, n))) => at_least_one(n, &k.name, sink, &scope),
+        (None, None) => defaults::MAX_ACTIVE_TASKS,
+    };
+    let dagrun_timeout = r
+        .take("dagrun_timeout")
+        .or_else(|| r.take("dagrun_timeout_sec"))
+        .and_then(|n| read_duration(n, "dagrun_timeout", sink, &scope))
+        .filter(|d| !d.is_zero());
+    let tags = r
+        .take("tags")
+        .map(|n| read_string_list(n, "tags", sink, &scope).into_iter().map(|(t, _)| t).collect())
+        .unwrap_or_default();
+    let mut params = r
+        .take("params")
+        .and_then(|n| read_json_map(n, "params", sink, &scope))
+        .unwrap_or_default();
+    if let Some(dp) = from_defaults("params").and_then(|n| read_json_map(n, "default_args.params", sink, &scope)) {
+        merge_params(&mut params, dp);
+    }
+    let is_paused_upon_creation = r
+        .take("is_paused_upon_creation")
+        .and_then(|n| read_bool(n, "is_paused_upon_creation", sink, &scope));
+    let render_template_as_native_obj = r
+        .take("render_template_as_native_obj")
+        .and_then(|n| read_bool(n, "render_template_as_native_obj", sink, &scope))
+        .unwrap_or(false);
+    let display_name = r.take("dag_display_name").and_then(|n| read_text(n, "dag_display_name", sink, &scope));
+    let description = r.take("description").and_then(|n| read_text(n, "description", sink, &scope));
+    let mut doc_md = r.take("doc_md").and_then(|n| read_text(n, "doc_md", sink, &scope));
+    let mut files = Vec::new();
+    if let Some(n) = r.take("doc_md_file_path") {
+        if let Some(path) = read_text(n, "doc_md_file_path", sink, &scope) {
+            match refs.capture(&path) {
+                Ok(key) => {
+                    doc_md = refs.all().get(&key).cloned();
+                    files.push(key);
+                }
+                Err(e) => sink.error(&scope, n.pos, format!("`doc_md_file_path`: {e}"), None),
+            }
+        }
+    }
+    for (key, why) in IGNORED_DAG_KEYS {
+        if let Some((k, _)) = r.take_with_key(key) {
+            sink.warn(&scope, k.pos, format!("`{}` has no effect in Kairos: {why}", k.name), None);
+        }
+    }
+    let groups_node = r.take("task_groups");
+    let tasks_node = r.take("tasks");
+    r.finish(&what, sink, &scope, TASK_SETTINGS);
+
+    let mut groups = groups_node.map(|n| read_groups(n, sink, &scope)).unwrap_or_default();
+    let groups_ok = resolve_groups(&mut groups, default_args, sink, &scope);
+
+    let mut tasks: Vec<TaskDraft> = Vec::new();
+    match tasks_node {
+        None => sink.warn(&scope, pos, "the DAG has no `tasks`", None),
+        Some(tn) => {
+            for (name, tpos, body) in task_entries(tn, sink, &scope) {
+                let group = body
+                    .get("task_group_name")
+                    .and_then(Node::as_str)
+                    .and_then(|g| groups.iter().find(|x| x.name == g));
+                let inherited = Inherited {
+                    default_args: match group {
+                        Some(g) => g.effective_defaults.as_ref(),
+                        None => default_args,
+                    },
+                };
+                if let Some(t) = read_task(&name, tpos, body, &inherited, refs, sink, &scope) {
+                    tasks.push(t);
+                }
+            }
+        }
+    }
+
+    if schedule.as_ref().is_some_and(Schedule::is_periodic) && start_date.is_none() {
+        sink.error(
+            &scope,
+            pos,
+            "the DAG has a schedule but no `start_date`",
+            Some("add e.g. `start_date: 2024-01-01` to the DAG or its `default_args`".into()),
+        );
+    }
+    if let (Some((s, _)), Some((e, epos))) = (&start_date, &end_date) {
+        if let (Some(s), Some(e)) = (s.fixed(), e.fixed()) {
+            if e < s {
+                sink.error(&scope, *epos, format!("`end_date` ({e}) is before `start_date` ({s})"), None);
+            }
+        }
+    }
+
+    if !groups_ok || sink.error_count_for(dag_id) > 0 {
+        return None;
+    }
+    assign_ids(&mut tasks, &groups, sink, &scope)?;
+    if !resolve_dependencies(&mut tasks, &groups, sink, &scope) {
+        return None;
+    }
+    files.extend(tasks.iter().flat_map(|t| t.files.iter().cloned()));
+    files.sort();
+    files.dedup();
+    Some(ReadDag {
+        dag: Dag {
+            dag_id: dag_id.to_string(),
+            bundle: opts.bundle.clone(),
+            team: opts.team.clone(),
+            display_name,
+            description,
+            doc_md,
+            schedule: schedule?,
+            timezone,
+            start_date: start_date.map(|(d, _)| d),
+            end_date: end_date.map(|(d, _)| d),
+            catchup,
+            max_active_runs,
+            max_active_tasks,
+            dagrun_timeout,
+            tags,
+            params,
+            is_paused_upon_creation,
+            render_template_as_native_obj,
+            fileloc: fileloc.to_string(),
+            groups: groups.iter().map(|g| g.to_model(&groups)).collect(),
+            tasks: tasks.into_iter().map(|t| t.task).collect(),
+        },
+        files,
+    })
+}
+
+/// One of `schedule`, `schedule_interval` (Airflow 2's name) or `timetable`
+/// (dag-factory 0.x); absent means `None`, as in Airflow 3.
+fn read_one_schedule(r: &mut MapReader<'_>, tz: Tz, sink: &mut Sink, scope: &Scope) -> Option<Schedule> {
+    let given: Vec<_> = ["schedule", "schedule_interval", "timetable"]
+        .into_iter()
+        .filter_map(|k| r.take_with_key(k))
+        .collect();
+    match given.as_slice() {
+        [] => Some(Schedule::None),
+        [(k, n)] => read_schedule(n, &k.name, tz, sink, scope),
+        [_, (k, _), ..] => {
+            sink.error(
+                scope,
+                k.pos,
+                "give one of `schedule`, `schedule_interval` and `timetable`",
+                Some("`schedule` is the current name".into()),
+            );
+            None
+        }
+    }
+}
+
+fn positive(r: &mut MapReader<'_>, key: &'static str, sink: &mut Sink, scope: &Scope) -> Option<u32> {
+    r.take(key).map(|n| at_least_one(n, key, sink, scope))
+}
+
+fn at_least_one(n: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> u32 {
+    match read_u32(n, key, sink, scope) {
+        Some(0) => {
+            sink.error(scope, n.pos, format!("`{key}` must be at least 1"), None);
+            1
+        }
+        Some(v) => v,
+        None => 1,
+    }
+}
+
+/// `tasks` as a mapping (`name: {...}`) or a list of mappings with `task_id`.
+fn task_entries<'n>(node: &'n Node, sink: &mut Sink, scope: &Scope) -> Vec<(String, Pos, &'n Node)> {
+    let mut out: Vec<(String, Pos, &Node)> = Vec::new();
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                out.push((k.name.clone(), k.pos, v));
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                match item.get("task_id") {
+                    Some(id) => {
+                        if let Some(name) = read_text(id, "task_id", sink, scope) {
+                            out.push((name, id.pos, item));
+                        }
+                    }
+                    None => sink.error(
+                        scope,
+                        item.pos,
+                        "a task in list form needs `task_id`",
+                        Some("add `task_id: <name>` to the item".into()),
+                    ),
+                }
+            }
+        }
+        Value::Null => {}
+        other => sink.error(
+            scope,
+            node.pos,
+            format!("`tasks` must be a mapping or a list, found {}", other.kind()),
+            None,
+        ),
+    }
+    let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
+    out.retain(|(name, pos, _)| match seen.get(name) {
+        Some(first) => {
+            sink.error(
+                scope,
+                *pos,
+                format!("task `{name}` is defined twice (first at line {})", first.line),
+                Some("task ids must be unique in a DAG".into()),
+            );
+            false
+        }
+        None => {
+            seen.insert(name.clone(), *pos);
+            true
+        }
+    });
+    out
+}
+
+/// Full task ids: the group prefix Airflow adds when the task's group has
+/// `prefix_group_id`. Checks the plain names and the results.
+fn assign_ids(tasks: &mut [TaskDraft], groups: &[super::groups::GroupDraft], sink: &mut Sink, scope: &Scope) -> Option<()> {
+    let mut ok = true;
+    for t in tasks.iter_mut() {
+        if !is_valid_id(&t.name) || t.name.contains('.') {
+            sink.error(
+                &scope.task(&t.name),
+                t.pos,
+                format!("`{}` is not a valid task id", t.name),
+                Some("use letters, digits, `_` and `-` (dots separate group prefixes)".into()),
+            );
+            ok = false;
+            continue;
+        }
+        let group = match &t.group {
+            None => None,
+            Some((g, gpos)) => match groups.iter().find(|x| &x.name == g) {
+                Some(x) => Some(x),
+                None => {
+                    let names = groups.iter().map(|x| x.name.as_str());
+                    sink.error(
+                        &scope.task(&t.name),
+                        *gpos,
+                        format!("`task_group_name: {g}` names no task group of this DAG"),
+                        crate::suggest::did_you_mean(g, names),
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        t.task.group_id = group.map(|g| g.group_id.clone());
+        t.task.task_id = match group {
+            Some(g) if g.prefix_group_id => format!("{}.{}", g.group_id, t.name),
+            _ => t.name.clone(),
+        };
+    }
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for t in tasks.iter() {
+        if let Some(other) = seen.insert(t.task.task_id.as_str(), t.name.as_str()) {
+            sink.error(
+                &scope.task(&t.name),
+                t.pos,
+                format!("tasks `{other}` and `{}` both get the id `{}`", t.name, t.task.task_id),
+                Some("rename one, or keep `prefix_group_id: true` on their groups".into()),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(())
+}

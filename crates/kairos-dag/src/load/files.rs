@@ -1,0 +1,171 @@
+//! Files a DAG references, captured into its version.
+//!
+//! A DAG version holds the content of every file it needs (its YAML, Python
+//! callables, bash scripts, docs), keyed by their path relative to the folder of
+//! the YAML file, so that workers run exactly that code without a shared folder.
+//! `$CONFIG_ROOT_DIR` (or `${CONFIG_ROOT_DIR}`) names that folder, as in dag-factory
+//! setups; a relative path is relative to it too. A referenced file must live in
+//! that folder or below it, so that its key means the same on every machine.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Largest file a DAG version may carry (code, not data).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Reads files for the loader. The CLI reads the disk; the server reads an upload.
+pub trait SourceReader {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+}
+
+/// Reads from the local file system.
+pub struct FsReader;
+
+impl SourceReader for FsReader {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+}
+
+/// Files held in memory, by path (tests, and a server validating an upload).
+impl SourceReader for BTreeMap<PathBuf, Vec<u8>> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+/// The files of the DAGs of one YAML file, as they are captured.
+pub struct FileRefs<'r> {
+    root: PathBuf,
+    reader: &'r dyn SourceReader,
+    files: BTreeMap<String, String>,
+}
+
+impl<'r> FileRefs<'r> {
+    /// `root` is the folder of the YAML file.
+    pub fn new(root: &Path, reader: &'r dyn SourceReader) -> FileRefs<'r> {
+        FileRefs {
+            root: root.to_path_buf(),
+            reader,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// Records a file whose content is already at hand (the YAML itself).
+    pub fn insert(&mut self, key: &str, content: String) {
+        self.files.insert(key.to_string(), content);
+    }
+
+    /// Reads the file a DAG refers to by `written`, records it, and returns its key.
+    /// The error says what is wrong and how to fix it.
+    pub fn capture(&mut self, written: &str) -> Result<String, String> {
+        let expanded = written
+            .trim()
+            .replace("${CONFIG_ROOT_DIR}", &self.root.to_string_lossy())
+            .replace("$CONFIG_ROOT_DIR", &self.root.to_string_lossy());
+        let path = Path::new(&expanded);
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        };
+        let key = relative_key(&self.root, &full).ok_or_else(|| {
+            format!(
+                "`{written}` is outside the DAG file's folder ({}); Kairos ships a DAG's files \
+                 with its version, keyed by their place in that folder. Move the file into it \
+                 (or below) and write `$CONFIG_ROOT_DIR/<path>`",
+                self.root.display()
+            )
+        })?;
+        if self.files.contains_key(&key) {
+            return Ok(key);
+        }
+        let bytes = self.reader.read(&full).map_err(|e| {
+            format!("cannot read `{written}` ({}): {e}", full.display())
+        })?;
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "`{written}` is {} bytes; a DAG version carries files up to {MAX_FILE_BYTES} bytes",
+                bytes.len()
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("`{written}` is not UTF-8 text"))?;
+        self.files.insert(key.clone(), text);
+        Ok(key)
+    }
+
+    /// Every file captured so far.
+    pub fn all(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+
+    /// The captured files for one DAG: the YAML and the given keys.
+    pub fn subset<'k, I: IntoIterator<Item = &'k String>>(&self, keys: I) -> BTreeMap<String, String> {
+        keys.into_iter()
+            .filter_map(|k| self.files.get(k).map(|v| (k.clone(), v.clone())))
+            .collect()
+    }
+}
+
+/// `full` relative to `root` with `/` separators, after resolving `.` and `..`
+/// lexically; `None` if it leaves `root`.
+pub fn relative_key(root: &Path, full: &Path) -> Option<String> {
+    let normalize = |p: &Path| -> Option<Vec<String>> {
+        let mut parts: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                Component::ParentDir => {
+                    parts.pop()?;
+                }
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => parts.clear(),
+            }
+        }
+        Some(parts)
+    };
+    let root_parts = normalize(root)?;
+    let full_parts = normalize(full)?;
+    let rest = full_parts.strip_prefix(root_parts.as_slice())?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(rest.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_relative_to_the_dag_folder() {
+        let root = Path::new("/repo/dags");
+        assert_eq!(relative_key(root, Path::new("/repo/dags/a.py")).as_deref(), Some("a.py"));
+        assert_eq!(
+            relative_key(root, Path::new("/repo/dags/lib/../lib/b.py")).as_deref(),
+            Some("lib/b.py")
+        );
+        assert_eq!(relative_key(root, Path::new("/repo/other/a.py")), None);
+        assert_eq!(relative_key(root, Path::new("/repo/dags/../x.py")), None);
+        assert_eq!(relative_key(Path::new("dags"), Path::new("dags/./a.py")).as_deref(), Some("a.py"));
+    }
+
+    #[test]
+    fn capture_expands_config_root_dir_and_reads_once() {
+        let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+        disk.insert(PathBuf::from("/d/cb.py"), b"def f(): pass\n".to_vec());
+        let mut refs = FileRefs::new(Path::new("/d"), &disk);
+        assert_eq!(refs.capture("$CONFIG_ROOT_DIR/cb.py"), Ok("cb.py".into()));
+        assert_eq!(refs.capture("${CONFIG_ROOT_DIR}/cb.py"), Ok("cb.py".into()));
+        assert_eq!(refs.capture("cb.py"), Ok("cb.py".into()));
+        assert_eq!(refs.all().len(), 1);
+        let err = refs.capture("missing.py").expect_err("missing");
+        assert!(err.contains("cannot read"), "{err}");
+        let err = refs.capture("/etc/passwd").expect_err("outside");
+        assert!(err.contains("outside"), "{err}");
+    }
+}

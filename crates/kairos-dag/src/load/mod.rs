@@ -1,0 +1,271 @@
+//! Loading dag-factory YAML files into validated DAGs and their version content.
+//!
+//! A file maps `dag_id -> DAG config`, with an optional `default:` block merged
+//! under every DAG of the file. Loading never stops at the first problem: every
+//! problem of the file comes back as a [`Diagnostic`] with its line and column,
+//! and every DAG without errors comes back as the content of a DAG version.
+
+mod dag;
+mod deps;
+mod files;
+mod groups;
+mod keys;
+mod merge;
+mod objects;
+mod read;
+mod schedule;
+mod sink;
+mod task;
+
+pub use dag::is_valid_id;
+pub use files::{FileRefs, FsReader, MAX_FILE_BYTES, SourceReader, relative_key};
+pub use schedule::schedule_from_str;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Severity};
+use crate::version::VersionContent;
+use crate::yaml;
+
+use sink::{Scope, Sink};
+
+/// Who the DAGs belong to; set by whoever pushes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub bundle: String,
+    pub team: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            bundle: crate::model::defaults::BUNDLE.to_string(),
+            team: None,
+        }
+    }
+}
+
+/// What one file gave: its valid DAGs, and every problem found.
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub path: String,
+    pub dags: Vec<VersionContent>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadedFile {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads one YAML file from disk (its referenced files too).
+pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
+    let display = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(&display, path, &bytes, &FsReader, opts),
+        Err(e) => LoadedFile {
+            path: display.clone(),
+            dags: Vec::new(),
+            diagnostics: vec![file_error(&display, format!("cannot read the file: {e}"))],
+        },
+    }
+}
+
+/// Loads a YAML file's bytes. `path` locates it (its folder is `$CONFIG_ROOT_DIR`);
+/// referenced files are read through `reader`.
+pub fn load_bytes(display: &str, path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOptions) -> LoadedFile {
+    let mut sink = Sink::new(display);
+    let dags = load_into(path, bytes, reader, opts, &mut sink);
+    LoadedFile {
+        path: display.to_string(),
+        dags,
+        diagnostics: sink.diagnostics,
+    }
+}
+
+fn file_error(file: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_string(),
+        pos: None,
+        dag_id: None,
+        task_id: None,
+        message,
+        hint: None,
+    }
+}
+
+fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOptions, sink: &mut Sink) -> Vec<VersionContent> {
+    let top = Scope::default();
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        sink.diagnostics.push(file_error(sink.file(), "the file is not UTF-8 text".into()));
+        return Vec::new();
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        sink.diagnostics.push(file_error(
+            sink.file(),
+            format!("the file is {} bytes; DAG files may be up to {MAX_FILE_BYTES} bytes", bytes.len()),
+        ));
+        return Vec::new();
+    }
+    let mut doc = match yaml::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            sink.error(&top, e.pos, format!("invalid YAML: {}", e.message), None);
+            return Vec::new();
+        }
+    };
+    if let Err((pos, message)) = objects::normalize(&mut doc) {
+        sink.error(&top, pos, message, None);
+        return Vec::new();
+    }
+    if doc.is_null() {
+        sink.warn(&top, doc.pos, "the file defines no DAGs", None);
+        return Vec::new();
+    }
+    let Some(entries) = doc.as_map() else {
+        sink.error(
+            &top,
+            doc.pos,
+            format!("a DAG file maps dag ids to DAGs; this one is {}", doc.value.kind()),
+            Some("start the file with `my_dag_id:` and indent the DAG's keys under it".into()),
+        );
+        return Vec::new();
+    };
+    // Duplicate dag ids at the top level.
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if let Some((first, _)) = entries[..i].iter().find(|(e, _)| e.name == k.name) {
+            sink.error(
+                &Scope::dag(&k.name),
+                k.pos,
+                format!("DAG `{}` is defined twice in this file (first at line {})", k.name, first.pos.line),
+                None,
+            );
+        }
+    }
+    let default = entries.iter().find(|(k, _)| k.name == "default").map(|(_, v)| v);
+    if let Some(d) = default {
+        if !d.is_null() && d.as_map().is_none() {
+            sink.error(&top, d.pos, format!("`default` must be a mapping, found {}", d.value.kind()), None);
+            return Vec::new();
+        }
+    }
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let fileloc = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dag.yml".into());
+    let mut refs = FileRefs::new(&root, reader);
+    refs.insert(&fileloc, text.to_string());
+
+    let mut out = Vec::new();
+    for (i, (key, value)) in entries.iter().enumerate() {
+        match key.name.as_str() {
+            "default" => continue,
+            "task_groups" => {
+                sink.warn(
+                    &top,
+                    key.pos,
+                    "a top-level `task_groups` is not a DAG and is ignored (as dag-factory does)",
+                    Some("put `task_groups` inside the DAG that uses them".into()),
+                );
+                continue;
+            }
+            _ => {}
+        }
+        if entries[..i].iter().any(|(e, _)| e.name == key.name) {
+            continue;
+        }
+        let merged = match default {
+            Some(d) if !d.is_null() => merge::merge_over(value, d),
+            _ => value.clone(),
+        };
+        if let Some(read) = dag::read_dag(&key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink) {
+            let mut keys: Vec<String> = read.files.clone();
+            keys.push(fileloc.clone());
+            let files: BTreeMap<String, String> = refs.subset(&keys);
+            out.push(VersionContent { dag: read.dag, files });
+        }
+    }
+    out
+}
+
+/// The DAG files under `paths` (files as given; folders searched for `*.yml` and
+/// `*.yaml`, sorted). dag-factory's `defaults.yml` files are not DAG files; they
+/// are not read yet, which is reported.
+pub fn collect_dag_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut files, &mut problems);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            problems.push(file_error(&p.display().to_string(), "no such file or folder".into()));
+        }
+    }
+    (files, problems)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            problems.push(file_error(&dir.display().to_string(), format!("cannot read the folder: {e}")));
+            return;
+        }
+    };
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files, problems);
+        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+            if name == "defaults.yml" || name == "defaults.yaml" {
+                problems.push(Diagnostic {
+                    severity: Severity::Warning,
+                    file: path.display().to_string(),
+                    pos: None,
+                    dag_id: None,
+                    task_id: None,
+                    message: "dag-factory defaults files are not read yet; their settings do not apply".into(),
+                    hint: Some("move the settings into each file's `default:` block".into()),
+                });
+                continue;
+            }
+            files.push(path);
+        }
+    }
+}
+
+/// Loads every DAG file under `paths` and checks that dag ids are unique across them.
+pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<LoadedFile>, Vec<Diagnostic>) {
+    let (files, mut problems) = collect_dag_files(paths);
+    let loaded: Vec<LoadedFile> = files.iter().map(|f| load_file(f, opts)).collect();
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for file in &loaded {
+        for v in &file.dags {
+            if let Some(first) = owner.insert(v.dag.dag_id.as_str(), file.path.as_str()) {
+                problems.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: file.path.clone(),
+                    pos: None,
+                    dag_id: Some(v.dag.dag_id.clone()),
+                    task_id: None,
+                    message: format!("dag id `{}` is also defined in {first}", v.dag.dag_id),
+                    hint: Some("dag ids must be unique across the folder".into()),
+                });
+            }
+        }
+    }
+    (loaded, problems)
+}
+
+#[cfg(test)]
+mod tests;
