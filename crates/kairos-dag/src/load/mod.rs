@@ -81,8 +81,23 @@ pub fn load_bytes(display: &str, path: &Path, bytes: &[u8], reader: &dyn SourceR
     LoadedFile {
         path: display.to_string(),
         dags,
-        diagnostics: sink.diagnostics,
+        diagnostics: dedup(sink.diagnostics),
     }
+}
+
+/// A problem in the `default:` block is found once per DAG that inherits it; report
+/// it once (under the first DAG), not once per DAG.
+fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        let repeated = out.iter().any(|o| {
+            o.pos == d.pos && o.message == d.message && o.task_id == d.task_id && o.severity == d.severity
+        });
+        if !repeated {
+            out.push(d);
+        }
+    }
+    out
 }
 
 fn file_error(file: &str, message: String) -> Diagnostic {

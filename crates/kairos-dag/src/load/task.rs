@@ -521,10 +521,10 @@ pub fn check_default_args(node: &Node, sink: &mut Sink, scope: &Scope) {
     for (k, _) in entries {
         let name = k.name.as_str();
         if super::keys::DAG_ONLY_KEYS.contains(&name) {
-            sink.error(
+            sink.warn(
                 scope,
                 k.pos,
-                format!("`{name}` is a DAG setting; in `default_args` Airflow ignores it"),
+                format!("`{name}` is a DAG setting and has no effect in `default_args` (Airflow ignores it there too)"),
                 Some(format!("move `{name}` out of `default_args`, to the DAG itself")),
             );
         } else if let Some(why) = ignored_reason(IGNORED_TASK_KEYS, name) {
