@@ -10,6 +10,7 @@ pub mod retry;
 pub mod schedule;
 pub mod state;
 pub mod suggest;
+pub mod template;
 pub mod trigger_rule;
 pub mod version;
 pub mod yaml;
