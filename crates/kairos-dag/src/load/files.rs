@@ -67,7 +67,10 @@ impl<'r> FileRefs<'r> {
             .replace("${CONFIG_ROOT_DIR}", &self.root.to_string_lossy())
             .replace("$CONFIG_ROOT_DIR", &self.root.to_string_lossy());
         let path = Path::new(&expanded);
-        let full = if path.is_absolute() {
+        // `$CONFIG_ROOT_DIR/x` already starts at the folder; a plain relative path is
+        // relative to the folder too.
+        let names_root = written.contains("$CONFIG_ROOT_DIR") || written.contains("${CONFIG_ROOT_DIR}");
+        let full = if path.is_absolute() || names_root {
             path.to_path_buf()
         } else {
             self.root.join(path)
@@ -167,5 +170,17 @@ mod tests {
         assert!(err.contains("cannot read"), "{err}");
         let err = refs.capture("/etc/passwd").expect_err("outside");
         assert!(err.contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn a_relative_folder_is_not_applied_twice() {
+        let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+        disk.insert(PathBuf::from("dags/lib/cb.py"), b"x = 1\n".to_vec());
+        let mut refs = FileRefs::new(Path::new("dags"), &disk);
+        assert_eq!(refs.capture("$CONFIG_ROOT_DIR/lib/cb.py"), Ok("lib/cb.py".into()));
+        assert_eq!(refs.capture("lib/cb.py"), Ok("lib/cb.py".into()));
+        let mut refs = FileRefs::new(Path::new("."), &disk);
+        let err = refs.capture("$CONFIG_ROOT_DIR/missing.py").expect_err("missing");
+        assert!(err.contains("(./missing.py)"), "{err}");
     }
 }

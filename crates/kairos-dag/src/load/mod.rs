@@ -167,7 +167,11 @@ fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOp
             return Vec::new();
         }
     }
-    let root = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    // A bare file name has an empty parent: its folder is the current one.
+    let root = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let fileloc = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -121,8 +121,10 @@ pub fn read_task(
 
     let mut args = Map::new();
     let mut arg_pos: HashMap<String, Pos> = HashMap::new();
+    let mut value_pos: HashMap<String, Pos> = HashMap::new();
     let mut ok = true;
     for (k, v) in &rest {
+        value_pos.insert(k.name.clone(), v.pos);
         ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
     }
     if let Some((pk, pnode)) = partial {
@@ -154,7 +156,7 @@ pub fn read_task(
     }
 
     let mut files = Vec::new();
-    if !capture_file_args(kind, &mut args, &arg_pos, refs, &mut files, sink, &scope) {
+    if !capture_file_args(kind, &mut args, &value_pos, refs, &mut files, sink, &scope) {
         // The missing file is the problem; the operator's checks would only repeat it.
         return None;
     }

@@ -209,7 +209,7 @@ impl<'a> Args<'a> {
             let candidates = self.known.iter().copied().chain(also_known.iter().copied());
             self.errors.push(ArgError {
                 key: Some(key.clone()),
-                message: format!("`{key}` is not an argument of {operator}"),
+                message: format!("unknown key `{key}`: neither a task setting nor an argument of {operator}"),
                 hint: did_you_mean(key, candidates),
             });
         }

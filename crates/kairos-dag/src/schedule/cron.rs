@@ -76,6 +76,7 @@ impl CronExpr {
                 fields.len()
             ));
         }
+        check_field_ranges(written, &fields)?;
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
@@ -159,6 +160,32 @@ impl CronExpr {
             Some(prev)
         }
     }
+}
+
+/// Names each field and its range, so that `0 25 * * *` says "hour 25 is out of range
+/// 0-23" rather than a parser's generic complaint.
+fn check_field_ranges(written: &str, fields: &[&str]) -> Result<(), String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    for ((name, low, high), field) in FIELDS.iter().zip(fields) {
+        for part in field.split([',', '-', '/', '#']) {
+            // Steps (`*/15`) are counts, not positions; names and L/W are checked by the parser.
+            let is_step = field.contains(&format!("/{part}"));
+            if let Ok(n) = part.parse::<u32>() {
+                if !is_step && (n < *low || n > *high) {
+                    return Err(format!(
+                        "`{written}` is not a valid cron expression: {name} {n} is out of range {low}-{high}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for CronExpr {
