@@ -61,7 +61,12 @@ impl DateSpec {
                 at: at.with_timezone(&Utc),
             });
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M%:z", "%Y-%m-%dT%H:%M%:z"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M%:z",
+            "%Y-%m-%dT%H:%M%:z",
+        ] {
             if let Ok(at) = DateTime::parse_from_str(t, fmt) {
                 return Ok(DateSpec::At {
                     at: at.with_timezone(&Utc),
@@ -108,7 +113,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, mi, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(y, m, d, h, mi, 0)
+            .single()
+            .expect("valid")
     }
 
     fn at(text: &str, tz: Tz) -> DateTime<Utc> {
@@ -125,26 +132,49 @@ mod tests {
         assert_eq!(at("2024-07-01 06:30", paris), utc(2024, 7, 1, 4, 30));
         assert_eq!(at("2024-07-01T06:30:00", paris), utc(2024, 7, 1, 4, 30));
         // An explicit offset wins over the DAG's zone.
-        assert_eq!(at("2024-07-01T06:30:00+02:00", Tz::UTC), utc(2024, 7, 1, 4, 30));
+        assert_eq!(
+            at("2024-07-01T06:30:00+02:00", Tz::UTC),
+            utc(2024, 7, 1, 4, 30)
+        );
         assert_eq!(at("2024-07-01T06:30:00Z", paris), utc(2024, 7, 1, 6, 30));
-        assert_eq!(at("2024-07-01 06:30:00+00:00", paris), utc(2024, 7, 1, 6, 30));
+        assert_eq!(
+            at("2024-07-01 06:30:00+00:00", paris),
+            utc(2024, 7, 1, 6, 30)
+        );
     }
 
     #[test]
     fn relative_forms_resolve_from_local_midnight() {
         let tokyo: Tz = "Asia/Tokyo".parse().expect("tz");
         let spec = DateSpec::parse("2 days", tokyo).expect("relative");
-        assert_eq!(spec, DateSpec::Ago { ago: Duration::from_secs(2 * 86400) });
+        assert_eq!(
+            spec,
+            DateSpec::Ago {
+                ago: Duration::from_secs(2 * 86400)
+            }
+        );
         assert_eq!(spec.fixed(), None);
         // 2024-05-10 20:00Z is 2024-05-11 05:00 in Tokyo: midnight there is 05-10 15:00Z.
-        assert_eq!(spec.resolve(tokyo, utc(2024, 5, 10, 20, 0)), utc(2024, 5, 8, 15, 0));
+        assert_eq!(
+            spec.resolve(tokyo, utc(2024, 5, 10, 20, 0)),
+            utc(2024, 5, 8, 15, 0)
+        );
         let hours = DateSpec::parse("5 hours", Tz::UTC).expect("relative");
-        assert_eq!(hours.resolve(Tz::UTC, utc(2024, 5, 10, 20, 0)), utc(2024, 5, 9, 19, 0));
+        assert_eq!(
+            hours.resolve(Tz::UTC, utc(2024, 5, 10, 20, 0)),
+            utc(2024, 5, 9, 19, 0)
+        );
     }
 
     #[test]
     fn bad_dates_say_what_is_accepted() {
-        for bad in ["yesterday-ish", "2024-13-01", "-2 days", "300", "2024/01/01"] {
+        for bad in [
+            "yesterday-ish",
+            "2024-13-01",
+            "-2 days",
+            "300",
+            "2024/01/01",
+        ] {
             let err = DateSpec::parse(bad, Tz::UTC).expect_err(bad);
             assert!(err.contains("2024-01-01"), "{bad}: {err}");
         }

@@ -68,7 +68,9 @@ impl Duration {
     /// Seconds from a YAML/JSON number (`300`, `0.5`). Negative or non-finite is an error.
     pub fn from_seconds_number(secs: f64) -> Result<Duration, String> {
         if !secs.is_finite() || secs < 0.0 {
-            return Err(format!("`{secs}` is not a valid number of seconds (must be 0 or more)"));
+            return Err(format!(
+                "`{secs}` is not a valid number of seconds (must be 0 or more)"
+            ));
         }
         let millis = (secs * 1000.0).round();
         if millis > MAX_MILLIS as f64 {

@@ -37,8 +37,11 @@ impl DagGraph {
             .map(|(id, up)| (id, up.into_iter().collect()))
             .collect();
         let ids: Vec<String> = tasks.iter().map(|(id, _)| id.to_string()).collect();
-        let index: HashMap<String, usize> =
-            ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let index: HashMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
         let mut upstream = vec![Vec::new(); ids.len()];
         let mut downstream = vec![Vec::new(); ids.len()];
         for (i, (id, ups)) in tasks.iter().enumerate() {
@@ -96,12 +99,16 @@ impl DagGraph {
 
     /// Tasks with nothing downstream: they decide a run's state.
     pub fn leaves(&self) -> Vec<usize> {
-        (0..self.len()).filter(|&i| self.downstream[i].is_empty()).collect()
+        (0..self.len())
+            .filter(|&i| self.downstream[i].is_empty())
+            .collect()
     }
 
     /// Tasks with nothing upstream.
     pub fn roots(&self) -> Vec<usize> {
-        (0..self.len()).filter(|&i| self.upstream[i].is_empty()).collect()
+        (0..self.len())
+            .filter(|&i| self.upstream[i].is_empty())
+            .collect()
     }
 
     /// A cycle as a path of task ids that starts and ends at the same task
@@ -131,8 +138,10 @@ impl DagGraph {
                         }
                         Mark::OnPath => {
                             let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                            let mut path: Vec<String> =
-                                stack[from..].iter().map(|(n, _)| self.ids[*n].clone()).collect();
+                            let mut path: Vec<String> = stack[from..]
+                                .iter()
+                                .map(|(n, _)| self.ids[*n].clone())
+                                .collect();
                             path.push(self.ids[next].clone());
                             return Some(path);
                         }
@@ -236,12 +245,19 @@ mod tests {
         }
         assert!(g.topological_order().is_none());
         let self_loop = graph(&[("a", &["a"])]);
-        assert_eq!(self_loop.find_cycle(), Some(vec!["a".to_string(), "a".to_string()]));
+        assert_eq!(
+            self_loop.find_cycle(),
+            Some(vec!["a".to_string(), "a".to_string()])
+        );
     }
 
     #[test]
     fn acyclic_graphs_sort() {
-        let g = graph(&[("load", &["transform"]), ("extract", &[]), ("transform", &["extract"])]);
+        let g = graph(&[
+            ("load", &["transform"]),
+            ("extract", &[]),
+            ("transform", &["extract"]),
+        ]);
         assert_eq!(g.find_cycle(), None);
         let order: Vec<&str> = g
             .topological_order()
@@ -250,8 +266,14 @@ mod tests {
             .map(|i| g.id(i))
             .collect();
         assert_eq!(order, ["extract", "transform", "load"]);
-        assert_eq!(g.leaves().into_iter().map(|i| g.id(i)).collect::<Vec<_>>(), ["load"]);
-        assert_eq!(g.roots().into_iter().map(|i| g.id(i)).collect::<Vec<_>>(), ["extract"]);
+        assert_eq!(
+            g.leaves().into_iter().map(|i| g.id(i)).collect::<Vec<_>>(),
+            ["load"]
+        );
+        assert_eq!(
+            g.roots().into_iter().map(|i| g.id(i)).collect::<Vec<_>>(),
+            ["extract"]
+        );
     }
 
     #[test]

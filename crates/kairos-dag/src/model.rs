@@ -159,8 +159,11 @@ impl MappedOperator {
         element: &BTreeMap<String, Value>,
         files: &dyn FileSet,
     ) -> Result<Operator, Vec<ArgError>> {
-        let mut args: serde_json::Map<String, Value> =
-            self.partial.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut args: serde_json::Map<String, Value> = self
+            .partial
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (k, v) in element {
             args.insert(k.clone(), v.clone());
         }
@@ -215,7 +218,9 @@ impl Dag {
     /// creation time of the DAG version).
     pub fn restriction(&self, resolved_at: DateTime<Utc>) -> Restriction {
         Restriction {
-            earliest: self.start_date.map(|d| d.resolve(self.timezone, resolved_at)),
+            earliest: self
+                .start_date
+                .map(|d| d.resolve(self.timezone, resolved_at)),
             latest: self.end_date.map(|d| d.resolve(self.timezone, resolved_at)),
             catchup: self.catchup,
         }

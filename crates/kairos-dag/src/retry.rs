@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn fixed_delay_without_backoff() {
         for t in 1..5 {
-            assert_eq!(retry_delay(&input(t, false, None)), Duration::from_secs(300));
+            assert_eq!(
+                retry_delay(&input(t, false, None)),
+                Duration::from_secs(300)
+            );
         }
     }
 

@@ -179,7 +179,10 @@ impl TaskInstanceState {
 
     /// Airflow's `State.success_states`.
     pub fn is_success_like(self) -> bool {
-        matches!(self, TaskInstanceState::Success | TaskInstanceState::Skipped)
+        matches!(
+            self,
+            TaskInstanceState::Success | TaskInstanceState::Skipped
+        )
     }
 
     /// States in which a worker holds (or is about to hold) the attempt.
@@ -286,9 +289,12 @@ pub fn check_transition(
                 _ => false,
             },
             Actor::LeaseExpiry => {
-                matches!(from, S::Running | S::Restarting) && matches!(to, S::UpForRetry | S::Failed)
+                matches!(from, S::Running | S::Restarting)
+                    && matches!(to, S::UpForRetry | S::Failed)
             }
-            Actor::RunEnd => !from.is_finished() && matches!(to, S::Skipped | S::Failed | S::Success),
+            Actor::RunEnd => {
+                !from.is_finished() && matches!(to, S::Skipped | S::Failed | S::Success)
+            }
             Actor::Mark => matches!(to, S::Success | S::Failed | S::Skipped),
             // A running attempt is stopped first (restarting); everything else starts over.
             Actor::Clear => match from {
@@ -338,7 +344,10 @@ mod tests {
 
     #[test]
     fn run_ids_look_like_airflows() {
-        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("valid");
+        let at = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid");
         assert_eq!(
             RunType::Scheduled.run_id(at, None),
             "scheduled__2025-01-01T00:00:00+00:00"
@@ -352,7 +361,10 @@ mod tests {
             RunType::Backfill.run_id(with_micros, None),
             "backfill__2025-01-01T00:00:00.001500+00:00"
         );
-        assert_eq!(RunType::from_run_id("asset_triggered__x"), RunType::AssetTriggered);
+        assert_eq!(
+            RunType::from_run_id("asset_triggered__x"),
+            RunType::AssetTriggered
+        );
         assert_eq!(RunType::from_run_id("scheduled__x"), RunType::Scheduled);
         assert_eq!(RunType::from_run_id("my_custom_id"), RunType::Manual);
         assert_eq!(RunType::from_run_id("scheduledX"), RunType::Manual);
@@ -415,7 +427,11 @@ mod tests {
     #[test]
     fn clear_and_mark_reach_everything() {
         for from in S::ALL {
-            let want = if from == S::Running { S::Restarting } else { S::None };
+            let want = if from == S::Running {
+                S::Restarting
+            } else {
+                S::None
+            };
             if from != want {
                 assert_eq!(check_transition(from, want, Actor::Clear), Ok(()), "{from}");
             }
@@ -431,12 +447,18 @@ mod tests {
     fn run_state_follows_the_leaves() {
         // All leaves succeeded (a skipped leaf counts as success).
         assert_eq!(
-            run_state_from_tasks([(S::Success, false), (S::Skipped, true), (S::Success, true)], true),
+            run_state_from_tasks(
+                [(S::Success, false), (S::Skipped, true), (S::Success, true)],
+                true
+            ),
             DagRunState::Success
         );
         // A failed leaf fails the run once everything is finished.
         assert_eq!(
-            run_state_from_tasks([(S::Success, false), (S::Failed, true), (S::Success, true)], true),
+            run_state_from_tasks(
+                [(S::Success, false), (S::Failed, true), (S::Success, true)],
+                true
+            ),
             DagRunState::Failed
         );
         assert_eq!(

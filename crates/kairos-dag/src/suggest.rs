@@ -8,7 +8,12 @@ where
     let wrong_lower = wrong.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&wrong_lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&wrong_lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(distance, c)| {
             // Allow about a third of the longer word to differ, at least one edit.
             let limit = (wrong.len().max(c.len()) / 3).max(1);

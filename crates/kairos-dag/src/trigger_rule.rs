@@ -177,7 +177,11 @@ pub fn evaluate(rule: TriggerRule, c: UpstreamCounts, mapped: bool) -> Readiness
     // 2. Decide whether the rule is met now (Airflow's "met" checks).
     let met = match rule {
         R::AllSuccess => c.total.saturating_sub(c.success + forgiven) == 0,
-        R::AllFailed => c.total.saturating_sub(c.failed + c.upstream_failed + forgiven) == 0,
+        R::AllFailed => {
+            c.total
+                .saturating_sub(c.failed + c.upstream_failed + forgiven)
+                == 0
+        }
         R::AllDone => done,
         R::AllDoneMinOneSuccess => done && c.success > 0,
         R::AllSkipped => c.total.saturating_sub(c.skipped) == 0,
@@ -190,7 +194,11 @@ pub fn evaluate(rule: TriggerRule, c: UpstreamCounts, mapped: bool) -> Readiness
         R::NoneSkipped => done && c.skipped == 0,
         R::Always => true,
     };
-    if met { Readiness::Ready } else { Readiness::Wait }
+    if met {
+        Readiness::Ready
+    } else {
+        Readiness::Wait
+    }
 }
 
 #[cfg(test)]
@@ -201,7 +209,11 @@ mod tests {
 
     fn eval(rule: &str, upstream: &[S]) -> Readiness {
         let rule = TriggerRule::parse(rule).expect("known rule");
-        evaluate(rule, UpstreamCounts::from_states(upstream.iter().copied()), false)
+        evaluate(
+            rule,
+            UpstreamCounts::from_states(upstream.iter().copied()),
+            false,
+        )
     }
 
     /// Each row: rule, upstream states, expected verdict. Taken case by case from Airflow's
@@ -259,9 +271,21 @@ mod tests {
             ("none_failed", &[S::Success, S::Failed], UF),
             ("none_failed", &[S::UpstreamFailed, S::Running], UF),
             // none_failed_min_one_success: the join after a branch.
-            ("none_failed_min_one_success", &[S::Success, S::Skipped], Ready),
-            ("none_failed_min_one_success", &[S::Skipped, S::Skipped], Skip),
-            ("none_failed_min_one_success", &[S::Skipped, S::Running], Wait),
+            (
+                "none_failed_min_one_success",
+                &[S::Success, S::Skipped],
+                Ready,
+            ),
+            (
+                "none_failed_min_one_success",
+                &[S::Skipped, S::Skipped],
+                Skip,
+            ),
+            (
+                "none_failed_min_one_success",
+                &[S::Skipped, S::Running],
+                Wait,
+            ),
             ("none_failed_min_one_success", &[S::Failed, S::Skipped], UF),
             // none_skipped
             ("none_skipped", &[S::Success, S::Failed], Ready),
@@ -280,7 +304,11 @@ mod tests {
     #[test]
     fn no_upstream_is_always_ready() {
         for rule in TriggerRule::ALL {
-            assert_eq!(evaluate(rule, UpstreamCounts::default(), false), Ready, "{rule}");
+            assert_eq!(
+                evaluate(rule, UpstreamCounts::default(), false),
+                Ready,
+                "{rule}"
+            );
         }
     }
 

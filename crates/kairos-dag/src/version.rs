@@ -95,8 +95,13 @@ mod tests {
     #[test]
     fn canonical_form_sorts_keys_at_every_level() {
         let a = json!({"b": 1, "a": {"y": [2, {"d": 1, "c": 2}], "x": "é"}});
-        assert_eq!(canonical_json(&a), r#"{"a":{"x":"é","y":[2,{"c":2,"d":1}]},"b":1}"#);
-        let b: Value = serde_json::from_str(r#"{"a": {"x": "é", "y": [2, {"c": 2, "d": 1}]}, "b": 1}"#).expect("json");
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"x":"é","y":[2,{"c":2,"d":1}]},"b":1}"#
+        );
+        let b: Value =
+            serde_json::from_str(r#"{"a": {"x": "é", "y": [2, {"c": 2, "d": 1}]}, "b": 1}"#)
+                .expect("json");
         assert_eq!(canonical_json(&a), canonical_json(&b));
     }
 

@@ -17,10 +17,21 @@ fn load(bytes: &[u8]) {
     let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     disk.insert(PathBuf::from("/f/cb.py"), b"def f(): pass\n".to_vec());
     disk.insert(PathBuf::from("/f/run.sh"), b"echo hi\n".to_vec());
-    let file = load_bytes("f.yml", Path::new("/f/f.yml"), bytes, &disk, &LoadOptions::default());
+    let file = load_bytes(
+        "f.yml",
+        Path::new("/f/f.yml"),
+        bytes,
+        &disk,
+        &LoadOptions::default(),
+    );
     // Whatever came back must be coherent: valid DAGs only when no error names them.
     for v in &file.dags {
-        assert!(!file.diagnostics.iter().any(|d| d.is_error() && d.dag_id.as_deref() == Some(v.dag.dag_id.as_str())));
+        assert!(
+            !file
+                .diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.dag_id.as_deref() == Some(v.dag.dag_id.as_str()))
+        );
         let _ = v.content_hash();
     }
 }
@@ -58,11 +69,42 @@ fn value() -> impl Strategy<Value = String> {
 
 fn key() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "schedule", "schedule_interval", "start_date", "end_date", "timezone", "catchup", "tags", "params",
-        "max_active_runs", "concurrency", "dagrun_timeout", "default_args", "retries", "retry_delay", "pool",
-        "pool_slots", "trigger_rule", "operator", "bash_command", "python_callable_name", "python_callable_file",
-        "dependencies", "task_group_name", "parent_group_name", "expand", "partial", "op_args", "op_kwargs",
-        "env", "mode", "poke_interval", "delta", "target_time", "weight_rule", "priority_weight", "bogus_key",
+        "schedule",
+        "schedule_interval",
+        "start_date",
+        "end_date",
+        "timezone",
+        "catchup",
+        "tags",
+        "params",
+        "max_active_runs",
+        "concurrency",
+        "dagrun_timeout",
+        "default_args",
+        "retries",
+        "retry_delay",
+        "pool",
+        "pool_slots",
+        "trigger_rule",
+        "operator",
+        "bash_command",
+        "python_callable_name",
+        "python_callable_file",
+        "dependencies",
+        "task_group_name",
+        "parent_group_name",
+        "expand",
+        "partial",
+        "op_args",
+        "op_kwargs",
+        "env",
+        "mode",
+        "poke_interval",
+        "delta",
+        "target_time",
+        "weight_rule",
+        "priority_weight",
+        "bogus_key",
     ])
     .prop_map(str::to_string)
 }

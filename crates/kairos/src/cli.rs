@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "kairos", version, about = "Kairos: an Airflow-style workflow scheduler on a Raft-replicated store")]
+#[command(
+    name = "kairos",
+    version,
+    about = "Kairos: an Airflow-style workflow scheduler on a Raft-replicated store"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

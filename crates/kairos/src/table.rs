@@ -34,7 +34,13 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn columns_align() {
-        let t = super::render(&["ID", "STATE"], &[vec!["a".into(), "ok".into()], vec!["long_id".into(), "x".into()]]);
+        let t = super::render(
+            &["ID", "STATE"],
+            &[
+                vec!["a".into(), "ok".into()],
+                vec!["long_id".into(), "x".into()],
+            ],
+        );
         assert_eq!(t, "ID       STATE\na        ok\nlong_id  x\n");
     }
 }

@@ -16,18 +16,26 @@ fn kairos(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
 fn the_examples_are_valid() {
     let out = kairos(&["dags", "validate", "examples"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("8 valid DAG(s), 0 error(s), 0 warning(s)"), "{text}");
-    let report = json(&kairos(&["dags", "validate", "examples", "--output", "json"]));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("8 valid DAG(s), 0 error(s), 0 warning(s)"),
+        "{text}"
+    );
+    let report = json(&kairos(&[
+        "dags", "validate", "examples", "--output", "json",
+    ]));
     assert_eq!(report["errors"], 0);
     assert_eq!(report["valid_dags"], 8);
 }
@@ -37,7 +45,9 @@ fn the_examples_are_valid() {
 fn expectation(path: &Path) -> (u64, u64, Vec<String>) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let first = text.lines().next().unwrap_or_default();
-    let rest = first.strip_prefix("# expect: ").unwrap_or_else(|| panic!("{} has no expectation", path.display()));
+    let rest = first
+        .strip_prefix("# expect: ")
+        .unwrap_or_else(|| panic!("{} has no expectation", path.display()));
     let (pos, wants) = rest.split_once(' ').unwrap_or((rest, ""));
     let (line, col) = pos.split_once(':').unwrap_or(("0", "0"));
     (
@@ -54,7 +64,11 @@ fn every_broken_file_gives_its_one_clear_error() {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
-    assert!(files.len() >= 12, "expected the broken fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 12,
+        "expected the broken fixtures, found {}",
+        files.len()
+    );
     for file in &files {
         let (line, col, wants) = expectation(file);
         let path = file.to_string_lossy().into_owned();
@@ -67,10 +81,21 @@ fn every_broken_file_gives_its_one_clear_error() {
             .unwrap_or_default();
         assert_eq!(diags.len(), 1, "{path}: exactly one error, got {diags:#?}");
         let d = diags[0];
-        assert_eq!((d["pos"]["line"].as_u64(), d["pos"]["col"].as_u64()), (Some(line), Some(col)), "{path}: {d:#}");
-        let said = format!("{} {}", d["message"].as_str().unwrap_or(""), d["hint"].as_str().unwrap_or(""));
+        assert_eq!(
+            (d["pos"]["line"].as_u64(), d["pos"]["col"].as_u64()),
+            (Some(line), Some(col)),
+            "{path}: {d:#}"
+        );
+        let said = format!(
+            "{} {}",
+            d["message"].as_str().unwrap_or(""),
+            d["hint"].as_str().unwrap_or("")
+        );
         for want in &wants {
-            assert!(said.contains(want.as_str()), "{path}: `{want}` not in `{said}`");
+            assert!(
+                said.contains(want.as_str()),
+                "{path}: `{want}` not in `{said}`"
+            );
         }
     }
     // The folder at once: one error per file, exit 1, and the human form names file:line:col.
@@ -83,26 +108,60 @@ fn every_broken_file_gives_its_one_clear_error() {
 
 #[test]
 fn show_prints_tasks_edges_and_intervals() {
-    let out = kairos(&["dags", "show", "examples/catchup_timedelta.yml", "--now", "2024-01-02T01:00:00Z", "-o", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kairos(&[
+        "dags",
+        "show",
+        "examples/catchup_timedelta.yml",
+        "--now",
+        "2024-01-02T01:00:00Z",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = json(&out);
     let dag = &shown[0];
     assert_eq!(dag["dag"]["dag_id"], "catchup_timedelta");
-    let intervals = dag["next_data_intervals"].as_array().cloned().unwrap_or_default();
+    let intervals = dag["next_data_intervals"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(intervals.len(), 5);
     assert_eq!(intervals[0]["data_interval_start"], "2024-01-01T00:00:00Z");
     assert_eq!(intervals[0]["data_interval_end"], "2024-01-01T06:00:00Z");
     assert_eq!(intervals[4]["logical_date"], "2024-01-02T00:00:00Z");
-    assert!(dag["version_hash"].as_str().is_some_and(|h| h.starts_with("sha256:")));
+    assert!(
+        dag["version_hash"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("sha256:"))
+    );
 
-    let text = kairos(&["dags", "show", "examples/task_groups.yml", "--now", "2024-01-02T01:00:00Z"]);
+    let text = kairos(&[
+        "dags",
+        "show",
+        "examples/task_groups.yml",
+        "--now",
+        "2024-01-02T01:00:00Z",
+    ]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("DAG grouped_ingest"), "{text}");
     assert!(text.contains("reporting.build_report"), "{text}");
-    assert!(text.contains("ingest.customers.fetch_customers, ingest.orders.clean"), "edges: {text}");
+    assert!(
+        text.contains("ingest.customers.fetch_customers, ingest.orders.clean"),
+        "edges: {text}"
+    );
     assert!(text.contains("2024-01-01 00:00 UTC"), "intervals: {text}");
 
-    let edges = json(&kairos(&["dags", "show", "examples/fan_out_fan_in.yml", "-o", "json"]));
+    let edges = json(&kairos(&[
+        "dags",
+        "show",
+        "examples/fan_out_fan_in.yml",
+        "-o",
+        "json",
+    ]));
     let edges = edges[0]["edges"].as_array().cloned().unwrap_or_default();
     assert_eq!(edges.len(), 6, "start->3 regions, 3 regions->publish");
 }
@@ -117,6 +176,12 @@ fn bad_usage_and_missing_files() {
     let out = kairos(&["dags", "show", "examples/bash_chain.yml", "--dag", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no DAG `nope`"));
-    let out = kairos(&["dags", "show", "examples/bash_chain.yml", "--now", "yesterday"]);
+    let out = kairos(&[
+        "dags",
+        "show",
+        "examples/bash_chain.yml",
+        "--now",
+        "yesterday",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -10,7 +10,8 @@ use super::files::FileRefs;
 use super::groups::{read_groups, resolve_groups};
 use super::keys::{IGNORED_DAG_KEYS, TASK_SETTINGS};
 use super::read::{
-    MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text, read_tz, read_u32,
+    MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text,
+    read_tz, read_u32,
 };
 use super::schedule::read_schedule;
 use super::sink::{Scope, Sink};
@@ -23,7 +24,9 @@ use crate::yaml::{Node, Pos, Value};
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 250
-        && id.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// A DAG and the keys of the version files its tasks need (the YAML is added by the caller).
@@ -87,10 +90,19 @@ pub fn read_dag(
         .take("catchup")
         .and_then(|n| read_bool(n, "catchup", sink, &scope))
         .unwrap_or(defaults::CATCHUP);
-    let max_active_runs = positive(&mut r, "max_active_runs", sink, &scope).unwrap_or(defaults::MAX_ACTIVE_RUNS);
-    let max_active_tasks = match (r.take_with_key("max_active_tasks"), r.take_with_key("concurrency")) {
+    let max_active_runs =
+        positive(&mut r, "max_active_runs", sink, &scope).unwrap_or(defaults::MAX_ACTIVE_RUNS);
+    let max_active_tasks = match (
+        r.take_with_key("max_active_tasks"),
+        r.take_with_key("concurrency"),
+    ) {
         (Some(_), Some((k, _))) => {
-            sink.error(&scope, k.pos, "give `max_active_tasks` or its old name `concurrency`, not both", None);
+            sink.error(
+                &scope,
+                k.pos,
+                "give `max_active_tasks` or its old name `concurrency`, not both",
+                None,
+            );
             defaults::MAX_ACTIVE_TASKS
         }
         (Some((k, n)), None) | (None, Some((k, n))) => at_least_one(n, &k.name, sink, &scope),
@@ -103,13 +115,20 @@ pub fn read_dag(
         .filter(|d| !d.is_zero());
     let tags = r
         .take("tags")
-        .map(|n| read_string_list(n, "tags", sink, &scope).into_iter().map(|(t, _)| t).collect())
+        .map(|n| {
+            read_string_list(n, "tags", sink, &scope)
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect()
+        })
         .unwrap_or_default();
     let mut params = r
         .take("params")
         .and_then(|n| read_json_map(n, "params", sink, &scope))
         .unwrap_or_default();
-    if let Some(dp) = from_defaults("params").and_then(|n| read_json_map(n, "default_args.params", sink, &scope)) {
+    if let Some(dp) =
+        from_defaults("params").and_then(|n| read_json_map(n, "default_args.params", sink, &scope))
+    {
         merge_params(&mut params, dp);
     }
     let is_paused_upon_creation = r
@@ -119,9 +138,15 @@ pub fn read_dag(
         .take("render_template_as_native_obj")
         .and_then(|n| read_bool(n, "render_template_as_native_obj", sink, &scope))
         .unwrap_or(false);
-    let display_name = r.take("dag_display_name").and_then(|n| read_text(n, "dag_display_name", sink, &scope));
-    let description = r.take("description").and_then(|n| read_text(n, "description", sink, &scope));
-    let mut doc_md = r.take("doc_md").and_then(|n| read_text(n, "doc_md", sink, &scope));
+    let display_name = r
+        .take("dag_display_name")
+        .and_then(|n| read_text(n, "dag_display_name", sink, &scope));
+    let description = r
+        .take("description")
+        .and_then(|n| read_text(n, "description", sink, &scope));
+    let mut doc_md = r
+        .take("doc_md")
+        .and_then(|n| read_text(n, "doc_md", sink, &scope));
     let mut files = Vec::new();
     if let Some(n) = r.take("doc_md_file_path") {
         if let Some(path) = read_text(n, "doc_md_file_path", sink, &scope) {
@@ -136,14 +161,21 @@ pub fn read_dag(
     }
     for (key, why) in IGNORED_DAG_KEYS {
         if let Some((k, _)) = r.take_with_key(key) {
-            sink.warn(&scope, k.pos, format!("`{}` has no effect in Kairos: {why}", k.name), None);
+            sink.warn(
+                &scope,
+                k.pos,
+                format!("`{}` has no effect in Kairos: {why}", k.name),
+                None,
+            );
         }
     }
     let groups_node = r.take("task_groups");
     let tasks_node = r.take("tasks");
     r.finish(&what, sink, &scope, TASK_SETTINGS);
 
-    let mut groups = groups_node.map(|n| read_groups(n, sink, &scope)).unwrap_or_default();
+    let mut groups = groups_node
+        .map(|n| read_groups(n, sink, &scope))
+        .unwrap_or_default();
     let groups_ok = resolve_groups(&mut groups, default_args, sink, &scope);
 
     let mut tasks: Vec<TaskDraft> = Vec::new();
@@ -179,7 +211,12 @@ pub fn read_dag(
     if let (Some((s, _)), Some((e, epos))) = (&start_date, &end_date) {
         if let (Some(s), Some(e)) = (s.fixed(), e.fixed()) {
             if e < s {
-                sink.error(&scope, *epos, format!("`end_date` ({e}) is before `start_date` ({s})"), None);
+                sink.error(
+                    &scope,
+                    *epos,
+                    format!("`end_date` ({e}) is before `start_date` ({s})"),
+                    None,
+                );
             }
         }
     }
@@ -224,7 +261,12 @@ pub fn read_dag(
 
 /// One of `schedule`, `schedule_interval` (Airflow 2's name) or `timetable`
 /// (dag-factory 0.x); absent means `None`, as in Airflow 3.
-fn read_one_schedule(r: &mut MapReader<'_>, tz: Tz, sink: &mut Sink, scope: &Scope) -> Option<Schedule> {
+fn read_one_schedule(
+    r: &mut MapReader<'_>,
+    tz: Tz,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<Schedule> {
     let given: Vec<_> = ["schedule", "schedule_interval", "timetable"]
         .into_iter()
         .filter_map(|k| r.take_with_key(k))
@@ -244,7 +286,12 @@ fn read_one_schedule(r: &mut MapReader<'_>, tz: Tz, sink: &mut Sink, scope: &Sco
     }
 }
 
-fn positive(r: &mut MapReader<'_>, key: &'static str, sink: &mut Sink, scope: &Scope) -> Option<u32> {
+fn positive(
+    r: &mut MapReader<'_>,
+    key: &'static str,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<u32> {
     r.take(key).map(|n| at_least_one(n, key, sink, scope))
 }
 
@@ -260,7 +307,11 @@ fn at_least_one(n: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> u32 {
 }
 
 /// `tasks` as a mapping (`name: {...}`) or a list of mappings with `task_id`.
-fn task_entries<'n>(node: &'n Node, sink: &mut Sink, scope: &Scope) -> Vec<(String, Pos, &'n Node)> {
+fn task_entries<'n>(
+    node: &'n Node,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Vec<(String, Pos, &'n Node)> {
     let mut out: Vec<(String, Pos, &Node)> = Vec::new();
     match &node.value {
         Value::Map(entries) => {
@@ -289,7 +340,10 @@ fn task_entries<'n>(node: &'n Node, sink: &mut Sink, scope: &Scope) -> Vec<(Stri
         other => sink.error(
             scope,
             node.pos,
-            format!("`tasks` must be a mapping or a list, found {}", other.kind()),
+            format!(
+                "`tasks` must be a mapping or a list, found {}",
+                other.kind()
+            ),
             None,
         ),
     }
@@ -299,7 +353,10 @@ fn task_entries<'n>(node: &'n Node, sink: &mut Sink, scope: &Scope) -> Vec<(Stri
             sink.error(
                 scope,
                 *pos,
-                format!("task `{name}` is defined twice (first at line {})", first.line),
+                format!(
+                    "task `{name}` is defined twice (first at line {})",
+                    first.line
+                ),
                 Some("task ids must be unique in a DAG".into()),
             );
             false
@@ -314,7 +371,12 @@ fn task_entries<'n>(node: &'n Node, sink: &mut Sink, scope: &Scope) -> Vec<(Stri
 
 /// Full task ids: the group prefix Airflow adds when the task's group has
 /// `prefix_group_id`. Checks the plain names and the results.
-fn assign_ids(tasks: &mut [TaskDraft], groups: &[super::groups::GroupDraft], sink: &mut Sink, scope: &Scope) -> Option<()> {
+fn assign_ids(
+    tasks: &mut [TaskDraft],
+    groups: &[super::groups::GroupDraft],
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<()> {
     let mut ok = true;
     for t in tasks.iter_mut() {
         if !is_valid_id(&t.name) || t.name.contains('.') {
@@ -356,7 +418,10 @@ fn assign_ids(tasks: &mut [TaskDraft], groups: &[super::groups::GroupDraft], sin
             sink.error(
                 &scope.task(&t.name),
                 t.pos,
-                format!("tasks `{other}` and `{}` both get the id `{}`", t.name, t.task.task_id),
+                format!(
+                    "tasks `{other}` and `{}` both get the id `{}`",
+                    t.name, t.task.task_id
+                ),
                 Some("rename one, or keep `prefix_group_id: true` on their groups".into()),
             );
             ok = false;

@@ -23,7 +23,12 @@ enum Item {
 
 /// Fills every task's `upstream` with task ids. Returns false on any problem
 /// (unknown name, ambiguous name, a group depending on its own member, a cycle).
-pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink: &mut Sink, scope: &Scope) -> bool {
+pub fn resolve_dependencies(
+    tasks: &mut [TaskDraft],
+    groups: &[GroupDraft],
+    sink: &mut Sink,
+    scope: &Scope,
+) -> bool {
     let mut names: HashMap<&str, Item> = HashMap::new();
     let mut ok = true;
     for (i, g) in groups.iter().enumerate() {
@@ -34,7 +39,10 @@ pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink
             sink.error(
                 scope,
                 t.pos,
-                format!("`{}` names both a task and a task group, so dependencies on it are ambiguous", t.name),
+                format!(
+                    "`{}` names both a task and a task group, so dependencies on it are ambiguous",
+                    t.name
+                ),
                 Some("rename one of them".into()),
             );
             ok = false;
@@ -53,7 +61,11 @@ pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink
     };
     let task_group: Vec<Option<usize>> = tasks
         .iter()
-        .map(|t| t.group.as_ref().and_then(|(g, _)| groups.iter().position(|x| &x.name == g)))
+        .map(|t| {
+            t.group
+                .as_ref()
+                .and_then(|(g, _)| groups.iter().position(|x| &x.name == g))
+        })
         .collect();
     let chain_of = |item: Item| match item {
         Item::Task(t) => group_chain(task_group[t]),
@@ -79,7 +91,9 @@ pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink
             sink.error(
                 scope,
                 *pos,
-                format!("unknown dependency `{name}`: no task or task group of this DAG has that name"),
+                format!(
+                    "unknown dependency `{name}`: no task or task group of this DAG has that name"
+                ),
                 did_you_mean(name, all),
             );
             ok = false;
@@ -108,7 +122,7 @@ pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink
     if !ok {
         return false;
     }
-    edges.sort_by(|a, b| b.3.cmp(&a.3));
+    edges.sort_by_key(|e| std::cmp::Reverse(e.3));
 
     let members: Vec<BTreeSet<usize>> = (0..groups.len())
         .map(|g| {
@@ -133,7 +147,10 @@ pub fn resolve_dependencies(tasks: &mut [TaskDraft], groups: &[GroupDraft], sink
                 sink.warn(
                     scope,
                     pos,
-                    format!("task group `{}` has no tasks, so this dependency has no effect", groups[g].name),
+                    format!(
+                        "task group `{}` has no tasks, so this dependency has no effect",
+                        groups[g].name
+                    ),
                     None,
                 );
             }
@@ -171,11 +188,12 @@ fn boundary(members: &BTreeSet<usize>, upstream: &[BTreeSet<usize>], roots: bool
 }
 
 fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) -> bool {
-    let graph = DagGraph::new(
-        tasks
-            .iter()
-            .map(|t| (t.task.task_id.as_str(), t.task.upstream.iter().map(String::as_str))),
-    );
+    let graph = DagGraph::new(tasks.iter().map(|t| {
+        (
+            t.task.task_id.as_str(),
+            t.task.upstream.iter().map(String::as_str),
+        )
+    }));
     let Ok(graph) = graph else {
         return false;
     };

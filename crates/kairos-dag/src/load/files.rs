@@ -69,7 +69,8 @@ impl<'r> FileRefs<'r> {
         let path = Path::new(&expanded);
         // `$CONFIG_ROOT_DIR/x` already starts at the folder; a plain relative path is
         // relative to the folder too.
-        let names_root = written.contains("$CONFIG_ROOT_DIR") || written.contains("${CONFIG_ROOT_DIR}");
+        let names_root =
+            written.contains("$CONFIG_ROOT_DIR") || written.contains("${CONFIG_ROOT_DIR}");
         let full = if path.is_absolute() || names_root {
             path.to_path_buf()
         } else {
@@ -86,17 +87,18 @@ impl<'r> FileRefs<'r> {
         if self.files.contains_key(&key) {
             return Ok(key);
         }
-        let bytes = self.reader.read(&full).map_err(|e| {
-            format!("cannot read `{written}` ({}): {e}", full.display())
-        })?;
+        let bytes = self
+            .reader
+            .read(&full)
+            .map_err(|e| format!("cannot read `{written}` ({}): {e}", full.display()))?;
         if bytes.len() > MAX_FILE_BYTES {
             return Err(format!(
                 "`{written}` is {} bytes; a DAG version carries files up to {MAX_FILE_BYTES} bytes",
                 bytes.len()
             ));
         }
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format!("`{written}` is not UTF-8 text"))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("`{written}` is not UTF-8 text"))?;
         self.files.insert(key.clone(), text);
         Ok(key)
     }
@@ -107,7 +109,10 @@ impl<'r> FileRefs<'r> {
     }
 
     /// The captured files for one DAG: the YAML and the given keys.
-    pub fn subset<'k, I: IntoIterator<Item = &'k String>>(&self, keys: I) -> BTreeMap<String, String> {
+    pub fn subset<'k, I: IntoIterator<Item = &'k String>>(
+        &self,
+        keys: I,
+    ) -> BTreeMap<String, String> {
         keys.into_iter()
             .filter_map(|k| self.files.get(k).map(|v| (k.clone(), v.clone())))
             .collect()
@@ -147,14 +152,20 @@ mod tests {
     #[test]
     fn keys_are_relative_to_the_dag_folder() {
         let root = Path::new("/repo/dags");
-        assert_eq!(relative_key(root, Path::new("/repo/dags/a.py")).as_deref(), Some("a.py"));
+        assert_eq!(
+            relative_key(root, Path::new("/repo/dags/a.py")).as_deref(),
+            Some("a.py")
+        );
         assert_eq!(
             relative_key(root, Path::new("/repo/dags/lib/../lib/b.py")).as_deref(),
             Some("lib/b.py")
         );
         assert_eq!(relative_key(root, Path::new("/repo/other/a.py")), None);
         assert_eq!(relative_key(root, Path::new("/repo/dags/../x.py")), None);
-        assert_eq!(relative_key(Path::new("dags"), Path::new("dags/./a.py")).as_deref(), Some("a.py"));
+        assert_eq!(
+            relative_key(Path::new("dags"), Path::new("dags/./a.py")).as_deref(),
+            Some("a.py")
+        );
     }
 
     #[test]
@@ -177,10 +188,15 @@ mod tests {
         let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
         disk.insert(PathBuf::from("dags/lib/cb.py"), b"x = 1\n".to_vec());
         let mut refs = FileRefs::new(Path::new("dags"), &disk);
-        assert_eq!(refs.capture("$CONFIG_ROOT_DIR/lib/cb.py"), Ok("lib/cb.py".into()));
+        assert_eq!(
+            refs.capture("$CONFIG_ROOT_DIR/lib/cb.py"),
+            Ok("lib/cb.py".into())
+        );
         assert_eq!(refs.capture("lib/cb.py"), Ok("lib/cb.py".into()));
         let mut refs = FileRefs::new(Path::new("."), &disk);
-        let err = refs.capture("$CONFIG_ROOT_DIR/missing.py").expect_err("missing");
+        let err = refs
+            .capture("$CONFIG_ROOT_DIR/missing.py")
+            .expect_err("missing");
         assert!(err.contains("(./missing.py)"), "{err}");
     }
 }

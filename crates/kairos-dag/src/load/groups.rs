@@ -59,7 +59,10 @@ pub fn read_groups(node: &Node, sink: &mut Sink, scope: &Scope) -> Vec<GroupDraf
         other => sink.error(
             scope,
             node.pos,
-            format!("`task_groups` must be a mapping or a list, found {}", other.kind()),
+            format!(
+                "`task_groups` must be a mapping or a list, found {}",
+                other.kind()
+            ),
             None,
         ),
     }
@@ -68,7 +71,10 @@ pub fn read_groups(node: &Node, sink: &mut Sink, scope: &Scope) -> Vec<GroupDraf
             sink.error(
                 scope,
                 g.pos,
-                format!("task group `{}` is defined twice (first at line {})", g.name, first.pos.line),
+                format!(
+                    "task group `{}` is defined twice (first at line {})",
+                    g.name, first.pos.line
+                ),
                 None,
             );
         }
@@ -76,13 +82,22 @@ pub fn read_groups(node: &Node, sink: &mut Sink, scope: &Scope) -> Vec<GroupDraf
     out
 }
 
-fn read_group(name: &str, pos: Pos, body: &Node, sink: &mut Sink, scope: &Scope) -> Option<GroupDraft> {
+fn read_group(
+    name: &str,
+    pos: Pos,
+    body: &Node,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<GroupDraft> {
     if !is_group_key(name) {
         sink.error(
             scope,
             pos,
             format!("`{name}` is not a valid task group id"),
-            Some("use letters, digits, `_` and `-` only (no dots: they separate group prefixes)".into()),
+            Some(
+                "use letters, digits, `_` and `-` only (no dots: they separate group prefixes)"
+                    .into(),
+            ),
         );
     }
     let what = format!("task group `{name}`");
@@ -95,7 +110,9 @@ fn read_group(name: &str, pos: Pos, body: &Node, sink: &mut Sink, scope: &Scope)
         .take("dependencies")
         .map(|n| read_string_list(n, "dependencies", sink, scope))
         .unwrap_or_default();
-    let tooltip = r.take("tooltip").and_then(|n| read_text(n, "tooltip", sink, scope));
+    let tooltip = r
+        .take("tooltip")
+        .and_then(|n| read_text(n, "tooltip", sink, scope));
     let prefix_group_id = r
         .take("prefix_group_id")
         .and_then(|n| read_bool(n, "prefix_group_id", sink, scope))
@@ -126,18 +143,30 @@ fn read_group(name: &str, pos: Pos, body: &Node, sink: &mut Sink, scope: &Scope)
 fn is_group_key(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Links parents, refuses unknown parents and nesting cycles, and computes full ids
 /// and effective defaults. Returns false if a group could not be resolved.
-pub fn resolve_groups(groups: &mut [GroupDraft], dag_defaults: Option<&Node>, sink: &mut Sink, scope: &Scope) -> bool {
+pub fn resolve_groups(
+    groups: &mut [GroupDraft],
+    dag_defaults: Option<&Node>,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> bool {
     let mut ok = true;
     for i in 0..groups.len() {
         if let Some((parent, ppos)) = groups[i].parent.clone() {
             match groups.iter().position(|g| g.name == parent) {
                 Some(p) if p == i => {
-                    sink.error(scope, ppos, format!("task group `{parent}` cannot be its own parent"), None);
+                    sink.error(
+                        scope,
+                        ppos,
+                        format!("task group `{parent}` cannot be its own parent"),
+                        None,
+                    );
                     ok = false;
                 }
                 Some(p) => groups[i].parent_index = Some(p),
@@ -191,7 +220,10 @@ pub fn resolve_groups(groups: &mut [GroupDraft], dag_defaults: Option<&Node>, si
             sink.error(
                 scope,
                 g.pos,
-                format!("task group `{}` is nested inside itself through `parent_group_name`", g.name),
+                format!(
+                    "task group `{}` is nested inside itself through `parent_group_name`",
+                    g.name
+                ),
                 None,
             );
             ok = false;

@@ -50,12 +50,30 @@ pub const IGNORED_TASK_KEYS: &[(&str, &str)] = &[
     ("on_failure_callback", "callbacks are not supported yet"),
     ("on_retry_callback", "callbacks are not supported yet"),
     ("on_skipped_callback", "callbacks are not supported yet"),
-    ("on_execute_callback_name", "callbacks are not supported yet"),
-    ("on_execute_callback_file", "callbacks are not supported yet"),
-    ("on_success_callback_name", "callbacks are not supported yet"),
-    ("on_success_callback_file", "callbacks are not supported yet"),
-    ("on_failure_callback_name", "callbacks are not supported yet"),
-    ("on_failure_callback_file", "callbacks are not supported yet"),
+    (
+        "on_execute_callback_name",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_execute_callback_file",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_success_callback_name",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_success_callback_file",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_failure_callback_name",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_failure_callback_file",
+        "callbacks are not supported yet",
+    ),
     ("on_retry_callback_name", "callbacks are not supported yet"),
     ("on_retry_callback_file", "callbacks are not supported yet"),
     ("executor_config", "it configures an Airflow executor"),
@@ -64,15 +82,30 @@ pub const IGNORED_TASK_KEYS: &[(&str, &str)] = &[
     ("resources", "it configures an Airflow executor"),
     ("inlets", "assets are not supported yet"),
     ("outlets", "assets are not supported yet"),
-    ("map_index_template", "mapped instances are named by their index"),
-    ("wait_for_past_depends_before_skipping", "it is not supported yet"),
-    ("ignore_first_depends_on_past", "the first run never waits on a past run"),
+    (
+        "map_index_template",
+        "mapped instances are named by their index",
+    ),
+    (
+        "wait_for_past_depends_before_skipping",
+        "it is not supported yet",
+    ),
+    (
+        "ignore_first_depends_on_past",
+        "the first run never waits on a past run",
+    ),
     ("doc", "only doc_md is kept"),
     ("doc_json", "only doc_md is kept"),
     ("doc_yaml", "only doc_md is kept"),
     ("doc_rst", "only doc_md is kept"),
-    ("start_date", "a task runs in every run of its DAG; set dates on the DAG"),
-    ("end_date", "a task runs in every run of its DAG; set dates on the DAG"),
+    (
+        "start_date",
+        "a task runs in every run of its DAG; set dates on the DAG",
+    ),
+    (
+        "end_date",
+        "a task runs in every run of its DAG; set dates on the DAG",
+    ),
 ];
 
 /// DAG keys Airflow or dag-factory know that Kairos accepts without effect, and why.
@@ -82,22 +115,52 @@ pub const IGNORED_DAG_KEYS: &[(&str, &str)] = &[
     ("access_control", "Kairos has its own roles"),
     ("on_success_callback", "callbacks are not supported yet"),
     ("on_failure_callback", "callbacks are not supported yet"),
-    ("on_success_callback_name", "callbacks are not supported yet"),
-    ("on_success_callback_file", "callbacks are not supported yet"),
-    ("on_failure_callback_name", "callbacks are not supported yet"),
-    ("on_failure_callback_file", "callbacks are not supported yet"),
+    (
+        "on_success_callback_name",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_success_callback_file",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_failure_callback_name",
+        "callbacks are not supported yet",
+    ),
+    (
+        "on_failure_callback_file",
+        "callbacks are not supported yet",
+    ),
     ("sla_miss_callback", "SLAs were removed in Airflow 3"),
     ("user_defined_macros", "templates cannot import Python code"),
-    ("user_defined_filters", "templates cannot import Python code"),
-    ("template_searchpath", "script files are looked up next to the DAG file"),
-    ("jinja_environment_kwargs", "templates use Kairos' own settings"),
+    (
+        "user_defined_filters",
+        "templates cannot import Python code",
+    ),
+    (
+        "template_searchpath",
+        "script files are looked up next to the DAG file",
+    ),
+    (
+        "jinja_environment_kwargs",
+        "templates use Kairos' own settings",
+    ),
     ("owner_links", "it configures Airflow's web UI"),
     ("fail_stop", "it is not supported yet"),
     ("fail_fast", "it is not supported yet"),
     ("max_consecutive_failed_dag_runs", "it is not supported yet"),
-    ("doc_md_python_callable_file", "Kairos does not call Python to build docs"),
-    ("doc_md_python_callable_name", "Kairos does not call Python to build docs"),
-    ("doc_md_python_arguments", "Kairos does not call Python to build docs"),
+    (
+        "doc_md_python_callable_file",
+        "Kairos does not call Python to build docs",
+    ),
+    (
+        "doc_md_python_callable_name",
+        "Kairos does not call Python to build docs",
+    ),
+    (
+        "doc_md_python_arguments",
+        "Kairos does not call Python to build docs",
+    ),
     ("vars", "dag-factory ignores it too"),
 ];
 

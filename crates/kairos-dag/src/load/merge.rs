@@ -46,13 +46,22 @@ mod tests {
              d:\n  catchup: true\n  default_args: {retries: 3}\n  tags: [y]\n",
         )
         .expect("yaml");
-        let merged = merge_over(doc.get("d").expect("d"), doc.get("default").expect("default"));
-        assert_eq!(merged.get("catchup").map(|n| &n.value), Some(&Value::Bool(true)));
+        let merged = merge_over(
+            doc.get("d").expect("d"),
+            doc.get("default").expect("default"),
+        );
+        assert_eq!(
+            merged.get("catchup").map(|n| &n.value),
+            Some(&Value::Bool(true))
+        );
         let args = merged.get("default_args").expect("args");
         assert_eq!(args.get("owner").and_then(Node::as_str), Some("a"));
         assert_eq!(args.get("retries").map(|n| &n.value), Some(&Value::Int(3)));
         // Lists are replaced, not concatenated.
-        assert_eq!(merged.get("tags").and_then(Node::as_seq).map(<[Node]>::len), Some(1));
+        assert_eq!(
+            merged.get("tags").and_then(Node::as_seq).map(<[Node]>::len),
+            Some(1)
+        );
         // Positions come from where each value was written.
         assert_eq!(args.get("owner").map(|n| n.pos.line), Some(3));
     }

@@ -75,7 +75,13 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
 
 /// Loads a YAML file's bytes. `path` locates it (its folder is `$CONFIG_ROOT_DIR`);
 /// referenced files are read through `reader`.
-pub fn load_bytes(display: &str, path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOptions) -> LoadedFile {
+pub fn load_bytes(
+    display: &str,
+    path: &Path,
+    bytes: &[u8],
+    reader: &dyn SourceReader,
+    opts: &LoadOptions,
+) -> LoadedFile {
     let mut sink = Sink::new(display);
     let dags = load_into(path, bytes, reader, opts, &mut sink);
     LoadedFile {
@@ -91,7 +97,10 @@ fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {
         let repeated = out.iter().any(|o| {
-            o.pos == d.pos && o.message == d.message && o.task_id == d.task_id && o.severity == d.severity
+            o.pos == d.pos
+                && o.message == d.message
+                && o.task_id == d.task_id
+                && o.severity == d.severity
         });
         if !repeated {
             out.push(d);
@@ -112,16 +121,26 @@ fn file_error(file: &str, message: String) -> Diagnostic {
     }
 }
 
-fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOptions, sink: &mut Sink) -> Vec<VersionContent> {
+fn load_into(
+    path: &Path,
+    bytes: &[u8],
+    reader: &dyn SourceReader,
+    opts: &LoadOptions,
+    sink: &mut Sink,
+) -> Vec<VersionContent> {
     let top = Scope::default();
     let Ok(text) = std::str::from_utf8(bytes) else {
-        sink.diagnostics.push(file_error(sink.file(), "the file is not UTF-8 text".into()));
+        sink.diagnostics
+            .push(file_error(sink.file(), "the file is not UTF-8 text".into()));
         return Vec::new();
     };
     if bytes.len() > MAX_FILE_BYTES {
         sink.diagnostics.push(file_error(
             sink.file(),
-            format!("the file is {} bytes; DAG files may be up to {MAX_FILE_BYTES} bytes", bytes.len()),
+            format!(
+                "the file is {} bytes; DAG files may be up to {MAX_FILE_BYTES} bytes",
+                bytes.len()
+            ),
         ));
         return Vec::new();
     }
@@ -144,7 +163,10 @@ fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOp
         sink.error(
             &top,
             doc.pos,
-            format!("a DAG file maps dag ids to DAGs; this one is {}", doc.value.kind()),
+            format!(
+                "a DAG file maps dag ids to DAGs; this one is {}",
+                doc.value.kind()
+            ),
             Some("start the file with `my_dag_id:` and indent the DAG's keys under it".into()),
         );
         return Vec::new();
@@ -155,15 +177,26 @@ fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOp
             sink.error(
                 &Scope::dag(&k.name),
                 k.pos,
-                format!("DAG `{}` is defined twice in this file (first at line {})", k.name, first.pos.line),
+                format!(
+                    "DAG `{}` is defined twice in this file (first at line {})",
+                    k.name, first.pos.line
+                ),
                 None,
             );
         }
     }
-    let default = entries.iter().find(|(k, _)| k.name == "default").map(|(_, v)| v);
+    let default = entries
+        .iter()
+        .find(|(k, _)| k.name == "default")
+        .map(|(_, v)| v);
     if let Some(d) = default {
         if !d.is_null() && d.as_map().is_none() {
-            sink.error(&top, d.pos, format!("`default` must be a mapping, found {}", d.value.kind()), None);
+            sink.error(
+                &top,
+                d.pos,
+                format!("`default` must be a mapping, found {}", d.value.kind()),
+                None,
+            );
             return Vec::new();
         }
     }
@@ -201,11 +234,16 @@ fn load_into(path: &Path, bytes: &[u8], reader: &dyn SourceReader, opts: &LoadOp
             Some(d) if !d.is_null() => merge::merge_over(value, d),
             _ => value.clone(),
         };
-        if let Some(read) = dag::read_dag(&key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink) {
+        if let Some(read) =
+            dag::read_dag(&key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink)
+        {
             let mut keys: Vec<String> = read.files.clone();
             keys.push(fileloc.clone());
             let files: BTreeMap<String, String> = refs.subset(&keys);
-            out.push(VersionContent { dag: read.dag, files });
+            out.push(VersionContent {
+                dag: read.dag,
+                files,
+            });
         }
     }
     out
@@ -223,7 +261,10 @@ pub fn collect_dag_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         } else if p.exists() {
             files.push(p.clone());
         } else {
-            problems.push(file_error(&p.display().to_string(), "no such file or folder".into()));
+            problems.push(file_error(
+                &p.display().to_string(),
+                "no such file or folder".into(),
+            ));
         }
     }
     (files, problems)
@@ -233,13 +274,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(e) => {
-            problems.push(file_error(&dir.display().to_string(), format!("cannot read the folder: {e}")));
+            problems.push(file_error(
+                &dir.display().to_string(),
+                format!("cannot read the folder: {e}"),
+            ));
             return;
         }
     };
     entries.sort();
     for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -253,7 +300,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
                     pos: None,
                     dag_id: None,
                     task_id: None,
-                    message: "dag-factory defaults files are not read yet; their settings do not apply".into(),
+                    message:
+                        "dag-factory defaults files are not read yet; their settings do not apply"
+                            .into(),
                     hint: Some("move the settings into each file's `default:` block".into()),
                 });
                 continue;

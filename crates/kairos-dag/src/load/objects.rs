@@ -32,7 +32,12 @@ fn object_value(
     entries: &[(crate::yaml::Key, Node)],
     pos: crate::yaml::Pos,
 ) -> Result<Option<Value>, (crate::yaml::Pos, String)> {
-    let get = |k: &str| entries.iter().find(|(key, _)| key.name == k).map(|(_, v)| v);
+    let get = |k: &str| {
+        entries
+            .iter()
+            .find(|(key, _)| key.name == k)
+            .map(|(_, v)| v)
+    };
     if let Some(parts) = get("__join__") {
         if entries.len() != 1 {
             return Err((pos, "a `__join__` mapping must hold only `__join__`".into()));
@@ -50,9 +55,10 @@ fn object_value(
         return Ok(Some(Value::Str(joined)));
     }
     if get("__type__").and_then(Node::as_str) == Some("builtins.list") {
-        let items = get("items")
-            .and_then(Node::as_seq)
-            .ok_or((pos, "a `builtins.list` object needs `items: [...]`".to_string()))?;
+        let items = get("items").and_then(Node::as_seq).ok_or((
+            pos,
+            "a `builtins.list` object needs `items: [...]`".to_string(),
+        ))?;
         return Ok(Some(Value::Seq(items.to_vec())));
     }
     Ok(None)
@@ -84,11 +90,16 @@ mod tests {
 
     #[test]
     fn join_and_list() {
-        let mut doc = parse("a: {__join__: ['echo ', 1, ' ', true]}\nb: {__type__: builtins.list, items: [1, 2]}\n")
-            .expect("yaml");
+        let mut doc = parse(
+            "a: {__join__: ['echo ', 1, ' ', true]}\nb: {__type__: builtins.list, items: [1, 2]}\n",
+        )
+        .expect("yaml");
         normalize(&mut doc).expect("normalizes");
         assert_eq!(doc.get("a").and_then(Node::as_str), Some("echo 1 True"));
-        assert_eq!(doc.get("b").and_then(Node::as_seq).map(<[Node]>::len), Some(2));
+        assert_eq!(
+            doc.get("b").and_then(Node::as_seq).map(<[Node]>::len),
+            Some(2)
+        );
     }
 
     #[test]

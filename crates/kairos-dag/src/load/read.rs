@@ -26,12 +26,20 @@ pub struct MapReader<'n> {
 impl<'n> MapReader<'n> {
     /// `what` describes the mapping for the error when the node is not one
     /// ("the DAG `etl`", "task `load`"). Duplicate keys are reported here.
-    pub fn new(node: &'n Node, what: &str, sink: &mut Sink, scope: &Scope) -> Option<MapReader<'n>> {
+    pub fn new(
+        node: &'n Node,
+        what: &str,
+        sink: &mut Sink,
+        scope: &Scope,
+    ) -> Option<MapReader<'n>> {
         let Some(entries) = node.as_map() else {
             sink.error(
                 scope,
                 node.pos,
-                format!("{what} must be a mapping of keys to values, found {}", node.value.kind()),
+                format!(
+                    "{what} must be a mapping of keys to values, found {}",
+                    node.value.kind()
+                ),
                 None,
             );
             return None;
@@ -114,7 +122,12 @@ impl<'n> MapReader<'n> {
     }
 }
 
-pub fn expect_str<'n>(node: &'n Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<&'n str> {
+pub fn expect_str<'n>(
+    node: &'n Node,
+    key: &str,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<&'n str> {
     match &node.value {
         Value::Str(s) => Some(s),
         other => {
@@ -154,8 +167,12 @@ pub fn read_bool(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Opti
         Value::Bool(b) => Some(*b),
         Value::Str(s) => {
             let hint = match s.trim_end_matches([',', ' ']).to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" => Some("write `true` (without quotes or trailing characters)".into()),
-                "false" | "no" | "off" => Some("write `false` (without quotes or trailing characters)".into()),
+                "true" | "yes" | "on" => {
+                    Some("write `true` (without quotes or trailing characters)".into())
+                }
+                "false" | "no" | "off" => {
+                    Some("write `false` (without quotes or trailing characters)".into())
+                }
                 _ => None,
             };
             sink.error(
@@ -183,7 +200,12 @@ pub fn read_u32(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Optio
         Value::Int(i) => match u32::try_from(*i) {
             Ok(v) => Some(v),
             Err(_) => {
-                sink.error(scope, node.pos, format!("`{key}` must be 0 or more, found {i}"), None);
+                sink.error(
+                    scope,
+                    node.pos,
+                    format!("`{key}` must be 0 or more, found {i}"),
+                    None,
+                );
                 None
             }
         },
@@ -204,7 +226,12 @@ pub fn read_i32(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Optio
         Value::Int(i) => match i32::try_from(*i) {
             Ok(v) => Some(v),
             Err(_) => {
-                sink.error(scope, node.pos, format!("`{key}` is out of range: {i}"), None);
+                sink.error(
+                    scope,
+                    node.pos,
+                    format!("`{key}` is out of range: {i}"),
+                    None,
+                );
                 None
             }
         },
@@ -238,7 +265,12 @@ pub fn read_tz(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option
         Err(_) => {
             let hint = did_you_mean(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()))
                 .unwrap_or_else(|| "use an IANA name such as `UTC` or `Europe/Amsterdam`".into());
-            sink.error(scope, node.pos, format!("unknown time zone `{name}`"), Some(hint));
+            sink.error(
+                scope,
+                node.pos,
+                format!("unknown time zone `{name}`"),
+                Some(hint),
+            );
             None
         }
     }
@@ -246,7 +278,13 @@ pub fn read_tz(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option
 
 /// A date: the string forms of [`DateSpec::parse`], or a `datetime.datetime` /
 /// `datetime.date` object (`{__type__: datetime.datetime, year: 2024, month: 1, day: 1}`).
-pub fn read_date(node: &Node, key: &str, tz: Tz, sink: &mut Sink, scope: &Scope) -> Option<DateSpec> {
+pub fn read_date(
+    node: &Node,
+    key: &str,
+    tz: Tz,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<DateSpec> {
     let result = match &node.value {
         Value::Str(s) => DateSpec::parse(s, tz),
         Value::Map(_) => date_object(&node.to_json()).map(|naive| DateSpec::local(naive, tz)),
@@ -266,21 +304,39 @@ pub fn read_date(node: &Node, key: &str, tz: Tz, sink: &mut Sink, scope: &Scope)
 
 fn date_object(v: &Json) -> Result<NaiveDateTime, String> {
     let ty = v.get("__type__").and_then(Json::as_str).unwrap_or("");
-    if !matches!(ty, "datetime.datetime" | "datetime.date" | "pendulum.datetime") {
+    if !matches!(
+        ty,
+        "datetime.datetime" | "datetime.date" | "pendulum.datetime"
+    ) {
         return Err(format!(
             "expected a date, found a mapping{}",
-            if ty.is_empty() { String::new() } else { format!(" of type `{ty}`") }
+            if ty.is_empty() {
+                String::new()
+            } else {
+                format!(" of type `{ty}`")
+            }
         ));
     }
     let positional = v.get("__args__").and_then(Json::as_array);
     let field = |name: &str, index: usize, default: i64| -> Result<i64, String> {
         v.get(name)
             .or_else(|| positional.and_then(|a| a.get(index)))
-            .map(|x| x.as_i64().ok_or_else(|| format!("`{name}` must be a whole number")))
+            .map(|x| {
+                x.as_i64()
+                    .ok_or_else(|| format!("`{name}` must be a whole number"))
+            })
             .unwrap_or(Ok(default))
     };
-    let (y, mo, d) = (field("year", 0, -1)?, field("month", 1, -1)?, field("day", 2, -1)?);
-    let (h, mi, s) = (field("hour", 3, 0)?, field("minute", 4, 0)?, field("second", 5, 0)?);
+    let (y, mo, d) = (
+        field("year", 0, -1)?,
+        field("month", 1, -1)?,
+        field("day", 2, -1)?,
+    );
+    let (h, mi, s) = (
+        field("hour", 3, 0)?,
+        field("minute", 4, 0)?,
+        field("second", 5, 0)?,
+    );
     let date = i32::try_from(y)
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?))
@@ -295,7 +351,12 @@ fn date_object(v: &Json) -> Result<NaiveDateTime, String> {
 }
 
 /// A list of strings; a single string counts as a list of one.
-pub fn read_string_list(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Vec<(String, Pos)> {
+pub fn read_string_list(
+    node: &Node,
+    key: &str,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Vec<(String, Pos)> {
     match &node.value {
         Value::Null => Vec::new(),
         Value::Str(s) => vec![(s.clone(), node.pos)],
@@ -334,7 +395,12 @@ pub fn read_json(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Opti
 }
 
 /// A free-form mapping (params, op_kwargs).
-pub fn read_json_map(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<BTreeMap<String, Json>> {
+pub fn read_json_map(
+    node: &Node,
+    key: &str,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<BTreeMap<String, Json>> {
     if node.is_null() {
         return Some(BTreeMap::new());
     }

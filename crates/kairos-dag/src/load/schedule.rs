@@ -34,7 +34,13 @@ const ASSET_HINT: &str = "asset- and dataset-triggered schedules are planned but
 
 /// Reads a schedule value. `dag_tz` is the DAG's zone (a `CronDataIntervalTimetable`
 /// may not name another one).
-pub fn read_schedule(node: &Node, key: &str, dag_tz: Tz, sink: &mut Sink, scope: &Scope) -> Option<Schedule> {
+pub fn read_schedule(
+    node: &Node,
+    key: &str,
+    dag_tz: Tz,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<Schedule> {
     let fail = |sink: &mut Sink, msg: String, hint: Option<String>| {
         sink.error(scope, node.pos, msg, hint);
         None
@@ -48,29 +54,46 @@ pub fn read_schedule(node: &Node, key: &str, dag_tz: Tz, sink: &mut Sink, scope:
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => fail(
             sink,
             format!("`{key}` cannot be {}", node.value.kind()),
-            Some("write a cron string (`0 3 * * *`), a preset (`@daily`), a duration (`30m`), \
+            Some(
+                "write a cron string (`0 3 * * *`), a preset (`@daily`), a duration (`30m`), \
                   or `timedelta: {minutes: 30}`"
-                .into()),
+                    .into(),
+            ),
         ),
-        Value::Seq(_) => fail(sink, format!("`{key}` as a list of assets is not supported"), Some(ASSET_HINT.into())),
+        Value::Seq(_) => fail(
+            sink,
+            format!("`{key}` as a list of assets is not supported"),
+            Some(ASSET_HINT.into()),
+        ),
         Value::Map(entries) => {
             let json = node.to_json();
             if let Some(td) = node.get("timedelta") {
                 if entries.len() != 1 {
-                    return fail(sink, format!("`{key}: {{timedelta: ...}}` takes nothing else"), None);
+                    return fail(
+                        sink,
+                        format!("`{key}: {{timedelta: ...}}` takes nothing else"),
+                        None,
+                    );
                 }
                 return match duration_from_json(&td.to_json()) {
                     Ok(d) => delta(d, key, node, sink, scope),
                     Err(e) => fail(sink, format!("`{key}.timedelta`: {e}"), None),
                 };
             }
-            let ty = json.get("__type__").and_then(Json::as_str).unwrap_or_default();
+            let ty = json
+                .get("__type__")
+                .and_then(Json::as_str)
+                .unwrap_or_default();
             if ty.is_empty() {
                 let asset_like = ["datasets", "assets", "__and__", "__or__"]
                     .iter()
                     .any(|k| node.get(k).is_some());
                 return if asset_like {
-                    fail(sink, format!("`{key}` on datasets or assets is not supported"), Some(ASSET_HINT.into()))
+                    fail(
+                        sink,
+                        format!("`{key}` on datasets or assets is not supported"),
+                        Some(ASSET_HINT.into()),
+                    )
                 } else {
                     fail(
                         sink,
@@ -86,7 +109,12 @@ pub fn read_schedule(node: &Node, key: &str, dag_tz: Tz, sink: &mut Sink, scope:
 
 fn delta(d: Duration, key: &str, node: &Node, sink: &mut Sink, scope: &Scope) -> Option<Schedule> {
     if d.is_zero() {
-        sink.error(scope, node.pos, format!("`{key}` must be longer than 0"), None);
+        sink.error(
+            scope,
+            node.pos,
+            format!("`{key}` must be longer than 0"),
+            None,
+        );
         return None;
     }
     Some(Schedule::Delta { delta: d })
@@ -142,11 +170,13 @@ fn read_typed_schedule(
         None
     };
     match ty {
-        "datetime.timedelta" | "pendulum.duration" => match json.as_object().map(timedelta_from_json) {
-            Some(Ok(d)) => delta(d, key, node, sink, scope),
-            Some(Err(e)) => fail(sink, format!("`{key}`: {e}"), None),
-            None => None,
-        },
+        "datetime.timedelta" | "pendulum.duration" => {
+            match json.as_object().map(timedelta_from_json) {
+                Some(Ok(d)) => delta(d, key, node, sink, scope),
+                Some(Err(e)) => fail(sink, format!("`{key}`: {e}"), None),
+                None => None,
+            }
+        }
         "dateutil.relativedelta.relativedelta" => {
             let fixed = ["weeks", "days", "hours", "minutes", "seconds"];
             let obj = json.as_object()?;
@@ -157,7 +187,9 @@ fn read_typed_schedule(
             if !calendar.is_empty() || obj.contains_key("__args__") {
                 return fail(
                     sink,
-                    format!("`{key}`: a relativedelta with calendar fields ({calendar:?}) is not supported"),
+                    format!(
+                        "`{key}`: a relativedelta with calendar fields ({calendar:?}) is not supported"
+                    ),
                     Some("use a cron expression, e.g. `0 0 1 * *` for monthly".into()),
                 );
             }
@@ -170,7 +202,11 @@ fn read_typed_schedule(
         }
         t if CRON_TRIGGER_TYPES.contains(&t) || CRON_INTERVAL_TYPES.contains(&t) => {
             let Some(expr) = arg("cron", 0).and_then(Json::as_str) else {
-                return fail(sink, format!("`{key}`: {t} needs a `cron` expression"), None);
+                return fail(
+                    sink,
+                    format!("`{key}`: {t} needs a `cron` expression"),
+                    None,
+                );
             };
             let cron = match CronExpr::parse(expr) {
                 Ok(c) => c,
@@ -208,9 +244,11 @@ fn read_typed_schedule(
             Some(Err(e)) => fail(sink, format!("`{key}.delta`: {e}"), None),
             None => fail(sink, format!("`{key}`: {t} needs a `delta`"), None),
         },
-        t if t.contains("Asset") || t.contains("Dataset") => {
-            fail(sink, format!("`{key}` on `{t}` is not supported"), Some(ASSET_HINT.into()))
-        }
+        t if t.contains("Asset") || t.contains("Dataset") => fail(
+            sink,
+            format!("`{key}` on `{t}` is not supported"),
+            Some(ASSET_HINT.into()),
+        ),
         t => fail(
             sink,
             format!("`{key}`: `{t}` is not a timetable Kairos knows"),
@@ -232,7 +270,10 @@ mod tests {
         let node = doc.get("schedule").expect("schedule");
         let mut sink = Sink::new("t.yml");
         let s = read_schedule(node, "schedule", Tz::UTC, &mut sink, &Scope::default());
-        (s, sink.diagnostics.iter().map(|d| d.message.clone()).collect())
+        (
+            s,
+            sink.diagnostics.iter().map(|d| d.message.clone()).collect(),
+        )
     }
 
     fn ok(yaml: &str) -> Schedule {
@@ -248,22 +289,41 @@ mod tests {
         assert_eq!(ok("schedule: '@once'"), Schedule::Once);
         assert!(matches!(ok("schedule: '@daily'"), Schedule::Cron { .. }));
         assert!(matches!(ok("schedule: 0 3 * * 1-5"), Schedule::Cron { .. }));
-        let hour = Schedule::Delta { delta: Duration::from_secs(3600) };
+        let hour = Schedule::Delta {
+            delta: Duration::from_secs(3600),
+        };
         assert_eq!(ok("schedule: 1h"), hour);
         assert_eq!(ok("schedule: {timedelta: {hours: 1}}"), hour);
-        assert_eq!(ok("schedule: {__type__: datetime.timedelta, hours: 1}"), hour);
-        assert_eq!(ok("schedule: {__type__: dateutil.relativedelta.relativedelta, hours: 1}"), hour);
+        assert_eq!(
+            ok("schedule: {__type__: datetime.timedelta, hours: 1}"),
+            hour
+        );
+        assert_eq!(
+            ok("schedule: {__type__: dateutil.relativedelta.relativedelta, hours: 1}"),
+            hour
+        );
         assert!(matches!(
-            ok("schedule: {__type__: airflow.timetables.trigger.CronTriggerTimetable, cron: '0 1 * * 3', timezone: UTC}"),
-            Schedule::CronTrigger { timezone: Some(Tz::UTC), .. }
+            ok(
+                "schedule: {__type__: airflow.timetables.trigger.CronTriggerTimetable, cron: '0 1 * * 3', timezone: UTC}"
+            ),
+            Schedule::CronTrigger {
+                timezone: Some(Tz::UTC),
+                ..
+            }
         ));
         assert!(matches!(
-            ok("schedule: {__type__: airflow.timetables.trigger.CronTriggerTimetable, __args__: ['0 1 * * 3'], timezone: UTC}"),
+            ok(
+                "schedule: {__type__: airflow.timetables.trigger.CronTriggerTimetable, __args__: ['0 1 * * 3'], timezone: UTC}"
+            ),
             Schedule::CronTrigger { .. }
         ));
         assert_eq!(
-            ok("schedule: {__type__: airflow.timetables.interval.DeltaDataIntervalTimetable, delta: {days: 1}}"),
-            Schedule::Delta { delta: Duration::from_secs(86400) }
+            ok(
+                "schedule: {__type__: airflow.timetables.interval.DeltaDataIntervalTimetable, delta: {days: 1}}"
+            ),
+            Schedule::Delta {
+                delta: Duration::from_secs(86400)
+            }
         );
     }
 
@@ -273,8 +333,14 @@ mod tests {
             ("schedule: '@continuous'", "not supported"),
             ("schedule: ['s3://a']", "assets"),
             ("schedule: {datasets: ['s3://a']}", "datasets"),
-            ("schedule: {__type__: airflow.sdk.Asset, uri: 's3://a'}", "not supported"),
-            ("schedule: {__type__: dateutil.relativedelta.relativedelta, months: 1}", "calendar"),
+            (
+                "schedule: {__type__: airflow.sdk.Asset, uri: 's3://a'}",
+                "not supported",
+            ),
+            (
+                "schedule: {__type__: dateutil.relativedelta.relativedelta, months: 1}",
+                "calendar",
+            ),
             ("schedule: 0 3 * *", "5"),
             ("schedule: 0 3 * * * *", "5"),
             ("schedule: 3600", "cannot be"),

@@ -45,7 +45,14 @@ impl Sink {
         &self.file
     }
 
-    fn push(&mut self, severity: Severity, scope: &Scope, pos: Option<Pos>, message: String, hint: Option<String>) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        scope: &Scope,
+        pos: Option<Pos>,
+        message: String,
+        hint: Option<String>,
+    ) {
         self.diagnostics.push(Diagnostic {
             severity,
             file: self.file.clone(),
@@ -57,11 +64,23 @@ impl Sink {
         });
     }
 
-    pub fn error(&mut self, scope: &Scope, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub fn error(
+        &mut self,
+        scope: &Scope,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.push(Severity::Error, scope, Some(pos), message.into(), hint);
     }
 
-    pub fn warn(&mut self, scope: &Scope, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub fn warn(
+        &mut self,
+        scope: &Scope,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.push(Severity::Warning, scope, Some(pos), message.into(), hint);
     }
 

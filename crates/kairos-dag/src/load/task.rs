@@ -9,8 +9,8 @@ use serde_json::{Map, Value as Json};
 use super::files::FileRefs;
 use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE, ignored_reason};
 use super::read::{
-    MapReader, expect_str, read_bool, read_duration, read_i32, read_json, read_json_map, read_string_list,
-    read_text, read_u32,
+    MapReader, expect_str, read_bool, read_duration, read_i32, read_json, read_json_map,
+    read_string_list, read_text, read_u32,
 };
 use super::sink::{Scope, Sink};
 use crate::model::{MapSource, MappedOperator, Task, TaskOperator, WeightRule, defaults};
@@ -67,9 +67,11 @@ pub fn read_task(
             &scope,
             d.pos,
             "TaskFlow `decorator` tasks are not supported yet",
-            Some("use `operator: airflow.providers.standard.operators.python.PythonOperator` with \
+            Some(
+                "use `operator: airflow.providers.standard.operators.python.PythonOperator` with \
                   `python_callable_name` and `python_callable_file`"
-                .into()),
+                    .into(),
+            ),
         );
         return None;
     }
@@ -87,7 +89,10 @@ pub fn read_task(
                 &scope,
                 pos,
                 "the task has no `operator`",
-                Some("add e.g. `operator: airflow.providers.standard.operators.bash.BashOperator`".into()),
+                Some(
+                    "add e.g. `operator: airflow.providers.standard.operators.bash.BashOperator`"
+                        .into(),
+                ),
             );
             None
         }
@@ -109,7 +114,12 @@ pub fn read_task(
 
     for (key, why) in IGNORED_TASK_KEYS {
         if let Some((k, _)) = r.take_with_key(key) {
-            sink.warn(&scope, k.pos, format!("`{}` has no effect in Kairos: {why}", k.name), None);
+            sink.warn(
+                &scope,
+                k.pos,
+                format!("`{}` has no effect in Kairos: {why}", k.name),
+                None,
+            );
         }
     }
 
@@ -132,7 +142,12 @@ pub fn read_task(
             Some(entries) => {
                 for (k, v) in entries {
                     if args.contains_key(&k.name) {
-                        sink.error(&scope, k.pos, format!("`{}` is given both in `partial` and on the task", k.name), None);
+                        sink.error(
+                            &scope,
+                            k.pos,
+                            format!("`{}` is given both in `partial` and on the task", k.name),
+                            None,
+                        );
                         ok = false;
                     } else {
                         ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
@@ -140,14 +155,23 @@ pub fn read_task(
                 }
             }
             None => {
-                sink.error(&scope, pk.pos, "`partial` must be a mapping of operator arguments", None);
+                sink.error(
+                    &scope,
+                    pk.pos,
+                    "`partial` must be a mapping of operator arguments",
+                    None,
+                );
                 ok = false;
             }
         }
     }
     // default_args hold operator arguments too (Airflow applies each where the operator takes it).
     let accepted = Operator::argument_names(kind);
-    if let Some(Node { value: crate::yaml::Value::Map(defaults), .. }) = inherited.default_args {
+    if let Some(Node {
+        value: crate::yaml::Value::Map(defaults),
+        ..
+    }) = inherited.default_args
+    {
         for (k, v) in defaults {
             if accepted.contains(&k.name.as_str()) && !args.contains_key(&k.name) {
                 ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
@@ -161,7 +185,11 @@ pub fn read_task(
         return None;
     }
 
-    let also_known: Vec<&str> = TASK_SETTINGS.iter().chain(TASK_STRUCTURE).copied().collect();
+    let also_known: Vec<&str> = TASK_SETTINGS
+        .iter()
+        .chain(TASK_STRUCTURE)
+        .copied()
+        .collect();
     let mut implied_upstream = Vec::new();
     let operator = match expand {
         None => match Operator::parse(kind, &args, refs.all(), &also_known) {
@@ -171,8 +199,19 @@ pub fn read_task(
                 None
             }
         },
-        Some((ek, enode)) => read_expand(kind, ek, enode, args, &arg_pos, &accepted, refs, &mut implied_upstream, sink, &scope)
-            .map(TaskOperator::Mapped),
+        Some((ek, enode)) => read_expand(
+            kind,
+            ek,
+            enode,
+            args,
+            &arg_pos,
+            &accepted,
+            refs,
+            &mut implied_upstream,
+            sink,
+            &scope,
+        )
+        .map(TaskOperator::Mapped),
     };
 
     let errors_after = sink.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -232,7 +271,10 @@ fn capture_file_args(
     let mut ok = true;
     let mut file_keys: Vec<&str> = kind.file_arguments().to_vec();
     if kind == OperatorKind::Bash
-        && args.get("bash_command").and_then(Json::as_str).is_some_and(is_script_path)
+        && args
+            .get("bash_command")
+            .and_then(Json::as_str)
+            .is_some_and(is_script_path)
     {
         file_keys.push("bash_command");
     }
@@ -255,7 +297,13 @@ fn capture_file_args(
     ok
 }
 
-fn report_arg_errors(errs: &[ArgError], arg_pos: &HashMap<String, Pos>, task_pos: Pos, sink: &mut Sink, scope: &Scope) {
+fn report_arg_errors(
+    errs: &[ArgError],
+    arg_pos: &HashMap<String, Pos>,
+    task_pos: Pos,
+    sink: &mut Sink,
+    scope: &Scope,
+) {
     for e in errs {
         let pos = e
             .key
@@ -282,7 +330,12 @@ fn read_expand(
     scope: &Scope,
 ) -> Option<MappedOperator> {
     let Some(entries) = node.as_map() else {
-        sink.error(scope, key.pos, "`expand` must map operator arguments to lists", None);
+        sink.error(
+            scope,
+            key.pos,
+            "`expand` must map operator arguments to lists",
+            None,
+        );
         return None;
     };
     if entries.is_empty() {
@@ -297,13 +350,21 @@ fn read_expand(
             sink.error(
                 scope,
                 k.pos,
-                format!("`{}` is not an argument of {kind}, so it cannot be expanded", k.name),
+                format!(
+                    "`{}` is not an argument of {kind}, so it cannot be expanded",
+                    k.name
+                ),
                 crate::suggest::did_you_mean(&k.name, accepted.iter().copied()),
             );
             return None;
         }
         if partial.contains_key(&k.name) {
-            sink.error(scope, k.pos, format!("`{}` is both expanded and fixed", k.name), None);
+            sink.error(
+                scope,
+                k.pos,
+                format!("`{}` is both expanded and fixed", k.name),
+                None,
+            );
             return None;
         }
         let source = match &v.value {
@@ -327,7 +388,10 @@ fn read_expand(
                     sink.error(
                         scope,
                         v.pos,
-                        format!("`expand.{}` must be a list or `<task>.output`, found `{s}`", k.name),
+                        format!(
+                            "`expand.{}` must be a list or `<task>.output`, found `{s}`",
+                            k.name
+                        ),
                         None,
                     );
                     return None;
@@ -337,7 +401,11 @@ fn read_expand(
                 sink.error(
                     scope,
                     v.pos,
-                    format!("`expand.{}` must be a list or `<task>.output`, found {}", k.name, other.kind()),
+                    format!(
+                        "`expand.{}` must be a list or `<task>.output`, found {}",
+                        k.name,
+                        other.kind()
+                    ),
                     None,
                 );
                 return None;
@@ -378,27 +446,47 @@ fn xcom_reference(text: &str) -> Option<String> {
 
 /// The `BaseOperator` settings: the task's own value, else the inherited default,
 /// else Airflow's default. Returns a task with placeholder id, operator and upstream.
-fn read_settings(r: &mut MapReader<'_>, inh: &Inherited<'_>, sink: &mut Sink, scope: &Scope) -> Option<Task> {
+fn read_settings(
+    r: &mut MapReader<'_>,
+    inh: &Inherited<'_>,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<Task> {
     let errors_before = sink.diagnostics.len();
     let task_pos = r.pos;
     let mut pick = |key: &'static str| -> Option<(&'static str, Node)> {
-        r.take(key).or_else(|| inh.get(key)).map(|n| (key, n.clone()))
+        r.take(key)
+            .or_else(|| inh.get(key))
+            .map(|n| (key, n.clone()))
     };
-    let text = |v: Option<(&'static str, Node)>, sink: &mut Sink| v.and_then(|(k, n)| read_text(&n, k, sink, scope));
+    let text = |v: Option<(&'static str, Node)>, sink: &mut Sink| {
+        v.and_then(|(k, n)| read_text(&n, k, sink, scope))
+    };
     let boolean = |v: Option<(&'static str, Node)>, default: bool, sink: &mut Sink| {
-        v.and_then(|(k, n)| read_bool(&n, k, sink, scope)).unwrap_or(default)
+        v.and_then(|(k, n)| read_bool(&n, k, sink, scope))
+            .unwrap_or(default)
     };
-    let duration = |v: Option<(&'static str, Node)>, sink: &mut Sink| v.and_then(|(k, n)| read_duration(&n, k, sink, scope));
-    let count = |v: Option<(&'static str, Node)>, sink: &mut Sink| v.and_then(|(k, n)| read_u32(&n, k, sink, scope));
+    let duration = |v: Option<(&'static str, Node)>, sink: &mut Sink| {
+        v.and_then(|(k, n)| read_duration(&n, k, sink, scope))
+    };
+    let count = |v: Option<(&'static str, Node)>, sink: &mut Sink| {
+        v.and_then(|(k, n)| read_u32(&n, k, sink, scope))
+    };
 
     let owner = text(pick("owner"), sink).unwrap_or_else(|| defaults::OWNER.into());
     let retries = count(pick("retries"), sink).unwrap_or(defaults::RETRIES);
-    let retry_delay = duration(pick("retry_delay").or_else(|| pick("retry_delay_sec")), sink)
-        .unwrap_or(defaults::RETRY_DELAY);
+    let retry_delay = duration(
+        pick("retry_delay").or_else(|| pick("retry_delay_sec")),
+        sink,
+    )
+    .unwrap_or(defaults::RETRY_DELAY);
     let retry_exponential_backoff = boolean(pick("retry_exponential_backoff"), false, sink);
     let max_retry_delay = duration(pick("max_retry_delay"), sink);
-    let execution_timeout = duration(pick("execution_timeout").or_else(|| pick("execution_timeout_secs")), sink)
-        .filter(|d| !d.is_zero());
+    let execution_timeout = duration(
+        pick("execution_timeout").or_else(|| pick("execution_timeout_secs")),
+        sink,
+    )
+    .filter(|d| !d.is_zero());
     let queue = text(pick("queue"), sink).unwrap_or_else(|| defaults::QUEUE.into());
     let pool = text(pick("pool"), sink).unwrap_or_else(|| defaults::POOL.into());
     let pool_slots = count(pick("pool_slots"), sink).unwrap_or(1);
@@ -415,7 +503,12 @@ fn read_settings(r: &mut MapReader<'_>, inh: &Inherited<'_>, sink: &mut Sink, sc
             Some("upstream") => WeightRule::Upstream,
             Some("absolute") => WeightRule::Absolute,
             Some(other) => {
-                sink.error(scope, n.pos, format!("unknown weight_rule `{other}`"), Some("use downstream, upstream or absolute".into()));
+                sink.error(
+                    scope,
+                    n.pos,
+                    format!("unknown weight_rule `{other}`"),
+                    Some("use downstream, upstream or absolute".into()),
+                );
                 WeightRule::Downstream
             }
             None => WeightRule::Downstream,
@@ -434,10 +527,19 @@ fn read_settings(r: &mut MapReader<'_>, inh: &Inherited<'_>, sink: &mut Sink, sc
                     let hint = crate::suggest::did_you_mean(&written, names).unwrap_or_else(|| {
                         format!(
                             "use one of {}",
-                            TriggerRule::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                            TriggerRule::ALL
+                                .iter()
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     });
-                    sink.error(scope, n.pos, format!("unknown trigger_rule `{written}`"), Some(hint));
+                    sink.error(
+                        scope,
+                        n.pos,
+                        format!("unknown trigger_rule `{written}`"),
+                        Some(hint),
+                    );
                     TriggerRule::AllSuccess
                 }
             }
@@ -447,17 +549,25 @@ fn read_settings(r: &mut MapReader<'_>, inh: &Inherited<'_>, sink: &mut Sink, sc
     let params = pick("params")
         .and_then(|(k, n)| read_json_map(&n, k, sink, scope))
         .unwrap_or_default();
-    let max_active_tis_per_dag = count(pick("max_active_tis_per_dag").or_else(|| pick("task_concurrency")), sink);
+    let max_active_tis_per_dag = count(
+        pick("max_active_tis_per_dag").or_else(|| pick("task_concurrency")),
+        sink,
+    );
     let max_active_tis_per_dagrun = count(pick("max_active_tis_per_dagrun"), sink);
     let doc_md = text(pick("doc_md"), sink);
     let display_name = text(pick("task_display_name"), sink);
-    if sink.diagnostics[errors_before..].iter().any(|d| d.is_error()) {
+    if sink.diagnostics[errors_before..]
+        .iter()
+        .any(|d| d.is_error())
+    {
         return None;
     }
     Some(Task {
         task_id: String::new(),
         group_id: None,
-        operator: TaskOperator::Plain { operator: Operator::Empty },
+        operator: TaskOperator::Plain {
+            operator: Operator::Empty,
+        },
         upstream: Vec::new(),
         display_name,
         doc_md,
@@ -515,7 +625,15 @@ pub fn default_args_keys() -> Vec<&'static str> {
 pub fn check_default_args(node: &Node, sink: &mut Sink, scope: &Scope) {
     let Some(entries) = node.as_map() else {
         if !node.is_null() {
-            sink.error(scope, node.pos, format!("`default_args` must be a mapping, found {}", node.value.kind()), None);
+            sink.error(
+                scope,
+                node.pos,
+                format!(
+                    "`default_args` must be a mapping, found {}",
+                    node.value.kind()
+                ),
+                None,
+            );
         }
         return;
     };
@@ -531,7 +649,12 @@ pub fn check_default_args(node: &Node, sink: &mut Sink, scope: &Scope) {
             );
         } else if let Some(why) = ignored_reason(IGNORED_TASK_KEYS, name) {
             if !matches!(name, "start_date" | "end_date") {
-                sink.warn(scope, k.pos, format!("`{name}` has no effect in Kairos: {why}"), None);
+                sink.warn(
+                    scope,
+                    k.pos,
+                    format!("`{name}` has no effect in Kairos: {why}"),
+                    None,
+                );
             }
         } else if !known.contains(&name) {
             sink.error(
@@ -551,4 +674,3 @@ pub fn merge_params(dag: &mut BTreeMap<String, Json>, defaults: BTreeMap<String,
         dag.entry(k).or_insert(v);
     }
 }
-

@@ -18,9 +18,18 @@ use crate::trigger_rule::TriggerRule;
 fn load_with(yaml: &str, extra: &[(&str, &str)]) -> LoadedFile {
     let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     for (path, content) in extra {
-        disk.insert(PathBuf::from(format!("/dags/{path}")), content.as_bytes().to_vec());
+        disk.insert(
+            PathBuf::from(format!("/dags/{path}")),
+            content.as_bytes().to_vec(),
+        );
     }
-    load_bytes("dags/test.yml", Path::new("/dags/test.yml"), yaml.as_bytes(), &disk, &LoadOptions::default())
+    load_bytes(
+        "dags/test.yml",
+        Path::new("/dags/test.yml"),
+        yaml.as_bytes(),
+        &disk,
+        &LoadOptions::default(),
+    )
 }
 
 fn load(yaml: &str) -> LoadedFile {
@@ -28,8 +37,17 @@ fn load(yaml: &str) -> LoadedFile {
 }
 
 fn only_dag(f: &LoadedFile) -> &VersionContent {
-    let errors: Vec<String> = f.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
-    assert!(errors.is_empty(), "unexpected errors:\n{}", errors.join("\n"));
+    let errors: Vec<String> = f
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "unexpected errors:\n{}",
+        errors.join("\n")
+    );
     assert_eq!(f.dags.len(), 1, "one DAG");
     &f.dags[0]
 }
@@ -119,9 +137,17 @@ fn mapping_form_and_aliases() {
         "d:\n  schedule_interval: 1h\n  start_date: '2024-01-01'\n  concurrency: 3\n  tasks:\n    a:\n      operator: empty\n    b:\n      operator: dummy\n      dependencies: [a]\n      trigger_rule: dummy\n",
     );
     let d = &only_dag(&f).dag;
-    assert_eq!(d.schedule, Schedule::Delta { delta: Duration::from_secs(3600) });
+    assert_eq!(
+        d.schedule,
+        Schedule::Delta {
+            delta: Duration::from_secs(3600)
+        }
+    );
     assert_eq!(d.max_active_tasks, 3);
-    assert_eq!(d.task("b").map(|t| t.trigger_rule), Some(TriggerRule::Always));
+    assert_eq!(
+        d.task("b").map(|t| t.trigger_rule),
+        Some(TriggerRule::Always)
+    );
 }
 
 const GROUPS: &str = "\
@@ -160,7 +186,11 @@ grouped:
 fn task_groups_prefix_ids_and_expand_dependencies() {
     let f = load(GROUPS);
     let d = &only_dag(&f).dag;
-    let up = |id: &str| d.task(id).map(|t| t.upstream.clone()).unwrap_or_else(|| panic!("no task {id}"));
+    let up = |id: &str| {
+        d.task(id)
+            .map(|t| t.upstream.clone())
+            .unwrap_or_else(|| panic!("no task {id}"))
+    };
     // Ids get the group path, as Airflow builds it.
     assert!(d.task("outer.inner.a").is_some());
     assert!(d.task("outer.c").is_some());
@@ -198,7 +228,10 @@ fn python_callables_ship_with_the_version() {
         &[("lib/callables.py", py)],
     );
     let v = only_dag(&f);
-    assert_eq!(v.files.get("lib/callables.py").map(String::as_str), Some(py));
+    assert_eq!(
+        v.files.get("lib/callables.py").map(String::as_str),
+        Some(py)
+    );
     let Some(Operator::Python(p)) = v.dag.task("pick").and_then(|t| t.plain_operator()) else {
         panic!("python operator")
     };
@@ -217,7 +250,12 @@ fn bash_scripts_ship_with_the_version() {
     let Some(Operator::Bash(b)) = v.dag.task("run").and_then(|t| t.plain_operator()) else {
         panic!("bash")
     };
-    assert_eq!(b.command, BashCommand::Script { file: "scripts/run.sh".into() });
+    assert_eq!(
+        b.command,
+        BashCommand::Script {
+            file: "scripts/run.sh".into()
+        }
+    );
     assert!(v.files.contains_key("scripts/run.sh"));
 }
 
@@ -225,28 +263,59 @@ fn bash_scripts_ship_with_the_version() {
 fn mapped_tasks_and_their_implied_dependency() {
     let f = load_with(
         "m:\n  tasks:\n    - task_id: request\n      operator: python\n      python_callable_name: make_list\n      python_callable_file: cb.py\n    - task_id: process\n      operator: python\n      python_callable_name: consume\n      python_callable_file: cb.py\n      partial:\n        op_kwargs: {fixed: test}\n      expand:\n        op_args: request.output\n    - task_id: echo\n      operator: bash\n      expand:\n        bash_command: ['echo 1', 'echo 2']\n",
-        &[("cb.py", "def make_list(): return [[1], [2]]\ndef consume(x, fixed): print(x, fixed)\n")],
+        &[(
+            "cb.py",
+            "def make_list(): return [[1], [2]]\ndef consume(x, fixed): print(x, fixed)\n",
+        )],
     );
     let d = &only_dag(&f).dag;
     let process = d.task("process").expect("process");
-    assert_eq!(process.upstream, vec!["request"], "expand on request.output implies the dependency");
-    let TaskOperator::Mapped(m) = &process.operator else { panic!("mapped") };
-    assert_eq!(m.expand, vec![("op_args".to_string(), MapSource::Xcom { task_id: "request".into() })]);
+    assert_eq!(
+        process.upstream,
+        vec!["request"],
+        "expand on request.output implies the dependency"
+    );
+    let TaskOperator::Mapped(m) = &process.operator else {
+        panic!("mapped")
+    };
+    assert_eq!(
+        m.expand,
+        vec![(
+            "op_args".to_string(),
+            MapSource::Xcom {
+                task_id: "request".into()
+            }
+        )]
+    );
     assert_eq!(m.partial.get("op_kwargs"), Some(&json!({"fixed": "test"})));
-    let TaskOperator::Mapped(e) = &d.task("echo").expect("echo").operator else { panic!("mapped") };
-    let MapSource::Literal { values } = &e.expand[0].1 else { panic!("literal") };
+    let TaskOperator::Mapped(e) = &d.task("echo").expect("echo").operator else {
+        panic!("mapped")
+    };
+    let MapSource::Literal { values } = &e.expand[0].1 else {
+        panic!("literal")
+    };
     assert_eq!(values.len(), 2);
     let files: BTreeMap<String, String> = BTreeMap::new();
-    let one = e.instantiate(&[("bash_command".to_string(), json!("echo 2"))].into_iter().collect(), &files);
+    let one = e.instantiate(
+        &[("bash_command".to_string(), json!("echo 2"))]
+            .into_iter()
+            .collect(),
+        &files,
+    );
     assert!(matches!(one, Ok(Operator::Bash(_))));
 }
 
 #[test]
 fn relative_start_dates_and_time_zones() {
-    let f = load("d:\n  timezone: Asia/Tokyo\n  start_date: 2 days\n  schedule: '@daily'\n  tasks: {t: {operator: empty}}\n");
+    let f = load(
+        "d:\n  timezone: Asia/Tokyo\n  start_date: 2 days\n  schedule: '@daily'\n  tasks: {t: {operator: empty}}\n",
+    );
     let d = &only_dag(&f).dag;
     assert_eq!(d.timezone, chrono_tz::Asia::Tokyo);
-    let now = Utc.with_ymd_and_hms(2024, 5, 10, 20, 0, 0).single().expect("valid");
+    let now = Utc
+        .with_ymd_and_hms(2024, 5, 10, 20, 0, 0)
+        .single()
+        .expect("valid");
     // 05-11 in Tokyo; its midnight is 05-10 15:00Z; two days before is 05-08 15:00Z.
     assert_eq!(
         d.restriction(now).earliest,
@@ -260,31 +329,45 @@ fn same_content_same_hash_any_change_new_hash() {
     let b = load(CHAIN);
     assert_eq!(only_dag(&a).content_hash(), only_dag(&b).content_hash());
     let changed = load(&CHAIN.replace("echo load", "echo LOAD"));
-    assert_ne!(only_dag(&a).content_hash(), only_dag(&changed).content_hash());
+    assert_ne!(
+        only_dag(&a).content_hash(),
+        only_dag(&changed).content_hash()
+    );
     let comment = load(&format!("{CHAIN}# a comment\n"));
     assert_ne!(
         only_dag(&a).content_hash(),
         only_dag(&comment).content_hash(),
         "the YAML is part of the version, so its code view changes too"
     );
-    let relative = "d:\n  start_date: 3 days\n  schedule: '@daily'\n  tasks: {t: {operator: empty}}\n";
-    assert_eq!(only_dag(&load(relative)).content_hash(), only_dag(&load(relative)).content_hash());
+    let relative =
+        "d:\n  start_date: 3 days\n  schedule: '@daily'\n  tasks: {t: {operator: empty}}\n";
+    assert_eq!(
+        only_dag(&load(relative)).content_hash(),
+        only_dag(&load(relative)).content_hash()
+    );
 }
 
 // ---- Errors: one per problem, at its place, saying what and how. ----
 
 #[test]
 fn unknown_dependency_with_did_you_mean() {
-    let f = load("d:\n  tasks:\n    extract: {operator: empty}\n    load:\n      operator: empty\n      dependencies: [extrat]\n");
+    let f = load(
+        "d:\n  tasks:\n    extract: {operator: empty}\n    load:\n      operator: empty\n      dependencies: [extrat]\n",
+    );
     let (line, col, msg) = one_error(&f);
     assert_eq!((line, col), (6, 22));
-    assert!(msg.contains("dags/test.yml:6:22: error: dag `d`: unknown dependency `extrat`"), "{msg}");
+    assert!(
+        msg.contains("dags/test.yml:6:22: error: dag `d`: unknown dependency `extrat`"),
+        "{msg}"
+    );
     assert!(msg.contains("did you mean `extract`?"), "{msg}");
 }
 
 #[test]
 fn cycles_print_their_path() {
-    let f = load("d:\n  tasks:\n    a: {operator: empty, dependencies: [c]}\n    b: {operator: empty, dependencies: [a]}\n    c: {operator: empty, dependencies: [b]}\n");
+    let f = load(
+        "d:\n  tasks:\n    a: {operator: empty, dependencies: [c]}\n    b: {operator: empty, dependencies: [a]}\n    c: {operator: empty, dependencies: [b]}\n",
+    );
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 3);
     assert!(msg.contains("cycle: a -> b -> c -> a"), "{msg}");
@@ -292,10 +375,15 @@ fn cycles_print_their_path() {
 
 #[test]
 fn duplicate_ids() {
-    let f = load("d:\n  tasks:\n    - {task_id: a, operator: empty}\n    - {task_id: a, operator: empty}\n");
+    let f = load(
+        "d:\n  tasks:\n    - {task_id: a, operator: empty}\n    - {task_id: a, operator: empty}\n",
+    );
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 4);
-    assert!(msg.contains("task `a` is defined twice (first at line 3)"), "{msg}");
+    assert!(
+        msg.contains("task `a` is defined twice (first at line 3)"),
+        "{msg}"
+    );
     let f = load("d:\n  tasks:\n    a: {operator: empty}\n    a: {operator: empty}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 4);
@@ -308,27 +396,45 @@ fn duplicate_ids() {
 
 #[test]
 fn unknown_operator_lists_the_supported_ones() {
-    let f = load("d:\n  tasks:\n    t:\n      operator: airflow.providers.snowflake.operators.SnowflakeOperator\n");
+    let f = load(
+        "d:\n  tasks:\n    t:\n      operator: airflow.providers.snowflake.operators.SnowflakeOperator\n",
+    );
     let (line, col, msg) = one_error(&f);
     assert_eq!((line, col), (4, 17));
     assert!(msg.contains("task `t`: unknown operator"), "{msg}");
-    assert!(msg.contains("BashOperator") && msg.contains("PythonOperator"), "{msg}");
+    assert!(
+        msg.contains("BashOperator") && msg.contains("PythonOperator"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn unknown_keys_with_did_you_mean() {
-    let f = load("d:\n  schedul: '@daily'\n  tasks:\n    t:\n      operator: bash\n      bash_command: echo\n      retires: 3\n");
+    let f = load(
+        "d:\n  schedul: '@daily'\n  tasks:\n    t:\n      operator: bash\n      bash_command: echo\n      retires: 3\n",
+    );
     let errs = errors(&f);
     assert_eq!(errs.len(), 2, "{errs:#?}");
     assert_eq!((errs[0].0, errs[0].1), (2, 3));
-    assert!(errs[0].2.contains("unknown key `schedul`") && errs[0].2.contains("did you mean `schedule`?"), "{}", errs[0].2);
+    assert!(
+        errs[0].2.contains("unknown key `schedul`")
+            && errs[0].2.contains("did you mean `schedule`?"),
+        "{}",
+        errs[0].2
+    );
     assert_eq!(errs[1].0, 7);
-    assert!(errs[1].2.contains("`retires`") && errs[1].2.contains("did you mean `retries`?"), "{}", errs[1].2);
+    assert!(
+        errs[1].2.contains("`retires`") && errs[1].2.contains("did you mean `retries`?"),
+        "{}",
+        errs[1].2
+    );
 }
 
 #[test]
 fn bad_cron_timezone_and_duration() {
-    let f = load("d:\n  start_date: 2024-01-01\n  schedule: 61 * * * *\n  tasks: {t: {operator: empty}}\n");
+    let f = load(
+        "d:\n  start_date: 2024-01-01\n  schedule: 61 * * * *\n  tasks: {t: {operator: empty}}\n",
+    );
     let (line, col, msg) = one_error(&f);
     assert_eq!((line, col), (3, 13));
     assert!(msg.contains("not a valid cron expression"), "{msg}");
@@ -336,12 +442,18 @@ fn bad_cron_timezone_and_duration() {
     let f = load("d:\n  timezone: Europe/Amsterdm\n  tasks: {t: {operator: empty}}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 2);
-    assert!(msg.contains("unknown time zone `Europe/Amsterdm`") && msg.contains("Europe/Amsterdam"), "{msg}");
+    assert!(
+        msg.contains("unknown time zone `Europe/Amsterdm`") && msg.contains("Europe/Amsterdam"),
+        "{msg}"
+    );
 
     let f = load("d:\n  tasks:\n    t:\n      operator: empty\n      retry_delay: 5 fortnights\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 5);
-    assert!(msg.contains("task `t`") && msg.contains("not a duration"), "{msg}");
+    assert!(
+        msg.contains("task `t`") && msg.contains("not a duration"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -349,23 +461,35 @@ fn missing_start_date_and_end_before_start() {
     let f = load("d:\n  schedule: '@daily'\n  tasks: {t: {operator: empty}}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 1);
-    assert!(msg.contains("no `start_date`") && msg.contains("start_date: 2024-01-01"), "{msg}");
-    let f = load("d:\n  schedule: '@daily'\n  start_date: 2024-02-01\n  end_date: 2024-01-01\n  tasks: {t: {operator: empty}}\n");
+    assert!(
+        msg.contains("no `start_date`") && msg.contains("start_date: 2024-01-01"),
+        "{msg}"
+    );
+    let f = load(
+        "d:\n  schedule: '@daily'\n  start_date: 2024-02-01\n  end_date: 2024-01-01\n  tasks: {t: {operator: empty}}\n",
+    );
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 4);
-    assert!(msg.contains("`end_date`") && msg.contains("before `start_date`"), "{msg}");
+    assert!(
+        msg.contains("`end_date`") && msg.contains("before `start_date`"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn operator_argument_errors_point_at_the_argument() {
-    let f = load("d:\n  tasks:\n    t:\n      operator: bash\n      bash_command: echo\n      env: [A, B]\n");
+    let f = load(
+        "d:\n  tasks:\n    t:\n      operator: bash\n      bash_command: echo\n      env: [A, B]\n",
+    );
     let (line, col, msg) = one_error(&f);
     assert_eq!((line, col), (6, 7));
     assert!(msg.contains("`env` must be a mapping"), "{msg}");
     let f = load("d:\n  tasks:\n    t:\n      operator: bash\n");
     let (_, _, msg) = one_error(&f);
     assert!(msg.contains("`bash_command` is required"), "{msg}");
-    let f = load("d:\n  tasks:\n    t:\n      operator: python\n      python_callable_name: f\n      python_callable_file: $CONFIG_ROOT_DIR/nope.py\n");
+    let f = load(
+        "d:\n  tasks:\n    t:\n      operator: python\n      python_callable_name: f\n      python_callable_file: $CONFIG_ROOT_DIR/nope.py\n",
+    );
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 6);
     assert!(msg.contains("cannot read"), "{msg}");
@@ -373,13 +497,30 @@ fn operator_argument_errors_point_at_the_argument() {
 
 #[test]
 fn default_args_are_checked() {
-    let f = load("d:\n  default_args:\n    retires: 1\n    schedule: '@daily'\n    email: x@y.z\n  tasks: {t: {operator: empty}}\n");
+    let f = load(
+        "d:\n  default_args:\n    retires: 1\n    schedule: '@daily'\n    email: x@y.z\n  tasks: {t: {operator: empty}}\n",
+    );
     let (_, _, msg) = one_error(&f);
-    assert!(msg.contains("unknown key `retires` in default_args") && msg.contains("retries"), "{msg}");
-    let warnings: Vec<&Diagnostic> = f.diagnostics.iter().filter(|d| d.severity == Severity::Warning).collect();
-    assert!(warnings.iter().any(|w| w.message.contains("`email` has no effect")));
+    assert!(
+        msg.contains("unknown key `retires` in default_args") && msg.contains("retries"),
+        "{msg}"
+    );
+    let warnings: Vec<&Diagnostic> = f
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.message.contains("`email` has no effect"))
+    );
     // Airflow ignores DAG settings in default_args; Kairos says so loudly but accepts it.
-    assert!(warnings.iter().any(|w| w.message.contains("`schedule` is a DAG setting")));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.message.contains("`schedule` is a DAG setting"))
+    );
 }
 
 #[test]
@@ -388,12 +529,17 @@ fn strings_where_booleans_belong() {
     let f = load("d:\n  catchup: false,\n  tasks: {t: {operator: empty}}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 2);
-    assert!(msg.contains("found the text `false,`") && msg.contains("write `false`"), "{msg}");
+    assert!(
+        msg.contains("found the text `false,`") && msg.contains("write `false`"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn errors_in_the_default_block_point_at_it() {
-    let f = load("default:\n  default_args:\n    retries: many\na:\n  tasks: {t: {operator: empty}}\nb:\n  tasks: {t: {operator: empty}}\n");
+    let f = load(
+        "default:\n  default_args:\n    retries: many\na:\n  tasks: {t: {operator: empty}}\nb:\n  tasks: {t: {operator: empty}}\n",
+    );
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 3, "reported once, at the default block: {msg}");
     assert!(f.dags.is_empty(), "neither DAG is valid");
@@ -401,13 +547,21 @@ fn errors_in_the_default_block_point_at_it() {
 
 #[test]
 fn group_and_nesting_errors() {
-    let f = load("d:\n  task_groups:\n    g1: {parent_group_name: g2}\n    g2: {parent_group_name: g1}\n  tasks: {t: {operator: empty, task_group_name: g1}}\n");
+    let f = load(
+        "d:\n  task_groups:\n    g1: {parent_group_name: g2}\n    g2: {parent_group_name: g1}\n  tasks: {t: {operator: empty, task_group_name: g1}}\n",
+    );
     let errs = errors(&f);
-    assert!(errs.iter().any(|e| e.2.contains("nested inside itself")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.2.contains("nested inside itself")),
+        "{errs:#?}"
+    );
     let f = load("d:\n  tasks: {t: {operator: empty, task_group_name: nope}}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 2);
-    assert!(msg.contains("`task_group_name: nope` names no task group"), "{msg}");
+    assert!(
+        msg.contains("`task_group_name: nope` names no task group"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -420,7 +574,9 @@ fn yaml_syntax_errors_have_positions() {
 
 #[test]
 fn files_outside_the_folder_are_refused() {
-    let f = load("d:\n  tasks:\n    t:\n      operator: python\n      python_callable_name: f\n      python_callable_file: /etc/cb.py\n");
+    let f = load(
+        "d:\n  tasks:\n    t:\n      operator: python\n      python_callable_name: f\n      python_callable_file: /etc/cb.py\n",
+    );
     let (_, _, msg) = one_error(&f);
     assert!(msg.contains("outside the DAG file's folder"), "{msg}");
 }

@@ -209,7 +209,9 @@ impl<'a> Args<'a> {
             let candidates = self.known.iter().copied().chain(also_known.iter().copied());
             self.errors.push(ArgError {
                 key: Some(key.clone()),
-                message: format!("unknown key `{key}`: neither a task setting nor an argument of {operator}"),
+                message: format!(
+                    "unknown key `{key}`: neither a task setting nor an argument of {operator}"
+                ),
                 hint: did_you_mean(key, candidates),
             });
         }
@@ -316,14 +318,22 @@ mod tests {
 
     #[test]
     fn durations_from_every_form() {
-        assert_eq!(duration_from_json(&json!(300)), Ok(Duration::from_secs(300)));
-        assert_eq!(duration_from_json(&json!("5m")), Ok(Duration::from_secs(300)));
+        assert_eq!(
+            duration_from_json(&json!(300)),
+            Ok(Duration::from_secs(300))
+        );
+        assert_eq!(
+            duration_from_json(&json!("5m")),
+            Ok(Duration::from_secs(300))
+        );
         assert_eq!(
             duration_from_json(&json!({"minutes": 5})),
             Ok(Duration::from_secs(300))
         );
         assert_eq!(
-            duration_from_json(&json!({"__type__": "datetime.timedelta", "hours": 1, "minutes": 30})),
+            duration_from_json(
+                &json!({"__type__": "datetime.timedelta", "hours": 1, "minutes": 30})
+            ),
             Ok(Duration::from_secs(5400))
         );
         assert_eq!(
@@ -344,6 +354,9 @@ mod tests {
         let errs = a.finish("BashOperator", &[]).expect_err("unknown");
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].key.as_deref(), Some("bash_comand"));
-        assert_eq!(errs[0].hint.as_deref(), Some("did you mean `bash_command`?"));
+        assert_eq!(
+            errs[0].hint.as_deref(),
+            Some("did you mean `bash_command`?")
+        );
     }
 }

@@ -45,7 +45,9 @@ impl BashOperator {
         let append_env = a.bool("append_env", false);
         let cwd = a.string("cwd");
         let skip_on_exit_code = exit_codes(a);
-        let output_encoding = a.string("output_encoding").unwrap_or_else(|| "utf-8".into());
+        let output_encoding = a
+            .string("output_encoding")
+            .unwrap_or_else(|| "utf-8".into());
         let command = command?;
         if command.trim().is_empty() {
             a.error("bash_command", "`bash_command` is empty", None);
@@ -90,20 +92,26 @@ fn exit_codes(a: &mut Args<'_>) -> Vec<i32> {
     match a.json(KEY) {
         None if written => Vec::new(),
         None => vec![99],
-        Some(serde_json::Value::Number(n)) => match n.as_i64().and_then(|v| i32::try_from(v).ok()) {
-            Some(code) => vec![code],
-            None => {
-                a.error(KEY, format!("`{KEY}` must be a whole number"), None);
-                vec![99]
+        Some(serde_json::Value::Number(n)) => {
+            match n.as_i64().and_then(|v| i32::try_from(v).ok()) {
+                Some(code) => vec![code],
+                None => {
+                    a.error(KEY, format!("`{KEY}` must be a whole number"), None);
+                    vec![99]
+                }
             }
-        },
+        }
         Some(serde_json::Value::Array(items)) => {
             let codes: Option<Vec<i32>> = items
                 .iter()
                 .map(|v| v.as_i64().and_then(|v| i32::try_from(v).ok()))
                 .collect();
             codes.unwrap_or_else(|| {
-                a.error(KEY, format!("`{KEY}` must be a list of whole numbers"), None);
+                a.error(
+                    KEY,
+                    format!("`{KEY}` must be a list of whole numbers"),
+                    None,
+                );
                 vec![99]
             })
         }
@@ -136,7 +144,9 @@ impl BashSensor {
         let env = a.string_map("env");
         let cwd = a.string("cwd");
         let retry_exit_code = a.int("retry_exit_code").and_then(|v| i32::try_from(v).ok());
-        let output_encoding = a.string("output_encoding").unwrap_or_else(|| "utf-8".into());
+        let output_encoding = a
+            .string("output_encoding")
+            .unwrap_or_else(|| "utf-8".into());
         let sensor = SensorArgs::parse(a);
         Some(BashSensor {
             bash_command: bash_command?,

@@ -58,7 +58,11 @@ impl HttpOperator {
                 ("verify", Value::Bool(b)) => verify_tls = *b,
                 ("timeout", v) => match super::duration_from_json(v) {
                     Ok(d) => timeout = Some(d),
-                    Err(e) => a.error("extra_options", format!("`extra_options.timeout`: {e}"), None),
+                    Err(e) => a.error(
+                        "extra_options",
+                        format!("`extra_options.timeout`: {e}"),
+                        None,
+                    ),
                 },
                 (other, _) => a.error(
                     "extra_options",

@@ -199,9 +199,9 @@ impl OperatorKind {
         // Suggest by class name (the part people mistype), then the closest full path of
         // that class; comparing whole dotted paths would match any long path.
         let class = t.rsplit('.').next().unwrap_or(t);
-        let classes = REGISTRY
-            .iter()
-            .flat_map(|(_, name, _, aliases)| std::iter::once(*name).chain(aliases.iter().copied()));
+        let classes = REGISTRY.iter().flat_map(|(_, name, _, aliases)| {
+            std::iter::once(*name).chain(aliases.iter().copied())
+        });
         let suggestion = closest(class, classes).and_then(|c| {
             let (_, _, paths, aliases) = REGISTRY
                 .iter()

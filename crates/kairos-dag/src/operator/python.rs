@@ -82,7 +82,9 @@ impl PythonOperator {
 impl PythonCallable {
     pub(super) fn parse(a: &mut Args<'_>, files: &dyn FileSet) -> Option<PythonCallable> {
         if let Some(dotted) = a.string("python_callable") {
-            let (module, func) = dotted.rsplit_once('.').unwrap_or(("module", dotted.as_str()));
+            let (module, func) = dotted
+                .rsplit_once('.')
+                .unwrap_or(("module", dotted.as_str()));
             let file = module.replace('.', "/");
             a.error(
                 "python_callable",

@@ -32,7 +32,9 @@ pub struct SensorArgs {
 
 impl SensorArgs {
     pub(super) fn parse(a: &mut Args<'_>) -> Option<SensorArgs> {
-        let poke_interval = a.duration("poke_interval").unwrap_or(Duration::from_secs(60));
+        let poke_interval = a
+            .duration("poke_interval")
+            .unwrap_or(Duration::from_secs(60));
         let timeout = a
             .duration("timeout")
             .unwrap_or(Duration::from_secs(7 * 24 * 3600));
@@ -179,7 +181,10 @@ impl ExternalTaskSensor {
             a.error(
                 "execution_date_fn",
                 "`execution_date_fn` is a Python callable, which Kairos cannot call at parse time",
-                Some("use `execution_delta` (the other run's logical date is this much earlier)".into()),
+                Some(
+                    "use `execution_delta` (the other run's logical date is this much earlier)"
+                        .into(),
+                ),
             );
         }
         let check_existence = a.bool("check_existence", false);

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use super::*;
 
 fn files(keys: &[&str]) -> BTreeMap<String, String> {
-    keys.iter().map(|k| (k.to_string(), String::new())).collect()
+    keys.iter()
+        .map(|k| (k.to_string(), String::new()))
+        .collect()
 }
 
 fn parse(kind: OperatorKind, args: Value) -> Result<Operator, Vec<ArgError>> {
@@ -17,27 +19,72 @@ fn parse(kind: OperatorKind, args: Value) -> Result<Operator, Vec<ArgError>> {
 fn every_airflow_path_and_alias_resolves() {
     let cases = [
         ("airflow.operators.bash.BashOperator", OperatorKind::Bash),
-        ("airflow.operators.bash_operator.BashOperator", OperatorKind::Bash),
-        ("airflow.providers.standard.operators.bash.BashOperator", OperatorKind::Bash),
+        (
+            "airflow.operators.bash_operator.BashOperator",
+            OperatorKind::Bash,
+        ),
+        (
+            "airflow.providers.standard.operators.bash.BashOperator",
+            OperatorKind::Bash,
+        ),
         ("bash", OperatorKind::Bash),
         ("airflow.operators.empty.EmptyOperator", OperatorKind::Empty),
-        ("airflow.providers.standard.operators.empty.EmptyOperator", OperatorKind::Empty),
+        (
+            "airflow.providers.standard.operators.empty.EmptyOperator",
+            OperatorKind::Empty,
+        ),
         ("airflow.operators.dummy.DummyOperator", OperatorKind::Empty),
-        ("airflow.operators.dummy_operator.DummyOperator", OperatorKind::Empty),
-        ("airflow.operators.python.PythonOperator", OperatorKind::Python),
-        ("airflow.providers.standard.operators.python.PythonOperator", OperatorKind::Python),
-        ("airflow.operators.python.BranchPythonOperator", OperatorKind::BranchPython),
+        (
+            "airflow.operators.dummy_operator.DummyOperator",
+            OperatorKind::Empty,
+        ),
+        (
+            "airflow.operators.python.PythonOperator",
+            OperatorKind::Python,
+        ),
+        (
+            "airflow.providers.standard.operators.python.PythonOperator",
+            OperatorKind::Python,
+        ),
+        (
+            "airflow.operators.python.BranchPythonOperator",
+            OperatorKind::BranchPython,
+        ),
         ("branch_python", OperatorKind::BranchPython),
-        ("airflow.operators.python.ShortCircuitOperator", OperatorKind::ShortCircuit),
+        (
+            "airflow.operators.python.ShortCircuitOperator",
+            OperatorKind::ShortCircuit,
+        ),
         ("short_circuit", OperatorKind::ShortCircuit),
         ("airflow.sensors.bash.BashSensor", OperatorKind::BashSensor),
-        ("airflow.providers.standard.sensors.python.PythonSensor", OperatorKind::PythonSensor),
-        ("airflow.sensors.time_delta.TimeDeltaSensor", OperatorKind::TimeDeltaSensor),
-        ("airflow.sensors.date_time.DateTimeSensor", OperatorKind::DateTimeSensor),
-        ("airflow.sensors.external_task.ExternalTaskSensor", OperatorKind::ExternalTaskSensor),
-        ("airflow.operators.trigger_dagrun.TriggerDagRunOperator", OperatorKind::TriggerDagRun),
-        ("airflow.providers.http.operators.http.HttpOperator", OperatorKind::Http),
-        ("airflow.providers.http.operators.http.SimpleHttpOperator", OperatorKind::Http),
+        (
+            "airflow.providers.standard.sensors.python.PythonSensor",
+            OperatorKind::PythonSensor,
+        ),
+        (
+            "airflow.sensors.time_delta.TimeDeltaSensor",
+            OperatorKind::TimeDeltaSensor,
+        ),
+        (
+            "airflow.sensors.date_time.DateTimeSensor",
+            OperatorKind::DateTimeSensor,
+        ),
+        (
+            "airflow.sensors.external_task.ExternalTaskSensor",
+            OperatorKind::ExternalTaskSensor,
+        ),
+        (
+            "airflow.operators.trigger_dagrun.TriggerDagRunOperator",
+            OperatorKind::TriggerDagRun,
+        ),
+        (
+            "airflow.providers.http.operators.http.HttpOperator",
+            OperatorKind::Http,
+        ),
+        (
+            "airflow.providers.http.operators.http.SimpleHttpOperator",
+            OperatorKind::Http,
+        ),
     ];
     for (path, kind) in cases {
         assert_eq!(OperatorKind::from_path(path), Ok(kind), "{path}");
@@ -46,33 +93,78 @@ fn every_airflow_path_and_alias_resolves() {
 
 #[test]
 fn unknown_operators_suggest_or_list() {
-    let (msg, hint) = OperatorKind::from_path("airflow.operators.bash.BashOperater").expect_err("typo");
+    let (msg, hint) =
+        OperatorKind::from_path("airflow.operators.bash.BashOperater").expect_err("typo");
     assert!(msg.contains("BashOperater"));
-    assert_eq!(hint.as_deref(), Some("did you mean `airflow.operators.bash.BashOperator`?"));
-    let (_, hint) = OperatorKind::from_path("airflow.providers.snowflake.SnowflakeOperator").expect_err("unsupported");
+    assert_eq!(
+        hint.as_deref(),
+        Some("did you mean `airflow.operators.bash.BashOperator`?")
+    );
+    let (_, hint) = OperatorKind::from_path("airflow.providers.snowflake.SnowflakeOperator")
+        .expect_err("unsupported");
     let hint = hint.expect("lists supported");
-    assert!(hint.contains("BashOperator") && hint.contains("HttpOperator"), "{hint}");
+    assert!(
+        hint.contains("BashOperator") && hint.contains("HttpOperator"),
+        "{hint}"
+    );
 }
 
 #[test]
 fn bash_defaults_follow_airflow() {
     let op = parse(OperatorKind::Bash, json!({"bash_command": "echo hi"})).expect("valid");
-    let Operator::Bash(b) = op else { panic!("bash") };
-    assert_eq!(b.command, BashCommand::Inline { command: "echo hi".into() });
+    let Operator::Bash(b) = op else {
+        panic!("bash")
+    };
+    assert_eq!(
+        b.command,
+        BashCommand::Inline {
+            command: "echo hi".into()
+        }
+    );
     assert_eq!(b.skip_on_exit_code, vec![99]);
     assert!(!b.append_env);
-    let Operator::Bash(b) = parse(OperatorKind::Bash, json!({"bash_command": "x", "skip_on_exit_code": null})).expect("valid") else { panic!() };
+    let Operator::Bash(b) = parse(
+        OperatorKind::Bash,
+        json!({"bash_command": "x", "skip_on_exit_code": null}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
     assert!(b.skip_on_exit_code.is_empty(), "null means never skip");
-    let Operator::Bash(b) = parse(OperatorKind::Bash, json!({"bash_command": "x", "skip_on_exit_code": [3, 4]})).expect("valid") else { panic!() };
+    let Operator::Bash(b) = parse(
+        OperatorKind::Bash,
+        json!({"bash_command": "x", "skip_on_exit_code": [3, 4]}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
     assert_eq!(b.skip_on_exit_code, vec![3, 4]);
 }
 
 #[test]
 fn bash_scripts_must_ship() {
-    let Operator::Bash(b) = parse(OperatorKind::Bash, json!({"bash_command": "scripts/run.sh"})).expect("valid") else { panic!() };
-    assert_eq!(b.command, BashCommand::Script { file: "scripts/run.sh".into() });
-    let errs = parse(OperatorKind::Bash, json!({"bash_command": "missing.sh"})).expect_err("missing");
-    assert!(errs[0].hint.as_deref().unwrap_or("").contains("trailing space"));
+    let Operator::Bash(b) = parse(
+        OperatorKind::Bash,
+        json!({"bash_command": "scripts/run.sh"}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
+    assert_eq!(
+        b.command,
+        BashCommand::Script {
+            file: "scripts/run.sh".into()
+        }
+    );
+    let errs =
+        parse(OperatorKind::Bash, json!({"bash_command": "missing.sh"})).expect_err("missing");
+    assert!(
+        errs[0]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("trailing space")
+    );
     // A trailing space makes it a command, as in Airflow.
     assert!(parse(OperatorKind::Bash, json!({"bash_command": "missing.sh "})).is_ok());
 }
@@ -81,10 +173,21 @@ fn bash_scripts_must_ship() {
 fn missing_and_mistyped_arguments_name_their_key() {
     let errs = parse(OperatorKind::Bash, json!({})).expect_err("missing");
     assert_eq!(errs[0].key.as_deref(), Some("bash_command"));
-    let errs = parse(OperatorKind::Bash, json!({"bash_command": "x", "env": "A=1"})).expect_err("env");
+    let errs = parse(
+        OperatorKind::Bash,
+        json!({"bash_command": "x", "env": "A=1"}),
+    )
+    .expect_err("env");
     assert_eq!(errs[0].key.as_deref(), Some("env"));
-    let errs = parse(OperatorKind::Bash, json!({"bash_command": "x", "bash_comand": "y"})).expect_err("unknown");
-    assert_eq!(errs[0].hint.as_deref(), Some("did you mean `bash_command`?"));
+    let errs = parse(
+        OperatorKind::Bash,
+        json!({"bash_command": "x", "bash_comand": "y"}),
+    )
+    .expect_err("unknown");
+    assert_eq!(
+        errs[0].hint.as_deref(),
+        Some("did you mean `bash_command`?")
+    );
 }
 
 #[test]
@@ -94,32 +197,84 @@ fn python_callables() {
         json!({"python_callable_name": "choose", "python_callable_file": "callables.py", "op_kwargs": {"a": 1}}),
     )
     .expect("valid");
-    let Operator::Python(p) = op else { panic!("python") };
+    let Operator::Python(p) = op else {
+        panic!("python")
+    };
     assert_eq!(p.kind, PythonKind::Branch);
-    assert_eq!(p.callable, PythonCallable { file: "callables.py".into(), name: "choose".into() });
+    assert_eq!(
+        p.callable,
+        PythonCallable {
+            file: "callables.py".into(),
+            name: "choose".into()
+        }
+    );
     assert_eq!(p.op_kwargs.get("a"), Some(&json!(1)));
-    let errs = parse(OperatorKind::Python, json!({"python_callable": "sample.print_hello"})).expect_err("dotted");
+    let errs = parse(
+        OperatorKind::Python,
+        json!({"python_callable": "sample.print_hello"}),
+    )
+    .expect_err("dotted");
     let hint = errs[0].hint.clone().unwrap_or_default();
-    assert!(hint.contains("python_callable_name: print_hello") && hint.contains("sample.py"), "{hint}");
-    let errs = parse(OperatorKind::Python, json!({"python_callable_name": "not a name", "python_callable_file": "callables.py"})).expect_err("ident");
+    assert!(
+        hint.contains("python_callable_name: print_hello") && hint.contains("sample.py"),
+        "{hint}"
+    );
+    let errs = parse(
+        OperatorKind::Python,
+        json!({"python_callable_name": "not a name", "python_callable_file": "callables.py"}),
+    )
+    .expect_err("ident");
     assert_eq!(errs[0].key.as_deref(), Some("python_callable_name"));
 }
 
 #[test]
 fn sensors() {
-    let Operator::TimeDeltaSensor(s) = parse(OperatorKind::TimeDeltaSensor, json!({"delta": {"hours": 1}, "mode": "reschedule"})).expect("valid") else { panic!() };
+    let Operator::TimeDeltaSensor(s) = parse(
+        OperatorKind::TimeDeltaSensor,
+        json!({"delta": {"hours": 1}, "mode": "reschedule"}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
     assert_eq!(s.delta, crate::duration::Duration::from_secs(3600));
     assert_eq!(s.sensor.mode, SensorMode::Reschedule);
-    assert_eq!(s.sensor.poke_interval, crate::duration::Duration::from_secs(60));
-    assert_eq!(s.sensor.timeout, crate::duration::Duration::from_secs(7 * 86400));
-    let errs = parse(OperatorKind::TimeDeltaSensor, json!({"delta": "1h", "mode": "smart"})).expect_err("mode");
+    assert_eq!(
+        s.sensor.poke_interval,
+        crate::duration::Duration::from_secs(60)
+    );
+    assert_eq!(
+        s.sensor.timeout,
+        crate::duration::Duration::from_secs(7 * 86400)
+    );
+    let errs = parse(
+        OperatorKind::TimeDeltaSensor,
+        json!({"delta": "1h", "mode": "smart"}),
+    )
+    .expect_err("mode");
     assert_eq!(errs[0].key.as_deref(), Some("mode"));
-    let errs = parse(OperatorKind::ExternalTaskSensor, json!({"external_dag_id": "a", "external_task_id": "t", "allowed_states": ["sucess"]})).expect_err("state");
+    let errs = parse(
+        OperatorKind::ExternalTaskSensor,
+        json!({"external_dag_id": "a", "external_task_id": "t", "allowed_states": ["sucess"]}),
+    )
+    .expect_err("state");
     assert_eq!(errs[0].key.as_deref(), Some("allowed_states"));
-    assert!(parse(OperatorKind::ExternalTaskSensor, json!({"external_dag_id": "a", "allowed_states": ["success", "failed"]})).is_ok());
-    let errs = parse(OperatorKind::DateTimeSensor, json!({"target_time": "soon"})).expect_err("time");
+    assert!(
+        parse(
+            OperatorKind::ExternalTaskSensor,
+            json!({"external_dag_id": "a", "allowed_states": ["success", "failed"]})
+        )
+        .is_ok()
+    );
+    let errs =
+        parse(OperatorKind::DateTimeSensor, json!({"target_time": "soon"})).expect_err("time");
     assert_eq!(errs[0].key.as_deref(), Some("target_time"));
-    assert!(parse(OperatorKind::DateTimeSensor, json!({"target_time": "{{ data_interval_end }}"})).is_ok());
+    assert!(
+        parse(
+            OperatorKind::DateTimeSensor,
+            json!({"target_time": "{{ data_interval_end }}"})
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -128,11 +283,27 @@ fn http_and_trigger() {
     assert_eq!(h.method, "GET");
     assert!(!h.check_response);
     assert_eq!(h.timeout, Some(crate::duration::Duration::from_secs(5)));
-    let errs = parse(OperatorKind::Http, json!({"endpoint": "/", "response_check": "x"})).expect_err("callable");
+    let errs = parse(
+        OperatorKind::Http,
+        json!({"endpoint": "/", "response_check": "x"}),
+    )
+    .expect_err("callable");
     assert_eq!(errs[0].key.as_deref(), Some("response_check"));
-    let Operator::TriggerDagRun(t) = parse(OperatorKind::TriggerDagRun, json!({"trigger_dag_id": "d", "conf": {"k": 1}, "execution_date": "{{ ds }}"})).expect("valid") else { panic!() };
+    let Operator::TriggerDagRun(t) = parse(
+        OperatorKind::TriggerDagRun,
+        json!({"trigger_dag_id": "d", "conf": {"k": 1}, "execution_date": "{{ ds }}"}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
     assert_eq!(t.logical_date.as_deref(), Some("{{ ds }}"));
-    assert!(parse(OperatorKind::TriggerDagRun, json!({"trigger_dag_id": "d", "conf": [1]})).is_err());
+    assert!(
+        parse(
+            OperatorKind::TriggerDagRun,
+            json!({"trigger_dag_id": "d", "conf": [1]})
+        )
+        .is_err()
+    );
 }
 
 #[test]

@@ -28,13 +28,21 @@ impl TriggerDagRunOperator {
         let conf = a.json("conf");
         if let Some(c) = &conf {
             if !c.is_object() {
-                a.error("conf", "`conf` must be a mapping (it becomes the run's conf)", None);
+                a.error(
+                    "conf",
+                    "`conf` must be a mapping (it becomes the run's conf)",
+                    None,
+                );
             }
         }
-        let logical_date = a.string("logical_date").or_else(|| a.string("execution_date"));
+        let logical_date = a
+            .string("logical_date")
+            .or_else(|| a.string("execution_date"));
         let reset_dag_run = a.bool("reset_dag_run", false);
         let wait_for_completion = a.bool("wait_for_completion", false);
-        let poke_interval = a.duration("poke_interval").unwrap_or(Duration::from_secs(60));
+        let poke_interval = a
+            .duration("poke_interval")
+            .unwrap_or(Duration::from_secs(60));
         let allowed_states = a
             .string_list("allowed_states")
             .unwrap_or_else(|| vec!["success".into()]);

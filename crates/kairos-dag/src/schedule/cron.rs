@@ -234,7 +234,9 @@ mod tests {
     use chrono::{Datelike, TimeZone, Weekday};
 
     fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, mi, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(y, m, d, h, mi, 0)
+            .single()
+            .expect("valid")
     }
 
     fn cron(text: &str) -> CronExpr {
@@ -253,7 +255,13 @@ mod tests {
         }
         assert_eq!(
             days,
-            [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+            [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri
+            ]
         );
         // 0 and 7 are both Sunday.
         assert_eq!(
@@ -279,7 +287,9 @@ mod tests {
         assert_eq!(t1, utc(2024, 9, 6, 0, 0)); // Friday the 6th
         let t2 = c.next_after(utc(2024, 9, 12, 0, 0), Tz::UTC).expect("next");
         assert_eq!(t2, utc(2024, 9, 13, 0, 0)); // the 13th (also a Friday this month)
-        let t3 = c.next_after(utc(2024, 10, 12, 0, 0), Tz::UTC).expect("next");
+        let t3 = c
+            .next_after(utc(2024, 10, 12, 0, 0), Tz::UTC)
+            .expect("next");
         assert_eq!(t3, utc(2024, 10, 13, 0, 0)); // Sunday the 13th still matches
     }
 
@@ -312,10 +322,22 @@ mod tests {
     #[test]
     fn align() {
         let c = cron("0 * * * *");
-        assert_eq!(c.align_to_next(utc(2024, 1, 1, 5, 0), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
-        assert_eq!(c.align_to_next(utc(2024, 1, 1, 5, 1), Tz::UTC), Some(utc(2024, 1, 1, 6, 0)));
-        assert_eq!(c.align_to_prev(utc(2024, 1, 1, 5, 0), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
-        assert_eq!(c.align_to_prev(utc(2024, 1, 1, 5, 59), Tz::UTC), Some(utc(2024, 1, 1, 5, 0)));
+        assert_eq!(
+            c.align_to_next(utc(2024, 1, 1, 5, 0), Tz::UTC),
+            Some(utc(2024, 1, 1, 5, 0))
+        );
+        assert_eq!(
+            c.align_to_next(utc(2024, 1, 1, 5, 1), Tz::UTC),
+            Some(utc(2024, 1, 1, 6, 0))
+        );
+        assert_eq!(
+            c.align_to_prev(utc(2024, 1, 1, 5, 0), Tz::UTC),
+            Some(utc(2024, 1, 1, 5, 0))
+        );
+        assert_eq!(
+            c.align_to_prev(utc(2024, 1, 1, 5, 59), Tz::UTC),
+            Some(utc(2024, 1, 1, 5, 0))
+        );
     }
 
     #[test]

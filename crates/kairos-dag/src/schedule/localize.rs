@@ -54,21 +54,33 @@ mod tests {
     #[test]
     fn ordinary_times() {
         let tz: Tz = "Europe/Paris".parse().expect("tz");
-        assert_eq!(localize(naive(2024, 1, 15, 12, 0), tz), utc(2024, 1, 15, 11, 0));
-        assert_eq!(localize(naive(2024, 7, 15, 12, 0), tz), utc(2024, 7, 15, 10, 0));
+        assert_eq!(
+            localize(naive(2024, 1, 15, 12, 0), tz),
+            utc(2024, 1, 15, 11, 0)
+        );
+        assert_eq!(
+            localize(naive(2024, 7, 15, 12, 0), tz),
+            utc(2024, 7, 15, 10, 0)
+        );
     }
 
     #[test]
     fn gap_moves_forward() {
         // Paris, 2013-03-31: 02:00 CET jumps to 03:00 CEST. 02:30 -> 03:30+02:00 = 01:30Z.
         let tz: Tz = "Europe/Paris".parse().expect("tz");
-        assert_eq!(localize(naive(2013, 3, 31, 2, 30), tz), utc(2013, 3, 31, 1, 30));
+        assert_eq!(
+            localize(naive(2013, 3, 31, 2, 30), tz),
+            utc(2013, 3, 31, 1, 30)
+        );
     }
 
     #[test]
     fn fold_takes_the_second_occurrence() {
         // Paris, 2013-10-27: 03:00 CEST falls back to 02:00 CET. 02:30 -> 02:30+01:00 = 01:30Z.
         let tz: Tz = "Europe/Paris".parse().expect("tz");
-        assert_eq!(localize(naive(2013, 10, 27, 2, 30), tz), utc(2013, 10, 27, 1, 30));
+        assert_eq!(
+            localize(naive(2013, 10, 27, 2, 30), tz),
+            utc(2013, 10, 27, 1, 30)
+        );
     }
 }

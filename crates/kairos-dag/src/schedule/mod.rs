@@ -153,8 +153,17 @@ impl Schedule {
                 cron,
                 interval,
                 timezone,
-            } => next_cron_trigger(cron, timezone.unwrap_or(tz), *interval, last, restriction, now)?,
-            Schedule::Delta { delta } => next_delta_interval(delta.to_chrono(), last, restriction, now)?,
+            } => next_cron_trigger(
+                cron,
+                timezone.unwrap_or(tz),
+                *interval,
+                last,
+                restriction,
+                now,
+            )?,
+            Schedule::Delta { delta } => {
+                next_delta_interval(delta.to_chrono(), last, restriction, now)?
+            }
         };
         match restriction.latest {
             Some(latest) if info.data_interval.start > latest => None,
@@ -178,12 +187,14 @@ impl Schedule {
                     start,
                     end: run_after,
                 }),
-            Schedule::Delta { delta } => run_after
-                .checked_sub_signed(delta.to_chrono())
-                .map(|start| DataInterval {
-                    start,
-                    end: run_after,
-                }),
+            Schedule::Delta { delta } => {
+                run_after
+                    .checked_sub_signed(delta.to_chrono())
+                    .map(|start| DataInterval {
+                        start,
+                        end: run_after,
+                    })
+            }
         };
         inferred.unwrap_or_else(|| DataInterval::exact(run_after))
     }
@@ -278,7 +289,10 @@ fn next_delta_interval(
         (None, Some(e)) => e,
         (Some(l), e) => e.map_or(l.end, |e| l.end.max(e)),
     };
-    Some(DagRunInfo::interval(start, start.checked_add_signed(delta)?))
+    Some(DagRunInfo::interval(
+        start,
+        start.checked_add_signed(delta)?,
+    ))
 }
 
 /// The start of the latest interval of the `earliest + k * delta` grid that ended at or

@@ -5,7 +5,9 @@ use super::*;
 use chrono::TimeZone;
 
 fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, mi, 0).single().expect("valid")
+    Utc.with_ymd_and_hms(y, m, d, h, mi, 0)
+        .single()
+        .expect("valid")
 }
 
 fn tz(name: &str) -> Tz {
@@ -274,8 +276,17 @@ fn timedelta_keeps_absolute_time_across_dst() {
     // 24 hours, not "the same wall time tomorrow": across Paris' spring forward the
     // wall time moves from 00:00 to 01:00.
     let r = restr(Some(utc(2024, 3, 30, 23, 0)), true); // 03-31 00:00+01
-    let got = intervals(&delta(86400), tz("Europe/Paris"), &r, utc(2024, 3, 1, 0, 0), 1);
-    assert_eq!(got, vec![(utc(2024, 3, 30, 23, 0), utc(2024, 3, 31, 23, 0))]);
+    let got = intervals(
+        &delta(86400),
+        tz("Europe/Paris"),
+        &r,
+        utc(2024, 3, 1, 0, 0),
+        1,
+    );
+    assert_eq!(
+        got,
+        vec![(utc(2024, 3, 30, 23, 0), utc(2024, 3, 31, 23, 0))]
+    );
 }
 
 #[test]
@@ -284,10 +295,18 @@ fn once_runs_at_start_date_then_never() {
     let first = Schedule::Once
         .next_dagrun_info(Tz::UTC, None, &r, utc(2024, 6, 1, 0, 0))
         .expect("first");
-    assert_eq!(first.data_interval, DataInterval::exact(utc(2024, 5, 1, 0, 0)));
+    assert_eq!(
+        first.data_interval,
+        DataInterval::exact(utc(2024, 5, 1, 0, 0))
+    );
     assert_eq!(first.run_after, utc(2024, 5, 1, 0, 0));
     assert_eq!(
-        Schedule::Once.next_dagrun_info(Tz::UTC, Some(&first.data_interval), &r, utc(2024, 6, 1, 0, 0)),
+        Schedule::Once.next_dagrun_info(
+            Tz::UTC,
+            Some(&first.data_interval),
+            &r,
+            utc(2024, 6, 1, 0, 0)
+        ),
         None
     );
 }
@@ -314,10 +333,18 @@ fn cron_trigger_runs_at_the_tick() {
         .next_dagrun_info(Tz::UTC, None, &r, utc(2024, 1, 1, 10, 30))
         .expect("info");
     assert_eq!(info.run_after, utc(2024, 1, 1, 10, 0));
-    assert_eq!(info.data_interval, DataInterval::exact(utc(2024, 1, 1, 10, 0)));
+    assert_eq!(
+        info.data_interval,
+        DataInterval::exact(utc(2024, 1, 1, 10, 0))
+    );
     // Then the following tick.
     let info = s
-        .next_dagrun_info(Tz::UTC, Some(&info.data_interval), &r, utc(2024, 1, 1, 10, 30))
+        .next_dagrun_info(
+            Tz::UTC,
+            Some(&info.data_interval),
+            &r,
+            utc(2024, 1, 1, 10, 30),
+        )
         .expect("info");
     assert_eq!(info.run_after, utc(2024, 1, 1, 11, 0));
     // With catchup: from the start date, each tick in turn.
@@ -337,7 +364,12 @@ fn cron_trigger_runs_at_the_tick() {
         timezone: Some(tz("Asia/Tokyo")),
     };
     let info = s
-        .next_dagrun_info(Tz::UTC, None, &restr(Some(utc(2024, 1, 1, 0, 0)), true), utc(2024, 1, 1, 0, 0))
+        .next_dagrun_info(
+            Tz::UTC,
+            None,
+            &restr(Some(utc(2024, 1, 1, 0, 0)), true),
+            utc(2024, 1, 1, 0, 0),
+        )
         .expect("info");
     assert_eq!(info.run_after, utc(2024, 1, 1, 15, 0));
     assert_eq!(info.data_interval.start, utc(2023, 12, 31, 15, 0));

@@ -56,7 +56,11 @@ impl Sources {
 
 /// `params` as a task sees them: the DAG's, then the task's, then the trigger's conf
 /// (Airflow's `dag_run_conf_overrides_params`, on by default), each a key-level update.
-pub fn effective_params(dag: &Dag, task: &Task, conf: &BTreeMap<String, Json>) -> BTreeMap<String, Json> {
+pub fn effective_params(
+    dag: &Dag,
+    task: &Task,
+    conf: &BTreeMap<String, Json>,
+) -> BTreeMap<String, Json> {
     let mut params = dag.params.clone();
     params.extend(task.params.clone());
     params.extend(conf.clone());
@@ -64,7 +68,13 @@ pub fn effective_params(dag: &Dag, task: &Task, conf: &BTreeMap<String, Json>) -
 }
 
 /// Builds the context Airflow 3 gives a task instance's templates.
-pub fn build_context(dag: &Dag, task: &Task, run: &RunFacts, ti: &TaskInstanceFacts, sources: &Sources) -> Value {
+pub fn build_context(
+    dag: &Dag,
+    task: &Task,
+    run: &RunFacts,
+    ti: &TaskInstanceFacts,
+    sources: &Sources,
+) -> Value {
     let mut ctx: BTreeMap<&str, Value> = BTreeMap::new();
     let params = effective_params(dag, task, &run.conf);
     ctx.insert("params", Value::from(minijinja::value::Serde(&params)));
@@ -74,15 +84,24 @@ pub fn build_context(dag: &Dag, task: &Task, run: &RunFacts, ti: &TaskInstanceFa
         ("dag_id", Value::from(dag.dag_id.clone())),
         ("run_type", Value::from(run.run_type.as_str())),
         ("conf", Value::from(minijinja::value::Serde(&run.conf))),
-        ("logical_date", run.logical_date.map(DateTimeValue::utc).unwrap_or(Value::from(()))),
+        (
+            "logical_date",
+            run.logical_date
+                .map(DateTimeValue::utc)
+                .unwrap_or(Value::from(())),
+        ),
         ("run_after", DateTimeValue::utc(run.run_after)),
         (
             "data_interval_start",
-            run.data_interval.map(|i| DateTimeValue::utc(i.start)).unwrap_or(Value::from(())),
+            run.data_interval
+                .map(|i| DateTimeValue::utc(i.start))
+                .unwrap_or(Value::from(())),
         ),
         (
             "data_interval_end",
-            run.data_interval.map(|i| DateTimeValue::utc(i.end)).unwrap_or(Value::from(())),
+            run.data_interval
+                .map(|i| DateTimeValue::utc(i.end))
+                .unwrap_or(Value::from(())),
         ),
     ]);
     ctx.insert("dag_run", Value::from(dag_run));
@@ -125,27 +144,41 @@ pub fn build_context(dag: &Dag, task: &Task, run: &RunFacts, ti: &TaskInstanceFa
         let ts = python_isoformat(ld);
         ctx.insert("ds_nodash", Value::from(ds.replace('-', "")));
         ctx.insert("ds", Value::from(ds.clone()));
-        ctx.insert("ts_nodash", Value::from(ld.format("%Y%m%dT%H%M%S").to_string()));
+        ctx.insert(
+            "ts_nodash",
+            Value::from(ld.format("%Y%m%dT%H%M%S").to_string()),
+        );
         ctx.insert("ts_nodash_with_tz", Value::from(ts.replace(['-', ':'], "")));
         ctx.insert("ts", Value::from(ts));
         ctx.insert("logical_date", DateTimeValue::utc(ld));
         ctx.insert(
             "task_instance_key_str",
-            Value::from(format!("{}__{}__{}", dag.dag_id, task.task_id, ds.replace('-', ""))),
+            Value::from(format!(
+                "{}__{}__{}",
+                dag.dag_id,
+                task.task_id,
+                ds.replace('-', "")
+            )),
         );
         let interval = run.data_interval.unwrap_or(DataInterval::exact(ld));
         ctx.insert("data_interval_start", DateTimeValue::utc(interval.start));
         ctx.insert("data_interval_end", DateTimeValue::utc(interval.end));
     }
     let prev = |f: fn(&DataInterval) -> DateTime<Utc>| {
-        run.prev_success.as_ref().map(|i| DateTimeValue::utc(f(i))).unwrap_or(Value::from(()))
+        run.prev_success
+            .as_ref()
+            .map(|i| DateTimeValue::utc(f(i)))
+            .unwrap_or(Value::from(()))
     };
     ctx.insert("prev_data_interval_start_success", prev(|i| i.start));
     ctx.insert("prev_data_interval_end_success", prev(|i| i.end));
     ctx.insert(
         "macros",
         Value::from(BTreeMap::from([
-            ("datetime", Value::from_object(DatetimeClass { now: sources.now })),
+            (
+                "datetime",
+                Value::from_object(DatetimeClass { now: sources.now }),
+            ),
             ("ds_add", Value::from_function(super::ds_add)),
             ("ds_format", Value::from_function(super::ds_format)),
         ])),

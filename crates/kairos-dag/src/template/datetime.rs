@@ -49,7 +49,8 @@ pub fn strptime(text: &str, fmt: &str) -> Result<NaiveDateTime, Error> {
     let fmt = fmt.replace("%f", "%6f");
     NaiveDateTime::parse_from_str(text, &fmt)
         .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(text, &fmt).map(|d| d.and_time(chrono::NaiveTime::MIN))
+            chrono::NaiveDate::parse_from_str(text, &fmt)
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
         })
         .map_err(|e| bad(format!("`{text}` does not match the format `{fmt}`: {e}")))
 }
@@ -67,9 +68,13 @@ fn shift(t: DateTime<Tz>, kwargs: &Kwargs, sign: i32) -> Result<DateTime<Tz>, Er
         .ok_or_else(|| bad("date shift out of range"))?;
     kwargs.assert_all_used()?;
     let shifted_months = if months >= 0 {
-        t.checked_add_months(Months::new(u32::try_from(months).map_err(|_| bad("too many months"))?))
+        t.checked_add_months(Months::new(
+            u32::try_from(months).map_err(|_| bad("too many months"))?,
+        ))
     } else {
-        t.checked_sub_months(Months::new(u32::try_from(-months).map_err(|_| bad("too many months"))?))
+        t.checked_sub_months(Months::new(
+            u32::try_from(-months).map_err(|_| bad("too many months"))?,
+        ))
     }
     .ok_or_else(|| bad("date shift out of range"))?;
     let fixed = if sign < 0 { -fixed } else { fixed };
@@ -100,7 +105,12 @@ impl Object for DateTimeValue {
         })
     }
 
-    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         let t = self.0;
         match method {
             "strftime" => {
@@ -108,7 +118,9 @@ impl Object for DateTimeValue {
                 Ok(Value::from(strftime(&t, fmt)?))
             }
             "isoformat" => Ok(Value::from(self.isoformat())),
-            "timestamp" => Ok(Value::from(t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6)),
+            "timestamp" => Ok(Value::from(
+                t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6,
+            )),
             "to_date_string" | "date" => Ok(Value::from(t.format("%Y-%m-%d").to_string())),
             "to_datetime_string" => Ok(Value::from(t.format("%Y-%m-%d %H:%M:%S").to_string())),
             "weekday" => Ok(Value::from(t.weekday().num_days_from_monday())),
@@ -120,7 +132,9 @@ impl Object for DateTimeValue {
             }
             "in_timezone" | "in_tz" | "astimezone" => {
                 let (name,): (&str,) = from_args(args)?;
-                let tz: Tz = name.parse().map_err(|_| bad(format!("unknown time zone `{name}`")))?;
+                let tz: Tz = name
+                    .parse()
+                    .map_err(|_| bad(format!("unknown time zone `{name}`")))?;
                 Ok(Value::from_object(DateTimeValue(t.with_timezone(&tz))))
             }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
@@ -160,7 +174,12 @@ impl Object for DatetimeClass {
         Ok(DateTimeValue::utc(t))
     }
 
-    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         match method {
             "now" | "utcnow" => Ok(DateTimeValue::utc(self.now)),
             "strptime" => {
@@ -186,7 +205,9 @@ pub fn as_datetime(v: &Value) -> Result<DateTime<Tz>, Error> {
     if let Some(obj) = v.downcast_object_ref::<DateTimeValue>() {
         return Ok(obj.0);
     }
-    let text = v.as_str().ok_or_else(|| bad(format!("expected a date-time, found `{v}`")))?;
+    let text = v
+        .as_str()
+        .ok_or_else(|| bad(format!("expected a date-time, found `{v}`")))?;
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Tz::UTC))
         .or_else(|_| strptime(text, "%Y-%m-%d").map(|n| n.and_utc().with_timezone(&Tz::UTC)))

@@ -24,7 +24,9 @@ pub struct NoSources;
 
 impl XComSource for NoSources {
     fn pull(&self, task_id: &str, _key: &str) -> Result<Option<serde_json::Value>, String> {
-        Err(format!("no XComs are available here (xcom_pull of `{task_id}`)"))
+        Err(format!(
+            "no XComs are available here (xcom_pull of `{task_id}`)"
+        ))
     }
 }
 
@@ -50,7 +52,11 @@ pub struct TaskInstanceObject {
 
 impl fmt::Debug for TaskInstanceObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<TaskInstance: {}.{} {} [try {}]>", self.dag_id, self.task_id, self.run_id, self.try_number)
+        write!(
+            f,
+            "<TaskInstance: {}.{} {} [try {}]>",
+            self.dag_id, self.task_id, self.run_id, self.try_number
+        )
     }
 }
 
@@ -72,13 +78,20 @@ impl Object for TaskInstanceObject {
 
     /// `xcom_pull(task_ids=..., key='return_value', default=None)`: one task id gives
     /// its value, a list of ids gives a list, as in Airflow.
-    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         if method != "xcom_pull" {
             return Err(Error::from(ErrorKind::UnknownMethod));
         }
         let (positional, kwargs): (&[Value], Kwargs) = from_args(args)?;
         if positional.len() > 1 {
-            return Err(fail("xcom_pull takes task_ids as its only positional argument"));
+            return Err(fail(
+                "xcom_pull takes task_ids as its only positional argument",
+            ));
         }
         let task_ids: Value = match positional.first() {
             Some(v) => v.clone(),
@@ -86,7 +99,9 @@ impl Object for TaskInstanceObject {
                 .get::<Option<Value>>("task_ids")?
                 .ok_or_else(|| fail("xcom_pull needs task_ids"))?,
         };
-        let key: String = kwargs.get::<Option<String>>("key")?.unwrap_or_else(|| "return_value".into());
+        let key: String = kwargs
+            .get::<Option<String>>("key")?
+            .unwrap_or_else(|| "return_value".into());
         let default: Option<Value> = kwargs.get("default")?;
         for ignored in ["dag_id", "include_prior_dates", "map_indexes", "run_id"] {
             let _: Option<Value> = kwargs.get(ignored)?;
@@ -106,7 +121,10 @@ impl Object for TaskInstanceObject {
             .map_err(|_| fail("task_ids must be a task id or a list of them"))?;
         let mut out = Vec::new();
         for id in ids {
-            let id = id.as_str().ok_or_else(|| fail("task_ids must be text"))?.to_string();
+            let id = id
+                .as_str()
+                .ok_or_else(|| fail("task_ids must be text"))?
+                .to_string();
             out.push(pull_one(&id)?);
         }
         Ok(Value::from(out))
@@ -151,7 +169,12 @@ impl Object for VariableAccessor {
     }
 
     /// `var.value.get('NAME', 'default')`.
-    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
         if method != "get" {
             return Err(Error::from(ErrorKind::UnknownMethod));
         }

@@ -7,13 +7,9 @@
 //!
 //! ```
 //! use kairos_dag::template::Renderer;
-//! let r = Renderer::new();
-//! let ctx = minijinja::context! { ds => "2024-01-02" };
-//! assert_eq!(r.render("day {{ macros.ds_add(ds, -1) }}", &minijinja::context! {
-//!     ds => "2024-01-02",
-//!     macros => minijinja::context! { ds_add => minijinja::Value::from_function(kairos_dag::template::ds_add) },
-//! }).unwrap(), "day 2024-01-01");
-//! # let _ = ctx;
+//! let ctx = minijinja::context! { ds => "2024-01-02", params => minijinja::context! { table => "orders" } };
+//! let text = Renderer::new().render("load {{ params.table }} for {{ ds }}", &ctx).unwrap();
+//! assert_eq!(text, "load orders for 2024-01-02");
 //! ```
 
 mod context;
@@ -88,7 +84,9 @@ impl Renderer {
             Ok(as_datetime(&v)?.format("%Y%m%dT%H%M%S").to_string())
         });
         env.add_filter("ts_nodash_with_tz", |v: Value| -> Result<String, Error> {
-            Ok(DateTimeValue(as_datetime(&v)?).isoformat().replace(['-', ':'], ""))
+            Ok(DateTimeValue(as_datetime(&v)?)
+                .isoformat()
+                .replace(['-', ':'], ""))
         });
         env.add_function("ds_add", ds_add);
         env.add_function("ds_format", ds_format);
@@ -104,8 +102,15 @@ impl Renderer {
     /// fields: lists and dicts of strings in `op_kwargs`, `env`, ...).
     pub fn render_json(&self, value: &Json, ctx: &Value) -> Result<Json, TemplateError> {
         Ok(match value {
-            Json::String(s) if s.contains("{{") || s.contains("{%") => Json::String(self.render(s, ctx)?),
-            Json::Array(items) => Json::Array(items.iter().map(|v| self.render_json(v, ctx)).collect::<Result<_, _>>()?),
+            Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                Json::String(self.render(s, ctx)?)
+            }
+            Json::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_json(v, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
             Json::Object(map) => Json::Object(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), self.render_json(v, ctx)?)))
@@ -138,8 +143,12 @@ impl Renderer {
 
 /// `macros.ds_add('2024-01-01', 5)`: a `YYYY-MM-DD` date moved by a number of days.
 pub fn ds_add(ds: String, days: i64) -> Result<String, Error> {
-    let d = NaiveDate::parse_from_str(&ds, "%Y-%m-%d")
-        .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("ds_add: `{ds}` is not YYYY-MM-DD")))?;
+    let d = NaiveDate::parse_from_str(&ds, "%Y-%m-%d").map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("ds_add: `{ds}` is not YYYY-MM-DD"),
+        )
+    })?;
     let moved = ChronoDuration::try_days(days)
         .and_then(|delta| d.checked_add_signed(delta))
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "ds_add: date out of range"))?;
@@ -149,7 +158,10 @@ pub fn ds_add(ds: String, days: i64) -> Result<String, Error> {
 /// `macros.ds_format('2024-01-01', '%Y-%m-%d', '%d/%m/%Y')`: re-formats a date string.
 pub fn ds_format(ds: String, input_format: String, output_format: String) -> Result<String, Error> {
     let parsed = strptime(&ds, &input_format)?;
-    strftime(&parsed.and_utc().with_timezone(&chrono_tz::Tz::UTC), &output_format)
+    strftime(
+        &parsed.and_utc().with_timezone(&chrono_tz::Tz::UTC),
+        &output_format,
+    )
 }
 
 #[cfg(test)]

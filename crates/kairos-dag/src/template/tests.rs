@@ -14,7 +14,13 @@ use crate::version::VersionContent;
 fn dag() -> VersionContent {
     let yaml = "d:\n  params: {x: 1, y: a}\n  tasks:\n    t:\n      operator: bash\n      bash_command: echo\n      params: {z: task}\n";
     let disk: BTreeMap<std::path::PathBuf, Vec<u8>> = BTreeMap::new();
-    let mut f = load_bytes("d.yml", Path::new("/d/d.yml"), yaml.as_bytes(), &disk, &LoadOptions::default());
+    let mut f = load_bytes(
+        "d.yml",
+        Path::new("/d/d.yml"),
+        yaml.as_bytes(),
+        &disk,
+        &LoadOptions::default(),
+    );
     assert!(!f.has_errors(), "{:?}", f.diagnostics);
     f.dags.remove(0)
 }
@@ -44,8 +50,14 @@ impl VariableSource for FakeCluster {
 
 fn ctx(prev: bool) -> minijinja::Value {
     let v = dag();
-    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("valid");
-    let end = Utc.with_ymd_and_hms(2024, 1, 2, 0, 0, 0).single().expect("valid");
+    let start = Utc
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid");
+    let end = Utc
+        .with_ymd_and_hms(2024, 1, 2, 0, 0, 0)
+        .single()
+        .expect("valid");
     let run = RunFacts {
         run_id: RunType::Scheduled.run_id(start, None),
         run_type: RunType::Scheduled,
@@ -61,14 +73,28 @@ fn ctx(prev: bool) -> minijinja::Value {
     let sources = Sources {
         xcom: Arc::new(FakeCluster),
         variables: Arc::new(FakeCluster),
-        now: Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).single().expect("valid"),
+        now: Utc
+            .with_ymd_and_hms(2024, 1, 2, 3, 4, 5)
+            .single()
+            .expect("valid"),
     };
     let task = v.dag.task("t").expect("t").clone();
-    build_context(&v.dag, &task, &run, &TaskInstanceFacts { try_number: 2, map_index: -1 }, &sources)
+    build_context(
+        &v.dag,
+        &task,
+        &run,
+        &TaskInstanceFacts {
+            try_number: 2,
+            map_index: -1,
+        },
+        &sources,
+    )
 }
 
 fn render(t: &str) -> String {
-    Renderer::new().render(t, &ctx(true)).unwrap_or_else(|e| panic!("{t}: {e}"))
+    Renderer::new()
+        .render(t, &ctx(true))
+        .unwrap_or_else(|e| panic!("{t}: {e}"))
 }
 
 #[test]
@@ -84,7 +110,10 @@ fn airflow_context_values() {
         ("{{ data_interval_end }}", "2024-01-02T00:00:00+00:00"),
         ("{{ prev_data_interval_start_success | ds }}", "2023-12-31"),
         ("{{ run_id }}", "scheduled__2024-01-01T00:00:00+00:00"),
-        ("{{ dag_run.run_id }}", "scheduled__2024-01-01T00:00:00+00:00"),
+        (
+            "{{ dag_run.run_id }}",
+            "scheduled__2024-01-01T00:00:00+00:00",
+        ),
         ("{{ dag_run.conf.x }}", "2"),
         ("{{ dag_run.conf.get('missing', 'dflt') }}", "dflt"),
         ("{{ dag.dag_id }}.{{ task.task_id }}", "d.t"),
@@ -95,21 +124,48 @@ fn airflow_context_values() {
         ("{{ params.x }} {{ params.y }} {{ params.z }}", "2 a task"),
         ("{{ macros.ds_add(ds, -1) }}", "2023-12-31"),
         ("{{ macros.ds_add(ds, 31) }}", "2024-02-01"),
-        ("{{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }}", "01/01/2024"),
-        ("{{ macros.datetime(2021, 3, 4) }}", "2021-03-04T00:00:00+00:00"),
-        ("{{ macros.datetime.now() | ts }}", "2024-01-02T03:04:05+00:00"),
-        ("{{ macros.datetime.strptime('2024-05-06', '%Y-%m-%d') | ds_nodash }}", "20240506"),
+        (
+            "{{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }}",
+            "01/01/2024",
+        ),
+        (
+            "{{ macros.datetime(2021, 3, 4) }}",
+            "2021-03-04T00:00:00+00:00",
+        ),
+        (
+            "{{ macros.datetime.now() | ts }}",
+            "2024-01-02T03:04:05+00:00",
+        ),
+        (
+            "{{ macros.datetime.strptime('2024-05-06', '%Y-%m-%d') | ds_nodash }}",
+            "20240506",
+        ),
         ("{{ logical_date.strftime('%Y/%m') }}", "2024/01"),
-        ("{{ logical_date.add(months=1, days=2) | ds }}", "2024-02-03"),
-        ("{{ logical_date.subtract(hours=1) }}", "2023-12-31T23:00:00+00:00"),
-        ("{{ logical_date.in_timezone('Asia/Tokyo') }}", "2024-01-01T09:00:00+09:00"),
-        ("{{ logical_date.year }}-{{ logical_date.strftime('%m') }}", "2024-01"),
+        (
+            "{{ logical_date.add(months=1, days=2) | ds }}",
+            "2024-02-03",
+        ),
+        (
+            "{{ logical_date.subtract(hours=1) }}",
+            "2023-12-31T23:00:00+00:00",
+        ),
+        (
+            "{{ logical_date.in_timezone('Asia/Tokyo') }}",
+            "2024-01-01T09:00:00+09:00",
+        ),
+        (
+            "{{ logical_date.year }}-{{ logical_date.strftime('%m') }}",
+            "2024-01",
+        ),
         ("{{ data_interval_end > data_interval_start }}", "True"),
         ("{{ 'a,b' .split(',') | length }}", "2"),
         ("{{ ti.xcom_pull(task_ids='extract')['rows'] }}", "42"),
         ("{{ ti.xcom_pull('extract', key='path') }}", "/data/x.csv"),
         ("{{ ti.xcom_pull(task_ids=['extract', 'other'])[1] }}", "7"),
-        ("{{ ti.xcom_pull(task_ids='nothing', default='none') }}", "none"),
+        (
+            "{{ ti.xcom_pull(task_ids='nothing', default='none') }}",
+            "none",
+        ),
         ("{{ var.value.env }}", "prod"),
         ("{{ var.value.get('missing', 'fallback') }}", "fallback"),
         ("{{ var.json.cfg.buckets[1] }}", "b"),
@@ -122,17 +178,27 @@ fn airflow_context_values() {
 #[test]
 fn undefined_names_are_errors_like_strict_undefined() {
     let r = Renderer::new();
-    let err = r.render("{{ no_such_thing }}", &ctx(true)).expect_err("undefined");
+    let err = r
+        .render("{{ no_such_thing }}", &ctx(true))
+        .expect_err("undefined");
     assert!(err.message.contains("undefined"), "{err}");
     assert!(r.render("{{ var.value.missing }}", &ctx(true)).is_err());
     // Without a previous success, the prev_* keys are None (not undefined).
-    assert_eq!(r.render("{{ prev_data_interval_start_success }}", &ctx(false)).as_deref(), Ok("None"), "None prints as Jinja2 prints it");
+    assert_eq!(
+        r.render("{{ prev_data_interval_start_success }}", &ctx(false))
+            .as_deref(),
+        Ok("None"),
+        "None prints as Jinja2 prints it"
+    );
 }
 
 #[test]
 fn runaway_templates_run_out_of_fuel() {
     let err = Renderer::new()
-        .render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &ctx(true))
+        .render(
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            &ctx(true),
+        )
         .expect_err("out of fuel");
     assert!(err.message.to_lowercase().contains("fuel"), "{err}");
 }
@@ -142,19 +208,37 @@ fn nested_fields_and_native_rendering() {
     let r = Renderer::new();
     let c = ctx(true);
     let rendered = r
-        .render_json(&json!({"a": ["{{ ds }}", 1], "b": {"c": "{{ params.y }}"}}), &c)
+        .render_json(
+            &json!({"a": ["{{ ds }}", 1], "b": {"c": "{{ params.y }}"}}),
+            &c,
+        )
         .expect("renders");
     assert_eq!(rendered, json!({"a": ["2024-01-01", 1], "b": {"c": "a"}}));
-    assert_eq!(r.render_native("{{ [1, params.x] }}", &c), Ok(json!([1, 2])));
-    assert_eq!(r.render_native("{{ ti.xcom_pull(task_ids='extract') }}", &c), Ok(json!({"rows": 42})));
-    assert_eq!(r.render_native("[{{ params.x }}, 3]", &c), Ok(json!([2, 3])));
-    assert_eq!(r.render_native("day {{ ds }}", &c), Ok(json!("day 2024-01-01")));
+    assert_eq!(
+        r.render_native("{{ [1, params.x] }}", &c),
+        Ok(json!([1, 2]))
+    );
+    assert_eq!(
+        r.render_native("{{ ti.xcom_pull(task_ids='extract') }}", &c),
+        Ok(json!({"rows": 42}))
+    );
+    assert_eq!(
+        r.render_native("[{{ params.x }}, 3]", &c),
+        Ok(json!([2, 3]))
+    );
+    assert_eq!(
+        r.render_native("day {{ ds }}", &c),
+        Ok(json!("day 2024-01-01"))
+    );
 }
 
 #[test]
 fn runs_without_a_logical_date_have_no_date_keys() {
     let v = dag();
-    let now = Utc.with_ymd_and_hms(2024, 1, 2, 0, 0, 0).single().expect("valid");
+    let now = Utc
+        .with_ymd_and_hms(2024, 1, 2, 0, 0, 0)
+        .single()
+        .expect("valid");
     let run = RunFacts {
         run_id: "manual__x".into(),
         run_type: RunType::Manual,
@@ -165,9 +249,27 @@ fn runs_without_a_logical_date_have_no_date_keys() {
         prev_success: None,
     };
     let task = v.dag.task("t").expect("t").clone();
-    let c = build_context(&v.dag, &task, &run, &TaskInstanceFacts { try_number: 1, map_index: -1 }, &Sources::none(now));
+    let c = build_context(
+        &v.dag,
+        &task,
+        &run,
+        &TaskInstanceFacts {
+            try_number: 1,
+            map_index: -1,
+        },
+        &Sources::none(now),
+    );
     let r = Renderer::new();
-    assert!(r.render("{{ ds }}", &c).is_err(), "ds is absent, as in Airflow 3");
-    assert_eq!(r.render("{{ run_after | ds }}", &c).as_deref(), Ok("2024-01-02"));
-    assert!(r.render("{{ ti.xcom_pull(task_ids='a') }}", &c).is_err(), "no XCom source");
+    assert!(
+        r.render("{{ ds }}", &c).is_err(),
+        "ds is absent, as in Airflow 3"
+    );
+    assert_eq!(
+        r.render("{{ run_after | ds }}", &c).as_deref(),
+        Ok("2024-01-02")
+    );
+    assert!(
+        r.render("{{ ti.xcom_pull(task_ids='a') }}", &c).is_err(),
+        "no XCom source"
+    );
 }

@@ -359,7 +359,10 @@ mod tests {
         assert_eq!(entries[0].0.name, "b");
         assert_eq!(entries[0].0.pos, Pos { line: 2, col: 3 });
         assert_eq!(entries[0].1.pos, Pos { line: 2, col: 6 });
-        assert_eq!(entries[1].1.as_seq().expect("seq")[1].pos, Pos { line: 3, col: 10 });
+        assert_eq!(
+            entries[1].1.as_seq().expect("seq")[1].pos,
+            Pos { line: 3, col: 10 }
+        );
     }
 
     #[test]
@@ -385,10 +388,19 @@ mod tests {
     #[test]
     fn quoted_scalars_stay_strings() {
         let doc = p("a: 'yes'\nb: \"1\"\nc: yes\nd: !!str 5\n");
-        assert_eq!(doc.get("a").map(|n| &n.value), Some(&Value::Str("yes".into())));
-        assert_eq!(doc.get("b").map(|n| &n.value), Some(&Value::Str("1".into())));
+        assert_eq!(
+            doc.get("a").map(|n| &n.value),
+            Some(&Value::Str("yes".into()))
+        );
+        assert_eq!(
+            doc.get("b").map(|n| &n.value),
+            Some(&Value::Str("1".into()))
+        );
         assert_eq!(doc.get("c").map(|n| &n.value), Some(&Value::Bool(true)));
-        assert_eq!(doc.get("d").map(|n| &n.value), Some(&Value::Str("5".into())));
+        assert_eq!(
+            doc.get("d").map(|n| &n.value),
+            Some(&Value::Str("5".into()))
+        );
     }
 
     #[test]

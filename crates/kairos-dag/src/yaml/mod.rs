@@ -121,7 +121,9 @@ impl Node {
                 // JSON has no NaN or infinity; keep what the user wrote, as Python's json would fail.
                 .unwrap_or_else(|| serde_json::Value::String(f.to_string())),
             Value::Str(s) => serde_json::Value::String(s.clone()),
-            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
             Value::Map(entries) => {
                 let mut map = serde_json::Map::new();
                 for (k, v) in entries {

@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(resolve_plain("1:30"), Value::Int(90));
         assert_eq!(resolve_plain("1:30:00"), Value::Int(5400));
         assert_eq!(resolve_plain("089"), Value::Str("089".into()));
-        assert_eq!(resolve_plain("99999999999999999999"), Value::Str("99999999999999999999".into()));
+        assert_eq!(
+            resolve_plain("99999999999999999999"),
+            Value::Str("99999999999999999999".into())
+        );
     }
 
     #[test]

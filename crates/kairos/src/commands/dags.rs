@@ -1,6 +1,5 @@
 //! `kairos dags validate` and `kairos dags show`: reading DAG files locally.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -40,7 +39,10 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                 "errors": errors,
                 "warnings": warnings,
             });
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         Output::Text => {
             for d in &problems {
@@ -74,7 +76,9 @@ pub fn show(args: &ShowArgs) -> ExitCode {
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(t) => t.with_timezone(&Utc),
             Err(e) => {
-                eprintln!("error: --now `{text}` is not an RFC 3339 time ({e}); write e.g. 2024-01-08T00:00:00Z");
+                eprintln!(
+                    "error: --now `{text}` is not an RFC 3339 time ({e}); write e.g. 2024-01-08T00:00:00Z"
+                );
                 return ExitCode::from(2);
             }
         },
@@ -100,29 +104,36 @@ pub fn show(args: &ShowArgs) -> ExitCode {
     }
     match args.output {
         Output::Json => {
-            let out: Vec<serde_json::Value> = dags.iter().map(|v| show_json(v, now, args.intervals)).collect();
+            let out: Vec<serde_json::Value> = dags
+                .iter()
+                .map(|v| show_json(v, now, args.intervals))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Output::Text => {
-            let texts: Vec<String> = dags.iter().map(|v| show_text(v, &file_path(&args.file), now, args.intervals)).collect();
+            let path = args.file.display().to_string();
+            let texts: Vec<String> = dags
+                .iter()
+                .map(|v| show_text(v, &path, now, args.intervals))
+                .collect();
             print!("{}", texts.join("\n"));
         }
     }
     ExitCode::SUCCESS
 }
 
-fn file_path(p: &PathBuf) -> String {
-    p.display().to_string()
-}
-
 fn upcoming(v: &VersionContent, now: DateTime<Utc>, n: usize) -> Vec<DagRunInfo> {
     let dag = &v.dag;
-    dag.schedule.upcoming(dag.timezone, &dag.restriction(now), now, n)
+    dag.schedule
+        .upcoming(dag.timezone, &dag.restriction(now), now, n)
 }
 
 /// Tasks in dependency order (declaration order among peers).
 fn ordered_tasks(v: &VersionContent) -> Vec<&Task> {
-    match DagGraph::of(&v.dag).ok().and_then(|g| g.topological_order()) {
+    match DagGraph::of(&v.dag)
+        .ok()
+        .and_then(|g| g.topological_order())
+    {
         Some(order) => order.into_iter().map(|i| &v.dag.tasks[i]).collect(),
         None => v.dag.tasks.iter().collect(),
     }
@@ -144,7 +155,11 @@ fn show_json(v: &VersionContent, now: DateTime<Utc>, n: usize) -> serde_json::Va
         .dag
         .tasks
         .iter()
-        .flat_map(|t| t.upstream.iter().map(move |u| [u.as_str(), t.task_id.as_str()]))
+        .flat_map(|t| {
+            t.upstream
+                .iter()
+                .map(move |u| [u.as_str(), t.task_id.as_str()])
+        })
         .collect();
     json!({
         "dag": v.dag,
@@ -158,16 +173,33 @@ fn show_json(v: &VersionContent, now: DateTime<Utc>, n: usize) -> serde_json::Va
 
 fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> String {
     let d = &v.dag;
-    let fmt_time = |t: DateTime<Utc>| t.with_timezone(&d.timezone).format("%Y-%m-%d %H:%M %Z").to_string();
+    let fmt_time = |t: DateTime<Utc>| {
+        t.with_timezone(&d.timezone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    };
     let mut out = String::new();
     out.push_str(&format!("DAG {}  ({path})\n", d.dag_id));
     let mut facts: Vec<(&str, String)> = vec![
         ("schedule", d.schedule.describe()),
         ("timezone", d.timezone.to_string()),
-        ("start_date", d.start_date.map(|s| s.to_string()).unwrap_or_else(|| "-".into())),
-        ("end_date", d.end_date.map(|s| s.to_string()).unwrap_or_else(|| "-".into())),
+        (
+            "start_date",
+            d.start_date
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "end_date",
+            d.end_date
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
         ("catchup", d.catchup.to_string()),
-        ("max_active", format!("runs {}, tasks {}", d.max_active_runs, d.max_active_tasks)),
+        (
+            "max_active",
+            format!("runs {}, tasks {}", d.max_active_runs, d.max_active_tasks),
+        ),
     ];
     if let Some(t) = d.dagrun_timeout {
         facts.push(("dagrun_timeout", t.to_string()));
@@ -179,7 +211,10 @@ fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> St
         facts.push(("description", desc.clone()));
     }
     facts.push(("bundle", d.bundle.clone()));
-    facts.push(("files", v.files.keys().cloned().collect::<Vec<_>>().join(", ")));
+    facts.push((
+        "files",
+        v.files.keys().cloned().collect::<Vec<_>>().join(", "),
+    ));
     facts.push(("version", v.content_hash()));
     for (k, val) in facts {
         out.push_str(&format!("  {k:<14} {val}\n"));
@@ -196,7 +231,11 @@ fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> St
             vec![
                 t.task_id.clone(),
                 op,
-                if t.upstream.is_empty() { "-".into() } else { t.upstream.join(", ") },
+                if t.upstream.is_empty() {
+                    "-".into()
+                } else {
+                    t.upstream.join(", ")
+                },
                 t.trigger_rule.to_string(),
                 t.retries.to_string(),
                 format!("{}/{}", t.pool, t.queue),
@@ -204,7 +243,14 @@ fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> St
         })
         .collect();
     out.push_str(&indent(&table::render(
-        &["TASK", "OPERATOR", "UPSTREAM", "TRIGGER RULE", "RETRIES", "POOL/QUEUE"],
+        &[
+            "TASK",
+            "OPERATOR",
+            "UPSTREAM",
+            "TRIGGER RULE",
+            "RETRIES",
+            "POOL/QUEUE",
+        ],
         &rows,
     )));
     out.push('\n');
@@ -224,11 +270,18 @@ fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> St
                     fmt_time(i.logical_date()),
                     fmt_time(i.data_interval.end),
                     fmt_time(i.run_after),
-                    if i.run_after <= now { "yes".into() } else { "no".into() },
+                    if i.run_after <= now {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
                 ]
             })
             .collect();
-        out.push_str(&indent(&table::render(&["LOGICAL DATE (START)", "END", "RUNS AFTER", "DUE"], &rows)));
+        out.push_str(&indent(&table::render(
+            &["LOGICAL DATE (START)", "END", "RUNS AFTER", "DUE"],
+            &rows,
+        )));
     }
     out
 }
