@@ -159,16 +159,7 @@ pub fn read_dag(
             }
         }
     }
-    for (key, why) in IGNORED_DAG_KEYS {
-        if let Some((k, _)) = r.take_with_key(key) {
-            sink.warn(
-                &scope,
-                k.pos,
-                format!("`{}` has no effect in Kairos: {why}", k.name),
-                None,
-            );
-        }
-    }
+    r.warn_ignored(IGNORED_DAG_KEYS, sink, &scope);
     let groups_node = r.take("task_groups");
     let tasks_node = r.take("tasks");
     r.finish(&what, sink, &scope, TASK_SETTINGS);

@@ -108,6 +108,26 @@ impl<'n> MapReader<'n> {
         rest
     }
 
+    /// Takes every key of `table` that is present and warns that it has no effect,
+    /// with the reason the table gives.
+    pub fn warn_ignored(
+        &mut self,
+        table: &[(&'static str, &'static str)],
+        sink: &mut Sink,
+        scope: &Scope,
+    ) {
+        for (key, why) in table {
+            if let Some((k, _)) = self.take_with_key(key) {
+                sink.warn(
+                    scope,
+                    k.pos,
+                    format!("`{}` has no effect in Kairos: {why}", k.name),
+                    None,
+                );
+            }
+        }
+    }
+
     /// Reports every key nobody took as unknown.
     pub fn finish(self, what: &str, sink: &mut Sink, scope: &Scope, also_known: &[&str]) {
         for (k, _) in self.remaining() {
@@ -195,56 +215,31 @@ pub fn read_bool(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Opti
     }
 }
 
-pub fn read_u32(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<u32> {
-    match &node.value {
-        Value::Int(i) => match u32::try_from(*i) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                sink.error(
-                    scope,
-                    node.pos,
-                    format!("`{key}` must be 0 or more, found {i}"),
-                    None,
-                );
-                None
-            }
+/// An integer that must fit `T` (`u32` refuses negatives, `i32` huge values).
+fn read_int<T: TryFrom<i64>>(
+    node: &Node,
+    key: &str,
+    range: &str,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<T> {
+    let problem = match &node.value {
+        Value::Int(i) => match T::try_from(*i) {
+            Ok(v) => return Some(v),
+            Err(_) => format!("`{key}` must be {range}, found {i}"),
         },
-        other => {
-            sink.error(
-                scope,
-                node.pos,
-                format!("`{key}` must be a whole number, found {}", other.kind()),
-                None,
-            );
-            None
-        }
-    }
+        other => format!("`{key}` must be a whole number, found {}", other.kind()),
+    };
+    sink.error(scope, node.pos, problem, None);
+    None
+}
+
+pub fn read_u32(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<u32> {
+    read_int(node, key, "0 or more", sink, scope)
 }
 
 pub fn read_i32(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<i32> {
-    match &node.value {
-        Value::Int(i) => match i32::try_from(*i) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                sink.error(
-                    scope,
-                    node.pos,
-                    format!("`{key}` is out of range: {i}"),
-                    None,
-                );
-                None
-            }
-        },
-        other => {
-            sink.error(
-                scope,
-                node.pos,
-                format!("`{key}` must be a whole number, found {}", other.kind()),
-                None,
-            );
-            None
-        }
-    }
+    read_int(node, key, "a 32-bit number", sink, scope)
 }
 
 pub fn read_duration(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<Duration> {

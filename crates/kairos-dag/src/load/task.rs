@@ -112,16 +112,7 @@ pub fn read_task(
 
     let settings = read_settings(&mut r, inherited, sink, &scope);
 
-    for (key, why) in IGNORED_TASK_KEYS {
-        if let Some((k, _)) = r.take_with_key(key) {
-            sink.warn(
-                &scope,
-                k.pos,
-                format!("`{}` has no effect in Kairos: {why}", k.name),
-                None,
-            );
-        }
-    }
+    r.warn_ignored(IGNORED_TASK_KEYS, sink, &scope);
 
     let partial = r.take_with_key("partial");
     let expand = r.take_with_key("expand");
