@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +53,19 @@ impl DateSpec {
         }
     }
 
-    /// Parses the string forms described in the module docs.
+    /// Parses the string forms described in the module docs; years 1 to 9999, as
+    /// Python's `datetime` allows.
     pub fn parse(text: &str, tz: Tz) -> Result<DateSpec, String> {
+        let spec = DateSpec::parse_any(text, tz)?;
+        match spec {
+            DateSpec::At { at } if !(1..=9999).contains(&at.year()) => {
+                Err(format!("`{}` is outside the years 1 to 9999", text.trim()))
+            }
+            _ => Ok(spec),
+        }
+    }
+
+    fn parse_any(text: &str, tz: Tz) -> Result<DateSpec, String> {
         let t = text.trim();
         if let Ok(at) = DateTime::parse_from_rfc3339(t) {
             return Ok(DateSpec::At {

@@ -165,10 +165,11 @@ fn parse_python_timedelta_str(text: &str) -> Option<Duration> {
     if minutes > 59 || !(0.0..60.0).contains(&seconds) {
         return None;
     }
-    let millis = days.checked_mul(MS_PER_DAY)?
-        + hours.checked_mul(MS_PER_HOUR)?
-        + minutes * MS_PER_MIN
-        + (seconds * 1000.0).round() as u64;
+    let millis = days
+        .checked_mul(MS_PER_DAY)?
+        .checked_add(hours.checked_mul(MS_PER_HOUR)?)?
+        .checked_add(minutes * MS_PER_MIN)?
+        .checked_add((seconds * 1000.0).round() as u64)?;
     (millis <= MAX_MILLIS).then(|| Duration::from_millis(millis))
 }
 
@@ -307,5 +308,7 @@ mod tests {
         assert!(Duration::parse("1e300").is_err());
         assert!(Duration::parse("99999999999999999999999d").is_err());
         assert!(Duration::from_seconds_number(f64::INFINITY).is_err());
+        // Found by review: overflowed in debug builds, wrapped in release ones.
+        assert!(Duration::parse("213503982334 days, 5000000000000:00:00").is_err());
     }
 }

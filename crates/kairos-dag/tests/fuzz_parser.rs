@@ -167,6 +167,12 @@ proptest! {
         load(text.as_bytes());
     }
 
+    /// Number-like scalars with any character mixed in (the review found `1.0eé`).
+    #[test]
+    fn number_like_scalars_never_panic(scalar in "[-+]?[0-9._]{0,4}[eExob:]?[-+]?\\PC{0,3}") {
+        load(format!("d:\n  description: {scalar}\n  tasks: {{t: {{operator: empty, retries: {scalar}}}}}\n").as_bytes());
+    }
+
     #[test]
     fn generated_dag_files_never_panic(text in dag_file()) {
         load(text.as_bytes());

@@ -332,6 +332,9 @@ fn date_object(v: &Json) -> Result<NaiveDateTime, String> {
         field("minute", 4, 0)?,
         field("second", 5, 0)?,
     );
+    if !(1..=9999).contains(&y) {
+        return Err(format!("year {y} is outside the years 1 to 9999"));
+    }
     let date = i32::try_from(y)
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?))

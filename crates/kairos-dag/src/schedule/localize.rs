@@ -22,9 +22,10 @@ pub fn localize(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
                 .filter_map(|h| naive.checked_sub_signed(TimeDelta::hours(h)))
                 .find_map(|earlier| tz.from_local_datetime(&earlier).earliest())
                 .map(|t| t.offset().fix());
-            match before {
-                Some(offset) => (naive - offset).and_utc(),
-                // Not reachable with real tz data (no gap lasts two days); fall back to UTC.
+            match before.and_then(|offset| naive.checked_sub_offset(offset)) {
+                Some(utc) => utc.and_utc(),
+                // Not reachable with real tz data and sane dates (no gap lasts two
+                // days); fall back to reading the wall time as UTC rather than panic.
                 None => naive.and_utc(),
             }
         }

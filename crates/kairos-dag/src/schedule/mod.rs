@@ -208,7 +208,7 @@ impl Schedule {
         now: DateTime<Utc>,
         count: usize,
     ) -> Vec<DagRunInfo> {
-        let mut out: Vec<DagRunInfo> = Vec::with_capacity(count);
+        let mut out: Vec<DagRunInfo> = Vec::with_capacity(count.min(1024));
         while out.len() < count {
             let last = out.last().map(|i| i.data_interval);
             match self.next_dagrun_info(tz, last.as_ref(), restriction, now) {

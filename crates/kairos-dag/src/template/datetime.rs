@@ -56,31 +56,41 @@ pub fn strptime(text: &str, fmt: &str) -> Result<NaiveDateTime, Error> {
 }
 
 /// pendulum's `add` / `subtract` keywords: calendar months and years, then fixed units.
-fn shift(t: DateTime<Tz>, kwargs: &Kwargs, sign: i32) -> Result<DateTime<Tz>, Error> {
+fn shift(t: DateTime<Tz>, kwargs: &Kwargs, sign: i64) -> Result<DateTime<Tz>, Error> {
+    let out_of_range = || bad("date shift out of range");
     let int = |k: &str| -> Result<i64, Error> { Ok(kwargs.get::<Option<i64>>(k)?.unwrap_or(0)) };
-    let months = (int("years")? * 12 + int("months")?) * i64::from(sign);
-    let fixed = TimeDelta::try_weeks(int("weeks")?)
-        .zip(TimeDelta::try_days(int("days")?))
-        .zip(TimeDelta::try_hours(int("hours")?))
-        .zip(TimeDelta::try_minutes(int("minutes")?))
-        .zip(TimeDelta::try_seconds(int("seconds")?))
-        .map(|((((w, d), h), m), s)| w + d + h + m + s)
-        .ok_or_else(|| bad("date shift out of range"))?;
-    kwargs.assert_all_used()?;
-    let shifted_months = if months >= 0 {
-        t.checked_add_months(Months::new(
-            u32::try_from(months).map_err(|_| bad("too many months"))?,
-        ))
-    } else {
-        t.checked_sub_months(Months::new(
-            u32::try_from(-months).map_err(|_| bad("too many months"))?,
-        ))
+    let months = int("years")?
+        .checked_mul(12)
+        .and_then(|m| m.checked_add(int("months").ok()?))
+        .and_then(|m| m.checked_mul(sign))
+        .ok_or_else(out_of_range)?;
+    let mut fixed = TimeDelta::zero();
+    for (unit, make) in [
+        (
+            "weeks",
+            TimeDelta::try_weeks as fn(i64) -> Option<TimeDelta>,
+        ),
+        ("days", TimeDelta::try_days),
+        ("hours", TimeDelta::try_hours),
+        ("minutes", TimeDelta::try_minutes),
+        ("seconds", TimeDelta::try_seconds),
+    ] {
+        let part = int(unit)?
+            .checked_mul(sign)
+            .and_then(make)
+            .ok_or_else(out_of_range)?;
+        fixed = fixed.checked_add(&part).ok_or_else(out_of_range)?;
     }
-    .ok_or_else(|| bad("date shift out of range"))?;
-    let fixed = if sign < 0 { -fixed } else { fixed };
-    shifted_months
-        .checked_add_signed(fixed)
-        .ok_or_else(|| bad("date shift out of range"))
+    kwargs.assert_all_used()?;
+    let month_count =
+        Months::new(u32::try_from(months.unsigned_abs()).map_err(|_| out_of_range())?);
+    let shifted = if months >= 0 {
+        t.checked_add_months(month_count)
+    } else {
+        t.checked_sub_months(month_count)
+    }
+    .ok_or_else(out_of_range)?;
+    shifted.checked_add_signed(fixed).ok_or_else(out_of_range)
 }
 
 impl Object for DateTimeValue {
@@ -127,7 +137,7 @@ impl Object for DateTimeValue {
             "isoweekday" => Ok(Value::from(t.weekday().number_from_monday())),
             "add" | "subtract" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
-                let sign = if method == "add" { 1 } else { -1 };
+                let sign: i64 = if method == "add" { 1 } else { -1 };
                 Ok(Value::from_object(DateTimeValue(shift(t, &kwargs, sign)?)))
             }
             "in_timezone" | "in_tz" | "astimezone" => {

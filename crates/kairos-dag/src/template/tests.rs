@@ -193,6 +193,20 @@ fn undefined_names_are_errors_like_strict_undefined() {
 }
 
 #[test]
+fn date_arithmetic_out_of_range_is_an_error_not_a_panic() {
+    let r = Renderer::new();
+    for t in [
+        "{{ logical_date.add(weeks=15000000000, days=2000000000) }}",
+        "{{ logical_date.add(years=768614336404564651) }}",
+        "{{ logical_date.subtract(months=9223372036854775807) }}",
+        "{{ logical_date.add(seconds=9223372036854775807) }}",
+    ] {
+        let err = r.render(t, &ctx(true)).expect_err(t);
+        assert!(err.message.contains("out of range"), "{t}: {err}");
+    }
+}
+
+#[test]
 fn runaway_templates_run_out_of_fuel() {
     let err = Renderer::new()
         .render(

@@ -141,11 +141,9 @@ fn parse_float(text: &str) -> Option<f64> {
         return None;
     }
     if let Some(exp) = exponent {
-        let (sign, digits) = (exp.chars().next()?, &exp[1..]);
-        if !matches!(sign, '+' | '-')
-            || digits.is_empty()
-            || !digits.chars().all(|c| c.is_ascii_digit())
-        {
+        // A signed exponent: check the sign byte before slicing past it.
+        let digits = exp.strip_prefix(['+', '-'])?;
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
             return None;
         }
     }
@@ -206,6 +204,9 @@ mod tests {
         assert_eq!(resolve_plain("1e5"), Value::Str("1e5".into()));
         assert_eq!(resolve_plain("1.0e5"), Value::Str("1.0e5".into()));
         assert_eq!(resolve_plain("."), Value::Str(".".into()));
+        // Found by review: a multi-byte character after the `e` must not panic.
+        assert_eq!(resolve_plain("1.0eé"), Value::Str("1.0eé".into()));
+        assert_eq!(resolve_plain("1.0e"), Value::Str("1.0e".into()));
     }
 
     #[test]
