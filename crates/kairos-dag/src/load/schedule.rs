@@ -212,8 +212,37 @@ fn read_typed_schedule(
                 Ok(c) => c,
                 Err(e) => return fail(sink, format!("`{key}`: {e}"), None),
             };
+            let trigger = CRON_TRIGGER_TYPES.contains(&t);
+            let allowed: &[&str] = if trigger {
+                &["__type__", "__args__", "cron", "timezone", "interval"]
+            } else {
+                &["__type__", "__args__", "cron", "timezone"]
+            };
+            if let Some(extra) = json
+                .as_object()
+                .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
+            {
+                return fail(
+                    sink,
+                    format!("`{key}`: `{extra}` of {t} is not supported"),
+                    Some(format!("supported: {}", allowed[2..].join(", "))),
+                );
+            }
             let timezone = match node.get("timezone") {
                 Some(tz_node) => Some(read_tz(tz_node, "timezone", sink, scope)?),
+                // CronDataIntervalTimetable(cron, timezone) takes it positionally too.
+                None if !trigger => match args.and_then(|a| a.get(1)) {
+                    Some(Json::String(name)) => match name.parse::<Tz>() {
+                        Ok(tz) => Some(tz),
+                        Err(_) => {
+                            return fail(sink, format!("`{key}`: unknown time zone `{name}`"), None);
+                        }
+                    },
+                    Some(_) => {
+                        return fail(sink, format!("`{key}`: the time zone must be a name"), None);
+                    }
+                    None => None,
+                },
                 None => None,
             };
             if CRON_INTERVAL_TYPES.contains(&t) {
@@ -346,6 +375,14 @@ mod tests {
             ("schedule: 3600", "cannot be"),
             ("schedule: {timedelta: {minuts: 5}}", "minutes"),
             ("schedule: 0s", "neither"),
+            (
+                "schedule: {__type__: airflow.timetables.trigger.CronTriggerTimetable, cron: '@daily', run_immediately: true}",
+                "`run_immediately` of airflow.timetables.trigger.CronTriggerTimetable is not supported",
+            ),
+            (
+                "schedule: {__type__: airflow.timetables.interval.CronDataIntervalTimetable, __args__: ['@daily', 'Asia/Tokyo']}",
+                "differs from the DAG's",
+            ),
         ];
         for (yaml, want) in cases {
             let (s, errs) = read(yaml);

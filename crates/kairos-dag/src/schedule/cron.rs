@@ -77,16 +77,26 @@ impl CronExpr {
             ));
         }
         check_field_ranges(written, &fields)?;
+        let normalized: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| unwrap_ranges(f, i))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("`{written}` is not a valid cron expression: {e}"))?;
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
+            // croniter accepts `0/5` (from 0, every 5) and so do Airflow files.
+            .sloppy_ranges(true)
             .build()
-            .parse(&fields.join(" "))
+            .parse(&normalized.join(" "))
             .map_err(|e| format!("`{written}` is not a valid cron expression: {e}"))?;
         let expr = CronExpr {
             written: written.to_string(),
             cron,
-            every_hour: fields[1] == "*",
+            // Airflow's test is croniter's expanded hour field being `*`: every hour,
+            // however it is written (`*`, `*/1`, `0-23`).
+            every_hour: field_values(&normalized[1], 0, 23).is_some_and(|h| h.len() == 24),
         };
         // A pattern like `0 0 30 2 *` parses but never fires: refuse it now, not at run time.
         let probe = NaiveDate::from_ymd_opt(2000, 1, 1)
@@ -160,6 +170,103 @@ impl CronExpr {
             Some(prev)
         }
     }
+}
+
+/// Month and weekday names, for ranges written with names.
+const NAMES: [&[(&str, u32)]; 5] = [
+    &[],
+    &[],
+    &[],
+    &[
+        ("JAN", 1),
+        ("FEB", 2),
+        ("MAR", 3),
+        ("APR", 4),
+        ("MAY", 5),
+        ("JUN", 6),
+        ("JUL", 7),
+        ("AUG", 8),
+        ("SEP", 9),
+        ("OCT", 10),
+        ("NOV", 11),
+        ("DEC", 12),
+    ],
+    &[
+        ("SUN", 0),
+        ("MON", 1),
+        ("TUE", 2),
+        ("WED", 3),
+        ("THU", 4),
+        ("FRI", 5),
+        ("SAT", 6),
+    ],
+];
+
+/// Lowest and highest value of each field.
+const BOUNDS: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+
+fn value_of(token: &str, field: usize) -> Option<u32> {
+    token.parse::<u32>().ok().or_else(|| {
+        NAMES[field]
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(token))
+            .map(|(_, v)| *v)
+    })
+}
+
+/// Rewrites ranges that wrap around the end of a field (`22-2`, `FRI-MON`, `DEC-FEB`),
+/// which croniter accepts, as two ranges that croner understands.
+fn unwrap_ranges(field: &str, index: usize) -> Result<String, String> {
+    let (_, max) = BOUNDS[index];
+    let max = if index == 4 { 6 } else { max };
+    let min = if index == 4 { 0 } else { BOUNDS[index].0 };
+    let mut parts = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (part, None),
+        };
+        let wrapped = range.split_once('-').and_then(|(a, b)| {
+            let (a, b) = (value_of(a, index)?, value_of(b, index)?);
+            (a > b && !(index == 4 && b == 7)).then_some((a, b))
+        });
+        match (wrapped, step) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "the range `{range}` wraps around and has a step; write it as two ranges"
+                ));
+            }
+            (Some((a, b)), None) => parts.push(format!("{a}-{max},{min}-{b}")),
+            (None, _) => parts.push(part.to_string()),
+        }
+    }
+    Ok(parts.join(","))
+}
+
+/// The values a plain numeric field stands for (`*`, `a`, `a-b`, steps, lists), or
+/// `None` when it uses a feature this does not expand (`L`, `W`, `#`, `?`).
+fn field_values(field: &str, low: u32, high: u32) -> Option<std::collections::BTreeSet<u32>> {
+    let mut values = std::collections::BTreeSet::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0)?),
+            None => (part, 1),
+        };
+        let (from, to) = match range {
+            "*" | "" => (low, high),
+            r => match r.split_once('-') {
+                Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+                // `5/15` runs from 5 to the end of the field.
+                None if part.contains('/') => (r.parse().ok()?, high),
+                None => {
+                    let v = r.parse().ok()?;
+                    (v, v)
+                }
+            },
+        };
+        values.extend((from..=to.min(high)).step_by(step as usize));
+    }
+    Some(values)
 }
 
 /// Names each field and its range, so that `0 25 * * *` says "hour 25 is out of range
@@ -317,6 +424,62 @@ mod tests {
         let preset = CronExpr::parse("@fortnightly").expect_err("preset");
         assert!(preset.contains("@daily"), "{preset}");
         assert!(CronExpr::parse("").is_err());
+    }
+
+    #[test]
+    fn steps_from_a_start_and_wrapping_ranges() {
+        let at = |c: &str, after: DateTime<Utc>| cron(c).next_after(after, Tz::UTC).expect("next");
+        // `0/5`: from minute 0, every 5; `5/15`: 5, 20, 35, 50.
+        assert_eq!(
+            at("0/5 * * * *", utc(2024, 1, 1, 0, 1)),
+            utc(2024, 1, 1, 0, 5)
+        );
+        assert_eq!(
+            at("5/15 * * * *", utc(2024, 1, 1, 0, 21)),
+            utc(2024, 1, 1, 0, 35)
+        );
+        // 22-2 is 22, 23, 0, 1, 2.
+        assert_eq!(
+            at("0 22-2 * * *", utc(2024, 1, 1, 2, 30)),
+            utc(2024, 1, 1, 22, 0)
+        );
+        assert_eq!(
+            at("0 22-2 * * *", utc(2024, 1, 1, 23, 30)),
+            utc(2024, 1, 2, 0, 0)
+        );
+        // FRI-MON: Friday, Saturday, Sunday, Monday (2024-01-02 is a Tuesday).
+        assert_eq!(
+            at("0 0 * * FRI-MON", utc(2024, 1, 2, 0, 0)),
+            utc(2024, 1, 5, 0, 0)
+        );
+        assert_eq!(
+            at("0 0 * * fri-mon", utc(2024, 1, 7, 0, 0)),
+            utc(2024, 1, 8, 0, 0)
+        );
+        // DEC-FEB: December, January, February.
+        assert_eq!(
+            at("0 0 1 DEC-FEB *", utc(2024, 2, 15, 0, 0)),
+            utc(2024, 12, 1, 0, 0)
+        );
+        assert!(
+            CronExpr::parse("0 22-2/2 * * *").is_err(),
+            "wrapping with a step is refused, not guessed"
+        );
+    }
+
+    #[test]
+    fn every_hour_however_it_is_written() {
+        for c in [
+            "0 * * * *",
+            "0 */1 * * *",
+            "0 0-23 * * *",
+            "15 0-11,12-23 * * *",
+        ] {
+            assert!(cron(c).every_hour, "{c}");
+        }
+        for c in ["0 */2 * * *", "0 0-22 * * *", "0 9 * * *"] {
+            assert!(!cron(c).every_hour, "{c}");
+        }
     }
 
     #[test]

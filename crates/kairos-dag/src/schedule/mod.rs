@@ -165,8 +165,14 @@ impl Schedule {
                 next_delta_interval(delta.to_chrono(), last, restriction, now)?
             }
         };
+        // Airflow bounds interval timetables by the interval's start, and the cron
+        // trigger timetable by its tick.
+        let bounded = match self {
+            Schedule::CronTrigger { .. } => info.run_after,
+            _ => info.data_interval.start,
+        };
         match restriction.latest {
-            Some(latest) if info.data_interval.start > latest => None,
+            Some(latest) if bounded > latest => None,
             _ => Some(info),
         }
     }

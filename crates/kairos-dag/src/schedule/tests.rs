@@ -376,6 +376,50 @@ fn cron_trigger_runs_at_the_tick() {
 }
 
 #[test]
+fn cron_trigger_end_date_bounds_the_tick() {
+    // An interval makes each run start a day before its tick; end_date bounds the tick.
+    let s = Schedule::CronTrigger {
+        cron: CronExpr::parse("@daily").expect("cron"),
+        interval: Duration::from_secs(86400),
+        timezone: None,
+    };
+    let r = Restriction {
+        earliest: Some(utc(2024, 1, 1, 0, 0)),
+        latest: Some(utc(2024, 1, 3, 12, 0)),
+        catchup: true,
+    };
+    let ticks: Vec<_> = s
+        .upcoming(Tz::UTC, &r, utc(2024, 2, 1, 0, 0), 10)
+        .into_iter()
+        .map(|i| i.run_after)
+        .collect();
+    assert_eq!(
+        ticks,
+        vec![
+            utc(2024, 1, 1, 0, 0),
+            utc(2024, 1, 2, 0, 0),
+            utc(2024, 1, 3, 0, 0)
+        ]
+    );
+}
+
+#[test]
+fn every_hour_spelled_differently_keeps_elapsed_time_on_dst_days() {
+    // Europe/London 2024-10-27: 02:00 BST falls back to 01:00 GMT. `0 */1 * * *` must
+    // behave like `0 * * * *`: one run per real hour, 01:00 BST included.
+    let zone = tz("Europe/London");
+    let r = restr(Some(utc(2024, 10, 26, 23, 0)), true);
+    let a = intervals(&cron("0 */1 * * *"), zone, &r, utc(2024, 10, 1, 0, 0), 4);
+    let b = intervals(&cron("0 * * * *"), zone, &r, utc(2024, 10, 1, 0, 0), 4);
+    assert_eq!(a, b);
+    assert!(
+        a.iter()
+            .all(|(s, e)| *e - *s == chrono::TimeDelta::hours(1)),
+        "{a:?}"
+    );
+}
+
+#[test]
 fn manual_runs_infer_their_interval_like_airflow() {
     // Cron: the last complete interval before the trigger time.
     let i = cron("@daily").infer_manual_data_interval(Tz::UTC, utc(2024, 1, 25, 1, 0));
