@@ -1,6 +1,6 @@
 //! Reading one DAG: its own keys, then its groups and tasks, then its dependencies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
@@ -170,6 +170,8 @@ pub fn read_dag(
     let groups_ok = resolve_groups(&mut groups, default_args, sink, &scope);
 
     let mut tasks: Vec<TaskDraft> = Vec::new();
+    // Tasks that could not be read still exist: dependencies on them are not "unknown".
+    let mut unreadable: BTreeSet<String> = BTreeSet::new();
     match tasks_node {
         None => sink.warn(&scope, pos, "the DAG has no `tasks`", None),
         Some(tn) => {
@@ -184,8 +186,11 @@ pub fn read_dag(
                         None => default_args,
                     },
                 };
-                if let Some(t) = read_task(&name, tpos, body, &inherited, refs, sink, &scope) {
-                    tasks.push(t);
+                match read_task(&name, tpos, body, &inherited, refs, sink, &scope) {
+                    Some(t) => tasks.push(t),
+                    None => {
+                        unreadable.insert(name);
+                    }
                 }
             }
         }
@@ -212,11 +217,12 @@ pub fn read_dag(
         }
     }
 
-    if !groups_ok || sink.error_count_for(dag_id) > 0 {
-        return None;
+    // Ids and dependencies are checked even when other problems were found, so that
+    // one run reports everything; the DAG is usable only without any error.
+    if groups_ok && assign_ids(&mut tasks, &groups, sink, &scope).is_some() {
+        resolve_dependencies(&mut tasks, &groups, &unreadable, sink, &scope);
     }
-    assign_ids(&mut tasks, &groups, sink, &scope)?;
-    if !resolve_dependencies(&mut tasks, &groups, sink, &scope) {
+    if sink.error_count_for(dag_id) > 0 {
         return None;
     }
     files.extend(tasks.iter().flat_map(|t| t.files.iter().cloned()));

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::model::{MapSource, TaskOperator};
+
 use super::groups::GroupDraft;
 use super::sink::{Scope, Sink};
 use super::task::TaskDraft;
@@ -21,16 +23,16 @@ enum Item {
     Group(usize),
 }
 
-/// Fills every task's `upstream` with task ids. Returns false on any problem
-/// (unknown name, ambiguous name, a group depending on its own member, a cycle).
+/// Fills every task's `upstream` with task ids, reporting every problem (unknown or
+/// ambiguous name, a group depending on its own member, a cycle) to the sink.
 pub fn resolve_dependencies(
     tasks: &mut [TaskDraft],
     groups: &[GroupDraft],
+    unreadable: &BTreeSet<String>,
     sink: &mut Sink,
     scope: &Scope,
-) -> bool {
+) {
     let mut names: HashMap<&str, Item> = HashMap::new();
-    let mut ok = true;
     for (i, g) in groups.iter().enumerate() {
         names.insert(g.name.as_str(), Item::Group(i));
     }
@@ -45,7 +47,6 @@ pub fn resolve_dependencies(
                 ),
                 Some("rename one of them".into()),
             );
-            ok = false;
         }
         names.insert(t.name.as_str(), Item::Task(i));
     }
@@ -79,6 +80,16 @@ pub fn resolve_dependencies(
         for dep in t.dependencies.iter().chain(&t.implied_upstream) {
             declared.push((Item::Task(i), dep));
         }
+        for (name, pos) in &t.implied_upstream {
+            if let Some(Item::Group(_)) = names.get(name.as_str()) {
+                sink.error(
+                    scope,
+                    *pos,
+                    format!("`{name}.output`: `{name}` is a task group; `expand` takes the output of a task"),
+                    None,
+                );
+            }
+        }
     }
     for (i, g) in groups.iter().enumerate() {
         for dep in &g.dependencies {
@@ -86,6 +97,10 @@ pub fn resolve_dependencies(
         }
     }
     for (down, (name, pos)) in declared {
+        if unreadable.contains(name) {
+            // That task has its own error; the dependency itself is fine.
+            continue;
+        }
         let Some(&up) = names.get(name.as_str()) else {
             let all = names.keys().copied();
             sink.error(
@@ -96,12 +111,10 @@ pub fn resolve_dependencies(
                 ),
                 did_you_mean(name, all),
             );
-            ok = false;
             continue;
         };
         if up == down {
             sink.error(scope, *pos, format!("`{name}` depends on itself"), None);
-            ok = false;
             continue;
         }
         let (cd, cu) = (chain_of(down), chain_of(up));
@@ -113,15 +126,13 @@ pub fn resolve_dependencies(
                 format!("a task group and a member of it cannot depend on each other (`{name}`)"),
                 None,
             );
-            ok = false;
             continue;
         }
         let depth = cd.iter().zip(&cu).take_while(|(a, b)| a == b).count();
         edges.push((down, up, *pos, depth));
     }
-    if !ok {
-        return false;
-    }
+    // Edges that did resolve are still expanded and checked, so that a cycle among
+    // them is reported in the same pass as unknown names.
     edges.sort_by_key(|e| std::cmp::Reverse(e.3));
 
     let members: Vec<BTreeSet<usize>> = (0..groups.len())
@@ -163,12 +174,44 @@ pub fn resolve_dependencies(
     }
     // Task ids are final by now (group prefixes applied by the caller).
     let ids: Vec<String> = tasks.iter().map(|t| t.task.task_id.clone()).collect();
+    // `expand: {x: name.output}` names a task by its plain name; keep its real id.
+    let id_of: HashMap<&str, &str> = tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.task.task_id.as_str()))
+        .collect();
+    let renamed: Vec<Option<Vec<(String, MapSource)>>> = tasks
+        .iter()
+        .map(|t| match &t.task.operator {
+            TaskOperator::Mapped(m) => Some(
+                m.expand
+                    .iter()
+                    .map(|(arg, source)| {
+                        let source = match source {
+                            MapSource::Xcom { task_id } => MapSource::Xcom {
+                                task_id: id_of
+                                    .get(task_id.as_str())
+                                    .map_or(task_id.clone(), |id| (*id).to_string()),
+                            },
+                            other => other.clone(),
+                        };
+                        (arg.clone(), source)
+                    })
+                    .collect(),
+            ),
+            TaskOperator::Plain { .. } => None,
+        })
+        .collect();
+    for (t, expand) in tasks.iter_mut().zip(renamed) {
+        if let (TaskOperator::Mapped(m), Some(expand)) = (&mut t.task.operator, expand) {
+            m.expand = expand;
+        }
+    }
     for (i, t) in tasks.iter_mut().enumerate() {
         let mut ups: Vec<String> = upstream[i].iter().map(|&u| ids[u].clone()).collect();
         ups.sort();
         t.task.upstream = ups;
     }
-    check_cycles(tasks, sink, scope)
+    check_cycles(tasks, sink, scope);
 }
 
 /// A group's roots (`roots = true`: members with no upstream inside the group) or
@@ -187,7 +230,7 @@ fn boundary(members: &BTreeSet<usize>, upstream: &[BTreeSet<usize>], roots: bool
         .collect()
 }
 
-fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) -> bool {
+fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) {
     let graph = DagGraph::new(tasks.iter().map(|t| {
         (
             t.task.task_id.as_str(),
@@ -195,11 +238,10 @@ fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) -> bool {
         )
     }));
     let Ok(graph) = graph else {
-        return false;
+        return;
     };
-    match graph.find_cycle() {
-        None => true,
-        Some(path) => {
+    if let Some(path) = graph.find_cycle() {
+        {
             let pos = tasks
                 .iter()
                 .find(|t| Some(&t.task.task_id) == path.first())
@@ -211,7 +253,6 @@ fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) -> bool {
                 format!("the dependencies form a cycle: {}", path.join(" -> ")),
                 Some("a DAG must be acyclic; remove one of these dependencies".into()),
             );
-            false
         }
     }
 }

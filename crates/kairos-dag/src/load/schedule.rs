@@ -235,7 +235,11 @@ fn read_typed_schedule(
                     Some(Json::String(name)) => match name.parse::<Tz>() {
                         Ok(tz) => Some(tz),
                         Err(_) => {
-                            return fail(sink, format!("`{key}`: unknown time zone `{name}`"), None);
+                            return fail(
+                                sink,
+                                format!("`{key}`: unknown time zone `{name}`"),
+                                None,
+                            );
                         }
                     },
                     Some(_) => {

@@ -589,3 +589,45 @@ fn many_problems_are_all_reported() {
     let errs = errors(&f);
     assert!(errs.len() >= 3, "{errs:#?}");
 }
+
+#[test]
+fn mapped_sources_use_the_real_task_id() {
+    // Found in review: `request` inside group `g` has the id `g.request`.
+    let f = load(
+        "d:\n  task_groups: {g: {}}\n  tasks:\n    request: {operator: bash, bash_command: echo, task_group_name: g}\n    process:\n      operator: bash\n      expand: {bash_command: request.output}\n",
+    );
+    let d = &only_dag(&f).dag;
+    let process = d.task("process").expect("process");
+    assert_eq!(process.upstream, vec!["g.request"]);
+    let TaskOperator::Mapped(m) = &process.operator else {
+        panic!("mapped")
+    };
+    assert_eq!(
+        m.expand[0].1,
+        MapSource::Xcom {
+            task_id: "g.request".into()
+        }
+    );
+    // A group has no output.
+    let f = load(
+        "d:\n  task_groups: {g: {}}\n  tasks:\n    a: {operator: empty, task_group_name: g}\n    process:\n      operator: bash\n      expand: {bash_command: g.output}\n",
+    );
+    let (_, _, msg) = one_error(&f);
+    assert!(msg.contains("`g` is a task group"), "{msg}");
+}
+
+#[test]
+fn every_problem_in_one_pass() {
+    // Found in review: dependency problems were held back until every other error was fixed.
+    let f = load(
+        "d:\n  tasks:\n    a: {operator: nope}\n    b: {operator: empty, dependencies: [a]}\n    c: {operator: empty, dependencies: [zz]}\n    e: {operator: empty, dependencies: [f]}\n    f: {operator: empty, dependencies: [e]}\n",
+    );
+    let errs = errors(&f);
+    let text: Vec<&str> = errs.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(errs.len(), 3, "{text:#?}");
+    assert!(text[0].contains("unknown operator `nope`"));
+    assert!(text.iter().any(|t| t.contains("unknown dependency `zz`")));
+    assert!(text.iter().any(|t| t.contains("cycle: e -> f -> e")));
+    // `b` depends on `a`, which exists but is broken: that is not an unknown dependency.
+    assert!(!text.iter().any(|t| t.contains("unknown dependency `a`")));
+}
