@@ -15,7 +15,7 @@ use super::read::{
 };
 use super::schedule::read_schedule;
 use super::sink::{Scope, Sink};
-use super::task::{Inherited, TaskDraft, check_default_args, merge_params, read_task};
+use super::task::{Inherited, TaskDraft, check_default_args, read_task};
 use crate::model::{Dag, defaults};
 use crate::schedule::Schedule;
 use crate::yaml::{Node, Pos, Value};
@@ -92,25 +92,10 @@ pub fn read_dag(
         .unwrap_or(defaults::CATCHUP);
     let max_active_runs =
         positive(&mut r, "max_active_runs", sink, &scope).unwrap_or(defaults::MAX_ACTIVE_RUNS);
-    let max_active_tasks = match (
-        r.take_with_key("max_active_tasks"),
-        r.take_with_key("concurrency"),
-    ) {
-        (Some(_), Some((k, _))) => {
-            sink.error(
-                &scope,
-                k.pos,
-                "give `max_active_tasks` or its old name `concurrency`, not both",
-                None,
-            );
-            defaults::MAX_ACTIVE_TASKS
-        }
-        (Some((k, n)), None) | (None, Some((k, n))) => at_least_one(n, &k.name, sink, &scope),
-        (None, None) => defaults::MAX_ACTIVE_TASKS,
-    };
+    let max_active_tasks =
+        positive(&mut r, "max_active_tasks", sink, &scope).unwrap_or(defaults::MAX_ACTIVE_TASKS);
     let dagrun_timeout = r
         .take("dagrun_timeout")
-        .or_else(|| r.take("dagrun_timeout_sec"))
         .and_then(|n| read_duration(n, "dagrun_timeout", sink, &scope))
         .filter(|d| !d.is_zero());
     let tags = r
@@ -126,11 +111,14 @@ pub fn read_dag(
         .take("params")
         .and_then(|n| read_json_map(n, "params", sink, &scope))
         .unwrap_or_default();
+    // Airflow lays `default_args.params` over the DAG's params, then removes them from
+    // `default_args`, so tasks do not inherit them a second time.
     if let Some(dp) =
         from_defaults("params").and_then(|n| read_json_map(n, "default_args.params", sink, &scope))
     {
-        merge_params(&mut params, dp);
+        params.extend(dp);
     }
+    let task_defaults = default_args.map(without_params);
     let is_paused_upon_creation = r
         .take("is_paused_upon_creation")
         .and_then(|n| read_bool(n, "is_paused_upon_creation", sink, &scope));
@@ -167,7 +155,7 @@ pub fn read_dag(
     let mut groups = groups_node
         .map(|n| read_groups(n, sink, &scope))
         .unwrap_or_default();
-    let groups_ok = resolve_groups(&mut groups, default_args, sink, &scope);
+    let groups_ok = resolve_groups(&mut groups, task_defaults.as_ref(), sink, &scope);
 
     let mut tasks: Vec<TaskDraft> = Vec::new();
     // Tasks that could not be read still exist: dependencies on them are not "unknown".
@@ -183,7 +171,7 @@ pub fn read_dag(
                 let inherited = Inherited {
                     default_args: match group {
                         Some(g) => g.effective_defaults.as_ref(),
-                        None => default_args,
+                        None => task_defaults.as_ref(),
                     },
                 };
                 match read_task(&name, tpos, body, &inherited, refs, sink, &scope) {
@@ -256,30 +244,34 @@ pub fn read_dag(
     })
 }
 
-/// One of `schedule`, `schedule_interval` (Airflow 2's name) or `timetable`
-/// (dag-factory 0.x); absent means `None`, as in Airflow 3.
+/// `schedule` (old names were renamed to it, see `aliases`); absent means `None`,
+/// as in Airflow 3.
 fn read_one_schedule(
     r: &mut MapReader<'_>,
     tz: Tz,
     sink: &mut Sink,
     scope: &Scope,
 ) -> Option<Schedule> {
-    let given: Vec<_> = ["schedule", "schedule_interval", "timetable"]
-        .into_iter()
-        .filter_map(|k| r.take_with_key(k))
-        .collect();
-    match given.as_slice() {
-        [] => Some(Schedule::None),
-        [(k, n)] => read_schedule(n, &k.name, tz, sink, scope),
-        [_, (k, _), ..] => {
-            sink.error(
-                scope,
-                k.pos,
-                "give one of `schedule`, `schedule_interval` and `timetable`",
-                Some("`schedule` is the current name".into()),
-            );
-            None
-        }
+    match r.take("schedule") {
+        None => Some(Schedule::None),
+        Some(n) => read_schedule(n, "schedule", tz, sink, scope),
+    }
+}
+
+/// `default_args` without `params` (see `read_dag`).
+fn without_params(default_args: &Node) -> Node {
+    match &default_args.value {
+        Value::Map(entries) => Node {
+            pos: default_args.pos,
+            value: Value::Map(
+                entries
+                    .iter()
+                    .filter(|(k, _)| k.name != "params")
+                    .cloned()
+                    .collect(),
+            ),
+        },
+        _ => default_args.clone(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Task groups: the `task_groups` mapping or list, nesting through
 //! `parent_group_name`, ids prefixed as Airflow builds them, and the effective
-//! `default_args` of each group (its own merged over its parent's, down to the DAG's).
+//! `default_args` of each group (its own over its parent's, down to the DAG's, each
+//! key replaced whole, as Airflow's `dict.update` does).
 
-use super::merge::merge_over;
+use super::merge::merge_shallow;
 use super::read::{MapReader, read_bool, read_string_list, read_text};
 use super::sink::{Scope, Sink};
 use super::task::check_default_args;
@@ -208,7 +209,7 @@ pub fn resolve_groups(
                 _ => g.name.clone(),
             };
             g.effective_defaults = match (&g.default_args, parent_defaults) {
-                (Some(own), Some(base)) => Some(merge_over(own, &base)),
+                (Some(own), Some(base)) => Some(merge_shallow(own, &base)),
                 (Some(own), None) => Some(own.clone()),
                 (None, base) => base,
             };

@@ -34,6 +34,26 @@ pub fn merge_over(dag: &Node, default: &Node) -> Node {
     }
 }
 
+/// `own` over `base` key by key, each value replaced whole: Python's `dict.update`,
+/// which is how Airflow layers a task group's `default_args` over its parent's.
+pub fn merge_shallow(own: &Node, base: &Node) -> Node {
+    match (&own.value, &base.value) {
+        (Value::Map(o), Value::Map(b)) => {
+            let mut entries: Vec<_> = b
+                .iter()
+                .filter(|(k, _)| !o.iter().any(|(ok, _)| ok.name == k.name))
+                .cloned()
+                .collect();
+            entries.extend(o.iter().cloned());
+            Node {
+                pos: own.pos,
+                value: Value::Map(entries),
+            }
+        }
+        _ => own.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +84,20 @@ mod tests {
         );
         // Positions come from where each value was written.
         assert_eq!(args.get("owner").map(|n| n.pos.line), Some(3));
+    }
+
+    #[test]
+    fn shallow_merge_replaces_values_whole() {
+        let doc = parse("base: {env: {A: '1'}, retries: 1}\nown: {env: {B: '2'}}\n").expect("yaml");
+        let merged = merge_shallow(doc.get("own").expect("own"), doc.get("base").expect("base"));
+        let env = merged.get("env").expect("env");
+        assert!(
+            env.get("B").is_some() && env.get("A").is_none(),
+            "dict.update semantics"
+        );
+        assert_eq!(
+            merged.get("retries").map(|n| &n.value),
+            Some(&Value::Int(1))
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! problem of the file comes back as a [`Diagnostic`] with its line and column,
 //! and every DAG without errors comes back as the content of a DAG version.
 
+mod aliases;
 mod dag;
 mod deps;
 mod files;
@@ -185,11 +186,11 @@ fn load_into(
             );
         }
     }
-    let default = entries
+    let mut default = entries
         .iter()
         .find(|(k, _)| k.name == "default")
-        .map(|(_, v)| v);
-    if let Some(d) = default {
+        .map(|(_, v)| v.clone());
+    if let Some(d) = &mut default {
         if !d.is_null() && d.as_map().is_none() {
             sink.error(
                 &top,
@@ -199,6 +200,7 @@ fn load_into(
             );
             return Vec::new();
         }
+        aliases::canonicalize_dag(d, sink, &top);
     }
     // A bare file name has an empty parent: its folder is the current one.
     let root = match path.parent() {
@@ -230,9 +232,11 @@ fn load_into(
         if entries[..i].iter().any(|(e, _)| e.name == key.name) {
             continue;
         }
-        let merged = match default {
-            Some(d) if !d.is_null() => merge::merge_over(value, d),
-            _ => value.clone(),
+        let mut own = value.clone();
+        aliases::canonicalize_dag(&mut own, sink, &Scope::dag(&key.name));
+        let merged = match &default {
+            Some(d) if !d.is_null() => merge::merge_over(&own, d),
+            _ => own,
         };
         if let Some(read) =
             dag::read_dag(&key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink)

@@ -2,7 +2,7 @@
 //! `BaseOperator` settings (task first, then the effective `default_args`, then
 //! Airflow's default), and its operator arguments, validated into a typed operator.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
@@ -466,18 +466,10 @@ fn read_settings(
 
     let owner = text(pick("owner"), sink).unwrap_or_else(|| defaults::OWNER.into());
     let retries = count(pick("retries"), sink).unwrap_or(defaults::RETRIES);
-    let retry_delay = duration(
-        pick("retry_delay").or_else(|| pick("retry_delay_sec")),
-        sink,
-    )
-    .unwrap_or(defaults::RETRY_DELAY);
+    let retry_delay = duration(pick("retry_delay"), sink).unwrap_or(defaults::RETRY_DELAY);
     let retry_exponential_backoff = boolean(pick("retry_exponential_backoff"), false, sink);
     let max_retry_delay = duration(pick("max_retry_delay"), sink);
-    let execution_timeout = duration(
-        pick("execution_timeout").or_else(|| pick("execution_timeout_secs")),
-        sink,
-    )
-    .filter(|d| !d.is_zero());
+    let execution_timeout = duration(pick("execution_timeout"), sink).filter(|d| !d.is_zero());
     let queue = text(pick("queue"), sink).unwrap_or_else(|| defaults::QUEUE.into());
     let pool = text(pick("pool"), sink).unwrap_or_else(|| defaults::POOL.into());
     let pool_slots = count(pick("pool_slots"), sink).unwrap_or(1);
@@ -540,10 +532,7 @@ fn read_settings(
     let params = pick("params")
         .and_then(|(k, n)| read_json_map(&n, k, sink, scope))
         .unwrap_or_default();
-    let max_active_tis_per_dag = count(
-        pick("max_active_tis_per_dag").or_else(|| pick("task_concurrency")),
-        sink,
-    );
+    let max_active_tis_per_dag = count(pick("max_active_tis_per_dag"), sink);
     let max_active_tis_per_dagrun = count(pick("max_active_tis_per_dagrun"), sink);
     let doc_md = text(pick("doc_md"), sink);
     let display_name = text(pick("task_display_name"), sink);
@@ -655,13 +644,5 @@ pub fn check_default_args(node: &Node, sink: &mut Sink, scope: &Scope) {
                 crate::suggest::did_you_mean(name, known.iter().copied()),
             );
         }
-    }
-}
-
-/// Default params of tasks merged under the DAG's: `default_args.params` (Airflow
-/// merges them into the DAG's params, the DAG's own winning).
-pub fn merge_params(dag: &mut BTreeMap<String, Json>, defaults: BTreeMap<String, Json>) {
-    for (k, v) in defaults {
-        dag.entry(k).or_insert(v);
     }
 }

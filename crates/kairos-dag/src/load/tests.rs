@@ -631,3 +631,54 @@ fn every_problem_in_one_pass() {
     // `b` depends on `a`, which exists but is broken: that is not an unknown dependency.
     assert!(!text.iter().any(|t| t.contains("unknown dependency `a`")));
 }
+
+#[test]
+fn default_args_params_override_dag_params_and_are_not_inherited_again() {
+    // Found in review. Airflow: dag.params.update(default_args["params"]); del default_args["params"].
+    let f = load(
+        "d:\n  params: {env: from_dag, keep: 1}\n  default_args:\n    params: {env: from_default_args}\n  tasks:\n    plain: {operator: empty}\n    own: {operator: empty, params: {x: 2}}\n",
+    );
+    let d = &only_dag(&f).dag;
+    assert_eq!(d.params.get("env"), Some(&json!("from_default_args")));
+    assert_eq!(d.params.get("keep"), Some(&json!(1)));
+    assert!(d.task("plain").expect("plain").params.is_empty());
+    assert_eq!(d.task("own").expect("own").params.get("x"), Some(&json!(2)));
+}
+
+#[test]
+fn old_and_new_key_names_follow_the_dags_own_keys() {
+    // Found in review: the DAG's own old-name key lost to the default block's new name.
+    let f = load(
+        "default:\n  default_args: {retry_delay: 600, execution_timeout: 1h}\n  concurrency: 4\nd:\n  max_active_tasks: 2\n  default_args: {retry_delay_sec: 10}\n  tasks:\n    t: {operator: empty, execution_timeout_secs: 30}\n",
+    );
+    let d = &only_dag(&f).dag;
+    let t = d.task("t").expect("t");
+    assert_eq!(t.retry_delay, Duration::from_secs(10));
+    assert_eq!(t.execution_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(d.max_active_tasks, 2);
+    // Both names in one place is refused.
+    let f = load(
+        "d:\n  schedule: '@daily'\n  schedule_interval: '@hourly'\n  start_date: 2024-01-01\n  tasks: {t: {operator: empty}}\n",
+    );
+    let (line, _, msg) = one_error(&f);
+    assert_eq!(line, 3);
+    assert!(
+        msg.contains("`schedule_interval` is the old name of `schedule`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn group_default_args_replace_values_whole() {
+    // Found in review: Airflow layers group default_args with dict.update, not a deep merge.
+    let f = load(
+        "d:\n  default_args: {env: {A: '1'}}\n  task_groups:\n    g: {default_args: {env: {B: '2'}}}\n  tasks:\n    t: {operator: bash, bash_command: echo, task_group_name: g}\n",
+    );
+    let d = &only_dag(&f).dag;
+    let Some(Operator::Bash(b)) = d.task("g.t").and_then(|t| t.plain_operator()) else {
+        panic!("bash")
+    };
+    let env = b.env.clone().unwrap_or_default();
+    assert_eq!(env.len(), 1);
+    assert_eq!(env.get("B").map(String::as_str), Some("2"));
+}
