@@ -19,7 +19,9 @@ where
             let limit = (wrong.len().max(c.len()) / 3).max(1);
             *distance <= limit
         })
-        .min_by_key(|(distance, c)| (*distance, c.len()))
+        // Ties go to the shorter, then the alphabetically first name, so that the same
+        // input always gets the same suggestion, whatever order candidates come in.
+        .min_by_key(|(distance, c)| (*distance, c.len(), *c))
         .map(|(_, c)| c)
 }
 

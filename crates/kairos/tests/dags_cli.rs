@@ -167,6 +167,34 @@ fn show_prints_tasks_edges_and_intervals() {
 }
 
 #[test]
+fn paths_resolve_the_same_from_anywhere() {
+    // Found in review: `../dags/x.yml` rejected its own $CONFIG_ROOT_DIR files.
+    let out = Command::new(env!("CARGO_BIN_EXE_kairos"))
+        .args([
+            "dags",
+            "validate",
+            "../../examples/branching.yml",
+            "../../examples/python_callables.yml",
+        ])
+        .current_dir(repo().join("crates/kairos"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run kairos: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A file named twice (itself and its folder) is read once: no false duplicate id.
+    let out = kairos(&["dags", "validate", "examples/bash_chain.yml", "examples"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("8 file(s) checked"));
+}
+
+#[test]
 fn bad_usage_and_missing_files() {
     let out = kairos(&["dags", "validate"]);
     assert_eq!(out.status.code(), Some(2), "usage error");

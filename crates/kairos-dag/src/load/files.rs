@@ -122,22 +122,32 @@ impl<'r> FileRefs<'r> {
 /// `full` relative to `root` with `/` separators, after resolving `.` and `..`
 /// lexically; `None` if it leaves `root`.
 pub fn relative_key(root: &Path, full: &Path) -> Option<String> {
-    let normalize = |p: &Path| -> Option<Vec<String>> {
+    // Absolute paths start with a "/" part, so that they never equal relative ones.
+    let normalize = |p: &Path| -> Vec<String> {
         let mut parts: Vec<String> = Vec::new();
         for c in p.components() {
             match c {
                 Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
-                Component::ParentDir => {
-                    parts.pop()?;
-                }
+                Component::ParentDir => match parts.last().map(String::as_str) {
+                    // `/..` is `/`.
+                    Some("/") => {}
+                    // Above the start of a relative path, `..` is kept.
+                    None | Some("..") => parts.push("..".into()),
+                    Some(_) => {
+                        parts.pop();
+                    }
+                },
                 Component::CurDir => {}
-                Component::RootDir | Component::Prefix(_) => parts.clear(),
+                Component::RootDir | Component::Prefix(_) => {
+                    parts.clear();
+                    parts.push("/".into());
+                }
             }
         }
-        Some(parts)
+        parts
     };
-    let root_parts = normalize(root)?;
-    let full_parts = normalize(full)?;
+    let root_parts = normalize(root);
+    let full_parts = normalize(full);
     let rest = full_parts.strip_prefix(root_parts.as_slice())?;
     if rest.is_empty() {
         return None;

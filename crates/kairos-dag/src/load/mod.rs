@@ -64,8 +64,11 @@ impl LoadedFile {
 /// Loads one YAML file from disk (its referenced files too).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
     let display = path.display().to_string();
+    // Files are keyed relative to the DAG file's folder: resolve it against the current
+    // directory once, so that `../dags/x.yml` and absolute references agree.
+    let located = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     match std::fs::read(path) {
-        Ok(bytes) => load_bytes(&display, path, &bytes, &FsReader, opts),
+        Ok(bytes) => load_bytes(&display, &located, &bytes, &FsReader, opts),
         Err(e) => LoadedFile {
             path: display.clone(),
             dags: Vec::new(),
@@ -271,9 +274,11 @@ pub fn collect_dag_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
             ));
         }
     }
+    // A file named twice (`x.yml` and its folder) is read once.
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     (files, problems)
 }
-
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),

@@ -163,8 +163,13 @@ pub fn read_task(
         ..
     }) = inherited.default_args
     {
+        // An argument the task expands is not fixed by a default.
+        let expanded = |name: &str| expand.is_some_and(|(_, e)| e.get(name).is_some());
         for (k, v) in defaults {
-            if accepted.contains(&k.name.as_str()) && !args.contains_key(&k.name) {
+            if accepted.contains(&k.name.as_str())
+                && !args.contains_key(&k.name)
+                && !expanded(&k.name)
+            {
                 ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
             }
         }
@@ -198,6 +203,7 @@ pub fn read_task(
             &arg_pos,
             &accepted,
             refs,
+            &mut files,
             &mut implied_upstream,
             sink,
             &scope,
@@ -315,7 +321,8 @@ fn read_expand(
     partial: Map<String, Json>,
     arg_pos: &HashMap<String, Pos>,
     accepted: &[&str],
-    refs: &FileRefs<'_>,
+    refs: &mut FileRefs<'_>,
+    files: &mut Vec<String>,
     implied_upstream: &mut Vec<(String, Pos)>,
     sink: &mut Sink,
     scope: &Scope,
@@ -360,10 +367,34 @@ fn read_expand(
         }
         let source = match &v.value {
             crate::yaml::Value::Seq(_) => {
-                let values = match read_json(v, &k.name, sink, scope)? {
+                let mut values = match read_json(v, &k.name, sink, scope)? {
                     Json::Array(items) => items,
                     _ => return None,
                 };
+                // Script paths among expanded bash commands ship like a plain task's.
+                if kind == OperatorKind::Bash && k.name == "bash_command" {
+                    for value in values.iter_mut() {
+                        let Json::String(cmd) = value else { continue };
+                        if !is_script_path(cmd) {
+                            continue;
+                        }
+                        match refs.capture(cmd) {
+                            Ok(file_key) => {
+                                files.push(file_key.clone());
+                                *value = Json::String(file_key);
+                            }
+                            Err(e) => {
+                                sink.error(
+                                    scope,
+                                    v.pos,
+                                    format!("`expand.bash_command`: {e}"),
+                                    None,
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                }
                 if let Some(first) = values.first() {
                     sample.insert(k.name.clone(), first.clone());
                 }

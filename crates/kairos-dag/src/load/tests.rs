@@ -682,3 +682,31 @@ fn group_default_args_replace_values_whole() {
     assert_eq!(env.len(), 1);
     assert_eq!(env.get("B").map(String::as_str), Some("2"));
 }
+
+#[test]
+fn expanded_arguments_and_defaults_and_scripts() {
+    // Found in review: a default for an expanded argument made it "both expanded and fixed",
+    // and scripts named in an expand list were not shipped.
+    let f = load_with(
+        "d:\n  default_args: {bash_command: echo default}\n  tasks:\n    t:\n      operator: bash\n      expand:\n        bash_command: [scripts/a.sh, echo inline]\n",
+        &[("scripts/a.sh", "echo {{ ds }}\n")],
+    );
+    let v = only_dag(&f);
+    assert!(
+        v.files.contains_key("scripts/a.sh"),
+        "the script ships with the version"
+    );
+    let TaskOperator::Mapped(m) = &v.dag.task("t").expect("t").operator else {
+        panic!("mapped")
+    };
+    assert!(!m.partial.contains_key("bash_command"));
+    let one = m.instantiate(
+        &[("bash_command".to_string(), json!("scripts/a.sh"))]
+            .into_iter()
+            .collect(),
+        &v.files,
+    );
+    assert!(
+        matches!(one, Ok(Operator::Bash(b)) if b.command == BashCommand::Script { file: "scripts/a.sh".into() })
+    );
+}

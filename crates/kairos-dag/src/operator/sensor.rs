@@ -38,16 +38,18 @@ impl SensorArgs {
         let timeout = a
             .duration("timeout")
             .unwrap_or(Duration::from_secs(7 * 24 * 3600));
+        // Every argument is read before giving up, so that one bad value does not make
+        // the others look unknown.
         let mode = match a.string("mode").as_deref() {
-            None | Some("poke") => SensorMode::Poke,
-            Some("reschedule") => SensorMode::Reschedule,
+            None | Some("poke") => Some(SensorMode::Poke),
+            Some("reschedule") => Some(SensorMode::Reschedule),
             Some(other) => {
                 a.error(
                     "mode",
                     format!("`mode: {other}` is not a sensor mode"),
                     Some("use `poke` or `reschedule`".into()),
                 );
-                return None;
+                None
             }
         };
         let soft_fail = a.bool("soft_fail", false);
@@ -65,7 +67,7 @@ impl SensorArgs {
         Some(SensorArgs {
             poke_interval,
             timeout,
-            mode,
+            mode: mode?,
             soft_fail,
             exponential_backoff,
             max_wait,

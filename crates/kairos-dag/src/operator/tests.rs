@@ -323,3 +323,15 @@ fn operators_round_trip_through_json() {
     assert_eq!(back, op);
     assert_eq!(back.kind(), OperatorKind::Python);
 }
+
+#[test]
+fn one_bad_sensor_value_does_not_make_others_unknown() {
+    // Found in review: an early return left soft_fail and deferrable unread.
+    let errs = parse(
+        OperatorKind::TimeDeltaSensor,
+        json!({"delta": "1h", "mode": "smart", "soft_fail": true, "deferrable": true}),
+    )
+    .expect_err("bad mode");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].key.as_deref(), Some("mode"));
+}
