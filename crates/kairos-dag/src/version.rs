@@ -1,7 +1,8 @@
 //! The identity of a DAG version: a canonical serialized form and its SHA-256.
 //!
-//! A version is the parsed DAG plus the content of every file it references (its
-//! YAML, Python callables, scripts). The canonical form is JSON with object keys
+//! A version is the parsed DAG plus every file it references (its YAML, Python
+//! callables, scripts), each named by the SHA-256 of its content, so the identity
+//! covers every byte of every file. The canonical form is JSON with object keys
 //! sorted and no whitespace, written by this module itself so that it does not
 //! depend on how a JSON library orders maps; the same content always gives the same
 //! bytes, hence the same hash, and any change gives a new one. The state machine
@@ -16,13 +17,21 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Dag;
 
-/// What a DAG version holds.
+/// What a DAG version holds: the DAG, and its files by key (the path relative to the
+/// DAG file's folder), each named by the `sha256:` hash of its content.
+///
+/// Contents are kept apart, once per distinct content ([`FileContents`]): a YAML file
+/// that defines many DAGs is stored once, not once per DAG, and the cluster stores
+/// file contents by hash, shared between versions. The version's identity still
+/// covers every byte of every file, through these hashes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionContent {
     pub dag: Dag,
-    /// File contents by key (path relative to the DAG file's folder).
     pub files: BTreeMap<String, String>,
 }
+
+/// File contents by their `sha256:` hash.
+pub type FileContents = BTreeMap<String, String>;
 
 impl VersionContent {
     /// The canonical serialized form.

@@ -140,7 +140,7 @@ pub fn read_dag(
         if let Some(path) = read_text(n, "doc_md_file_path", sink, &scope) {
             match refs.capture(&path) {
                 Ok(key) => {
-                    doc_md = refs.all().get(&key).cloned();
+                    doc_md = refs.content(&key).map(str::to_string);
                     files.push(key);
                 }
                 Err(e) => sink.error(&scope, n.pos, format!("`doc_md_file_path`: {e}"), None),

@@ -37,11 +37,15 @@ impl SourceReader for BTreeMap<PathBuf, Vec<u8>> {
     }
 }
 
-/// The files of the DAGs of one YAML file, as they are captured.
+/// The files of the DAGs of one YAML file, as they are captured: each key's
+/// content hash, and each distinct content once.
 pub struct FileRefs<'r> {
     root: PathBuf,
     reader: &'r dyn SourceReader,
+    /// Key -> `sha256:` hash of the content.
     files: BTreeMap<String, String>,
+    /// Hash -> content.
+    contents: BTreeMap<String, String>,
 }
 
 impl<'r> FileRefs<'r> {
@@ -51,12 +55,15 @@ impl<'r> FileRefs<'r> {
             root: root.to_path_buf(),
             reader,
             files: BTreeMap::new(),
+            contents: BTreeMap::new(),
         }
     }
 
     /// Records a file whose content is already at hand (the YAML itself).
     pub fn insert(&mut self, key: &str, content: String) {
-        self.files.insert(key.to_string(), content);
+        let hash = crate::version::content_hash(content.as_bytes());
+        self.files.insert(key.to_string(), hash.clone());
+        self.contents.insert(hash, content);
     }
 
     /// Reads the file a DAG refers to by `written`, records it, and returns its key.
@@ -99,23 +106,36 @@ impl<'r> FileRefs<'r> {
         }
         let text =
             String::from_utf8(bytes).map_err(|_| format!("`{written}` is not UTF-8 text"))?;
-        self.files.insert(key.clone(), text);
+        self.insert(&key, text);
         Ok(key)
     }
 
-    /// Every file captured so far.
+    /// Every file captured so far: key -> content hash.
     pub fn all(&self) -> &BTreeMap<String, String> {
         &self.files
     }
 
-    /// The captured files for one DAG: the YAML and the given keys.
+    /// The content of a captured file.
+    pub fn content(&self, key: &str) -> Option<&str> {
+        self.files
+            .get(key)
+            .and_then(|h| self.contents.get(h))
+            .map(String::as_str)
+    }
+
+    /// Key -> content hash for the given keys (the files of one DAG).
     pub fn subset<'k, I: IntoIterator<Item = &'k String>>(
         &self,
         keys: I,
     ) -> BTreeMap<String, String> {
         keys.into_iter()
-            .filter_map(|k| self.files.get(k).map(|v| (k.clone(), v.clone())))
+            .filter_map(|k| self.files.get(k).map(|h| (k.clone(), h.clone())))
             .collect()
+    }
+
+    /// Every distinct content captured, by hash.
+    pub fn into_contents(self) -> crate::version::FileContents {
+        self.contents
     }
 }
 

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Severity};
-use crate::version::VersionContent;
+use crate::version::{FileContents, VersionContent};
 use crate::yaml;
 
 use sink::{Scope, Sink};
@@ -47,17 +47,28 @@ impl Default for LoadOptions {
     }
 }
 
-/// What one file gave: its valid DAGs, and every problem found.
+/// What one file gave: its valid DAGs, the contents of the files they reference
+/// (each distinct content once, by hash), and every problem found.
 #[derive(Debug)]
 pub struct LoadedFile {
     pub path: String,
     pub dags: Vec<VersionContent>,
+    pub contents: FileContents,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl LoadedFile {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The content of one of a version's files, by key.
+    pub fn file<'a>(&'a self, version: &VersionContent, key: &str) -> Option<&'a str> {
+        version
+            .files
+            .get(key)
+            .and_then(|hash| self.contents.get(hash))
+            .map(String::as_str)
     }
 }
 
@@ -72,6 +83,7 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
         Err(e) => LoadedFile {
             path: display.clone(),
             dags: Vec::new(),
+            contents: FileContents::new(),
             diagnostics: vec![file_error(&display, format!("cannot read the file: {e}"))],
         },
     }
@@ -87,10 +99,11 @@ pub fn load_bytes(
     opts: &LoadOptions,
 ) -> LoadedFile {
     let mut sink = Sink::new(display);
-    let dags = load_into(path, bytes, reader, opts, &mut sink);
+    let (dags, contents) = load_into(path, bytes, reader, opts, &mut sink);
     LoadedFile {
         path: display.to_string(),
         dags,
+        contents,
         diagnostics: dedup(sink.diagnostics),
     }
 }
@@ -98,19 +111,11 @@ pub fn load_bytes(
 /// A problem in the `default:` block is found once per DAG that inherits it; report
 /// it once (under the first DAG), not once per DAG.
 fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
-    for d in diagnostics {
-        let repeated = out.iter().any(|o| {
-            o.pos == d.pos
-                && o.message == d.message
-                && o.task_id == d.task_id
-                && o.severity == d.severity
-        });
-        if !repeated {
-            out.push(d);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| seen.insert((d.pos, d.message.clone(), d.task_id.clone(), d.is_error())))
+        .collect()
 }
 
 fn file_error(file: &str, message: String) -> Diagnostic {
@@ -131,12 +136,12 @@ fn load_into(
     reader: &dyn SourceReader,
     opts: &LoadOptions,
     sink: &mut Sink,
-) -> Vec<VersionContent> {
+) -> (Vec<VersionContent>, FileContents) {
     let top = Scope::default();
     let Ok(text) = std::str::from_utf8(bytes) else {
         sink.diagnostics
             .push(file_error(sink.file(), "the file is not UTF-8 text".into()));
-        return Vec::new();
+        return Default::default();
     };
     if bytes.len() > MAX_FILE_BYTES {
         sink.diagnostics.push(file_error(
@@ -146,22 +151,22 @@ fn load_into(
                 bytes.len()
             ),
         ));
-        return Vec::new();
+        return Default::default();
     }
     let mut doc = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
             sink.error(&top, e.pos, format!("invalid YAML: {}", e.message), None);
-            return Vec::new();
+            return Default::default();
         }
     };
     if let Err((pos, message)) = objects::normalize(&mut doc) {
         sink.error(&top, pos, message, None);
-        return Vec::new();
+        return Default::default();
     }
     if doc.is_null() {
         sink.warn(&top, doc.pos, "the file defines no DAGs", None);
-        return Vec::new();
+        return Default::default();
     }
     let Some(entries) = doc.as_map() else {
         sink.error(
@@ -173,7 +178,7 @@ fn load_into(
             ),
             Some("start the file with `my_dag_id:` and indent the DAG's keys under it".into()),
         );
-        return Vec::new();
+        return Default::default();
     };
     // Duplicate dag ids at the top level.
     for (i, (k, _)) in entries.iter().enumerate() {
@@ -201,7 +206,7 @@ fn load_into(
                 format!("`default` must be a mapping, found {}", d.value.kind()),
                 None,
             );
-            return Vec::new();
+            return Default::default();
         }
         aliases::canonicalize_dag(d, sink, &top);
     }
@@ -253,7 +258,15 @@ fn load_into(
             });
         }
     }
-    out
+    // Keep the contents the valid DAGs refer to.
+    let used: std::collections::BTreeSet<&String> =
+        out.iter().flat_map(|v| v.files.values()).collect();
+    let contents = refs
+        .into_contents()
+        .into_iter()
+        .filter(|(hash, _)| used.contains(hash))
+        .collect();
+    (out, contents)
 }
 
 /// The DAG files under `paths` (files as given; folders searched for `*.yml` and

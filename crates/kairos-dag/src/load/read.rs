@@ -44,17 +44,20 @@ impl<'n> MapReader<'n> {
             );
             return None;
         };
-        for (i, (k, _)) in entries.iter().enumerate() {
-            if let Some((first, _)) = entries[..i].iter().find(|(e, _)| e.name == k.name) {
+        let mut first_seen: std::collections::HashMap<&str, Pos> = std::collections::HashMap::new();
+        for (k, _) in entries {
+            if let Some(first) = first_seen.get(k.name.as_str()) {
                 sink.error(
                     scope,
                     k.pos,
                     format!(
                         "`{}` appears twice in {what} (first at line {}); the second would silently win",
-                        k.name, first.pos.line
+                        k.name, first.line
                     ),
                     Some("remove one of them".into()),
                 );
+            } else {
+                first_seen.insert(k.name.as_str(), k.pos);
             }
         }
         Some(MapReader {

@@ -127,7 +127,7 @@ fn a_chain_with_a_default_block() {
     assert_eq!(d.max_active_runs, 16);
     assert_eq!(d.max_active_tasks, 16);
     // The version carries the YAML itself.
-    assert_eq!(v.files.get("test.yml").map(String::as_str), Some(CHAIN));
+    assert_eq!(f.file(v, "test.yml"), Some(CHAIN));
     assert_eq!(d.fileloc, "test.yml");
 }
 
@@ -228,10 +228,7 @@ fn python_callables_ship_with_the_version() {
         &[("lib/callables.py", py)],
     );
     let v = only_dag(&f);
-    assert_eq!(
-        v.files.get("lib/callables.py").map(String::as_str),
-        Some(py)
-    );
+    assert_eq!(f.file(v, "lib/callables.py"), Some(py));
     let Some(Operator::Python(p)) = v.dag.task("pick").and_then(|t| t.plain_operator()) else {
         panic!("python operator")
     };
