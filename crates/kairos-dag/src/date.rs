@@ -179,6 +179,9 @@ mod tests {
 
     #[test]
     fn bad_dates_say_what_is_accepted() {
+        // Found in review: a far-future date overflowed when localized; Python's range holds.
+        let err = DateSpec::parse("0000-06-01", Tz::UTC).expect_err("out of range");
+        assert!(err.contains("1 to 9999"), "{err}");
         for bad in [
             "yesterday-ish",
             "2024-13-01",

@@ -192,6 +192,23 @@ mod tests {
         );
         assert_eq!(relative_key(root, Path::new("/repo/other/a.py")), None);
         assert_eq!(relative_key(root, Path::new("/repo/dags/../x.py")), None);
+        // A folder given as ../dags (found in review), and absolute vs relative paths.
+        assert_eq!(
+            relative_key(Path::new("../dags"), Path::new("../dags/lib/a.py")).as_deref(),
+            Some("lib/a.py")
+        );
+        assert_eq!(
+            relative_key(Path::new("../dags"), Path::new("../other/a.py")),
+            None
+        );
+        assert_eq!(
+            relative_key(Path::new("dags"), Path::new("/dags/a.py")),
+            None
+        );
+        assert_eq!(
+            relative_key(Path::new("/"), Path::new("/../etc/x")).as_deref(),
+            Some("etc/x")
+        );
         assert_eq!(
             relative_key(Path::new("dags"), Path::new("dags/./a.py")).as_deref(),
             Some("a.py")
