@@ -180,18 +180,27 @@ fn load_into(
         );
         return Default::default();
     };
-    // Duplicate dag ids at the top level.
+    // Duplicate dag ids at the top level: reported here, and only the first is read.
+    let mut first_at: std::collections::HashMap<&str, crate::yaml::Pos> =
+        std::collections::HashMap::new();
+    let mut repeated = vec![false; entries.len()];
     for (i, (k, _)) in entries.iter().enumerate() {
-        if let Some((first, _)) = entries[..i].iter().find(|(e, _)| e.name == k.name) {
-            sink.error(
-                &Scope::dag(&k.name),
-                k.pos,
-                format!(
-                    "DAG `{}` is defined twice in this file (first at line {})",
-                    k.name, first.pos.line
-                ),
-                None,
-            );
+        match first_at.get(k.name.as_str()) {
+            Some(first) => {
+                repeated[i] = true;
+                sink.error(
+                    &Scope::dag(&k.name),
+                    k.pos,
+                    format!(
+                        "DAG `{}` is defined twice in this file (first at line {})",
+                        k.name, first.line
+                    ),
+                    None,
+                );
+            }
+            None => {
+                first_at.insert(k.name.as_str(), k.pos);
+            }
         }
     }
     let mut default = entries
@@ -237,7 +246,7 @@ fn load_into(
             }
             _ => {}
         }
-        if entries[..i].iter().any(|(e, _)| e.name == key.name) {
+        if repeated[i] {
             continue;
         }
         let mut own = value.clone();
