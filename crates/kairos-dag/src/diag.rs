@@ -32,6 +32,24 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem of a whole file or folder (no line, DAG or task).
+    pub fn file_level(severity: Severity, file: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity,
+            file: file.to_string(),
+            pos: None,
+            dag_id: None,
+            task_id: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

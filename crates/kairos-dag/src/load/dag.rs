@@ -16,7 +16,7 @@ use super::read::{
 use super::schedule::read_schedule;
 use super::sink::{Scope, Sink};
 use super::task::{Inherited, TaskDraft, check_default_args, read_task};
-use crate::model::{Dag, defaults};
+use crate::model::{Dag, MapSource, TaskOperator, defaults};
 use crate::schedule::Schedule;
 use crate::yaml::{Node, Pos, Value};
 
@@ -35,7 +35,11 @@ pub struct ReadDag {
     pub files: Vec<String>,
 }
 
+/// Reads one DAG; it is usable only if no error was recorded since `mark` (taken by
+/// the caller before it began checking this DAG).
+#[allow(clippy::too_many_arguments)]
 pub fn read_dag(
+    mark: usize,
     dag_id: &str,
     pos: Pos,
     node: &Node,
@@ -210,7 +214,7 @@ pub fn read_dag(
     if groups_ok && assign_ids(&mut tasks, &groups, sink, &scope).is_some() {
         resolve_dependencies(&mut tasks, &groups, &unreadable, sink, &scope);
     }
-    if sink.error_count_for(dag_id) > 0 {
+    if sink.errors_since(mark) {
         return None;
     }
     files.extend(tasks.iter().flat_map(|t| t.files.iter().cloned()));
@@ -400,6 +404,22 @@ fn assign_ids(
             Some(g) if g.prefix_group_id => format!("{}.{}", g.group_id, t.name),
             _ => t.name.clone(),
         };
+    }
+    // `expand: {x: name.output}` names its upstream by its plain name: keep its id.
+    let id_of: BTreeMap<String, String> = tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.task.task_id.clone()))
+        .collect();
+    for t in tasks.iter_mut() {
+        if let TaskOperator::Mapped(m) = &mut t.task.operator {
+            for (_, source) in m.expand.iter_mut() {
+                if let MapSource::Xcom { task_id } = source {
+                    if let Some(id) = id_of.get(task_id) {
+                        *task_id = id.clone();
+                    }
+                }
+            }
+        }
     }
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for t in tasks.iter() {

@@ -8,8 +8,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::{MapSource, TaskOperator};
-
 use super::groups::GroupDraft;
 use super::sink::{Scope, Sink};
 use super::task::TaskDraft;
@@ -174,38 +172,6 @@ pub fn resolve_dependencies(
     }
     // Task ids are final by now (group prefixes applied by the caller).
     let ids: Vec<String> = tasks.iter().map(|t| t.task.task_id.clone()).collect();
-    // `expand: {x: name.output}` names a task by its plain name; keep its real id.
-    let id_of: HashMap<&str, &str> = tasks
-        .iter()
-        .map(|t| (t.name.as_str(), t.task.task_id.as_str()))
-        .collect();
-    let renamed: Vec<Option<Vec<(String, MapSource)>>> = tasks
-        .iter()
-        .map(|t| match &t.task.operator {
-            TaskOperator::Mapped(m) => Some(
-                m.expand
-                    .iter()
-                    .map(|(arg, source)| {
-                        let source = match source {
-                            MapSource::Xcom { task_id } => MapSource::Xcom {
-                                task_id: id_of
-                                    .get(task_id.as_str())
-                                    .map_or(task_id.clone(), |id| (*id).to_string()),
-                            },
-                            other => other.clone(),
-                        };
-                        (arg.clone(), source)
-                    })
-                    .collect(),
-            ),
-            TaskOperator::Plain { .. } => None,
-        })
-        .collect();
-    for (t, expand) in tasks.iter_mut().zip(renamed) {
-        if let (TaskOperator::Mapped(m), Some(expand)) = (&mut t.task.operator, expand) {
-            m.expand = expand;
-        }
-    }
     for (i, t) in tasks.iter_mut().enumerate() {
         let mut ups: Vec<String> = upstream[i].iter().map(|&u| ids[u].clone()).collect();
         ups.sort();
@@ -241,18 +207,16 @@ fn check_cycles(tasks: &[TaskDraft], sink: &mut Sink, scope: &Scope) {
         return;
     };
     if let Some(path) = graph.find_cycle() {
-        {
-            let pos = tasks
-                .iter()
-                .find(|t| Some(&t.task.task_id) == path.first())
-                .map(|t| t.pos)
-                .unwrap_or_default();
-            sink.error(
-                scope,
-                pos,
-                format!("the dependencies form a cycle: {}", path.join(" -> ")),
-                Some("a DAG must be acyclic; remove one of these dependencies".into()),
-            );
-        }
+        let pos = tasks
+            .iter()
+            .find(|t| Some(&t.task.task_id) == path.first())
+            .map(|t| t.pos)
+            .unwrap_or_default();
+        sink.error(
+            scope,
+            pos,
+            format!("the dependencies form a cycle: {}", path.join(" -> ")),
+            Some("a DAG must be acyclic; remove one of these dependencies".into()),
+        );
     }
 }

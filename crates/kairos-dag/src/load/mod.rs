@@ -119,15 +119,7 @@ fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 fn file_error(file: &str, message: String) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        file: file.to_string(),
-        pos: None,
-        dag_id: None,
-        task_id: None,
-        message,
-        hint: None,
-    }
+    Diagnostic::file_level(Severity::Error, file, message)
 }
 
 fn load_into(
@@ -217,8 +209,13 @@ fn load_into(
             );
             return Default::default();
         }
+    }
+    // A problem in the default block itself makes every DAG of the file unusable.
+    let default_mark = sink.mark();
+    if let Some(d) = &mut default {
         aliases::canonicalize_dag(d, sink, &top);
     }
+    let default_ok = !sink.errors_since(default_mark);
     // A bare file name has an empty parent: its folder is the current one.
     let root = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -249,14 +246,16 @@ fn load_into(
         if repeated[i] {
             continue;
         }
+        let mark = sink.mark();
         let mut own = value.clone();
         aliases::canonicalize_dag(&mut own, sink, &Scope::dag(&key.name));
         let merged = match &default {
             Some(d) if !d.is_null() => merge::merge_over(&own, d),
             _ => own,
         };
-        if let Some(read) =
-            dag::read_dag(&key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink)
+        if let Some(read) = dag::read_dag(
+            mark, &key.name, key.pos, &merged, &fileloc, &mut refs, opts, sink,
+        ) && default_ok
         {
             let mut keys: Vec<String> = read.files.clone();
             keys.push(fileloc.clone());
@@ -301,6 +300,7 @@ pub fn collect_dag_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     (files, problems)
 }
+
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -325,17 +325,14 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
             walk(&path, files, problems);
         } else if name.ends_with(".yml") || name.ends_with(".yaml") {
             if name == "defaults.yml" || name == "defaults.yaml" {
-                problems.push(Diagnostic {
-                    severity: Severity::Warning,
-                    file: path.display().to_string(),
-                    pos: None,
-                    dag_id: None,
-                    task_id: None,
-                    message:
-                        "dag-factory defaults files are not read yet; their settings do not apply"
-                            .into(),
-                    hint: Some("move the settings into each file's `default:` block".into()),
-                });
+                problems.push(
+                    Diagnostic::file_level(
+                        Severity::Warning,
+                        &path.display().to_string(),
+                        "dag-factory defaults files are not read yet; their settings do not apply",
+                    )
+                    .with_hint("move the settings into each file's `default:` block"),
+                );
                 continue;
             }
             files.push(path);
@@ -351,15 +348,13 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<LoadedFile>, Ve
     for file in &loaded {
         for v in &file.dags {
             if let Some(first) = owner.insert(v.dag.dag_id.as_str(), file.path.as_str()) {
-                problems.push(Diagnostic {
-                    severity: Severity::Error,
-                    file: file.path.clone(),
-                    pos: None,
-                    dag_id: Some(v.dag.dag_id.clone()),
-                    task_id: None,
-                    message: format!("dag id `{}` is also defined in {first}", v.dag.dag_id),
-                    hint: Some("dag ids must be unique across the folder".into()),
-                });
+                let mut d = file_error(
+                    &file.path,
+                    format!("dag id `{}` is also defined in {first}", v.dag.dag_id),
+                )
+                .with_hint("dag ids must be unique across the folder");
+                d.dag_id = Some(v.dag.dag_id.clone());
+                problems.push(d);
             }
         }
     }

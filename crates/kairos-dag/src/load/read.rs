@@ -70,15 +70,7 @@ impl<'n> MapReader<'n> {
 
     /// The value of `key` (the last one, if written twice), marking it known and used.
     pub fn take(&mut self, key: &'static str) -> Option<&'n Node> {
-        self.known.push(key);
-        let mut found = None;
-        for (i, (k, v)) in self.entries.iter().enumerate() {
-            if k.name == key {
-                self.taken[i] = true;
-                found = Some(v);
-            }
-        }
-        found
+        self.take_with_key(key).map(|(_, v)| v)
     }
 
     /// Like [`take`](Self::take) but with the key's own position.

@@ -84,11 +84,15 @@ impl Sink {
         self.push(Severity::Warning, scope, Some(pos), message.into(), hint);
     }
 
-    /// Errors recorded so far for this DAG (to decide whether the DAG is usable).
-    pub fn error_count_for(&self, dag_id: &str) -> usize {
-        self.diagnostics
+    /// A mark to ask later whether errors were found since (see [`Sink::errors_since`]).
+    pub fn mark(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// True if an error was recorded after `mark` was taken.
+    pub fn errors_since(&self, mark: usize) -> bool {
+        self.diagnostics[mark.min(self.diagnostics.len())..]
             .iter()
-            .filter(|d| d.is_error() && d.dag_id.as_deref() == Some(dag_id))
-            .count()
+            .any(|d| d.is_error())
     }
 }

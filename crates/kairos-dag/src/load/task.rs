@@ -59,7 +59,7 @@ pub fn read_task(
 ) -> Option<TaskDraft> {
     let scope = dag_scope.task(name);
     let mut r = MapReader::new(body, &format!("task `{name}`"), sink, &scope)?;
-    let errors_before = sink.diagnostics.iter().filter(|d| d.is_error()).count();
+    let mark = sink.mark();
 
     let _ = r.take("task_id");
     if let Some(d) = r.take("decorator") {
@@ -123,10 +123,10 @@ pub fn read_task(
     let mut args = Map::new();
     let mut arg_pos: HashMap<String, Pos> = HashMap::new();
     let mut value_pos: HashMap<String, Pos> = HashMap::new();
-    let mut ok = true;
+    // Every argument that cannot be read is reported; the mark tells at the end.
     for (k, v) in &rest {
         value_pos.insert(k.name.clone(), v.pos);
-        ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+        put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
     }
     if let Some((pk, pnode)) = partial {
         match pnode.as_map() {
@@ -139,9 +139,8 @@ pub fn read_task(
                             format!("`{}` is given both in `partial` and on the task", k.name),
                             None,
                         );
-                        ok = false;
                     } else {
-                        ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+                        put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
                     }
                 }
             }
@@ -152,7 +151,6 @@ pub fn read_task(
                     "`partial` must be a mapping of operator arguments",
                     None,
                 );
-                ok = false;
             }
         }
     }
@@ -170,7 +168,7 @@ pub fn read_task(
                 && !args.contains_key(&k.name)
                 && !expanded(&k.name)
             {
-                ok &= put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+                put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
             }
         }
     }
@@ -211,8 +209,7 @@ pub fn read_task(
         .map(TaskOperator::Mapped),
     };
 
-    let errors_after = sink.diagnostics.iter().filter(|d| d.is_error()).count();
-    if !ok || errors_after > errors_before {
+    if sink.errors_since(mark) {
         return None;
     }
     let mut task = settings?;
@@ -228,7 +225,8 @@ pub fn read_task(
     })
 }
 
-/// Converts one argument node to JSON, remembering where it was written.
+/// Converts one argument node to JSON, remembering where it was written (a value
+/// that cannot be converted is reported).
 fn put_arg(
     args: &mut Map<String, Json>,
     arg_pos: &mut HashMap<String, Pos>,
@@ -236,7 +234,7 @@ fn put_arg(
     value: &Node,
     sink: &mut Sink,
     scope: &Scope,
-) -> bool {
+) {
     arg_pos.insert(key.name.clone(), key.pos);
     // Durations may be written as timedelta objects; the operator reads those itself.
     let json = if value.get("__type__").and_then(Node::as_str) == Some("datetime.timedelta") {
@@ -244,12 +242,8 @@ fn put_arg(
     } else {
         read_json(value, &key.name, sink, scope)
     };
-    match json {
-        Some(j) => {
-            args.insert(key.name.clone(), j);
-            true
-        }
-        None => false,
+    if let Some(j) = json {
+        args.insert(key.name.clone(), j);
     }
 }
 
@@ -279,9 +273,8 @@ fn capture_file_args(
         let Some(Json::String(written)) = args.get(key).cloned() else {
             continue;
         };
-        match refs.capture(&written) {
+        match capture(refs, files, &written) {
             Ok(file_key) => {
-                files.push(file_key.clone());
                 args.insert(key.to_string(), Json::String(file_key));
             }
             Err(e) => {
@@ -292,6 +285,17 @@ fn capture_file_args(
         }
     }
     ok
+}
+
+/// Captures one referenced file into the version and notes its key for the task.
+fn capture(
+    refs: &mut FileRefs<'_>,
+    files: &mut Vec<String>,
+    written: &str,
+) -> Result<String, String> {
+    let key = refs.capture(written)?;
+    files.push(key.clone());
+    Ok(key)
 }
 
 fn report_arg_errors(
@@ -378,11 +382,8 @@ fn read_expand(
                         if !is_script_path(cmd) {
                             continue;
                         }
-                        match refs.capture(cmd) {
-                            Ok(file_key) => {
-                                files.push(file_key.clone());
-                                *value = Json::String(file_key);
-                            }
+                        match capture(refs, files, cmd) {
+                            Ok(file_key) => *value = Json::String(file_key),
                             Err(e) => {
                                 sink.error(
                                     scope,
@@ -474,7 +475,7 @@ fn read_settings(
     sink: &mut Sink,
     scope: &Scope,
 ) -> Option<Task> {
-    let errors_before = sink.diagnostics.len();
+    let mark = sink.mark();
     let task_pos = r.pos;
     let mut pick = |key: &'static str| -> Option<(&'static str, Node)> {
         r.take(key)
@@ -567,10 +568,7 @@ fn read_settings(
     let max_active_tis_per_dagrun = count(pick("max_active_tis_per_dagrun"), sink);
     let doc_md = text(pick("doc_md"), sink);
     let display_name = text(pick("task_display_name"), sink);
-    if sink.diagnostics[errors_before..]
-        .iter()
-        .any(|d| d.is_error())
-    {
+    if sink.errors_since(mark) {
         return None;
     }
     Some(Task {
@@ -606,24 +604,10 @@ fn read_settings(
 /// Every key that may appear in `default_args`: task settings, DAG dates, ignored
 /// Airflow keys, and any supported operator's arguments.
 pub fn default_args_keys() -> Vec<&'static str> {
-    const KINDS: [OperatorKind; 12] = [
-        OperatorKind::Empty,
-        OperatorKind::Bash,
-        OperatorKind::Python,
-        OperatorKind::BranchPython,
-        OperatorKind::ShortCircuit,
-        OperatorKind::BashSensor,
-        OperatorKind::PythonSensor,
-        OperatorKind::TimeDeltaSensor,
-        OperatorKind::DateTimeSensor,
-        OperatorKind::ExternalTaskSensor,
-        OperatorKind::TriggerDagRun,
-        OperatorKind::Http,
-    ];
     let mut keys: Vec<&'static str> = TASK_SETTINGS.to_vec();
     keys.extend(["start_date", "end_date", "timezone"]);
     keys.extend(IGNORED_TASK_KEYS.iter().map(|(k, _)| *k));
-    for kind in KINDS {
+    for kind in OperatorKind::all() {
         keys.extend(Operator::argument_names(kind));
     }
     keys.sort_unstable();

@@ -707,3 +707,14 @@ fn expanded_arguments_and_defaults_and_scripts() {
         matches!(one, Ok(Operator::Bash(b)) if b.command == BashCommand::Script { file: "scripts/a.sh".into() })
     );
 }
+
+#[test]
+fn a_conflict_in_the_default_block_makes_its_dags_unusable() {
+    let f = load(
+        "default:\n  schedule: '@daily'\n  schedule_interval: '@hourly'\nd:\n  start_date: 2024-01-01\n  tasks: {t: {operator: empty}}\n",
+    );
+    let (line, _, msg) = one_error(&f);
+    assert_eq!(line, 3);
+    assert!(msg.contains("old name of `schedule`"), "{msg}");
+    assert!(f.dags.is_empty());
+}

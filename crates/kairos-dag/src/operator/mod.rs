@@ -232,6 +232,11 @@ impl OperatorKind {
         Err((format!("unknown operator `{t}`"), Some(hint)))
     }
 
+    /// Every operator kind Kairos runs.
+    pub fn all() -> impl Iterator<Item = OperatorKind> {
+        REGISTRY.iter().map(|(kind, ..)| *kind)
+    }
+
     /// Airflow's class name, for messages and display.
     pub fn class_name(self) -> &'static str {
         REGISTRY
@@ -286,36 +291,7 @@ impl Operator {
         also_known: &[&str],
     ) -> Result<Operator, Vec<ArgError>> {
         let mut a = Args::new(args);
-        let op = match kind {
-            OperatorKind::Empty => Some(Operator::Empty),
-            OperatorKind::Bash => BashOperator::parse(&mut a, files).map(Operator::Bash),
-            OperatorKind::Python => {
-                PythonOperator::parse(&mut a, PythonKind::Plain, files).map(Operator::Python)
-            }
-            OperatorKind::BranchPython => {
-                PythonOperator::parse(&mut a, PythonKind::Branch, files).map(Operator::Python)
-            }
-            OperatorKind::ShortCircuit => {
-                PythonOperator::parse(&mut a, PythonKind::ShortCircuit, files).map(Operator::Python)
-            }
-            OperatorKind::BashSensor => BashSensor::parse(&mut a).map(Operator::BashSensor),
-            OperatorKind::PythonSensor => {
-                PythonSensor::parse(&mut a, files).map(Operator::PythonSensor)
-            }
-            OperatorKind::TimeDeltaSensor => {
-                TimeDeltaSensor::parse(&mut a).map(Operator::TimeDeltaSensor)
-            }
-            OperatorKind::DateTimeSensor => {
-                DateTimeSensor::parse(&mut a).map(Operator::DateTimeSensor)
-            }
-            OperatorKind::ExternalTaskSensor => {
-                ExternalTaskSensor::parse(&mut a).map(Operator::ExternalTaskSensor)
-            }
-            OperatorKind::TriggerDagRun => {
-                TriggerDagRunOperator::parse(&mut a).map(Operator::TriggerDagRun)
-            }
-            OperatorKind::Http => HttpOperator::parse(&mut a).map(Operator::Http),
-        };
+        let op = Operator::read(kind, &mut a, files);
         a.finish(kind.class_name(), also_known)?;
         op.ok_or_else(|| {
             vec![ArgError {
@@ -327,34 +303,46 @@ impl Operator {
     }
 
     /// The names of every argument an operator of `kind` accepts (for expand/partial checks
-    /// and suggestions).
+    /// and suggestions): reading an empty map asks for every one of them.
     pub fn argument_names(kind: OperatorKind) -> Vec<&'static str> {
         let empty = Map::new();
         let mut a = Args::new(&empty);
-        // Parsing an empty map asks for every argument; the result does not matter.
-        let _ = match kind {
-            OperatorKind::Empty => None,
-            OperatorKind::Bash => BashOperator::parse(&mut a, &NoFiles).map(|_| ()),
-            OperatorKind::Python | OperatorKind::BranchPython | OperatorKind::ShortCircuit => {
-                let k = match kind {
-                    OperatorKind::BranchPython => PythonKind::Branch,
-                    OperatorKind::ShortCircuit => PythonKind::ShortCircuit,
-                    _ => PythonKind::Plain,
-                };
-                PythonOperator::parse(&mut a, k, &NoFiles).map(|_| ())
-            }
-            OperatorKind::BashSensor => BashSensor::parse(&mut a).map(|_| ()),
-            OperatorKind::PythonSensor => PythonSensor::parse(&mut a, &NoFiles).map(|_| ()),
-            OperatorKind::TimeDeltaSensor => TimeDeltaSensor::parse(&mut a).map(|_| ()),
-            OperatorKind::DateTimeSensor => DateTimeSensor::parse(&mut a).map(|_| ()),
-            OperatorKind::ExternalTaskSensor => ExternalTaskSensor::parse(&mut a).map(|_| ()),
-            OperatorKind::TriggerDagRun => TriggerDagRunOperator::parse(&mut a).map(|_| ()),
-            OperatorKind::Http => HttpOperator::parse(&mut a).map(|_| ()),
-        };
+        let _ = Operator::read(kind, &mut a, &AnyFile);
         let mut names = a.known().to_vec();
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// Reads the arguments of an operator of `kind` through `a` (which records every key
+    /// asked for and every problem).
+    fn read(kind: OperatorKind, a: &mut Args<'_>, files: &dyn FileSet) -> Option<Operator> {
+        match kind {
+            OperatorKind::Empty => Some(Operator::Empty),
+            OperatorKind::Bash => BashOperator::parse(a, files).map(Operator::Bash),
+            OperatorKind::Python => {
+                PythonOperator::parse(a, PythonKind::Plain, files).map(Operator::Python)
+            }
+            OperatorKind::BranchPython => {
+                PythonOperator::parse(a, PythonKind::Branch, files).map(Operator::Python)
+            }
+            OperatorKind::ShortCircuit => {
+                PythonOperator::parse(a, PythonKind::ShortCircuit, files).map(Operator::Python)
+            }
+            OperatorKind::BashSensor => BashSensor::parse(a).map(Operator::BashSensor),
+            OperatorKind::PythonSensor => PythonSensor::parse(a, files).map(Operator::PythonSensor),
+            OperatorKind::TimeDeltaSensor => {
+                TimeDeltaSensor::parse(a).map(Operator::TimeDeltaSensor)
+            }
+            OperatorKind::DateTimeSensor => DateTimeSensor::parse(a).map(Operator::DateTimeSensor),
+            OperatorKind::ExternalTaskSensor => {
+                ExternalTaskSensor::parse(a).map(Operator::ExternalTaskSensor)
+            }
+            OperatorKind::TriggerDagRun => {
+                TriggerDagRunOperator::parse(a).map(Operator::TriggerDagRun)
+            }
+            OperatorKind::Http => HttpOperator::parse(a).map(Operator::Http),
+        }
     }
 
     pub fn kind(&self) -> OperatorKind {
@@ -389,10 +377,10 @@ impl Operator {
     }
 }
 
-/// A file set with no files, for listing argument names.
-struct NoFiles;
+/// A file set that holds every key, for listing argument names.
+struct AnyFile;
 
-impl FileSet for NoFiles {
+impl FileSet for AnyFile {
     fn contains_file(&self, _key: &str) -> bool {
         true
     }

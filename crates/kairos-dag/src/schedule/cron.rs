@@ -45,7 +45,8 @@ const MAX_DST_STEPS: usize = 8;
 pub struct CronExpr {
     written: String,
     cron: Cron,
-    /// The hour field is `*`: Airflow then steps in elapsed time, not wall-clock time.
+    /// The hour field covers every hour: Airflow then steps in elapsed time, not
+    /// wall-clock time.
     every_hour: bool,
 }
 
@@ -96,7 +97,8 @@ impl CronExpr {
             cron,
             // Airflow's test is croniter's expanded hour field being `*`: every hour,
             // however it is written (`*`, `*/1`, `0-23`).
-            every_hour: field_values(&normalized[1], 0, 23).is_some_and(|h| h.len() == 24),
+            every_hour: field_values(&normalized[1], FIELDS[1].1, FIELDS[1].2)
+                .is_some_and(|h| h.len() == 24),
         };
         // A pattern like `0 0 30 2 *` parses but never fires: refuse it now, not at run time.
         let probe = NaiveDate::from_ymd_opt(2000, 1, 1)
@@ -202,8 +204,14 @@ const NAMES: [&[(&str, u32)]; 5] = [
     ],
 ];
 
-/// Lowest and highest value of each field.
-const BOUNDS: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+/// Each field's name, lowest and highest value (day-of-week 7 is Sunday, as 0 is).
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+];
 
 fn value_of(token: &str, field: usize) -> Option<u32> {
     token.parse::<u32>().ok().or_else(|| {
@@ -217,9 +225,9 @@ fn value_of(token: &str, field: usize) -> Option<u32> {
 /// Rewrites ranges that wrap around the end of a field (`22-2`, `FRI-MON`, `DEC-FEB`),
 /// which croniter accepts, as two ranges that croner understands.
 fn unwrap_ranges(field: &str, index: usize) -> Result<String, String> {
-    let (_, max) = BOUNDS[index];
+    let (_, min, max) = FIELDS[index];
+    // A wrapping weekday range ends at Saturday (6); 7 is Sunday again.
     let max = if index == 4 { 6 } else { max };
-    let min = if index == 4 { 0 } else { BOUNDS[index].0 };
     let mut parts = Vec::new();
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
@@ -272,19 +280,15 @@ fn field_values(field: &str, low: u32, high: u32) -> Option<std::collections::BT
 /// Names each field and its range, so that `0 25 * * *` says "hour 25 is out of range
 /// 0-23" rather than a parser's generic complaint.
 fn check_field_ranges(written: &str, fields: &[&str]) -> Result<(), String> {
-    const FIELDS: [(&str, u32, u32); 5] = [
-        ("minute", 0, 59),
-        ("hour", 0, 23),
-        ("day-of-month", 1, 31),
-        ("month", 1, 12),
-        ("day-of-week", 0, 7),
-    ];
     for ((name, low, high), field) in FIELDS.iter().zip(fields) {
-        for part in field.split([',', '-', '/', '#']) {
-            // Steps (`*/15`) are counts, not positions; names and L/W are checked by the parser.
-            let is_step = field.contains(&format!("/{part}"));
-            if let Ok(n) = part.parse::<u32>() {
-                if !is_step && (n < *low || n > *high) {
+        for part in field.split(',') {
+            // A step (`*/15`, `0/5`) is a count, not a position: only the range is checked.
+            let range = part.split('/').next().unwrap_or(part);
+            for n in range
+                .split(['-', '#'])
+                .filter_map(|v| v.parse::<u32>().ok())
+            {
+                if n < *low || n > *high {
                     return Err(format!(
                         "`{written}` is not a valid cron expression: {name} {n} is out of range {low}-{high}"
                     ));
@@ -419,6 +423,10 @@ mod tests {
         assert!(six.contains("5"), "{six}");
         let bad = CronExpr::parse("61 * * * *").expect_err("minute 61");
         assert!(bad.contains("61 * * * *"), "{bad}");
+        // Each number of a list is checked, also beside a step (`5,10/5`).
+        assert!(CronExpr::parse("0 5,10/5 * * *").is_ok());
+        let err = CronExpr::parse("0 5,30/5 * * *").expect_err("hour 30");
+        assert!(err.contains("hour 30 is out of range 0-23"), "{err}");
         let never = CronExpr::parse("0 0 30 2 *").expect_err("feb 30");
         assert!(never.contains("never"), "{never}");
         let preset = CronExpr::parse("@fortnightly").expect_err("preset");

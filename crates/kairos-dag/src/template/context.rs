@@ -134,16 +134,21 @@ pub fn build_context(
     });
     ctx.insert("ti", ti_obj.clone());
     ctx.insert("task_instance", ti_obj);
+    // Airflow keys it by ds_nodash when the run has a logical date, else by run id.
+    let key_suffix = match run.logical_date {
+        Some(ld) => ld.format("%Y%m%d").to_string(),
+        None => run.run_id.clone(),
+    };
     ctx.insert(
         "task_instance_key_str",
-        Value::from(format!("{}__{}__{}", dag.dag_id, task.task_id, run.run_id)),
+        Value::from(format!("{}__{}__{key_suffix}", dag.dag_id, task.task_id)),
     );
     ctx.insert("run_after", DateTimeValue::utc(run.run_after));
     if let Some(ld) = run.logical_date {
         let ds = ld.format("%Y-%m-%d").to_string();
         let ts = python_isoformat(ld);
         ctx.insert("ds_nodash", Value::from(ds.replace('-', "")));
-        ctx.insert("ds", Value::from(ds.clone()));
+        ctx.insert("ds", Value::from(ds));
         ctx.insert(
             "ts_nodash",
             Value::from(ld.format("%Y%m%dT%H%M%S").to_string()),
@@ -151,15 +156,6 @@ pub fn build_context(
         ctx.insert("ts_nodash_with_tz", Value::from(ts.replace(['-', ':'], "")));
         ctx.insert("ts", Value::from(ts));
         ctx.insert("logical_date", DateTimeValue::utc(ld));
-        ctx.insert(
-            "task_instance_key_str",
-            Value::from(format!(
-                "{}__{}__{}",
-                dag.dag_id,
-                task.task_id,
-                ds.replace('-', "")
-            )),
-        );
         let interval = run.data_interval.unwrap_or(DataInterval::exact(ld));
         ctx.insert("data_interval_start", DateTimeValue::utc(interval.start));
         ctx.insert("data_interval_end", DateTimeValue::utc(interval.end));

@@ -198,11 +198,8 @@ impl Object for DatetimeClass {
             }
             "fromisoformat" => {
                 let (text,): (&str,) = from_args(args)?;
-                let t = DateTime::parse_from_rfc3339(text)
-                    .map(|t| t.with_timezone(&Utc))
-                    .or_else(|_| strptime(text, "%Y-%m-%dT%H:%M:%S").map(|n| n.and_utc()))
-                    .or_else(|_| strptime(text, "%Y-%m-%d").map(|n| n.and_utc()))
-                    .map_err(|_| bad(format!("`{text}` is not an ISO date-time")))?;
+                let t = parse_iso(text)
+                    .ok_or_else(|| bad(format!("`{text}` is not an ISO date-time")))?;
                 Ok(DateTimeValue::utc(t))
             }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
@@ -218,8 +215,20 @@ pub fn as_datetime(v: &Value) -> Result<DateTime<Tz>, Error> {
     let text = v
         .as_str()
         .ok_or_else(|| bad(format!("expected a date-time, found `{v}`")))?;
-    DateTime::parse_from_rfc3339(text)
+    parse_iso(text)
         .map(|t| t.with_timezone(&Tz::UTC))
-        .or_else(|_| strptime(text, "%Y-%m-%d").map(|n| n.and_utc().with_timezone(&Tz::UTC)))
-        .map_err(|_| bad(format!("`{text}` is not a date-time")))
+        .ok_or_else(|| bad(format!("`{text}` is not a date-time")))
+}
+
+/// An ISO 8601 date-time with an offset, or a naive one (read as UTC), or a date.
+fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            strptime(text, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+        .or_else(|| strptime(text, "%Y-%m-%d").ok().map(|n| n.and_utc()))
 }
