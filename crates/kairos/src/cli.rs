@@ -20,6 +20,95 @@ pub enum Command {
     /// Work with DAG files.
     #[command(subcommand_required = true)]
     Dags(DagsArgs),
+    /// Run one server node of a cluster.
+    Server(ServerArgs),
+    /// Inspect and change the cluster's membership.
+    #[command(subcommand_required = true)]
+    Cluster(ClusterArgs),
+}
+
+/// Flags win over `KAIROS_*` variables, which win over the config file.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// This node's id (1, 2, 3, ...). [env: KAIROS_NODE_ID]
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Where this node keeps its Raft log, state and snapshots. [env: KAIROS_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address for Raft and client gRPC (default 127.0.0.1:7071). [env: KAIROS_GRPC_ADDR]
+    #[arg(long)]
+    pub grpc_addr: Option<String>,
+    /// Address for HTTP: /health, /cluster (default 127.0.0.1:8081). [env: KAIROS_HTTP_ADDR]
+    #[arg(long)]
+    pub http_addr: Option<String>,
+    /// Every initial member, `1=HOST:PORT,2=HOST:PORT,...` (gRPC addresses). The lowest
+    /// id initializes a new cluster once. [env: KAIROS_PEERS]
+    #[arg(long)]
+    pub peers: Option<String>,
+    /// A TOML file with a `[server]` table of the same settings.
+    #[arg(long, default_value = "kairos.toml")]
+    pub config: PathBuf,
+    /// Raft heartbeat interval in milliseconds (default 100). [env: KAIROS_HEARTBEAT_MS]
+    #[arg(long)]
+    pub heartbeat_ms: Option<u64>,
+    /// Election timeout range, `MIN-MAX` milliseconds (default 500-1000).
+    /// [env: KAIROS_ELECTION_TIMEOUT_MS]
+    #[arg(long)]
+    pub election_timeout_ms: Option<String>,
+    /// Build a snapshot every this many log entries (default 5000). [env: KAIROS_SNAPSHOT_EVERY]
+    #[arg(long)]
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind a snapshot for lagging followers (default 1000).
+    /// [env: KAIROS_KEEP_BEHIND_SNAPSHOT]
+    #[arg(long)]
+    pub keep_behind_snapshot: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    /// gRPC addresses of any members, comma separated.
+    #[arg(
+        long,
+        env = "KAIROS_SERVER",
+        default_value = "127.0.0.1:7071",
+        global = true
+    )]
+    pub server: String,
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Each member's id, address, role, term, last log index, last applied, and the leader.
+    Status {
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Initialize a new cluster through the first --server, with these voters
+    /// (`ID=HOST:PORT,...`; that server alone when empty). Not needed when servers
+    /// were started with --peers.
+    Init {
+        #[arg(long, default_value = "")]
+        members: String,
+    },
+    /// Add a node: first as a learner, then as a voter once it has caught up.
+    AddNode {
+        #[arg(long)]
+        node_id: u64,
+        /// The new node's gRPC address.
+        #[arg(long)]
+        grpc_addr: String,
+        /// The new node's HTTP address.
+        #[arg(long, default_value = "")]
+        http_addr: String,
+    },
+    /// Remove a node from the cluster.
+    RemoveNode {
+        #[arg(long)]
+        node_id: u64,
+    },
 }
 
 #[derive(Args, Debug)]

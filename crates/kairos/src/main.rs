@@ -1,7 +1,8 @@
 //! `kairos`: the single binary of the Kairos scheduler.
 //!
-//! For now it reads DAG files (`kairos dags validate`, `kairos dags show`); the
-//! server, the worker and the cluster commands join it as they are built.
+//! It reads DAG files (`kairos dags validate`, `kairos dags show`), runs a server
+//! node (`kairos server`) and manages the cluster (`kairos cluster ...`); the worker
+//! joins it later.
 
 mod cli;
 mod commands;
@@ -18,5 +19,7 @@ fn main() -> ExitCode {
             cli::DagsCommand::Validate(args) => commands::dags::validate(&args),
             cli::DagsCommand::Show(args) => commands::dags::show(&args),
         },
+        cli::Command::Server(args) => commands::cluster::serve(&args),
+        cli::Command::Cluster(args) => commands::cluster::cluster(&args),
     }
 }

@@ -1,0 +1,11 @@
+//! The gRPC protocol of Kairos, generated from `proto/` at build time.
+//!
+//! `kairos.v1.Raft` carries Raft between servers; `kairos.v1.Cluster` is the client
+//! side of a server (propose, query, status, membership). The worker protocol joins
+//! them with the scheduler.
+
+#![allow(clippy::all)]
+
+pub mod v1 {
+    tonic::include_proto!("kairos.v1");
+}

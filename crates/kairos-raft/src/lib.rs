@@ -1,0 +1,22 @@
+//! Raft for Kairos: openraft over RocksDB, with its RPCs over gRPC.
+//!
+//! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
+//! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
+//! - [`network`] and [`service`]: Raft's RPCs, client and server side;
+//! - [`proposer`]: group commit of concurrent proposals into one entry;
+//! - [`node`]: all of it started together.
+//!
+//! This crate knows Kairos's state only as "batches of commands in, results out";
+//! what a command means is `kairos-state`'s business.
+
+pub mod log_store;
+pub mod network;
+pub mod node;
+pub mod proposer;
+pub mod service;
+pub mod state_machine;
+pub mod types;
+
+pub use node::{RaftNode, RaftSettings, StartError};
+pub use proposer::{Committed, ProposeError, Proposer};
+pub use types::{KairosNode, NodeId, Raft, TypeConfig};

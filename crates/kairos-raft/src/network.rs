@@ -1,0 +1,158 @@
+//! The client side of Raft's RPCs: one reused gRPC channel per peer.
+//!
+//! Channels connect lazily and reconnect by themselves; each call carries the
+//! deadline openraft gives it. A peer that cannot be reached is reported as
+//! `Unreachable`, which makes openraft back off instead of spinning.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kairos_proto::v1::RaftPayload;
+use kairos_proto::v1::raft_client::RaftClient;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::types::{KairosNode, NodeId, TypeConfig};
+
+/// How long a connection attempt to a peer may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Makes connections to peers, sharing one channel per address.
+#[derive(Clone, Default)]
+pub struct Network {
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
+}
+
+/// A channel to `addr` (`host:port`), made once and then reused.
+pub fn channel_to(
+    cache: &Mutex<HashMap<String, Channel>>,
+    addr: &str,
+) -> Result<Channel, tonic::transport::Error> {
+    if let Ok(cache) = cache.lock() {
+        if let Some(channel) = cache.get(addr) {
+            return Ok(channel.clone());
+        }
+    }
+    let channel = Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_while_idle(true)
+        .connect_lazy();
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(addr.to_string(), channel.clone());
+    }
+    Ok(channel)
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &KairosNode) -> Connection {
+        let client = channel_to(&self.channels, &node.grpc_addr)
+            .map(RaftClient::new)
+            .map_err(|e| format!("bad address {:?} of node {target}: {e}", node.grpc_addr));
+        Connection { target, client }
+    }
+}
+
+/// Raft's RPCs to one peer.
+pub struct Connection {
+    target: NodeId,
+    client: Result<RaftClient<Channel>, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Failure(String);
+
+impl Connection {
+    /// Sends one message and decodes the peer's `Result<Resp, Err>` answer.
+    async fn call<Req, Resp, Err>(
+        &mut self,
+        method: Method,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, KairosNode, Err>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        Err: std::error::Error + DeserializeOwned,
+    {
+        let client = match &mut self.client {
+            Ok(client) => client,
+            Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&Failure(e.clone())))),
+        };
+        let json =
+            serde_json::to_vec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let mut request = tonic::Request::new(RaftPayload { json });
+        request.set_timeout(option.hard_ttl());
+        let reply = match method {
+            Method::AppendEntries => client.append_entries(request).await,
+            Method::Vote => client.vote(request).await,
+            Method::InstallSnapshot => client.install_snapshot(request).await,
+        };
+        let reply = match reply {
+            Ok(reply) => reply.into_inner(),
+            Err(status) => {
+                let failure = Failure(format!("{method:?} to node {}: {status}", self.target));
+                return Err(match status.code() {
+                    tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::Unknown => RPCError::Unreachable(Unreachable::new(&failure)),
+                    _ => RPCError::Network(NetworkError::new(&failure)),
+                });
+            }
+        };
+        let answer: Result<Resp, Err> = serde_json::from_slice(&reply.json)
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Method {
+    AppendEntries,
+    Vote,
+    InstallSnapshot,
+}
+
+impl RaftNetwork<TypeConfig> for Connection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>>
+    {
+        self.call(Method::AppendEntries, &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, KairosNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        self.call(Method::InstallSnapshot, &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>> {
+        self.call(Method::Vote, &rpc, &option).await
+    }
+}

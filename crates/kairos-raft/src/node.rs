@@ -1,0 +1,144 @@
+//! One Raft member: its stores, openraft, and the proposer, started together.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kairos_state::Store;
+use openraft::{Config, SnapshotPolicy};
+
+use crate::log_store::{LogStore, has_state};
+use crate::network::Network;
+use crate::proposer::Proposer;
+use crate::state_machine::StateMachine;
+use crate::types::{NodeId, Raft};
+
+/// Raft's timing and log-compaction settings.
+#[derive(Debug, Clone)]
+pub struct RaftSettings {
+    pub heartbeat: Duration,
+    /// Elections start after a random time in this range without a heartbeat. Keep
+    /// the low end at least ten times the disk's fsync latency, or elections flap.
+    pub election_timeout: (Duration, Duration),
+    /// Build a snapshot after this many entries since the last one.
+    pub snapshot_every: u64,
+    /// Entries kept behind a snapshot, so that a briefly lagging follower can catch up
+    /// from the log instead of needing the whole snapshot.
+    pub keep_behind_snapshot: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> RaftSettings {
+        RaftSettings {
+            heartbeat: Duration::from_millis(100),
+            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            snapshot_every: 5000,
+            keep_behind_snapshot: 1000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data dir {path}: {error}")]
+    DataDir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot open the Raft log in {path}: {error}")]
+    Log { path: PathBuf, error: String },
+    #[error("cannot open the state store in {path}: {error}")]
+    State { path: PathBuf, error: String },
+    #[error("invalid Raft settings: {0}")]
+    Config(String),
+    #[error("Raft failed to start: {0}")]
+    Raft(String),
+}
+
+/// A running Raft member.
+#[derive(Clone)]
+pub struct RaftNode {
+    pub id: NodeId,
+    pub raft: Raft,
+    pub store: Arc<Store>,
+    pub proposer: Proposer,
+    log: LogStore,
+}
+
+impl RaftNode {
+    /// Opens `data_dir` (creating it on first start) and starts Raft. A node that has
+    /// been part of a cluster resumes from its data; a new one waits to be initialized
+    /// or added.
+    pub async fn start(
+        id: NodeId,
+        data_dir: &Path,
+        settings: &RaftSettings,
+    ) -> Result<RaftNode, StartError> {
+        std::fs::create_dir_all(data_dir).map_err(|error| StartError::DataDir {
+            path: data_dir.to_path_buf(),
+            error,
+        })?;
+        let log_path = data_dir.join("raft-log");
+        let log = LogStore::open(&log_path).map_err(|e| StartError::Log {
+            path: log_path.clone(),
+            error: e.to_string(),
+        })?;
+        let state_path = data_dir.join("state");
+        let store = Arc::new(Store::open(&state_path).map_err(|e| StartError::State {
+            path: state_path.clone(),
+            error: e.to_string(),
+        })?);
+        let state_machine =
+            StateMachine::new(store.clone(), &data_dir.join("snapshots")).map_err(|error| {
+                StartError::DataDir {
+                    path: data_dir.join("snapshots"),
+                    error,
+                }
+            })?;
+        let config = Config {
+            cluster_name: "kairos".to_string(),
+            heartbeat_interval: settings.heartbeat.as_millis() as u64,
+            election_timeout_min: settings.election_timeout.0.as_millis() as u64,
+            election_timeout_max: settings.election_timeout.1.as_millis() as u64,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_every),
+            max_in_snapshot_log_to_keep: settings.keep_behind_snapshot,
+            install_snapshot_timeout: 10_000,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+        let raft = Raft::new(
+            id,
+            Arc::new(config),
+            Network::default(),
+            log.clone(),
+            state_machine,
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+        let proposer = Proposer::start(raft.clone());
+        Ok(RaftNode {
+            id,
+            raft,
+            store,
+            proposer,
+            log,
+        })
+    }
+
+    /// Whether this node has a vote or log on disk: such a node belongs to a cluster
+    /// already and must never be initialized again.
+    pub fn has_raft_state(&self) -> bool {
+        has_state(&self.log).unwrap_or(true)
+    }
+
+    /// Stops Raft and makes the state machine's writes durable.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!("Raft did not stop cleanly: {e}");
+        }
+        if let Err(e) = self.store.sync() {
+            tracing::warn!("could not sync the state store: {e}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Group commit: concurrent proposals ride in one Raft entry.
+//!
+//! Callers hand their commands to one proposer task. While earlier entries are in
+//! flight, new proposals pile up in the queue; the proposer takes everything waiting
+//! (up to a cap) into the next entry, stamps it with the leader's clock, and splits
+//! the entry's results back to each caller. With one caller an entry carries one
+//! proposal; with many, entries grow, so throughput grows with concurrency while the
+//! number of fsyncs does not.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use kairos_state::{Batch, Command, CommandResult};
+use openraft::error::{ClientWriteError, RaftError};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::types::{KairosNode, NodeId, Raft};
+
+/// The most commands one entry carries.
+pub const MAX_COMMANDS_PER_ENTRY: usize = 1024;
+/// How many entries may be waiting for commit at once.
+const MAX_ENTRIES_IN_FLIGHT: usize = 4;
+/// How many proposals may wait for the proposer before callers are slowed down.
+const QUEUE: usize = 16 * 1024;
+
+/// What a committed proposal answered.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub results: Vec<CommandResult>,
+    /// The index of the entry that carried the commands.
+    pub log_index: u64,
+}
+
+/// Why a proposal was not committed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProposeError {
+    /// This node is not the leader: send the proposal to `leader` (when known).
+    #[error("this node is not the leader (leader: {leader_id:?})")]
+    NotLeader {
+        leader_id: Option<NodeId>,
+        leader: Option<KairosNode>,
+    },
+    /// The proposal may or may not have been committed (the leader changed or stopped
+    /// while it was in flight).
+    #[error("the outcome of the proposal is unknown: {0}")]
+    Unknown(String),
+    #[error("Raft has stopped: {0}")]
+    Stopped(String),
+}
+
+struct Proposal {
+    commands: Vec<Command>,
+    reply: oneshot::Sender<Result<Committed, ProposeError>>,
+}
+
+/// A handle to the proposer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Proposer {
+    queue: mpsc::Sender<Proposal>,
+}
+
+impl Proposer {
+    /// Starts the proposer task for `raft`.
+    pub fn start(raft: Raft) -> Proposer {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(raft, receiver));
+        Proposer { queue }
+    }
+
+    /// Proposes `commands` (applied together, in order, within one entry) and waits
+    /// for their results.
+    pub async fn propose(&self, commands: Vec<Command>) -> Result<Committed, ProposeError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Proposal { commands, reply })
+            .await
+            .map_err(|_| ProposeError::Stopped("the proposer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ProposeError::Unknown("the proposer dropped the proposal".into()))?
+    }
+}
+
+async fn run(raft: Raft, mut receiver: mpsc::Receiver<Proposal>) {
+    let in_flight = Arc::new(Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
+    while let Some(first) = receiver.recv().await {
+        // Wait for room first: proposals that arrive meanwhile join this entry.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let mut count = first.commands.len();
+        let mut group = vec![first];
+        while count < MAX_COMMANDS_PER_ENTRY {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    count += next.commands.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut commands = Vec::with_capacity(count);
+        let mut shares = Vec::with_capacity(group.len());
+        for proposal in group {
+            shares.push((proposal.commands.len(), proposal.reply));
+            commands.extend(proposal.commands);
+        }
+        let batch = Batch {
+            stamp: Utc::now(),
+            commands,
+        };
+        let pending = raft.client_write_ff(batch).await;
+        tokio::spawn(async move {
+            let outcome = match pending {
+                Err(fatal) => Err(ProposeError::Stopped(fatal.to_string())),
+                Ok(pending) => match pending.await {
+                    Err(_) => Err(ProposeError::Unknown("Raft dropped the entry".into())),
+                    Ok(Err(error)) => Err(write_error(error)),
+                    Ok(Ok(response)) => Ok((response.log_id.index, response.data.0)),
+                },
+            };
+            drop(permit);
+            match outcome {
+                Ok((log_index, results)) => {
+                    let mut results = results.into_iter();
+                    for (n, reply) in shares {
+                        let mine: Vec<CommandResult> = results.by_ref().take(n).collect();
+                        let _ = reply.send(Ok(Committed {
+                            results: mine,
+                            log_index,
+                        }));
+                    }
+                }
+                Err(error) => {
+                    for (_, reply) in shares {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn write_error(error: ClientWriteError<NodeId, KairosNode>) -> ProposeError {
+    match error {
+        ClientWriteError::ForwardToLeader(forward) => ProposeError::NotLeader {
+            leader_id: forward.leader_id,
+            leader: forward.leader_node,
+        },
+        ClientWriteError::ChangeMembershipError(e) => ProposeError::Unknown(e.to_string()),
+    }
+}
+
+/// Maps openraft's write error for callers that write directly (membership changes).
+pub fn raft_write_error(
+    error: RaftError<NodeId, ClientWriteError<NodeId, KairosNode>>,
+) -> ProposeError {
+    match error {
+        RaftError::APIError(e) => write_error(e),
+        RaftError::Fatal(e) => ProposeError::Stopped(e.to_string()),
+    }
+}

@@ -1,0 +1,251 @@
+//! openraft's state machine interface over [`kairos_state::Store`].
+//!
+//! The store keeps Raft's last applied log id and membership as opaque records in
+//! the same `WriteBatch` as each entry's effects, so they always agree with the data.
+//! Snapshots are the store's own export; the newest one is also kept as a file, so
+//! that a restarted node can still send it to a follower that needs it.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kairos_state::snapshot::parse_snapshot;
+use kairos_state::{EntryToApply, Store};
+use openraft::storage::RaftStateMachine;
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
+use serde::{Deserialize, Serialize};
+
+use crate::types::{
+    BatchResults, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
+
+const LAST_APPLIED: &str = "last_applied";
+const MEMBERSHIP: &str = "membership";
+
+/// The state machine as openraft drives it.
+pub struct StateMachine {
+    store: Arc<Store>,
+    snapshots: SnapshotFiles,
+}
+
+impl StateMachine {
+    pub fn new(store: Arc<Store>, snapshot_dir: &Path) -> std::io::Result<StateMachine> {
+        std::fs::create_dir_all(snapshot_dir)?;
+        Ok(StateMachine {
+            store,
+            snapshots: SnapshotFiles {
+                dir: snapshot_dir.to_path_buf(),
+            },
+        })
+    }
+}
+
+fn sm_read(e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::read_state_machine(&std::io::Error::other(e.to_string())).into()
+}
+
+fn sm_write(e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::write_state_machine(&std::io::Error::other(e.to_string())).into()
+}
+
+fn snapshot_err(e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::write_snapshot(None, &std::io::Error::other(e.to_string())).into()
+}
+
+/// The last applied log id and membership the store holds.
+fn applied_state(store: &Store) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+    let last: Option<LogId> = match store.raft_meta(LAST_APPLIED).map_err(sm_read)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read)?,
+        None => None,
+    };
+    let membership: StoredMembership = match store.raft_meta(MEMBERSHIP).map_err(sm_read)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(sm_read)?,
+        None => StoredMembership::default(),
+    };
+    Ok((last, membership))
+}
+
+/// The same two records, read out of a snapshot's bytes.
+fn snapshot_state(data: &[u8]) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+    let mut last = None;
+    let mut membership = StoredMembership::default();
+    for (cf, key, value) in parse_snapshot(data).map_err(snapshot_err)? {
+        if cf != kairos_state::keys::Cf::Meta {
+            continue;
+        }
+        let Some(name) = key.strip_prefix(kairos_state::keys::meta::RAFT_PREFIX) else {
+            continue;
+        };
+        match name {
+            b"last_applied" => last = serde_json::from_slice(value).map_err(snapshot_err)?,
+            b"membership" => membership = serde_json::from_slice(value).map_err(snapshot_err)?,
+            _ => {}
+        }
+    }
+    Ok((last, membership))
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        applied_state(&self.store)
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<BatchResults>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let mut to_apply = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let mut raft_meta = vec![(
+                LAST_APPLIED.to_string(),
+                serde_json::to_vec(&Some(entry.log_id)).map_err(sm_write)?,
+            )];
+            let batch = match &entry.payload {
+                EntryPayload::Normal(batch) => Some(batch),
+                EntryPayload::Membership(membership) => {
+                    let stored = StoredMembership::new(Some(entry.log_id), membership.clone());
+                    raft_meta.push((
+                        MEMBERSHIP.to_string(),
+                        serde_json::to_vec(&stored).map_err(sm_write)?,
+                    ));
+                    None
+                }
+                EntryPayload::Blank => None,
+            };
+            to_apply.push(EntryToApply {
+                index: entry.log_id.index,
+                batch,
+                raft_meta,
+            });
+        }
+        let results = self.store.apply(&to_apply).map_err(sm_write)?;
+        Ok(results.into_iter().map(BatchResults).collect())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
+        SnapshotBuilder {
+            store: self.store.clone(),
+            snapshots: self.snapshots.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let (last, _) = snapshot_state(&data)?;
+        if last != meta.last_log_id {
+            return Err(snapshot_err(format!(
+                "the snapshot's data ends at {last:?} but its metadata says {:?}",
+                meta.last_log_id
+            )));
+        }
+        self.store.install_snapshot(&data).map_err(snapshot_err)?;
+        self.snapshots.save(meta, &data).map_err(snapshot_err)?;
+        tracing::info!(snapshot = %meta.snapshot_id, "installed a snapshot from the leader");
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
+        self.snapshots.load().map_err(|e| sm_read(e))
+    }
+}
+
+/// Builds snapshots from a consistent view of the store, concurrently with apply.
+pub struct SnapshotBuilder {
+    store: Arc<Store>,
+    snapshots: SnapshotFiles,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        let store = self.store.clone();
+        let data = tokio::task::spawn_blocking(move || store.export_snapshot())
+            .await
+            .map_err(snapshot_err)?
+            .map_err(snapshot_err)?;
+        // The log id and membership come from the exported bytes themselves, so they
+        // describe exactly the state inside the snapshot.
+        let (last_log_id, last_membership) = snapshot_state(&data)?;
+        let snapshot_id = match last_log_id {
+            Some(id) => format!(
+                "{}-{}-{}",
+                id.leader_id.term, id.leader_id.node_id, id.index
+            ),
+            None => "empty".to_string(),
+        };
+        let meta = SnapshotMeta {
+            last_log_id,
+            last_membership,
+            snapshot_id,
+        };
+        self.snapshots.save(&meta, &data).map_err(snapshot_err)?;
+        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built a snapshot");
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+/// The newest snapshot on disk: `current.snap` and `current.meta`, each replaced by
+/// writing a temporary file and renaming it.
+#[derive(Clone)]
+struct SnapshotFiles {
+    dir: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedMeta {
+    meta: SnapshotMeta,
+}
+
+impl SnapshotFiles {
+    fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> std::io::Result<()> {
+        write_atomically(&self.dir.join("current.snap"), data)?;
+        let meta =
+            serde_json::to_vec(&SavedMeta { meta: meta.clone() }).map_err(std::io::Error::other)?;
+        write_atomically(&self.dir.join("current.meta"), &meta)
+    }
+
+    fn load(&self) -> std::io::Result<Option<Snapshot>> {
+        let meta_path = self.dir.join("current.meta");
+        if !meta_path.exists() {
+            return Ok(None);
+        }
+        let saved: SavedMeta =
+            serde_json::from_slice(&std::fs::read(&meta_path)?).map_err(std::io::Error::other)?;
+        let data = std::fs::read(self.dir.join("current.snap"))?;
+        // The two files are renamed one after the other: make sure they belong together.
+        match snapshot_state(&data) {
+            Ok((last, _)) if last == saved.meta.last_log_id => Ok(Some(Snapshot {
+                meta: saved.meta,
+                snapshot: Box::new(Cursor::new(data)),
+            })),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

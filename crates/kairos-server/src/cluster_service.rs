@@ -1,0 +1,364 @@
+//! `kairos.v1.Cluster` on every node: proposals (forwarded to the leader when this
+//! node is not it), reads (local, or linearizable), status and membership.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kairos_proto::v1::cluster_server::Cluster;
+use kairos_proto::v1::{
+    AddNodeRequest, InitReply, InitRequest, Member, MembershipReply, NodeStatus, ProposeReply,
+    ProposeRequest, QueryReply, QueryRequest, ReadIndexReply, ReadIndexRequest, RemoveNodeRequest,
+    StatusRequest,
+};
+use kairos_raft::proposer::raft_write_error;
+use kairos_raft::{KairosNode, NodeId, ProposeError, RaftNode};
+use kairos_state::{Command, Query};
+use openraft::error::{CheckIsLeaderError, InitializeError, RaftError};
+use openraft::{ChangeMembers, ServerState};
+use tokio::sync::Mutex;
+use tonic::{Request, Response, Status};
+
+use crate::client::ClusterClient;
+
+/// How long a consistent read on a follower may wait to catch up with the leader.
+const READ_CATCH_UP: Duration = Duration::from_secs(5);
+
+pub struct ClusterService {
+    node: RaftNode,
+    me: KairosNode,
+    /// Forwards writes and read-index requests to the leader.
+    forwarder: ClusterClient,
+    /// Membership changes one at a time, never overlapping.
+    membership_lock: Arc<Mutex<()>>,
+}
+
+impl ClusterService {
+    pub fn new(node: RaftNode, me: KairosNode) -> ClusterService {
+        ClusterService {
+            node,
+            me,
+            forwarder: ClusterClient::new(Vec::new()),
+            membership_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// A node's status as JSON (for `/cluster` and `--output json`).
+    pub fn status_json(status: &NodeStatus) -> serde_json::Value {
+        serde_json::json!({
+            "node_id": status.node_id,
+            "grpc_addr": status.grpc_addr,
+            "http_addr": status.http_addr,
+            "role": status.role,
+            "term": status.term,
+            "last_log_index": status.last_log_index,
+            "last_applied": status.last_applied,
+            "leader_id": (status.leader_id != 0).then_some(status.leader_id),
+            "snapshot_index": status.snapshot_index,
+            "purged_index": status.purged_index,
+        })
+    }
+
+    /// Whether this node believes it leads (membership changes are sent to the leader;
+    /// openraft itself refuses them on a node that is no longer leader).
+    fn is_leader(&self) -> bool {
+        self.node.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// The leader's gRPC address, as this node knows it.
+    fn leader_addr(&self) -> Option<(NodeId, String)> {
+        let metrics = self.node.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader?;
+        let node = metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)?
+            .clone();
+        Some((leader, node.grpc_addr))
+    }
+
+    fn members(&self) -> Vec<Member> {
+        let metrics = self.node.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership().clone();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| Member {
+                node_id: *id,
+                grpc_addr: node.grpc_addr.clone(),
+                http_addr: node.http_addr.clone(),
+                voter: voters.contains(id),
+            })
+            .collect()
+    }
+}
+
+fn not_leader_status(leader: Option<NodeId>) -> Status {
+    match leader {
+        Some(id) => {
+            Status::unavailable(format!("node {id} is the leader, but could not be reached"))
+        }
+        None => Status::unavailable("there is no leader yet (an election is under way); try again"),
+    }
+}
+
+fn propose_status(error: ProposeError) -> Status {
+    match error {
+        ProposeError::NotLeader { leader_id, .. } => not_leader_status(leader_id),
+        // The caller must not blindly retry: the entry may have been committed.
+        ProposeError::Unknown(e) => Status::aborted(e),
+        ProposeError::Stopped(e) => Status::unavailable(format!("this node is stopping: {e}")),
+    }
+}
+
+fn to_node(member: &Member) -> KairosNode {
+    KairosNode {
+        grpc_addr: member.grpc_addr.clone(),
+        http_addr: member.http_addr.clone(),
+    }
+}
+
+#[tonic::async_trait]
+impl Cluster for ClusterService {
+    async fn propose(
+        &self,
+        request: Request<ProposeRequest>,
+    ) -> Result<Response<ProposeReply>, Status> {
+        let request = request.into_inner();
+        let commands: Vec<Command> = serde_json::from_slice(&request.commands_json)
+            .map_err(|e| Status::invalid_argument(format!("the commands are not valid: {e}")))?;
+        match self.node.proposer.propose(commands).await {
+            Ok(committed) => {
+                let results_json = serde_json::to_vec(&committed.results)
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                Ok(Response::new(ProposeReply {
+                    results_json,
+                    log_index: committed.log_index,
+                }))
+            }
+            Err(ProposeError::NotLeader { leader_id, leader }) if !request.forwarded => {
+                // Forward once to the leader; the caller sees one answer.
+                let Some(leader) = leader else {
+                    return Err(not_leader_status(leader_id));
+                };
+                let mut client = self
+                    .forwarder
+                    .node(&leader.grpc_addr)
+                    .map_err(|e| Status::unavailable(e.to_string()))?;
+                let forwarded = ProposeRequest {
+                    commands_json: request.commands_json,
+                    forwarded: true,
+                };
+                match client.propose(forwarded).await {
+                    Ok(reply) => Ok(reply),
+                    // A leader that cannot be reached did not get the proposal.
+                    Err(status) if status.code() == tonic::Code::Unknown => {
+                        Err(not_leader_status(leader_id))
+                    }
+                    Err(status) => Err(status),
+                }
+            }
+            Err(error) => Err(propose_status(error)),
+        }
+    }
+
+    async fn query(&self, request: Request<QueryRequest>) -> Result<Response<QueryReply>, Status> {
+        let request = request.into_inner();
+        let query: Query = serde_json::from_slice(&request.query_json)
+            .map_err(|e| Status::invalid_argument(format!("the query is not valid: {e}")))?;
+        if request.consistent {
+            let read_index = match self.node.raft.get_read_log_id().await {
+                Ok((read, _)) => read.map(|id| id.index),
+                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
+                    let Some(leader) = forward.leader_node else {
+                        return Err(not_leader_status(None));
+                    };
+                    Some(self.forwarder.read_index(&leader.grpc_addr).await?)
+                }
+                Err(e) => return Err(Status::unavailable(e.to_string())),
+            };
+            self.node
+                .raft
+                .wait(Some(READ_CATCH_UP))
+                .applied_index_at_least(read_index, "consistent read")
+                .await
+                .map_err(|e| {
+                    Status::unavailable(format!("could not catch up with the leader: {e}"))
+                })?;
+        }
+        let store = self.node.store.clone();
+        let (answer, applied_index) = tokio::task::spawn_blocking(move || {
+            let answer = store.query(&query)?;
+            Ok::<_, kairos_state::StoreError>((answer, store.applied_index()?))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| Status::internal(e.to_string()))?;
+        let answer_json =
+            serde_json::to_vec(&answer).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(QueryReply {
+            answer_json,
+            applied_index,
+        }))
+    }
+
+    async fn read_index(
+        &self,
+        _: Request<ReadIndexRequest>,
+    ) -> Result<Response<ReadIndexReply>, Status> {
+        match self.node.raft.get_read_log_id().await {
+            Ok((read, _)) => Ok(Response::new(ReadIndexReply {
+                read_index: read.map_or(0, |id| id.index),
+            })),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
+                Err(not_leader_status(forward.leader_id))
+            }
+            Err(e) => Err(Status::unavailable(e.to_string())),
+        }
+    }
+
+    async fn status(&self, _: Request<StatusRequest>) -> Result<Response<NodeStatus>, Status> {
+        let metrics = self.node.raft.metrics().borrow().clone();
+        let role = match metrics.state {
+            ServerState::Leader => "leader",
+            ServerState::Follower => "follower",
+            ServerState::Candidate => "candidate",
+            ServerState::Learner => "learner",
+            ServerState::Shutdown => "shutdown",
+        };
+        let initialized = metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .next()
+            .is_some();
+        Ok(Response::new(NodeStatus {
+            node_id: self.node.id,
+            grpc_addr: self.me.grpc_addr.clone(),
+            http_addr: self.me.http_addr.clone(),
+            role: role.to_string(),
+            term: metrics.current_term,
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            last_applied: metrics.last_applied.map_or(0, |id| id.index),
+            leader_id: metrics.current_leader.unwrap_or(0),
+            members: self.members(),
+            snapshot_index: metrics.snapshot.map_or(0, |id| id.index),
+            purged_index: metrics.purged.map_or(0, |id| id.index),
+            initialized,
+        }))
+    }
+
+    async fn init(&self, request: Request<InitRequest>) -> Result<Response<InitReply>, Status> {
+        let mut members: BTreeMap<NodeId, KairosNode> = request
+            .into_inner()
+            .members
+            .iter()
+            .map(|m| (m.node_id, to_node(m)))
+            .collect();
+        members
+            .entry(self.node.id)
+            .or_insert_with(|| self.me.clone());
+        match self.node.raft.initialize(members).await {
+            Ok(()) => Ok(Response::new(InitReply {})),
+            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+                Err(Status::already_exists(
+                    "this node already belongs to an initialized cluster; nothing was changed",
+                ))
+            }
+            Err(e) => Err(Status::failed_precondition(e.to_string())),
+        }
+    }
+
+    async fn add_node(
+        &self,
+        request: Request<AddNodeRequest>,
+    ) -> Result<Response<MembershipReply>, Status> {
+        let member = request
+            .into_inner()
+            .member
+            .ok_or_else(|| Status::invalid_argument("which node? give its id and addresses"))?;
+        if member.node_id == 0 || member.grpc_addr.is_empty() {
+            return Err(Status::invalid_argument(
+                "a node needs an id (1 or more) and a gRPC address",
+            ));
+        }
+        if !self.is_leader() {
+            let (_, addr) = self.leader_addr().ok_or_else(|| not_leader_status(None))?;
+            let mut leader = self
+                .forwarder
+                .node(&addr)
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            return leader
+                .add_node(AddNodeRequest {
+                    member: Some(member),
+                })
+                .await;
+        }
+        let _serial = self.membership_lock.lock().await;
+        // First a learner, caught up (blocking), then a voter.
+        self.node
+            .raft
+            .add_learner(member.node_id, to_node(&member), true)
+            .await
+            .map_err(|e| propose_status(raft_write_error(e)))?;
+        let voters: BTreeSet<NodeId> = [member.node_id].into();
+        let response = self
+            .node
+            .raft
+            .change_membership(ChangeMembers::AddVoterIds(voters), false)
+            .await
+            .map_err(|e| propose_status(raft_write_error(e)))?;
+        Ok(Response::new(MembershipReply {
+            members: self.members(),
+            log_index: response.log_id.index,
+        }))
+    }
+
+    async fn remove_node(
+        &self,
+        request: Request<RemoveNodeRequest>,
+    ) -> Result<Response<MembershipReply>, Status> {
+        let node_id = request.into_inner().node_id;
+        if !self.is_leader() {
+            let (_, addr) = self.leader_addr().ok_or_else(|| not_leader_status(None))?;
+            let mut leader = self
+                .forwarder
+                .node(&addr)
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            return leader.remove_node(RemoveNodeRequest { node_id }).await;
+        }
+        let _serial = self.membership_lock.lock().await;
+        let known = self.members().iter().any(|m| m.node_id == node_id);
+        if !known {
+            return Err(Status::not_found(format!("node {node_id} is not a member")));
+        }
+        let voters: BTreeSet<NodeId> = [node_id].into();
+        let is_voter = self
+            .members()
+            .iter()
+            .any(|m| m.node_id == node_id && m.voter);
+        let mut last = 0;
+        if is_voter {
+            let response = self
+                .node
+                .raft
+                .change_membership(ChangeMembers::RemoveVoters(voters.clone()), false)
+                .await
+                .map_err(|e| propose_status(raft_write_error(e)))?;
+            last = response.log_id.index;
+        }
+        if self.members().iter().any(|m| m.node_id == node_id) {
+            let response = self
+                .node
+                .raft
+                .change_membership(ChangeMembers::RemoveNodes(voters), false)
+                .await
+                .map_err(|e| propose_status(raft_write_error(e)))?;
+            last = response.log_id.index;
+        }
+        Ok(Response::new(MembershipReply {
+            members: self.members(),
+            log_index: last,
+        }))
+    }
+}

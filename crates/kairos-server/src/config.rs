@@ -1,0 +1,312 @@
+//! The server's configuration: command-line flags over `KAIROS_*` environment
+//! variables over `kairos.toml` over defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kairos_raft::RaftSettings;
+use serde::Deserialize;
+
+/// One layer of settings, every field optional; layers are merged field by field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    pub node_id: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub grpc_addr: Option<String>,
+    pub http_addr: Option<String>,
+    /// `1=127.0.0.1:7071,2=127.0.0.1:7072,...`: every initial member's gRPC address.
+    pub peers: Option<String>,
+    pub heartbeat_ms: Option<u64>,
+    /// `MIN-MAX` in milliseconds, e.g. `500-1000`.
+    pub election_timeout_ms: Option<String>,
+    pub snapshot_every: Option<u64>,
+    pub keep_behind_snapshot: Option<u64>,
+}
+
+/// The file form: the settings under a `[server]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    server: ConfigLayer,
+}
+
+/// The resolved configuration of one server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub node_id: u64,
+    pub data_dir: PathBuf,
+    pub grpc_addr: String,
+    pub http_addr: String,
+    /// Initial members by id (gRPC addresses), this node included when given.
+    pub peers: BTreeMap<u64, String>,
+    pub raft: RaftSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {error}")]
+    Parse { path: PathBuf, error: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+const ENV: [&str; 9] = [
+    "KAIROS_NODE_ID",
+    "KAIROS_DATA_DIR",
+    "KAIROS_GRPC_ADDR",
+    "KAIROS_HTTP_ADDR",
+    "KAIROS_PEERS",
+    "KAIROS_HEARTBEAT_MS",
+    "KAIROS_ELECTION_TIMEOUT_MS",
+    "KAIROS_SNAPSHOT_EVERY",
+    "KAIROS_KEEP_BEHIND_SNAPSHOT",
+];
+
+impl ConfigLayer {
+    /// The layer given by `KAIROS_*` variables (read through `lookup`, so tests need
+    /// not touch the process environment).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<ConfigLayer, ConfigError> {
+        let number = |name: &str| -> Result<Option<u64>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(text) => text.trim().parse().map(Some).map_err(|_| {
+                    ConfigError::Invalid(format!("{name}={text:?} is not a whole number"))
+                }),
+            }
+        };
+        Ok(ConfigLayer {
+            node_id: number(ENV[0])?,
+            data_dir: lookup(ENV[1]).map(PathBuf::from),
+            grpc_addr: lookup(ENV[2]),
+            http_addr: lookup(ENV[3]),
+            peers: lookup(ENV[4]),
+            heartbeat_ms: number(ENV[5])?,
+            election_timeout_ms: lookup(ENV[6]),
+            snapshot_every: number(ENV[7])?,
+            keep_behind_snapshot: number(ENV[8])?,
+        })
+    }
+
+    /// The layer in a `kairos.toml` file (its `[server]` table).
+    pub fn from_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            error: e.to_string(),
+        })?;
+        Ok(file.server)
+    }
+
+    /// `self` where set, `below` elsewhere.
+    pub fn over(self, below: ConfigLayer) -> ConfigLayer {
+        ConfigLayer {
+            node_id: self.node_id.or(below.node_id),
+            data_dir: self.data_dir.or(below.data_dir),
+            grpc_addr: self.grpc_addr.or(below.grpc_addr),
+            http_addr: self.http_addr.or(below.http_addr),
+            peers: self.peers.or(below.peers),
+            heartbeat_ms: self.heartbeat_ms.or(below.heartbeat_ms),
+            election_timeout_ms: self.election_timeout_ms.or(below.election_timeout_ms),
+            snapshot_every: self.snapshot_every.or(below.snapshot_every),
+            keep_behind_snapshot: self.keep_behind_snapshot.or(below.keep_behind_snapshot),
+        }
+    }
+
+    /// Checks the merged layer and fills in defaults.
+    pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
+        let node_id = self.node_id.ok_or_else(|| {
+            ConfigError::Invalid(
+                "no node id: give --node-id, KAIROS_NODE_ID or server.node_id".into(),
+            )
+        })?;
+        if node_id == 0 {
+            return Err(ConfigError::Invalid(
+                "node ids start at 1; 0 is not a node id".into(),
+            ));
+        }
+        let data_dir = self.data_dir.ok_or_else(|| {
+            ConfigError::Invalid(
+                "no data dir: give --data-dir, KAIROS_DATA_DIR or server.data_dir".into(),
+            )
+        })?;
+        let grpc_addr = self
+            .grpc_addr
+            .unwrap_or_else(|| "127.0.0.1:7071".to_string());
+        let http_addr = self
+            .http_addr
+            .unwrap_or_else(|| "127.0.0.1:8081".to_string());
+        let peers = match &self.peers {
+            Some(text) => parse_peers(text)?,
+            None => BTreeMap::new(),
+        };
+        if let Some(addr) = peers.get(&node_id) {
+            if addr != &grpc_addr {
+                return Err(ConfigError::Invalid(format!(
+                    "--peers gives node {node_id} the address {addr}, but this node listens on {grpc_addr}; \
+                     make them the same"
+                )));
+            }
+        }
+        let mut raft = RaftSettings::default();
+        if let Some(ms) = self.heartbeat_ms {
+            raft.heartbeat = Duration::from_millis(ms);
+        }
+        if let Some(text) = &self.election_timeout_ms {
+            let bad = || {
+                ConfigError::Invalid(format!(
+                    "election timeout {text:?} should be MIN-MAX in milliseconds, e.g. 500-1000"
+                ))
+            };
+            let (min, max) = text.split_once('-').ok_or_else(bad)?;
+            let min: u64 = min.trim().parse().map_err(|_| bad())?;
+            let max: u64 = max.trim().parse().map_err(|_| bad())?;
+            if min >= max {
+                return Err(bad());
+            }
+            raft.election_timeout = (Duration::from_millis(min), Duration::from_millis(max));
+        }
+        if raft.heartbeat >= raft.election_timeout.0 {
+            return Err(ConfigError::Invalid(format!(
+                "the heartbeat ({} ms) must be shorter than the election timeout ({} ms)",
+                raft.heartbeat.as_millis(),
+                raft.election_timeout.0.as_millis()
+            )));
+        }
+        if let Some(n) = self.snapshot_every {
+            raft.snapshot_every = n.max(1);
+        }
+        if let Some(n) = self.keep_behind_snapshot {
+            raft.keep_behind_snapshot = n;
+        }
+        Ok(ServerConfig {
+            node_id,
+            data_dir,
+            grpc_addr,
+            http_addr,
+            peers,
+            raft,
+        })
+    }
+}
+
+/// Parses `1=host:port,2=host:port`.
+pub fn parse_peers(text: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let mut peers = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || {
+            ConfigError::Invalid(format!(
+                "peer {part:?} should be ID=HOST:PORT, e.g. 1=127.0.0.1:7071"
+            ))
+        };
+        let (id, addr) = part.split_once('=').ok_or_else(bad)?;
+        let id: u64 = id.trim().parse().map_err(|_| bad())?;
+        let addr = addr.trim();
+        if id == 0 || !addr.contains(':') {
+            return Err(bad());
+        }
+        if peers.insert(id, addr.to_string()).is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "peer {id} is given twice in --peers"
+            )));
+        }
+    }
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kairos.toml");
+        std::fs::write(
+            &file,
+            "[server]\nnode_id = 3\ndata_dir = \"/from/file\"\nhttp_addr = \"127.0.0.1:9000\"\nheartbeat_ms = 80\n",
+        )
+        .unwrap();
+        let flags = ConfigLayer {
+            node_id: Some(1),
+            ..ConfigLayer::default()
+        };
+        let environment = ConfigLayer::from_env(env(&[
+            ("KAIROS_NODE_ID", "2"),
+            ("KAIROS_DATA_DIR", "/from/env"),
+        ]))
+        .unwrap();
+        let config = flags
+            .over(environment)
+            .over(ConfigLayer::from_file(&file).unwrap())
+            .resolve()
+            .unwrap();
+        assert_eq!(config.node_id, 1);
+        assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(config.http_addr, "127.0.0.1:9000");
+        assert_eq!(config.raft.heartbeat, Duration::from_millis(80));
+        assert_eq!(config.grpc_addr, "127.0.0.1:7071");
+    }
+
+    #[test]
+    fn bad_settings_say_what_to_give() {
+        let err = ConfigLayer::default().resolve().unwrap_err().to_string();
+        assert!(err.contains("--node-id"), "{err}");
+        let err = parse_peers("1=127.0.0.1:7071,x=foo")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ID=HOST:PORT"), "{err}");
+        let err = ConfigLayer::from_env(env(&[("KAIROS_NODE_ID", "one")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KAIROS_NODE_ID"), "{err}");
+        let layer = ConfigLayer {
+            node_id: Some(1),
+            data_dir: Some("/d".into()),
+            election_timeout_ms: Some("900-300".into()),
+            ..ConfigLayer::default()
+        };
+        assert!(layer.resolve().unwrap_err().to_string().contains("MIN-MAX"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kairos.toml");
+        std::fs::write(&file, "[server]\nnode = 1\n").unwrap();
+        let err = ConfigLayer::from_file(&file).unwrap_err().to_string();
+        assert!(err.contains("kairos.toml") && err.contains("node"), "{err}");
+    }
+
+    #[test]
+    fn peers_must_agree_with_this_node() {
+        let layer = ConfigLayer {
+            node_id: Some(1),
+            data_dir: Some("/d".into()),
+            grpc_addr: Some("127.0.0.1:7071".into()),
+            peers: Some("1=127.0.0.1:7999,2=127.0.0.1:7072".into()),
+            ..ConfigLayer::default()
+        };
+        assert!(
+            layer
+                .resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("make them the same")
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! A real cluster on one machine: `kairos server` processes on 127.0.0.1, each with
+//! its own data dir and ports, killed (SIGKILL) when the handle is dropped. The
+//! multi-node tests, the benchmark and the chaos suite run clusters this way: real
+//! processes and real sockets, never in-process mocks.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_proto::v1::NodeStatus;
+use kairos_state::Query;
+
+use crate::client::ClusterClient;
+
+/// A free port on 127.0.0.1 (the listener is closed again before the server binds).
+pub fn free_port() -> std::io::Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+}
+
+pub struct Node {
+    pub id: u64,
+    pub grpc: String,
+    pub http: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    pub child: Option<Child>,
+    /// Extra flags (e.g. snapshot settings) given on every start.
+    pub extra: Vec<String>,
+    /// Whether to pass `--peers` (a node re-added by `cluster add-node` starts without).
+    pub with_peers: bool,
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub peers: String,
+    /// The `kairos` binary the servers run.
+    pub binary: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+/// A wait that ran out, with what was seen.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ClusterError(pub String);
+
+impl Cluster {
+    /// Starts `n` servers of `binary` that bootstrap one cluster together; `extra`
+    /// flags go to every server.
+    pub fn start(binary: &Path, n: u64, extra: &[&str]) -> std::io::Result<Cluster> {
+        let dir = tempfile::tempdir()?;
+        let mut nodes = Vec::new();
+        for id in 1..=n {
+            nodes.push(Node {
+                id,
+                grpc: format!("127.0.0.1:{}", free_port()?),
+                http: format!("127.0.0.1:{}", free_port()?),
+                data_dir: dir.path().join(format!("node{id}")),
+                log: dir.path().join(format!("node{id}.log")),
+                child: None,
+                extra: extra.iter().map(|s| s.to_string()).collect(),
+                with_peers: true,
+            });
+        }
+        let peers = nodes
+            .iter()
+            .map(|node| format!("{}={}", node.id, node.grpc))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = Cluster {
+            nodes,
+            peers,
+            binary: binary.to_path_buf(),
+            dir,
+        };
+        for id in 1..=n {
+            cluster.spawn(id)?;
+        }
+        Ok(cluster)
+    }
+
+    pub fn node(&self, id: u64) -> &Node {
+        &self.nodes[(id - 1) as usize]
+    }
+
+    fn node_mut(&mut self, id: u64) -> &mut Node {
+        &mut self.nodes[(id - 1) as usize]
+    }
+
+    /// Starts (or restarts) node `id` from its data dir.
+    pub fn spawn(&mut self, id: u64) -> std::io::Result<()> {
+        let peers = self.peers.clone();
+        let config = self.dir.path().join("no-such-kairos.toml");
+        let binary = self.binary.clone();
+        let node = self.node_mut(id);
+        let log = File::options().create(true).append(true).open(&node.log)?;
+        let mut command = Command::new(binary);
+        command
+            .arg("server")
+            .args(["--node-id", &id.to_string()])
+            .arg("--data-dir")
+            .arg(&node.data_dir)
+            .args(["--grpc-addr", &node.grpc, "--http-addr", &node.http])
+            .arg("--config")
+            .arg(&config)
+            .args(["--heartbeat-ms", "100", "--election-timeout-ms", "600-1200"])
+            .args(&node.extra)
+            .env("KAIROS_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if node.with_peers {
+            command.args(["--peers", &peers]);
+        }
+        node.child = Some(command.spawn()?);
+        Ok(())
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.node_mut(id).child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends a signal by name (TERM, STOP, CONT) with `kill`.
+    pub fn signal(&self, id: u64, signal: &str) -> Result<(), ClusterError> {
+        let Some(child) = &self.node(id).child else {
+            return Err(ClusterError(format!("node {id} is not running")));
+        };
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .map_err(|e| ClusterError(format!("cannot run kill: {e}")))?;
+        if !status.success() {
+            return Err(ClusterError(format!("kill -{signal} of node {id} failed")));
+        }
+        Ok(())
+    }
+
+    /// Waits for node `id` to exit by itself and returns how it exited.
+    pub fn wait_exit(&mut self, id: u64, timeout: Duration) -> Result<ExitStatus, ClusterError> {
+        let deadline = Instant::now() + timeout;
+        let node = self.node_mut(id);
+        let Some(child) = node.child.as_mut() else {
+            return Err(ClusterError(format!("node {id} is not running")));
+        };
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| ClusterError(e.to_string()))? {
+                node.child = None;
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(ClusterError(format!(
+                    "node {id} did not exit within {timeout:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn addrs(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.grpc.clone()).collect()
+    }
+
+    /// A client that asks node `first` first, then the others.
+    pub fn client_via(&self, first: u64) -> ClusterClient {
+        let mut addrs = self.addrs();
+        addrs.rotate_left((first - 1) as usize);
+        ClusterClient::new(addrs).with_patience(Duration::from_secs(30))
+    }
+
+    pub fn client(&self) -> ClusterClient {
+        self.client_via(1)
+    }
+
+    pub async fn status(&self, id: u64) -> Option<NodeStatus> {
+        ClusterClient::new(vec![])
+            .status(&self.node(id).grpc)
+            .await
+            .ok()
+    }
+
+    /// Waits until one of the running nodes says it is the leader and the others
+    /// that answer agree; returns its id.
+    pub async fn wait_leader(&self, timeout: Duration) -> Result<u64, ClusterError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut leaders = Vec::new();
+            let mut views = Vec::new();
+            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                if let Some(status) = self.status(node.id).await {
+                    if status.role == "leader" {
+                        leaders.push(status.node_id);
+                    }
+                    views.push(status.leader_id);
+                }
+            }
+            if let [leader] = leaders.as_slice() {
+                if views.iter().all(|v| v == leader) {
+                    return Ok(*leader);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ClusterError(format!(
+                    "no leader within {timeout:?}:\n{}",
+                    self.logs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until every running node has applied the same index (and at least
+    /// `at_least`); returns it.
+    pub async fn wait_converged(
+        &self,
+        at_least: u64,
+        timeout: Duration,
+    ) -> Result<u64, ClusterError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut applied = Vec::new();
+            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                applied.push(self.status(node.id).await.map(|s| s.last_applied));
+            }
+            if let Some(Some(first)) = applied.first() {
+                if *first >= at_least && applied.iter().all(|a| *a == Some(*first)) {
+                    return Ok(*first);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ClusterError(format!(
+                    "nodes did not converge within {timeout:?}: {applied:?}\n{}",
+                    self.logs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Each running node's state digest, read from that node alone.
+    pub async fn digests(&self) -> Result<Vec<(u64, String)>, ClusterError> {
+        let client = ClusterClient::new(vec![]);
+        let mut out = Vec::new();
+        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+            let digest = client
+                .query_node(&node.grpc, &Query::Digest, false)
+                .await
+                .map_err(|e| ClusterError(format!("digest of node {}: {e}", node.id)))?;
+            out.push((node.id, digest.as_str().unwrap_or_default().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Every node's server log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            out.push_str(&format!(
+                "--- node {} ({}) ---\n",
+                node.id,
+                node.log.display()
+            ));
+            for line in tail.into_iter().rev() {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// Runs `kairos cluster ...` against `server`; returns (success, stdout, stderr).
+    pub fn cluster_cli(
+        &self,
+        server: &str,
+        args: &[&str],
+    ) -> std::io::Result<(bool, String, String)> {
+        let output = Command::new(&self.binary)
+            .arg("cluster")
+            .args(args)
+            .args(["--server", server])
+            .output()?;
+        Ok((
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    }
+}

@@ -1,0 +1,170 @@
+//! `kairos server`: one node of the cluster, from start to a clean stop.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kairos_proto::v1::cluster_server::ClusterServer;
+use kairos_proto::v1::raft_server::RaftServer;
+use kairos_raft::service::RaftService;
+use kairos_raft::{KairosNode, RaftNode};
+use openraft::error::{InitializeError, RaftError};
+use tokio::net::TcpListener;
+
+use crate::cluster_service::ClusterService;
+use crate::config::ServerConfig;
+
+/// The largest gRPC message accepted (snapshot chunks and large DAG pushes).
+const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Start(#[from] kairos_raft::StartError),
+    #[error("cannot listen on {addr}: {error}")]
+    Listen { addr: String, error: std::io::Error },
+    #[error("the gRPC server failed: {0}")]
+    Grpc(String),
+}
+
+/// Runs a server until SIGTERM or SIGINT, then stops Raft, syncs the stores and
+/// returns.
+pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
+    let node = RaftNode::start(config.node_id, &config.data_dir, &config.raft).await?;
+    let me = KairosNode {
+        grpc_addr: config.grpc_addr.clone(),
+        http_addr: config.http_addr.clone(),
+    };
+    let grpc_listener = TcpListener::bind(&config.grpc_addr)
+        .await
+        .map_err(|error| ServerError::Listen {
+            addr: config.grpc_addr.clone(),
+            error,
+        })?;
+    let http_listener = TcpListener::bind(&config.http_addr)
+        .await
+        .map_err(|error| ServerError::Listen {
+            addr: config.http_addr.clone(),
+            error,
+        })?;
+    tracing::info!(
+        node_id = config.node_id,
+        grpc = %config.grpc_addr,
+        http = %config.http_addr,
+        data_dir = %config.data_dir.display(),
+        "kairos server started"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grpc = {
+        let mut stop = stop_rx.clone();
+        let raft_service = RaftServer::new(RaftService::new(node.raft.clone()))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let cluster_service = ClusterServer::new(ClusterService::new(node.clone(), me.clone()))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let incoming = tokio_stream_from(grpc_listener);
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .tcp_nodelay(true)
+                .add_service(raft_service)
+                .add_service(cluster_service)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                }),
+        )
+    };
+    let http = {
+        let mut stop = stop_rx.clone();
+        let app = crate::http::router(node.clone());
+        tokio::spawn(async move {
+            axum::serve(http_listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+
+    if !node.has_raft_state() {
+        tokio::spawn(bootstrap(
+            node.clone(),
+            me.clone(),
+            config.node_id,
+            config.peers.clone(),
+        ));
+    }
+
+    wait_for_signal().await;
+    tracing::info!("stopping: Raft first, then the listeners");
+    let _ = stop_tx.send(true);
+    node.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), grpc).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// A fresh cluster starts once: the lowest id among the peers initializes it, with
+/// every peer as a voter. A node that has Raft state never gets here, so a restart
+/// never re-initializes; a node started without peers waits to be added.
+async fn bootstrap(node: RaftNode, me: KairosNode, id: u64, peers: BTreeMap<u64, String>) {
+    let Some((&lowest, _)) = peers.iter().next() else {
+        tracing::info!("no --peers given: waiting to be added with `kairos cluster add-node`");
+        return;
+    };
+    if lowest != id || !peers.contains_key(&id) {
+        tracing::info!("waiting for node {lowest} to initialize the cluster");
+        return;
+    }
+    let members: BTreeMap<u64, KairosNode> = peers
+        .iter()
+        .map(|(peer, addr)| {
+            let node = if *peer == id {
+                me.clone()
+            } else {
+                KairosNode {
+                    grpc_addr: addr.clone(),
+                    http_addr: String::new(),
+                }
+            };
+            (*peer, node)
+        })
+        .collect();
+    match node.raft.initialize(members).await {
+        Ok(()) => tracing::info!(members = peers.len(), "initialized a new cluster"),
+        Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+            tracing::info!("the cluster was already initialized")
+        }
+        Err(e) => tracing::error!("could not initialize the cluster: {e}"),
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers, run until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
+
+/// Accepted connections as the stream tonic serves.
+fn tokio_stream_from(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = Result<tokio::net::TcpStream, std::io::Error>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| {
+            let _ = stream.set_nodelay(true);
+            stream
+        });
+        Some((accepted, listener))
+    })
+}

@@ -1,0 +1,193 @@
+//! The commands that change state, and what applying each one answers.
+//!
+//! A Raft entry carries one [`Batch`]: the leader's time stamp and the commands that
+//! concurrent callers proposed, applied in order, each with its own
+//! [`CommandResult`]. A refused command changes nothing and does not stop the ones
+//! after it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kairos_dag::state::{Actor, DagRunState, RunType, TaskInstanceState};
+use kairos_dag::version::{FileContents, VersionContent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::records::{PoolRecord, Settings};
+
+/// The payload of one Raft entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The leader's clock when it built the entry. Apply never reads a clock: this is
+    /// the only time it knows (raised to the previous entry's stamp when a new
+    /// leader's clock is behind, so time never runs backwards).
+    pub stamp: DateTime<Utc>,
+    pub commands: Vec<Command>,
+}
+
+/// Names one task instance.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskInstanceKey {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    #[serde(default = "not_mapped")]
+    pub map_index: i32,
+}
+
+fn not_mapped() -> i32 {
+    -1
+}
+
+/// One change to the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Store a DAG version with the contents of its files. A new version is made only
+    /// when the content hash differs from the DAG's newest version.
+    PutDagVersion {
+        content: VersionContent,
+        /// Contents by hash; files the cluster already has may be left out.
+        files: FileContents,
+    },
+    SetPaused {
+        dag_id: String,
+        is_paused: bool,
+    },
+    /// Create a run pinned to a version (the newest when `version` is `None`), with
+    /// one task instance per task, all without state.
+    CreateDagRun {
+        dag_id: String,
+        run_id: String,
+        run_type: RunType,
+        version: Option<u32>,
+        logical_date: Option<DateTime<Utc>>,
+        data_interval_start: Option<DateTime<Utc>>,
+        data_interval_end: Option<DateTime<Utc>>,
+        /// Defaults to the entry's stamp.
+        run_after: Option<DateTime<Utc>>,
+        #[serde(default)]
+        conf: BTreeMap<String, Value>,
+        triggered_by: String,
+    },
+    /// Move a task instance to another state, checked with the model's transition
+    /// rules for the actor that asks. Reports about an attempt (by a worker, or the
+    /// leader expiring its lease) must carry that attempt's token.
+    SetTaskState {
+        ti: TaskInstanceKey,
+        to: TaskInstanceState,
+        actor: Actor,
+        attempt: Option<String>,
+        reason: Option<String>,
+    },
+    /// Store an XCom value from a running attempt (its token is checked).
+    PushXCom {
+        ti: TaskInstanceKey,
+        key: String,
+        value: Value,
+        attempt: String,
+    },
+    /// Clear task instances of a run so that they run again (Airflow's `clear`):
+    /// finished ones go back to no state, running ones to `restarting`, and a
+    /// finished run goes back to queued.
+    ClearTaskInstances {
+        dag_id: String,
+        run_id: String,
+        task_ids: Vec<String>,
+    },
+    SetPool {
+        pool: PoolRecord,
+    },
+    DeletePool {
+        name: String,
+    },
+    SetSettings {
+        settings: Settings,
+    },
+}
+
+impl Command {
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::PutDagVersion { .. } => "put_dag_version",
+            Command::SetPaused { .. } => "set_paused",
+            Command::CreateDagRun { .. } => "create_dag_run",
+            Command::SetTaskState { .. } => "set_task_state",
+            Command::PushXCom { .. } => "push_xcom",
+            Command::ClearTaskInstances { .. } => "clear_task_instances",
+            Command::SetPool { .. } => "set_pool",
+            Command::DeletePool { .. } => "delete_pool",
+            Command::SetSettings { .. } => "set_settings",
+        }
+    }
+}
+
+/// What an accepted command did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// `created` is false when the content equals the newest version's.
+    DagVersion {
+        dag_id: String,
+        version: u32,
+        hash: String,
+        created: bool,
+    },
+    Paused {
+        dag_id: String,
+        is_paused: bool,
+    },
+    DagRun {
+        dag_id: String,
+        run_id: String,
+        version: u32,
+        task_instances: usize,
+    },
+    TaskState {
+        state: TaskInstanceState,
+        try_number: u32,
+        attempt: Option<String>,
+        /// The run's state after the transition.
+        run_state: DagRunState,
+    },
+    XCom {
+        bytes: u64,
+    },
+    Cleared {
+        task_instances: usize,
+    },
+    Done,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionKind {
+    NotFound,
+    AlreadyExists,
+    Invalid,
+    IllegalTransition,
+    /// A report carried another attempt's token (a zombie, or a duplicate).
+    StaleAttempt,
+    TooLarge,
+}
+
+/// A refused command: changes nothing; `message` says what and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    pub kind: RejectionKind,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(kind: RejectionKind, message: impl Into<String>) -> Rejection {
+        Rejection {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+pub type CommandResult = Result<Outcome, Rejection>;

@@ -1,0 +1,24 @@
+//! The Kairos state machine: every piece of scheduler state, in one deterministic
+//! machine over RocksDB, with no network and no clock.
+//!
+//! Raft (in `kairos-raft`) orders [`command::Batch`]es into a log; this crate applies
+//! them ([`Store::apply`]), answers reads ([`query`]), and moves the whole state in
+//! and out as snapshots ([`Store::export_snapshot`], [`Store::install_snapshot`]).
+//! It knows nothing of Raft beyond "an entry has an index and some opaque records to
+//! keep with it", and nothing of the network.
+
+pub mod apply;
+pub mod command;
+pub mod keys;
+pub mod query;
+pub mod records;
+pub mod snapshot;
+pub mod store;
+mod txn;
+
+pub use apply::EntryToApply;
+pub use command::{
+    Batch, Command, CommandResult, Outcome, Rejection, RejectionKind, TaskInstanceKey,
+};
+pub use query::Query;
+pub use store::{Store, StoreError};

@@ -1,0 +1,277 @@
+//! Reads served from the local store: everything the API needs.
+//!
+//! Lists are paged (`after` the last key seen, at most `limit` items), so a query
+//! never loads an unbounded list into memory. A [`Query`] is also the wire form of a
+//! read, so that any node can answer it for any caller.
+
+use chrono::{DateTime, Utc};
+use kairos_dag::state::DagRunState;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::keys::{self, Cf, meta};
+use crate::records::{
+    DEFAULT_POOL, DagRecord, DagRunRecord, PoolRecord, Settings, TaskInstanceRecord, VersionRecord,
+    XComRecord,
+};
+use crate::store::{Store, StoreError};
+
+/// The most items one page holds.
+pub const MAX_PAGE: usize = 1000;
+/// The page size when the caller gives none.
+pub const DEFAULT_PAGE: usize = 100;
+
+fn page(limit: Option<usize>) -> usize {
+    limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+}
+
+/// A version without its content: what a version list shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub dag_id: String,
+    pub version: u32,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub tasks: usize,
+}
+
+/// One read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "query", rename_all = "snake_case")]
+pub enum Query {
+    Dags {
+        #[serde(default)]
+        after: Option<String>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    Dag {
+        dag_id: String,
+    },
+    Versions {
+        dag_id: String,
+    },
+    Version {
+        dag_id: String,
+        version: u32,
+    },
+    File {
+        hash: String,
+    },
+    Runs {
+        dag_id: String,
+        #[serde(default)]
+        state: Option<DagRunState>,
+        #[serde(default)]
+        after: Option<String>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    Run {
+        dag_id: String,
+        run_id: String,
+    },
+    TaskInstances {
+        dag_id: String,
+        run_id: String,
+    },
+    XComs {
+        dag_id: String,
+        run_id: String,
+        #[serde(default)]
+        task_id: Option<String>,
+    },
+    Pools,
+    Settings,
+    /// The state digest (see [`Store::digest`]).
+    Digest,
+    /// The index of the last applied log entry.
+    AppliedIndex,
+}
+
+impl Store {
+    pub fn dag(&self, dag_id: &str) -> Result<Option<DagRecord>, StoreError> {
+        self.get(Cf::Dags, &keys::dag(dag_id))
+    }
+
+    /// DAGs in id order, after `after`.
+    pub fn dags(
+        &self,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<DagRecord>, StoreError> {
+        let after = after.map(keys::dag);
+        Ok(self
+            .scan::<DagRecord>(Cf::Dags, b"", after.as_deref(), page(limit))?
+            .into_iter()
+            .map(|(_, dag)| dag)
+            .collect())
+    }
+
+    /// Every version of a DAG, oldest first, without content.
+    pub fn versions(&self, dag_id: &str) -> Result<Vec<VersionSummary>, StoreError> {
+        Ok(self
+            .scan::<VersionRecord>(Cf::Versions, &keys::dag_prefix(dag_id), None, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| VersionSummary {
+                dag_id: v.dag_id,
+                version: v.version,
+                hash: v.hash,
+                created_at: v.created_at,
+                tasks: v.content.dag.tasks.len(),
+            })
+            .collect())
+    }
+
+    /// A file's text by its `sha256:` hash.
+    pub fn file(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_raw(Cf::Files, hash.as_bytes())?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    pub fn run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>, StoreError> {
+        self.get(Cf::Runs, &keys::run(dag_id, run_id))
+    }
+
+    /// A DAG's runs in run-id order, optionally only those in `state`.
+    pub fn runs(
+        &self,
+        dag_id: &str,
+        state: Option<DagRunState>,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<DagRunRecord>, StoreError> {
+        let limit = page(limit);
+        let prefix = keys::dag_prefix(dag_id);
+        let mut cursor = after.map(|run_id| keys::run(dag_id, run_id));
+        let mut out = Vec::new();
+        // Filtering by state reads further pages until this one is full.
+        loop {
+            let chunk = self.scan::<DagRunRecord>(Cf::Runs, &prefix, cursor.as_deref(), limit)?;
+            let exhausted = chunk.len() < limit;
+            for (key, run) in chunk {
+                cursor = Some(key);
+                if state.is_none_or(|s| run.state == s) {
+                    out.push(run);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A run's task instances in task-id, then map-index order.
+    pub fn task_instances(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+        Ok(self
+            .scan::<TaskInstanceRecord>(
+                Cf::TaskInstances,
+                &keys::run_prefix(dag_id, run_id),
+                None,
+                usize::MAX,
+            )?
+            .into_iter()
+            .map(|(_, ti)| ti)
+            .collect())
+    }
+
+    /// A run's XComs, or one task's (every map index).
+    pub fn xcoms(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: Option<&str>,
+    ) -> Result<Vec<XComRecord>, StoreError> {
+        let mut prefix = keys::run_prefix(dag_id, run_id);
+        if let Some(task_id) = task_id {
+            prefix.extend_from_slice(task_id.as_bytes());
+            prefix.push(0);
+        }
+        Ok(self
+            .scan::<XComRecord>(Cf::XComs, &prefix, None, usize::MAX)?
+            .into_iter()
+            .map(|(_, x)| x)
+            .collect())
+    }
+
+    /// Every pool, the default pool included even when nobody has set it.
+    pub fn pools(&self) -> Result<Vec<PoolRecord>, StoreError> {
+        let mut pools: Vec<PoolRecord> = self
+            .scan::<PoolRecord>(Cf::Pools, b"", None, usize::MAX)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        if !pools.iter().any(|p| p.name == DEFAULT_POOL) {
+            pools.push(PoolRecord::default_pool());
+            pools.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Ok(pools)
+    }
+
+    pub fn settings(&self) -> Result<Settings, StoreError> {
+        Ok(self.get(Cf::Meta, meta::SETTINGS)?.unwrap_or_default())
+    }
+
+    /// The index of the last entry applied (0 before any).
+    pub fn applied_index(&self) -> Result<u64, StoreError> {
+        Ok(self.get(Cf::Meta, meta::APPLIED_INDEX)?.unwrap_or(0))
+    }
+
+    /// One of the Raft glue's opaque meta records.
+    pub fn raft_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut key = meta::RAFT_PREFIX.to_vec();
+        key.extend_from_slice(name.as_bytes());
+        self.get_raw(Cf::Meta, &key)
+    }
+
+    /// Answers a [`Query`] as JSON (`null` when the thing asked for does not exist).
+    pub fn query(&self, query: &Query) -> Result<Value, StoreError> {
+        let to = |v: &dyn erased::Json| v.json();
+        Ok(match query {
+            Query::Dags { after, limit } => to(&self.dags(after.as_deref(), *limit)?),
+            Query::Dag { dag_id } => to(&self.dag(dag_id)?),
+            Query::Versions { dag_id } => to(&self.versions(dag_id)?),
+            Query::Version { dag_id, version } => {
+                to(&self.version_record(dag_id, *version)?.map(|v| (*v).clone()))
+            }
+            Query::File { hash } => to(&self.file(hash)?),
+            Query::Runs {
+                dag_id,
+                state,
+                after,
+                limit,
+            } => to(&self.runs(dag_id, *state, after.as_deref(), *limit)?),
+            Query::Run { dag_id, run_id } => to(&self.run(dag_id, run_id)?),
+            Query::TaskInstances { dag_id, run_id } => to(&self.task_instances(dag_id, run_id)?),
+            Query::XComs {
+                dag_id,
+                run_id,
+                task_id,
+            } => to(&self.xcoms(dag_id, run_id, task_id.as_deref())?),
+            Query::Pools => to(&self.pools()?),
+            Query::Settings => to(&self.settings()?),
+            Query::Digest => json!(self.digest()?),
+            Query::AppliedIndex => json!(self.applied_index()?),
+        })
+    }
+}
+
+/// Lets `query` turn each typed answer into JSON through one small function.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! What the state machine stores: one record type per column family.
+//!
+//! Records are JSON in RocksDB: readable with any tool, tolerant of added fields,
+//! and deterministic (maps are ordered, so the same record is always the same bytes).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
+use kairos_dag::version::VersionContent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A DAG: what stays the same across its versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DagRecord {
+    pub dag_id: String,
+    pub bundle: String,
+    pub team: Option<String>,
+    pub is_paused: bool,
+    /// The newest version's number; versions are numbered 1, 2, 3, ...
+    pub latest_version: u32,
+    /// The newest version's content hash, compared with every push.
+    pub latest_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One immutable version of a DAG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub dag_id: String,
+    pub version: u32,
+    /// `sha256:<hex>` of the canonical content.
+    pub hash: String,
+    /// When the version was accepted: the stamp of the log entry. Relative start dates
+    /// (`start_date: 3 days ago`) are resolved from this instant.
+    pub created_at: DateTime<Utc>,
+    pub content: VersionContent,
+}
+
+/// A DAG run, pinned to the version it was created with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DagRunRecord {
+    pub dag_id: String,
+    pub run_id: String,
+    pub run_type: RunType,
+    pub version: u32,
+    pub state: DagRunState,
+    pub logical_date: Option<DateTime<Utc>>,
+    pub data_interval_start: Option<DateTime<Utc>>,
+    pub data_interval_end: Option<DateTime<Utc>>,
+    /// When the scheduler may start the run (the end of its data interval for a
+    /// scheduled run).
+    pub run_after: DateTime<Utc>,
+    pub conf: BTreeMap<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    /// Who or what asked for the run (e.g. `scheduler`, `cli`, `api`).
+    pub triggered_by: String,
+}
+
+/// One task instance of a run (one per map index for a mapped task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInstanceRecord {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    /// -1 when the task is not mapped, as in Airflow.
+    pub map_index: i32,
+    pub state: TaskInstanceState,
+    /// How many attempts have started (Airflow's `try_number`).
+    pub try_number: u32,
+    /// The fencing token of the current (or last) attempt: only reports that carry it
+    /// are accepted. Minted by apply from the entry's index, so unique and replicated.
+    pub attempt: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// Why the last transition happened, when the one who asked said so.
+    pub reason: Option<String>,
+}
+
+/// One XCom value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct XComRecord {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub map_index: i32,
+    pub key: String,
+    pub value: Value,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A pool: a named number of slots that tasks share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolRecord {
+    pub name: String,
+    pub slots: u32,
+    pub description: Option<String>,
+    /// Whether deferred tasks take slots (Airflow's `include_deferred`).
+    pub include_deferred: bool,
+}
+
+/// The pool every task uses unless it names another, as in Airflow.
+pub const DEFAULT_POOL: &str = "default_pool";
+/// Airflow's `[core] default_pool_task_slot_count`.
+pub const DEFAULT_POOL_SLOTS: u32 = 128;
+
+impl PoolRecord {
+    pub fn default_pool() -> PoolRecord {
+        PoolRecord {
+            name: DEFAULT_POOL.to_string(),
+            slots: DEFAULT_POOL_SLOTS,
+            description: Some("Default pool".to_string()),
+            include_deferred: false,
+        }
+    }
+}
+
+/// Cluster settings that change what apply accepts. They live in the replicated
+/// state, not in each node's configuration: a limit read from local config would
+/// make nodes disagree about the same entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The largest XCom value accepted, in bytes of its JSON form.
+    pub xcom_max_bytes: u64,
+    /// Whether a new DAG starts paused (Airflow's `dags_are_paused_at_creation`).
+    pub dags_paused_at_creation: bool,
+}
+
+/// 64 KiB: large enough for ids, paths and small results; XCom is not a data channel.
+pub const DEFAULT_XCOM_MAX_BYTES: u64 = 64 * 1024;
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            xcom_max_bytes: DEFAULT_XCOM_MAX_BYTES,
+            dags_paused_at_creation: true,
+        }
+    }
+}

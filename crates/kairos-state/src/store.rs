@@ -1,0 +1,187 @@
+//! The RocksDB store under the state machine: opening it, typed reads and scans.
+//!
+//! Writes happen only through [`crate::apply`] (one `WriteBatch` per applied group of
+//! entries) and [`crate::snapshot`] (one `WriteBatch` per installed snapshot), so the
+//! store is always the state after some whole number of log entries.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions};
+use serde::de::DeserializeOwned;
+
+use crate::keys::Cf;
+use crate::records::VersionRecord;
+
+/// Errors of the store itself (not refused commands, which are
+/// [`crate::command::Rejection`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("RocksDB: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("a stored {what} record could not be read ({error}); the data dir may be damaged")]
+    Corrupt { what: &'static str, error: String },
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+}
+
+/// The state machine's RocksDB database.
+pub struct Store {
+    pub(crate) db: DB,
+    path: PathBuf,
+    /// Parsed versions, by DAG and number. Versions never change once written, so
+    /// this cache can never be stale; it only saves re-parsing on every transition.
+    versions: Mutex<HashMap<(String, u32), Arc<VersionRecord>>>,
+}
+
+/// How many parsed versions the cache keeps before it starts over.
+const VERSION_CACHE_LIMIT: usize = 4096;
+
+impl Store {
+    /// Opens (or creates) the store in `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // Small machines: keep RocksDB's own threads few.
+        options.increase_parallelism(2);
+        let families = Cf::ALL
+            .iter()
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, families)?;
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+            versions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn handle(&self, cf: Cf) -> &rocksdb::ColumnFamily {
+        // Every family in `Cf::ALL` is created by `open`, so the lookup cannot fail.
+        self.db
+            .cf_handle(cf.name())
+            .expect("column family created at open")
+    }
+
+    /// The raw value under `key`.
+    pub fn get_raw(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.handle(cf), key)?)
+    }
+
+    /// The record under `key`, parsed.
+    pub fn get<T: DeserializeOwned>(&self, cf: Cf, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.get_raw(cf, key)? {
+            None => Ok(None),
+            Some(bytes) => decode(cf, &bytes).map(Some),
+        }
+    }
+
+    /// Raw pairs whose key starts with `prefix`, in key order, starting after `after`
+    /// (exclusive) when given, at most `limit` of them.
+    pub fn scan_raw(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let start: Vec<u8> = match after {
+            Some(after) if after >= prefix => {
+                let mut start = after.to_vec();
+                start.push(0);
+                start
+            }
+            _ => prefix.to_vec(),
+        };
+        let mut read = ReadOptions::default();
+        read.set_total_order_seek(true);
+        let iter = self.db.iterator_cf_opt(
+            self.handle(cf),
+            read,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Parsed records whose key starts with `prefix`, in key order.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        self.scan_raw(cf, prefix, after, limit)?
+            .into_iter()
+            .map(|(k, v)| decode(cf, &v).map(|t| (k, t)))
+            .collect()
+    }
+
+    /// A version, parsed once and then served from the cache.
+    pub fn version_record(
+        &self,
+        dag_id: &str,
+        version: u32,
+    ) -> Result<Option<Arc<VersionRecord>>, StoreError> {
+        let cache_key = (dag_id.to_string(), version);
+        if let Ok(cache) = self.versions.lock() {
+            if let Some(found) = cache.get(&cache_key) {
+                return Ok(Some(found.clone()));
+            }
+        }
+        let Some(record) =
+            self.get::<VersionRecord>(Cf::Versions, &crate::keys::version(dag_id, version))?
+        else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        if let Ok(mut cache) = self.versions.lock() {
+            if cache.len() >= VERSION_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(cache_key, record.clone());
+        }
+        Ok(Some(record))
+    }
+
+    /// Forgets every cached version (after a snapshot replaced the store's content).
+    pub(crate) fn forget_cached_versions(&self) {
+        if let Ok(mut cache) = self.versions.lock() {
+            cache.clear();
+        }
+    }
+
+    /// Makes every applied write durable (the WAL is synced). Apply itself does not
+    /// sync: the Raft log is the durable record and a crash re-applies from it. This
+    /// is called before a snapshot lets the log be purged.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(cf: Cf, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        what: cf.name(),
+        error: e.to_string(),
+    })
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Records are plain data with string keys: serializing them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}

@@ -1,0 +1,140 @@
+//! A write set over the store: what apply has written so far, visible to the commands
+//! after it, and turned into one atomic `WriteBatch` at the end.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::keys::Cf;
+use crate::store::{Store, StoreError, decode, encode};
+
+pub(crate) struct Txn<'a> {
+    store: &'a Store,
+    /// `None` marks a delete.
+    staged: BTreeMap<(Cf, Vec<u8>), Option<Vec<u8>>>,
+    /// What each write replaced in `staged` (outer `None`: nothing was staged), so
+    /// that a refused command can be undone without undoing the ones before it.
+    undo: Vec<((Cf, Vec<u8>), Option<Option<Vec<u8>>>)>,
+}
+
+/// A point to roll back to.
+pub(crate) struct Savepoint(usize);
+
+impl<'a> Txn<'a> {
+    pub(crate) fn new(store: &'a Store) -> Txn<'a> {
+        Txn {
+            store,
+            staged: BTreeMap::new(),
+            undo: Vec::new(),
+        }
+    }
+
+    pub(crate) fn savepoint(&self) -> Savepoint {
+        Savepoint(self.undo.len())
+    }
+
+    /// Undoes every write since `savepoint`.
+    pub(crate) fn rollback(&mut self, savepoint: Savepoint) {
+        while self.undo.len() > savepoint.0 {
+            let Some((key, previous)) = self.undo.pop() else {
+                break;
+            };
+            match previous {
+                Some(previous) => self.staged.insert(key, previous),
+                None => self.staged.remove(&key),
+            };
+        }
+    }
+
+    fn stage(&mut self, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let previous = self.staged.insert((cf, key.clone()), value);
+        self.undo.push(((cf, key), previous));
+    }
+
+    pub(crate) fn get_raw(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.staged.get(&(cf, key.to_vec())) {
+            Some(staged) => Ok(staged.clone()),
+            None => self.store.get_raw(cf, key),
+        }
+    }
+
+    pub(crate) fn get<T: DeserializeOwned>(
+        &self,
+        cf: Cf,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.get_raw(cf, key)? {
+            None => Ok(None),
+            Some(bytes) => decode(cf, &bytes).map(Some),
+        }
+    }
+
+    /// A version, seeing versions written earlier in this transaction; committed ones
+    /// come from the store's cache.
+    pub(crate) fn version_record(
+        &self,
+        dag_id: &str,
+        version: u32,
+    ) -> Result<Option<std::sync::Arc<crate::records::VersionRecord>>, StoreError> {
+        let key = crate::keys::version(dag_id, version);
+        match self.staged.get(&(Cf::Versions, key)) {
+            Some(Some(bytes)) => Ok(Some(std::sync::Arc::new(decode(Cf::Versions, bytes)?))),
+            Some(None) => Ok(None),
+            None => self.store.version_record(dag_id, version),
+        }
+    }
+
+    pub(crate) fn put<T: Serialize>(&mut self, cf: Cf, key: Vec<u8>, value: &T) {
+        self.stage(cf, key, Some(encode(value)));
+    }
+
+    pub(crate) fn put_raw(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        self.stage(cf, key, Some(value));
+    }
+
+    pub(crate) fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        self.stage(cf, key, None);
+    }
+
+    /// Every record under `prefix`, the staged writes laid over the store's.
+    pub(crate) fn scan<T: DeserializeOwned>(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .store
+            .scan_raw(cf, prefix, None, usize::MAX)?
+            .into_iter()
+            .collect();
+        let from = (cf, prefix.to_vec());
+        for ((staged_cf, key), value) in self.staged.range(from..) {
+            if *staged_cf != cf || !key.starts_with(prefix) {
+                break;
+            }
+            match value {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        merged
+            .into_iter()
+            .map(|(k, v)| decode(cf, &v).map(|t| (k, t)))
+            .collect()
+    }
+
+    /// Writes everything staged in one atomic batch.
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        for ((cf, key), value) in self.staged {
+            let handle = self.store.handle(cf);
+            match value {
+                Some(value) => batch.put_cf(handle, key, value),
+                None => batch.delete_cf(handle, key),
+            }
+        }
+        self.store.db.write(batch)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! Reads and writes from any node, and clean restarts.
+
+use std::time::Duration;
+
+use kairos_server::ClusterClient;
+use kairos_server::local_cluster::Cluster;
+use kairos_state::records::PoolRecord;
+use kairos_state::{Command, Query};
+
+fn pool(name: &str, slots: u32) -> Command {
+    Command::SetPool {
+        pool: PoolRecord {
+            name: name.into(),
+            slots,
+            description: None,
+            include_deferred: false,
+        },
+    }
+}
+
+async fn pool_slots(
+    client: &ClusterClient,
+    addr: &str,
+    name: &str,
+    consistent: bool,
+) -> Option<u64> {
+    let pools = client
+        .query_node(addr, &Query::Pools, consistent)
+        .await
+        .expect("query");
+    pools
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["slots"].as_u64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_node_reads_and_writes_and_restarts_keep_everything() {
+    let mut cluster = Cluster::start(std::path::Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &[])
+        .expect("start the cluster");
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let followers: Vec<u64> = (1..=3).filter(|id| *id != leader).collect();
+    let direct = ClusterClient::new(vec![]);
+
+    // A write sent to a follower only is forwarded: one answer, committed.
+    let via_follower = ClusterClient::new(vec![cluster.node(followers[0]).grpc.clone()]);
+    let reply = via_follower
+        .propose(&[pool("forwarded", 7)])
+        .await
+        .expect("forwarded write");
+    assert!(reply.results[0].is_ok());
+
+    // A follower's consistent read right after a write sees it, every time.
+    for round in 0..20u32 {
+        let name = format!("fresh-{round}");
+        cluster
+            .client_via(leader)
+            .propose(&[pool(&name, round)])
+            .await
+            .expect("write");
+        let follower = &cluster.node(followers[(round % 2) as usize]).grpc;
+        assert_eq!(
+            pool_slots(&direct, follower, &name, true).await,
+            Some(u64::from(round))
+        );
+    }
+    assert_eq!(
+        pool_slots(&direct, &cluster.node(followers[1]).grpc, "forwarded", true).await,
+        Some(7)
+    );
+
+    // A refused command comes back as a result, not an error, from any node.
+    let refused = via_follower
+        .propose(&[Command::DeletePool {
+            name: "default_pool".into(),
+        }])
+        .await
+        .expect("answered");
+    assert!(
+        refused.results[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("cannot be deleted")
+    );
+
+    // SIGTERM: every node exits 0; started again, they are the same cluster with the
+    // same data (nothing re-initialized).
+    let before = cluster
+        .wait_converged(1, Duration::from_secs(30))
+        .await
+        .expect("converged");
+    let digests_before = cluster.digests().await.expect("digests");
+    for id in 1..=3 {
+        cluster.signal(id, "TERM").expect("SIGTERM");
+        let status = cluster
+            .wait_exit(id, Duration::from_secs(20))
+            .expect("exit");
+        assert!(status.success(), "node {id} exited with {status}");
+    }
+    for id in 1..=3 {
+        cluster.spawn(id).expect("start the node");
+    }
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    // The new leader's first entry is a blank one; nothing else changed.
+    cluster
+        .client()
+        .propose(&[pool("after-restart", 1)])
+        .await
+        .expect("write after restart");
+    let after = cluster
+        .wait_converged(before + 1, Duration::from_secs(30))
+        .await
+        .expect("converged");
+    assert!(after > before);
+    for id in 1..=3 {
+        assert_eq!(
+            pool_slots(&direct, &cluster.node(id).grpc, "fresh-19", false).await,
+            Some(19)
+        );
+        assert_eq!(
+            pool_slots(&direct, &cluster.node(id).grpc, "after-restart", false).await,
+            Some(1)
+        );
+    }
+    let digests_after = cluster.digests().await.expect("digests");
+    assert!(digests_after.iter().all(|(_, d)| d == &digests_after[0].1));
+    assert_ne!(digests_before[0].1, digests_after[0].1);
+    for id in 1..=3 {
+        let status = cluster.status(id).await.expect("status");
+        assert_eq!(
+            status.members.len(),
+            3,
+            "membership changed on restart: {status:?}"
+        );
+    }
+}
