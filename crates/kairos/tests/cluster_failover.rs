@@ -57,7 +57,12 @@ async fn writes_survive_the_leader_being_killed() {
                         // Retry until acknowledged: a write whose outcome is unknown (the
                         // leader died mid-flight) is sent again; setting a pool twice is
                         // harmless.
+                        let deadline = std::time::Instant::now() + Duration::from_secs(90);
                         loop {
+                            assert!(
+                                std::time::Instant::now() < deadline,
+                                "write {i} was not acknowledged within 90 s"
+                            );
                             match client.propose(&[pool(i)]).await {
                                 Ok(reply) => {
                                     assert!(reply.results[0].is_ok(), "{:?}", reply.results);

@@ -46,6 +46,18 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
     let followers: Vec<u64> = (1..=3).filter(|id| *id != leader).collect();
     let direct = ClusterClient::new(vec![]);
 
+    // Each node's HTTP /health says what it is.
+    let health = http_get(&cluster.node(leader).http, "/health");
+    assert!(health.contains("\"role\":\"leader\""), "{health}");
+    let health = http_get(&cluster.node(followers[0]).http, "/health");
+    assert!(health.contains("\"role\":\"follower\""), "{health}");
+    assert!(
+        health.contains(&format!("\"leader_id\":{leader}")),
+        "{health}"
+    );
+    let members = http_get(&cluster.node(followers[1]).http, "/cluster");
+    assert_eq!(members.matches("\"grpc_addr\"").count(), 3, "{members}");
+
     // A write sent to a follower only is forwarded: one answer, committed.
     let via_follower = ClusterClient::new(vec![cluster.node(followers[0]).grpc.clone()]);
     let reply = via_follower
@@ -141,4 +153,18 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
             "membership changed on restart: {status:?}"
         );
     }
+}
+
+/// A plain HTTP/1.1 GET; returns the whole response.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
 }

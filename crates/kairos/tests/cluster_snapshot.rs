@@ -45,6 +45,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
     assert!(ok, "remove-node failed: {out}{err}");
     cluster.kill(victim);
     std::fs::remove_dir_all(&cluster.node(victim).data_dir).expect("wipe");
+    std::fs::remove_file(&cluster.node(victim).log).expect("fresh log");
 
     // More writes while it is away, so its snapshot must come from the leader's newest.
     for i in 400..450u32 {
@@ -102,6 +103,11 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
         "the re-added node should have installed a snapshot: {victim_status:?}"
     );
     assert_eq!(victim_status.role, "follower");
+    let victim_log = std::fs::read_to_string(&cluster.node(victim).log).expect("node log");
+    assert!(
+        victim_log.contains("installed a snapshot from the leader"),
+        "the re-added node should have received the leader's snapshot:\n{victim_log}"
+    );
 
     // `cluster status` shows all three and the leader.
     let (ok, out, _) = cluster
