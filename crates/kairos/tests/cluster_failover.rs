@@ -87,6 +87,11 @@ async fn writes_survive_the_leader_being_killed() {
     let writers = spawn_writers(&cluster, WRITES);
     tokio::time::sleep(Duration::from_millis(200)).await;
     cluster.kill(first_leader);
+    let at_kill = acked.lock().await.len() as u32;
+    assert!(
+        at_kill > WRITES / 2 && at_kill < WRITES,
+        "the leader should die while writes are under way ({at_kill} acknowledged)"
+    );
     let second_leader = cluster
         .wait_leader(Duration::from_secs(30))
         .await
