@@ -81,12 +81,12 @@ impl RaftNode {
         let log_path = data_dir.join("raft-log");
         let log = LogStore::open(&log_path).map_err(|e| StartError::Log {
             path: log_path.clone(),
-            error: e.to_string(),
+            error: with_lock_hint(e.to_string()),
         })?;
         let state_path = data_dir.join("state");
         let store = Arc::new(Store::open(&state_path).map_err(|e| StartError::State {
             path: state_path.clone(),
-            error: e.to_string(),
+            error: with_lock_hint(e.to_string()),
         })?);
         let state_machine =
             StateMachine::new(store.clone(), &data_dir.join("snapshots")).map_err(|error| {
@@ -140,5 +140,14 @@ impl RaftNode {
         if let Err(e) = self.store.sync() {
             tracing::warn!("could not sync the state store: {e}");
         }
+    }
+}
+
+/// RocksDB's "lock" error means another process has the data dir open.
+fn with_lock_hint(error: String) -> String {
+    if error.contains("lock") {
+        format!("{error} (is another kairos server using this data dir?)")
+    } else {
+        error
     }
 }
