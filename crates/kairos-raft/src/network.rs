@@ -11,7 +11,8 @@ use std::time::Duration;
 use kairos_proto::v1::RaftPayload;
 use kairos_proto::v1::raft_client::RaftClient;
 use openraft::error::{
-    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,
+    Unreachable,
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
@@ -81,6 +82,7 @@ impl Connection {
     async fn call<Req, Resp, Err>(
         &mut self,
         method: Method,
+        entries: u64,
         request: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<NodeId, KairosNode, Err>>
@@ -110,6 +112,10 @@ impl Connection {
                     tonic::Code::Unavailable
                     | tonic::Code::DeadlineExceeded
                     | tonic::Code::Unknown => RPCError::Unreachable(Unreachable::new(&failure)),
+                    // Over the message size limit: ask openraft to send fewer entries.
+                    tonic::Code::OutOfRange | tonic::Code::ResourceExhausted if entries > 1 => {
+                        RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(entries / 2))
+                    }
                     _ => RPCError::Network(NetworkError::new(&failure)),
                 });
             }
@@ -134,7 +140,9 @@ impl RaftNetwork<TypeConfig> for Connection {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>>
     {
-        self.call(Method::AppendEntries, &rpc, &option).await
+        let entries = rpc.entries.len() as u64;
+        self.call(Method::AppendEntries, entries, &rpc, &option)
+            .await
     }
 
     async fn install_snapshot(
@@ -145,7 +153,7 @@ impl RaftNetwork<TypeConfig> for Connection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, KairosNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        self.call(Method::InstallSnapshot, &rpc, &option).await
+        self.call(Method::InstallSnapshot, 0, &rpc, &option).await
     }
 
     async fn vote(
@@ -153,6 +161,6 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>> {
-        self.call(Method::Vote, &rpc, &option).await
+        self.call(Method::Vote, 0, &rpc, &option).await
     }
 }

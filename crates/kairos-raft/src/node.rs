@@ -103,6 +103,9 @@ impl RaftNode {
             snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_every),
             max_in_snapshot_log_to_keep: settings.keep_behind_snapshot,
             install_snapshot_timeout: 10_000,
+            // With entries of at most 1 MiB (the proposer's cap), an AppendEntries
+            // stays well under the 64 MiB gRPC message limit.
+            max_payload_entries: 32,
             ..Config::default()
         }
         .validate()

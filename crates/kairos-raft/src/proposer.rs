@@ -18,6 +18,9 @@ use crate::types::{KairosNode, NodeId, Raft};
 
 /// The most commands one entry carries.
 pub const MAX_COMMANDS_PER_ENTRY: usize = 1024;
+/// The most bytes (of the commands' JSON) one entry carries, unless one proposal
+/// alone is larger. Keeps an AppendEntries of many entries under the gRPC limit.
+pub const MAX_BYTES_PER_ENTRY: usize = 1024 * 1024;
 /// How many entries may be waiting for commit at once.
 const MAX_ENTRIES_IN_FLIGHT: usize = 4;
 /// How many proposals may wait for the proposer before callers are slowed down.
@@ -46,10 +49,15 @@ pub enum ProposeError {
     Unknown(String),
     #[error("Raft has stopped: {0}")]
     Stopped(String),
+    /// Refused outright (e.g. a membership change while another is in progress).
+    #[error("{0}")]
+    Refused(String),
 }
 
 struct Proposal {
     commands: Vec<Command>,
+    /// The size of the commands' JSON, for the entry's byte cap.
+    bytes: usize,
     reply: oneshot::Sender<Result<Committed, ProposeError>>,
 }
 
@@ -70,9 +78,23 @@ impl Proposer {
     /// Proposes `commands` (applied together, in order, within one entry) and waits
     /// for their results.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Committed, ProposeError> {
+        let bytes = serde_json::to_vec(&commands).map_or(0, |json| json.len());
+        self.propose_sized(commands, bytes).await
+    }
+
+    /// [`Proposer::propose`] when the size of the commands' JSON is already known.
+    pub async fn propose_sized(
+        &self,
+        commands: Vec<Command>,
+        bytes: usize,
+    ) -> Result<Committed, ProposeError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Proposal { commands, reply })
+            .send(Proposal {
+                commands,
+                bytes,
+                reply,
+            })
             .await
             .map_err(|_| ProposeError::Stopped("the proposer has stopped".into()))?;
         answer
@@ -83,17 +105,34 @@ impl Proposer {
 
 async fn run(raft: Raft, mut receiver: mpsc::Receiver<Proposal>) {
     let in_flight = Arc::new(Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
-    while let Some(first) = receiver.recv().await {
+    // A proposal that did not fit in the previous entry starts the next one.
+    let mut held: Option<Proposal> = None;
+    loop {
+        let first = match held.take() {
+            Some(first) => first,
+            None => match receiver.recv().await {
+                Some(first) => first,
+                None => break,
+            },
+        };
         // Wait for room first: proposals that arrive meanwhile join this entry.
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break;
         };
         let mut count = first.commands.len();
+        let mut bytes = first.bytes;
         let mut group = vec![first];
-        while count < MAX_COMMANDS_PER_ENTRY {
+        while count < MAX_COMMANDS_PER_ENTRY && bytes < MAX_BYTES_PER_ENTRY {
             match receiver.try_recv() {
                 Ok(next) => {
+                    if count + next.commands.len() > MAX_COMMANDS_PER_ENTRY
+                        || bytes + next.bytes > MAX_BYTES_PER_ENTRY
+                    {
+                        held = Some(next);
+                        break;
+                    }
                     count += next.commands.len();
+                    bytes += next.bytes;
                     group.push(next);
                 }
                 Err(_) => break,
@@ -147,7 +186,7 @@ fn write_error(error: ClientWriteError<NodeId, KairosNode>) -> ProposeError {
             leader_id: forward.leader_id,
             leader: forward.leader_node,
         },
-        ClientWriteError::ChangeMembershipError(e) => ProposeError::Unknown(e.to_string()),
+        ClientWriteError::ChangeMembershipError(e) => ProposeError::Refused(e.to_string()),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kairos_state::snapshot::parse_snapshot;
 use kairos_state::{EntryToApply, Store};
@@ -35,6 +35,7 @@ impl StateMachine {
             store,
             snapshots: SnapshotFiles {
                 dir: snapshot_dir.to_path_buf(),
+                lock: Arc::new(Mutex::new(())),
             },
         })
     }
@@ -150,8 +151,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 meta.last_log_id
             )));
         }
-        self.store.install_snapshot(&data).map_err(snapshot_err)?;
+        // The file first: after a crash between the two, the file is newer than the
+        // store, which openraft handles (it re-applies or re-sends); the other order
+        // could leave a file older than the purged log.
         self.snapshots.save(meta, &data).map_err(snapshot_err)?;
+        self.store.install_snapshot(&data).map_err(snapshot_err)?;
         tracing::info!(snapshot = %meta.snapshot_id, "installed a snapshot from the leader");
         Ok(())
     }
@@ -198,11 +202,15 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     }
 }
 
-/// The newest snapshot on disk: `current.snap` and `current.meta`, each replaced by
-/// writing a temporary file and renaming it.
+/// The newest snapshot on disk, in one file (`current.snapshot`: the metadata's
+/// length, the metadata as JSON, then the data), replaced by writing a temporary
+/// file and renaming it, so the metadata and the data can never disagree. Saves are
+/// serialized, and a save never replaces a newer snapshot with an older one (a
+/// snapshot built locally can finish after a newer one was installed).
 #[derive(Clone)]
 struct SnapshotFiles {
     dir: PathBuf,
+    lock: Arc<Mutex<()>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -211,35 +219,72 @@ struct SavedMeta {
 }
 
 impl SnapshotFiles {
-    fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> std::io::Result<()> {
-        write_atomically(&self.dir.join("current.snap"), data)?;
-        let meta =
-            serde_json::to_vec(&SavedMeta { meta: meta.clone() }).map_err(std::io::Error::other)?;
-        write_atomically(&self.dir.join("current.meta"), &meta)
+    fn path(&self) -> PathBuf {
+        self.dir.join("current.snapshot")
     }
 
-    fn load(&self) -> std::io::Result<Option<Snapshot>> {
-        let meta_path = self.dir.join("current.meta");
-        if !meta_path.exists() {
-            return Ok(None);
+    fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> std::io::Result<()> {
+        let _serial = self
+            .lock
+            .lock()
+            .map_err(|_| std::io::Error::other("snapshot lock poisoned"))?;
+        if let Ok(Some(existing)) = self.read() {
+            if existing.meta.last_log_id > meta.last_log_id {
+                return Ok(());
+            }
         }
-        let saved: SavedMeta =
-            serde_json::from_slice(&std::fs::read(&meta_path)?).map_err(std::io::Error::other)?;
-        let data = std::fs::read(self.dir.join("current.snap"))?;
-        // The two files are renamed one after the other: make sure they belong together.
+        let header =
+            serde_json::to_vec(&SavedMeta { meta: meta.clone() }).map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(4 + header.len() + data.len());
+        bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(data);
+        write_atomically(&self.path(), &bytes)
+    }
+
+    /// The saved snapshot; a damaged file counts as none (openraft then builds a new
+    /// one from the state).
+    fn load(&self) -> std::io::Result<Option<Snapshot>> {
+        let _serial = self
+            .lock
+            .lock()
+            .map_err(|_| std::io::Error::other("snapshot lock poisoned"))?;
+        match self.read() {
+            Ok(found) => Ok(found),
+            Err(e) => {
+                tracing::warn!("ignoring the saved snapshot: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    fn read(&self) -> std::io::Result<Option<Snapshot>> {
+        let bytes = match std::fs::read(self.path()) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let damaged = || std::io::Error::other(format!("{} is damaged", self.path().display()));
+        let len = bytes.get(..4).ok_or_else(damaged)?;
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let header = bytes.get(4..4 + len).ok_or_else(damaged)?;
+        let saved: SavedMeta = serde_json::from_slice(header).map_err(|_| damaged())?;
+        let data = bytes[4 + len..].to_vec();
         match snapshot_state(&data) {
             Ok((last, _)) if last == saved.meta.last_log_id => Ok(Some(Snapshot {
                 meta: saved.meta,
                 snapshot: Box::new(Cursor::new(data)),
             })),
-            _ => Ok(None),
+            _ => Err(damaged()),
         }
     }
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(data)?;
     file.sync_all()?;

@@ -83,8 +83,8 @@ impl ClusterClient {
     }
 
     /// Calls `f` on the preferred node, then the others in turn, until one answers
-    /// with something other than "unavailable", or patience runs out.
-    async fn call<T, F, Fut>(&self, mut f: F) -> Result<T, ClientError>
+    /// with something `retry` does not accept, or patience runs out.
+    async fn call<T, F, Fut>(&self, retry: fn(&Status) -> bool, mut f: F) -> Result<T, ClientError>
     where
         F: FnMut(Grpc<Channel>) -> Fut,
         Fut: std::future::Future<Output = Result<T, Status>>,
@@ -111,11 +111,12 @@ impl ClusterClient {
                         }
                         return Ok(answer);
                     }
-                    Err(status) if retryable(&status) => {
-                        last = format!("{addr}: {}", status.message())
-                    }
-                    Err(status) if status.code() == Code::Aborted => {
-                        return Err(ClientError::Unknown(status.message().to_string()));
+                    Err(status) if retry(&status) => last = format!("{addr}: {}", status.message()),
+                    Err(status) if outcome_unknown(&status) => {
+                        return Err(ClientError::Unknown(format!(
+                            "{addr}: {}",
+                            status.message()
+                        )));
                     }
                     Err(status) => return Err(ClientError::Refused(status.message().to_string())),
                 }
@@ -136,7 +137,7 @@ impl ClusterClient {
         let commands_json =
             serde_json::to_vec(commands).map_err(|e| ClientError::Decode(e.to_string()))?;
         let reply = self
-            .call(|mut node| {
+            .call(not_received, |mut node| {
                 let mut request = tonic::Request::new(ProposeRequest {
                     commands_json: commands_json.clone(),
                     forwarded: false,
@@ -158,7 +159,7 @@ impl ClusterClient {
         let query_json =
             serde_json::to_vec(query).map_err(|e| ClientError::Decode(e.to_string()))?;
         let reply = self
-            .call(|mut node| {
+            .call(retryable, |mut node| {
                 let request = QueryRequest {
                     query_json: query_json.clone(),
                     consistent,
@@ -227,7 +228,7 @@ impl ClusterClient {
     }
 
     pub async fn add_node(&self, member: Member) -> Result<MembershipReply, ClientError> {
-        self.call(|mut node| {
+        self.call(not_received, |mut node| {
             let request = AddNodeRequest {
                 member: Some(member.clone()),
             };
@@ -237,7 +238,7 @@ impl ClusterClient {
     }
 
     pub async fn remove_node(&self, node_id: u64) -> Result<MembershipReply, ClientError> {
-        self.call(|mut node| async move {
+        self.call(not_received, |mut node| async move {
             node.remove_node(RemoveNodeRequest { node_id })
                 .await
                 .map(|r| r.into_inner())
@@ -246,11 +247,25 @@ impl ClusterClient {
     }
 }
 
-/// Whether another node (or the same one later) may answer: no leader yet, a node
-/// down, or a deadline passed before anything was proposed.
+/// For reads: another node (or the same one later) may answer.
 fn retryable(status: &Status) -> bool {
     matches!(
         status.code(),
         Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
+    )
+}
+
+/// For writes: only when the write certainly was not taken (no leader yet, a node
+/// that could not be reached). A write that timed out or whose connection broke may
+/// have been committed, and is not sent again.
+fn not_received(status: &Status) -> bool {
+    status.code() == Code::Unavailable
+}
+
+/// Answers after which a write may or may not have been committed.
+fn outcome_unknown(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Aborted | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
     )
 }

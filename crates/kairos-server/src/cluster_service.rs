@@ -95,12 +95,26 @@ impl ClusterService {
 
 fn not_leader_status(leader: Option<NodeId>) -> Status {
     match leader {
-        Some(id) => {
-            Status::unavailable(format!("node {id} is the leader, but could not be reached"))
-        }
+        Some(id) => Status::unavailable(format!(
+            "this node is not the leader and does not know node {id}'s address yet; try another node"
+        )),
         None => Status::unavailable("there is no leader yet (an election is under way); try again"),
     }
 }
+
+/// The leader moved while a request was on its way: nothing was done, try again.
+fn leader_moved() -> Status {
+    Status::unavailable(
+        "the leader changed while the request was on its way; nothing was done, try again",
+    )
+}
+
+/// The largest proposal accepted, in bytes of its commands' JSON: an entry must fit
+/// in one gRPC message to a follower with room to spare.
+const MAX_PROPOSAL_BYTES: usize = 8 * 1024 * 1024;
+
+/// How long a forwarded request may take at the leader.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn propose_status(error: ProposeError) -> Status {
     match error {
@@ -108,6 +122,7 @@ fn propose_status(error: ProposeError) -> Status {
         // The caller must not blindly retry: the entry may have been committed.
         ProposeError::Unknown(e) => Status::aborted(e),
         ProposeError::Stopped(e) => Status::unavailable(format!("this node is stopping: {e}")),
+        ProposeError::Refused(e) => Status::failed_precondition(e),
     }
 }
 
@@ -125,9 +140,20 @@ impl Cluster for ClusterService {
         request: Request<ProposeRequest>,
     ) -> Result<Response<ProposeReply>, Status> {
         let request = request.into_inner();
+        if request.commands_json.len() > MAX_PROPOSAL_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "the proposal is {} bytes; a proposal may be at most {MAX_PROPOSAL_BYTES} bytes. \
+                 Send its commands in smaller proposals",
+                request.commands_json.len()
+            )));
+        }
         let commands: Vec<Command> = serde_json::from_slice(&request.commands_json)
             .map_err(|e| Status::invalid_argument(format!("the commands are not valid: {e}")))?;
-        match self.node.proposer.propose(commands).await {
+        if request.forwarded && !self.is_leader() {
+            return Err(leader_moved());
+        }
+        let bytes = request.commands_json.len();
+        match self.node.proposer.propose_sized(commands, bytes).await {
             Ok(committed) => {
                 let results_json = serde_json::to_vec(&committed.results)
                     .map_err(|e| Status::internal(e.to_string()))?;
@@ -145,15 +171,27 @@ impl Cluster for ClusterService {
                     .forwarder
                     .node(&leader.grpc_addr)
                     .map_err(|e| Status::unavailable(e.to_string()))?;
-                let forwarded = ProposeRequest {
+                let mut forwarded = Request::new(ProposeRequest {
                     commands_json: request.commands_json,
                     forwarded: true,
-                };
+                });
+                forwarded.set_timeout(FORWARD_TIMEOUT);
                 match client.propose(forwarded).await {
                     Ok(reply) => Ok(reply),
-                    // A leader that cannot be reached did not get the proposal.
-                    Err(status) if status.code() == tonic::Code::Unknown => {
-                        Err(not_leader_status(leader_id))
+                    // Not reached, or no longer the leader: nothing was proposed.
+                    Err(status) if status.code() == tonic::Code::Unavailable => Err(leader_moved()),
+                    Err(status)
+                        if matches!(
+                            status.code(),
+                            tonic::Code::Unknown
+                                | tonic::Code::Cancelled
+                                | tonic::Code::DeadlineExceeded
+                        ) =>
+                    {
+                        Err(Status::aborted(format!(
+                            "the leader did not answer in time; the write may or may not have been committed: {}",
+                            status.message()
+                        )))
                     }
                     Err(status) => Err(status),
                 }
@@ -171,7 +209,7 @@ impl Cluster for ClusterService {
                 Ok((read, _)) => read.map(|id| id.index),
                 Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
                     let Some(leader) = forward.leader_node else {
-                        return Err(not_leader_status(None));
+                        return Err(not_leader_status(forward.leader_id));
                     };
                     Some(self.forwarder.read_index(&leader.grpc_addr).await?)
                 }
@@ -210,9 +248,7 @@ impl Cluster for ClusterService {
             Ok((read, _)) => Ok(Response::new(ReadIndexReply {
                 read_index: read.map_or(0, |id| id.index),
             })),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
-                Err(not_leader_status(forward.leader_id))
-            }
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => Err(leader_moved()),
             Err(e) => Err(Status::unavailable(e.to_string())),
         }
     }
@@ -332,30 +368,26 @@ impl Cluster for ClusterService {
         if !known {
             return Err(Status::not_found(format!("node {node_id} is not a member")));
         }
-        let voters: BTreeSet<NodeId> = [node_id].into();
+        let ids: BTreeSet<NodeId> = [node_id].into();
         let is_voter = self
             .members()
             .iter()
             .any(|m| m.node_id == node_id && m.voter);
-        let mut last = 0;
-        if is_voter {
-            let response = self
-                .node
-                .raft
-                .change_membership(ChangeMembers::RemoveVoters(voters.clone()), false)
-                .await
-                .map_err(|e| propose_status(raft_write_error(e)))?;
-            last = response.log_id.index;
-        }
-        if self.members().iter().any(|m| m.node_id == node_id) {
-            let response = self
-                .node
-                .raft
-                .change_membership(ChangeMembers::RemoveNodes(voters), false)
-                .await
-                .map_err(|e| propose_status(raft_write_error(e)))?;
-            last = response.log_id.index;
-        }
+        // A voter removed without `retain` leaves the membership entirely; a learner
+        // is removed as a node.
+        let change = if is_voter {
+            ChangeMembers::RemoveVoters(ids)
+        } else {
+            ChangeMembers::RemoveNodes(ids)
+        };
+        let last = self
+            .node
+            .raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| propose_status(raft_write_error(e)))?
+            .log_id
+            .index;
         Ok(Response::new(MembershipReply {
             members: self.members(),
             log_index: last,

@@ -24,11 +24,18 @@ const MAGIC: &[u8] = b"KAIROS-SNAPSHOT-1\n";
 impl Store {
     /// Calls `visit` with every (family, key, value) of one consistent view, families
     /// in a fixed order and keys in byte order.
-    fn visit_all(&self, mut visit: impl FnMut(Cf, &[u8], &[u8])) -> Result<(), StoreError> {
-        let view = self.db.snapshot();
+    fn visit_all(&self, visit: impl FnMut(Cf, &[u8], &[u8])) -> Result<(), StoreError> {
+        self.visit_view(&self.db.snapshot(), visit)
+    }
+
+    fn visit_view(
+        &self,
+        view: &rocksdb::SnapshotWithThreadMode<'_, rocksdb::DB>,
+        mut visit: impl FnMut(Cf, &[u8], &[u8]),
+    ) -> Result<(), StoreError> {
         for cf in Cf::ALL {
             let mut read = ReadOptions::default();
-            read.set_snapshot(&view);
+            read.set_snapshot(view);
             read.set_total_order_seek(true);
             for item in self
                 .db
@@ -41,12 +48,14 @@ impl Store {
         Ok(())
     }
 
-    /// Serializes the whole store. Syncs the WAL first, so that everything in the
-    /// snapshot is durable before Raft purges the log behind it.
+    /// Serializes the whole store. The view is taken first and the WAL synced after,
+    /// so that everything in the snapshot is durable before Raft purges the log
+    /// behind it (apply runs concurrently and does not sync).
     pub fn export_snapshot(&self) -> Result<Vec<u8>, StoreError> {
+        let view = self.db.snapshot();
         self.sync()?;
         let mut out = MAGIC.to_vec();
-        self.visit_all(|cf, key, value| {
+        self.visit_view(&view, |cf, key, value| {
             out.push(cf.tag());
             out.extend_from_slice(&(key.len() as u32).to_be_bytes());
             out.extend_from_slice(key);

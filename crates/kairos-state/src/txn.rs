@@ -138,3 +138,54 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_undoes_only_what_came_after_the_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut txn = Txn::new(&store);
+        txn.put_raw(Cf::Pools, b"kept".to_vec(), b"1".to_vec());
+        txn.put_raw(Cf::Pools, b"changed".to_vec(), b"before".to_vec());
+        let savepoint = txn.savepoint();
+        txn.put_raw(Cf::Pools, b"changed".to_vec(), b"after".to_vec());
+        txn.put_raw(Cf::Pools, b"new".to_vec(), b"2".to_vec());
+        txn.delete(Cf::Pools, b"kept".to_vec());
+        assert_eq!(txn.get_raw(Cf::Pools, b"kept").unwrap(), None);
+        txn.rollback(savepoint);
+        txn.commit().unwrap();
+        assert_eq!(
+            store.get_raw(Cf::Pools, b"kept").unwrap(),
+            Some(b"1".to_vec())
+        );
+        assert_eq!(
+            store.get_raw(Cf::Pools, b"changed").unwrap(),
+            Some(b"before".to_vec())
+        );
+        assert_eq!(store.get_raw(Cf::Pools, b"new").unwrap(), None);
+    }
+
+    #[test]
+    fn scans_see_staged_writes_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut txn = Txn::new(&store);
+        for key in ["a/1", "a/2", "b/1"] {
+            txn.put(Cf::Pools, key.as_bytes().to_vec(), &key);
+        }
+        txn.commit().unwrap();
+        let mut txn = Txn::new(&store);
+        txn.delete(Cf::Pools, b"a/1".to_vec());
+        txn.put(Cf::Pools, b"a/3".to_vec(), &"a/3");
+        let keys: Vec<String> = txn
+            .scan::<String>(Cf::Pools, b"a/")
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(keys, ["a/2", "a/3"]);
+    }
+}

@@ -166,6 +166,58 @@ proptest! {
     }
 }
 
+/// An entry as a node receives it after `hops` trips through JSON (the leader reads
+/// its own log once; a follower's copy went through the leader's log, the network and
+/// its own log).
+fn through_the_wire(batch: &Batch, hops: usize) -> Batch {
+    let mut batch = batch.clone();
+    for _ in 0..hops {
+        let json = serde_json::to_vec(&batch).unwrap();
+        batch = serde_json::from_slice(&json).unwrap();
+    }
+    batch
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Floats in conf and XComs come out the same however many times they crossed the wire.
+    #[test]
+    fn floats_are_the_same_on_every_node(values in proptest::collection::vec(any::<f64>().prop_filter("finite", |f| f.is_finite()), 1..20)) {
+        let conf: std::collections::BTreeMap<String, serde_json::Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("k{i}"), json!(v)))
+            .collect();
+        let batch = Batch {
+            stamp: t0(),
+            commands: vec![
+                put(CHAIN),
+                Command::CreateDagRun {
+                    dag_id: "etl".into(),
+                    run_id: "floats".into(),
+                    run_type: RunType::Manual,
+                    version: None,
+                    logical_date: None,
+                    data_interval_start: None,
+                    data_interval_end: None,
+                    run_after: None,
+                    conf,
+                    triggered_by: "proptest".into(),
+                },
+            ],
+        };
+        let mut digests = Vec::new();
+        for hops in [1, 3] {
+            let store = TempStore::new();
+            let received = through_the_wire(&batch, hops);
+            store.store.apply(&[EntryToApply { index: 1, batch: Some(&received), raft_meta: vec![] }]).unwrap();
+            digests.push(store.store.digest().unwrap());
+        }
+        prop_assert_eq!(&digests[0], &digests[1]);
+    }
+}
+
 #[test]
 fn a_damaged_snapshot_is_refused_and_changes_nothing() {
     let mut source = TempStore::new();
