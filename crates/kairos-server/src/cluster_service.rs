@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kairos_proto::v1::cluster_client::ClusterClient as ClusterGrpc;
 use kairos_proto::v1::cluster_server::Cluster;
 use kairos_proto::v1::{
     AddNodeRequest, InitReply, InitRequest, Member, MembershipReply, NodeStatus, ProposeReply,
@@ -65,6 +66,14 @@ impl ClusterService {
         self.node.raft.metrics().borrow().state == ServerState::Leader
     }
 
+    /// A client of the leader, for requests only the leader can serve.
+    fn leader_client(&self) -> Result<ClusterGrpc<tonic::transport::Channel>, Status> {
+        let (leader, addr) = self.leader_addr().ok_or_else(|| not_leader_status(None))?;
+        self.forwarder
+            .node(&addr)
+            .map_err(|e| Status::unavailable(format!("node {leader}: {e}")))
+    }
+
     /// The leader's gRPC address, as this node knows it.
     fn leader_addr(&self) -> Option<(NodeId, String)> {
         let metrics = self.node.raft.metrics().borrow().clone();
@@ -90,6 +99,17 @@ impl ClusterService {
                 voter: voters.contains(id),
             })
             .collect()
+    }
+}
+
+/// A node's role as the API names it.
+pub fn role(state: ServerState) -> &'static str {
+    match state {
+        ServerState::Leader => "leader",
+        ServerState::Follower => "follower",
+        ServerState::Candidate => "candidate",
+        ServerState::Learner => "learner",
+        ServerState::Shutdown => "shutdown",
     }
 }
 
@@ -255,13 +275,7 @@ impl Cluster for ClusterService {
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<NodeStatus>, Status> {
         let metrics = self.node.raft.metrics().borrow().clone();
-        let role = match metrics.state {
-            ServerState::Leader => "leader",
-            ServerState::Follower => "follower",
-            ServerState::Candidate => "candidate",
-            ServerState::Learner => "learner",
-            ServerState::Shutdown => "shutdown",
-        };
+        let role = role(metrics.state);
         let initialized = metrics
             .membership_config
             .membership()
@@ -319,11 +333,7 @@ impl Cluster for ClusterService {
             ));
         }
         if !self.is_leader() {
-            let (_, addr) = self.leader_addr().ok_or_else(|| not_leader_status(None))?;
-            let mut leader = self
-                .forwarder
-                .node(&addr)
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mut leader = self.leader_client()?;
             return leader
                 .add_node(AddNodeRequest {
                     member: Some(member),
@@ -356,11 +366,7 @@ impl Cluster for ClusterService {
     ) -> Result<Response<MembershipReply>, Status> {
         let node_id = request.into_inner().node_id;
         if !self.is_leader() {
-            let (_, addr) = self.leader_addr().ok_or_else(|| not_leader_status(None))?;
-            let mut leader = self
-                .forwarder
-                .node(&addr)
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mut leader = self.leader_client()?;
             return leader.remove_node(RemoveNodeRequest { node_id }).await;
         }
         let _serial = self.membership_lock.lock().await;

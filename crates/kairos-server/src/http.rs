@@ -7,11 +7,10 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use kairos_raft::RaftNode;
-use openraft::ServerState;
 use serde_json::{Value, json};
 
 use crate::client::ClusterClient;
-use crate::cluster_service::ClusterService;
+use crate::cluster_service::{ClusterService, role};
 
 #[derive(Clone)]
 struct HttpState {
@@ -23,16 +22,6 @@ pub fn router(node: RaftNode) -> Router {
         .route("/health", get(health))
         .route("/cluster", get(cluster))
         .with_state(HttpState { node })
-}
-
-fn role(state: ServerState) -> &'static str {
-    match state {
-        ServerState::Leader => "leader",
-        ServerState::Follower => "follower",
-        ServerState::Candidate => "candidate",
-        ServerState::Learner => "learner",
-        ServerState::Shutdown => "shutdown",
-    }
 }
 
 async fn health(State(state): State<HttpState>) -> Json<Value> {
