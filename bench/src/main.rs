@@ -205,7 +205,9 @@ async fn raft(
         committed as f64 / entries as f64
     );
 
-    // kill -9 the leader; time until a write is committed by the new one.
+    // kill -9 the leader; time until a write is committed by the new one. The servers
+    // run with the default timings.
+    let timings = kairos_raft::RaftSettings::default();
     let mut times = Vec::new();
     for round in 0..failovers {
         let leader = cluster.wait_leader(Duration::from_secs(30)).await?;
@@ -230,11 +232,14 @@ async fn raft(
     times.sort();
     if let Some(median) = times.get(times.len() / 2) {
         println!(
-            "kill -9 leader -> first commit:     median {:.0} ms   min {:.0} ms   max {:.0} ms   ({} failovers; election timeout 500-1000 ms; Airflow scheduler health check: 30 s)",
+            "kill -9 leader -> first commit:     median {:.0} ms   min {:.0} ms   max {:.0} ms   ({} failovers; heartbeat {} ms, election timeout {}-{} ms; Airflow: scheduler health check 30 s, zombie detection 300 s)",
             ms(*median),
             ms(times[0]),
             ms(times[times.len() - 1]),
-            times.len()
+            times.len(),
+            timings.heartbeat.as_millis(),
+            timings.election_timeout.0.as_millis(),
+            timings.election_timeout.1.as_millis(),
         );
     }
     Ok(())

@@ -17,8 +17,12 @@ use crate::types::{NodeId, Raft};
 #[derive(Debug, Clone)]
 pub struct RaftSettings {
     pub heartbeat: Duration,
-    /// Elections start after a random time in this range without a heartbeat. Keep
-    /// the low end at least ten times the disk's fsync latency, or elections flap.
+    /// Elections start after a random time in this range without a heartbeat, plus
+    /// the range's maximum when the follower had a leader (openraft's leader lease:
+    /// a follower does not vote while a live leader may still be talking to it). So
+    /// a leader's death is noticed after 1.5x to 2x the maximum: 0.9 to 1.2 s with
+    /// the defaults. Keep the low end at least ten times the disk's fsync latency,
+    /// and well above scheduling hiccups of a loaded machine, or elections flap.
     pub election_timeout: (Duration, Duration),
     /// Build a snapshot after this many entries since the last one.
     pub snapshot_every: u64,
@@ -30,8 +34,8 @@ pub struct RaftSettings {
 impl Default for RaftSettings {
     fn default() -> RaftSettings {
         RaftSettings {
-            heartbeat: Duration::from_millis(100),
-            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            heartbeat: Duration::from_millis(50),
+            election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             snapshot_every: 5000,
             keep_behind_snapshot: 1000,
         }

@@ -31,6 +31,8 @@ pub enum ClientError {
     Unknown(String),
     #[error("{0}")]
     Refused(String),
+    #[error("{addr} did not answer: {error}")]
+    NodeDown { addr: String, error: String },
     #[error("bad address {addr:?}: {error}")]
     Address { addr: String, error: String },
     #[error("undecodable answer: {0}")]
@@ -199,9 +201,9 @@ impl ClusterClient {
             .status(request)
             .await
             .map(|r| r.into_inner())
-            .map_err(|s| ClientError::Unavailable {
-                waited: Duration::ZERO,
-                last: format!("{addr}: {}", s.message()),
+            .map_err(|s| ClientError::NodeDown {
+                addr: addr.to_string(),
+                error: s.message().to_string(),
             })
     }
 

@@ -19,7 +19,7 @@ pub struct ConfigLayer {
     /// `1=127.0.0.1:7071,2=127.0.0.1:7072,...`: every initial member's gRPC address.
     pub peers: Option<String>,
     pub heartbeat_ms: Option<u64>,
-    /// `MIN-MAX` in milliseconds, e.g. `500-1000`.
+    /// `MIN-MAX` in milliseconds, e.g. `300-600`.
     pub election_timeout_ms: Option<String>,
     pub snapshot_every: Option<u64>,
     pub keep_behind_snapshot: Option<u64>,
@@ -165,7 +165,7 @@ impl ConfigLayer {
         if let Some(text) = &self.election_timeout_ms {
             let bad = || {
                 ConfigError::Invalid(format!(
-                    "election timeout {text:?} should be MIN-MAX in milliseconds, e.g. 500-1000"
+                    "election timeout {text:?} should be MIN-MAX in milliseconds, e.g. 300-600"
                 ))
             };
             let (min, max) = text.split_once('-').ok_or_else(bad)?;

@@ -14,6 +14,11 @@ use kairos_state::Query;
 
 use crate::client::ClusterClient;
 
+/// Raft timings for a machine busy with many servers and debug builds (the test
+/// suite on two cores): slower to notice a dead leader than the defaults, and
+/// immune to scheduling hiccups of a few hundred milliseconds.
+pub const CALM_TIMINGS: [&str; 4] = ["--heartbeat-ms", "100", "--election-timeout-ms", "600-1200"];
+
 /// A free port on 127.0.0.1 (the listener is closed again before the server binds).
 pub fn free_port() -> std::io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
@@ -106,7 +111,6 @@ impl Cluster {
             .args(["--grpc-addr", &node.grpc, "--http-addr", &node.http])
             .arg("--config")
             .arg(&config)
-            .args(["--heartbeat-ms", "100", "--election-timeout-ms", "600-1200"])
             .args(&node.extra)
             .env("KAIROS_LOG", "info,openraft=warn")
             .stdin(Stdio::null())

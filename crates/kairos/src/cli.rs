@@ -49,10 +49,10 @@ pub struct ServerArgs {
     /// A TOML file with a `[server]` table of the same settings.
     #[arg(long, default_value = "kairos.toml")]
     pub config: PathBuf,
-    /// Raft heartbeat interval in milliseconds (default 100). [env: KAIROS_HEARTBEAT_MS]
+    /// Raft heartbeat interval in milliseconds (default 50). [env: KAIROS_HEARTBEAT_MS]
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
-    /// Election timeout range, `MIN-MAX` milliseconds (default 500-1000).
+    /// Election timeout range, `MIN-MAX` milliseconds (default 300-600).
     /// [env: KAIROS_ELECTION_TIMEOUT_MS]
     #[arg(long)]
     pub election_timeout_ms: Option<String>,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kairos_server::local_cluster::Cluster;
+use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};
 use tokio::sync::Mutex;
@@ -27,8 +27,12 @@ fn pool(i: u32) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_survive_the_leader_being_killed() {
-    let mut cluster = Cluster::start(std::path::Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &[])
-        .expect("start the cluster");
+    let mut cluster = Cluster::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kairos")),
+        3,
+        &CALM_TIMINGS,
+    )
+    .expect("start the cluster");
     let first_leader = cluster
         .wait_leader(Duration::from_secs(30))
         .await

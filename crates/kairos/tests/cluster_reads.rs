@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::Cluster;
+use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};
 
@@ -37,8 +37,12 @@ async fn pool_slots(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_node_reads_and_writes_and_restarts_keep_everything() {
-    let mut cluster = Cluster::start(std::path::Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &[])
-        .expect("start the cluster");
+    let mut cluster = Cluster::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kairos")),
+        3,
+        &CALM_TIMINGS,
+    )
+    .expect("start the cluster");
     let leader = cluster
         .wait_leader(Duration::from_secs(30))
         .await

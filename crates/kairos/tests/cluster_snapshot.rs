@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kairos_server::local_cluster::Cluster;
+use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::Command;
 use kairos_state::records::PoolRecord;
 
@@ -12,7 +12,11 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
     let mut cluster = Cluster::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_kairos")),
         3,
-        &["--snapshot-every", "100", "--keep-behind-snapshot", "10"],
+        &[
+            &CALM_TIMINGS[..],
+            &["--snapshot-every", "100", "--keep-behind-snapshot", "10"],
+        ]
+        .concat(),
     )
     .expect("start the cluster");
     let leader = cluster
