@@ -56,6 +56,17 @@ impl Cluster {
     /// Starts `n` servers of `binary` that bootstrap one cluster together; `extra`
     /// flags go to every server.
     pub fn start(binary: &Path, n: u64, extra: &[&str]) -> std::io::Result<Cluster> {
+        Cluster::start_with(binary, n, extra, true)
+    }
+
+    /// Starts `n` servers; without `peers` they bootstrap nothing and wait for
+    /// `kairos cluster init` or `add-node`.
+    pub fn start_with(
+        binary: &Path,
+        n: u64,
+        extra: &[&str],
+        peers: bool,
+    ) -> std::io::Result<Cluster> {
         let dir = tempfile::tempdir()?;
         let mut nodes = Vec::new();
         for id in 1..=n {
@@ -67,7 +78,7 @@ impl Cluster {
                 log: dir.path().join(format!("node{id}.log")),
                 child: None,
                 extra: extra.iter().map(|s| s.to_string()).collect(),
-                with_peers: true,
+                with_peers: peers,
             });
         }
         let peers = nodes
