@@ -16,7 +16,6 @@ use hdrhistogram::Histogram;
 use kairos_server::ClusterClient;
 use kairos_server::local_cluster::Cluster;
 use kairos_state::Command;
-use kairos_state::records::PoolRecord;
 
 #[derive(Parser)]
 #[command(
@@ -92,17 +91,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn pool(name: String, slots: u32) -> Command {
-    Command::SetPool {
-        pool: PoolRecord {
-            name,
-            slots,
-            description: None,
-            include_deferred: false,
-        },
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -148,7 +136,9 @@ async fn raft(
     let mut latency = Histogram::<u64>::new(3)?;
     for i in 0..writes {
         let started = Instant::now();
-        client.propose(&[pool(format!("latency-{i}"), i)]).await?;
+        client
+            .propose(&[Command::set_pool(format!("latency-{i}"), i)])
+            .await?;
         let _ = latency.record(started.elapsed().as_micros() as u64);
     }
     println!(
@@ -175,7 +165,7 @@ async fn raft(
             let mut i = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 if client
-                    .propose(&[pool(format!("tp-{p}-{i}"), i)])
+                    .propose(&[Command::set_pool(format!("tp-{p}-{i}"), i)])
                     .await
                     .is_ok()
                 {
@@ -222,7 +212,7 @@ async fn raft(
         let killed = Instant::now();
         cluster.kill(leader);
         client
-            .propose(&[pool(format!("failover-{round}"), round)])
+            .propose(&[Command::set_pool(format!("failover-{round}"), round)])
             .await?;
         let took = killed.elapsed();
         times.push(took);

@@ -107,6 +107,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// Sets pool `name` to `slots` slots (no description, deferred tasks not counted).
+    pub fn set_pool(name: impl Into<String>, slots: u32) -> Command {
+        Command::SetPool {
+            pool: PoolRecord {
+                name: name.into(),
+                slots,
+                description: None,
+                include_deferred: false,
+            },
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

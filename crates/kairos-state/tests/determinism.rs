@@ -6,7 +6,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use kairos_dag::state::{Actor, RunType, TaskInstanceState as S};
-use kairos_state::records::{PoolRecord, Settings};
+use kairos_state::records::Settings;
 use kairos_state::{Batch, Command, EntryToApply, TaskInstanceKey};
 use proptest::prelude::*;
 use serde_json::json;
@@ -93,14 +93,7 @@ fn command() -> impl Strategy<Value = Command> {
                 task_ids: ts.into_iter().map(|t| TASKS[t].to_string()).collect(),
             }
         }),
-        (0u8..3, 0u32..10).prop_map(|(p, slots)| Command::SetPool {
-            pool: PoolRecord {
-                name: format!("p{p}"),
-                slots,
-                description: None,
-                include_deferred: false
-            },
-        }),
+        (0u8..3, 0u32..10).prop_map(|(p, slots)| Command::set_pool(format!("p{p}"), slots)),
         (0u8..3).prop_map(|p| Command::DeletePool {
             name: format!("p{p}")
         }),

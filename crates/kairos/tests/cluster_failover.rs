@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
-use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};
 use tokio::sync::Mutex;
 
@@ -15,14 +14,7 @@ const WRITES: u32 = 1000;
 const WRITERS: u32 = 8;
 
 fn pool(i: u32) -> Command {
-    Command::SetPool {
-        pool: PoolRecord {
-            name: format!("pool-{i:04}"),
-            slots: i,
-            description: None,
-            include_deferred: false,
-        },
-    }
+    Command::set_pool(format!("pool-{i:04}"), i)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

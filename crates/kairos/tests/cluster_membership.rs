@@ -7,7 +7,6 @@ use std::time::Duration;
 use kairos_proto::v1::Member;
 use kairos_server::ClusterClient;
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
-use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,14 +42,7 @@ async fn init_then_add_nodes_one_change_at_a_time() {
     let client = ClusterClient::new(vec![cluster.node(1).grpc.clone()]);
     for i in 0..50u32 {
         client
-            .propose(&[Command::SetPool {
-                pool: PoolRecord {
-                    name: format!("p{i}"),
-                    slots: i,
-                    description: None,
-                    include_deferred: false,
-                },
-            }])
+            .propose(&[Command::set_pool(format!("p{i}"), i)])
             .await
             .expect("write");
     }

@@ -4,19 +4,7 @@ use std::time::Duration;
 
 use kairos_server::ClusterClient;
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
-use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};
-
-fn pool(name: &str, slots: u32) -> Command {
-    Command::SetPool {
-        pool: PoolRecord {
-            name: name.into(),
-            slots,
-            description: None,
-            include_deferred: false,
-        },
-    }
-}
 
 async fn pool_slots(
     client: &ClusterClient,
@@ -66,7 +54,7 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
     // A write sent to a follower only is forwarded: one answer, committed.
     let via_follower = ClusterClient::new(vec![cluster.node(followers[0]).grpc.clone()]);
     let reply = via_follower
-        .propose(&[pool("forwarded", 7)])
+        .propose(&[Command::set_pool("forwarded", 7)])
         .await
         .expect("forwarded write");
     assert!(reply.results[0].is_ok());
@@ -76,7 +64,7 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
         let name = format!("fresh-{round}");
         cluster
             .client_via(leader)
-            .propose(&[pool(&name, round)])
+            .propose(&[Command::set_pool(&name, round)])
             .await
             .expect("write");
         let follower = &cluster.node(followers[(round % 2) as usize]).grpc;
@@ -139,7 +127,7 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
     // The new leader's first entry is a blank one; nothing else changed.
     cluster
         .client()
-        .propose(&[pool("after-restart", 1)])
+        .propose(&[Command::set_pool("after-restart", 1)])
         .await
         .expect("write after restart");
     let after = cluster

@@ -54,14 +54,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
     // More writes while it is away, so its snapshot must come from the leader's newest.
     for i in 400..450u32 {
         client
-            .propose(&[Command::SetPool {
-                pool: PoolRecord {
-                    name: format!("p{i}"),
-                    slots: i,
-                    description: None,
-                    include_deferred: false,
-                },
-            }])
+            .propose(&[Command::set_pool(format!("p{i}"), i)])
             .await
             .expect("write");
     }
