@@ -196,7 +196,23 @@ impl Cluster for ClusterService {
                     forwarded: true,
                 });
                 forwarded.set_timeout(FORWARD_TIMEOUT);
-                match client.propose(forwarded).await {
+                // If this node learns of another leader meanwhile (the one it forwarded
+                // to was paused or cut off), say so at once instead of waiting out the
+                // deadline.
+                let mut metrics = self.node.raft.metrics();
+                let leader_changed = async move {
+                    let _ = metrics.wait_for(|m| m.current_leader != leader_id).await;
+                };
+                let answer = tokio::select! {
+                    answer = client.propose(forwarded) => answer,
+                    _ = leader_changed => {
+                        return Err(Status::aborted(
+                            "the leader changed while the write was on its way to it; \
+                             it may or may not have been committed",
+                        ));
+                    }
+                };
+                match answer {
                     Ok(reply) => Ok(reply),
                     // Not reached, or no longer the leader: nothing was proposed.
                     Err(status) if status.code() == tonic::Code::Unavailable => Err(leader_moved()),
