@@ -561,7 +561,7 @@ fn set_task_state(
         keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index),
         &record,
     );
-    update_run_state(txn, at, &mut run)?;
+    update_run_state(txn, at, &mut run, to)?;
     txn.put(Cf::Runs, run_key, &run);
     Ok(Ok(Outcome::TaskState {
         state: record.state,
@@ -573,7 +573,23 @@ fn set_task_state(
 
 /// Finishes the run when all its task instances have finished, and reopens a finished
 /// run when one of them starts over.
-fn update_run_state(txn: &Txn<'_>, at: &At, run: &mut DagRunRecord) -> Result<(), StoreError> {
+fn update_run_state(
+    txn: &Txn<'_>,
+    at: &At,
+    run: &mut DagRunRecord,
+    to: TaskInstanceState,
+) -> Result<(), StoreError> {
+    // A move to an unfinished state cannot finish an unfinished run: skip the scan of
+    // the run's task instances, which most transitions (scheduled, queued, running)
+    // would otherwise pay on every apply.
+    if !to.is_finished() && !run.state.is_finished() {
+        return Ok(());
+    }
+    if !to.is_finished() {
+        run.state = DagRunState::Queued;
+        run.end_date = None;
+        return Ok(());
+    }
     let tis: Vec<(Vec<u8>, TaskInstanceRecord)> = txn.scan(
         Cf::TaskInstances,
         &keys::run_prefix(&run.dag_id, &run.run_id),

@@ -10,7 +10,7 @@ use kairos_state::{Command, Query};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_leader_wakes_up_as_a_follower() {
-    let mut cluster = Cluster::start(
+    let cluster = Cluster::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_kairos")),
         3,
         &CALM_TIMINGS,

@@ -145,16 +145,19 @@ pub fn expect_str<'n>(
 ) -> Option<&'n str> {
     match &node.value {
         Value::Str(s) => Some(s),
-        other => {
-            sink.error(
-                scope,
-                node.pos,
-                format!("`{key}` must be text, found {}", other.kind()),
-                None,
-            );
-            None
-        }
+        other => not_text(node, other, key, sink, scope),
     }
+}
+
+/// Reports a value that should have been text.
+fn not_text<T>(node: &Node, other: &Value, key: &str, sink: &mut Sink, scope: &Scope) -> Option<T> {
+    sink.error(
+        scope,
+        node.pos,
+        format!("`{key}` must be text, found {}", other.kind()),
+        None,
+    );
+    None
 }
 
 /// Text where numbers and booleans are fine too (`queue: 1`, `owner: 2024`).
@@ -165,15 +168,7 @@ pub fn read_text(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Opti
         Value::Float(f) => Some(f.to_string()),
         Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
         Value::Null => None,
-        other => {
-            sink.error(
-                scope,
-                node.pos,
-                format!("`{key}` must be text, found {}", other.kind()),
-                None,
-            );
-            None
-        }
+        other => not_text(node, other, key, sink, scope),
     }
 }
 
