@@ -10,10 +10,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::graph::DagGraph;
-use kairos_dag::state::{
-    Actor, DagRunState, TaskInstanceState, check_transition, run_state_from_tasks,
-};
+use kairos_dag::state::{Actor, DagRunState, TaskInstanceState, check_transition};
 use kairos_dag::version::content_hash;
 
 use crate::command::{
@@ -23,6 +20,11 @@ use crate::keys::{self, Cf, meta};
 use crate::records::{
     DEFAULT_POOL, DagRecord, DagRunRecord, Settings, TaskInstanceRecord, VersionRecord, XComRecord,
 };
+use kairos_dag::schedule::DataInterval;
+use kairos_dag::state::RunType;
+use crate::schedule::finish::{Report, finish};
+use crate::schedule::index::{self, Timer};
+use crate::schedule::{At, Sched, backfill, queueing, runs, settle, timers, write_ti};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
 
@@ -69,7 +71,14 @@ impl Store {
                         position,
                     };
                     let savepoint = txn.savepoint();
-                    let result = apply_command(&mut txn, &mut settings, &at, command);
+                    let mut sched = Sched::new(at, settings.parallelism);
+                    let result = apply_command(&mut txn, &mut settings, &mut sched, command)
+                        .and_then(|r| {
+                            if r.is_ok() {
+                                settle(&mut txn, &mut sched)?;
+                            }
+                            Ok(r)
+                        });
                     match &result {
                         Ok(Ok(_)) => {}
                         Ok(Err(_)) => txn.rollback(savepoint),
@@ -89,14 +98,6 @@ impl Store {
         txn.commit()?;
         Ok(all)
     }
-}
-
-/// Where a command sits in the log: its time and its place, which together name
-/// anything it creates uniquely and identically on every node.
-struct At {
-    stamp: DateTime<Utc>,
-    index: u64,
-    position: usize,
 }
 
 fn reject<T>(
@@ -140,28 +141,14 @@ macro_rules! check {
 fn apply_command(
     txn: &mut Txn<'_>,
     settings: &mut Settings,
-    at: &At,
+    sched: &mut Sched,
     command: &Command,
 ) -> Result<CommandResult, StoreError> {
     match command {
         Command::PutDagVersion { content, files } => {
-            put_dag_version(txn, settings, at, content, files)
+            put_dag_version(txn, settings, &sched.at, content, files)
         }
-        Command::SetPaused { dag_id, is_paused } => {
-            let Some(mut dag) = txn.get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))? else {
-                return reject(
-                    RejectionKind::NotFound,
-                    format!("no DAG `{dag_id}`; push it first"),
-                );
-            };
-            dag.is_paused = *is_paused;
-            dag.updated_at = at.stamp;
-            txn.put(Cf::Dags, keys::dag(dag_id), &dag);
-            Ok(Ok(Outcome::Paused {
-                dag_id: dag_id.clone(),
-                is_paused: *is_paused,
-            }))
-        }
+        Command::SetPaused { dag_id, is_paused } => set_paused(txn, sched, dag_id, *is_paused),
         Command::CreateDagRun {
             dag_id,
             run_id,
@@ -182,7 +169,7 @@ fn apply_command(
                 );
             };
             let version = version.unwrap_or(dag.latest_version);
-            let Some(pinned) = txn.version_record(dag_id, version)? else {
+            if txn.version_record(dag_id, version)?.is_none() {
                 return reject(
                     RejectionKind::NotFound,
                     format!(
@@ -190,7 +177,7 @@ fn apply_command(
                         dag.latest_version
                     ),
                 );
-            };
+            }
             if txn.get_raw(Cf::Runs, &keys::run(dag_id, run_id))?.is_some() {
                 return reject(
                     RejectionKind::AlreadyExists,
@@ -216,40 +203,29 @@ fn apply_command(
                 logical_date: *logical_date,
                 data_interval_start: *data_interval_start,
                 data_interval_end: *data_interval_end,
-                run_after: run_after.unwrap_or(at.stamp),
+                run_after: run_after.unwrap_or(sched.stamp()),
                 conf: conf.clone(),
-                created_at: at.stamp,
+                created_at: sched.stamp(),
                 start_date: None,
                 end_date: None,
                 triggered_by: triggered_by.clone(),
+                backfill_id: None,
             };
-            txn.put(Cf::Runs, keys::run(dag_id, run_id), &run);
-            let tasks = &pinned.content.dag.tasks;
-            for task in tasks {
-                let ti = TaskInstanceRecord {
-                    dag_id: dag_id.clone(),
-                    run_id: run_id.clone(),
-                    task_id: task.task_id.clone(),
-                    map_index: -1,
-                    state: TaskInstanceState::None,
-                    try_number: 0,
-                    attempt: None,
-                    start_date: None,
-                    end_date: None,
-                    updated_at: at.stamp,
-                    reason: None,
-                };
-                txn.put(
-                    Cf::TaskInstances,
-                    keys::task_instance(dag_id, run_id, &task.task_id, -1),
-                    &ti,
-                );
+            let task_instances = runs::insert_run(txn, sched, &run)?;
+            if *run_type == RunType::Scheduled {
+                if let (Some(start), Some(end)) = (data_interval_start, data_interval_end) {
+                    let mut dag = dag;
+                    if dag.last_automated.is_none_or(|last| last.start < *start) {
+                        dag.last_automated = Some(DataInterval { start: *start, end: *end });
+                        txn.put(Cf::Dags, keys::dag(dag_id), &dag);
+                    }
+                }
             }
             Ok(Ok(Outcome::DagRun {
                 dag_id: dag_id.clone(),
                 run_id: run_id.clone(),
                 version,
-                task_instances: tasks.len(),
+                task_instances,
             }))
         }
         Command::SetTaskState {
@@ -260,7 +236,8 @@ fn apply_command(
             reason,
         } => set_task_state(
             txn,
-            at,
+            sched,
+            settings,
             ti,
             *to,
             *actor,
@@ -310,7 +287,7 @@ fn apply_command(
                 map_index: ti.map_index,
                 key: key.clone(),
                 value: value.clone(),
-                timestamp: at.stamp,
+                timestamp: sched.stamp(),
             };
             txn.put(
                 Cf::XComs,
@@ -323,7 +300,80 @@ fn apply_command(
             dag_id,
             run_id,
             task_ids,
-        } => clear_task_instances(txn, at, dag_id, run_id, task_ids),
+        } => clear_task_instances(txn, sched, dag_id, run_id, task_ids),
+        Command::Dispatch { ti, worker } => dispatch(txn, sched, ti, worker),
+        Command::FinishAttempt {
+            ti,
+            attempt,
+            actor,
+            state,
+            reason,
+            xcoms,
+            log_tail,
+            follow,
+            reschedule_at,
+        } => {
+            if !matches!(actor, Actor::Worker | Actor::LeaseExpiry) {
+                return reject(
+                    RejectionKind::Invalid,
+                    "an attempt is finished by its worker or by lease expiry",
+                );
+            }
+            let record = match current_attempt(txn, ti, Some(attempt))? {
+                Ok(record) => record,
+                Err(rejection) => return Ok(Err(rejection)),
+            };
+            if !matches!(
+                record.state,
+                TaskInstanceState::Running | TaskInstanceState::Restarting
+            ) {
+                // The same attempt reported again (a retry after a lost answer, a
+                // failover): it is already recorded.
+                return Ok(Ok(Outcome::AlreadyRecorded {
+                    state: record.state,
+                }));
+            }
+            let report = Report {
+                actor: *actor,
+                state: *state,
+                reason: reason.as_deref(),
+                xcoms,
+                log_tail: log_tail.as_deref(),
+                follow: follow.as_deref(),
+                reschedule_at: *reschedule_at,
+                xcom_max_bytes: settings.xcom_max_bytes,
+            };
+            finish(txn, sched, record, report)?;
+            task_outcome(txn, sched, ti)
+        }
+        Command::Tick => {
+            let fired = timers::fire_due(txn, sched)?;
+            if txn.get_raw(Cf::Index, index::QUEUE_CURSOR)?.is_some() {
+                queueing::pass(txn, sched, true)?;
+            }
+            Ok(Ok(Outcome::Ticked { timers: fired }))
+        }
+        Command::CreateBackfill {
+            dag_id,
+            from_date,
+            to_date,
+            reprocess_behavior,
+            max_active_runs,
+            conf,
+            triggered_by,
+        } => backfill::create(
+            txn,
+            sched,
+            backfill::Request {
+                dag_id,
+                from_date: *from_date,
+                to_date: *to_date,
+                reprocess: *reprocess_behavior,
+                max_active_runs: *max_active_runs,
+                conf,
+                triggered_by,
+            },
+        ),
         Command::SetPool { pool } => {
             check!(check_id("pool name", &pool.name));
             txn.put(Cf::Pools, keys::pool(&pool.name), pool);
@@ -343,7 +393,18 @@ fn apply_command(
             Ok(Ok(Outcome::Done))
         }
         Command::SetSettings { settings: new } => {
+            if new.parallelism == 0 {
+                return reject(
+                    RejectionKind::Invalid,
+                    "parallelism 0 would never run a task; give it at least 1",
+                );
+            }
+            let raised = new.parallelism > settings.parallelism;
             *settings = new.clone();
+            sched.parallelism = new.parallelism;
+            if raised {
+                sched.request_queue_pass();
+            }
             txn.put(Cf::Meta, meta::SETTINGS.to_vec(), new);
             Ok(Ok(Outcome::Done))
         }
@@ -373,6 +434,8 @@ fn put_dag_version(
     check!(check_id("bundle name", &content.dag.bundle));
     for task in &content.dag.tasks {
         check!(check_id("task id", &task.task_id));
+        check!(check_id("queue name", &task.queue));
+        check!(check_id("pool name", &task.pool));
     }
     // Every referenced file must come with the push or already be in the cluster, and
     // every content sent must match its name.
@@ -448,6 +511,7 @@ fn put_dag_version(
         latest_hash: hash.clone(),
         created_at: existing.as_ref().map_or(at.stamp, |dag| dag.created_at),
         updated_at: at.stamp,
+        last_automated: existing.as_ref().and_then(|dag| dag.last_automated),
     };
     txn.put(Cf::Dags, keys::dag(dag_id), &record);
     txn.put(
@@ -498,9 +562,113 @@ fn current_attempt(
     Ok(Ok(record))
 }
 
+/// The outcome of a command about one task instance, after everything it implied.
+fn task_outcome(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    ti: &TaskInstanceKey,
+) -> Result<CommandResult, StoreError> {
+    settle(txn, sched)?;
+    let Some(record) = crate::schedule::load_ti(txn, ti)? else {
+        return reject(
+            RejectionKind::NotFound,
+            format!("no task instance {}", describe(ti)),
+        );
+    };
+    let run_state = crate::schedule::load_run(txn, &ti.dag_id, &ti.run_id)?
+        .map_or(DagRunState::Failed, |r| r.state);
+    Ok(Ok(Outcome::TaskState {
+        state: record.state,
+        try_number: record.try_number,
+        attempt: record.attempt,
+        run_state,
+    }))
+}
+
+/// A new attempt: the try number goes up and apply mints the attempt's token from
+/// the entry's position, unique across the cluster's history and the same on every node.
+fn start_attempt(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    record: &mut TaskInstanceRecord,
+    worker: Option<&str>,
+) -> Result<(), StoreError> {
+    let before = record.state;
+    record.try_number += 1;
+    record.attempt = Some(format!(
+        "{}-{}.{}",
+        record.try_number, sched.at.index, sched.at.position
+    ));
+    record.start_date = Some(sched.stamp());
+    record.end_date = None;
+    record.worker = worker.map(str::to_string);
+    record.next_retry_at = None;
+    record.state = TaskInstanceState::Running;
+    record.updated_at = sched.stamp();
+    record.reason = None;
+    write_ti(txn, sched, before, record)?;
+    // The leader fails the attempt if nobody reports it well after its
+    // execution_timeout (the worker kills it at the timeout itself).
+    if let Some(run) = crate::schedule::load_run(txn, &record.dag_id, &record.run_id)? {
+        if let Some(plan) = txn.plan(&record.dag_id, run.version)? {
+            let timeout = plan
+                .index_of(&record.task_id)
+                .and_then(|i| plan.task(i).execution_timeout);
+            if let Some(timeout) = timeout {
+                let grace = chrono::TimeDelta::seconds(EXECUTION_TIMEOUT_GRACE_SECS);
+                if let Some(at) = sched
+                    .stamp()
+                    .checked_add_signed(timeout.to_chrono())
+                    .and_then(|t| t.checked_add_signed(grace))
+                {
+                    let timer = Timer::ExecutionTimeout {
+                        ti: crate::schedule::ti_key(record),
+                        attempt: record.attempt.clone().unwrap_or_default(),
+                    };
+                    txn.put(Cf::Index, index::timer(at, &timer), &timer);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long after `execution_timeout` the leader waits for the worker's own report
+/// (the worker kills the attempt at the timeout) before failing the attempt itself.
+pub const EXECUTION_TIMEOUT_GRACE_SECS: i64 = 30;
+
+fn dispatch(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    ti: &TaskInstanceKey,
+    worker: &str,
+) -> Result<CommandResult, StoreError> {
+    check!(check_id("worker id", worker));
+    let Some(mut record) = crate::schedule::load_ti(txn, ti)? else {
+        return reject(
+            RejectionKind::NotFound,
+            format!("no task instance {}", describe(ti)),
+        );
+    };
+    if record.state != TaskInstanceState::Queued {
+        return reject(
+            RejectionKind::IllegalTransition,
+            format!(
+                "task instance {} is {}, not queued: it cannot be handed to a worker",
+                describe(ti),
+                record.state
+            ),
+        );
+    }
+    start_attempt(txn, sched, &mut record, Some(worker))?;
+    task_outcome(txn, sched, ti)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn set_task_state(
     txn: &mut Txn<'_>,
-    at: &At,
+    sched: &mut Sched,
+    settings: &Settings,
     ti: &TaskInstanceKey,
     to: TaskInstanceState,
     actor: Actor,
@@ -521,119 +689,95 @@ fn set_task_state(
         Ok(record) => record,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    let run_key = keys::run(&ti.dag_id, &ti.run_id);
-    let Some(mut run) = txn.get::<DagRunRecord>(Cf::Runs, &run_key)? else {
+    if crate::schedule::load_run(txn, &ti.dag_id, &ti.run_id)?.is_none() {
         return reject(
             RejectionKind::NotFound,
             format!("no run {}/{}", ti.dag_id, ti.run_id),
         );
-    };
+    }
     if let Err(illegal) = check_transition(record.state, to, actor) {
         return reject(
             RejectionKind::IllegalTransition,
             format!("{}: {illegal}", describe(ti)),
         );
     }
-    if to == TaskInstanceState::Running {
-        record.try_number += 1;
-        // Unique across the cluster's history and identical on every node.
-        record.attempt = Some(format!(
-            "{}-{}.{}",
-            record.try_number, at.index, at.position
-        ));
-        record.start_date = Some(at.stamp);
-        record.end_date = None;
-        if run.start_date.is_none() {
-            run.start_date = Some(at.stamp);
-        }
-        if run.state == DagRunState::Queued {
-            run.state = DagRunState::Running;
-        }
+    if needs_token {
+        let report = Report {
+            actor,
+            state: to,
+            reason,
+            xcoms: &[],
+            log_tail: None,
+            follow: None,
+            reschedule_at: None,
+            xcom_max_bytes: settings.xcom_max_bytes,
+        };
+        finish(txn, sched, record, report)?;
+        return task_outcome(txn, sched, ti);
     }
+    if to == TaskInstanceState::Running {
+        start_attempt(txn, sched, &mut record, None)?;
+        return task_outcome(txn, sched, ti);
+    }
+    let before = record.state;
     if to.is_finished() {
-        record.end_date = Some(at.stamp);
+        record.end_date = Some(sched.stamp());
     }
     record.state = to;
-    record.updated_at = at.stamp;
+    record.updated_at = sched.stamp();
     record.reason = reason.map(str::to_string);
-    txn.put(
-        Cf::TaskInstances,
-        keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index),
-        &record,
-    );
-    update_run_state(txn, at, &mut run, to)?;
-    txn.put(Cf::Runs, run_key, &run);
-    Ok(Ok(Outcome::TaskState {
-        state: record.state,
-        try_number: record.try_number,
-        attempt: record.attempt,
-        run_state: run.state,
-    }))
+    write_ti(txn, sched, before, &record)?;
+    task_outcome(txn, sched, ti)
 }
 
-/// Finishes the run when all its task instances have finished, and reopens a finished
-/// run when one of them starts over.
-fn update_run_state(
-    txn: &Txn<'_>,
-    at: &At,
-    run: &mut DagRunRecord,
-    to: TaskInstanceState,
-) -> Result<(), StoreError> {
-    // A move to an unfinished state cannot finish an unfinished run: skip the scan of
-    // the run's task instances, which most transitions (scheduled, queued, running)
-    // would otherwise pay on every apply.
-    if !to.is_finished() && !run.state.is_finished() {
-        return Ok(());
-    }
-    if !to.is_finished() {
-        run.state = DagRunState::Queued;
-        run.end_date = None;
-        return Ok(());
-    }
-    let tis: Vec<(Vec<u8>, TaskInstanceRecord)> = txn.scan(
-        Cf::TaskInstances,
-        &keys::run_prefix(&run.dag_id, &run.run_id),
-    )?;
-    let all_finished = tis.iter().all(|(_, ti)| ti.state.is_finished());
-    if !all_finished {
-        if run.state.is_finished() {
-            run.state = DagRunState::Queued;
-            run.end_date = None;
-        }
-        return Ok(());
-    }
-    let leaves: BTreeSet<String> = match txn.version_record(&run.dag_id, run.version)? {
-        Some(version) => match DagGraph::of(&version.content.dag) {
-            Ok(graph) => graph
-                .leaves()
-                .into_iter()
-                .map(|i| graph.id(i).to_string())
-                .collect(),
-            Err(_) => BTreeSet::new(),
-        },
-        None => BTreeSet::new(),
+fn set_paused(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    dag_id: &str,
+    is_paused: bool,
+) -> Result<CommandResult, StoreError> {
+    let Some(mut dag) = txn.get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))? else {
+        return reject(
+            RejectionKind::NotFound,
+            format!("no DAG `{dag_id}`; push it first"),
+        );
     };
-    let state = run_state_from_tasks(
-        tis.iter()
-            .map(|(_, ti)| (ti.state, leaves.contains(&ti.task_id))),
-        true,
-    );
-    if state != run.state {
-        run.state = state;
-        run.end_date = state.is_finished().then_some(at.stamp);
+    let unpaused = dag.is_paused && !is_paused;
+    dag.is_paused = is_paused;
+    dag.updated_at = sched.stamp();
+    txn.put(Cf::Dags, keys::dag(dag_id), &dag);
+    if unpaused {
+        // Nothing of a paused DAG was scheduled: look at its open runs again.
+        sched.start_runs(dag_id, "");
+        let open: Vec<(Vec<u8>, DagRunRecord)> = txn.scan(Cf::Runs, &keys::dag_prefix(dag_id))?;
+        for (_, run) in open {
+            match run.state {
+                DagRunState::Queued => sched.start_runs(dag_id, run.group()),
+                DagRunState::Running => {
+                    if let Some(plan) = txn.plan(dag_id, run.version)? {
+                        for i in 0..plan.len() {
+                            sched.evaluate(&plan, dag_id, &run.run_id, i);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
-    Ok(())
+    Ok(Ok(Outcome::Paused {
+        dag_id: dag_id.to_string(),
+        is_paused,
+    }))
 }
 
 fn clear_task_instances(
     txn: &mut Txn<'_>,
-    at: &At,
+    sched: &mut Sched,
     dag_id: &str,
     run_id: &str,
     task_ids: &[String],
 ) -> Result<CommandResult, StoreError> {
-    let run_key = keys::run(dag_id, run_id);
-    let Some(mut run) = txn.get::<DagRunRecord>(Cf::Runs, &run_key)? else {
+    let Some(run) = crate::schedule::load_run(txn, dag_id, run_id)? else {
         return reject(RejectionKind::NotFound, format!("no run {dag_id}/{run_id}"));
     };
     let tis: Vec<(Vec<u8>, TaskInstanceRecord)> =
@@ -647,8 +791,9 @@ fn clear_task_instances(
             format!("run {dag_id}/{run_id} has no task {}", unknown.join(", ")),
         );
     }
+    let plan = txn.plan(dag_id, run.version)?;
     let mut cleared = 0;
-    for (key, mut ti) in tis {
+    for (_, mut ti) in tis {
         if !wanted.is_empty() && !wanted.contains(ti.task_id.as_str()) {
             continue;
         }
@@ -660,9 +805,12 @@ fn clear_task_instances(
         if ti.state == to || check_transition(ti.state, to, Actor::Clear).is_err() {
             continue;
         }
+        let before = ti.state;
         ti.state = to;
-        ti.updated_at = at.stamp;
+        ti.updated_at = sched.stamp();
         ti.end_date = None;
+        ti.next_retry_at = None;
+        ti.cleared_tries = ti.try_number;
         ti.reason = Some("cleared".to_string());
         for (xcom_key, _) in txn.scan::<XComRecord>(
             Cf::XComs,
@@ -670,13 +818,13 @@ fn clear_task_instances(
         )? {
             txn.delete(Cf::XComs, xcom_key);
         }
-        txn.put(Cf::TaskInstances, key, &ti);
+        write_ti(txn, sched, before, &ti)?;
+        if let Some(plan) = &plan {
+            if let Some(i) = plan.index_of(&ti.task_id) {
+                sched.evaluate(plan, dag_id, run_id, i);
+            }
+        }
         cleared += 1;
-    }
-    if cleared > 0 && run.state.is_finished() {
-        run.state = DagRunState::Queued;
-        run.end_date = None;
-        txn.put(Cf::Runs, run_key, &run);
     }
     Ok(Ok(Outcome::Cleared {
         task_instances: cleared,

@@ -13,7 +13,7 @@ use kairos_dag::version::{FileContents, VersionContent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::records::{PoolRecord, Settings};
+use crate::records::{PoolRecord, ReprocessBehavior, Settings};
 
 /// The payload of one Raft entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +95,45 @@ pub enum Command {
         run_id: String,
         task_ids: Vec<String>,
     },
+    /// Hand a queued task instance to a worker: queued -> running, with a new attempt
+    /// token. Proposed by the leader when a worker asks for work, so that a failover
+    /// never forgets who runs what.
+    Dispatch {
+        ti: TaskInstanceKey,
+        worker: String,
+    },
+    /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
+    /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes
+    /// `up_for_retry` while tries remain. `follow` is a branch's choice of direct
+    /// downstream tasks (for a ShortCircuitOperator, empty means "skip downstream").
+    /// A repeated report of the same attempt and outcome is accepted and changes nothing.
+    FinishAttempt {
+        ti: TaskInstanceKey,
+        attempt: String,
+        actor: Actor,
+        state: TaskInstanceState,
+        reason: Option<String>,
+        #[serde(default)]
+        xcoms: Vec<(String, Value)>,
+        log_tail: Option<String>,
+        follow: Option<Vec<String>>,
+        /// For `up_for_reschedule`: when the sensor wants to check again.
+        reschedule_at: Option<DateTime<Utc>>,
+    },
+    /// Fire the timers due at the entry's stamp and continue a queueing pass that
+    /// ran out of budget. The leader proposes it when the earliest timer is due.
+    Tick,
+    /// Create the runs of a date range as a backfill (Airflow 3's `backfill create`).
+    CreateBackfill {
+        dag_id: String,
+        from_date: DateTime<Utc>,
+        to_date: DateTime<Utc>,
+        reprocess_behavior: ReprocessBehavior,
+        max_active_runs: u32,
+        #[serde(default)]
+        conf: BTreeMap<String, Value>,
+        triggered_by: String,
+    },
     SetPool {
         pool: PoolRecord,
     },
@@ -128,6 +167,10 @@ impl Command {
             Command::SetTaskState { .. } => "set_task_state",
             Command::PushXCom { .. } => "push_xcom",
             Command::ClearTaskInstances { .. } => "clear_task_instances",
+            Command::Dispatch { .. } => "dispatch",
+            Command::FinishAttempt { .. } => "finish_attempt",
+            Command::Tick => "tick",
+            Command::CreateBackfill { .. } => "create_backfill",
             Command::SetPool { .. } => "set_pool",
             Command::DeletePool { .. } => "delete_pool",
             Command::SetSettings { .. } => "set_settings",
@@ -168,6 +211,20 @@ pub enum Outcome {
     },
     Cleared {
         task_instances: usize,
+    },
+    /// A repeated final report of an attempt already recorded: nothing changed.
+    AlreadyRecorded {
+        state: TaskInstanceState,
+    },
+    Ticked {
+        timers: usize,
+    },
+    Backfill {
+        backfill_id: String,
+        /// Runs created, or existing runs cleared to run again, in date order.
+        runs: Vec<String>,
+        /// Dates left alone because they already had a run (`reprocess_behavior`).
+        skipped: usize,
     },
     Done,
 }

@@ -25,12 +25,17 @@ pub enum Cf {
     /// pool name → [`crate::records::PoolRecord`].
     Pools,
     /// Everything else: cluster settings, the last applied log id and membership
-    /// (written by the Raft glue as opaque bytes), counters.
+    /// (written by the Raft glue as opaque bytes).
     Meta,
+    /// Derived state the scheduler keeps beside the records so that every hot question
+    /// is one short prefix scan: what is scheduled or queued in priority order, what
+    /// runs, which timers come due, which runs wait to start, and the counters behind
+    /// pools and concurrency limits. See [`crate::schedule::index`].
+    Index,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 8] = [
+    pub const ALL: [Cf; 9] = [
         Cf::Dags,
         Cf::Versions,
         Cf::Files,
@@ -39,6 +44,7 @@ impl Cf {
         Cf::XComs,
         Cf::Pools,
         Cf::Meta,
+        Cf::Index,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +57,7 @@ impl Cf {
             Cf::XComs => "xcoms",
             Cf::Pools => "pools",
             Cf::Meta => "meta",
+            Cf::Index => "indexes",
         }
     }
 
@@ -65,6 +72,7 @@ impl Cf {
             Cf::XComs => 6,
             Cf::Pools => 7,
             Cf::Meta => 8,
+            Cf::Index => 9,
         }
     }
 
@@ -76,7 +84,7 @@ impl Cf {
 const SEP: u8 = 0;
 
 /// Appends `parts` separated by NUL.
-fn join(parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
@@ -88,7 +96,7 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A map index that sorts numerically as bytes: -1 (not mapped) first, then 0, 1, ...
-fn map_index_bytes(map_index: i32) -> [u8; 4] {
+pub(crate) fn map_index_bytes(map_index: i32) -> [u8; 4] {
     ((map_index as u32) ^ 0x8000_0000).to_be_bytes()
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
+use kairos_dag::schedule::DataInterval;
 use kairos_dag::version::VersionContent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +25,11 @@ pub struct DagRecord {
     pub latest_hash: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The data interval of the newest run the schedule created (Airflow's
+    /// `next_dagrun` bookkeeping): the scheduler asks the timetable for the next
+    /// interval after it.
+    #[serde(default)]
+    pub last_automated: Option<DataInterval>,
 }
 
 /// One immutable version of a DAG.
@@ -59,6 +65,51 @@ pub struct DagRunRecord {
     pub end_date: Option<DateTime<Utc>>,
     /// Who or what asked for the run (e.g. `scheduler`, `cli`, `api`).
     pub triggered_by: String,
+    /// The backfill this run belongs to, if any: backfill runs count against the
+    /// backfill's own `max_active_runs`, not the DAG's.
+    #[serde(default)]
+    pub backfill_id: Option<String>,
+}
+
+impl DagRunRecord {
+    /// The instant that orders runs of a DAG: the logical date, or `run_after` for
+    /// runs without one.
+    pub fn order_date(&self) -> DateTime<Utc> {
+        self.logical_date.unwrap_or(self.run_after)
+    }
+
+    /// The group whose `max_active_runs` this run counts against: the backfill, or
+    /// the DAG's own runs (empty).
+    pub fn group(&self) -> &str {
+        self.backfill_id.as_deref().unwrap_or("")
+    }
+}
+
+/// A backfill: a range of runs created at once, with its own concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackfillRecord {
+    pub backfill_id: String,
+    pub dag_id: String,
+    pub from_date: DateTime<Utc>,
+    pub to_date: DateTime<Utc>,
+    pub max_active_runs: u32,
+    pub reprocess_behavior: ReprocessBehavior,
+    pub created_at: DateTime<Utc>,
+    /// Runs created (new or cleared to run again).
+    pub runs: u32,
+}
+
+/// What a backfill does with dates that already have a run (Airflow 3's
+/// `--reprocess-behavior`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReprocessBehavior {
+    /// Leave every existing run alone.
+    None,
+    /// Run again the dates whose run failed.
+    Failed,
+    /// Run again every date that has a finished run.
+    Completed,
 }
 
 /// One task instance of a run (one per map index for a mapped task).
@@ -80,6 +131,46 @@ pub struct TaskInstanceRecord {
     pub updated_at: DateTime<Utc>,
     /// Why the last transition happened, when the one who asked said so.
     pub reason: Option<String>,
+    /// Copied from the task when the run is created (as Airflow's task instance
+    /// table does), so that limits and ordering need no look-up of the version.
+    #[serde(default = "default_queue")]
+    pub queue: String,
+    #[serde(default = "default_pool_name")]
+    pub pool: String,
+    #[serde(default = "one")]
+    pub pool_slots: u32,
+    /// The effective priority weight (after `weight_rule`).
+    #[serde(default)]
+    pub priority_weight: i32,
+    /// The run's logical date (or `run_after`), the second ordering key after the weight.
+    #[serde(default)]
+    pub run_date: Option<DateTime<Utc>>,
+    /// When an `up_for_retry` or `up_for_reschedule` instance may run again.
+    #[serde(default)]
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// The worker the current attempt was handed to.
+    #[serde(default)]
+    pub worker: Option<String>,
+    /// The last bytes of the attempt's log, replicated with its final report so that
+    /// the cause of a failure outlives the worker.
+    #[serde(default)]
+    pub log_tail: Option<String>,
+    /// `try_number` when the instance was last cleared: retries count from there,
+    /// as Airflow raises `max_tries` on clear.
+    #[serde(default)]
+    pub cleared_tries: u32,
+}
+
+fn default_queue() -> String {
+    kairos_dag::model::defaults::QUEUE.to_string()
+}
+
+fn default_pool_name() -> String {
+    DEFAULT_POOL.to_string()
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One XCom value.
@@ -129,6 +220,17 @@ pub struct Settings {
     pub xcom_max_bytes: u64,
     /// Whether a new DAG starts paused (Airflow's `dags_are_paused_at_creation`).
     pub dags_paused_at_creation: bool,
+    /// Task instances queued or running at once across the cluster (Airflow's
+    /// `[core] parallelism`).
+    #[serde(default = "default_parallelism")]
+    pub parallelism: u32,
+}
+
+/// Airflow's `[core] parallelism` default.
+pub const DEFAULT_PARALLELISM: u32 = 32;
+
+fn default_parallelism() -> u32 {
+    DEFAULT_PARALLELISM
 }
 
 /// 64 KiB: large enough for ids, paths and small results; XCom is not a data channel.
@@ -139,6 +241,7 @@ impl Default for Settings {
         Settings {
             xcom_max_bytes: DEFAULT_XCOM_MAX_BYTES,
             dags_paused_at_creation: true,
+            parallelism: DEFAULT_PARALLELISM,
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::keys::Cf;
 use crate::records::VersionRecord;
+use crate::schedule::plan::Plan;
 
 /// Errors of the store itself (not refused commands, which are
 /// [`crate::command::Rejection`]s).
@@ -33,6 +34,9 @@ pub struct Store {
     /// Parsed versions, by DAG and number. Versions never change once written, so
     /// this cache can never be stale; it only saves re-parsing on every transition.
     versions: Mutex<HashMap<(String, u32), Arc<VersionRecord>>>,
+    /// Scheduling plans (graph, priority weights), computed once per version for the
+    /// same reason.
+    plans: Mutex<HashMap<(String, u32), Arc<Plan>>>,
 }
 
 /// How many parsed versions the cache keeps before it starts over.
@@ -55,6 +59,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             versions: Mutex::new(HashMap::new()),
+            plans: Mutex::new(HashMap::new()),
         })
     }
 
@@ -158,9 +163,60 @@ impl Store {
         Ok(Some(record))
     }
 
+    /// The scheduling plan of a version, built once and then served from the cache.
+    pub(crate) fn plan(&self, dag_id: &str, version: u32) -> Result<Option<Arc<Plan>>, StoreError> {
+        let cache_key = (dag_id.to_string(), version);
+        if let Ok(cache) = self.plans.lock() {
+            if let Some(found) = cache.get(&cache_key) {
+                return Ok(Some(found.clone()));
+            }
+        }
+        let Some(record) = self.version_record(dag_id, version)? else {
+            return Ok(None);
+        };
+        let plan = Arc::new(Plan::of(record));
+        if let Ok(mut cache) = self.plans.lock() {
+            if cache.len() >= VERSION_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(cache_key, plan.clone());
+        }
+        Ok(Some(plan))
+    }
+
+    /// The last pair under `prefix` whose key is below `before`.
+    pub fn last_before(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut read = ReadOptions::default();
+        read.set_total_order_seek(true);
+        let iter = self.db.iterator_cf_opt(
+            self.handle(cf),
+            read,
+            IteratorMode::From(before, Direction::Reverse),
+        );
+        for item in iter {
+            let (key, value) = item?;
+            if key.as_ref() >= before {
+                continue;
+            }
+            if !key.starts_with(prefix) {
+                return Ok(None);
+            }
+            return Ok(Some((key.to_vec(), value.to_vec())));
+        }
+        Ok(None)
+    }
+
     /// Forgets every cached version (after a snapshot replaced the store's content).
     pub(crate) fn forget_cached_versions(&self) {
         if let Ok(mut cache) = self.versions.lock() {
+            cache.clear();
+        }
+        if let Ok(mut cache) = self.plans.lock() {
             cache.clear();
         }
     }

@@ -124,6 +124,129 @@ impl<'a> Txn<'a> {
             .collect()
     }
 
+    /// At most `limit` raw pairs under `prefix` after `after` (exclusive), in key
+    /// order, the staged writes laid over the store's. Unlike [`Txn::scan`] this reads
+    /// only as much of the store as it returns, for indexes that may be long.
+    pub(crate) fn scan_page(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        // Pages of the store, each merged with the staged writes in the same key range.
+        loop {
+            let page = self
+                .store
+                .scan_raw(cf, prefix, cursor.as_deref(), limit.max(16))?;
+            let exhausted = page.len() < limit.max(16);
+            let upper: Option<Vec<u8>> = if exhausted {
+                None
+            } else {
+                page.last().map(|(k, _)| k.clone())
+            };
+            let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            let lower = match &cursor {
+                Some(c) if c.as_slice() >= prefix => c.clone(),
+                _ => prefix.to_vec(),
+            };
+            for ((staged_cf, key), value) in self.staged.range((cf, lower.clone())..) {
+                if *staged_cf != cf || !key.starts_with(prefix) {
+                    break;
+                }
+                if cursor.is_some() && key.as_slice() <= lower.as_slice() {
+                    continue;
+                }
+                if let Some(upper) = &upper {
+                    if key > upper {
+                        break;
+                    }
+                }
+                merged.insert(key.clone(), value.clone());
+            }
+            for (key, value) in merged {
+                if let Some(value) = value {
+                    out.push((key, value));
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            match upper {
+                Some(upper) => cursor = Some(upper),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The last pair under `prefix` below `before`, staged writes included.
+    pub(crate) fn last_before(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut bound = before.to_vec();
+        loop {
+            let stored = self.store.last_before(cf, prefix, &bound)?;
+            let staged = self
+                .staged
+                .range((cf, prefix.to_vec())..(cf, bound.clone()))
+                .next_back()
+                .filter(|((c, k), _)| *c == cf && k.starts_with(prefix))
+                .map(|((_, k), v)| (k.clone(), v.clone()));
+            let pick = match (stored, staged) {
+                (None, None) => return Ok(None),
+                (Some((k, v)), None) => match self.staged.get(&(cf, k.clone())) {
+                    Some(None) => {
+                        bound = k;
+                        continue;
+                    }
+                    Some(Some(v2)) => (k, Some(v2.clone())),
+                    None => (k, Some(v)),
+                },
+                (None, Some((k, v))) => (k, v),
+                (Some((sk, sv)), Some((tk, tv))) => {
+                    if tk >= sk {
+                        (tk, tv)
+                    } else {
+                        match self.staged.get(&(cf, sk.clone())) {
+                            Some(None) => {
+                                bound = sk;
+                                continue;
+                            }
+                            _ => (sk, Some(sv)),
+                        }
+                    }
+                }
+            };
+            match pick {
+                (k, Some(v)) => return Ok(Some((k, v))),
+                (k, None) => bound = k,
+            }
+        }
+    }
+
+    /// The scheduling plan of a version, seeing versions written earlier in this
+    /// transaction.
+    pub(crate) fn plan(
+        &self,
+        dag_id: &str,
+        version: u32,
+    ) -> Result<Option<std::sync::Arc<crate::schedule::plan::Plan>>, StoreError> {
+        let key = crate::keys::version(dag_id, version);
+        match self.staged.get(&(Cf::Versions, key)) {
+            Some(Some(_)) => Ok(self
+                .version_record(dag_id, version)?
+                .map(|v| std::sync::Arc::new(crate::schedule::plan::Plan::of(v)))),
+            Some(None) => Ok(None),
+            None => self.store.plan(dag_id, version),
+        }
+    }
+
     /// Writes everything staged in one atomic batch.
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();

@@ -164,7 +164,9 @@ fn a_chain_runs_to_success_with_fenced_reports() {
 #[test]
 fn stale_attempts_are_refused() {
     let mut store = TempStore::new();
-    store.apply(vec![put(CHAIN), run("etl", "r1")]);
+    // One retry, so that the expired attempt goes up for retry.
+    let chain = CHAIN.replace("etl:\n", "etl:\n  default_args: {retries: 1, retry_delay: 0}\n");
+    store.apply(vec![put(&chain), run("etl", "r1")]);
     let first = start(&mut store, "extract");
     // The lease ran out: the attempt fails and will be retried.
     let expired = store.apply(vec![set(

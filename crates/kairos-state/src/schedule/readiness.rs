@@ -1,0 +1,367 @@
+//! When a task instance may run: its trigger rule over the upstream states,
+//! `depends_on_past`, its retry time; and what a ready instance becomes (scheduled,
+//! or finished on the spot for an EmptyOperator, or deferred for a time sensor).
+
+use chrono::{DateTime, Utc};
+use kairos_dag::date::DateSpec;
+use kairos_dag::operator::Operator;
+use kairos_dag::state::{Actor, TaskInstanceState as S};
+use kairos_dag::template::{Renderer, RunFacts, Sources, TaskInstanceFacts, build_context};
+use kairos_dag::trigger_rule::{Readiness, UpstreamCounts, evaluate};
+
+use super::index::{self, Timer};
+use super::plan::Plan;
+use super::{Sched, load_run, load_ti, set_state};
+use crate::command::TaskInstanceKey;
+use crate::keys::{self, Cf};
+use crate::records::{DagRecord, DagRunRecord, TaskInstanceRecord};
+use crate::store::StoreError;
+use crate::txn::Txn;
+
+pub(crate) fn key(dag_id: &str, run_id: &str, task_id: &str) -> TaskInstanceKey {
+    TaskInstanceKey {
+        dag_id: dag_id.to_string(),
+        run_id: run_id.to_string(),
+        task_id: task_id.to_string(),
+        map_index: -1,
+    }
+}
+
+pub(crate) fn is_paused(txn: &Txn<'_>, dag_id: &str) -> Result<bool, StoreError> {
+    Ok(txn
+        .get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))?
+        .is_none_or(|d| d.is_paused))
+}
+
+/// Evaluates the pending tasks of one run, upstream first, until none is left
+/// (tasks that finish on the way add their own downstream).
+pub(crate) fn evaluate_run(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<(), StoreError> {
+    let run_key = (dag_id.to_string(), run_id.to_string());
+    let run = load_run(txn, dag_id, run_id)?;
+    let plan = match &run {
+        Some(run) => txn.plan(dag_id, run.version)?,
+        None => None,
+    };
+    let (Some(run), Some(plan)) = (run, plan) else {
+        sched.pending.remove(&run_key);
+        return Ok(());
+    };
+    // Airflow examines no run of a paused DAG; unpausing evaluates them again.
+    if run.state != kairos_dag::state::DagRunState::Running || is_paused(txn, dag_id)? {
+        sched.pending.remove(&run_key);
+        return Ok(());
+    }
+    loop {
+        let next = sched
+            .pending
+            .get_mut(&run_key)
+            .and_then(|set| set.pop_first());
+        let Some((_, i)) = next else {
+            sched.pending.remove(&run_key);
+            return Ok(());
+        };
+        evaluate_one(txn, sched, &plan, &run, i)?;
+        // Fast-follow of what just finished, inside this same pass.
+        let finished = std::mem::take(&mut sched.finished);
+        for ti in finished {
+            after_finish(txn, sched, &ti)?;
+        }
+    }
+}
+
+/// The direct upstream states of task `i` in a run.
+pub(crate) fn upstream_states(
+    txn: &Txn<'_>,
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+) -> Result<Vec<(String, S)>, StoreError> {
+    let mut out = Vec::new();
+    for &u in plan.upstream(i) {
+        let id = &plan.task(u).task_id;
+        let state = load_ti(txn, &key(&run.dag_id, &run.run_id, id))?
+            .map_or(S::Removed, |t| t.state);
+        out.push((id.clone(), state));
+    }
+    Ok(out)
+}
+
+/// Why `depends_on_past` (and `wait_for_downstream`) holds a task back, if it does.
+pub(crate) fn past_holds_back(
+    txn: &Txn<'_>,
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+) -> Result<Option<String>, StoreError> {
+    let task = plan.task(i);
+    if !task.depends_on_past {
+        return Ok(None);
+    }
+    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
+    let Some((_, value)) = txn.last_before(
+        Cf::Index,
+        &index::runs_by_date_prefix(&run.dag_id),
+        &here,
+    )?
+    else {
+        return Ok(None);
+    };
+    let previous: String = serde_json::from_slice(&value).unwrap_or_default();
+    let mut needed = vec![task.task_id.clone()];
+    if task.wait_for_downstream {
+        needed.extend(
+            plan.downstream(i)
+                .iter()
+                .map(|&d| plan.task(d).task_id.clone()),
+        );
+    }
+    for id in needed {
+        if let Some(prev) = load_ti(txn, &key(&run.dag_id, &previous, &id))? {
+            if !prev.state.is_success_like() {
+                return Ok(Some(format!(
+                    "depends_on_past: `{id}` in the previous run `{previous}` is {}, not success or skipped",
+                    prev.state
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn evaluate_one(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+) -> Result<(), StoreError> {
+    let task = plan.task(i);
+    let Some(mut ti) = load_ti(txn, &key(&run.dag_id, &run.run_id, &task.task_id))? else {
+        return Ok(());
+    };
+    match ti.state {
+        S::None => {}
+        S::UpForRetry | S::UpForReschedule => {
+            if ti.next_retry_at.is_some_and(|t| t > sched.stamp()) {
+                return Ok(());
+            }
+        }
+        _ => return Ok(()),
+    }
+    let upstream = upstream_states(txn, plan, run, i)?;
+    let counts = UpstreamCounts::from_states(upstream.iter().map(|(_, s)| *s));
+    let rule = task.trigger_rule;
+    match evaluate(rule, counts, false) {
+        Readiness::Wait => Ok(()),
+        Readiness::Skip => {
+            let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
+            set_state(txn, sched, &mut ti, S::Skipped, Actor::Scheduler, Some(reason))?;
+            Ok(())
+        }
+        Readiness::UpstreamFailed => {
+            let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
+            set_state(
+                txn,
+                sched,
+                &mut ti,
+                S::UpstreamFailed,
+                Actor::Scheduler,
+                Some(reason),
+            )?;
+            Ok(())
+        }
+        Readiness::Ready => {
+            if past_holds_back(txn, plan, run, i)?.is_some() {
+                return Ok(());
+            }
+            start_ready(txn, sched, plan, run, i, &mut ti)
+        }
+    }
+}
+
+fn describe_upstream(upstream: &[(String, S)]) -> String {
+    let parts: Vec<String> = upstream.iter().map(|(id, s)| format!("{id} {s}")).collect();
+    format!("upstream {}", parts.join(", "))
+}
+
+/// A ready task instance: an EmptyOperator succeeds at once (as Airflow does), a
+/// time sensor waits on the server, anything else is scheduled for a worker.
+fn start_ready(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+    ti: &mut TaskInstanceRecord,
+) -> Result<(), StoreError> {
+    let task = plan.task(i);
+    let target = match task.plain_operator() {
+        Some(Operator::Empty) => {
+            ti.try_number += 1;
+            set_state(txn, sched, ti, S::Success, Actor::Scheduler, None)?;
+            return Ok(());
+        }
+        Some(Operator::TimeDeltaSensor(s)) => {
+            let base = run.data_interval_end.unwrap_or(run.run_after);
+            Some((base.checked_add_signed(s.delta.to_chrono()).ok_or_else(|| "the target time is out of range".to_string()), &s.sensor))
+        }
+        Some(Operator::DateTimeSensor(s)) => {
+            Some((render_target(plan, run, i, ti, &s.target_time, sched.stamp()), &s.sensor))
+        }
+        _ => None,
+    };
+    let Some((target, sensor)) = target else {
+        set_state(txn, sched, ti, S::Scheduled, Actor::Scheduler, None)?;
+        return Ok(());
+    };
+    let target = match target {
+        Ok(t) => t,
+        Err(error) => {
+            ti.try_number += 1;
+            set_state(
+                txn,
+                sched,
+                ti,
+                S::Failed,
+                Actor::Scheduler,
+                Some(format!("the sensor's target time: {error}")),
+            )?;
+            return Ok(());
+        }
+    };
+    // The wait counts as an attempt, as a deferred task's does in Airflow.
+    ti.try_number += 1;
+    ti.start_date = Some(sched.stamp());
+    ti.end_date = None;
+    let reason = format!("waiting on the server until {}", target.to_rfc3339());
+    if target <= sched.stamp() {
+        set_state(txn, sched, ti, S::Success, Actor::Scheduler, None)?;
+        return Ok(());
+    }
+    if !set_state(txn, sched, ti, S::Deferred, Actor::Scheduler, Some(reason))? {
+        return Ok(());
+    }
+    let ti_key = super::ti_key(ti);
+    let timeout_at = sched
+        .stamp()
+        .checked_add_signed(sensor.timeout.to_chrono())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if timeout_at < target {
+        txn.put(
+            Cf::Index,
+            index::timer(timeout_at, &Timer::SensorTimeout { ti: ti_key.clone() }),
+            &Timer::SensorTimeout { ti: ti_key },
+        );
+    } else {
+        txn.put(
+            Cf::Index,
+            index::timer(target, &Timer::SensorDue { ti: ti_key.clone() }),
+            &Timer::SensorDue { ti: ti_key },
+        );
+    }
+    Ok(())
+}
+
+/// A DateTimeSensor's `target_time`, rendered with the run's context (no XComs or
+/// Variables on the server; "now" is the entry's stamp, so every node agrees).
+fn render_target(
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+    ti: &TaskInstanceRecord,
+    template: &str,
+    stamp: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    let dag = plan.dag();
+    let text = if template.contains("{{") || template.contains("{%") {
+        let facts = RunFacts {
+            run_id: run.run_id.clone(),
+            run_type: run.run_type,
+            logical_date: run.logical_date,
+            data_interval: match (run.data_interval_start, run.data_interval_end) {
+                (Some(start), Some(end)) => Some(kairos_dag::schedule::DataInterval { start, end }),
+                _ => None,
+            },
+            run_after: run.run_after,
+            conf: run.conf.clone(),
+            prev_success: None,
+        };
+        let ctx = build_context(
+            dag,
+            plan.task(i),
+            &facts,
+            &TaskInstanceFacts {
+                try_number: ti.try_number + 1,
+                map_index: i64::from(ti.map_index),
+            },
+            &Sources::none(stamp),
+        );
+        Renderer::new()
+            .render(template, &ctx)
+            .map_err(|e| e.to_string())?
+    } else {
+        template.to_string()
+    };
+    DateSpec::parse(text.trim(), dag.timezone)
+        .map(|d| d.resolve(dag.timezone, stamp))
+        .map_err(|e| format!("`{}` is not a date-time: {e}", text.trim()))
+}
+
+/// Fast-follow: what a finished task instance makes worth evaluating: its direct
+/// downstream in its run, and for `depends_on_past` the same task (and, for
+/// `wait_for_downstream`, its upstream) in the next run.
+pub(crate) fn after_finish(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    ti: &TaskInstanceKey,
+) -> Result<(), StoreError> {
+    let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
+        return Ok(());
+    };
+    let Some(plan) = txn.plan(&ti.dag_id, run.version)? else {
+        return Ok(());
+    };
+    let Some(i) = plan.index_of(&ti.task_id) else {
+        return Ok(());
+    };
+    for &d in plan.downstream(i) {
+        sched.evaluate(&plan, &ti.dag_id, &ti.run_id, d);
+    }
+    let task = plan.task(i);
+    let waiting_upstream: Vec<usize> = plan
+        .upstream(i)
+        .iter()
+        .copied()
+        .filter(|&u| plan.task(u).wait_for_downstream)
+        .collect();
+    if !task.depends_on_past && waiting_upstream.is_empty() {
+        return Ok(());
+    }
+    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
+    let next = txn.scan_page(
+        Cf::Index,
+        &index::runs_by_date_prefix(&run.dag_id),
+        Some(&here),
+        1,
+    )?;
+    if let Some((_, value)) = next.first() {
+        let next_run: String = serde_json::from_slice(value).unwrap_or_default();
+        if let Some(next) = load_run(txn, &ti.dag_id, &next_run)? {
+            if let Some(next_plan) = txn.plan(&ti.dag_id, next.version)? {
+                let mut ids = vec![task.task_id.clone()];
+                ids.extend(waiting_upstream.iter().map(|&u| plan.task(u).task_id.clone()));
+                for id in ids {
+                    if let Some(j) = next_plan.index_of(&id) {
+                        sched.evaluate(&next_plan, &ti.dag_id, &next_run, j);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
