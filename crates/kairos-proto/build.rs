@@ -3,7 +3,11 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["kairos/v1/raft.proto", "kairos/v1/cluster.proto"];
+    let files = [
+        "kairos/v1/raft.proto",
+        "kairos/v1/cluster.proto",
+        "kairos/v1/worker.proto",
+    ];
     let paths: Vec<_> = files.iter().map(|f| root.join(f)).collect();
     for path in &paths {
         println!("cargo:rerun-if-changed={}", path.display());

@@ -66,6 +66,8 @@ pub struct RaftNode {
     pub raft: Raft,
     pub store: Arc<Store>,
     pub proposer: Proposer,
+    /// The last applied index, changed after every apply.
+    pub applied: tokio::sync::watch::Receiver<u64>,
     log: LogStore,
 }
 
@@ -92,8 +94,9 @@ impl RaftNode {
             path: state_path.clone(),
             error: with_lock_hint(e.to_string()),
         })?);
-        let state_machine =
-            StateMachine::new(store.clone(), &data_dir.join("snapshots")).map_err(|error| {
+        let (applied_tx, applied) = tokio::sync::watch::channel(0);
+        let state_machine = StateMachine::new(store.clone(), &data_dir.join("snapshots"), applied_tx)
+            .map_err(|error| {
                 StartError::DataDir {
                     path: data_dir.join("snapshots"),
                     error,
@@ -129,6 +132,7 @@ impl RaftNode {
             raft,
             store,
             proposer,
+            applied,
             log,
         })
     }

@@ -26,12 +26,20 @@ const MEMBERSHIP: &str = "membership";
 pub struct StateMachine {
     store: Arc<Store>,
     snapshots: SnapshotFiles,
+    /// The last applied index, published after every apply: the leader's dispatcher
+    /// waits on it to hand out work queued by fast-follow without polling.
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl StateMachine {
-    pub fn new(store: Arc<Store>, snapshot_dir: &Path) -> std::io::Result<StateMachine> {
+    pub fn new(
+        store: Arc<Store>,
+        snapshot_dir: &Path,
+        applied: tokio::sync::watch::Sender<u64>,
+    ) -> std::io::Result<StateMachine> {
         std::fs::create_dir_all(snapshot_dir)?;
         Ok(StateMachine {
+            applied,
             store,
             snapshots: SnapshotFiles {
                 dir: snapshot_dir.to_path_buf(),
@@ -124,6 +132,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             });
         }
         let results = self.store.apply(&to_apply).map_err(sm_write)?;
+        if let Some(last) = to_apply.last() {
+            self.applied.send_replace(last.index);
+        }
         Ok(results.into_iter().map(BatchResults).collect())
     }
 

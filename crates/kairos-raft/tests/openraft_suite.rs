@@ -16,7 +16,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
         let dir = tempfile::tempdir().expect("temp dir");
         let log = LogStore::open(&dir.path().join("raft-log")).expect("log store");
         let store = Arc::new(Store::open(&dir.path().join("state")).expect("state store"));
-        let sm = StateMachine::new(store, &dir.path().join("snapshots")).expect("state machine");
+        let (applied, _) = tokio::sync::watch::channel(0);
+        let sm = StateMachine::new(store, &dir.path().join("snapshots"), applied).expect("state machine");
         Ok((dir, log, sm))
     }
 }

@@ -1,12 +1,16 @@
-//! The `kairos server` process: configuration, bootstrap, the gRPC services (Raft
-//! and `kairos.v1.Cluster`), the HTTP endpoints, and a client of the cluster.
+//! The `kairos server` process: configuration, bootstrap, the gRPC services (Raft,
+//! `kairos.v1.Cluster` and `kairos.v1.Worker`), the leader's scheduler loop, the
+//! HTTP endpoints, and a client of the cluster.
 
 pub mod client;
 pub mod cluster_service;
 pub mod config;
 pub mod http;
 pub mod local_cluster;
+pub mod local_worker;
+pub mod scheduler;
 pub mod server;
+pub mod worker_service;
 
 pub use client::{ClientError, ClusterClient, Proposed};
 pub use config::{ConfigLayer, ServerConfig};

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use kairos_proto::v1::cluster_server::ClusterServer;
 use kairos_proto::v1::raft_server::RaftServer;
+use kairos_proto::v1::worker_server::WorkerServer;
+
+use crate::worker_service::WorkerService;
 use kairos_raft::service::RaftService;
 use kairos_raft::{KairosNode, RaftNode};
 use openraft::error::{InitializeError, RaftError};
@@ -63,12 +66,17 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         let cluster_service = ClusterServer::new(ClusterService::new(node.clone(), me.clone()))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
+        let scheduler = crate::scheduler::Scheduler::start(node.clone(), scheduler_settings()?);
+        let worker_service = WorkerServer::new(WorkerService::new(scheduler))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
         let incoming = tokio_stream_from(grpc_listener);
         tokio::spawn(
             tonic::transport::Server::builder()
                 .tcp_nodelay(true)
                 .add_service(raft_service)
                 .add_service(cluster_service)
+                .add_service(worker_service)
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = stop.wait_for(|s| *s).await;
                 }),
@@ -167,4 +175,33 @@ fn tokio_stream_from(
         });
         Some((accepted, listener))
     })
+}
+
+/// The scheduler's settings from the environment: `KAIROS_WORKER_LEASE_MS` (how long
+/// a silent worker keeps its attempts, default 30000), `KAIROS_WORKER_HEARTBEAT_MS`
+/// (default 3000) and `KAIROS_WORKER_TOKEN` (required of workers when set).
+fn scheduler_settings() -> Result<crate::scheduler::SchedulerSettings, ServerError> {
+    let mut settings = crate::scheduler::SchedulerSettings::default();
+    let millis = |name: &str| -> Result<Option<Duration>, ServerError> {
+        match std::env::var(name) {
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .map(|ms| Some(Duration::from_millis(ms.max(1))))
+                .map_err(|_| {
+                    ServerError::Grpc(format!("{name}={text} is not a number of milliseconds"))
+                }),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(lease) = millis("KAIROS_WORKER_LEASE_MS")? {
+        settings.lease = lease;
+    }
+    if let Some(heartbeat) = millis("KAIROS_WORKER_HEARTBEAT_MS")? {
+        settings.heartbeat = heartbeat;
+    }
+    settings.worker_token = std::env::var("KAIROS_WORKER_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    Ok(settings)
 }

@@ -26,7 +26,7 @@ pub struct Batch {
 }
 
 /// Names one task instance.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaskInstanceKey {
     pub dag_id: String,
     pub run_id: String,

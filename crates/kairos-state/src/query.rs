@@ -166,6 +166,17 @@ impl Store {
     }
 
     /// A run's task instances in task-id, then map-index order.
+    /// One task instance.
+    pub fn task_instance(
+        &self,
+        ti: &crate::command::TaskInstanceKey,
+    ) -> Result<Option<TaskInstanceRecord>, StoreError> {
+        self.get(
+            Cf::TaskInstances,
+            &keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index),
+        )
+    }
+
     pub fn task_instances(
         &self,
         dag_id: &str,

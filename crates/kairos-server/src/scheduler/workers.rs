@@ -1,0 +1,46 @@
+//! The workers the leader knows: what they serve and when they were last heard from.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct WorkerInfo {
+    pub queues: Vec<String>,
+    pub slots: u32,
+    pub environments: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub last_seen: Instant,
+}
+
+#[derive(Debug, Default)]
+pub struct Workers {
+    by_id: HashMap<String, WorkerInfo>,
+}
+
+impl Workers {
+    pub fn register(&mut self, id: String, info: WorkerInfo) {
+        self.by_id.insert(id, info);
+    }
+
+    pub fn touch(&mut self, id: &str) -> Option<WorkerInfo> {
+        let w = self.by_id.get_mut(id)?;
+        w.last_seen = Instant::now();
+        Some(w.clone())
+    }
+
+    /// Workers heard from within `within` that serve `queue`.
+    pub fn live_for(&self, queue: &str, within: Duration) -> usize {
+        self.by_id
+            .values()
+            .filter(|w| w.last_seen.elapsed() <= within && w.queues.iter().any(|q| q == queue))
+            .count()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}

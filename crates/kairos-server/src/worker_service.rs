@@ -1,0 +1,427 @@
+//! The worker-facing gRPC service (`kairos.v1.Worker`). Every node serves it; only
+//! the leader answers, after its scheduler is ready. Handing out a task is a Raft
+//! command (queued -> running with a fresh attempt token); heartbeats only touch
+//! the leader's lease table.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kairos_dag::state::{Actor, TaskInstanceState};
+use kairos_proto::v1::worker_server::Worker;
+use kairos_proto::v1::{
+    Assignment, FetchFilesReply, FetchFilesRequest, HeartbeatReply, HeartbeatRequest,
+    PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
+    RegisterRequest, ReportFinishedRequest, ReportReply, ReportStartedRequest, TaskInstanceId,
+};
+use kairos_raft::ProposeError;
+use kairos_state::{Command, CommandResult, Outcome, RejectionKind, TaskInstanceKey};
+use tonic::{Request, Response, Status};
+
+use crate::scheduler::Scheduler;
+use crate::scheduler::workers::WorkerInfo;
+
+/// The longest a poll waits for work.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
+
+pub struct WorkerService {
+    s: Arc<Scheduler>,
+}
+
+impl WorkerService {
+    pub fn new(s: Arc<Scheduler>) -> WorkerService {
+        WorkerService { s }
+    }
+
+    /// Refuses calls on a node that is not the ready leader, naming the leader.
+    fn check_leader(&self) -> Result<(), Status> {
+        if self.s.is_leading() {
+            return Ok(());
+        }
+        let mut status = Status::unavailable(match self.s.leader_addr() {
+            Some(addr) => format!("this node is not the leader; the leader is {addr}"),
+            None => "this node is not the leader and no leader is known yet; retry".to_string(),
+        });
+        if let Some(addr) = self.s.leader_addr() {
+            if let Ok(value) = addr.parse() {
+                status.metadata_mut().insert("kairos-leader", value);
+            }
+        }
+        Err(status)
+    }
+
+    fn known_worker(&self, id: &str) -> Result<WorkerInfo, Status> {
+        self.s.with_workers(|w| w.touch(id)).ok_or_else(|| {
+            Status::failed_precondition(format!(
+                "worker `{id}` is not registered with this leader; call Register first"
+            ))
+        })
+    }
+
+    async fn propose(&self, commands: Vec<Command>) -> Result<Vec<CommandResult>, Status> {
+        match self.s.node.proposer.propose(commands).await {
+            Ok(committed) => Ok(committed.results),
+            Err(ProposeError::NotLeader { .. }) => Err(self
+                .check_leader()
+                .err()
+                .unwrap_or_else(|| Status::unavailable("leadership changed; retry"))),
+            Err(e) => Err(Status::unavailable(format!("{e}; retry"))),
+        }
+    }
+
+    /// Everything a worker needs to run an attempt.
+    fn assignment(&self, ti: &TaskInstanceKey, attempt: &str) -> Option<Assignment> {
+        let store = &self.s.node.store;
+        let record = store.task_instance(ti).ok()??;
+        let run = store.run(&ti.dag_id, &ti.run_id).ok()??;
+        let version = store.version_record(&ti.dag_id, run.version).ok()??;
+        let task = version.content.dag.task(&ti.task_id)?;
+        Some(Assignment {
+            ti: Some(id_of(ti)),
+            attempt: attempt.to_string(),
+            try_number: record.try_number,
+            version: run.version,
+            task_json: serde_json::to_string(task).ok()?,
+            run_json: serde_json::to_string(&run).ok()?,
+            files: version.content.files.clone().into_iter().collect(),
+        })
+    }
+}
+
+pub fn id_of(ti: &TaskInstanceKey) -> TaskInstanceId {
+    TaskInstanceId {
+        dag_id: ti.dag_id.clone(),
+        run_id: ti.run_id.clone(),
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+    }
+}
+
+fn key_of(id: Option<TaskInstanceId>) -> Result<TaskInstanceKey, Status> {
+    let id = id.ok_or_else(|| Status::invalid_argument("the task instance id is missing"))?;
+    Ok(TaskInstanceKey {
+        dag_id: id.dag_id,
+        run_id: id.run_id,
+        task_id: id.task_id,
+        map_index: id.map_index,
+    })
+}
+
+fn reply(result: &CommandResult) -> ReportReply {
+    match result {
+        Ok(Outcome::TaskState { state, .. }) | Ok(Outcome::AlreadyRecorded { state }) => ReportReply {
+            accepted: true,
+            outcome: state.as_str().to_string(),
+            message: String::new(),
+        },
+        Ok(other) => ReportReply {
+            accepted: true,
+            outcome: format!("{other:?}"),
+            message: String::new(),
+        },
+        Err(rejection) => ReportReply {
+            accepted: false,
+            outcome: serde_json::to_value(rejection.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            message: rejection.message.clone(),
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl Worker for WorkerService {
+    async fn register(
+        &self,
+        request: Request<RegisterRequest>,
+    ) -> Result<Response<RegisterReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        if let Some(token) = &self.s.settings.worker_token {
+            if &r.auth_token != token {
+                return Err(Status::unauthenticated(
+                    "wrong or missing worker token: give the worker the servers' worker token",
+                ));
+            }
+        }
+        if r.worker_id.is_empty() || r.queues.is_empty() || r.slots == 0 {
+            return Err(Status::invalid_argument(
+                "a worker needs an id, at least one queue and at least one slot",
+            ));
+        }
+        tracing::info!(worker = %r.worker_id, queues = ?r.queues, slots = r.slots, "worker registered");
+        self.s.with_workers(|w| {
+            w.register(
+                r.worker_id.clone(),
+                WorkerInfo {
+                    queues: r.queues,
+                    slots: r.slots,
+                    environments: r.environments,
+                    labels: r.labels.into_iter().collect(),
+                    last_seen: Instant::now(),
+                },
+            )
+        });
+        Ok(Response::new(RegisterReply {
+            lease_ms: self.s.settings.lease.as_millis() as u32,
+            heartbeat_ms: self.s.settings.heartbeat.as_millis() as u32,
+        }))
+    }
+
+    async fn poll(&self, request: Request<PollRequest>) -> Result<Response<PollReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        let worker = self.known_worker(&r.worker_id)?;
+        let deadline = Instant::now() + Duration::from_millis(u64::from(r.wait_ms)).min(MAX_POLL_WAIT);
+        let lease = self.s.settings.lease;
+        // Attempts handed to this worker whose reply it never got (a failover, a
+        // lost connection) are sent again rather than left to expire.
+        let known: HashSet<&str> = r.known_attempts.iter().map(String::as_str).collect();
+        let lost: Vec<Assignment> = self
+            .s
+            .node
+            .store
+            .running_attempts()
+            .map_err(|e| Status::internal(e.to_string()))?
+            .into_iter()
+            .filter(|a| a.worker.as_deref() == Some(r.worker_id.as_str()) && !known.contains(a.attempt.as_str()))
+            .filter_map(|a| self.assignment(&a.ti, &a.attempt))
+            .collect();
+        if !lost.is_empty() {
+            return Ok(Response::new(PollReply { tasks: lost }));
+        }
+        let mut applied = self.s.node.applied.clone();
+        let free = r.free_slots as usize;
+        if free == 0 {
+            tokio::time::sleep_until(deadline.into()).await;
+            return Ok(Response::new(PollReply { tasks: vec![] }));
+        }
+        loop {
+            applied.borrow_and_update();
+            let mut picks: Vec<TaskInstanceKey> = Vec::new();
+            for queue in &worker.queues {
+                let queued = self
+                    .s
+                    .node
+                    .store
+                    .queued(queue, free * 2)
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                let mut claimed = match self.s.in_flight.lock() {
+                    Ok(c) => c,
+                    Err(p) => p.into_inner(),
+                };
+                for ti in queued {
+                    if picks.len() >= free {
+                        break;
+                    }
+                    if claimed.insert(ti.clone()) {
+                        picks.push(ti);
+                    }
+                }
+            }
+            if !picks.is_empty() {
+                let commands = picks
+                    .iter()
+                    .map(|ti| Command::Dispatch {
+                        ti: ti.clone(),
+                        worker: r.worker_id.clone(),
+                    })
+                    .collect();
+                let results = self.propose(commands).await;
+                if let Ok(mut claimed) = self.s.in_flight.lock() {
+                    for ti in &picks {
+                        claimed.remove(ti);
+                    }
+                }
+                let mut tasks = Vec::new();
+                for (ti, result) in picks.iter().zip(results?) {
+                    if let Ok(Outcome::TaskState {
+                        attempt: Some(attempt),
+                        ..
+                    }) = result
+                    {
+                        self.s.with_leases(|l| {
+                            l.grant(
+                                attempt.clone(),
+                                ti.clone(),
+                                Some(r.worker_id.clone()),
+                                Instant::now() + lease,
+                            )
+                        });
+                        if let Some(a) = self.assignment(ti, &attempt) {
+                            tasks.push(a);
+                        }
+                    }
+                }
+                if !tasks.is_empty() {
+                    return Ok(Response::new(PollReply { tasks }));
+                }
+                continue;
+            }
+            tokio::select! {
+                changed = applied.changed() => {
+                    if changed.is_err() {
+                        return Err(Status::unavailable("the node is stopping"));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    return Ok(Response::new(PollReply { tasks: vec![] }));
+                }
+            }
+            self.check_leader()?;
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<HeartbeatRequest>,
+    ) -> Result<Response<HeartbeatReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        self.known_worker(&r.worker_id)?;
+        let lease = self.s.settings.lease;
+        let cancel = self.s.with_leases(|l| l.renew(&r.worker_id, &r.attempts, lease));
+        Ok(Response::new(HeartbeatReply { cancel }))
+    }
+
+    async fn report_started(
+        &self,
+        request: Request<ReportStartedRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        self.known_worker(&r.worker_id)?;
+        let lease = self.s.settings.lease;
+        let cancel = self
+            .s
+            .with_leases(|l| l.renew(&r.worker_id, std::slice::from_ref(&r.attempt), lease));
+        Ok(Response::new(ReportReply {
+            accepted: cancel.is_empty(),
+            outcome: if cancel.is_empty() { "running" } else { "cancel" }.to_string(),
+            message: String::new(),
+        }))
+    }
+
+    async fn report_finished(
+        &self,
+        request: Request<ReportFinishedRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        let ti = key_of(r.ti)?;
+        let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "`{}` is not a state a worker reports; use success, failed, skipped, up_for_retry or up_for_reschedule",
+                r.state
+            ))
+        })?;
+        let mut xcoms = Vec::with_capacity(r.xcoms.len());
+        for x in r.xcoms {
+            let value = serde_json::from_str(&x.value_json).map_err(|e| {
+                Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", x.key))
+            })?;
+            xcoms.push((x.key, value));
+        }
+        let command = Command::FinishAttempt {
+            ti: ti.clone(),
+            attempt: r.attempt.clone(),
+            actor: Actor::Worker,
+            state,
+            reason: (!r.reason.is_empty()).then_some(r.reason),
+            xcoms,
+            log_tail: (!r.log_tail.is_empty()).then_some(r.log_tail),
+            follow: r.has_follow.then_some(r.follow),
+            reschedule_at: (r.reschedule_at_ms > 0)
+                .then(|| chrono::DateTime::from_timestamp_millis(r.reschedule_at_ms))
+                .flatten(),
+        };
+        let results = self.propose(vec![command]).await?;
+        let Some(result) = results.first() else {
+            return Err(Status::internal("no result for the report"));
+        };
+        match result {
+            Err(rejection) if rejection.kind == RejectionKind::StaleAttempt => {
+                tracing::warn!(attempt = %r.attempt, worker = %r.worker_id, "stale report refused: {}", rejection.message);
+                self.s.with_leases(|l| l.remove(&r.attempt));
+            }
+            Err(rejection) => {
+                tracing::warn!(attempt = %r.attempt, "report refused: {}", rejection.message)
+            }
+            Ok(_) => self.s.with_leases(|l| l.remove(&r.attempt)),
+        }
+        Ok(Response::new(reply(result)))
+    }
+
+    async fn push_x_com(
+        &self,
+        request: Request<PushXComRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        let ti = key_of(r.ti)?;
+        let xcom = r
+            .xcom
+            .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
+        let value = serde_json::from_str(&xcom.value_json)
+            .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key)))?;
+        let results = self
+            .propose(vec![Command::PushXCom {
+                ti,
+                key: xcom.key,
+                value,
+                attempt: r.attempt,
+            }])
+            .await?;
+        let result = results
+            .first()
+            .ok_or_else(|| Status::internal("no result for the XCom"))?;
+        Ok(Response::new(reply(result)))
+    }
+
+    async fn pull_x_com(
+        &self,
+        request: Request<PullXComRequest>,
+    ) -> Result<Response<PullXComReply>, Status> {
+        let r = request.into_inner();
+        let ti = key_of(r.ti)?;
+        let xcoms = self
+            .s
+            .node
+            .store
+            .xcoms(&ti.dag_id, &ti.run_id, Some(&ti.task_id))
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let found = xcoms
+            .into_iter()
+            .find(|x| x.key == r.key && x.map_index == ti.map_index);
+        Ok(Response::new(match found {
+            Some(x) => PullXComReply {
+                found: true,
+                value_json: x.value.to_string(),
+            },
+            None => PullXComReply {
+                found: false,
+                value_json: String::new(),
+            },
+        }))
+    }
+
+    async fn fetch_files(
+        &self,
+        request: Request<FetchFilesRequest>,
+    ) -> Result<Response<FetchFilesReply>, Status> {
+        let mut files = std::collections::HashMap::new();
+        for hash in request.into_inner().hashes {
+            if let Some(text) = self
+                .s
+                .node
+                .store
+                .file(&hash)
+                .map_err(|e| Status::internal(e.to_string()))?
+            {
+                files.insert(hash, text);
+            }
+        }
+        Ok(Response::new(FetchFilesReply { files }))
+    }
+}
