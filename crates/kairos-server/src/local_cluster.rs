@@ -326,3 +326,38 @@ impl Cluster {
         ))
     }
 }
+
+/// The `PutDagVersion` command for one DAG written as YAML (tests and the bench).
+pub fn put_dag_command(yaml: &str) -> Result<kairos_state::Command, String> {
+    let loaded = kairos_dag::load::load_bytes(
+        "dags/pushed.yml",
+        Path::new("dags/pushed.yml"),
+        yaml.as_bytes(),
+        &std::collections::BTreeMap::new(),
+        &kairos_dag::load::LoadOptions::default(),
+    );
+    if loaded.has_errors() {
+        return Err(format!("{:?}", loaded.diagnostics));
+    }
+    let content = loaded
+        .dags
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the YAML holds no DAG".to_string())?;
+    Ok(kairos_state::Command::PutDagVersion {
+        content,
+        files: loaded.contents,
+    })
+}
+
+/// A chain of `n` BashOperator tasks `t00 >> t01 >> ...`, unpaused, no schedule.
+pub fn chain_yaml(dag_id: &str, n: usize) -> String {
+    let mut yaml = format!("{dag_id}:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: 64\n  tasks:\n");
+    for i in 0..n {
+        yaml.push_str(&format!("    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: 'true'\n"));
+        if i > 0 {
+            yaml.push_str(&format!("      dependencies: [t{:02}]\n", i - 1));
+        }
+    }
+    yaml
+}

@@ -87,6 +87,10 @@ pub enum Query {
     Digest,
     /// The index of the last applied log entry.
     AppliedIndex,
+    /// What holds a task instance back (see `schedule::explain`).
+    Explain {
+        ti: crate::command::TaskInstanceKey,
+    },
 }
 
 impl Store {
@@ -271,6 +275,7 @@ impl Store {
             Query::Settings => to(&self.settings()?),
             Query::Digest => json!(self.digest()?),
             Query::AppliedIndex => json!(self.applied_index()?),
+            Query::Explain { ti } => to(&self.explain(ti)?),
         })
     }
 }
