@@ -1,0 +1,366 @@
+//! The scheduling semantics, deterministically: a controlled clock (the entry
+//! stamps), real commands, and the state read back after each step.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::*;
+use kairos_dag::state::{Actor, DagRunState, RunType, TaskInstanceState as S};
+use kairos_state::{Command, Outcome, TaskInstanceKey};
+
+fn day(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap()
+}
+
+fn manual(dag_id: &str, run_id: &str) -> Command {
+    Command::CreateDagRun {
+        dag_id: dag_id.into(),
+        run_id: run_id.into(),
+        run_type: RunType::Manual,
+        version: None,
+        logical_date: None,
+        data_interval_start: None,
+        data_interval_end: None,
+        run_after: None,
+        conf: BTreeMap::new(),
+        triggered_by: "test".into(),
+    }
+}
+
+fn key(dag: &str, run: &str, task: &str) -> TaskInstanceKey {
+    TaskInstanceKey {
+        dag_id: dag.into(),
+        run_id: run.into(),
+        task_id: task.into(),
+        map_index: -1,
+    }
+}
+
+fn state(store: &TempStore, dag: &str, run: &str, task: &str) -> S {
+    store
+        .store
+        .task_instance(&key(dag, run, task))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {dag}/{run}/{task}"))
+        .state
+}
+
+/// Hands a queued task instance to worker `w` and returns the attempt token.
+fn dispatch(store: &mut TempStore, ti: TaskInstanceKey) -> String {
+    let r = store.apply(vec![Command::Dispatch {
+        ti: ti.clone(),
+        worker: "w".into(),
+    }]);
+    match &r[0] {
+        Ok(Outcome::TaskState {
+            attempt: Some(a), ..
+        }) => a.clone(),
+        other => panic!("dispatch of {ti:?}: {other:?}"),
+    }
+}
+
+fn report(ti: TaskInstanceKey, attempt: &str, state: S, follow: Option<Vec<String>>) -> Command {
+    Command::FinishAttempt {
+        ti,
+        attempt: attempt.into(),
+        actor: Actor::Worker,
+        state,
+        reason: None,
+        xcoms: vec![],
+        log_tail: None,
+        follow,
+        reschedule_at: None,
+    }
+}
+
+/// Runs a task to `outcome`: dispatch, then report.
+fn run_to(store: &mut TempStore, ti: TaskInstanceKey, outcome: S) {
+    let attempt = dispatch(store, ti.clone());
+    let r = store.apply(vec![report(ti, &attempt, outcome, None)]);
+    assert!(r[0].is_ok(), "{r:?}");
+}
+
+const DAILY: &str = "
+daily:
+  schedule: '@daily'
+  start_date: 2026-01-01
+  catchup: CATCHUP
+  is_paused_upon_creation: false
+  tasks:
+    only: {operator: bash, bash_command: 'true'}
+";
+
+#[test]
+fn catchup_over_a_week_of_daily_creates_seven_runs_and_without_catchup_one() {
+    for (catchup, expected) in [("true", 7), ("false", 1)] {
+        let mut store = TempStore::new();
+        store.apply_at(day(1), vec![put(&DAILY.replace("CATCHUP", catchup))]);
+        let now = day(8) + Duration::hours(1);
+        let due = store.store.due_runs(now).unwrap();
+        assert_eq!(due.len(), expected, "catchup {catchup}");
+        let results = store.apply_at(now, due);
+        assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+        // Asked again at the same time, nothing more is due.
+        assert!(store.store.due_runs(now).unwrap().is_empty());
+        let runs = store.store.runs("daily", None, None, None).unwrap();
+        assert_eq!(runs.len(), expected);
+        let last = runs.iter().map(|r| r.logical_date.unwrap()).max().unwrap();
+        assert_eq!(last, day(7), "the newest run covers Jan 7 to Jan 8");
+    }
+}
+
+#[test]
+fn max_active_runs_holds_for_creation_and_for_starting() {
+    let mut store = TempStore::new();
+    let yaml = DAILY
+        .replace("CATCHUP", "true")
+        .replace("  tasks:", "  max_active_runs: 2\n  tasks:");
+    store.apply_at(day(1), vec![put(&yaml)]);
+    let now = day(8) + Duration::hours(1);
+    let due = store.store.due_runs(now).unwrap();
+    assert_eq!(due.len(), 2, "creation stops at max_active_runs");
+    store.apply_at(now, due);
+    // Manual runs are created anyway, but wait queued.
+    store.apply_at(now, vec![manual("daily", "m1"), manual("daily", "m2")]);
+    let running = store
+        .store
+        .runs("daily", Some(DagRunState::Running), None, None)
+        .unwrap();
+    assert_eq!(running.len(), 2);
+    let first = running[0].run_id.clone();
+    assert_eq!(state(&store, "daily", "m1", "only"), S::None);
+    run_to(&mut store, key("daily", &first, "only"), S::Success);
+    let running = store
+        .store
+        .runs("daily", Some(DagRunState::Running), None, None)
+        .unwrap();
+    assert_eq!(running.len(), 2, "a finished run lets the next one start");
+    assert!(running.iter().any(|r| r.run_id == "m1"));
+    assert_eq!(state(&store, "daily", "m1", "only"), S::Queued);
+}
+
+const WIDE: &str = "
+wide:
+  is_paused_upon_creation: false
+  default_args: {pool: small}
+  tasks:
+TASKS
+";
+
+fn wide(n: usize, weights: &[i32]) -> String {
+    let mut tasks = String::new();
+    for i in 0..n {
+        let w = weights.get(i).copied().unwrap_or(1);
+        tasks.push_str(&format!(
+            "    t{i:02}: {{operator: bash, bash_command: 'true', priority_weight: {w}}}\n"
+        ));
+    }
+    WIDE.replace("TASKS\n", &tasks)
+}
+
+fn queued(store: &TempStore, dag: &str, run: &str) -> Vec<String> {
+    store
+        .store
+        .task_instances(dag, run)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.state == S::Queued)
+        .map(|t| t.task_id)
+        .collect()
+}
+
+#[test]
+fn pools_never_exceed_their_slots() {
+    let mut store = TempStore::new();
+    store.apply(vec![Command::set_pool("small", 3), put(&wide(10, &[]))]);
+    store.apply(vec![manual("wide", "r1")]);
+    let mut finished = 0;
+    loop {
+        let q = queued(&store, "wide", "r1");
+        let running = store
+            .store
+            .task_instances("wide", "r1")
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.state == S::Running)
+            .count();
+        assert!(q.len() + running <= 3, "{} queued + {running} running in a 3-slot pool", q.len());
+        let Some(next) = q.first() else { break };
+        run_to(&mut store, key("wide", "r1", next), S::Success);
+        finished += 1;
+    }
+    assert_eq!(finished, 10);
+    assert_eq!(
+        store.store.run("wide", "r1").unwrap().unwrap().state,
+        DagRunState::Success
+    );
+}
+
+#[test]
+fn higher_priority_weight_is_queued_first() {
+    let mut store = TempStore::new();
+    store.apply(vec![
+        Command::set_pool("small", 1),
+        put(&wide(4, &[1, 5, 3, 9])),
+    ]);
+    store.apply(vec![manual("wide", "r1")]);
+    let mut order = Vec::new();
+    while let Some(next) = queued(&store, "wide", "r1").first().cloned() {
+        order.push(next.clone());
+        run_to(&mut store, key("wide", "r1", &next), S::Success);
+    }
+    assert_eq!(order, ["t03", "t01", "t02", "t00"]);
+}
+
+#[test]
+fn fast_follow_queues_the_next_task_in_the_entry_that_finished_the_previous() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(&CHAIN.replace("etl:\n", "etl:\n  is_paused_upon_creation: false\n"))]);
+    store.apply(vec![manual("etl", "r1")]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
+    let attempt = dispatch(&mut store, key("etl", "r1", "extract"));
+    // One entry: the report. Its apply queues `transform`.
+    let r = store.apply(vec![report(key("etl", "r1", "extract"), &attempt, S::Success, None)]);
+    assert!(matches!(r[0], Ok(Outcome::TaskState { state: S::Success, .. })), "{r:?}");
+    assert_eq!(state(&store, "etl", "r1", "transform"), S::Queued);
+    assert_eq!(state(&store, "etl", "r1", "load"), S::None);
+    // The same report again is acknowledged and changes nothing.
+    let again = store.apply(vec![report(key("etl", "r1", "extract"), &attempt, S::Success, None)]);
+    assert_eq!(again[0], Ok(Outcome::AlreadyRecorded { state: S::Success }));
+}
+
+/// Each trigger rule, end to end through a run: `ok` succeeds, `bad` fails, `skip`
+/// is skipped by a branch; `join` depends on the upstreams listed.
+#[test]
+fn every_trigger_rule_end_to_end() {
+    // (rule, upstreams of join, expected state of join)
+    let cases: &[(&str, &[&str], S)] = &[
+        ("all_success", &["ok", "ok2"], S::Queued),
+        ("all_success", &["ok", "bad"], S::UpstreamFailed),
+        ("all_success", &["ok", "skip"], S::Skipped),
+        ("all_failed", &["bad", "bad2"], S::Queued),
+        ("all_failed", &["ok", "bad"], S::Skipped),
+        ("all_done", &["ok", "bad"], S::Queued),
+        ("all_done_min_one_success", &["ok", "bad"], S::Queued),
+        ("all_done_min_one_success", &["bad", "bad2"], S::UpstreamFailed),
+        ("all_skipped", &["skip", "skip2"], S::Queued),
+        ("all_skipped", &["ok", "skip"], S::Skipped),
+        ("one_success", &["ok", "bad"], S::Queued),
+        ("one_success", &["bad", "bad2"], S::UpstreamFailed),
+        ("one_failed", &["ok", "bad"], S::Queued),
+        ("one_failed", &["ok", "ok2"], S::Skipped),
+        ("one_done", &["skip", "bad"], S::Queued),
+        ("none_failed", &["ok", "skip"], S::Queued),
+        ("none_failed", &["ok", "bad"], S::UpstreamFailed),
+        ("none_failed_min_one_success", &["ok", "skip"], S::Queued),
+        ("none_failed_min_one_success", &["skip", "skip2"], S::Skipped),
+        ("none_skipped", &["ok", "bad"], S::Queued),
+        ("none_skipped", &["ok", "skip"], S::Skipped),
+        ("always", &["ok", "bad"], S::Queued),
+    ];
+    for (n, (rule, ups, expected)) in cases.iter().enumerate() {
+        let mut store = TempStore::new();
+        let deps = ups.join(", ");
+        let yaml = format!(
+            "
+rules:
+  is_paused_upon_creation: false
+  tasks:
+    branch: {{operator: airflow.operators.python.BranchPythonOperator, python_callable_name: pick, python_callable_file: cb.py}}
+    ok: {{operator: bash, bash_command: 'true', dependencies: [branch]}}
+    ok2: {{operator: bash, bash_command: 'true', dependencies: [branch]}}
+    bad: {{operator: bash, bash_command: 'false', dependencies: [branch]}}
+    bad2: {{operator: bash, bash_command: 'false', dependencies: [branch]}}
+    skip: {{operator: bash, bash_command: 'true', dependencies: [branch]}}
+    skip2: {{operator: bash, bash_command: 'true', dependencies: [branch]}}
+    join: {{operator: bash, bash_command: 'true', trigger_rule: {rule}, dependencies: [{deps}]}}
+"
+        );
+        let files = BTreeMap::from([(
+            std::path::PathBuf::from("dags/cb.py"),
+            b"def pick():\n    return ['ok', 'ok2', 'bad', 'bad2']\n".to_vec(),
+        )]);
+        let (content, contents) = version_with_files(&yaml, files);
+        store.apply(vec![Command::PutDagVersion { content, files: contents }]);
+        store.apply(vec![manual("rules", "r1")]);
+        let attempt = dispatch(&mut store, key("rules", "r1", "branch"));
+        let follow = vec!["ok".into(), "ok2".into(), "bad".into(), "bad2".into()];
+        let r = store.apply(vec![report(key("rules", "r1", "branch"), &attempt, S::Success, Some(follow))]);
+        assert!(r[0].is_ok(), "{r:?}");
+        assert_eq!(state(&store, "rules", "r1", "skip"), S::Skipped, "case {n}");
+        for t in ["ok", "ok2"] {
+            run_to(&mut store, key("rules", "r1", t), S::Success);
+        }
+        for t in ["bad", "bad2"] {
+            run_to(&mut store, key("rules", "r1", t), S::Failed);
+        }
+        assert_eq!(
+            state(&store, "rules", "r1", "join"),
+            *expected,
+            "case {n}: {rule} over {ups:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_attempt_is_retried_after_its_delay_by_a_tick() {
+    let mut store = TempStore::new();
+    let yaml = CHAIN.replace(
+        "etl:\n",
+        "etl:\n  is_paused_upon_creation: false\n  default_args: {retries: 1, retry_delay: 60}\n",
+    );
+    store.apply_at(day(1), vec![put(&yaml), manual("etl", "r1")]);
+    let attempt = dispatch(&mut store, key("etl", "r1", "extract"));
+    store.apply_at(day(1), vec![report(key("etl", "r1", "extract"), &attempt, S::Failed, None)]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForRetry);
+    let due = store.store.next_timer().unwrap().expect("a retry timer");
+    assert_eq!(due, day(1) + Duration::seconds(60));
+    store.apply_at(day(1) + Duration::seconds(30), vec![Command::Tick]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForRetry, "not before its time");
+    store.apply_at(due, vec![Command::Tick]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
+    let second = dispatch(&mut store, key("etl", "r1", "extract"));
+    assert!(second.starts_with("2-"), "{second}");
+    store.apply_at(due, vec![report(key("etl", "r1", "extract"), &second, S::Failed, None)]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Failed, "no tries left");
+    assert_eq!(state(&store, "etl", "r1", "transform"), S::UpstreamFailed);
+    assert_eq!(state(&store, "etl", "r1", "load"), S::UpstreamFailed);
+    assert_eq!(store.store.run("etl", "r1").unwrap().unwrap().state, DagRunState::Failed);
+}
+
+#[test]
+fn time_sensors_wait_on_the_server_without_a_worker() {
+    let mut store = TempStore::new();
+    let yaml = "
+waits:
+  is_paused_upon_creation: false
+  tasks:
+    wait: {operator: airflow.sensors.time_delta.TimeDeltaSensor, delta: 3600}
+    after: {operator: bash, bash_command: 'true', dependencies: [wait]}
+";
+    store.apply_at(day(1), vec![put(yaml), manual("waits", "r1")]);
+    assert_eq!(state(&store, "waits", "r1", "wait"), S::Deferred);
+    assert!(queued(&store, "waits", "r1").is_empty());
+    let due = store.store.next_timer().unwrap().expect("a sensor timer");
+    assert_eq!(due, day(1) + Duration::hours(1));
+    store.apply_at(due, vec![Command::Tick]);
+    assert_eq!(state(&store, "waits", "r1", "wait"), S::Success);
+    assert_eq!(state(&store, "waits", "r1", "after"), S::Queued);
+}
+
+#[test]
+fn explain_names_what_holds_a_task_back() {
+    let mut store = TempStore::new();
+    store.apply(vec![Command::set_pool("small", 1), put(&wide(2, &[2, 1]))]);
+    store.apply(vec![manual("wide", "r1")]);
+    let e = store.store.explain(&key("wide", "r1", "t01")).unwrap();
+    assert_eq!(e.state, Some(S::Scheduled));
+    assert!(e.reasons[0].contains("pool `small` has 1 of 1 slots in use"), "{e:?}");
+    let e = store.store.explain(&key("wide", "r1", "t00")).unwrap();
+    assert!(e.reasons[0].contains("queued in queue `default`"), "{e:?}");
+    store.apply(vec![Command::SetPaused { dag_id: "wide".into(), is_paused: true }]);
+    let e = store.store.explain(&key("wide", "r1", "t01")).unwrap();
+    assert!(e.reasons.iter().any(|r| r.contains("is paused")), "{e:?}");
+}
