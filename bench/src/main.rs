@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod scheduler;
+
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 use kairos_server::ClusterClient;
@@ -47,16 +49,24 @@ enum Bench {
         #[arg(long, default_value_t = 10)]
         failovers: u32,
     },
+    /// The scheduler: task-to-task latency along a chain, queueing throughput.
+    Scheduler {
+        #[arg(long)]
+        kairos: Option<PathBuf>,
+        /// Tasks in the chain.
+        #[arg(long, default_value_t = 50)]
+        chain: usize,
+        /// Parallel ready tasks for the throughput figure.
+        #[arg(long, default_value_t = 10_000)]
+        ready: usize,
+    },
 }
 
 fn main() -> ExitCode {
-    let Bench::Raft {
-        kairos,
-        writes,
-        concurrency,
-        seconds,
-        failovers,
-    } = Cli::parse().command;
+    let command = Cli::parse().command;
+    let kairos = match &command {
+        Bench::Raft { kairos, .. } | Bench::Scheduler { kairos, .. } => kairos.clone(),
+    };
     let binary = match kairos.or_else(|| {
         std::env::current_exe()
             .ok()
@@ -82,7 +92,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(raft(&binary, writes, concurrency, seconds, failovers)) {
+    let result = match command {
+        Bench::Raft {
+            writes,
+            concurrency,
+            seconds,
+            failovers,
+            ..
+        } => runtime.block_on(raft(&binary, writes, concurrency, seconds, failovers)),
+        Bench::Scheduler { chain, ready, .. } => {
+            runtime.block_on(scheduler::run(&binary, chain, ready))
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

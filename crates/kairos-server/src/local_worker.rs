@@ -151,6 +151,7 @@ async fn run(
             }
         });
     }
+    let slot_freed = Arc::new(tokio::sync::Notify::new());
     let mut registered_with: Option<String> = None;
     while !*stopped.borrow() {
         let current = conn.lock().await.current.clone();
@@ -169,6 +170,14 @@ async fn run(
             let s = state.lock().map(|s| (s.running.len(), s.running.iter().chain(s.unacked.iter()).cloned().collect::<Vec<_>>()));
             s.unwrap_or((0, vec![]))
         };
+        if free as u32 >= slots {
+            // No free slot: wait for one instead of polling for nothing.
+            tokio::select! {
+                _ = slot_freed.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            continue;
+        }
         let mut client = conn.lock().await.client();
         let reply = client
             .poll(PollRequest {
@@ -192,7 +201,14 @@ async fn run(
                         })
                         .unwrap_or(false);
                     if fresh {
-                        tokio::spawn(execute(conn.clone(), id.clone(), task, work, state.clone()));
+                        tokio::spawn(execute(
+                            conn.clone(),
+                            id.clone(),
+                            task,
+                            work,
+                            state.clone(),
+                            slot_freed.clone(),
+                        ));
                     }
                 }
             }
@@ -213,6 +229,7 @@ async fn execute(
     task: Assignment,
     work: Duration,
     state: Arc<Mutex<State>>,
+    slot_freed: Arc<tokio::sync::Notify>,
 ) {
     let received = Instant::now();
     if !work.is_zero() {
@@ -223,6 +240,7 @@ async fn execute(
     if let Ok(mut s) = state.lock() {
         s.running.remove(&task.attempt);
         s.unacked.insert(task.attempt.clone());
+        slot_freed.notify_one();
         s.records.push(AttemptRecord {
             task_id: ti.task_id.clone(),
             run_id: ti.run_id.clone(),

@@ -138,12 +138,15 @@ pub(crate) fn pass(
             return Ok(());
         }
         for (key, value) in page {
-            after = Some(key.clone());
             examined += 1;
             if examined > PASS_BUDGET {
-                txn.put_raw(Cf::Index, QUEUE_CURSOR.to_vec(), key);
+                // Continue after the last key looked at, so this one is not missed.
+                if let Some(last) = after {
+                    txn.put_raw(Cf::Index, QUEUE_CURSOR.to_vec(), last);
+                }
                 return Ok(());
             }
+            after = Some(key.clone());
             let c: Candidate = decode(Cf::Index, &value)?;
             if full.contains_key(&c.pool) {
                 continue;

@@ -1,0 +1,197 @@
+//! `kairos-bench scheduler`: the scheduler on a three-node cluster of real servers.
+//!
+//! - Task-to-task latency: a chain of no-op tasks run by a worker that speaks the
+//!   real protocol and does no work; the gap is measured from the commit of one
+//!   task's success to the dispatch of the next (both stamped by the leader), and
+//!   from the worker's side (report sent to next task received).
+//! - Scheduling throughput: one run of many parallel ready tasks, limits raised
+//!   out of the way; task instances queued per second, from the trigger's commit to
+//!   the last one queued.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use kairos_server::local_cluster::{Cluster, chain_yaml, put_dag_command};
+use kairos_server::local_worker::LocalWorker;
+use kairos_state::records::{DagRunRecord, PoolRecord, Settings, TaskInstanceRecord};
+use kairos_state::{Command, Query};
+
+type Error = Box<dyn std::error::Error>;
+
+fn manual(dag_id: &str, run_id: &str) -> Command {
+    Command::CreateDagRun {
+        dag_id: dag_id.into(),
+        run_id: run_id.into(),
+        run_type: kairos_dag_run_type(),
+        version: None,
+        logical_date: None,
+        data_interval_start: None,
+        data_interval_end: None,
+        run_after: None,
+        conf: BTreeMap::new(),
+        triggered_by: "bench".into(),
+    }
+}
+
+fn kairos_dag_run_type() -> kairos_dag::state::RunType {
+    kairos_dag::state::RunType::Manual
+}
+
+async fn tis(cluster: &Cluster, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>, Error> {
+    let value = cluster
+        .client()
+        .query(
+            &Query::TaskInstances {
+                dag_id: dag_id.into(),
+                run_id: run_id.into(),
+            },
+            false,
+        )
+        .await?;
+    Ok(serde_json::from_value(value)?)
+}
+
+fn pct(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+pub async fn run(binary: &Path, chain: usize, ready: usize) -> Result<(), Error> {
+    let cluster = Cluster::start(binary, 3, &[])?;
+    let leader = cluster.wait_leader(Duration::from_secs(30)).await?;
+    println!(
+        "three kairos servers on 127.0.0.1 (data in {}), leader: node {leader}",
+        cluster.path().display()
+    );
+    let client = cluster.client_via(leader);
+
+    // Task-to-task latency along a chain.
+    client
+        .propose(&[put_dag_command(&chain_yaml("chain", chain))?])
+        .await?;
+    let worker = LocalWorker::start(cluster.addrs(), "bench", "default", 1, Duration::ZERO);
+    // A warm-up run, then the measured one.
+    for run_id in ["warmup", "measured"] {
+        client.propose(&[manual("chain", run_id)]).await?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let run: Option<DagRunRecord> = serde_json::from_value(
+                cluster
+                    .client()
+                    .query(
+                        &Query::Run {
+                            dag_id: "chain".into(),
+                            run_id: run_id.into(),
+                        },
+                        false,
+                    )
+                    .await?,
+            )?;
+            if run.as_ref().is_some_and(|r| r.state.is_finished()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err("the chain did not finish in 120 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    worker.stop();
+    let mut records = tis(&cluster, "chain", "measured").await?;
+    records.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+    let mut server_gap = Histogram::<u64>::new(3)?;
+    for pair in records.windows(2) {
+        if let (Some(end), Some(start)) = (pair[0].end_date, pair[1].start_date) {
+            server_gap.record((start - end).num_microseconds().unwrap_or(0).max(0) as u64)?;
+        }
+    }
+    let mut seen = worker.records();
+    seen.retain(|r| r.run_id == "measured");
+    seen.sort_by_key(|r| r.received);
+    let mut worker_gap = Histogram::<u64>::new(3)?;
+    for pair in seen.windows(2) {
+        worker_gap.record(pair[1].received.duration_since(pair[0].finished).as_micros() as u64)?;
+    }
+    let wall = match (records.first().and_then(|t| t.start_date), records.last().and_then(|t| t.end_date)) {
+        (Some(a), Some(b)) => (b - a).num_milliseconds(),
+        _ => 0,
+    };
+    println!("chain of {chain} no-op tasks, one worker (gRPC), measured run:");
+    println!(
+        "  success committed -> next dispatched (leader stamps): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        pct(&server_gap, 0.5),
+        pct(&server_gap, 0.99),
+        server_gap.max() as f64 / 1000.0
+    );
+    println!(
+        "  worker: finished -> next received (report, commit, dispatch, commit): p50 {:.2} ms  p99 {:.2} ms",
+        pct(&worker_gap, 0.5),
+        pct(&worker_gap, 0.99)
+    );
+    println!("  whole chain: {wall} ms   (Airflow: 1.1-3.9 s per gap)");
+
+    // Scheduling throughput: `ready` parallel tasks made ready at once.
+    client
+        .propose(&[
+            Command::SetSettings {
+                settings: Settings {
+                    parallelism: ready as u32 * 2,
+                    ..Settings::default()
+                },
+            },
+            Command::SetPool {
+                pool: PoolRecord {
+                    slots: ready as u32 * 2,
+                    ..PoolRecord::default_pool()
+                },
+            },
+        ])
+        .await?;
+    let mut yaml = format!(
+        "wide:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: {}\n  tasks:\n",
+        ready * 2
+    );
+    for i in 0..ready {
+        yaml.push_str(&format!("    t{i:05}: {{operator: bash, bash_command: 'true'}}\n"));
+    }
+    client.propose(&[put_dag_command(&yaml)?]).await?;
+    let started = Instant::now();
+    client.propose(&[manual("wide", "r1")]).await?;
+    let trigger_committed = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let all = tis(&cluster, "wide", "r1").await?;
+        let queued = all
+            .iter()
+            .filter(|t| t.state == kairos_dag::state::TaskInstanceState::Queued)
+            .count();
+        if queued == ready {
+            let last = all.iter().map(|t| t.updated_at).max();
+            let first = all.iter().map(|t| t.updated_at).min();
+            let span = match (first, last) {
+                (Some(a), Some(b)) => (b - a).num_microseconds().unwrap_or(0) as f64 / 1e6,
+                _ => 0.0,
+            };
+            let observed = started.elapsed().as_secs_f64();
+            println!("{ready} ready task instances (one run, limits raised):");
+            println!(
+                "  trigger committed in {:.0} ms; all queued {:.2} s after the trigger was sent ({:.0} task instances queued/s)",
+                trigger_committed.as_secs_f64() * 1000.0,
+                observed,
+                ready as f64 / observed
+            );
+            println!(
+                "  leader stamps: first to last queued {:.3} s ({} entries of at most 4,096 queued per pass)",
+                span,
+                ready.div_ceil(4096)
+            );
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("only {queued} of {ready} task instances queued in 300 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
