@@ -39,7 +39,11 @@ fn kairos_dag_run_type() -> kairos_dag::state::RunType {
     kairos_dag::state::RunType::Manual
 }
 
-async fn tis(cluster: &Cluster, dag_id: &str, run_id: &str) -> Result<Vec<TaskInstanceRecord>, Error> {
+async fn tis(
+    cluster: &Cluster,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<Vec<TaskInstanceRecord>, Error> {
     let value = cluster
         .client()
         .query(
@@ -111,9 +115,17 @@ pub async fn run(binary: &Path, chain: usize, ready: usize) -> Result<(), Error>
     seen.sort_by_key(|r| r.received);
     let mut worker_gap = Histogram::<u64>::new(3)?;
     for pair in seen.windows(2) {
-        worker_gap.record(pair[1].received.duration_since(pair[0].finished).as_micros() as u64)?;
+        worker_gap.record(
+            pair[1]
+                .received
+                .duration_since(pair[0].finished)
+                .as_micros() as u64,
+        )?;
     }
-    let wall = match (records.first().and_then(|t| t.start_date), records.last().and_then(|t| t.end_date)) {
+    let wall = match (
+        records.first().and_then(|t| t.start_date),
+        records.last().and_then(|t| t.end_date),
+    ) {
         (Some(a), Some(b)) => (b - a).num_milliseconds(),
         _ => 0,
     };
@@ -153,7 +165,9 @@ pub async fn run(binary: &Path, chain: usize, ready: usize) -> Result<(), Error>
         ready * 2
     );
     for i in 0..ready {
-        yaml.push_str(&format!("    t{i:05}: {{operator: bash, bash_command: 'true'}}\n"));
+        yaml.push_str(&format!(
+            "    t{i:05}: {{operator: bash, bash_command: 'true'}}\n"
+        ));
     }
     client.propose(&[put_dag_command(&yaml)?]).await?;
     let started = Instant::now();

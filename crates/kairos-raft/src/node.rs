@@ -95,13 +95,13 @@ impl RaftNode {
             error: with_lock_hint(e.to_string()),
         })?);
         let (applied_tx, applied) = tokio::sync::watch::channel(0);
-        let state_machine = StateMachine::new(store.clone(), &data_dir.join("snapshots"), applied_tx)
-            .map_err(|error| {
-                StartError::DataDir {
+        let state_machine =
+            StateMachine::new(store.clone(), &data_dir.join("snapshots"), applied_tx).map_err(
+                |error| StartError::DataDir {
                     path: data_dir.join("snapshots"),
                     error,
-                }
-            })?;
+                },
+            )?;
         let config = Config {
             cluster_name: "kairos".to_string(),
             heartbeat_interval: settings.heartbeat.as_millis() as u64,

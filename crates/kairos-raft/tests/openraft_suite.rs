@@ -17,7 +17,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
         let log = LogStore::open(&dir.path().join("raft-log")).expect("log store");
         let store = Arc::new(Store::open(&dir.path().join("state")).expect("state store"));
         let (applied, _) = tokio::sync::watch::channel(0);
-        let sm = StateMachine::new(store, &dir.path().join("snapshots"), applied).expect("state machine");
+        let sm = StateMachine::new(store, &dir.path().join("snapshots"), applied)
+            .expect("state machine");
         Ok((dir, log, sm))
     }
 }

@@ -352,7 +352,9 @@ pub fn put_dag_command(yaml: &str) -> Result<kairos_state::Command, String> {
 
 /// A chain of `n` BashOperator tasks `t00 >> t01 >> ...`, unpaused, no schedule.
 pub fn chain_yaml(dag_id: &str, n: usize) -> String {
-    let mut yaml = format!("{dag_id}:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: 64\n  tasks:\n");
+    let mut yaml = format!(
+        "{dag_id}:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: 64\n  tasks:\n"
+    );
     for i in 0..n {
         yaml.push_str(&format!("    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: 'true'\n"));
         if i > 0 {

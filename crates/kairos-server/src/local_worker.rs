@@ -77,14 +77,24 @@ impl Conn {
                 return;
             }
         }
-        let i = self.addrs.iter().position(|a| a == &self.current).unwrap_or(0);
+        let i = self
+            .addrs
+            .iter()
+            .position(|a| a == &self.current)
+            .unwrap_or(0);
         self.current = self.addrs[(i + 1) % self.addrs.len()].clone();
     }
 }
 
 impl LocalWorker {
     /// Starts a worker serving `queue` with `slots` slots, each attempt taking `work`.
-    pub fn start(addrs: Vec<String>, id: &str, queue: &str, slots: u32, work: Duration) -> LocalWorker {
+    pub fn start(
+        addrs: Vec<String>,
+        id: &str,
+        queue: &str,
+        slots: u32,
+        work: Duration,
+    ) -> LocalWorker {
         let state = Arc::new(Mutex::new(State::default()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(run(
@@ -100,7 +110,10 @@ impl LocalWorker {
     }
 
     pub fn records(&self) -> Vec<AttemptRecord> {
-        self.state.lock().map(|s| s.records.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.records.clone())
+            .unwrap_or_default()
     }
 
     pub fn stop(&self) {
@@ -167,7 +180,16 @@ async fn run(
             }
         }
         let (free, known) = {
-            let s = state.lock().map(|s| (s.running.len(), s.running.iter().chain(s.unacked.iter()).cloned().collect::<Vec<_>>()));
+            let s = state.lock().map(|s| {
+                (
+                    s.running.len(),
+                    s.running
+                        .iter()
+                        .chain(s.unacked.iter())
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                )
+            });
             s.unwrap_or((0, vec![]))
         };
         if free as u32 >= slots {
@@ -272,7 +294,12 @@ async fn execute(
     if let Ok(mut s) = state.lock() {
         s.unacked.remove(&task.attempt);
         let now = Instant::now();
-        if let Some(r) = s.records.iter_mut().rev().find(|r| r.attempt == task.attempt) {
+        if let Some(r) = s
+            .records
+            .iter_mut()
+            .rev()
+            .find(|r| r.attempt == task.attempt)
+        {
             r.acknowledged = Some(now);
         }
     }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use kairos_dag::state::{Actor, TaskInstanceState};
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
-    Assignment, FetchFilesReply, FetchFilesRequest, HeartbeatReply, HeartbeatRequest,
-    PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
-    RegisterRequest, ReportFinishedRequest, ReportReply, ReportStartedRequest, TaskInstanceId,
+    Assignment, FetchFilesReply, FetchFilesRequest, HeartbeatReply, HeartbeatRequest, PollReply,
+    PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest,
+    ReportFinishedRequest, ReportReply, ReportStartedRequest, TaskInstanceId,
 };
 use kairos_raft::ProposeError;
 use kairos_state::{Command, CommandResult, Outcome, RejectionKind, TaskInstanceKey};
@@ -109,11 +109,13 @@ fn key_of(id: Option<TaskInstanceId>) -> Result<TaskInstanceKey, Status> {
 
 fn reply(result: &CommandResult) -> ReportReply {
     match result {
-        Ok(Outcome::TaskState { state, .. }) | Ok(Outcome::AlreadyRecorded { state }) => ReportReply {
-            accepted: true,
-            outcome: state.as_str().to_string(),
-            message: String::new(),
-        },
+        Ok(Outcome::TaskState { state, .. }) | Ok(Outcome::AlreadyRecorded { state }) => {
+            ReportReply {
+                accepted: true,
+                outcome: state.as_str().to_string(),
+                message: String::new(),
+            }
+        }
         Ok(other) => ReportReply {
             accepted: true,
             outcome: format!("{other:?}"),
@@ -173,7 +175,8 @@ impl Worker for WorkerService {
         self.check_leader()?;
         let r = request.into_inner();
         let worker = self.known_worker(&r.worker_id)?;
-        let deadline = Instant::now() + Duration::from_millis(u64::from(r.wait_ms)).min(MAX_POLL_WAIT);
+        let deadline =
+            Instant::now() + Duration::from_millis(u64::from(r.wait_ms)).min(MAX_POLL_WAIT);
         let lease = self.s.settings.lease;
         // Attempts handed to this worker whose reply it never got (a failover, a
         // lost connection) are sent again rather than left to expire.
@@ -185,7 +188,10 @@ impl Worker for WorkerService {
             .running_attempts()
             .map_err(|e| Status::internal(e.to_string()))?
             .into_iter()
-            .filter(|a| a.worker.as_deref() == Some(r.worker_id.as_str()) && !known.contains(a.attempt.as_str()))
+            .filter(|a| {
+                a.worker.as_deref() == Some(r.worker_id.as_str())
+                    && !known.contains(a.attempt.as_str())
+            })
             .filter_map(|a| self.assignment(&a.ti, &a.attempt))
             .collect();
         if !lost.is_empty() {
@@ -281,7 +287,9 @@ impl Worker for WorkerService {
         let r = request.into_inner();
         self.known_worker(&r.worker_id)?;
         let lease = self.s.settings.lease;
-        let cancel = self.s.with_leases(|l| l.renew(&r.worker_id, &r.attempts, lease));
+        let cancel = self
+            .s
+            .with_leases(|l| l.renew(&r.worker_id, &r.attempts, lease));
         Ok(Response::new(HeartbeatReply { cancel }))
     }
 
@@ -298,7 +306,12 @@ impl Worker for WorkerService {
             .with_leases(|l| l.renew(&r.worker_id, std::slice::from_ref(&r.attempt), lease));
         Ok(Response::new(ReportReply {
             accepted: cancel.is_empty(),
-            outcome: if cancel.is_empty() { "running" } else { "cancel" }.to_string(),
+            outcome: if cancel.is_empty() {
+                "running"
+            } else {
+                "cancel"
+            }
+            .to_string(),
             message: String::new(),
         }))
     }
@@ -363,8 +376,9 @@ impl Worker for WorkerService {
         let xcom = r
             .xcom
             .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
-        let value = serde_json::from_str(&xcom.value_json)
-            .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key)))?;
+        let value = serde_json::from_str(&xcom.value_json).map_err(|e| {
+            Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key))
+        })?;
         let results = self
             .propose(vec![Command::PushXCom {
                 ti,

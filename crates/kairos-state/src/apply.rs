@@ -20,13 +20,13 @@ use crate::keys::{self, Cf, meta};
 use crate::records::{
     DEFAULT_POOL, DagRecord, DagRunRecord, Settings, TaskInstanceRecord, VersionRecord, XComRecord,
 };
-use kairos_dag::schedule::DataInterval;
-use kairos_dag::state::RunType;
 use crate::schedule::finish::{Report, finish};
 use crate::schedule::index::{self, Timer};
 use crate::schedule::{At, Sched, backfill, queueing, runs, settle, timers, write_ti};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
+use kairos_dag::schedule::DataInterval;
+use kairos_dag::state::RunType;
 
 /// One committed log entry, as the state machine sees it.
 #[derive(Debug, Clone)]
@@ -216,7 +216,10 @@ fn apply_command(
                 if let (Some(start), Some(end)) = (data_interval_start, data_interval_end) {
                     let mut dag = dag;
                     if dag.last_automated.is_none_or(|last| last.start < *start) {
-                        dag.last_automated = Some(DataInterval { start: *start, end: *end });
+                        dag.last_automated = Some(DataInterval {
+                            start: *start,
+                            end: *end,
+                        });
                         txn.put(Cf::Dags, keys::dag(dag_id), &dag);
                     }
                 }

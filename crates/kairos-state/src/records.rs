@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
 use kairos_dag::schedule::DataInterval;
+use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
 use kairos_dag::version::VersionContent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -165,7 +165,10 @@ fn a_chain_runs_to_success_with_fenced_reports() {
 fn stale_attempts_are_refused() {
     let mut store = TempStore::new();
     // One retry, so that the expired attempt goes up for retry.
-    let chain = CHAIN.replace("etl:\n", "etl:\n  default_args: {retries: 1, retry_delay: 0}\n");
+    let chain = CHAIN.replace(
+        "etl:\n",
+        "etl:\n  default_args: {retries: 1, retry_delay: 0}\n",
+    );
     store.apply(vec![put(&chain), run("etl", "r1")]);
     let first = start(&mut store, "extract");
     // The lease ran out: the attempt fails and will be retried.

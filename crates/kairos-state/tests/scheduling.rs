@@ -186,7 +186,11 @@ fn pools_never_exceed_their_slots() {
             .into_iter()
             .filter(|t| t.state == S::Running)
             .count();
-        assert!(q.len() + running <= 3, "{} queued + {running} running in a 3-slot pool", q.len());
+        assert!(
+            q.len() + running <= 3,
+            "{} queued + {running} running in a 3-slot pool",
+            q.len()
+        );
         let Some(next) = q.first() else { break };
         run_to(&mut store, key("wide", "r1", next), S::Success);
         finished += 1;
@@ -217,17 +221,38 @@ fn higher_priority_weight_is_queued_first() {
 #[test]
 fn fast_follow_queues_the_next_task_in_the_entry_that_finished_the_previous() {
     let mut store = TempStore::new();
-    store.apply(vec![put(&CHAIN.replace("etl:\n", "etl:\n  is_paused_upon_creation: false\n"))]);
+    store.apply(vec![put(
+        &CHAIN.replace("etl:\n", "etl:\n  is_paused_upon_creation: false\n")
+    )]);
     store.apply(vec![manual("etl", "r1")]);
     assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
     let attempt = dispatch(&mut store, key("etl", "r1", "extract"));
     // One entry: the report. Its apply queues `transform`.
-    let r = store.apply(vec![report(key("etl", "r1", "extract"), &attempt, S::Success, None)]);
-    assert!(matches!(r[0], Ok(Outcome::TaskState { state: S::Success, .. })), "{r:?}");
+    let r = store.apply(vec![report(
+        key("etl", "r1", "extract"),
+        &attempt,
+        S::Success,
+        None,
+    )]);
+    assert!(
+        matches!(
+            r[0],
+            Ok(Outcome::TaskState {
+                state: S::Success,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     assert_eq!(state(&store, "etl", "r1", "transform"), S::Queued);
     assert_eq!(state(&store, "etl", "r1", "load"), S::None);
     // The same report again is acknowledged and changes nothing.
-    let again = store.apply(vec![report(key("etl", "r1", "extract"), &attempt, S::Success, None)]);
+    let again = store.apply(vec![report(
+        key("etl", "r1", "extract"),
+        &attempt,
+        S::Success,
+        None,
+    )]);
     assert_eq!(again[0], Ok(Outcome::AlreadyRecorded { state: S::Success }));
 }
 
@@ -244,7 +269,11 @@ fn every_trigger_rule_end_to_end() {
         ("all_failed", &["ok", "bad"], S::Skipped),
         ("all_done", &["ok", "bad"], S::Queued),
         ("all_done_min_one_success", &["ok", "bad"], S::Queued),
-        ("all_done_min_one_success", &["bad", "bad2"], S::UpstreamFailed),
+        (
+            "all_done_min_one_success",
+            &["bad", "bad2"],
+            S::UpstreamFailed,
+        ),
         ("all_skipped", &["skip", "skip2"], S::Queued),
         ("all_skipped", &["ok", "skip"], S::Skipped),
         ("one_success", &["ok", "bad"], S::Queued),
@@ -255,7 +284,11 @@ fn every_trigger_rule_end_to_end() {
         ("none_failed", &["ok", "skip"], S::Queued),
         ("none_failed", &["ok", "bad"], S::UpstreamFailed),
         ("none_failed_min_one_success", &["ok", "skip"], S::Queued),
-        ("none_failed_min_one_success", &["skip", "skip2"], S::Skipped),
+        (
+            "none_failed_min_one_success",
+            &["skip", "skip2"],
+            S::Skipped,
+        ),
         ("none_skipped", &["ok", "bad"], S::Queued),
         ("none_skipped", &["ok", "skip"], S::Skipped),
         ("always", &["ok", "bad"], S::Queued),
@@ -283,11 +316,19 @@ rules:
             b"def pick():\n    return ['ok', 'ok2', 'bad', 'bad2']\n".to_vec(),
         )]);
         let (content, contents) = version_with_files(&yaml, files);
-        store.apply(vec![Command::PutDagVersion { content, files: contents }]);
+        store.apply(vec![Command::PutDagVersion {
+            content,
+            files: contents,
+        }]);
         store.apply(vec![manual("rules", "r1")]);
         let attempt = dispatch(&mut store, key("rules", "r1", "branch"));
         let follow = vec!["ok".into(), "ok2".into(), "bad".into(), "bad2".into()];
-        let r = store.apply(vec![report(key("rules", "r1", "branch"), &attempt, S::Success, Some(follow))]);
+        let r = store.apply(vec![report(
+            key("rules", "r1", "branch"),
+            &attempt,
+            S::Success,
+            Some(follow),
+        )]);
         assert!(r[0].is_ok(), "{r:?}");
         assert_eq!(state(&store, "rules", "r1", "skip"), S::Skipped, "case {n}");
         for t in ["ok", "ok2"] {
@@ -313,21 +354,48 @@ fn a_failed_attempt_is_retried_after_its_delay_by_a_tick() {
     );
     store.apply_at(day(1), vec![put(&yaml), manual("etl", "r1")]);
     let attempt = dispatch(&mut store, key("etl", "r1", "extract"));
-    store.apply_at(day(1), vec![report(key("etl", "r1", "extract"), &attempt, S::Failed, None)]);
+    store.apply_at(
+        day(1),
+        vec![report(
+            key("etl", "r1", "extract"),
+            &attempt,
+            S::Failed,
+            None,
+        )],
+    );
     assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForRetry);
     let due = store.store.next_timer().unwrap().expect("a retry timer");
     assert_eq!(due, day(1) + Duration::seconds(60));
     store.apply_at(day(1) + Duration::seconds(30), vec![Command::Tick]);
-    assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForRetry, "not before its time");
+    assert_eq!(
+        state(&store, "etl", "r1", "extract"),
+        S::UpForRetry,
+        "not before its time"
+    );
     store.apply_at(due, vec![Command::Tick]);
     assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
     let second = dispatch(&mut store, key("etl", "r1", "extract"));
     assert!(second.starts_with("2-"), "{second}");
-    store.apply_at(due, vec![report(key("etl", "r1", "extract"), &second, S::Failed, None)]);
-    assert_eq!(state(&store, "etl", "r1", "extract"), S::Failed, "no tries left");
+    store.apply_at(
+        due,
+        vec![report(
+            key("etl", "r1", "extract"),
+            &second,
+            S::Failed,
+            None,
+        )],
+    );
+    assert_eq!(
+        state(&store, "etl", "r1", "extract"),
+        S::Failed,
+        "no tries left"
+    );
     assert_eq!(state(&store, "etl", "r1", "transform"), S::UpstreamFailed);
     assert_eq!(state(&store, "etl", "r1", "load"), S::UpstreamFailed);
-    assert_eq!(store.store.run("etl", "r1").unwrap().unwrap().state, DagRunState::Failed);
+    assert_eq!(
+        store.store.run("etl", "r1").unwrap().unwrap().state,
+        DagRunState::Failed
+    );
 }
 
 #[test]
@@ -357,10 +425,16 @@ fn explain_names_what_holds_a_task_back() {
     store.apply(vec![manual("wide", "r1")]);
     let e = store.store.explain(&key("wide", "r1", "t01")).unwrap();
     assert_eq!(e.state, Some(S::Scheduled));
-    assert!(e.reasons[0].contains("pool `small` has 1 of 1 slots in use"), "{e:?}");
+    assert!(
+        e.reasons[0].contains("pool `small` has 1 of 1 slots in use"),
+        "{e:?}"
+    );
     let e = store.store.explain(&key("wide", "r1", "t00")).unwrap();
     assert!(e.reasons[0].contains("queued in queue `default`"), "{e:?}");
-    store.apply(vec![Command::SetPaused { dag_id: "wide".into(), is_paused: true }]);
+    store.apply(vec![Command::SetPaused {
+        dag_id: "wide".into(),
+        is_paused: true,
+    }]);
     let e = store.store.explain(&key("wide", "r1", "t01")).unwrap();
     assert!(e.reasons.iter().any(|r| r.contains("is paused")), "{e:?}");
 }

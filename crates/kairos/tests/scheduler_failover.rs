@@ -59,7 +59,13 @@ async fn a_chain_completes_across_a_leader_kill_with_each_task_run_once() {
         }])
         .await
         .expect("trigger a run");
-    let worker = LocalWorker::start(cluster.addrs(), "w1", "default", 2, Duration::from_millis(150));
+    let worker = LocalWorker::start(
+        cluster.addrs(),
+        "w1",
+        "default",
+        2,
+        Duration::from_millis(150),
+    );
 
     // Kill the leader once a third of the chain is done.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -72,7 +78,11 @@ async fn a_chain_completes_across_a_leader_kill_with_each_task_run_once() {
         if done >= TASKS / 3 {
             break;
         }
-        assert!(Instant::now() < deadline, "the chain did not start:\n{}", cluster.logs());
+        assert!(
+            Instant::now() < deadline,
+            "the chain did not start:\n{}",
+            cluster.logs()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cluster.kill(leader);
@@ -128,6 +138,10 @@ async fn a_chain_completes_across_a_leader_kill_with_each_task_run_once() {
         );
     }
     for r in &records {
-        assert!(r.acknowledged.is_some(), "{} was never acknowledged", r.task_id);
+        assert!(
+            r.acknowledged.is_some(),
+            "{} was never acknowledged",
+            r.task_id
+        );
     }
 }

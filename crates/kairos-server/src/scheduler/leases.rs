@@ -22,7 +22,13 @@ pub struct Leases {
 }
 
 impl Leases {
-    pub fn grant(&mut self, attempt: String, ti: TaskInstanceKey, worker: Option<String>, until: Instant) {
+    pub fn grant(
+        &mut self,
+        attempt: String,
+        ti: TaskInstanceKey,
+        worker: Option<String>,
+        until: Instant,
+    ) {
         self.by_attempt.insert(
             attempt,
             Lease {
@@ -112,14 +118,31 @@ mod tests {
     fn heartbeats_renew_and_silence_expires() {
         let mut leases = Leases::default();
         let now = Instant::now();
-        leases.grant("1-5.0".into(), ti(), Some("w".into()), now + Duration::from_millis(50));
-        leases.grant("1-6.0".into(), ti(), Some("w".into()), now + Duration::from_millis(50));
-        let cancel = leases.renew("w", &["1-5.0".into(), "9-9.9".into()], Duration::from_secs(60));
+        leases.grant(
+            "1-5.0".into(),
+            ti(),
+            Some("w".into()),
+            now + Duration::from_millis(50),
+        );
+        leases.grant(
+            "1-6.0".into(),
+            ti(),
+            Some("w".into()),
+            now + Duration::from_millis(50),
+        );
+        let cancel = leases.renew(
+            "w",
+            &["1-5.0".into(), "9-9.9".into()],
+            Duration::from_secs(60),
+        );
         assert_eq!(cancel, vec!["9-9.9".to_string()]);
         let expired = leases.take_expired(now + Duration::from_millis(100));
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].0, "1-6.0");
         leases.mark_cancel("1-5.0");
-        assert_eq!(leases.renew("w", &["1-5.0".into()], Duration::from_secs(60)), vec!["1-5.0".to_string()]);
+        assert_eq!(
+            leases.renew("w", &["1-5.0".into()], Duration::from_secs(60)),
+            vec!["1-5.0".to_string()]
+        );
     }
 }

@@ -172,7 +172,10 @@ async fn lead(s: Arc<Scheduler>) {
         }
     });
     s.leading.store(true, Ordering::SeqCst);
-    tracing::info!(running_attempts = count, "scheduler ready: every running attempt has a full lease");
+    tracing::info!(
+        running_attempts = count,
+        "scheduler ready: every running attempt has a full lease"
+    );
     let mut last_due = Instant::now() - s.settings.tick;
     let mut last_reconcile = Instant::now();
     loop {
@@ -254,7 +257,9 @@ fn reconcile(s: &Scheduler) {
     for (attempt, ti) in s.with_leases(|l| l.attempts()) {
         let record = s.node.store.task_instance(&ti).ok().flatten();
         match record {
-            Some(r) if r.attempt.as_deref() == Some(attempt.as_str()) && r.state == TaskInstanceState::Running => {}
+            Some(r)
+                if r.attempt.as_deref() == Some(attempt.as_str())
+                    && r.state == TaskInstanceState::Running => {}
             _ => s.with_leases(|l| l.mark_cancel(&attempt)),
         }
     }

@@ -14,7 +14,9 @@ use super::runs::{backfill_key, insert_run, set_run_state};
 use super::{Sched, write_ti};
 use crate::command::{CommandResult, Outcome, Rejection, RejectionKind};
 use crate::keys::{self, Cf};
-use crate::records::{BackfillRecord, DagRecord, DagRunRecord, ReprocessBehavior, TaskInstanceRecord};
+use crate::records::{
+    BackfillRecord, DagRecord, DagRunRecord, ReprocessBehavior, TaskInstanceRecord,
+};
 use crate::store::StoreError;
 use crate::txn::Txn;
 
@@ -42,12 +44,18 @@ pub(crate) fn create(
 ) -> Result<CommandResult, StoreError> {
     let dag_id = req.dag_id;
     let Some(dag) = txn.get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))? else {
-        return refuse(RejectionKind::NotFound, format!("no DAG `{dag_id}`; push it first"));
+        return refuse(
+            RejectionKind::NotFound,
+            format!("no DAG `{dag_id}`; push it first"),
+        );
     };
     if req.from_date > req.to_date {
         return refuse(
             RejectionKind::Invalid,
-            format!("the backfill starts ({}) after it ends ({})", req.from_date, req.to_date),
+            format!(
+                "the backfill starts ({}) after it ends ({})",
+                req.from_date, req.to_date
+            ),
         );
     }
     if req.to_date > sched.stamp() {
@@ -55,15 +63,22 @@ pub(crate) fn create(
             RejectionKind::Invalid,
             format!(
                 "a backfill cannot reach into the future: --end {} is after now ({})",
-                req.to_date, sched.stamp()
+                req.to_date,
+                sched.stamp()
             ),
         );
     }
     if req.max_active_runs == 0 {
-        return refuse(RejectionKind::Invalid, "max_active_runs must be at least 1".into());
+        return refuse(
+            RejectionKind::Invalid,
+            "max_active_runs must be at least 1".into(),
+        );
     }
     let Some(plan) = txn.plan(dag_id, dag.latest_version)? else {
-        return refuse(RejectionKind::NotFound, format!("DAG `{dag_id}` has no version"));
+        return refuse(
+            RejectionKind::NotFound,
+            format!("DAG `{dag_id}` has no version"),
+        );
     };
     let model = plan.dag();
     if !model.schedule.is_periodic() {
@@ -87,8 +102,9 @@ pub(crate) fn create(
             .schedule
             .next_dagrun_info(model.timezone, last.as_ref(), &restriction, sched.stamp())
     {
-        if last.is_some_and(|l: kairos_dag::schedule::DataInterval| info.data_interval.start <= l.start)
-            || info.logical_date() > req.to_date
+        if last.is_some_and(|l: kairos_dag::schedule::DataInterval| {
+            info.data_interval.start <= l.start
+        }) || info.logical_date() > req.to_date
         {
             break;
         }
@@ -190,8 +206,10 @@ fn existing_run(
 }
 
 fn clear_all(txn: &mut Txn<'_>, sched: &mut Sched, run: &DagRunRecord) -> Result<(), StoreError> {
-    let tis: Vec<(Vec<u8>, TaskInstanceRecord)> =
-        txn.scan(Cf::TaskInstances, &keys::run_prefix(&run.dag_id, &run.run_id))?;
+    let tis: Vec<(Vec<u8>, TaskInstanceRecord)> = txn.scan(
+        Cf::TaskInstances,
+        &keys::run_prefix(&run.dag_id, &run.run_id),
+    )?;
     for (_, mut ti) in tis {
         if check_transition(ti.state, S::None, Actor::Clear).is_err() || ti.state == S::None {
             continue;

@@ -48,11 +48,12 @@ impl Store {
                 let mut last = dag.last_automated;
                 let mut made = 0;
                 while room > 0 && made < MAX_RUNS_PER_DAG_PER_TICK {
-                    let Some(info) =
-                        model
-                            .schedule
-                            .next_dagrun_info(model.timezone, last.as_ref(), &restriction, now)
-                    else {
+                    let Some(info) = model.schedule.next_dagrun_info(
+                        model.timezone,
+                        last.as_ref(),
+                        &restriction,
+                        now,
+                    ) else {
                         break;
                     };
                     // Not due yet, or a schedule that does not move forward.
@@ -113,8 +114,12 @@ impl Store {
         let mut out = Vec::new();
         let mut after: Option<Vec<u8>> = None;
         loop {
-            let page =
-                self.scan::<index::RunningAttempt>(Cf::Index, index::RUNNING, after.as_deref(), 1024)?;
+            let page = self.scan::<index::RunningAttempt>(
+                Cf::Index,
+                index::RUNNING,
+                after.as_deref(),
+                1024,
+            )?;
             let Some((last, _)) = page.last() else {
                 return Ok(out);
             };

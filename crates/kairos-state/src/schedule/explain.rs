@@ -73,7 +73,9 @@ impl Store {
                     if let Some(blocked) = blocked_by(&txn, &c, settings.parallelism)? {
                         r.push(blocked.message().to_string());
                     } else {
-                        r.push("ready and within every limit: the next queueing pass takes it".into());
+                        r.push(
+                            "ready and within every limit: the next queueing pass takes it".into(),
+                        );
                     }
                 }
                 return Ok(out);

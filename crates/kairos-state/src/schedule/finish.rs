@@ -188,7 +188,14 @@ pub(crate) fn finish(
             let plan = plan_of(txn, &run)?;
             let at = report.reschedule_at.unwrap_or(sched.stamp());
             ti.next_retry_at = Some(at);
-            set_state(txn, sched, &mut ti, S::UpForReschedule, report.actor, reason)?;
+            set_state(
+                txn,
+                sched,
+                &mut ti,
+                S::UpForReschedule,
+                report.actor,
+                reason,
+            )?;
             arm_ready(txn, sched, &ti, at, plan.as_deref())?;
             Ok(S::UpForReschedule)
         }
@@ -283,7 +290,14 @@ fn skip_not_followed(
         if let Some(mut down) = load_ti(txn, &key(&run.dag_id, &run.run_id, id))? {
             if matches!(down.state, S::None | S::Scheduled) {
                 let reason = format!("skipped by `{}`", task.task_id);
-                set_state(txn, sched, &mut down, S::Skipped, Actor::Scheduler, Some(reason))?;
+                set_state(
+                    txn,
+                    sched,
+                    &mut down,
+                    S::Skipped,
+                    Actor::Scheduler,
+                    Some(reason),
+                )?;
             }
         }
     }

@@ -173,7 +173,10 @@ pub enum Timer {
     /// A server-side sensor waited longer than its `timeout`.
     SensorTimeout { ti: TaskInstanceKey },
     /// An attempt ran past `execution_timeout` plus a grace period with no report.
-    ExecutionTimeout { ti: TaskInstanceKey, attempt: String },
+    ExecutionTimeout {
+        ti: TaskInstanceKey,
+        attempt: String,
+    },
     /// A run reached its `dagrun_timeout`.
     RunTimeout { dag_id: String, run_id: String },
 }

@@ -84,8 +84,8 @@ pub(crate) fn upstream_states(
     let mut out = Vec::new();
     for &u in plan.upstream(i) {
         let id = &plan.task(u).task_id;
-        let state = load_ti(txn, &key(&run.dag_id, &run.run_id, id))?
-            .map_or(S::Removed, |t| t.state);
+        let state =
+            load_ti(txn, &key(&run.dag_id, &run.run_id, id))?.map_or(S::Removed, |t| t.state);
         out.push((id.clone(), state));
     }
     Ok(out)
@@ -103,11 +103,8 @@ pub(crate) fn past_holds_back(
         return Ok(None);
     }
     let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
-    let Some((_, value)) = txn.last_before(
-        Cf::Index,
-        &index::runs_by_date_prefix(&run.dag_id),
-        &here,
-    )?
+    let Some((_, value)) =
+        txn.last_before(Cf::Index, &index::runs_by_date_prefix(&run.dag_id), &here)?
     else {
         return Ok(None);
     };
@@ -160,7 +157,14 @@ fn evaluate_one(
         Readiness::Wait => Ok(()),
         Readiness::Skip => {
             let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
-            set_state(txn, sched, &mut ti, S::Skipped, Actor::Scheduler, Some(reason))?;
+            set_state(
+                txn,
+                sched,
+                &mut ti,
+                S::Skipped,
+                Actor::Scheduler,
+                Some(reason),
+            )?;
             Ok(())
         }
         Readiness::UpstreamFailed => {
@@ -208,11 +212,16 @@ fn start_ready(
         }
         Some(Operator::TimeDeltaSensor(s)) => {
             let base = run.data_interval_end.unwrap_or(run.run_after);
-            Some((base.checked_add_signed(s.delta.to_chrono()).ok_or_else(|| "the target time is out of range".to_string()), &s.sensor))
+            Some((
+                base.checked_add_signed(s.delta.to_chrono())
+                    .ok_or_else(|| "the target time is out of range".to_string()),
+                &s.sensor,
+            ))
         }
-        Some(Operator::DateTimeSensor(s)) => {
-            Some((render_target(plan, run, i, ti, &s.target_time, sched.stamp()), &s.sensor))
-        }
+        Some(Operator::DateTimeSensor(s)) => Some((
+            render_target(plan, run, i, ti, &s.target_time, sched.stamp()),
+            &s.sensor,
+        )),
         _ => None,
     };
     let Some((target, sensor)) = target else {
@@ -354,7 +363,11 @@ pub(crate) fn after_finish(
         if let Some(next) = load_run(txn, &ti.dag_id, &next_run)? {
             if let Some(next_plan) = txn.plan(&ti.dag_id, next.version)? {
                 let mut ids = vec![task.task_id.clone()];
-                ids.extend(waiting_upstream.iter().map(|&u| plan.task(u).task_id.clone()));
+                ids.extend(
+                    waiting_upstream
+                        .iter()
+                        .map(|&u| plan.task(u).task_id.clone()),
+                );
                 for id in ids {
                     if let Some(j) = next_plan.index_of(&id) {
                         sched.evaluate(&next_plan, &ti.dag_id, &next_run, j);

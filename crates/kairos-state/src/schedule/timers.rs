@@ -100,7 +100,8 @@ fn fire(txn: &mut Txn<'_>, sched: &mut Sched, timer: Timer) -> Result<(), StoreE
                     sched,
                     record,
                     Actor::LeaseExpiry,
-                    "execution_timeout passed and the worker did not report the attempt".to_string(),
+                    "execution_timeout passed and the worker did not report the attempt"
+                        .to_string(),
                 )?;
             }
         }
