@@ -8,7 +8,6 @@
 //!   out of the way; task instances queued per second, from the trigger's commit to
 //!   the last one queued.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -21,22 +20,7 @@ use kairos_state::{Command, Query};
 type Error = Box<dyn std::error::Error>;
 
 fn manual(dag_id: &str, run_id: &str) -> Command {
-    Command::CreateDagRun {
-        dag_id: dag_id.into(),
-        run_id: run_id.into(),
-        run_type: kairos_dag_run_type(),
-        version: None,
-        logical_date: None,
-        data_interval_start: None,
-        data_interval_end: None,
-        run_after: None,
-        conf: BTreeMap::new(),
-        triggered_by: "bench".into(),
-    }
-}
-
-fn kairos_dag_run_type() -> kairos_dag::state::RunType {
-    kairos_dag::state::RunType::Manual
+    Command::manual_run(dag_id, run_id, "bench")
 }
 
 async fn tis(

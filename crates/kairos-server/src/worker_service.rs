@@ -74,14 +74,15 @@ impl WorkerService {
         let store = &self.s.node.store;
         let record = store.task_instance(ti).ok()??;
         let run = store.run(&ti.dag_id, &ti.run_id).ok()??;
-        let version = store.version_record(&ti.dag_id, run.version).ok()??;
-        let task = version.content.dag.task(&ti.task_id)?;
+        let (version, task) = store
+            .version_task(&ti.dag_id, run.version, &ti.task_id)
+            .ok()??;
         Some(Assignment {
             ti: Some(id_of(ti)),
             attempt: attempt.to_string(),
             try_number: record.try_number,
             version: run.version,
-            task_json: serde_json::to_string(task).ok()?,
+            task_json: serde_json::to_string(&task).ok()?,
             run_json: serde_json::to_string(&run).ok()?,
             files: version.content.files.clone().into_iter().collect(),
         })
@@ -180,19 +181,15 @@ impl Worker for WorkerService {
         let lease = self.s.settings.lease;
         // Attempts handed to this worker whose reply it never got (a failover, a
         // lost connection) are sent again rather than left to expire.
+        // The lease table knows who holds what (re-armed from the state by every new
+        // leader), so this costs no read of the store.
         let known: HashSet<&str> = r.known_attempts.iter().map(String::as_str).collect();
         let lost: Vec<Assignment> = self
             .s
-            .node
-            .store
-            .running_attempts()
-            .map_err(|e| Status::internal(e.to_string()))?
+            .with_leases(|l| l.held_by(&r.worker_id))
             .into_iter()
-            .filter(|a| {
-                a.worker.as_deref() == Some(r.worker_id.as_str())
-                    && !known.contains(a.attempt.as_str())
-            })
-            .filter_map(|a| self.assignment(&a.ti, &a.attempt))
+            .filter(|(attempt, _)| !known.contains(attempt.as_str()))
+            .filter_map(|(attempt, ti)| self.assignment(&ti, &attempt))
             .collect();
         if !lost.is_empty() {
             return Ok(Response::new(PollReply { tasks: lost }));

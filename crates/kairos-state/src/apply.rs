@@ -20,8 +20,9 @@ use crate::keys::{self, Cf, meta};
 use crate::records::{
     DEFAULT_POOL, DagRecord, DagRunRecord, Settings, TaskInstanceRecord, VersionRecord, XComRecord,
 };
+use crate::schedule::attempt::start_attempt;
 use crate::schedule::finish::{Report, finish};
-use crate::schedule::index::{self, Timer};
+use crate::schedule::index;
 use crate::schedule::{At, Sched, backfill, queueing, runs, settle, timers, write_ti};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
@@ -108,7 +109,7 @@ fn reject<T>(
 }
 
 /// Checks an id: not empty, no NUL (the key separator), at most 250 characters.
-fn check_id(what: &str, id: &str) -> Result<(), Rejection> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Rejection> {
     if id.is_empty() {
         return Err(Rejection::new(
             RejectionKind::Invalid,
@@ -253,7 +254,6 @@ fn apply_command(
             value,
             attempt,
         } => {
-            check!(check_id("XCom key", key));
             let record = match current_attempt(txn, ti, Some(attempt))? {
                 Ok(record) => record,
                 Err(rejection) => return Ok(Err(rejection)),
@@ -268,35 +268,11 @@ fn apply_command(
                     ),
                 );
             }
-            let bytes = serde_json::to_vec(value)
-                .map(|v| v.len() as u64)
-                .unwrap_or(u64::MAX);
-            if bytes > settings.xcom_max_bytes {
-                return reject(
-                    RejectionKind::TooLarge,
-                    format!(
-                        "XCom `{key}` of task instance {} is {bytes} bytes; the cluster accepts at most {} \
-                         (setting xcom_max_bytes). Pass a reference (a path or URL) instead of the data, \
-                         or raise the limit",
-                        describe(ti),
-                        settings.xcom_max_bytes
-                    ),
-                );
-            }
-            let xcom = XComRecord {
-                dag_id: ti.dag_id.clone(),
-                run_id: ti.run_id.clone(),
-                task_id: ti.task_id.clone(),
-                map_index: ti.map_index,
-                key: key.clone(),
-                value: value.clone(),
-                timestamp: sched.stamp(),
+            let bytes = match put_xcom(txn, ti, key, value, settings.xcom_max_bytes, sched.stamp())
+            {
+                Ok(bytes) => bytes,
+                Err(rejection) => return Ok(Err(rejection)),
             };
-            txn.put(
-                Cf::XComs,
-                keys::xcom(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index, key),
-                &xcom,
-            );
             Ok(Ok(Outcome::XCom { bytes }))
         }
         Command::ClearTaskInstances {
@@ -412,6 +388,46 @@ fn apply_command(
             Ok(Ok(Outcome::Done))
         }
     }
+}
+
+/// Stores one XCom of a task instance after checking its key and its size (the
+/// replicated `xcom_max_bytes`); returns its size in bytes.
+pub(crate) fn put_xcom(
+    txn: &mut Txn<'_>,
+    ti: &TaskInstanceKey,
+    key: &str,
+    value: &serde_json::Value,
+    max_bytes: u64,
+    stamp: DateTime<Utc>,
+) -> Result<u64, Rejection> {
+    check_id("XCom key", key)?;
+    let bytes = serde_json::to_vec(value).map_or(u64::MAX, |v| v.len() as u64);
+    if bytes > max_bytes {
+        return Err(Rejection::new(
+            RejectionKind::TooLarge,
+            format!(
+                "XCom `{key}` of task instance {} is {bytes} bytes; the cluster accepts at most {max_bytes} \
+                 (setting xcom_max_bytes). Pass a reference (a path or URL) instead of the data, \
+                 or raise the limit",
+                describe(ti)
+            ),
+        ));
+    }
+    let xcom = XComRecord {
+        dag_id: ti.dag_id.clone(),
+        run_id: ti.run_id.clone(),
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+        key: key.to_string(),
+        value: value.clone(),
+        timestamp: stamp,
+    };
+    txn.put(
+        Cf::XComs,
+        keys::xcom(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index, key),
+        &xcom,
+    );
+    Ok(bytes)
 }
 
 fn describe(ti: &TaskInstanceKey) -> String {
@@ -587,58 +603,6 @@ fn task_outcome(
         run_state,
     }))
 }
-
-/// A new attempt: the try number goes up and apply mints the attempt's token from
-/// the entry's position, unique across the cluster's history and the same on every node.
-fn start_attempt(
-    txn: &mut Txn<'_>,
-    sched: &mut Sched,
-    record: &mut TaskInstanceRecord,
-    worker: Option<&str>,
-) -> Result<(), StoreError> {
-    let before = record.state;
-    record.try_number += 1;
-    record.attempt = Some(format!(
-        "{}-{}.{}",
-        record.try_number, sched.at.index, sched.at.position
-    ));
-    record.start_date = Some(sched.stamp());
-    record.end_date = None;
-    record.worker = worker.map(str::to_string);
-    record.next_retry_at = None;
-    record.state = TaskInstanceState::Running;
-    record.updated_at = sched.stamp();
-    record.reason = None;
-    write_ti(txn, sched, before, record)?;
-    // The leader fails the attempt if nobody reports it well after its
-    // execution_timeout (the worker kills it at the timeout itself).
-    if let Some(run) = crate::schedule::load_run(txn, &record.dag_id, &record.run_id)? {
-        if let Some(plan) = txn.plan(&record.dag_id, run.version)? {
-            let timeout = plan
-                .index_of(&record.task_id)
-                .and_then(|i| plan.task(i).execution_timeout);
-            if let Some(timeout) = timeout {
-                let grace = chrono::TimeDelta::seconds(EXECUTION_TIMEOUT_GRACE_SECS);
-                if let Some(at) = sched
-                    .stamp()
-                    .checked_add_signed(timeout.to_chrono())
-                    .and_then(|t| t.checked_add_signed(grace))
-                {
-                    let timer = Timer::ExecutionTimeout {
-                        ti: crate::schedule::ti_key(record),
-                        attempt: record.attempt.clone().unwrap_or_default(),
-                    };
-                    txn.put(Cf::Index, index::timer(at, &timer), &timer);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// How long after `execution_timeout` the leader waits for the worker's own report
-/// (the worker kills the attempt at the timeout) before failing the attempt itself.
-pub const EXECUTION_TIMEOUT_GRACE_SECS: i64 = 30;
 
 fn dispatch(
     txn: &mut Txn<'_>,

@@ -158,6 +158,27 @@ impl Command {
         }
     }
 
+    /// A manual run of the DAG's newest version, with no logical date (Airflow 3's
+    /// default for a trigger), no conf.
+    pub fn manual_run(
+        dag_id: impl Into<String>,
+        run_id: impl Into<String>,
+        triggered_by: impl Into<String>,
+    ) -> Command {
+        Command::CreateDagRun {
+            dag_id: dag_id.into(),
+            run_id: run_id.into(),
+            run_type: RunType::Manual,
+            version: None,
+            logical_date: None,
+            data_interval_start: None,
+            data_interval_end: None,
+            run_after: None,
+            conf: BTreeMap::new(),
+            triggered_by: triggered_by.into(),
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

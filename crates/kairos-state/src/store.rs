@@ -184,6 +184,20 @@ impl Store {
         Ok(Some(plan))
     }
 
+    /// A version and one of its tasks, found through the version's cached plan (an
+    /// index by task id) rather than a search of the task list.
+    pub fn version_task(
+        &self,
+        dag_id: &str,
+        version: u32,
+        task_id: &str,
+    ) -> Result<Option<(Arc<VersionRecord>, kairos_dag::model::Task)>, StoreError> {
+        Ok(self.plan(dag_id, version)?.and_then(|plan| {
+            plan.index_of(task_id)
+                .map(|i| (plan.version.clone(), plan.task(i).clone()))
+        }))
+    }
+
     /// The last pair under `prefix` whose key is below `before`.
     pub fn last_before(
         &self,

@@ -126,7 +126,8 @@ impl<'a> Txn<'a> {
 
     /// At most `limit` raw pairs under `prefix` after `after` (exclusive), in key
     /// order, the staged writes laid over the store's. Unlike [`Txn::scan`] this reads
-    /// only as much of the store as it returns, for indexes that may be long.
+    /// only as much of the store and of the staged writes as it returns (plus
+    /// deletes it skips), for indexes that may be long.
     pub(crate) fn scan_page(
         &self,
         cf: Cf,
@@ -134,52 +135,48 @@ impl<'a> Txn<'a> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        const PAGE: usize = 256;
+        let exclusive = after.filter(|a| *a >= prefix);
+        let lower = exclusive.unwrap_or(prefix).to_vec();
+        let mut staged = self
+            .staged
+            .range((cf, lower)..)
+            .take_while(|((c, k), _)| *c == cf && k.starts_with(prefix))
+            .filter(|((_, k), _)| Some(k.as_slice()) != exclusive)
+            .peekable();
+        let mut stored: std::collections::VecDeque<(Vec<u8>, Vec<u8>)> = Default::default();
         let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
-        // Pages of the store, each merged with the staged writes in the same key range.
-        loop {
-            let page = self
-                .store
-                .scan_raw(cf, prefix, cursor.as_deref(), limit.max(16))?;
-            let exhausted = page.len() < limit.max(16);
-            let upper: Option<Vec<u8>> = if exhausted {
-                None
-            } else {
-                page.last().map(|(k, _)| k.clone())
+        let mut store_done = false;
+        let mut out = Vec::new();
+        // A merge of two sorted streams; a staged write hides the stored value of its key.
+        while out.len() < limit {
+            if stored.is_empty() && !store_done {
+                let page = self.store.scan_raw(cf, prefix, cursor.as_deref(), PAGE)?;
+                store_done = page.len() < PAGE;
+                cursor = page.last().map(|(k, _)| k.clone()).or(cursor);
+                stored.extend(page);
+            }
+            let take_staged = match (stored.front(), staged.peek()) {
+                (None, None) => break,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some((s, _)), Some(((_, t), _))) => t <= s,
             };
-            let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
-                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            let lower = match &cursor {
-                Some(c) if c.as_slice() >= prefix => c.clone(),
-                _ => prefix.to_vec(),
-            };
-            for ((staged_cf, key), value) in self.staged.range((cf, lower.clone())..) {
-                if *staged_cf != cf || !key.starts_with(prefix) {
+            if take_staged {
+                let Some(((_, key), value)) = staged.next() else {
                     break;
+                };
+                if stored.front().is_some_and(|(s, _)| s == key) {
+                    stored.pop_front();
                 }
-                if cursor.is_some() && key.as_slice() <= lower.as_slice() {
-                    continue;
-                }
-                if let Some(upper) = &upper {
-                    if key > upper {
-                        break;
-                    }
-                }
-                merged.insert(key.clone(), value.clone());
-            }
-            for (key, value) in merged {
                 if let Some(value) = value {
-                    out.push((key, value));
-                    if out.len() >= limit {
-                        return Ok(out);
-                    }
+                    out.push((key.clone(), value.clone()));
                 }
-            }
-            match upper {
-                Some(upper) => cursor = Some(upper),
-                None => return Ok(out),
+            } else if let Some(pair) = stored.pop_front() {
+                out.push(pair);
             }
         }
+        Ok(out)
     }
 
     /// The last pair under `prefix` below `before`, staged writes included.
@@ -265,6 +262,55 @@ impl<'a> Txn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_page_lays_staged_writes_over_the_store_a_page_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut txn = Txn::new(&store);
+        for i in (0..600u32).step_by(2) {
+            txn.put_raw(
+                Cf::Pools,
+                format!("k{i:04}").into_bytes(),
+                b"stored".to_vec(),
+            );
+        }
+        txn.put_raw(Cf::Pools, b"other".to_vec(), b"x".to_vec());
+        txn.commit().unwrap();
+        let mut txn = Txn::new(&store);
+        for i in (1..600u32).step_by(2) {
+            txn.put_raw(
+                Cf::Pools,
+                format!("k{i:04}").into_bytes(),
+                b"staged".to_vec(),
+            );
+        }
+        txn.delete(Cf::Pools, b"k0100".to_vec());
+        txn.put_raw(Cf::Pools, b"k0200".to_vec(), b"over".to_vec());
+        let mut all = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = txn.scan_page(Cf::Pools, b"k", after.as_deref(), 7).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 7);
+            after = page.last().map(|(k, _)| k.clone());
+            all.extend(page);
+        }
+        let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..600u32)
+            .filter(|&i| i != 100)
+            .map(|i| {
+                let value: &[u8] = match i {
+                    200 => b"over",
+                    i if i % 2 == 0 => b"stored",
+                    _ => b"staged",
+                };
+                (format!("k{i:04}").into_bytes(), value.to_vec())
+            })
+            .collect();
+        assert_eq!(all, expected);
+    }
 
     #[test]
     fn rollback_undoes_only_what_came_after_the_savepoint() {

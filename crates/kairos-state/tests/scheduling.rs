@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::*;
-use kairos_dag::state::{Actor, DagRunState, RunType, TaskInstanceState as S};
+use kairos_dag::state::{Actor, DagRunState, TaskInstanceState as S};
 use kairos_state::{Command, Outcome, TaskInstanceKey};
 
 fn day(d: u32) -> DateTime<Utc> {
@@ -15,18 +15,7 @@ fn day(d: u32) -> DateTime<Utc> {
 }
 
 fn manual(dag_id: &str, run_id: &str) -> Command {
-    Command::CreateDagRun {
-        dag_id: dag_id.into(),
-        run_id: run_id.into(),
-        run_type: RunType::Manual,
-        version: None,
-        logical_date: None,
-        data_interval_start: None,
-        data_interval_end: None,
-        run_after: None,
-        conf: BTreeMap::new(),
-        triggered_by: "test".into(),
-    }
+    Command::manual_run(dag_id, run_id, "test")
 }
 
 fn key(dag: &str, run: &str, task: &str) -> TaskInstanceKey {

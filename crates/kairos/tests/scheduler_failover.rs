@@ -3,10 +3,9 @@
 //! leader, every task recorded exactly once, and (from the worker's own records) no
 //! task ran twice, let alone twice at the same time.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
+use kairos_dag::state::{DagRunState, TaskInstanceState};
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, chain_yaml, put_dag_command};
 use kairos_server::local_worker::LocalWorker;
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
@@ -45,18 +44,7 @@ async fn a_chain_completes_across_a_leader_kill_with_each_task_run_once() {
     let put = put_dag_command(&chain_yaml("chain", TASKS)).expect("a valid DAG");
     client.propose(&[put]).await.expect("push the DAG");
     client
-        .propose(&[Command::CreateDagRun {
-            dag_id: "chain".into(),
-            run_id: "r1".into(),
-            run_type: RunType::Manual,
-            version: None,
-            logical_date: None,
-            data_interval_start: None,
-            data_interval_end: None,
-            run_after: None,
-            conf: BTreeMap::new(),
-            triggered_by: "test".into(),
-        }])
+        .propose(&[Command::manual_run("chain", "r1", "test")])
         .await
         .expect("trigger a run");
     let worker = LocalWorker::start(

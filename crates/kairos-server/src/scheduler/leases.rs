@@ -81,6 +81,15 @@ impl Leases {
             .collect()
     }
 
+    /// The attempts leased to `worker`.
+    pub fn held_by(&self, worker: &str) -> Vec<(String, TaskInstanceKey)> {
+        self.by_attempt
+            .iter()
+            .filter(|(_, l)| l.worker.as_deref() == Some(worker))
+            .map(|(a, l)| (a.clone(), l.ti.clone()))
+            .collect()
+    }
+
     pub fn attempts(&self) -> Vec<(String, TaskInstanceKey)> {
         self.by_attempt
             .iter()
@@ -90,14 +99,6 @@ impl Leases {
 
     pub fn clear(&mut self) {
         self.by_attempt.clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_attempt.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_attempt.is_empty()
     }
 }
 

@@ -195,7 +195,8 @@ async fn lead(s: Arc<Scheduler>) {
                 Err(e) => tracing::error!("cannot compute due runs: {e}"),
             }
         }
-        let timer_due = matches!(s.node.store.next_timer(), Ok(Some(t)) if t <= Utc::now());
+        let next_timer = s.node.store.next_timer().ok().flatten();
+        let timer_due = next_timer.is_some_and(|t| t <= Utc::now());
         let pass_pending = s.node.store.queue_pass_pending().unwrap_or(false);
         if timer_due || pass_pending {
             if let Err(e) = s.node.proposer.propose(vec![Command::Tick]).await {
@@ -207,12 +208,13 @@ async fn lead(s: Arc<Scheduler>) {
             last_reconcile = Instant::now();
             reconcile(&s);
         }
-        let wait = match s.node.store.next_timer() {
-            Ok(Some(t)) => (t - Utc::now())
+        // Wake for the next timer, or at least every 100 ms for leases and due runs.
+        let wait = match next_timer {
+            Some(t) => (t - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(Duration::from_millis(100)),
-            _ => Duration::from_millis(100),
+            None => Duration::from_millis(100),
         };
         tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
     }
@@ -251,16 +253,21 @@ async fn expire_leases(s: &Scheduler) {
     }
 }
 
-/// Drops leases of attempts that are no longer current and marks cleared ones
-/// (restarting) for cancellation, so the next heartbeat tells their workers.
+/// Drops the leases of attempts that are no longer current (a heartbeat then tells
+/// their worker to stop, as for any attempt the table does not know) and marks
+/// cleared ones (`restarting`) for cancellation while keeping their lease, so that
+/// the attempt still fails if its worker has vanished.
 fn reconcile(s: &Scheduler) {
     for (attempt, ti) in s.with_leases(|l| l.attempts()) {
         let record = s.node.store.task_instance(&ti).ok().flatten();
-        match record {
-            Some(r)
-                if r.attempt.as_deref() == Some(attempt.as_str())
-                    && r.state == TaskInstanceState::Running => {}
-            _ => s.with_leases(|l| l.mark_cancel(&attempt)),
+        let current = record
+            .as_ref()
+            .filter(|r| r.attempt.as_deref() == Some(attempt.as_str()))
+            .map(|r| r.state);
+        match current {
+            Some(TaskInstanceState::Running) => {}
+            Some(TaskInstanceState::Restarting) => s.with_leases(|l| l.mark_cancel(&attempt)),
+            _ => s.with_leases(|l| l.remove(&attempt)),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The workers the leader knows: what they serve and when they were last heard from.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct WorkerInfo {
@@ -26,21 +26,5 @@ impl Workers {
         let w = self.by_id.get_mut(id)?;
         w.last_seen = Instant::now();
         Some(w.clone())
-    }
-
-    /// Workers heard from within `within` that serve `queue`.
-    pub fn live_for(&self, queue: &str, within: Duration) -> usize {
-        self.by_id
-            .values()
-            .filter(|w| w.last_seen.elapsed() <= within && w.queues.iter().any(|q| q == queue))
-            .count()
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
     }
 }

@@ -13,8 +13,9 @@ use super::index::{self, Timer};
 use super::plan::Plan;
 use super::readiness::key;
 use super::{Sched, load_run, load_ti, set_state, ti_key};
-use crate::keys::{self, Cf};
-use crate::records::{DagRunRecord, TaskInstanceRecord, XComRecord};
+use crate::apply::put_xcom;
+use crate::keys::Cf;
+use crate::records::{DagRunRecord, TaskInstanceRecord};
 use crate::store::StoreError;
 use crate::txn::Txn;
 
@@ -143,30 +144,18 @@ pub(crate) fn finish(
     if let Some(tail) = report.log_tail {
         ti.log_tail = Some(log_tail(tail));
     }
+    let key = ti_key(&ti);
     for (xcom_key, value) in report.xcoms {
-        let bytes = serde_json::to_vec(value).map_or(u64::MAX, |v| v.len() as u64);
-        if bytes > report.xcom_max_bytes || xcom_key.is_empty() || xcom_key.contains('\0') {
-            let reason = format!(
-                "XCom `{xcom_key}` is {bytes} bytes; the cluster accepts at most {} (setting xcom_max_bytes), \
-                 with a non-empty key",
-                report.xcom_max_bytes
-            );
-            return fail_attempt(txn, sched, ti, report.actor, reason);
+        if let Err(rejection) = put_xcom(
+            txn,
+            &key,
+            xcom_key,
+            value,
+            report.xcom_max_bytes,
+            sched.stamp(),
+        ) {
+            return fail_attempt(txn, sched, ti, report.actor, rejection.message);
         }
-        let record = XComRecord {
-            dag_id: ti.dag_id.clone(),
-            run_id: ti.run_id.clone(),
-            task_id: ti.task_id.clone(),
-            map_index: ti.map_index,
-            key: xcom_key.clone(),
-            value: value.clone(),
-            timestamp: sched.stamp(),
-        };
-        txn.put(
-            Cf::XComs,
-            keys::xcom(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index, xcom_key),
-            &record,
-        );
     }
     let reason = report.reason.map(str::to_string);
     match report.state {

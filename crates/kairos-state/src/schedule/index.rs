@@ -156,8 +156,6 @@ pub struct RunningAttempt {
     pub ti: TaskInstanceKey,
     pub attempt: String,
     pub worker: Option<String>,
-    pub queue: String,
-    pub started: Option<DateTime<Utc>>,
 }
 
 /// Something that must happen at a time. Timers are state (so every new leader

@@ -10,6 +10,7 @@
 //! periodic pass would. The leader's own loop only adds what needs a clock: new runs
 //! from schedules and [`crate::Command::Tick`]s when timers come due.
 
+pub(crate) mod attempt;
 pub(crate) mod backfill;
 pub(crate) mod due;
 pub mod explain;
@@ -125,6 +126,19 @@ pub(crate) fn load_run(
     txn.get(Cf::Runs, &keys::run(dag_id, run_id))
 }
 
+/// The plan of a task instance's run, with the task's index in it.
+pub(crate) fn plan_of_ti(
+    txn: &Txn<'_>,
+    ti: &TaskInstanceKey,
+) -> Result<Option<(std::sync::Arc<plan::Plan>, usize)>, StoreError> {
+    let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
+        return Ok(None);
+    };
+    Ok(txn
+        .plan(&ti.dag_id, run.version)?
+        .and_then(|plan| plan.index_of(&ti.task_id).map(|i| (plan, i))))
+}
+
 /// Writes a task instance whose state was `before`, keeping the indexes and
 /// counters in step. Every task-instance write after creation goes through here.
 pub(crate) fn write_ti(
@@ -189,8 +203,6 @@ pub(crate) fn write_ti(
                     ti: ti_key(ti),
                     attempt: ti.attempt.clone().unwrap_or_default(),
                     worker: ti.worker.clone(),
-                    queue: ti.queue.clone(),
-                    started: ti.start_date,
                 },
             ),
             _ => {}

@@ -7,7 +7,7 @@
 //! jumps ahead of a higher-priority instance of another DAG that was waiting for the
 //! same slot.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use kairos_dag::state::{Actor, TaskInstanceState as S};
 
@@ -126,7 +126,7 @@ pub(crate) fn pass(
     let mut examined = 0usize;
     // Pools found full in this pass: later candidates of the same pool are skipped
     // without further reads (nothing in a pass frees slots).
-    let mut full: HashMap<String, ()> = HashMap::new();
+    let mut full: HashSet<String> = HashSet::new();
     loop {
         if index::count(txn, &counter::global())? >= parallelism {
             txn.delete(Cf::Index, QUEUE_CURSOR.to_vec());
@@ -148,13 +148,13 @@ pub(crate) fn pass(
             }
             after = Some(key.clone());
             let c: Candidate = decode(Cf::Index, &value)?;
-            if full.contains_key(&c.pool) {
+            if full.contains(&c.pool) {
                 continue;
             }
             match blocked_by(txn, &c, sched.parallelism)? {
                 None => {}
                 Some(Blocked::PoolFull(_)) => {
-                    full.insert(c.pool.clone(), ());
+                    full.insert(c.pool.clone());
                     continue;
                 }
                 Some(Blocked::Parallelism(_)) => {

@@ -7,7 +7,7 @@ use kairos_dag::state::{Actor, TaskInstanceState as S};
 
 use super::finish::fail_attempt;
 use super::index::{self, TIMERS, Timer};
-use super::{Sched, load_run, load_ti, runs, set_state};
+use super::{Sched, load_ti, plan_of_ti, runs, set_state};
 use crate::keys::Cf;
 use crate::store::{StoreError, decode};
 use crate::txn::Txn;
@@ -46,12 +46,8 @@ fn fire(txn: &mut Txn<'_>, sched: &mut Sched, timer: Timer) -> Result<(), StoreE
             if !matches!(record.state, S::UpForRetry | S::UpForReschedule) {
                 return Ok(());
             }
-            if let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? {
-                if let Some(plan) = txn.plan(&ti.dag_id, run.version)? {
-                    if let Some(i) = plan.index_of(&ti.task_id) {
-                        sched.evaluate(&plan, &ti.dag_id, &ti.run_id, i);
-                    }
-                }
+            if let Some((plan, i)) = plan_of_ti(txn, &ti)? {
+                sched.evaluate(&plan, &ti.dag_id, &ti.run_id, i);
             }
         }
         Timer::SensorDue { ti } => {
@@ -68,13 +64,11 @@ fn fire(txn: &mut Txn<'_>, sched: &mut Sched, timer: Timer) -> Result<(), StoreE
             if record.state != S::Deferred {
                 return Ok(());
             }
-            let soft_fail = load_run(txn, &ti.dag_id, &ti.run_id)?
-                .map(|run| txn.plan(&ti.dag_id, run.version))
-                .transpose()?
-                .flatten()
-                .and_then(|plan| {
-                    plan.index_of(&ti.task_id)
-                        .and_then(|i| plan.task(i).plain_operator().and_then(|o| o.sensor()))
+            let soft_fail = plan_of_ti(txn, &ti)?
+                .and_then(|(plan, i)| {
+                    plan.task(i)
+                        .plain_operator()
+                        .and_then(|o| o.sensor())
                         .map(|s| s.soft_fail)
                 })
                 .unwrap_or(false);
