@@ -427,3 +427,97 @@ fn explain_names_what_holds_a_task_back() {
     let e = store.store.explain(&key("wide", "r1", "t01")).unwrap();
     assert!(e.reasons.iter().any(|r| r.contains("is paused")), "{e:?}");
 }
+
+/// The counters behind limits are derived state: recomputed from the task
+/// instances, they must equal what apply kept, after any sequence of moves.
+fn assert_counters_match(store: &TempStore, dag: &str, runs: &[&str]) {
+    use kairos_state::keys::Cf;
+    use kairos_state::schedule::index::counter;
+    let get = |key: Vec<u8>| {
+        store
+            .store
+            .get::<i64>(Cf::Index, &key)
+            .unwrap()
+            .unwrap_or(0)
+    };
+    let mut pool = std::collections::BTreeMap::<String, i64>::new();
+    let mut executing = 0;
+    for run in runs {
+        let tis = store.store.task_instances(dag, run).unwrap();
+        let unfinished = tis.iter().filter(|t| !t.state.is_finished()).count() as i64;
+        assert_eq!(
+            get(counter::unfinished(dag, run)),
+            unfinished,
+            "unfinished in {run}"
+        );
+        for t in tis.iter().filter(|t| t.state.is_executing()) {
+            *pool.entry(t.pool.clone()).or_default() += i64::from(t.pool_slots);
+            executing += 1;
+        }
+    }
+    for (name, used) in &pool {
+        assert_eq!(get(counter::pool(name)), *used, "slots used in pool {name}");
+    }
+    assert_eq!(
+        get(counter::dag(dag)),
+        executing,
+        "active instances of {dag}"
+    );
+    assert_eq!(
+        get(counter::global()),
+        executing,
+        "active instances in the cluster"
+    );
+}
+
+#[test]
+fn counters_equal_what_the_task_instances_say_after_every_kind_of_move() {
+    let mut store = TempStore::new();
+    let yaml = wide(6, &[]).replace(
+        "  default_args: {pool: small}",
+        "  default_args: {pool: small, retries: 1, retry_delay: 0}",
+    );
+    store.apply(vec![Command::set_pool("small", 4), put(&yaml)]);
+    store.apply(vec![manual("wide", "r1"), manual("wide", "r2")]);
+    let runs = ["r1", "r2"];
+    assert_counters_match(&store, "wide", &runs);
+    let mut step = 0;
+    while let Some((run, task)) = runs
+        .iter()
+        .find_map(|r| queued(&store, "wide", r).first().map(|t| (*r, t.clone())))
+    {
+        let ti = key("wide", run, &task);
+        let attempt = dispatch(&mut store, ti.clone());
+        assert_counters_match(&store, "wide", &runs);
+        // Fail every third attempt (retried at once), clear every fifth, else succeed.
+        let command = match step % 5 {
+            0 => Command::ClearTaskInstances {
+                dag_id: "wide".into(),
+                run_id: run.into(),
+                task_ids: vec![task.clone()],
+            },
+            _ if step % 3 == 0 => report(ti.clone(), &attempt, S::Failed, None),
+            _ => report(ti.clone(), &attempt, S::Success, None),
+        };
+        store.apply(vec![command]);
+        if step % 5 == 0 {
+            // The cleared attempt reports; it runs again.
+            store.apply(vec![report(ti, &attempt, S::Success, None)]);
+        }
+        assert_counters_match(&store, "wide", &runs);
+        step += 1;
+        assert!(step < 200, "the runs do not finish");
+    }
+    for run in runs {
+        assert!(
+            store
+                .store
+                .run("wide", run)
+                .unwrap()
+                .unwrap()
+                .state
+                .is_finished()
+        );
+    }
+    assert_counters_match(&store, "wide", &runs);
+}
