@@ -2,7 +2,10 @@
 //! `protobuf-compiler` (README's setup and `.ci/run` install it), or `PROTOC` set.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with env!(): a build script compiled in another clone
+    // sharing the target directory would otherwise point at that clone's protos.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
+    let root = std::path::Path::new(&manifest_dir).join("../../proto");
     let files = [
         "kairos/v1/raft.proto",
         "kairos/v1/cluster.proto",

@@ -21,6 +21,8 @@ use tokio::sync::Mutex;
 use tonic::{Request, Response, Status};
 
 use crate::client::ClusterClient;
+use crate::scheduler::Scheduler;
+use kairos_state::schedule::explain::Explanation;
 
 /// How long a consistent read on a follower may wait to catch up with the leader.
 const READ_CATCH_UP: Duration = Duration::from_secs(5);
@@ -32,16 +34,62 @@ pub struct ClusterService {
     forwarder: ClusterClient,
     /// Membership changes one at a time, never overlapping.
     membership_lock: Arc<Mutex<()>>,
+    /// The leader's worker registry answers the "no live worker" part of explain.
+    scheduler: Arc<Scheduler>,
 }
 
 impl ClusterService {
-    pub fn new(node: RaftNode, me: KairosNode) -> ClusterService {
+    pub fn new(node: RaftNode, me: KairosNode, scheduler: Arc<Scheduler>) -> ClusterService {
         ClusterService {
             node,
             me,
             forwarder: ClusterClient::new(Vec::new()),
             membership_lock: Arc::new(Mutex::new(())),
+            scheduler,
         }
+    }
+
+    /// `explain` needs the leader's worker registry: the leader adds it, a follower
+    /// forwards the whole query to the leader (falling back to its own answer, with
+    /// a note, when the leader cannot be reached).
+    async fn explain(&self, query: &Query, consistent: bool) -> Result<Option<Vec<u8>>, Status> {
+        if self.scheduler.is_leading() {
+            let mut explanation = self.explain_locally(query).await?;
+            self.scheduler.explain_workers(&mut explanation);
+            return serde_json::to_vec(&explanation)
+                .map(Some)
+                .map_err(|e| Status::internal(e.to_string()));
+        }
+        let Some((_, addr)) = self.leader_addr() else {
+            return Ok(None);
+        };
+        match self.forwarder.query_node(&addr, query, consistent).await {
+            Ok(answer) => serde_json::to_vec(&answer)
+                .map(Some)
+                .map_err(|e| Status::internal(e.to_string())),
+            Err(error) => {
+                let mut explanation = self.explain_locally(query).await?;
+                explanation.reasons.push(format!(
+                    "(the leader at {addr} could not be asked which workers are live: {error})"
+                ));
+                serde_json::to_vec(&explanation)
+                    .map(Some)
+                    .map_err(|e| Status::internal(e.to_string()))
+            }
+        }
+    }
+
+    async fn explain_locally(&self, query: &Query) -> Result<Explanation, Status> {
+        let Query::Explain { ti } = query else {
+            return Err(Status::internal(
+                "explain_locally called with another query",
+            ));
+        };
+        let (store, ti) = (self.node.store.clone(), ti.clone());
+        tokio::task::spawn_blocking(move || store.explain(&ti))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::internal(e.to_string()))
     }
 
     /// A node's status as JSON (for `/cluster` and `--output json`).
@@ -259,6 +307,14 @@ impl Cluster for ClusterService {
                 .map_err(|e| {
                     Status::unavailable(format!("could not catch up with the leader: {e}"))
                 })?;
+        }
+        if matches!(query, Query::Explain { .. }) {
+            if let Some(answer_json) = self.explain(&query, request.consistent).await? {
+                return Ok(Response::new(QueryReply {
+                    answer_json,
+                    applied_index: self.node.store.applied_index().unwrap_or(0),
+                }));
+            }
         }
         let store = self.node.store.clone();
         let (answer, applied_index) = tokio::task::spawn_blocking(move || {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use kairos_raft::RaftSettings;
 use serde::Deserialize;
 
+use crate::scheduler::SchedulerSettings;
+
 /// One layer of settings, every field optional; layers are merged field by field.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,13 @@ pub struct ConfigLayer {
     pub election_timeout_ms: Option<String>,
     pub snapshot_every: Option<u64>,
     pub keep_behind_snapshot: Option<u64>,
+    /// An attempt whose worker is silent this long is failed and retried.
+    pub worker_lease_ms: Option<u64>,
+    /// How often workers heartbeat (must be well under the lease).
+    pub worker_heartbeat_ms: Option<u64>,
+    /// A file of the tokens workers may present, one per line (`#` starts a
+    /// comment). Without it, any worker may register.
+    pub worker_token_file: Option<PathBuf>,
 }
 
 /// The file form: the settings under a `[server]` table.
@@ -43,6 +52,7 @@ pub struct ServerConfig {
     /// Initial members by id (gRPC addresses), this node included when given.
     pub peers: BTreeMap<u64, String>,
     pub raft: RaftSettings,
+    pub scheduler: SchedulerSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +68,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV: [&str; 9] = [
+const ENV: [&str; 12] = [
     "KAIROS_NODE_ID",
     "KAIROS_DATA_DIR",
     "KAIROS_GRPC_ADDR",
@@ -68,6 +78,9 @@ const ENV: [&str; 9] = [
     "KAIROS_ELECTION_TIMEOUT_MS",
     "KAIROS_SNAPSHOT_EVERY",
     "KAIROS_KEEP_BEHIND_SNAPSHOT",
+    "KAIROS_WORKER_LEASE_MS",
+    "KAIROS_WORKER_HEARTBEAT_MS",
+    "KAIROS_WORKER_TOKEN_FILE",
 ];
 
 impl ConfigLayer {
@@ -92,6 +105,9 @@ impl ConfigLayer {
             election_timeout_ms: lookup(ENV[6]),
             snapshot_every: number(ENV[7])?,
             keep_behind_snapshot: number(ENV[8])?,
+            worker_lease_ms: number(ENV[9])?,
+            worker_heartbeat_ms: number(ENV[10])?,
+            worker_token_file: lookup(ENV[11]).map(PathBuf::from),
         })
     }
 
@@ -120,11 +136,15 @@ impl ConfigLayer {
             election_timeout_ms: self.election_timeout_ms.or(below.election_timeout_ms),
             snapshot_every: self.snapshot_every.or(below.snapshot_every),
             keep_behind_snapshot: self.keep_behind_snapshot.or(below.keep_behind_snapshot),
+            worker_lease_ms: self.worker_lease_ms.or(below.worker_lease_ms),
+            worker_heartbeat_ms: self.worker_heartbeat_ms.or(below.worker_heartbeat_ms),
+            worker_token_file: self.worker_token_file.or(below.worker_token_file),
         }
     }
 
     /// Checks the merged layer and fills in defaults.
     pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
+        let scheduler = self.scheduler_settings()?;
         let node_id = self.node_id.ok_or_else(|| {
             ConfigError::Invalid(
                 "no node id: give --node-id, KAIROS_NODE_ID or server.node_id".into(),
@@ -196,8 +216,53 @@ impl ConfigLayer {
             http_addr,
             peers,
             raft,
+            scheduler,
         })
     }
+
+    fn scheduler_settings(&self) -> Result<SchedulerSettings, ConfigError> {
+        let mut settings = SchedulerSettings::default();
+        if let Some(ms) = self.worker_lease_ms {
+            settings.lease = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = self.worker_heartbeat_ms {
+            settings.heartbeat = Duration::from_millis(ms.max(1));
+        }
+        if settings.heartbeat * 2 > settings.lease {
+            return Err(ConfigError::Invalid(format!(
+                "the worker heartbeat ({} ms) must be at most half the worker lease ({} ms), \
+                 or one late heartbeat fails healthy work",
+                settings.heartbeat.as_millis(),
+                settings.lease.as_millis()
+            )));
+        }
+        if let Some(path) = &self.worker_token_file {
+            settings.worker_tokens = read_tokens(path)?;
+        }
+        Ok(settings)
+    }
+}
+
+/// The tokens in a token file: one per line, blank lines and `#` comments skipped.
+/// An existing but empty file is an error: it would silently leave the cluster open.
+pub fn read_tokens(path: &Path) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let tokens: Vec<String> = text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|token| !token.is_empty())
+        .map(str::to_string)
+        .collect();
+    if tokens.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "{} holds no token: write one token per line",
+            path.display()
+        )));
+    }
+    Ok(tokens)
 }
 
 /// Parses `1=host:port,2=host:port`.
@@ -290,6 +355,52 @@ mod tests {
         std::fs::write(&file, "[server]\nnode = 1\n").unwrap();
         let err = ConfigLayer::from_file(&file).unwrap_err().to_string();
         assert!(err.contains("kairos.toml") && err.contains("node"), "{err}");
+    }
+
+    #[test]
+    fn worker_settings_come_from_every_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::write(&tokens, "# workers of team a\nalpha\n\n  beta  # team b\n").unwrap();
+        let file = dir.path().join("kairos.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[server]\nworker_lease_ms = 9000\nworker_token_file = {:?}\n",
+                tokens.display().to_string()
+            ),
+        )
+        .unwrap();
+        let base = ConfigLayer {
+            node_id: Some(1),
+            data_dir: Some("/d".into()),
+            ..ConfigLayer::default()
+        };
+        let environment =
+            ConfigLayer::from_env(env(&[("KAIROS_WORKER_HEARTBEAT_MS", "1000")])).unwrap();
+        let config = base
+            .clone()
+            .over(environment)
+            .over(ConfigLayer::from_file(&file).unwrap())
+            .resolve()
+            .unwrap();
+        assert_eq!(config.scheduler.lease, Duration::from_millis(9000));
+        assert_eq!(config.scheduler.heartbeat, Duration::from_millis(1000));
+        assert_eq!(config.scheduler.worker_tokens, vec!["alpha", "beta"]);
+
+        let slow = ConfigLayer {
+            worker_heartbeat_ms: Some(20_000),
+            ..base.clone()
+        };
+        let err = slow.resolve().unwrap_err().to_string();
+        assert!(err.contains("at most half the worker lease"), "{err}");
+        std::fs::write(&tokens, "# nothing here\n").unwrap();
+        let empty = ConfigLayer {
+            worker_token_file: Some(tokens.clone()),
+            ..base
+        };
+        let err = empty.resolve().unwrap_err().to_string();
+        assert!(err.contains("holds no token"), "{err}");
     }
 
     #[test]

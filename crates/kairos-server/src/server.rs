@@ -63,13 +63,20 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         let raft_service = RaftServer::new(RaftService::new(node.raft.clone()))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        let cluster_service = ClusterServer::new(ClusterService::new(node.clone(), me.clone()))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
-        let scheduler = crate::scheduler::Scheduler::start(node.clone(), scheduler_settings()?);
-        let worker_service = WorkerServer::new(WorkerService::new(scheduler))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
+        let scheduler = crate::scheduler::Scheduler::start(node.clone(), config.scheduler.clone());
+        let cluster_service = ClusterServer::new(ClusterService::new(
+            node.clone(),
+            me.clone(),
+            scheduler.clone(),
+        ))
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE);
+        let worker_service = crate::worker_auth::guarded(
+            WorkerServer::new(WorkerService::new(scheduler.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+            config.scheduler.worker_tokens.clone(),
+        );
         let incoming = tokio_stream_from(grpc_listener);
         tokio::spawn(
             tonic::transport::Server::builder()
@@ -175,33 +182,4 @@ fn tokio_stream_from(
         });
         Some((accepted, listener))
     })
-}
-
-/// The scheduler's settings from the environment: `KAIROS_WORKER_LEASE_MS` (how long
-/// a silent worker keeps its attempts, default 30000), `KAIROS_WORKER_HEARTBEAT_MS`
-/// (default 3000) and `KAIROS_WORKER_TOKEN` (required of workers when set).
-fn scheduler_settings() -> Result<crate::scheduler::SchedulerSettings, ServerError> {
-    let mut settings = crate::scheduler::SchedulerSettings::default();
-    let millis = |name: &str| -> Result<Option<Duration>, ServerError> {
-        match std::env::var(name) {
-            Ok(text) => text
-                .trim()
-                .parse::<u64>()
-                .map(|ms| Some(Duration::from_millis(ms.max(1))))
-                .map_err(|_| {
-                    ServerError::Grpc(format!("{name}={text} is not a number of milliseconds"))
-                }),
-            Err(_) => Ok(None),
-        }
-    };
-    if let Some(lease) = millis("KAIROS_WORKER_LEASE_MS")? {
-        settings.lease = lease;
-    }
-    if let Some(heartbeat) = millis("KAIROS_WORKER_HEARTBEAT_MS")? {
-        settings.heartbeat = heartbeat;
-    }
-    settings.worker_token = std::env::var("KAIROS_WORKER_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty());
-    Ok(settings)
 }

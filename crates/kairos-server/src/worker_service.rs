@@ -141,13 +141,6 @@ impl Worker for WorkerService {
     ) -> Result<Response<RegisterReply>, Status> {
         self.check_leader()?;
         let r = request.into_inner();
-        if let Some(token) = &self.s.settings.worker_token {
-            if &r.auth_token != token {
-                return Err(Status::unauthenticated(
-                    "wrong or missing worker token: give the worker the servers' worker token",
-                ));
-            }
-        }
         if r.worker_id.is_empty() || r.queues.is_empty() || r.slots == 0 {
             return Err(Status::invalid_argument(
                 "a worker needs an id, at least one queue and at least one slot",

@@ -63,6 +63,18 @@ pub struct ServerArgs {
     /// [env: KAIROS_KEEP_BEHIND_SNAPSHOT]
     #[arg(long)]
     pub keep_behind_snapshot: Option<u64>,
+    /// Milliseconds a silent worker keeps its attempts before they fail and retry
+    /// (default 30000). [env: KAIROS_WORKER_LEASE_MS]
+    #[arg(long)]
+    pub worker_lease_ms: Option<u64>,
+    /// How often workers heartbeat, in milliseconds (default 3000; at most half the
+    /// lease). [env: KAIROS_WORKER_HEARTBEAT_MS]
+    #[arg(long)]
+    pub worker_heartbeat_ms: Option<u64>,
+    /// A file of worker tokens, one per line; workers must present one. Without it
+    /// any worker may connect. [env: KAIROS_WORKER_TOKEN_FILE]
+    #[arg(long)]
+    pub worker_token_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

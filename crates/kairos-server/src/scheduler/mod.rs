@@ -34,8 +34,8 @@ pub struct SchedulerSettings {
     pub heartbeat: Duration,
     /// How often schedules are checked for due runs.
     pub tick: Duration,
-    /// Workers must present this token to register, when set.
-    pub worker_token: Option<String>,
+    /// Workers must present one of these tokens; empty lets any worker in.
+    pub worker_tokens: Vec<String>,
 }
 
 impl Default for SchedulerSettings {
@@ -44,7 +44,7 @@ impl Default for SchedulerSettings {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(3),
             tick: Duration::from_secs(1),
-            worker_token: None,
+            worker_tokens: Vec::new(),
         }
     }
 }
@@ -77,6 +77,25 @@ impl Scheduler {
 
     pub fn is_leading(&self) -> bool {
         self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Adds what only the leader knows to an explanation: whether any live worker
+    /// serves the queue a waiting task instance needs. A worker is live while it was
+    /// heard from within one lease.
+    pub fn explain_workers(&self, explanation: &mut kairos_state::schedule::explain::Explanation) {
+        let waiting = matches!(
+            explanation.state,
+            Some(TaskInstanceState::Scheduled | TaskInstanceState::Queued)
+        );
+        let Some(queue) = explanation.queue.as_deref().filter(|_| waiting) else {
+            return;
+        };
+        let live = self.with_workers(|w| w.live_serving(queue, self.settings.lease));
+        if live == 0 {
+            explanation.reasons.push(format!(
+                "no live worker serves queue `{queue}`: start one with `kairos worker --queues {queue}`"
+            ));
+        }
     }
 
     /// The leader's gRPC address as this node knows it.

@@ -22,6 +22,14 @@ impl Workers {
         self.by_id.insert(id, info);
     }
 
+    /// How many workers heard from within `within` serve `queue`.
+    pub fn live_serving(&self, queue: &str, within: std::time::Duration) -> usize {
+        self.by_id
+            .values()
+            .filter(|w| w.last_seen.elapsed() <= within && w.queues.iter().any(|q| q == queue))
+            .count()
+    }
+
     pub fn touch(&mut self, id: &str) -> Option<WorkerInfo> {
         let w = self.by_id.get_mut(id)?;
         w.last_seen = Instant::now();

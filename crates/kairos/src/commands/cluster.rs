@@ -42,6 +42,9 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
         election_timeout_ms: args.election_timeout_ms.clone(),
         snapshot_every: args.snapshot_every,
         keep_behind_snapshot: args.keep_behind_snapshot,
+        worker_lease_ms: args.worker_lease_ms,
+        worker_heartbeat_ms: args.worker_heartbeat_ms,
+        worker_token_file: args.worker_token_file.clone(),
     };
     let config = (|| {
         let env = ConfigLayer::from_env(|name| std::env::var(name).ok())?;
