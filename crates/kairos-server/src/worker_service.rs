@@ -3,16 +3,17 @@
 //! command (queued -> running with a fresh attempt token); heartbeats only touch
 //! the leader's lease table.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kairos_dag::state::{Actor, TaskInstanceState};
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
-    Assignment, FetchFilesReply, FetchFilesRequest, HeartbeatReply, HeartbeatRequest, PollReply,
-    PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest,
-    ReportFinishedRequest, ReportReply, ReportStartedRequest, TaskInstanceId,
+    Assignment, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest,
+    HeartbeatReply, HeartbeatRequest, PollReply, PollRequest, PullXComReply, PullXComRequest,
+    PushXComRequest, RegisterReply, RegisterRequest, ReportFinishedRequest, ReportReply,
+    ReportStartedRequest, TaskInstanceId,
 };
 use kairos_raft::ProposeError;
 use kairos_state::{Command, CommandResult, Outcome, RejectionKind, TaskInstanceKey};
@@ -26,11 +27,39 @@ const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
 
 pub struct WorkerService {
     s: Arc<Scheduler>,
+    /// Each version's DAG without its tasks, as JSON: built once, sent with every
+    /// assignment (versions are immutable, so the cache never goes stale).
+    dag_shells: std::sync::Mutex<HashMap<(String, u32), Arc<str>>>,
 }
 
 impl WorkerService {
     pub fn new(s: Arc<Scheduler>) -> WorkerService {
-        WorkerService { s }
+        WorkerService {
+            s,
+            dag_shells: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The DAG of `version` with its task list emptied, as JSON.
+    fn dag_shell(&self, dag: &kairos_dag::model::Dag, version: u32) -> Option<Arc<str>> {
+        let key = (dag.dag_id.clone(), version);
+        let mut cache = match self.dag_shells.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(json) = cache.get(&key) {
+            return Some(json.clone());
+        }
+        let mut value = serde_json::to_value(dag).ok()?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("tasks".into(), serde_json::Value::Array(Vec::new()));
+        }
+        let json: Arc<str> = Arc::from(value.to_string());
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache.insert(key, json.clone());
+        Some(json)
     }
 
     /// Refuses calls on a node that is not the ready leader, naming the leader.
@@ -85,6 +114,9 @@ impl WorkerService {
             task_json: serde_json::to_string(&task).ok()?,
             run_json: serde_json::to_string(&run).ok()?,
             files: version.content.files.clone().into_iter().collect(),
+            dag_json: self
+                .dag_shell(&version.content.dag, run.version)?
+                .to_string(),
         })
     }
 }
@@ -155,6 +187,7 @@ impl Worker for WorkerService {
                     slots: r.slots,
                     environments: r.environments,
                     labels: r.labels.into_iter().collect(),
+                    log_url: r.log_url,
                     last_seen: Instant::now(),
                 },
             )
@@ -406,6 +439,34 @@ impl Worker for WorkerService {
             None => PullXComReply {
                 found: false,
                 value_json: String::new(),
+            },
+        }))
+    }
+
+    async fn get_variable(
+        &self,
+        request: Request<GetVariableRequest>,
+    ) -> Result<Response<GetVariableReply>, Status> {
+        let key = request.into_inner().key;
+        let variable = self
+            .s
+            .node
+            .store
+            .variable(&key)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(match variable {
+            Some(v) if v.encrypted => {
+                return Err(Status::failed_precondition(format!(
+                    "variable `{key}` is stored encrypted and this server has no key to read it"
+                )));
+            }
+            Some(v) => GetVariableReply {
+                found: true,
+                value: v.value,
+            },
+            None => GetVariableReply {
+                found: false,
+                value: String::new(),
             },
         }))
     }

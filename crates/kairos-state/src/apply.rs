@@ -358,6 +358,18 @@ fn apply_command(
             txn.put(Cf::Pools, keys::pool(&pool.name), pool);
             Ok(Ok(Outcome::Done))
         }
+        Command::SetVariable { variable } => {
+            check!(check_id("variable key", &variable.key));
+            txn.put(Cf::Meta, keys::variable(&variable.key), variable);
+            Ok(Ok(Outcome::Done))
+        }
+        Command::DeleteVariable { key } => {
+            if txn.get_raw(Cf::Meta, &keys::variable(key))?.is_none() {
+                return reject(RejectionKind::NotFound, format!("no variable `{key}`"));
+            }
+            txn.delete(Cf::Meta, keys::variable(key));
+            Ok(Ok(Outcome::Done))
+        }
         Command::DeletePool { name } => {
             if name == DEFAULT_POOL {
                 return reject(

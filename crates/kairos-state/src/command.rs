@@ -143,6 +143,12 @@ pub enum Command {
     SetSettings {
         settings: Settings,
     },
+    SetVariable {
+        variable: crate::records::VariableRecord,
+    },
+    DeleteVariable {
+        key: String,
+    },
 }
 
 impl Command {
@@ -195,6 +201,8 @@ impl Command {
             Command::SetPool { .. } => "set_pool",
             Command::DeletePool { .. } => "delete_pool",
             Command::SetSettings { .. } => "set_settings",
+            Command::SetVariable { .. } => "set_variable",
+            Command::DeleteVariable { .. } => "delete_variable",
         }
     }
 }

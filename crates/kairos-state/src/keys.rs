@@ -161,8 +161,17 @@ pub mod meta {
     pub const LAST_STAMP: &[u8] = b"last_stamp";
     /// The Raft index of the last applied entry, as the state machine saw it.
     pub const APPLIED_INDEX: &[u8] = b"applied_index";
+    /// Prefix of Variables (`variable/<key>` → [`crate::records::VariableRecord`]).
+    pub const VARIABLE_PREFIX: &[u8] = b"variable/";
     /// Prefix reserved for the Raft glue's own opaque records.
     pub const RAFT_PREFIX: &[u8] = b"raft/";
+}
+
+/// The Meta key of Variable `key`.
+pub fn variable(key: &str) -> Vec<u8> {
+    let mut k = meta::VARIABLE_PREFIX.to_vec();
+    k.extend_from_slice(key.as_bytes());
+    k
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::keys::{self, Cf, meta};
 use crate::records::{
-    DEFAULT_POOL, DagRecord, DagRunRecord, PoolRecord, Settings, TaskInstanceRecord, VersionRecord,
-    XComRecord,
+    DEFAULT_POOL, DagRecord, DagRunRecord, PoolRecord, Settings, TaskInstanceRecord,
+    VariableRecord, VersionRecord, XComRecord,
 };
 use crate::store::{Store, StoreError};
 
@@ -82,6 +82,17 @@ pub enum Query {
         task_id: Option<String>,
     },
     Pools,
+    /// One Variable by key (`null` when unset).
+    Variable {
+        key: String,
+    },
+    /// Variables in key order, `limit` after `after`.
+    Variables {
+        #[serde(default)]
+        after: Option<String>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     Settings,
     /// The state digest (see [`Store::digest`]).
     Digest,
@@ -231,6 +242,28 @@ impl Store {
         Ok(pools)
     }
 
+    pub fn variable(&self, key: &str) -> Result<Option<VariableRecord>, StoreError> {
+        self.get(Cf::Meta, &keys::variable(key))
+    }
+
+    pub fn variables(
+        &self,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<VariableRecord>, StoreError> {
+        let after = after.map(keys::variable);
+        Ok(self
+            .scan::<VariableRecord>(
+                Cf::Meta,
+                meta::VARIABLE_PREFIX,
+                after.as_deref(),
+                page(limit),
+            )?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
     pub fn settings(&self) -> Result<Settings, StoreError> {
         Ok(self.get(Cf::Meta, meta::SETTINGS)?.unwrap_or_default())
     }
@@ -272,6 +305,8 @@ impl Store {
                 task_id,
             } => to(&self.xcoms(dag_id, run_id, task_id.as_deref())?),
             Query::Pools => to(&self.pools()?),
+            Query::Variable { key } => to(&self.variable(key)?),
+            Query::Variables { after, limit } => to(&self.variables(after.as_deref(), *limit)?),
             Query::Settings => to(&self.settings()?),
             Query::Digest => json!(self.digest()?),
             Query::AppliedIndex => json!(self.applied_index()?),

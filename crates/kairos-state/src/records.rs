@@ -185,6 +185,19 @@ pub struct XComRecord {
     pub timestamp: DateTime<Utc>,
 }
 
+/// A Variable (Airflow's `Variable`): a named string that templates read as
+/// `var.value.NAME` and `var.json.NAME`. The state machine treats `value` as opaque:
+/// a server may store it encrypted (`encrypted`), decrypting on read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableRecord {
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub encrypted: bool,
+}
+
 /// A pool: a named number of slots that tasks share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolRecord {

@@ -369,6 +369,53 @@ fn pools_can_be_set_and_deleted_but_not_the_default() {
 }
 
 #[test]
+fn variables_are_set_listed_read_and_deleted() {
+    let mut store = TempStore::new();
+    let var = |key: &str, value: &str| kairos_state::records::VariableRecord {
+        key: key.into(),
+        value: value.into(),
+        description: None,
+        encrypted: false,
+    };
+    let results = store.apply(vec![
+        Command::SetVariable {
+            variable: var("region", "eu-west-1"),
+        },
+        Command::SetVariable {
+            variable: var("bucket", "raw"),
+        },
+        Command::SetVariable {
+            variable: var("", "x"),
+        },
+    ]);
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert_eq!(results[2].clone().unwrap_err().kind, RejectionKind::Invalid);
+    let listed: Vec<String> = store
+        .store
+        .variables(None, None)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(listed, ["bucket", "region"]);
+    assert_eq!(
+        store.store.variable("region").unwrap().map(|v| v.value),
+        Some("eu-west-1".to_string())
+    );
+    store.apply(vec![Command::DeleteVariable {
+        key: "region".into(),
+    }]);
+    assert_eq!(store.store.variable("region").unwrap(), None);
+    let missing = store.apply(vec![Command::DeleteVariable {
+        key: "region".into(),
+    }]);
+    assert_eq!(
+        missing[0].clone().unwrap_err().kind,
+        RejectionKind::NotFound
+    );
+}
+
+#[test]
 fn time_comes_from_the_entry_and_never_runs_backwards() {
     let mut store = TempStore::new();
     let later = t0() + Duration::hours(1);

@@ -9,6 +9,8 @@ pub struct WorkerInfo {
     pub slots: u32,
     pub environments: Vec<String>,
     pub labels: HashMap<String, String>,
+    /// Where the worker serves attempt logs (`http://HOST:PORT`), empty if nowhere.
+    pub log_url: String,
     pub last_seen: Instant,
 }
 
