@@ -22,6 +22,8 @@ pub enum Command {
     Dags(DagsArgs),
     /// Run one server node of a cluster.
     Server(ServerArgs),
+    /// Run a worker agent: pull tasks from the cluster and run them.
+    Worker(WorkerArgs),
     /// Inspect and change the cluster's membership.
     #[command(subcommand_required = true)]
     Cluster(ClusterArgs),
@@ -75,6 +77,53 @@ pub struct ServerArgs {
     /// any worker may connect. [env: KAIROS_WORKER_TOKEN_FILE]
     #[arg(long)]
     pub worker_token_file: Option<PathBuf>,
+}
+
+/// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the
+/// config file.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// gRPC addresses of any cluster members, comma separated (default
+    /// 127.0.0.1:7071). [env: KAIROS_SERVERS]
+    #[arg(long)]
+    pub servers: Option<String>,
+    /// Queues to take tasks from, comma separated (default `default`). [env: KAIROS_QUEUES]
+    #[arg(long)]
+    pub queues: Option<String>,
+    /// Attempts run at once (default 8). [env: KAIROS_SLOTS]
+    #[arg(long)]
+    pub slots: Option<u32>,
+    /// An execution environment, `NAME=PATH_TO_PYTHON`; repeat for more. A DAG's
+    /// Python tasks run in the environment named like its bundle, else `python3`.
+    /// [env: KAIROS_ENVS, comma separated]
+    #[arg(long = "env")]
+    pub envs: Vec<String>,
+    /// A file whose first line is the worker token the servers know. [env: KAIROS_TOKEN_FILE]
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Stable across restarts (default: host name and a hash of --data-dir).
+    /// [env: KAIROS_WORKER_ID]
+    #[arg(long)]
+    pub worker_id: Option<String>,
+    /// Logs, spooled results and cached files (default ./.kairos-worker).
+    /// [env: KAIROS_WORKER_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where attempt logs are served over HTTP (default 127.0.0.1:8793; port 0 picks
+    /// one). [env: KAIROS_WORKER_HTTP_ADDR]
+    #[arg(long)]
+    pub http_addr: Option<String>,
+    /// The HOST:PORT the cluster should use for the log server, when not --http-addr.
+    /// [env: KAIROS_WORKER_ADVERTISE_HTTP]
+    #[arg(long)]
+    pub advertise_http: Option<String>,
+    /// Seconds between SIGTERM and SIGKILL when an attempt is stopped (default 10).
+    /// [env: KAIROS_KILL_GRACE_SECS]
+    #[arg(long)]
+    pub kill_grace_secs: Option<u64>,
+    /// A TOML file with a `[worker]` table of the same settings.
+    #[arg(long, default_value = "kairos.toml")]
+    pub config: PathBuf,
 }
 
 #[derive(Args, Debug)]

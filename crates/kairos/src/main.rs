@@ -1,8 +1,8 @@
 //! `kairos`: the single binary of the Kairos scheduler.
 //!
 //! It reads DAG files (`kairos dags validate`, `kairos dags show`), runs a server
-//! node (`kairos server`) and manages the cluster (`kairos cluster ...`); the worker
-//! joins it later.
+//! node (`kairos server`), runs a worker agent (`kairos worker`) and manages the
+//! cluster (`kairos cluster ...`).
 
 mod cli;
 mod commands;
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             cli::DagsCommand::Show(args) => commands::dags::show(&args),
         },
         cli::Command::Server(args) => commands::cluster::serve(&args),
+        cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Cluster(args) => commands::cluster::cluster(&args),
     }
 }

@@ -1,2 +1,3 @@
 pub mod cluster;
 pub mod dags;
+pub mod worker;

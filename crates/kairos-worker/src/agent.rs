@@ -1,0 +1,481 @@
+//! `kairos worker`: register with the leader, long-poll for attempts while slots are
+//! free, run each in its own process, spool its result to disk, and report it until
+//! the cluster acknowledges. Heartbeats renew the leases of everything it holds and
+//! bring back cancellations. SIGTERM drains: no new attempts, running ones finish,
+//! results are delivered, then the worker exits.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kairos_proto::v1::{Assignment, HeartbeatRequest, PollRequest, RegisterRequest};
+use tokio::sync::{Notify, watch};
+
+use crate::config::WorkerConfig;
+use crate::conn::{CallError, Conn};
+use crate::context::Attempt;
+use crate::files::FileCache;
+use crate::logs;
+use crate::operators::{self, Ctx, Report};
+use crate::spool::{Finished, Spool, TiId};
+
+/// The runner script Python callables run through.
+const RUNNER: &str = include_str!("runner.py");
+/// How long one poll waits on the leader for work.
+const POLL_WAIT: Duration = Duration::from_secs(5);
+/// How long a draining worker keeps trying to deliver its last results.
+const DRAIN_DELIVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(
+        "the cluster refused this worker: {0}\n  (check --token-file against the servers' worker_token_file)"
+    )]
+    Refused(String),
+}
+
+struct Agent {
+    config: WorkerConfig,
+    conn: Arc<Conn>,
+    spool: Spool,
+    files: FileCache,
+    runner: PathBuf,
+    log_url: String,
+    registered: AtomicBool,
+    heartbeat_ms: AtomicU64,
+    /// Running attempts by token, each with the sender that cancels it.
+    running: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Set when the cluster refused the token: every loop stops.
+    refused: Mutex<Option<String>>,
+    /// A slot was freed or a result spooled.
+    changed: Notify,
+}
+
+impl Agent {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+        match self.running.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn refuse(&self, why: String) {
+        if let Ok(mut r) = self.refused.lock() {
+            r.get_or_insert(why);
+        }
+        self.changed.notify_waiters();
+    }
+
+    fn refusal(&self) -> Option<String> {
+        self.refused.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Attempts this worker runs or holds results for.
+    fn known(&self) -> HashSet<String> {
+        let mut known: HashSet<String> = self.running().keys().cloned().collect();
+        known.extend(self.spool.all().into_iter().map(|f| f.attempt));
+        known
+    }
+
+    /// Registers with the current leader unless already registered with it.
+    async fn ensure_registered(&self) -> Result<(), CallError> {
+        if self.registered.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut environments: Vec<String> = self.config.envs.keys().cloned().collect();
+        if !environments.iter().any(|e| e == "python3") {
+            environments.push("python3".into());
+        }
+        let request = RegisterRequest {
+            worker_id: self.config.worker_id.clone(),
+            queues: self.config.queues.clone(),
+            slots: self.config.slots,
+            labels: HashMap::new(),
+            environments,
+            log_url: self.log_url.clone(),
+        };
+        let reply = self
+            .conn
+            .call(Duration::from_secs(30), |mut c| {
+                let request = request.clone();
+                async move { c.register(request).await }
+            })
+            .await?;
+        self.heartbeat_ms
+            .store(u64::from(reply.heartbeat_ms.max(100)), Ordering::SeqCst);
+        self.registered.store(true, Ordering::SeqCst);
+        tracing::info!(leader = %self.conn.current(), worker = %self.config.worker_id, "registered");
+        Ok(())
+    }
+
+    /// Reacts to a failed call: re-register next time, stop on refusal.
+    fn failed(&self, what: &str, error: CallError) {
+        match error {
+            CallError::NotRegistered => self.registered.store(false, Ordering::SeqCst),
+            CallError::Unauthenticated(why) => self.refuse(why),
+            other => tracing::warn!("{what}: {other}"),
+        }
+    }
+}
+
+/// Runs the worker until SIGTERM/SIGINT (then drains) or until the cluster refuses it.
+pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
+    let setup = |what: &str, e: std::io::Error| WorkerError::Setup(format!("{what}: {e}"));
+    for dir in [
+        config.data_dir.clone(),
+        config.log_dir(),
+        config.attempts_dir(),
+    ] {
+        std::fs::create_dir_all(&dir).map_err(|e| setup(&dir.display().to_string(), e))?;
+    }
+    let spool = Spool::open(&config.spool_dir()).map_err(|e| setup("the spool directory", e))?;
+    let files = FileCache::open(&config.files_dir()).map_err(|e| setup("the file cache", e))?;
+    let runner = config.data_dir.join("runner.py");
+    std::fs::write(&runner, RUNNER).map_err(|e| setup("writing the Python runner", e))?;
+
+    let listener = tokio::net::TcpListener::bind(&config.http_addr)
+        .await
+        .map_err(|e| setup(&format!("cannot listen on {}", config.http_addr), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| setup("the log server's address", e))?;
+    let log_url = config
+        .advertise_http
+        .clone()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_else(|| format!("http://{local}"));
+    let app = logs::router(config.log_dir());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("the log server stopped: {e}");
+        }
+    });
+
+    let conn =
+        Conn::new(config.servers.clone(), config.token.as_deref()).map_err(WorkerError::Setup)?;
+    tracing::info!(
+        worker = %config.worker_id,
+        queues = ?config.queues,
+        slots = config.slots,
+        logs = %log_url,
+        "kairos worker starting"
+    );
+    let agent = Arc::new(Agent {
+        conn: Arc::new(conn),
+        spool,
+        files,
+        runner,
+        log_url,
+        registered: AtomicBool::new(false),
+        heartbeat_ms: AtomicU64::new(3000),
+        running: Mutex::new(HashMap::new()),
+        refused: Mutex::new(None),
+        changed: Notify::new(),
+        config,
+    });
+
+    // Register first: a wrong token ends the worker here with a clear message.
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match agent.ensure_registered().await {
+            Ok(()) => break,
+            Err(CallError::Unauthenticated(why)) => return Err(WorkerError::Refused(why)),
+            Err(e) => {
+                tracing::warn!("cannot register yet: {e}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+
+    let (drain_tx, drain) = watch::channel(false);
+    tokio::spawn(on_signal(drain_tx));
+    let heartbeats = tokio::spawn(heartbeat_loop(agent.clone()));
+    let reporter = tokio::spawn(report_loop(agent.clone()));
+
+    poll_loop(&agent, drain.clone()).await;
+    if let Some(why) = agent.refusal() {
+        return Err(WorkerError::Refused(why));
+    }
+    tracing::info!(
+        running = agent.running().len(),
+        "draining: no new attempts; waiting for running ones"
+    );
+    while !agent.running().is_empty() {
+        let changed = agent.changed.notified();
+        if agent.running().is_empty() {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_DELIVERY;
+    while !agent.spool.all().is_empty() && tokio::time::Instant::now() < deadline {
+        agent.changed.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = agent.spool.all().len();
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "stopping with undelivered results; they stay spooled and are sent on the next start"
+        );
+    }
+    heartbeats.abort();
+    reporter.abort();
+    tracing::info!("drained; stopping");
+    Ok(())
+}
+
+async fn on_signal(drain: watch::Sender<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    tracing::info!("SIGTERM: draining");
+    let _ = drain.send(true);
+}
+
+async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if *drain.borrow() || agent.refusal().is_some() {
+            return;
+        }
+        let free =
+            agent.config.slots as usize - agent.running().len().min(agent.config.slots as usize);
+        if free == 0 {
+            let changed = agent.changed.notified();
+            if agent.running().len() >= agent.config.slots as usize {
+                tokio::select! {
+                    _ = changed => {}
+                    _ = drain.changed() => {}
+                }
+            }
+            continue;
+        }
+        if let Err(e) = agent.ensure_registered().await {
+            agent.failed("register", e);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
+        }
+        let request = PollRequest {
+            worker_id: agent.config.worker_id.clone(),
+            free_slots: free as u32,
+            wait_ms: POLL_WAIT.as_millis() as u32,
+            known_attempts: agent.known().into_iter().collect(),
+        };
+        let polled = agent
+            .conn
+            .call(Duration::from_secs(10), |mut c| {
+                let mut request = tonic::Request::new(request.clone());
+                request.set_timeout(POLL_WAIT + Duration::from_secs(5));
+                async move { c.poll(request).await }
+            })
+            .await;
+        match polled {
+            Ok(reply) => {
+                backoff = Duration::from_millis(100);
+                let known = agent.known();
+                for assignment in reply.tasks {
+                    if !known.contains(&assignment.attempt) {
+                        start(agent, assignment);
+                    }
+                }
+            }
+            Err(e) => {
+                agent.failed("poll", e);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Starts one attempt in the background.
+fn start(agent: &Arc<Agent>, assignment: Assignment) {
+    let (cancel_tx, cancel) = watch::channel(false);
+    agent
+        .running()
+        .insert(assignment.attempt.clone(), cancel_tx);
+    let agent = agent.clone();
+    tokio::spawn(async move {
+        let token = assignment.attempt.clone();
+        let finished = run_attempt(&agent, &assignment, cancel).await;
+        if let Err(e) = agent.spool.put(&finished) {
+            tracing::error!(attempt = %token, "cannot spool the result: {e}");
+        }
+        agent.running().remove(&token);
+        agent.changed.notify_waiters();
+    });
+}
+
+async fn run_attempt(
+    agent: &Agent,
+    assignment: &Assignment,
+    cancel: watch::Receiver<bool>,
+) -> Finished {
+    let ti = assignment
+        .ti
+        .as_ref()
+        .map(TiId::from_proto)
+        .unwrap_or_else(|| TiId {
+            dag_id: String::new(),
+            run_id: String::new(),
+            task_id: String::new(),
+            map_index: -1,
+        });
+    let log = logs::log_path(&agent.config.log_dir(), &ti, assignment.try_number);
+    if let Some(parent) = log.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let safe: String = assignment
+        .attempt
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let workdir = agent.config.attempts_dir().join(safe);
+    let _ = std::fs::remove_dir_all(&workdir);
+    let report = match (
+        Attempt::decode(assignment),
+        std::fs::create_dir_all(&workdir),
+    ) {
+        (Err(e), _) => Report::failed(e),
+        (_, Err(e)) => Report::failed(format!("cannot create the attempt's directory: {e}")),
+        (Ok(attempt), Ok(())) => {
+            logs::note(
+                &log,
+                &format!(
+                    "{ti} try {} (attempt {}) on worker {}",
+                    attempt.try_number, attempt.token, agent.config.worker_id
+                ),
+            );
+            let ctx = Ctx {
+                attempt: &attempt,
+                conn: agent.conn.clone(),
+                files: &agent.files,
+                config: &agent.config,
+                xcom_file: workdir.join("xcom.jsonl"),
+                workdir: workdir.clone(),
+                log: log.clone(),
+                cancel,
+                runner: agent.runner.clone(),
+            };
+            operators::run(&ctx).await
+        }
+    };
+    logs::note(
+        &log,
+        &format!(
+            "finished: {}{}",
+            report.state,
+            report
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+    );
+    let _ = std::fs::remove_dir_all(&workdir);
+    Finished {
+        ti,
+        attempt: assignment.attempt.clone(),
+        state: report.state.to_string(),
+        reason: report.reason,
+        xcoms: report.xcoms,
+        log_tail: logs::tail(&log),
+        follow: report.follow,
+        reschedule_at_ms: report.reschedule_at_ms,
+    }
+}
+
+/// Delivers spooled results until each is acknowledged (or refused as stale).
+async fn report_loop(agent: Arc<Agent>) {
+    loop {
+        let changed = agent.changed.notified();
+        for finished in agent.spool.all() {
+            let request = finished.to_request(&agent.config.worker_id);
+            let result = agent
+                .conn
+                .call(Duration::from_secs(10), |mut c| {
+                    let request = request.clone();
+                    async move { c.report_finished(request).await }
+                })
+                .await;
+            match result {
+                Ok(reply) => {
+                    if reply.accepted {
+                        tracing::info!(ti = %finished.ti, attempt = %finished.attempt, state = %reply.outcome, "result recorded");
+                    } else {
+                        tracing::warn!(ti = %finished.ti, attempt = %finished.attempt, "result refused ({}): {}", reply.outcome, reply.message);
+                    }
+                    if let Err(e) = agent.spool.remove(&finished.attempt) {
+                        tracing::error!("cannot remove a delivered result: {e}");
+                    }
+                }
+                Err(CallError::Refused(status)) => {
+                    // The cluster will never take this report: keeping it would
+                    // retry forever.
+                    tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "result rejected: {}", status.message());
+                    let _ = agent.spool.remove(&finished.attempt);
+                }
+                Err(e) => {
+                    agent.failed("report", e);
+                    break;
+                }
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
+    }
+}
+
+/// Renews the leases of every attempt held; cancels what the cluster says to stop.
+async fn heartbeat_loop(agent: Arc<Agent>) {
+    loop {
+        let every = Duration::from_millis(agent.heartbeat_ms.load(Ordering::SeqCst));
+        tokio::time::sleep(every).await;
+        if !agent.registered.load(Ordering::SeqCst) {
+            continue;
+        }
+        let request = HeartbeatRequest {
+            worker_id: agent.config.worker_id.clone(),
+            attempts: agent.known().into_iter().collect(),
+        };
+        let reply = agent
+            .conn
+            .call(every.max(Duration::from_secs(1)), |mut c| {
+                let request = request.clone();
+                async move { c.heartbeat(request).await }
+            })
+            .await;
+        match reply {
+            Ok(reply) => {
+                let running = agent.running();
+                for attempt in reply.cancel {
+                    if let Some(cancel) = running.get(&attempt) {
+                        tracing::info!(%attempt, "the cluster cancelled this attempt: stopping it");
+                        let _ = cancel.send(true);
+                    }
+                }
+            }
+            Err(e) => agent.failed("heartbeat", e),
+        }
+    }
+}

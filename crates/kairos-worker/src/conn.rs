@@ -1,0 +1,183 @@
+//! The worker's line to the cluster: one gRPC channel per known server, calls sent
+//! to whichever node leads. A follower answers UNAVAILABLE with the leader's address
+//! in `kairos-leader` metadata; the worker moves there. A node that does not answer
+//! is left for the next address, with backoff once every address has failed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kairos_proto::v1::worker_client::WorkerClient;
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+/// The client type every call goes through: the worker token added to each call.
+pub type Client = WorkerClient<InterceptedService<Channel, Auth>>;
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Auth {
+    header: Option<MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(header) = &self.header {
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// What a failed call means for the worker.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The cluster refused the worker's token: retrying will not help.
+    #[error("the cluster refused this worker: {0}")]
+    Unauthenticated(String),
+    /// The leader does not know this worker (a new leader): register again.
+    #[error("not registered with the current leader")]
+    NotRegistered,
+    /// The cluster answered with an error that retrying will not change.
+    #[error("{0}")]
+    Refused(Status),
+    /// No node answered as leader before the patience ran out.
+    #[error("no leader reachable: {0}")]
+    Unreachable(String),
+}
+
+pub struct Conn {
+    addrs: Vec<String>,
+    auth: Auth,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    current: String,
+    channels: HashMap<String, Channel>,
+}
+
+impl Conn {
+    pub fn new(addrs: Vec<String>, token: Option<&str>) -> Result<Conn, String> {
+        let header = match token {
+            Some(token) => Some(
+                format!("Bearer {token}")
+                    .parse()
+                    .map_err(|_| "the worker token holds characters a header cannot carry")?,
+            ),
+            None => None,
+        };
+        let current = addrs.first().cloned().ok_or("no server addresses")?;
+        Ok(Conn {
+            addrs,
+            auth: Auth { header },
+            inner: Mutex::new(Inner {
+                current,
+                channels: HashMap::new(),
+            }),
+        })
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(inner) => inner,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The node calls go to now.
+    pub fn current(&self) -> String {
+        self.inner().current.clone()
+    }
+
+    fn client(&self) -> Result<(String, Client), String> {
+        let mut inner = self.inner();
+        let addr = inner.current.clone();
+        let channel = match inner.channels.get(&addr) {
+            Some(channel) => channel.clone(),
+            None => {
+                let channel = Endpoint::from_shared(format!("http://{addr}"))
+                    .map_err(|e| format!("bad server address {addr}: {e}"))?
+                    .connect_timeout(Duration::from_secs(1))
+                    .tcp_nodelay(true)
+                    .http2_keep_alive_interval(Duration::from_secs(10))
+                    .keep_alive_timeout(Duration::from_secs(5))
+                    .connect_lazy();
+                inner.channels.insert(addr.clone(), channel.clone());
+                channel
+            }
+        };
+        let client = WorkerClient::with_interceptor(channel, self.auth.clone())
+            .max_decoding_message_size(64 * 1024 * 1024);
+        Ok((addr, client))
+    }
+
+    /// After a failed call on `addr`: go to the leader it named, else the next one.
+    /// Returns true when it moved to a named leader (worth retrying at once).
+    fn follow(&self, addr: &str, status: &Status) -> bool {
+        let mut inner = self.inner();
+        if inner.current != addr {
+            return true; // another call already moved on
+        }
+        if let Some(leader) = status
+            .metadata()
+            .get("kairos-leader")
+            .and_then(|v| v.to_str().ok())
+        {
+            if leader != addr {
+                inner.current = leader.to_string();
+                return true;
+            }
+        }
+        let i = self.addrs.iter().position(|a| a == addr).unwrap_or(0);
+        inner.current = self.addrs[(i + 1) % self.addrs.len()].clone();
+        false
+    }
+
+    /// Sends `call` to the leader, following redirects and retrying unreachable
+    /// nodes with backoff for up to `patience`.
+    pub async fn call<T, F, Fut>(&self, patience: Duration, call: F) -> Result<T, CallError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut backoff = Duration::from_millis(50);
+        let mut failures = 0usize;
+        loop {
+            let (addr, client) = self.client().map_err(CallError::Unreachable)?;
+            let status = match call(client).await {
+                Ok(reply) => return Ok(reply.into_inner()),
+                Err(status) => status,
+            };
+            match status.code() {
+                Code::Unauthenticated | Code::PermissionDenied => {
+                    return Err(CallError::Unauthenticated(status.message().to_string()));
+                }
+                Code::FailedPrecondition if status.message().contains("not registered") => {
+                    return Err(CallError::NotRegistered);
+                }
+                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded => {}
+                _ => return Err(CallError::Refused(status)),
+            }
+            let redirected = self.follow(&addr, &status);
+            failures += 1;
+            if tokio::time::Instant::now() >= deadline {
+                return Err(CallError::Unreachable(format!(
+                    "{addr}: {}",
+                    status.message()
+                )));
+            }
+            // Redirects are followed at once; a full round of failures backs off.
+            if !redirected && failures % self.addrs.len() == 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}

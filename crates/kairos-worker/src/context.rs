@@ -1,0 +1,220 @@
+//! What an attempt knows about itself, decoded from its assignment, and the
+//! template context built from it: Airflow's context (kairos-dag's
+//! `build_context`), with `ti.xcom_pull` and `var.value` answered by the cluster.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kairos_dag::model::{Dag, Task};
+use kairos_dag::schedule::DataInterval;
+use kairos_dag::state::{RunType, python_isoformat};
+use kairos_dag::template::{RunFacts, Sources, TaskInstanceFacts, build_context};
+use kairos_dag::template::{VariableSource, XComSource};
+use kairos_proto::v1::{Assignment, GetVariableRequest, PullXComRequest};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+use crate::conn::Conn;
+use crate::spool::TiId;
+
+/// The run, as much of it as the worker needs (the protocol's `run_json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub run_type: RunType,
+    pub logical_date: Option<DateTime<Utc>>,
+    pub data_interval_start: Option<DateTime<Utc>>,
+    pub data_interval_end: Option<DateTime<Utc>>,
+    pub run_after: DateTime<Utc>,
+    #[serde(default)]
+    pub conf: BTreeMap<String, Json>,
+}
+
+/// One attempt, decoded.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub ti: TiId,
+    pub token: String,
+    pub try_number: u32,
+    pub dag: Dag,
+    pub task: Task,
+    pub run: RunInfo,
+    /// File key → content hash.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Attempt {
+    pub fn decode(a: &Assignment) -> Result<Attempt, String> {
+        let id =
+            a.ti.as_ref()
+                .ok_or("the assignment names no task instance")?;
+        let dag: Dag = serde_json::from_str(&a.dag_json)
+            .map_err(|e| format!("the assignment's DAG does not decode: {e}"))?;
+        let task: Task = serde_json::from_str(&a.task_json)
+            .map_err(|e| format!("the assignment's task does not decode: {e}"))?;
+        let run: RunInfo = serde_json::from_str(&a.run_json)
+            .map_err(|e| format!("the assignment's run does not decode: {e}"))?;
+        Ok(Attempt {
+            ti: TiId::from_proto(id),
+            token: a.attempt.clone(),
+            try_number: a.try_number,
+            dag,
+            task,
+            run,
+            files: a.files.clone().into_iter().collect(),
+        })
+    }
+
+    fn interval(&self) -> Option<DataInterval> {
+        match (self.run.data_interval_start, self.run.data_interval_end) {
+            (Some(start), Some(end)) => Some(DataInterval { start, end }),
+            _ => None,
+        }
+    }
+
+    /// Airflow's template context, with the cluster behind XComs and Variables.
+    /// Call from a blocking thread: the sources block on gRPC calls.
+    pub fn template_context(
+        &self,
+        conn: Arc<Conn>,
+        runtime: tokio::runtime::Handle,
+    ) -> minijinja::Value {
+        let sources = Sources {
+            xcom: Arc::new(ClusterXComs {
+                conn: conn.clone(),
+                runtime: runtime.clone(),
+                dag_id: self.ti.dag_id.clone(),
+                run_id: self.ti.run_id.clone(),
+            }),
+            variables: Arc::new(ClusterVariables { conn, runtime }),
+            now: Utc::now(),
+        };
+        let run = RunFacts {
+            run_id: self.run.run_id.clone(),
+            run_type: self.run.run_type,
+            logical_date: self.run.logical_date,
+            data_interval: self.interval(),
+            run_after: self.run.run_after,
+            conf: self.run.conf.clone(),
+            // Not sent to workers yet: templates see None, as for a first run.
+            prev_success: None,
+        };
+        let ti = TaskInstanceFacts {
+            try_number: self.try_number,
+            map_index: i64::from(self.ti.map_index),
+        };
+        build_context(&self.dag, &self.task, &run, &ti, &sources)
+    }
+
+    /// The plain-JSON part of the context, for Python callables (the runner turns
+    /// the dates back into `datetime`s).
+    pub fn python_context(&self) -> Json {
+        let params = kairos_dag::template::effective_params(&self.dag, &self.task, &self.run.conf);
+        let iso = |t: Option<DateTime<Utc>>| t.map(python_isoformat);
+        let mut ctx = json!({
+            "dag_id": self.ti.dag_id,
+            "task_id": self.ti.task_id,
+            "run_id": self.run.run_id,
+            "try_number": self.try_number,
+            "map_index": self.ti.map_index,
+            "params": params,
+            "conf": self.run.conf,
+            "run_type": self.run.run_type.as_str(),
+            "logical_date": iso(self.run.logical_date),
+            "data_interval_start": iso(self.run.data_interval_start.or(self.run.logical_date)),
+            "data_interval_end": iso(self.run.data_interval_end.or(self.run.logical_date)),
+            "run_after": python_isoformat(self.run.run_after),
+        });
+        if let (Some(ld), Some(map)) = (self.run.logical_date, ctx.as_object_mut()) {
+            let ds = ld.format("%Y-%m-%d").to_string();
+            map.insert("ds_nodash".into(), json!(ds.replace('-', "")));
+            map.insert("ds".into(), json!(ds));
+            map.insert("ts".into(), json!(python_isoformat(ld)));
+        }
+        ctx
+    }
+
+    /// `AIRFLOW_CTX_*` and `KAIROS_*` variables every attempt's process gets.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let logical = self
+            .run
+            .logical_date
+            .map(python_isoformat)
+            .unwrap_or_default();
+        let mut vars = Vec::new();
+        for (suffix, value) in [
+            ("DAG_ID", self.ti.dag_id.clone()),
+            ("TASK_ID", self.ti.task_id.clone()),
+            ("LOGICAL_DATE", logical),
+            ("DAG_RUN_ID", self.run.run_id.clone()),
+            ("TRY_NUMBER", self.try_number.to_string()),
+            ("DAG_OWNER", self.task.owner.clone()),
+        ] {
+            vars.push((format!("AIRFLOW_CTX_{suffix}"), value.clone()));
+            vars.push((format!("KAIROS_{suffix}"), value));
+        }
+        vars.push(("KAIROS_MAP_INDEX".into(), self.ti.map_index.to_string()));
+        vars.push(("KAIROS_ATTEMPT".into(), self.token.clone()));
+        vars
+    }
+}
+
+/// How long a template waits for the cluster to answer one lookup.
+const LOOKUP_PATIENCE: Duration = Duration::from_secs(20);
+
+struct ClusterXComs {
+    conn: Arc<Conn>,
+    runtime: tokio::runtime::Handle,
+    dag_id: String,
+    run_id: String,
+}
+
+impl XComSource for ClusterXComs {
+    fn pull(&self, task_id: &str, key: &str) -> Result<Option<Json>, String> {
+        let request = PullXComRequest {
+            ti: Some(kairos_proto::v1::TaskInstanceId {
+                dag_id: self.dag_id.clone(),
+                run_id: self.run_id.clone(),
+                task_id: task_id.to_string(),
+                map_index: -1,
+            }),
+            key: key.to_string(),
+        };
+        let reply = self
+            .runtime
+            .block_on(self.conn.call(LOOKUP_PATIENCE, |mut c| {
+                let request = request.clone();
+                async move { c.pull_x_com(request).await }
+            }))
+            .map_err(|e| format!("xcom_pull of `{task_id}`: {e}"))?;
+        if !reply.found {
+            return Ok(None);
+        }
+        serde_json::from_str(&reply.value_json)
+            .map(Some)
+            .map_err(|e| format!("XCom `{key}` of `{task_id}` is not JSON: {e}"))
+    }
+}
+
+struct ClusterVariables {
+    conn: Arc<Conn>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl VariableSource for ClusterVariables {
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        let request = GetVariableRequest {
+            key: name.to_string(),
+        };
+        let reply = self
+            .runtime
+            .block_on(self.conn.call(LOOKUP_PATIENCE, |mut c| {
+                let request = request.clone();
+                async move { c.get_variable(request).await }
+            }))
+            .map_err(|e| format!("variable `{name}`: {e}"))?;
+        Ok(reply.found.then_some(reply.value))
+    }
+}

@@ -1,0 +1,66 @@
+//! The DAG version's files (Python callables, bash scripts) on the worker: fetched
+//! from the cluster by content hash and kept, so a file shared by many versions
+//! and attempts is fetched once, and no shared volume is needed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kairos_proto::v1::FetchFilesRequest;
+
+use crate::conn::Conn;
+
+pub struct FileCache {
+    dir: PathBuf,
+}
+
+impl FileCache {
+    pub fn open(dir: &Path) -> std::io::Result<FileCache> {
+        std::fs::create_dir_all(dir)?;
+        Ok(FileCache {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// `<dir>/<hex of the hash>/<file name>`: the name kept for readable tracebacks.
+    fn path_of(&self, key: &str, hash: &str) -> PathBuf {
+        let hex: String = hash
+            .trim_start_matches("sha256:")
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect();
+        let name = Path::new(key)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".to_string());
+        self.dir.join(hex).join(name)
+    }
+
+    /// The local path of file `key` (content `hash`), fetched when not cached yet.
+    pub async fn get(&self, conn: &Conn, key: &str, hash: &str) -> Result<PathBuf, String> {
+        let path = self.path_of(key, hash);
+        if path.exists() {
+            return Ok(path);
+        }
+        let request = FetchFilesRequest {
+            hashes: vec![hash.to_string()],
+        };
+        let reply = conn
+            .call(Duration::from_secs(30), |mut c| {
+                let request = request.clone();
+                async move { c.fetch_files(request).await }
+            })
+            .await
+            .map_err(|e| format!("could not fetch `{key}` from the cluster: {e}"))?;
+        let text = reply
+            .files
+            .get(hash)
+            .ok_or_else(|| format!("the cluster has no file `{key}` ({hash})"))?;
+        let parent = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        // Written beside, then renamed: a reader never sees half a file.
+        let tmp = parent.join(format!(".{}.tmp", std::process::id()));
+        std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+}

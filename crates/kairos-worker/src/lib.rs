@@ -1,0 +1,18 @@
+//! The Kairos worker agent (`kairos worker`): it pulls task attempts from the
+//! cluster's leader over gRPC, runs each as a process in its own process group,
+//! spools every result to disk before reporting it, and serves attempt logs over
+//! HTTP. It knows only the worker protocol (`kairos-proto`) and the DAG model
+//! (`kairos-dag`, for operators and templates), nothing of Raft or the store.
+
+pub mod agent;
+pub mod config;
+pub mod conn;
+pub mod context;
+pub mod files;
+pub mod logs;
+pub mod operators;
+pub mod process;
+pub mod spool;
+
+pub use agent::{WorkerError, run};
+pub use config::{WorkerConfig, WorkerLayer};

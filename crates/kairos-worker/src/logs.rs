@@ -1,0 +1,182 @@
+//! Attempt logs on the worker's disk, `<dir>/<dag>/<run>/<task>/<try>.log` (mapped
+//! instances under `<task>/map_<i>/`), served over HTTP while and after the attempt
+//! runs, so the API can show a running attempt's log live. The last 4 KiB travel
+//! with the final report and are replicated, so a failure's cause survives the
+//! worker.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::spool::TiId;
+
+/// The most of a log that travels with the report.
+pub const TAIL_BYTES: u64 = 4096;
+
+/// One path component from an id: `/` cannot split it, `..` cannot climb.
+fn component(id: &str) -> String {
+    let escaped = id.replace('%', "%25").replace('/', "%2F");
+    if escaped == "." || escaped == ".." || escaped.is_empty() {
+        format!("%{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// Where the log of `ti`'s try `try_number` lives under `dir`.
+pub fn log_path(dir: &Path, ti: &TiId, try_number: u32) -> PathBuf {
+    let mut path = dir
+        .join(component(&ti.dag_id))
+        .join(component(&ti.run_id))
+        .join(component(&ti.task_id));
+    if ti.map_index >= 0 {
+        path = path.join(format!("map_{}", ti.map_index));
+    }
+    path.join(format!("{try_number}.log"))
+}
+
+/// The last `TAIL_BYTES` of a log, starting on a character boundary.
+pub fn tail(path: &Path) -> String {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(TAIL_BYTES);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    // Skip a partial UTF-8 character at the cut.
+    let skip = bytes
+        .iter()
+        .take(3)
+        .take_while(|b| (**b & 0xC0) == 0x80)
+        .count();
+    String::from_utf8_lossy(&bytes[skip..]).into_owned()
+}
+
+/// Appends a line from the worker itself (not the task) to the log.
+pub fn note(path: &Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(
+            file,
+            "[{}] kairos: {line}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(default = "unmapped")]
+    map_index: i32,
+    /// Start at this byte (for following a growing log).
+    #[serde(default)]
+    offset: u64,
+}
+
+fn unmapped() -> i32 {
+    -1
+}
+
+/// `GET /logs/{dag_id}/{run_id}/{task_id}/{try_number}?map_index=&offset=`: the log
+/// from `offset` on, with `x-kairos-log-size` giving the size when read.
+pub fn router(dir: PathBuf) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/logs/{dag_id}/{run_id}/{task_id}/{try_number}",
+            get(serve_log),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .with_state(dir)
+}
+
+async fn serve_log(
+    State(dir): State<PathBuf>,
+    UrlPath((dag_id, run_id, task_id, try_number)): UrlPath<(String, String, String, u32)>,
+    Query(q): Query<LogQuery>,
+) -> Response {
+    let ti = TiId {
+        dag_id,
+        run_id,
+        task_id,
+        map_index: q.map_index,
+    };
+    let path = log_path(&dir, &ti, try_number);
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(q.offset.min(len)))?;
+        let mut bytes = Vec::new();
+        file.take(8 * 1024 * 1024).read_to_end(&mut bytes)?;
+        Ok((len, bytes))
+    })
+    .await;
+    match read {
+        Ok(Ok((len, bytes))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                (
+                    header::HeaderName::from_static("x-kairos-log-size"),
+                    len.to_string(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => (
+            StatusCode::NOT_FOUND,
+            format!("no log for try {try_number} of {ti} on this worker"),
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cannot_escape_the_log_directory() {
+        let ti = TiId {
+            dag_id: "..".into(),
+            run_id: "manual__2026-01-01T00:00:00+00:00/../../etc".into(),
+            task_id: "t".into(),
+            map_index: 2,
+        };
+        let path = log_path(Path::new("/logs"), &ti, 1);
+        assert_eq!(
+            path,
+            Path::new("/logs/%../manual__2026-01-01T00:00:00+00:00%2F..%2F..%2Fetc/t/map_2/1.log")
+        );
+    }
+
+    #[test]
+    fn the_tail_is_the_last_4_kib_on_a_character_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.log");
+        let mut text = "é".repeat(3000);
+        text.push_str("\nthe end\n");
+        std::fs::write(&path, &text).unwrap();
+        let tail = tail(&path);
+        assert!(tail.len() <= TAIL_BYTES as usize);
+        assert!(tail.ends_with("the end\n"));
+        assert!(!tail.contains('\u{FFFD}'), "cut inside a character");
+    }
+}

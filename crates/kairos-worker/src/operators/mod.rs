@@ -1,0 +1,296 @@
+//! Running one attempt of each kind of operator, and what it reports.
+
+mod bash;
+mod python;
+mod sensor;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kairos_dag::model::TaskOperator;
+use kairos_dag::operator::Operator;
+use kairos_dag::template::Renderer;
+use serde_json::Value as Json;
+use tokio::sync::watch;
+
+use crate::config::WorkerConfig;
+use crate::conn::Conn;
+use crate::context::Attempt;
+use crate::files::FileCache;
+use crate::logs;
+use crate::process::{self, Ended};
+
+/// What an attempt ended with (the report minus its ids and log tail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub xcoms: Vec<(String, Json)>,
+    pub follow: Option<Vec<String>>,
+    pub reschedule_at_ms: Option<i64>,
+}
+
+impl Report {
+    pub fn success() -> Report {
+        Report {
+            state: "success",
+            reason: None,
+            xcoms: Vec::new(),
+            follow: None,
+            reschedule_at_ms: None,
+        }
+    }
+
+    pub fn failed(reason: impl Into<String>) -> Report {
+        Report {
+            state: "failed",
+            reason: Some(reason.into()),
+            ..Report::success()
+        }
+    }
+
+    pub fn skipped(reason: impl Into<String>) -> Report {
+        Report {
+            state: "skipped",
+            reason: Some(reason.into()),
+            ..Report::success()
+        }
+    }
+}
+
+/// Everything an operator needs to run one attempt.
+pub struct Ctx<'a> {
+    pub attempt: &'a Attempt,
+    pub conn: Arc<Conn>,
+    pub files: &'a FileCache,
+    pub config: &'a WorkerConfig,
+    /// The attempt's own empty working directory.
+    pub workdir: PathBuf,
+    pub log: PathBuf,
+    pub cancel: watch::Receiver<bool>,
+    /// Where the task may write JSON lines `{"key": ..., "value": ...}`.
+    pub xcom_file: PathBuf,
+    /// The embedded Python runner, written once under the data dir.
+    pub runner: PathBuf,
+}
+
+impl Ctx<'_> {
+    /// Renders templated arguments with the attempt's context, on a blocking thread
+    /// (`xcom_pull` and `var` call the cluster).
+    pub async fn render<T, F>(&self, render: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Templates) -> Result<T, String> + Send + 'static,
+    {
+        let attempt = self.attempt.clone();
+        let conn = self.conn.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let templates = Templates {
+                ctx: attempt.template_context(conn, runtime),
+                renderer: Renderer::new(),
+                native: attempt.dag.render_template_as_native_obj,
+            };
+            render(&templates)
+        })
+        .await
+        .map_err(|e| format!("rendering stopped: {e}"))?
+    }
+
+    /// The base of every process spec: the attempt's directory, log and timeout.
+    pub fn process_spec(&self, program: PathBuf, args: Vec<String>) -> process::Spec {
+        let mut env = self.attempt.env_vars();
+        env.push((
+            "KAIROS_XCOM_FILE".into(),
+            self.xcom_file.display().to_string(),
+        ));
+        process::Spec {
+            program,
+            args,
+            cwd: self.workdir.clone(),
+            clear_env: false,
+            env,
+            log: self.log.clone(),
+            timeout: self
+                .attempt
+                .task
+                .execution_timeout
+                .map(|t| Duration::from_millis(t.as_millis())),
+            grace: self.config.kill_grace,
+        }
+    }
+
+    pub fn note(&self, line: &str) {
+        logs::note(&self.log, line);
+    }
+
+    /// The local path of one of the version's files.
+    pub async fn file(&self, key: &str) -> Result<PathBuf, String> {
+        let hash = self.attempt.files.get(key).ok_or_else(|| {
+            format!("the DAG version ships no file `{key}`; push it with the DAG")
+        })?;
+        self.files.get(&self.conn, key, hash).await
+    }
+}
+
+/// The renderer and context of one attempt.
+pub struct Templates {
+    ctx: minijinja::Value,
+    renderer: Renderer,
+    /// The DAG's `render_template_as_native_obj`.
+    native: bool,
+}
+
+impl Templates {
+    /// A templated text field (`bash_command`, `env` values, `cwd`).
+    pub fn text(&self, field: &str, template: &str) -> Result<String, String> {
+        self.renderer
+            .render(template, &self.ctx)
+            .map_err(|e| format!("cannot render `{field}`: {e}"))
+    }
+
+    /// A templated structured field (`op_args`, `op_kwargs`, `templates_dict`):
+    /// every string inside is rendered; with native rendering a lone `{{ expr }}`
+    /// keeps its value's type.
+    pub fn json(&self, field: &str, value: &Json) -> Result<Json, String> {
+        let rendered = if self.native {
+            self.native_json(value)
+        } else {
+            self.renderer.render_json(value, &self.ctx)
+        };
+        rendered.map_err(|e| format!("cannot render `{field}`: {e}"))
+    }
+
+    fn native_json(&self, value: &Json) -> Result<Json, kairos_dag::template::TemplateError> {
+        Ok(match value {
+            Json::String(s) if s.contains("{{") || s.contains("{%") => {
+                self.renderer.render_native(s, &self.ctx)?
+            }
+            Json::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|v| self.native_json(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.native_json(v)?)))
+                    .collect::<Result<_, kairos_dag::template::TemplateError>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+}
+
+/// Runs the attempt to its end.
+pub async fn run(ctx: &Ctx<'_>) -> Report {
+    let operator = match &ctx.attempt.task.operator {
+        TaskOperator::Plain { operator } => operator,
+        TaskOperator::Mapped(_) => {
+            return Report::failed(
+                "dynamic task mapping is not run by this worker yet: the task must not use `expand`",
+            );
+        }
+    };
+    let report = match operator {
+        Operator::Empty => Report::success(),
+        Operator::Bash(op) => bash::run(ctx, op).await,
+        Operator::Python(op) => python::run(ctx, op).await,
+        Operator::BashSensor(op) => sensor::bash(ctx, op).await,
+        Operator::PythonSensor(op) => sensor::python(ctx, op).await,
+        Operator::TimeDeltaSensor(_) | Operator::DateTimeSensor(_) => Report::failed(
+            "time sensors wait on the server and are never sent to workers; this is a bug",
+        ),
+        Operator::ExternalTaskSensor(_) | Operator::TriggerDagRun(_) | Operator::Http(_) => {
+            Report::failed(format!(
+                "{} is not run by this worker yet",
+                ctx.attempt.task.operator_kind().class_name()
+            ))
+        }
+    };
+    match read_xcom_file(&ctx.xcom_file) {
+        Ok(pushed) if report.state == "success" || report.state == "skipped" => Report {
+            xcoms: pushed.into_iter().chain(report.xcoms).collect(),
+            ..report
+        },
+        Ok(_) => report,
+        Err(e) => Report::failed(e),
+    }
+}
+
+/// What the task wrote to `$KAIROS_XCOM_FILE`: one `{"key": ..., "value": ...}`
+/// per line.
+pub fn read_xcom_file(path: &Path) -> Result<Vec<(String, Json)>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read $KAIROS_XCOM_FILE: {e}")),
+    };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = || {
+            format!(
+                "line {} of $KAIROS_XCOM_FILE is not {{\"key\": \"...\", \"value\": ...}}: {line:.200}",
+                i + 1
+            )
+        };
+        let parsed: Json = serde_json::from_str(line).map_err(|_| bad())?;
+        let key = parsed
+            .get("key")
+            .and_then(Json::as_str)
+            .ok_or_else(bad)?
+            .to_string();
+        let value = parsed.get("value").cloned().ok_or_else(bad)?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// A process's end as a report (for everything but a clean exit, which each
+/// operator reads its own way).
+pub fn unclean(ended: &Ended, timeout: Option<Duration>) -> Report {
+    match ended {
+        Ended::Exited(code) => Report::failed(format!("the process exited with code {code}")),
+        Ended::Signalled(signal) => {
+            Report::failed(format!("the process was killed by signal {signal}"))
+        }
+        Ended::TimedOut => Report::failed(format!(
+            "execution_timeout of {} s exceeded: the process group was stopped",
+            timeout.map_or(0, |t| t.as_secs())
+        )),
+        Ended::Cancelled => {
+            Report::failed("stopped: the cluster cancelled this attempt (cleared or marked)")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_xcom_file_gives_keys_and_values_or_says_which_line_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("xcom.jsonl");
+        assert_eq!(read_xcom_file(&path).unwrap(), vec![]);
+        std::fs::write(
+            &path,
+            "{\"key\": \"rows\", \"value\": 42}\n\n{\"key\": \"files\", \"value\": [\"a\"]}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_xcom_file(&path).unwrap(),
+            vec![
+                ("rows".to_string(), serde_json::json!(42)),
+                ("files".to_string(), serde_json::json!(["a"]))
+            ]
+        );
+        std::fs::write(&path, "{\"key\": \"rows\", \"value\": 1}\nrows=2\n").unwrap();
+        let err = read_xcom_file(&path).unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,187 @@
+//! PythonOperator, BranchPythonOperator and ShortCircuitOperator: the embedded
+//! runner calls the function from the version's file in the Python of the
+//! execution environment the DAG's bundle names (default `python3`).
+
+use std::path::PathBuf;
+
+use kairos_dag::operator::{PythonCallable, PythonKind, PythonOperator};
+use serde_json::{Value as Json, json};
+
+use super::{Ctx, Report, unclean};
+use crate::process::{self, Ended};
+
+/// What a runner call returned.
+pub enum Called {
+    Returned(Json),
+    Skipped,
+    Failed(Report),
+}
+
+/// The interpreter for this attempt: the environment named like the DAG's bundle,
+/// else the one named `python3`, else `python3` on the PATH.
+fn interpreter(ctx: &Ctx<'_>) -> PathBuf {
+    let envs = &ctx.config.envs;
+    envs.get(&ctx.attempt.dag.bundle)
+        .or_else(|| envs.get("python3"))
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+/// Calls `callable` with rendered arguments through the runner.
+pub async fn call(
+    ctx: &Ctx<'_>,
+    callable: &PythonCallable,
+    op_args: &[Json],
+    op_kwargs: &std::collections::BTreeMap<String, Json>,
+    templates_dict: &Option<std::collections::BTreeMap<String, Json>>,
+    show_return_value: bool,
+) -> Called {
+    let file = match ctx.file(&callable.file).await {
+        Ok(f) => f,
+        Err(e) => return Called::Failed(Report::failed(e)),
+    };
+    let raw = json!({
+        "op_args": op_args,
+        "op_kwargs": op_kwargs,
+        "templates_dict": templates_dict,
+    });
+    let rendered = match ctx
+        .render(move |t| {
+            Ok(json!({
+                "op_args": t.json("op_args", &raw["op_args"])?,
+                "op_kwargs": t.json("op_kwargs", &raw["op_kwargs"])?,
+                "templates_dict": t.json("templates_dict", &raw["templates_dict"])?,
+            }))
+        })
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Called::Failed(Report::failed(e)),
+    };
+    let result = ctx.workdir.join("result.json");
+    let _ = std::fs::remove_file(&result);
+    let spec_path = ctx.workdir.join("call.json");
+    let spec = json!({
+        "file": file,
+        "name": callable.name,
+        "op_args": rendered["op_args"],
+        "op_kwargs": rendered["op_kwargs"],
+        "templates_dict": rendered["templates_dict"],
+        "context": ctx.attempt.python_context(),
+        "result": result,
+        "show_return_value": show_return_value,
+    });
+    if let Err(e) = std::fs::write(&spec_path, spec.to_string()) {
+        return Called::Failed(Report::failed(format!("cannot write the call spec: {e}")));
+    }
+    let python = interpreter(ctx);
+    let process_spec = ctx.process_spec(
+        python.clone(),
+        vec![
+            ctx.runner.display().to_string(),
+            spec_path.display().to_string(),
+        ],
+    );
+    let outcome = match process::run(&process_spec, ctx.cancel.clone()).await {
+        Ok(o) => o,
+        Err(e) => {
+            return Called::Failed(Report::failed(format!(
+                "cannot start {}: {e} (give the worker --env {}=PATH_TO_PYTHON)",
+                python.display(),
+                ctx.attempt.dag.bundle
+            )));
+        }
+    };
+    match outcome.ended {
+        Ended::Exited(0) => {
+            let text = match std::fs::read_to_string(&result) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Called::Failed(Report::failed(format!(
+                        "the runner wrote no result: {e}"
+                    )));
+                }
+            };
+            match serde_json::from_str::<Json>(&text) {
+                Ok(mut v) => Called::Returned(v["return_value"].take()),
+                Err(e) => Called::Failed(Report::failed(format!("the result is not JSON: {e}"))),
+            }
+        }
+        Ended::Exited(99) => Called::Skipped,
+        Ended::Exited(1) => Called::Failed(Report::failed(format!(
+            "{} raised an exception (see the log)",
+            callable.name
+        ))),
+        Ended::Exited(2) => Called::Failed(Report::failed(format!(
+            "{} returned a value that is not JSON-serializable",
+            callable.name
+        ))),
+        ended => Called::Failed(unclean(&ended, process_spec.timeout)),
+    }
+}
+
+/// Python truthiness of a JSON value.
+pub fn truthy(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+    }
+}
+
+pub async fn run(ctx: &Ctx<'_>, op: &PythonOperator) -> Report {
+    let returned = match call(
+        ctx,
+        &op.callable,
+        &op.op_args,
+        &op.op_kwargs,
+        &op.templates_dict,
+        op.show_return_value_in_logs,
+    )
+    .await
+    {
+        Called::Returned(v) => v,
+        Called::Skipped => return Report::skipped("the callable raised AirflowSkipException"),
+        Called::Failed(report) => return report,
+    };
+    let mut report = Report::success();
+    if ctx.attempt.task.do_xcom_push && !returned.is_null() {
+        if op.multiple_outputs {
+            if let Json::Object(map) = &returned {
+                for (k, v) in map {
+                    report.xcoms.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        report.xcoms.push(("return_value".into(), returned.clone()));
+    }
+    match op.kind {
+        PythonKind::Plain => {}
+        PythonKind::Branch => {
+            let follow = match &returned {
+                Json::Null => Vec::new(),
+                Json::String(id) => vec![id.clone()],
+                Json::Array(ids) if ids.iter().all(Json::is_string) => ids
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                other => {
+                    return Report::failed(format!(
+                        "a branch callable returns a task id or a list of them, not {other}"
+                    ));
+                }
+            };
+            report.follow = Some(follow);
+        }
+        PythonKind::ShortCircuit => {
+            if !truthy(&returned) {
+                ctx.note("the condition is falsy: downstream tasks are skipped");
+                report.follow = Some(Vec::new());
+            }
+        }
+    }
+    report
+}

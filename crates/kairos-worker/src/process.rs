@@ -1,0 +1,258 @@
+//! One attempt's child process: its own process group, its output in the attempt's
+//! log, and a clean stop (SIGTERM to the whole group, SIGKILL after a grace period)
+//! on timeout or cancellation.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::watch;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// Start from an empty environment (then `env`) instead of the worker's.
+    pub clear_env: bool,
+    pub env: Vec<(String, String)>,
+    /// Appended to; stdout and stderr both go here.
+    pub log: PathBuf,
+    pub timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    /// Killed by a signal nobody here sent (e.g. the OOM killer).
+    Signalled(i32),
+    /// `timeout` passed; the group was stopped.
+    TimedOut,
+    /// The cancel signal came; the group was stopped.
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub ended: Ended,
+    /// The last line written to stdout (Airflow's BashOperator `return_value`).
+    pub last_line: Option<String>,
+    /// The process group id, so tests can check the group is gone.
+    pub pgid: i32,
+}
+
+/// Runs `spec` to its end. `cancel` turning true stops the group.
+pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Result<Outcome> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&spec.log)?;
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log.try_clone()?))
+        // Its own group, so that a stop reaches everything it started.
+        .process_group(0)
+        .kill_on_drop(false);
+    if spec.clear_env {
+        command.env_clear();
+    }
+    command.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // prctl(2), which is async-signal-safe. It makes the kernel SIGKILL the child
+    // if the worker dies (e.g. `kill -9`), so an attempt the cluster retries
+    // elsewhere does not keep running here unowned.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command.spawn()?;
+    let pid = child.id().unwrap_or(0) as i32;
+    let stdout = child.stdout.take();
+    let mut log_writer = tokio::fs::File::from_std(log);
+    let reader = tokio::spawn(async move {
+        let mut last: Option<String> = None;
+        let Some(stdout) = stdout else {
+            return last;
+        };
+        let mut lines = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match lines.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let _ = log_writer.write_all(&buf).await;
+                    let line = String::from_utf8_lossy(&buf);
+                    last = Some(line.trim_end().to_string());
+                }
+            }
+        }
+        let _ = log_writer.flush().await;
+        last
+    });
+
+    let timeout = async {
+        match spec.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let cancelled = async {
+        if cancel.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let ended = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(code), _) => Ended::Exited(code),
+                (None, Some(signal)) => Ended::Signalled(signal),
+                (None, None) => Ended::Exited(-1),
+            }
+        }
+        _ = timeout => {
+            stop_group(pid, &mut child, spec.grace).await;
+            Ended::TimedOut
+        }
+        _ = cancelled => {
+            stop_group(pid, &mut child, spec.grace).await;
+            Ended::Cancelled
+        }
+    };
+    // A process left in the background may hold stdout open; do not wait on it.
+    let last_line = match tokio::time::timeout(Duration::from_secs(2), reader).await {
+        Ok(Ok(last)) => last,
+        _ => None,
+    };
+    Ok(Outcome {
+        ended,
+        last_line,
+        pgid: pid,
+    })
+}
+
+/// SIGTERM to the group, SIGKILL to whatever is left after `grace`.
+async fn stop_group(pgid: i32, child: &mut tokio::process::Child, grace: Duration) {
+    if pgid <= 0 {
+        let _ = child.kill().await;
+        return;
+    }
+    let group = Pid::from_raw(pgid);
+    let _ = killpg(group, Signal::SIGTERM);
+    let exited = tokio::time::timeout(grace, child.wait()).await.is_ok();
+    // Children of the leader may outlive it: the group is killed either way.
+    let _ = killpg(group, Signal::SIGKILL);
+    if !exited {
+        let _ = child.wait().await;
+    }
+}
+
+/// Whether any process of group `pgid` is still alive. Zombies do not count: an
+/// orphan killed with its group waits for PID 1 to reap it, and in a container
+/// PID 1 may never do so.
+pub fn group_alive(pgid: i32) -> bool {
+    if pgid <= 0 || killpg(Pid::from_raw(pgid), None).is_err() {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid) && state != Some("Z")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bash(dir: &std::path::Path, script: &str, timeout: Option<Duration>) -> Spec {
+        Spec {
+            program: "bash".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: dir.to_path_buf(),
+            clear_env: false,
+            env: vec![("GREETING".into(), "hello".into())],
+            log: dir.join("attempt.log"),
+            timeout,
+            grace: Duration::from_millis(300),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_goes_to_the_log_and_the_last_line_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, rx) = watch::channel(false);
+        let spec = bash(
+            dir.path(),
+            "echo $GREETING; echo oops >&2; echo last; exit 3",
+            None,
+        );
+        let out = run(&spec, rx).await.unwrap();
+        assert_eq!(out.ended, Ended::Exited(3));
+        assert_eq!(out.last_line.as_deref(), Some("last"));
+        let log = std::fs::read_to_string(dir.path().join("attempt.log")).unwrap();
+        assert!(
+            log.contains("hello") && log.contains("oops") && log.contains("last"),
+            "{log}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_group_even_when_it_ignores_sigterm() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, rx) = watch::channel(false);
+        // The shell ignores SIGTERM and has a child of its own.
+        let spec = bash(
+            dir.path(),
+            "trap '' TERM; sleep 600 & sleep 600",
+            Some(Duration::from_millis(200)),
+        );
+        let started = std::time::Instant::now();
+        let out = run(&spec, rx).await.unwrap();
+        assert_eq!(out.ended, Ended::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !group_alive(out.pgid),
+            "the process group outlived the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_stops_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let spec = bash(dir.path(), "sleep 600", None);
+        let handle = tokio::spawn(async move { run(&spec, rx).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(true).unwrap();
+        let out = handle.await.unwrap().unwrap();
+        assert_eq!(out.ended, Ended::Cancelled);
+        assert!(!group_alive(out.pgid));
+    }
+}

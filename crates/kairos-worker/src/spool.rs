@@ -1,0 +1,199 @@
+//! Finished results on the worker's disk until the cluster acknowledges them.
+//!
+//! A result is written (and fsynced) here before the first attempt to report it, so
+//! neither a lost connection, a leader change nor a restart of the worker loses it:
+//! the reporter re-sends every spooled result until the cluster answers, then
+//! deletes it. The cluster records a repeat of the same report once
+//! (`AlreadyRecorded`), so re-sending is always safe.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kairos_proto::v1::{ReportFinishedRequest, TaskInstanceId, XComValue};
+use serde::{Deserialize, Serialize};
+
+/// A task instance, as the worker names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TiId {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub map_index: i32,
+}
+
+impl TiId {
+    pub fn from_proto(id: &TaskInstanceId) -> TiId {
+        TiId {
+            dag_id: id.dag_id.clone(),
+            run_id: id.run_id.clone(),
+            task_id: id.task_id.clone(),
+            map_index: id.map_index,
+        }
+    }
+
+    pub fn to_proto(&self) -> TaskInstanceId {
+        TaskInstanceId {
+            dag_id: self.dag_id.clone(),
+            run_id: self.run_id.clone(),
+            task_id: self.task_id.clone(),
+            map_index: self.map_index,
+        }
+    }
+}
+
+impl std::fmt::Display for TiId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{} {}", self.dag_id, self.task_id, self.run_id)?;
+        if self.map_index >= 0 {
+            write!(f, " [{}]", self.map_index)?;
+        }
+        Ok(())
+    }
+}
+
+/// How an attempt ended, as the worker reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finished {
+    pub ti: TiId,
+    pub attempt: String,
+    /// success, failed, skipped, up_for_retry or up_for_reschedule.
+    pub state: String,
+    pub reason: Option<String>,
+    pub xcoms: Vec<(String, serde_json::Value)>,
+    pub log_tail: String,
+    /// A branch's chosen task ids; `Some(vec![])` for a short-circuit that skips.
+    pub follow: Option<Vec<String>>,
+    pub reschedule_at_ms: Option<i64>,
+}
+
+impl Finished {
+    pub fn to_request(&self, worker_id: &str) -> ReportFinishedRequest {
+        ReportFinishedRequest {
+            worker_id: worker_id.to_string(),
+            ti: Some(self.ti.to_proto()),
+            attempt: self.attempt.clone(),
+            state: self.state.clone(),
+            reason: self.reason.clone().unwrap_or_default(),
+            xcoms: self
+                .xcoms
+                .iter()
+                .map(|(key, value)| XComValue {
+                    key: key.clone(),
+                    value_json: value.to_string(),
+                })
+                .collect(),
+            log_tail: self.log_tail.clone(),
+            has_follow: self.follow.is_some(),
+            follow: self.follow.clone().unwrap_or_default(),
+            reschedule_at_ms: self.reschedule_at_ms.unwrap_or(0),
+        }
+    }
+}
+
+pub struct Spool {
+    dir: PathBuf,
+}
+
+impl Spool {
+    pub fn open(dir: &Path) -> std::io::Result<Spool> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path_of(&self, attempt: &str) -> PathBuf {
+        let safe: String = attempt
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{safe}.json"))
+    }
+
+    /// Writes a result durably: a temporary file, fsynced, renamed into place.
+    pub fn put(&self, finished: &Finished) -> std::io::Result<()> {
+        let path = self.path_of(&finished.attempt);
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec(finished).map_err(std::io::Error::other)?;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
+    pub fn remove(&self, attempt: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path_of(attempt)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every spooled result. A file that cannot be read is logged and left in place
+    /// (never deleted: it may be the only record of a finished attempt).
+    pub fn all(&self) -> Vec<Finished> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Finished>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(finished) => out.push(finished),
+                Err(e) => tracing::error!(path = %path.display(), "unreadable spooled result: {e}"),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(attempt: &str) -> Finished {
+        Finished {
+            ti: TiId {
+                dag_id: "d".into(),
+                run_id: "manual__2026".into(),
+                task_id: "t".into(),
+                map_index: -1,
+            },
+            attempt: attempt.into(),
+            state: "success".into(),
+            reason: None,
+            xcoms: vec![("return_value".into(), serde_json::json!([1, 2]))],
+            log_tail: "done\n".into(),
+            follow: None,
+            reschedule_at_ms: None,
+        }
+    }
+
+    #[test]
+    fn results_survive_reopening_until_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        spool.put(&finished("1-7.0")).unwrap();
+        spool.put(&finished("2-9.1")).unwrap();
+        let reopened = Spool::open(dir.path()).unwrap();
+        let mut attempts: Vec<String> = reopened.all().into_iter().map(|f| f.attempt).collect();
+        attempts.sort();
+        assert_eq!(attempts, ["1-7.0", "2-9.1"]);
+        assert_eq!(reopened.all()[0].xcoms, finished("x").xcoms);
+        reopened.remove("1-7.0").unwrap();
+        reopened.remove("1-7.0").unwrap();
+        assert_eq!(reopened.all().len(), 1);
+    }
+}
