@@ -82,6 +82,10 @@ pub enum Query {
         task_id: Option<String>,
     },
     Pools,
+    /// Every ended attempt of a task instance, in try order.
+    Tries {
+        ti: crate::command::TaskInstanceKey,
+    },
     /// One Variable by key (`null` when unset).
     Variable {
         key: String,
@@ -242,6 +246,22 @@ impl Store {
         Ok(pools)
     }
 
+    pub fn tries(
+        &self,
+        ti: &crate::command::TaskInstanceKey,
+    ) -> Result<Vec<crate::records::TryRecord>, StoreError> {
+        Ok(self
+            .scan::<crate::records::TryRecord>(
+                Cf::Index,
+                &crate::schedule::index::tries_prefix(ti),
+                None,
+                usize::MAX,
+            )?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
+    }
+
     pub fn variable(&self, key: &str) -> Result<Option<VariableRecord>, StoreError> {
         self.get(Cf::Meta, &keys::variable(key))
     }
@@ -305,6 +325,7 @@ impl Store {
                 task_id,
             } => to(&self.xcoms(dag_id, run_id, task_id.as_deref())?),
             Query::Pools => to(&self.pools()?),
+            Query::Tries { ti } => to(&self.tries(ti)?),
             Query::Variable { key } => to(&self.variable(key)?),
             Query::Variables { after, limit } => to(&self.variables(after.as_deref(), *limit)?),
             Query::Settings => to(&self.settings()?),

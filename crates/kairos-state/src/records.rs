@@ -185,6 +185,20 @@ pub struct XComRecord {
     pub timestamp: DateTime<Utc>,
 }
 
+/// One attempt of a task instance that ended (Airflow's task instance history):
+/// the record keeps only the latest try, this keeps them all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TryRecord {
+    pub try_number: u32,
+    pub attempt: Option<String>,
+    /// What the attempt ended as (`up_for_retry` for a failure that is retried).
+    pub state: kairos_dag::state::TaskInstanceState,
+    pub reason: Option<String>,
+    pub worker: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: DateTime<Utc>,
+}
+
 /// A Variable (Airflow's `Variable`): a named string that templates read as
 /// `var.value.NAME` and `var.json.NAME`. The state machine treats `value` as opaque:
 /// a server may store it encrypted (`encrypted`), decrypting on read.

@@ -385,6 +385,27 @@ fn a_failed_attempt_is_retried_after_its_delay_by_a_tick() {
         store.store.run("etl", "r1").unwrap().unwrap().state,
         DagRunState::Failed
     );
+    // Both tries are kept, each with its token, its end and when it ended.
+    let tries = store.store.tries(&key("etl", "r1", "extract")).unwrap();
+    let summary: Vec<(u32, Option<&str>, S, DateTime<Utc>)> = tries
+        .iter()
+        .map(|t| (t.try_number, t.attempt.as_deref(), t.state, t.end_date))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, Some(attempt.as_str()), S::UpForRetry, day(1)),
+            (2, Some(second.as_str()), S::Failed, due),
+        ]
+    );
+    assert!(
+        store
+            .store
+            .tries(&key("etl", "r1", "transform"))
+            .unwrap()
+            .is_empty(),
+        "a task that never ran has no tries"
+    );
 }
 
 #[test]

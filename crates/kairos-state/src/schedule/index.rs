@@ -11,6 +11,7 @@
 //! | `D` | DAG · run date · run id | run id: every run by date (for `depends_on_past`) |
 //! | `C` | counter name | count (JSON integer) |
 //! | `F` | flag name | flag value |
+//! | `H` | task instance · try number | [`crate::records::TryRecord`]: each attempt that ended (not derived: history) |
 //!
 //! Every entry is written by apply in the same transaction as the record it derives
 //! from, and a test recomputes the counters from the records and compares.
@@ -31,6 +32,7 @@ pub const TIMERS: &[u8] = b"T";
 pub const WAITING_RUNS: &[u8] = b"W";
 pub const RUNS_BY_DATE: &[u8] = b"D";
 pub const COUNTERS: &[u8] = b"C";
+pub const TRIES: &[u8] = b"H";
 /// Where the queueing pass stopped when it ran out of budget (a key of `S`).
 pub const QUEUE_CURSOR: &[u8] = b"Fqueue_cursor";
 
@@ -74,6 +76,20 @@ pub fn queued_prefix(queue: &str) -> Vec<u8> {
 
 pub fn queued(ti: &TaskInstanceRecord) -> Vec<u8> {
     ordered(&queued_prefix(&ti.queue), ti)
+}
+
+/// The tries of one task instance, in try order.
+pub fn tries_prefix(ti: &TaskInstanceKey) -> Vec<u8> {
+    let mut key = TRIES.to_vec();
+    key.extend_from_slice(&key_of(ti));
+    key.push(0);
+    key
+}
+
+pub fn try_key(ti: &TaskInstanceKey, try_number: u32) -> Vec<u8> {
+    let mut key = tries_prefix(ti);
+    key.extend_from_slice(&try_number.to_be_bytes());
+    key
 }
 
 pub fn running(ti: &TaskInstanceKey) -> Vec<u8> {

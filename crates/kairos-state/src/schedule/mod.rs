@@ -186,7 +186,24 @@ pub(crate) fn write_ti(
         match before {
             TaskInstanceState::Scheduled => txn.delete(Cf::Index, index::scheduled(ti)),
             TaskInstanceState::Queued => txn.delete(Cf::Index, index::queued(ti)),
-            s if holds(s) && !holds(after) => txn.delete(Cf::Index, index::running(&ti_key(ti))),
+            s if holds(s) && !holds(after) => {
+                txn.delete(Cf::Index, index::running(&ti_key(ti)));
+                // The attempt ended: keep it in the task instance's history.
+                let record = crate::records::TryRecord {
+                    try_number: ti.try_number,
+                    attempt: ti.attempt.clone(),
+                    state: after,
+                    reason: ti.reason.clone(),
+                    worker: ti.worker.clone(),
+                    start_date: ti.start_date,
+                    end_date: sched.stamp(),
+                };
+                txn.put(
+                    Cf::Index,
+                    index::try_key(&ti_key(ti), ti.try_number),
+                    &record,
+                );
+            }
             _ => {}
         }
         match after {
