@@ -350,6 +350,23 @@ pub fn put_dag_command(yaml: &str) -> Result<kairos_state::Command, String> {
     })
 }
 
+/// The `PutDagVersion` commands for every DAG of a YAML file on disk, with the
+/// files it references (Python callables, scripts) read from beside it.
+pub fn put_dag_file_commands(path: &Path) -> Result<Vec<kairos_state::Command>, String> {
+    let loaded = kairos_dag::load::load_file(path, &kairos_dag::load::LoadOptions::default());
+    if loaded.has_errors() {
+        return Err(format!("{:?}", loaded.diagnostics));
+    }
+    Ok(loaded
+        .dags
+        .into_iter()
+        .map(|content| kairos_state::Command::PutDagVersion {
+            content,
+            files: loaded.contents.clone(),
+        })
+        .collect())
+}
+
 /// A chain of `n` BashOperator tasks `t00 >> t01 >> ...`, unpaused, no schedule.
 pub fn chain_yaml(dag_id: &str, n: usize) -> String {
     let mut yaml = format!(

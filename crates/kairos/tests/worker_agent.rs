@@ -1,0 +1,494 @@
+//! The worker agent with real processes: three `kairos server`s and two
+//! `kairos worker`s on 127.0.0.1, with worker tokens and a short lease.
+//!
+//! - bash and python tasks pass values through XComs (`$KAIROS_XCOM_FILE`, stdout,
+//!   return values, `xcom_pull` in templates, `var.value`) and a branch picks a path;
+//! - `kill -9` of the worker running a task: the lease runs out, the other worker
+//!   retries it, the run succeeds, and the killed try is recorded failed once;
+//! - `kill -9` of the leader while tasks run: every task recorded once, on try 1;
+//! - an `execution_timeout` kills a `sleep 600` and its whole process group;
+//! - a worker with a wrong token is refused with a clear message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_dag::state::{DagRunState, TaskInstanceState as S};
+use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_file_commands};
+use kairos_state::records::{
+    DagRunRecord, TaskInstanceRecord, TryRecord, VariableRecord, XComRecord,
+};
+use kairos_state::{Command, Query, TaskInstanceKey};
+
+const TOKEN: &str = "test-worker-token";
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_kairos"))
+}
+
+/// A cluster whose servers know `TOKEN`, with a 3 s lease.
+fn start_cluster(dir: &Path) -> Cluster {
+    let tokens = dir.join("server-tokens");
+    std::fs::write(&tokens, format!("# workers\n{TOKEN}\n")).expect("token file");
+    let tokens = tokens.display().to_string();
+    let mut flags: Vec<&str> = CALM_TIMINGS.to_vec();
+    flags.extend([
+        "--worker-token-file",
+        &tokens,
+        "--worker-lease-ms",
+        "3000",
+        "--worker-heartbeat-ms",
+        "500",
+    ]);
+    Cluster::start(binary(), 3, &flags).expect("start the cluster")
+}
+
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(cluster: &Cluster, dir: &Path, id: &str, token: &str) -> Worker {
+        let token_file = dir.join(format!("{id}.token"));
+        std::fs::write(&token_file, format!("{token}\n")).expect("token file");
+        let log = dir.join(format!("{id}.log"));
+        let child = Process::new(binary())
+            .args(["worker", "--servers", &cluster.addrs().join(",")])
+            .args(["--queues", "default", "--slots", "4", "--worker-id", id])
+            .arg("--data-dir")
+            .arg(dir.join(id))
+            .args(["--http-addr", "127.0.0.1:0", "--kill-grace-secs", "1"])
+            .arg("--token-file")
+            .arg(&token_file)
+            .arg("--config")
+            .arg(dir.join("no-such-kairos.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("worker log"))
+            .spawn()
+            .expect("start a worker");
+        Worker { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn push(cluster: &Cluster, dir: &Path, name: &str, yaml: &str, files: &[(&str, &str)]) {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("write the DAG");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("write a file");
+    }
+    let commands = put_dag_file_commands(&path).expect("a valid DAG");
+    cluster
+        .client()
+        .propose(&commands)
+        .await
+        .expect("push the DAG");
+}
+
+async fn query<T: serde::de::DeserializeOwned>(cluster: &Cluster, q: Query) -> T {
+    let value = cluster.client().query(&q, true).await.expect("query");
+    serde_json::from_value(value).expect("decode")
+}
+
+async fn tis(cluster: &Cluster, dag: &str, run: &str) -> Vec<TaskInstanceRecord> {
+    query(
+        cluster,
+        Query::TaskInstances {
+            dag_id: dag.into(),
+            run_id: run.into(),
+        },
+    )
+    .await
+}
+
+fn ti_key(dag: &str, run: &str, task: &str) -> TaskInstanceKey {
+    TaskInstanceKey {
+        dag_id: dag.into(),
+        run_id: run.into(),
+        task_id: task.into(),
+        map_index: -1,
+    }
+}
+
+/// Waits until the run ends; returns its state.
+async fn wait_run(
+    cluster: &Cluster,
+    dag: &str,
+    run: &str,
+    within: Duration,
+    logs: impl Fn() -> String,
+) -> DagRunState {
+    let deadline = Instant::now() + within;
+    loop {
+        let value = cluster
+            .client()
+            .query(
+                &Query::Run {
+                    dag_id: dag.into(),
+                    run_id: run.into(),
+                },
+                true,
+            )
+            .await;
+        if let Ok(value) = value {
+            if let Ok(Some(r)) = serde_json::from_value::<Option<DagRunRecord>>(value) {
+                if r.state.is_finished() {
+                    return r.state;
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            let states: Vec<String> = tis(cluster, dag, run)
+                .await
+                .iter()
+                .map(|t| format!("{}={} ({:?})", t.task_id, t.state, t.reason))
+                .collect();
+            panic!(
+                "run {dag}/{run} did not finish: {states:?}\n{}\n{}",
+                cluster.logs(),
+                logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn trigger(cluster: &Cluster, dag: &str, run: &str) {
+    cluster
+        .client()
+        .propose(&[Command::manual_run(dag, run, "test")])
+        .await
+        .expect("trigger");
+}
+
+const XCOM_DAG: &str = r#"
+xcom_flow:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    produce:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: 'echo "{\"key\": \"rows\", \"value\": 42}" >> "$KAIROS_XCOM_FILE"; echo "from $AIRFLOW_CTX_DAG_ID"; echo 7'
+    double:
+      operator: airflow.operators.python.PythonOperator
+      python_callable_name: double
+      python_callable_file: callables.py
+      op_kwargs:
+        n: "{{ ti.xcom_pull(task_ids='produce') }}"
+        region: "{{ var.value.region }}"
+      dependencies: [produce]
+    pick:
+      operator: airflow.operators.python.BranchPythonOperator
+      python_callable_name: pick
+      python_callable_file: callables.py
+      op_args: ["{{ ti.xcom_pull(task_ids='double')['value'] }}"]
+      dependencies: [double]
+    big:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: 'echo "rows={{ ti.xcom_pull(task_ids=''produce'', key=''rows'') }}"'
+      dependencies: [pick]
+    small:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: 'echo small'
+      dependencies: [pick]
+"#;
+
+const CALLABLES: &str = r#"
+def double(n, region, ti=None, ds=None, **kwargs):
+    ti.xcom_push("seen_region", region)
+    return {"value": int(n) * 2, "run": kwargs["run_id"]}
+
+def pick(value):
+    return "big" if int(value) > 10 else "small"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bash_and_python_pass_xcoms_and_a_branch_picks_a_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path());
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    push(
+        &cluster,
+        dir.path(),
+        "xcom.yml",
+        XCOM_DAG,
+        &[("callables.py", CALLABLES)],
+    )
+    .await;
+    cluster
+        .client()
+        .propose(&[Command::SetVariable {
+            variable: VariableRecord {
+                key: "region".into(),
+                value: "eu-west-1".into(),
+                description: None,
+                encrypted: false,
+            },
+        }])
+        .await
+        .expect("set a variable");
+
+    // A worker with the wrong token is refused and exits saying why.
+    let mut intruder = Worker::start(&cluster, dir.path(), "intruder", "not-the-token");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = intruder.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a worker with a wrong token kept running:\n{}",
+            intruder.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let said = intruder.log();
+    assert!(
+        said.contains("refused this worker") && said.contains("not one the servers know"),
+        "{said}"
+    );
+
+    let w1 = Worker::start(&cluster, dir.path(), "w1", TOKEN);
+    let w2 = Worker::start(&cluster, dir.path(), "w2", TOKEN);
+    trigger(&cluster, "xcom_flow", "r1").await;
+    let state = wait_run(&cluster, "xcom_flow", "r1", Duration::from_secs(60), || {
+        format!("{}\n{}", w1.log(), w2.log())
+    })
+    .await;
+    let states: Vec<(String, S)> = tis(&cluster, "xcom_flow", "r1")
+        .await
+        .into_iter()
+        .map(|t| (t.task_id, t.state))
+        .collect();
+    assert_eq!(state, DagRunState::Success, "{states:?}");
+    let expected = [
+        ("big", S::Success),
+        ("double", S::Success),
+        ("pick", S::Success),
+        ("produce", S::Success),
+        ("small", S::Skipped),
+    ];
+    assert_eq!(
+        states,
+        expected
+            .iter()
+            .map(|(t, s)| (t.to_string(), *s))
+            .collect::<Vec<_>>()
+    );
+    let xcoms: Vec<XComRecord> = query(
+        &cluster,
+        Query::XComs {
+            dag_id: "xcom_flow".into(),
+            run_id: "r1".into(),
+            task_id: None,
+        },
+    )
+    .await;
+    let value = |task: &str, key: &str| {
+        xcoms
+            .iter()
+            .find(|x| x.task_id == task && x.key == key)
+            .map(|x| x.value.clone())
+            .unwrap_or_else(|| panic!("no XCom {task}.{key} in {xcoms:?}"))
+    };
+    assert_eq!(value("produce", "return_value"), serde_json::json!("7"));
+    assert_eq!(value("produce", "rows"), serde_json::json!(42));
+    assert_eq!(
+        value("double", "return_value"),
+        serde_json::json!({"value": 14, "run": "r1"})
+    );
+    assert_eq!(
+        value("double", "seen_region"),
+        serde_json::json!("eu-west-1")
+    );
+    assert_eq!(value("pick", "return_value"), serde_json::json!("big"));
+    assert_eq!(value("big", "return_value"), serde_json::json!("rows=42"));
+    // The log tail travelled with the report and was replicated.
+    let produce = tis(&cluster, "xcom_flow", "r1")
+        .await
+        .into_iter()
+        .find(|t| t.task_id == "produce")
+        .expect("produce");
+    let tail = produce.log_tail.unwrap_or_default();
+    assert!(tail.contains("from xcom_flow"), "{tail}");
+}
+
+const SLOW_DAG: &str = "
+slow:
+  schedule: null
+  is_paused_upon_creation: false
+  default_args: {retries: 1, retry_delay: 0}
+  tasks:
+    work:
+      operator: bash
+      bash_command: 'sleep 6; echo done'
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = start_cluster(dir.path());
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    push(&cluster, dir.path(), "slow.yml", SLOW_DAG, &[]).await;
+    let mut workers = [
+        Worker::start(&cluster, dir.path(), "w1", TOKEN),
+        Worker::start(&cluster, dir.path(), "w2", TOKEN),
+    ];
+    trigger(&cluster, "slow", "r1").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        let ti = tis(&cluster, "slow", "r1").await;
+        if let Some(w) = ti
+            .iter()
+            .find(|t| t.state == S::Running)
+            .and_then(|t| t.worker.clone())
+        {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "never running: {ti:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let killed = if holder == "w1" { 0 } else { 1 };
+    workers[killed].kill();
+    let logs = || format!("{}\n{}", workers[0].log(), workers[1].log());
+    let state = wait_run(&cluster, "slow", "r1", Duration::from_secs(60), logs).await;
+    assert_eq!(state, DagRunState::Success);
+    let tries: Vec<TryRecord> = query(
+        &cluster,
+        Query::Tries {
+            ti: ti_key("slow", "r1", "work"),
+        },
+    )
+    .await;
+    assert_eq!(tries.len(), 2, "{tries:?}");
+    assert_eq!(tries[0].worker.as_deref(), Some(holder.as_str()));
+    assert_eq!(tries[0].state, S::UpForRetry);
+    let reason = tries[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("lease"), "{reason}");
+    assert_eq!(tries[1].state, S::Success);
+    assert_ne!(tries[1].worker.as_deref(), Some(holder.as_str()));
+}
+
+const PARALLEL_DAG: &str = "
+parallel:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    a: {operator: bash, bash_command: 'sleep 3; echo a'}
+    b: {operator: bash, bash_command: 'sleep 3; echo b'}
+    c: {operator: bash, bash_command: 'sleep 3; echo c'}
+    d: {operator: bash, bash_command: 'sleep 3; echo d'}
+    join: {operator: bash, bash_command: 'echo joined', dependencies: [a, b, c, d]}
+";
+
+const TIMEOUT_DAG: &str = "
+stuck:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    hang:
+      operator: bash
+      bash_command: 'echo $$ > PLACEHOLDER; sleep 600'
+      execution_timeout: 2
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_kill_keeps_tasks_running_and_a_timeout_kills_the_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cluster = start_cluster(dir.path());
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let pgid_file = dir.path().join("pgid");
+    push(&cluster, dir.path(), "parallel.yml", PARALLEL_DAG, &[]).await;
+    push(
+        &cluster,
+        dir.path(),
+        "stuck.yml",
+        &TIMEOUT_DAG.replace("PLACEHOLDER", &pgid_file.display().to_string()),
+        &[],
+    )
+    .await;
+    let w1 = Worker::start(&cluster, dir.path(), "w1", TOKEN);
+    let w2 = Worker::start(&cluster, dir.path(), "w2", TOKEN);
+    let logs = || format!("{}\n{}", w1.log(), w2.log());
+
+    // The leader dies while a, b, c and d run.
+    trigger(&cluster, "parallel", "r1").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running = tis(&cluster, "parallel", "r1")
+            .await
+            .iter()
+            .filter(|t| t.state == S::Running)
+            .count();
+        if running == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never all running\n{}", logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cluster.kill(leader);
+    let state = wait_run(&cluster, "parallel", "r1", Duration::from_secs(60), logs).await;
+    assert_eq!(state, DagRunState::Success);
+    for ti in tis(&cluster, "parallel", "r1").await {
+        assert_eq!(ti.state, S::Success, "{}", ti.task_id);
+        assert_eq!(
+            ti.try_number, 1,
+            "{} ran again after the failover",
+            ti.task_id
+        );
+        let tries: Vec<TryRecord> = query(
+            &cluster,
+            Query::Tries {
+                ti: ti_key("parallel", "r1", &ti.task_id),
+            },
+        )
+        .await;
+        assert_eq!(tries.len(), 1, "{} recorded {tries:?}", ti.task_id);
+    }
+
+    // execution_timeout: SIGTERM, then SIGKILL after the 1 s grace, whole group.
+    let started = Instant::now();
+    trigger(&cluster, "stuck", "r1").await;
+    let state = wait_run(&cluster, "stuck", "r1", Duration::from_secs(30), logs).await;
+    let took = started.elapsed();
+    assert_eq!(state, DagRunState::Failed);
+    assert!(
+        took < Duration::from_secs(2 + 1 + 3),
+        "the timeout took {took:?} (2 s timeout + 1 s grace + scheduling)"
+    );
+    let hang = tis(&cluster, "stuck", "r1").await.remove(0);
+    let reason = hang.reason.unwrap_or_default();
+    assert!(reason.contains("execution_timeout"), "{reason}");
+    let pgid = std::fs::read_to_string(&pgid_file).expect("the task wrote its group id");
+    let pgid: i32 = pgid.trim().parse().expect("a process group id");
+    assert!(
+        !kairos_worker::process::group_alive(pgid),
+        "process group {pgid} outlived the timeout"
+    );
+}
