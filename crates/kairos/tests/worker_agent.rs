@@ -331,7 +331,56 @@ async fn bash_and_python_pass_xcoms_and_a_branch_picks_a_path() {
         .expect("produce");
     let tail = produce.log_tail.unwrap_or_default();
     assert!(tail.contains("from xcom_flow"), "{tail}");
+
+    // SIGTERM drains: the running task finishes and is recorded, then the worker
+    // exits cleanly.
+    push(&cluster, dir.path(), "drain.yml", DRAIN_DAG, &[]).await;
+    trigger(&cluster, "drain", "r1").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        let ti = tis(&cluster, "drain", "r1").await;
+        if let Some(w) = ti
+            .iter()
+            .find(|t| t.state == S::Running)
+            .and_then(|t| t.worker.clone())
+        {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "never running: {ti:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut draining = if holder == "w1" { w1 } else { w2 };
+    let signalled = Process::new("kill")
+        .args(["-TERM", &draining.child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(signalled.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = draining.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not drain:\n{}",
+            draining.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{}", draining.log());
+    let drained = tis(&cluster, "drain", "r1").await.remove(0);
+    assert_eq!(drained.state, S::Success, "{}", draining.log());
+    assert_eq!(drained.try_number, 1);
+    assert_eq!(drained.worker.as_deref(), Some(holder.as_str()));
 }
+
+const DRAIN_DAG: &str = "
+drain:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    finish_me: {operator: bash, bash_command: 'sleep 2; echo drained'}
+";
 
 const SLOW_DAG: &str = "
 slow:
