@@ -13,7 +13,8 @@ use kairos_proto::v1::{
     Assignment, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest,
     HeartbeatReply, HeartbeatRequest, PollReply, PollRequest, PullXComReply, PullXComRequest,
     PushXComRequest, RegisterReply, RegisterRequest, ReportFinishedRequest, ReportReply,
-    ReportStartedRequest, TaskInstanceId,
+    ReportStartedRequest, RunStateReply, RunStateRequest, TaskInstanceId, TriggerRunReply,
+    TriggerRunRequest,
 };
 use kairos_raft::ProposeError;
 use kairos_state::{Command, CommandResult, Outcome, RejectionKind, TaskInstanceKey};
@@ -119,6 +120,20 @@ impl WorkerService {
                 .to_string(),
         })
     }
+}
+
+/// An RFC 3339 time, or `None` for an empty field.
+fn parse_time(field: &str, text: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Status> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        .map_err(|e| {
+            Status::invalid_argument(format!(
+                "{field} {text:?} is not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z): {e}"
+            ))
+        })
 }
 
 pub fn id_of(ti: &TaskInstanceKey) -> TaskInstanceId {
@@ -469,6 +484,135 @@ impl Worker for WorkerService {
                 value: String::new(),
             },
         }))
+    }
+
+    async fn trigger_run(
+        &self,
+        request: Request<TriggerRunRequest>,
+    ) -> Result<Response<TriggerRunReply>, Status> {
+        self.check_leader()?;
+        let r = request.into_inner();
+        let conf: std::collections::BTreeMap<String, serde_json::Value> =
+            if r.conf_json.trim().is_empty() {
+                Default::default()
+            } else {
+                serde_json::from_str(&r.conf_json).map_err(|e| {
+                    Status::invalid_argument(format!("conf must be a JSON object: {e}"))
+                })?
+            };
+        let logical_date = parse_time("logical_date", &r.logical_date)?;
+        // Airflow names a manual run after its logical date, or the time of the trigger.
+        let run_id = if r.run_id.is_empty() {
+            format!(
+                "manual__{}",
+                kairos_dag::state::python_isoformat(logical_date.unwrap_or_else(chrono::Utc::now))
+            )
+        } else {
+            r.run_id.clone()
+        };
+        let create = Command::CreateDagRun {
+            dag_id: r.dag_id.clone(),
+            run_id: run_id.clone(),
+            run_type: kairos_dag::state::RunType::Manual,
+            version: None,
+            logical_date,
+            data_interval_start: logical_date,
+            data_interval_end: logical_date,
+            run_after: None,
+            conf,
+            triggered_by: if r.triggered_by.is_empty() {
+                "trigger_dag_run".to_string()
+            } else {
+                r.triggered_by.clone()
+            },
+        };
+        let results = self.propose(vec![create]).await?;
+        match results.into_iter().next() {
+            Some(Ok(_)) => Ok(Response::new(TriggerRunReply {
+                run_id,
+                created: true,
+                reset: false,
+            })),
+            Some(Err(rejection)) if rejection.kind == RejectionKind::AlreadyExists => {
+                if !r.reset_dag_run {
+                    return Ok(Response::new(TriggerRunReply {
+                        run_id,
+                        created: false,
+                        reset: false,
+                    }));
+                }
+                let task_ids = self
+                    .s
+                    .node
+                    .store
+                    .task_instances(&r.dag_id, &run_id)
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .into_iter()
+                    .map(|t| t.task_id)
+                    .collect();
+                let cleared = self
+                    .propose(vec![Command::ClearTaskInstances {
+                        dag_id: r.dag_id.clone(),
+                        run_id: run_id.clone(),
+                        task_ids,
+                    }])
+                    .await?;
+                match cleared.into_iter().next() {
+                    Some(Ok(_)) => Ok(Response::new(TriggerRunReply {
+                        run_id,
+                        created: false,
+                        reset: true,
+                    })),
+                    Some(Err(rejection)) => Err(Status::failed_precondition(rejection.message)),
+                    None => Err(Status::internal("no result for the clear")),
+                }
+            }
+            Some(Err(rejection)) => Err(Status::failed_precondition(rejection.message)),
+            None => Err(Status::internal("no result for the trigger")),
+        }
+    }
+
+    async fn run_state(
+        &self,
+        request: Request<RunStateRequest>,
+    ) -> Result<Response<RunStateReply>, Status> {
+        let r = request.into_inner();
+        let store = &self.s.node.store;
+        let internal = |e: kairos_state::StoreError| Status::internal(e.to_string());
+        let mut reply = RunStateReply {
+            dag_found: store.dag(&r.dag_id).map_err(internal)?.is_some(),
+            ..RunStateReply::default()
+        };
+        let run = if !r.run_id.is_empty() {
+            store.run(&r.dag_id, &r.run_id).map_err(internal)?
+        } else {
+            match parse_time("logical_date", &r.logical_date)? {
+                Some(at) => store.run_at(&r.dag_id, at).map_err(internal)?,
+                None => {
+                    return Err(Status::invalid_argument(
+                        "name the run by run_id or logical_date",
+                    ));
+                }
+            }
+        };
+        let Some(run) = run else {
+            return Ok(Response::new(reply));
+        };
+        reply.run_found = true;
+        reply.state = run.state.as_str().to_string();
+        let wanted: HashSet<&str> = r.task_ids.iter().map(String::as_str).collect();
+        for ti in store
+            .task_instances(&r.dag_id, &run.run_id)
+            .map_err(internal)?
+        {
+            if ti.map_index == -1 && (wanted.is_empty() || wanted.contains(ti.task_id.as_str())) {
+                reply
+                    .task_states
+                    .insert(ti.task_id.clone(), ti.state.as_str().to_string());
+            }
+        }
+        reply.run_id = run.run_id;
+        Ok(Response::new(reply))
     }
 
     async fn fetch_files(

@@ -246,6 +246,24 @@ impl Store {
         Ok(pools)
     }
 
+    /// The run of `dag_id` whose logical date is `at`, if any.
+    pub fn run_at(
+        &self,
+        dag_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DagRunRecord>, StoreError> {
+        let mut prefix = crate::schedule::index::runs_by_date_prefix(dag_id);
+        prefix.extend_from_slice(&crate::schedule::index::time_bytes(at));
+        for (_, run_id) in self.scan::<String>(Cf::Index, &prefix, None, 64)? {
+            if let Some(run) = self.run(dag_id, &run_id)? {
+                if run.logical_date == Some(at) {
+                    return Ok(Some(run));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     pub fn tries(
         &self,
         ti: &crate::command::TaskInstanceKey,

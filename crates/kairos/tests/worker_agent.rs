@@ -439,7 +439,110 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
     assert!(reason.contains("lease"), "{reason}");
     assert_eq!(tries[1].state, S::Success);
     assert_ne!(tries[1].worker.as_deref(), Some(holder.as_str()));
+
+    // Across DAGs: a sensor waits for a task of a run that does not exist yet; a
+    // TriggerDagRunOperator creates that run with conf and waits for it.
+    push(&cluster, dir.path(), "cross.yml", CROSS_DAGS, &[]).await;
+    let day = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("a date")
+        .with_timezone(&chrono::Utc);
+    cluster
+        .client()
+        .propose(&[Command::CreateDagRun {
+            dag_id: "watcher".into(),
+            run_id: "w1".into(),
+            run_type: kairos_dag::state::RunType::Manual,
+            version: None,
+            logical_date: Some(day),
+            data_interval_start: Some(day),
+            data_interval_end: Some(day),
+            run_after: None,
+            conf: Default::default(),
+            triggered_by: "test".into(),
+        }])
+        .await
+        .expect("trigger the watcher");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tis(&cluster, "watcher", "w1").await[0].state != S::Running {
+        assert!(Instant::now() < deadline, "the sensor never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    trigger(&cluster, "parent", "p1").await;
+    let logs = || format!("{}\n{}", workers[0].log(), workers[1].log());
+    assert_eq!(
+        wait_run(&cluster, "parent", "p1", Duration::from_secs(60), logs).await,
+        DagRunState::Success
+    );
+    assert_eq!(
+        wait_run(&cluster, "watcher", "w1", Duration::from_secs(60), logs).await,
+        DagRunState::Success
+    );
+    let child: Option<DagRunRecord> = query(
+        &cluster,
+        Query::Run {
+            dag_id: "child".into(),
+            run_id: "from_parent".into(),
+        },
+    )
+    .await;
+    let child = child.expect("the triggered run");
+    assert_eq!(child.state, DagRunState::Success);
+    assert_eq!(child.logical_date, Some(day));
+    assert_eq!(child.conf.get("n"), Some(&serde_json::json!(5)));
+    let xcoms: Vec<XComRecord> = query(
+        &cluster,
+        Query::XComs {
+            dag_id: "child".into(),
+            run_id: "from_parent".into(),
+            task_id: None,
+        },
+    )
+    .await;
+    assert_eq!(xcoms[0].value, serde_json::json!("n=5"));
+    let kicked: Vec<XComRecord> = query(
+        &cluster,
+        Query::XComs {
+            dag_id: "parent".into(),
+            run_id: "p1".into(),
+            task_id: None,
+        },
+    )
+    .await;
+    assert_eq!(kicked[0].key, "trigger_run_id");
+    assert_eq!(kicked[0].value, serde_json::json!("from_parent"));
 }
+
+const CROSS_DAGS: &str = r#"
+parent:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    kick:
+      operator: airflow.operators.trigger_dagrun.TriggerDagRunOperator
+      trigger_dag_id: child
+      trigger_run_id: from_parent
+      conf: {n: 5}
+      logical_date: '2026-01-01T00:00:00+00:00'
+      wait_for_completion: true
+      poke_interval: 1
+child:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    show:
+      operator: bash
+      bash_command: 'echo n={{ dag_run.conf.n }}'
+watcher:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    wait:
+      operator: airflow.sensors.external_task.ExternalTaskSensor
+      external_dag_id: child
+      external_task_id: show
+      poke_interval: 1
+      timeout: 60
+"#;
 
 const PARALLEL_DAG: &str = "
 parallel:

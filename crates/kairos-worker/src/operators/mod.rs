@@ -1,8 +1,10 @@
 //! Running one attempt of each kind of operator, and what it reports.
 
 mod bash;
+mod external;
 mod python;
 mod sensor;
+mod trigger;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -202,12 +204,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Report {
         Operator::TimeDeltaSensor(_) | Operator::DateTimeSensor(_) => Report::failed(
             "time sensors wait on the server and are never sent to workers; this is a bug",
         ),
-        Operator::ExternalTaskSensor(_) | Operator::TriggerDagRun(_) | Operator::Http(_) => {
-            Report::failed(format!(
-                "{} is not run by this worker yet",
-                ctx.attempt.task.operator_kind().class_name()
-            ))
-        }
+        Operator::ExternalTaskSensor(op) => external::run(ctx, op).await,
+        Operator::TriggerDagRun(op) => trigger::run(ctx, op).await,
+        Operator::Http(_) => Report::failed(format!(
+            "{} is not run by this worker yet",
+            ctx.attempt.task.operator_kind().class_name()
+        )),
     };
     match read_xcom_file(&ctx.xcom_file) {
         Ok(pushed) if report.state == "success" || report.state == "skipped" => Report {

@@ -15,7 +15,7 @@ use super::{Ctx, Report, bash, unclean};
 use crate::process::{self, Ended};
 
 /// One poke: done, not yet, or an end of its own.
-enum Poke {
+pub(super) enum Poke {
     Done,
     NotYet,
     End(Report),
@@ -70,7 +70,7 @@ pub async fn python(ctx: &Ctx<'_>, op: &PythonSensor) -> Report {
     poke_until(ctx, &op.sensor, || poke_python(ctx, op)).await
 }
 
-async fn poke_until<'c, F, Fut>(ctx: &Ctx<'c>, args: &SensorArgs, poke: F) -> Report
+pub(super) async fn poke_until<'c, F, Fut>(ctx: &Ctx<'c>, args: &SensorArgs, poke: F) -> Report
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Poke>,
