@@ -643,4 +643,42 @@ async fn a_leader_kill_keeps_tasks_running_and_a_timeout_kills_the_group() {
         !kairos_worker::process::group_alive(pgid),
         "process group {pgid} outlived the timeout"
     );
+
+    // HttpOperator: a 200 is a success with the body as its XCom, a 404 fails.
+    let follower = (1..=3).find(|id| *id != leader).expect("a live node");
+    let base = format!("http://{}", cluster.node(follower).http);
+    let yaml = format!(
+        "http_calls:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    ping: {{operator: airflow.providers.http.operators.http.HttpOperator, endpoint: '{base}/health', method: GET}}
+    missing: {{operator: http, endpoint: '{base}/no-such-page', method: GET}}
+"
+    );
+    push(&cluster, dir.path(), "http.yml", &yaml, &[]).await;
+    trigger(&cluster, "http_calls", "r1").await;
+    let state = wait_run(&cluster, "http_calls", "r1", Duration::from_secs(30), logs).await;
+    assert_eq!(state, DagRunState::Failed);
+    let calls = tis(&cluster, "http_calls", "r1").await;
+    let missing = calls
+        .iter()
+        .find(|t| t.task_id == "missing")
+        .expect("missing");
+    assert_eq!(missing.state, S::Failed);
+    let reason = missing.reason.clone().unwrap_or_default();
+    assert!(reason.contains("404"), "{reason}");
+    let ping = calls.iter().find(|t| t.task_id == "ping").expect("ping");
+    assert_eq!(ping.state, S::Success);
+    let xcoms: Vec<XComRecord> = query(
+        &cluster,
+        Query::XComs {
+            dag_id: "http_calls".into(),
+            run_id: "r1".into(),
+            task_id: Some("ping".into()),
+        },
+    )
+    .await;
+    let body = xcoms[0].value.as_str().unwrap_or_default().to_string();
+    assert!(body.contains("leader"), "{body}");
 }

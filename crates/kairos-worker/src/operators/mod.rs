@@ -2,6 +2,7 @@
 
 mod bash;
 mod external;
+mod http;
 mod python;
 mod sensor;
 mod trigger;
@@ -206,10 +207,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Report {
         ),
         Operator::ExternalTaskSensor(op) => external::run(ctx, op).await,
         Operator::TriggerDagRun(op) => trigger::run(ctx, op).await,
-        Operator::Http(_) => Report::failed(format!(
-            "{} is not run by this worker yet",
-            ctx.attempt.task.operator_kind().class_name()
-        )),
+        Operator::Http(op) => http::run(ctx, op).await,
     };
     match read_xcom_file(&ctx.xcom_file) {
         Ok(pushed) if report.state == "success" || report.state == "skipped" => Report {

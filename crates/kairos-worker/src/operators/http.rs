@@ -1,0 +1,194 @@
+//! HttpOperator: one HTTP request. The base URL comes from the connection
+//! `http_conn_id`, read as Airflow reads it from the environment
+//! (`AIRFLOW_CONN_<ID>` as a URI, e.g. `https://user:pass@api.example.com:8443/v1`);
+//! an `endpoint` that is a full URL needs no connection. `data` is sent as the query
+//! string for GET and HEAD, else as the body (JSON for objects and lists). A 4xx or
+//! 5xx status fails the task unless `check_response` is off. The response body is
+//! the `return_value` XCom.
+
+use std::time::Duration;
+
+use kairos_dag::operator::HttpOperator;
+use serde_json::{Value as Json, json};
+
+use super::{Ctx, Report};
+
+/// Airflow's lookup: `AIRFLOW_CONN_` + the id in upper case.
+fn connection(conn_id: &str) -> Option<String> {
+    let name = format!("AIRFLOW_CONN_{}", conn_id.to_ascii_uppercase());
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The URL to call: a full-URL endpoint, or the connection's URL joined with it.
+pub fn target(
+    conn_uri: Option<&str>,
+    conn_id: &str,
+    endpoint: Option<&str>,
+) -> Result<reqwest::Url, String> {
+    let endpoint = endpoint.unwrap_or("");
+    if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+        return reqwest::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"));
+    }
+    let base = conn_uri.ok_or_else(|| {
+        format!(
+            "no connection `{conn_id}`: set AIRFLOW_CONN_{} to a URL on the worker, or give a full URL as endpoint",
+            conn_id.to_ascii_uppercase()
+        )
+    })?;
+    // Airflow's http connections may be written `http://host` or as `http://` URIs
+    // of other schemes' shape; only http(s) is accepted here.
+    let mut url = reqwest::Url::parse(base)
+        .map_err(|e| format!("connection `{conn_id}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "connection `{conn_id}` has scheme `{}`; use http:// or https://",
+            url.scheme()
+        ));
+    }
+    if !endpoint.is_empty() {
+        let path = format!(
+            "{}/{}",
+            url.path().trim_end_matches('/'),
+            endpoint.trim_start_matches('/')
+        );
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+pub async fn run(ctx: &Ctx<'_>, op: &HttpOperator) -> Report {
+    let raw = json!({
+        "endpoint": op.endpoint,
+        "data": op.data,
+        "headers": op.headers,
+    });
+    let rendered = match ctx
+        .render(move |t| {
+            Ok(json!({
+                "endpoint": t.json("endpoint", &raw["endpoint"])?,
+                "data": t.json("data", &raw["data"])?,
+                "headers": t.json("headers", &raw["headers"])?,
+            }))
+        })
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Report::failed(e),
+    };
+    let conn = connection(&op.http_conn_id);
+    let url = match target(
+        conn.as_deref(),
+        &op.http_conn_id,
+        rendered["endpoint"].as_str(),
+    ) {
+        Ok(url) => url,
+        Err(e) => return Report::failed(e),
+    };
+    let client = match reqwest::Client::builder()
+        .danger_accept_invalid_certs(!op.verify_tls)
+        .timeout(
+            op.timeout
+                .map(|t| Duration::from_millis(t.as_millis()))
+                .unwrap_or(Duration::from_secs(300)),
+        )
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return Report::failed(format!("cannot build the HTTP client: {e}")),
+    };
+    let method = match reqwest::Method::from_bytes(op.method.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return Report::failed(format!("`{}` is not an HTTP method", op.method)),
+    };
+    let mut request = client.request(method.clone(), url.clone());
+    if !url.username().is_empty() {
+        request = request.basic_auth(url.username(), url.password());
+    }
+    if let Some(headers) = rendered["headers"].as_object() {
+        for (k, v) in headers {
+            request = request.header(
+                k,
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
+            );
+        }
+    }
+    request = match &rendered["data"] {
+        Json::Null => request,
+        Json::Object(map) if method == reqwest::Method::GET || method == reqwest::Method::HEAD => {
+            let pairs: Vec<(String, String)> = map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect();
+            request.query(&pairs)
+        }
+        Json::String(text) => request.body(text.clone()),
+        other => request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(other.to_string()),
+    };
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    ctx.note(&format!("{} {}", op.method, shown));
+    let mut cancel = ctx.cancel.clone();
+    let response = tokio::select! {
+        r = request.send() => r,
+        _ = cancel.wait_for(|c| *c) => return super::unclean(&crate::process::Ended::Cancelled, None),
+    };
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return Report::failed(format!("{} {shown} failed: {e}", op.method)),
+    };
+    let status = response.status();
+    let body = match response.text().await {
+        Ok(b) => b,
+        Err(e) => return Report::failed(format!("reading the response of {shown}: {e}")),
+    };
+    ctx.note(&format!("status {status}"));
+    if op.log_response {
+        super::logs::note(&ctx.log, &format!("response: {body:.4000}"));
+    }
+    if op.check_response && (status.is_client_error() || status.is_server_error()) {
+        return Report::failed(format!(
+            "{} {shown} answered {status}: {body:.300}",
+            op.method
+        ));
+    }
+    let mut report = Report::success();
+    if ctx.attempt.task.do_xcom_push {
+        report
+            .xcoms
+            .push(("return_value".into(), Json::String(body)));
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_come_from_the_connection_or_a_full_endpoint() {
+        let url = target(
+            Some("https://u:p@api.example.com:8443/v1/"),
+            "api",
+            Some("/items"),
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "https://u:p@api.example.com:8443/v1/items");
+        let url = target(None, "api", Some("http://localhost:9/ping")).unwrap();
+        assert_eq!(url.as_str(), "http://localhost:9/ping");
+        let err = target(None, "my_api", Some("items")).unwrap_err();
+        assert!(err.contains("AIRFLOW_CONN_MY_API"), "{err}");
+        let err = target(Some("postgres://db/x"), "db", None).unwrap_err();
+        assert!(err.contains("http://"), "{err}");
+    }
+}
