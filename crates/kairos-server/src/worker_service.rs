@@ -91,11 +91,17 @@ impl WorkerService {
     async fn propose(&self, commands: Vec<Command>) -> Result<Vec<CommandResult>, Status> {
         match self.s.node.proposer.propose(commands).await {
             Ok(committed) => Ok(committed.results),
-            Err(ProposeError::NotLeader { .. }) => Err(self
+            Err(e) => Err(self.propose_error(e)),
+        }
+    }
+
+    fn propose_error(&self, error: ProposeError) -> Status {
+        match error {
+            ProposeError::NotLeader { .. } => self
                 .check_leader()
                 .err()
-                .unwrap_or_else(|| Status::unavailable("leadership changed; retry"))),
-            Err(e) => Err(Status::unavailable(format!("{e}; retry"))),
+                .unwrap_or_else(|| Status::unavailable("leadership changed; retry")),
+            e => Status::unavailable(format!("{e}; retry")),
         }
     }
 
@@ -272,32 +278,46 @@ impl Worker for WorkerService {
                         worker: r.worker_id.clone(),
                     })
                     .collect();
-                let results = self.propose(commands).await;
-                if let Ok(mut claimed) = self.s.in_flight.lock() {
-                    for ti in &picks {
-                        claimed.remove(ti);
-                    }
-                }
-                let mut tasks = Vec::new();
-                for (ti, result) in picks.iter().zip(results?) {
-                    if let Ok(Outcome::TaskState {
-                        attempt: Some(attempt),
-                        ..
-                    }) = result
-                    {
-                        self.s.with_leases(|l| {
-                            l.grant(
-                                attempt.clone(),
-                                ti.clone(),
-                                Some(r.worker_id.clone()),
-                                Instant::now() + lease,
-                            )
-                        });
-                        if let Some(a) = self.assignment(ti, &attempt) {
-                            tasks.push(a);
+                // Proposing, releasing the claims and granting the leases run in a
+                // task of their own: if the worker gives up on this call (its
+                // deadline) while the proposal commits, the claims are still
+                // released and the attempts still leased, so the next poll hands
+                // them back instead of leaving them running with nobody.
+                let (s, worker) = (self.s.clone(), r.worker_id.clone());
+                let dispatched = tokio::spawn(async move {
+                    let results = s.node.proposer.propose(commands).await;
+                    if let Ok(mut claimed) = s.in_flight.lock() {
+                        for ti in &picks {
+                            claimed.remove(ti);
                         }
                     }
-                }
+                    let mut granted = Vec::new();
+                    for (ti, result) in picks.iter().zip(results?.results) {
+                        if let Ok(Outcome::TaskState {
+                            attempt: Some(attempt),
+                            ..
+                        }) = result
+                        {
+                            s.with_leases(|l| {
+                                l.grant(
+                                    attempt.clone(),
+                                    ti.clone(),
+                                    Some(worker.clone()),
+                                    Instant::now() + lease,
+                                )
+                            });
+                            granted.push((ti.clone(), attempt));
+                        }
+                    }
+                    Ok::<_, ProposeError>(granted)
+                })
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| self.propose_error(e))?;
+                let tasks: Vec<Assignment> = dispatched
+                    .iter()
+                    .filter_map(|(ti, attempt)| self.assignment(ti, attempt))
+                    .collect();
                 if !tasks.is_empty() {
                     return Ok(Response::new(PollReply { tasks }));
                 }
@@ -532,13 +552,24 @@ impl Worker for WorkerService {
                 run_id,
                 created: true,
                 reset: false,
+                existing_triggered_by: String::new(),
             })),
             Some(Err(rejection)) if rejection.kind == RejectionKind::AlreadyExists => {
-                if !r.reset_dag_run {
+                let existing_triggered_by = self
+                    .s
+                    .node
+                    .store
+                    .run(&r.dag_id, &run_id)
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .map(|run| run.triggered_by)
+                    .unwrap_or_default();
+                let ours = !r.triggered_by.is_empty() && existing_triggered_by == r.triggered_by;
+                if !r.reset_dag_run || ours {
                     return Ok(Response::new(TriggerRunReply {
                         run_id,
                         created: false,
                         reset: false,
+                        existing_triggered_by,
                     }));
                 }
                 let task_ids = self
@@ -562,6 +593,7 @@ impl Worker for WorkerService {
                         run_id,
                         created: false,
                         reset: true,
+                        existing_triggered_by,
                     })),
                     Some(Err(rejection)) => Err(Status::failed_precondition(rejection.message)),
                     None => Err(Status::internal("no result for the clear")),

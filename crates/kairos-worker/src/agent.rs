@@ -19,12 +19,16 @@ use crate::context::Attempt;
 use crate::files::FileCache;
 use crate::logs;
 use crate::operators::{self, Ctx, Report};
+use crate::process;
 use crate::spool::{Finished, Spool, TiId};
 
 /// The runner script Python callables run through.
 const RUNNER: &str = include_str!("runner.py");
 /// How long one poll waits on the leader for work.
 const POLL_WAIT: Duration = Duration::from_secs(5);
+/// The reason reported when the cluster rejected an attempt's real result.
+const UNDELIVERABLE: &str =
+    "the worker's result was rejected by the cluster (too large or malformed); see the log tail";
 /// How long a draining worker keeps trying to deliver its last results.
 const DRAIN_DELIVERY: Duration = Duration::from_secs(60);
 
@@ -134,6 +138,15 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
     }
     let spool = Spool::open(&config.spool_dir()).map_err(|e| setup("the spool directory", e))?;
     let files = FileCache::open(&config.files_dir()).map_err(|e| setup("the file cache", e))?;
+    // Process groups left by an earlier life of this worker (killed with -9) are
+    // stopped before anything runs: the cluster may hand those attempts back.
+    if let Ok(entries) = std::fs::read_dir(config.attempts_dir()) {
+        for entry in entries.flatten() {
+            if entry.path().extension().and_then(|e| e.to_str()) == Some("pgid") {
+                process::kill_recorded_group(&entry.path());
+            }
+        }
+    }
     let runner = config.data_dir.join("runner.py");
     std::fs::write(&runner, RUNNER).map_err(|e| setup("writing the Python runner", e))?;
 
@@ -312,9 +325,35 @@ fn start(agent: &Arc<Agent>, assignment: Assignment) {
     let agent = agent.clone();
     tokio::spawn(async move {
         let token = assignment.attempt.clone();
-        let finished = run_attempt(&agent, &assignment, cancel).await;
-        if let Err(e) = agent.spool.put(&finished) {
-            tracing::error!(attempt = %token, "cannot spool the result: {e}");
+        let ti = assignment
+            .ti
+            .as_ref()
+            .map(TiId::from_proto)
+            .unwrap_or_else(unknown_ti);
+        let task = tokio::spawn({
+            let agent = agent.clone();
+            let assignment = assignment.clone();
+            async move { run_attempt(&agent, &assignment, cancel).await }
+        });
+        // A bug that panics in an operator still ends the attempt (failed) and frees
+        // its slot.
+        let finished = task.await.unwrap_or_else(|e| Finished {
+            ti,
+            attempt: token.clone(),
+            state: "failed".into(),
+            reason: Some(format!("the worker hit a bug running this attempt: {e}")),
+            xcoms: Vec::new(),
+            log_tail: String::new(),
+            follow: None,
+            reschedule_at_ms: None,
+        });
+        // The attempt stays `running` (so heartbeats keep its lease and polls do not
+        // hand it back) until its result is on disk.
+        let mut backoff = Duration::from_millis(200);
+        while let Err(e) = agent.spool.put(&finished) {
+            tracing::error!(attempt = %token, "cannot spool the result, retrying: {e}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
         agent.running().remove(&token);
         agent.changed.notify_waiters();
@@ -330,12 +369,7 @@ async fn run_attempt(
         .ti
         .as_ref()
         .map(TiId::from_proto)
-        .unwrap_or_else(|| TiId {
-            dag_id: String::new(),
-            run_id: String::new(),
-            task_id: String::new(),
-            map_index: -1,
-        });
+        .unwrap_or_else(unknown_ti);
     let log = logs::log_path(&agent.config.log_dir(), &ti, assignment.try_number);
     if let Some(parent) = log.parent() {
         let _ = std::fs::create_dir_all(parent);
@@ -351,7 +385,11 @@ async fn run_attempt(
             }
         })
         .collect();
-    let workdir = agent.config.attempts_dir().join(safe);
+    let workdir = agent.config.attempts_dir().join(&safe);
+    let pgid_file = agent.config.attempts_dir().join(format!("{safe}.pgid"));
+    // The same attempt run before (a worker restart): its processes must be gone
+    // before it runs again.
+    process::kill_recorded_group(&pgid_file);
     let _ = std::fs::remove_dir_all(&workdir);
     let report = match (
         Attempt::decode(assignment),
@@ -377,6 +415,7 @@ async fn run_attempt(
                 log: log.clone(),
                 cancel,
                 runner: agent.runner.clone(),
+                pgid_file: pgid_file.clone(),
             };
             operators::run(&ctx).await
         }
@@ -394,6 +433,7 @@ async fn run_attempt(
         ),
     );
     let _ = std::fs::remove_dir_all(&workdir);
+    let _ = std::fs::remove_file(&pgid_file);
     Finished {
         ti,
         attempt: assignment.attempt.clone(),
@@ -403,6 +443,15 @@ async fn run_attempt(
         log_tail: logs::tail(&log),
         follow: report.follow,
         reschedule_at_ms: report.reschedule_at_ms,
+    }
+}
+
+fn unknown_ti() -> TiId {
+    TiId {
+        dag_id: String::new(),
+        run_id: String::new(),
+        task_id: String::new(),
+        map_index: -1,
     }
 }
 
@@ -430,10 +479,40 @@ async fn report_loop(agent: Arc<Agent>) {
                         tracing::error!("cannot remove a delivered result: {e}");
                     }
                 }
+                Err(CallError::Refused(status))
+                    if finished.reason.as_deref() != Some(UNDELIVERABLE) =>
+                {
+                    // The cluster will never take this report as it is (too large, or
+                    // malformed). Dropping it would leave the lease held and the attempt
+                    // handed back to run again; report a plain failure instead.
+                    tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "result rejected, reporting a failure instead: {}", status.message());
+                    let fallback = Finished {
+                        state: "failed".into(),
+                        reason: Some(UNDELIVERABLE.into()),
+                        xcoms: Vec::new(),
+                        log_tail: format!(
+                            "{}\nkairos: the result was rejected: {}",
+                            finished
+                                .log_tail
+                                .chars()
+                                .rev()
+                                .take(2048)
+                                .collect::<String>()
+                                .chars()
+                                .rev()
+                                .collect::<String>(),
+                            status.message()
+                        ),
+                        follow: None,
+                        reschedule_at_ms: None,
+                        ..finished.clone()
+                    };
+                    if let Err(e) = agent.spool.put(&fallback) {
+                        tracing::error!("cannot spool the fallback report: {e}");
+                    }
+                }
                 Err(CallError::Refused(status)) => {
-                    // The cluster will never take this report: keeping it would
-                    // retry forever.
-                    tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "result rejected: {}", status.message());
+                    tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "even the fallback report was rejected, dropping it: {}", status.message());
                     let _ = agent.spool.remove(&finished.attempt);
                 }
                 Err(e) => {
@@ -451,7 +530,10 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
     loop {
         let every = Duration::from_millis(agent.heartbeat_ms.load(Ordering::SeqCst));
         tokio::time::sleep(every).await;
-        if !agent.registered.load(Ordering::SeqCst) {
+        // Register here too: with every slot busy the poll loop is parked, and a
+        // new leader must hear from this worker before the leases run out.
+        if let Err(e) = agent.ensure_registered().await {
+            agent.failed("register", e);
             continue;
         }
         let request = HeartbeatRequest {

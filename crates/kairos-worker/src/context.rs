@@ -120,7 +120,8 @@ impl Attempt {
             "try_number": self.try_number,
             "map_index": self.ti.map_index,
             "params": params,
-            "conf": self.run.conf,
+            // The runner turns it into `dag_run.conf` (Airflow's `conf` is its config).
+            "run_conf": self.run.conf,
             "run_type": self.run.run_type.as_str(),
             "logical_date": iso(self.run.logical_date),
             "data_interval_start": iso(self.run.data_interval_start.or(self.run.logical_date)),

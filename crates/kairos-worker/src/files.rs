@@ -3,7 +3,11 @@
 //! and attempts is fetched once, and no shared volume is needed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Makes each temporary file name unique within the worker process.
+static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
 use kairos_proto::v1::FetchFilesRequest;
 
@@ -56,11 +60,24 @@ impl FileCache {
             .get(hash)
             .ok_or_else(|| format!("the cluster has no file `{key}` ({hash})"))?;
         let parent = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        // Written beside, then renamed: a reader never sees half a file.
-        let tmp = parent.join(format!(".{}.tmp", std::process::id()));
-        std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+        let failed = |what: &str, e: std::io::Error| {
+            format!("cannot {what} `{key}` at {}: {e}", path.display())
+        };
+        std::fs::create_dir_all(parent).map_err(|e| failed("cache", e))?;
+        // Written beside under a name of its own, then renamed: a reader never sees
+        // half a file, and two attempts fetching the same file do not collide.
+        let tmp = parent.join(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            NEXT_TMP.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&tmp, text).map_err(|e| failed("write", e))?;
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            if !path.exists() {
+                return Err(failed("store", e));
+            }
+        }
         Ok(path)
     }
 }

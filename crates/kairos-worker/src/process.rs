@@ -22,6 +22,9 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
     /// Appended to; stdout and stderr both go here.
     pub log: PathBuf,
+    /// Where to record the process group id while it runs, so that a restarted
+    /// worker can stop what its earlier life left behind.
+    pub pgid_file: Option<PathBuf>,
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
@@ -79,6 +82,9 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
     }
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0) as i32;
+    if let Some(path) = &spec.pgid_file {
+        let _ = std::fs::write(path, pid.to_string());
+    }
     let stdout = child.stdout.take();
     let mut log_writer = tokio::fs::File::from_std(log);
     let reader = tokio::spawn(async move {
@@ -145,6 +151,23 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
     })
 }
 
+/// SIGKILLs the group recorded in `path` (if any process of it lives) and forgets it.
+pub fn kill_recorded_group(path: &std::path::Path) {
+    if let Some(pgid) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    {
+        if group_alive(pgid) {
+            tracing::warn!(
+                pgid,
+                "stopping a process group left by an earlier run of this attempt"
+            );
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
 /// SIGTERM to the group, SIGKILL to whatever is left after `grace`.
 async fn stop_group(pgid: i32, child: &mut tokio::process::Child, grace: Duration) {
     if pgid <= 0 {
@@ -198,6 +221,7 @@ mod tests {
             clear_env: false,
             env: vec![("GREETING".into(), "hello".into())],
             log: dir.join("attempt.log"),
+            pgid_file: Some(dir.join("attempt.pgid")),
             timeout,
             grace: Duration::from_millis(300),
         }
@@ -241,6 +265,24 @@ mod tests {
             !group_alive(out.pgid),
             "the process group outlived the timeout"
         );
+    }
+
+    #[tokio::test]
+    async fn a_recorded_group_is_killed_by_a_later_life_of_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, rx) = watch::channel(false);
+        let spec = bash(dir.path(), "sleep 600 & sleep 600", None);
+        let handle = tokio::spawn(async move { run(&spec, rx).await });
+        let pgid_file = dir.path().join("attempt.pgid");
+        while !pgid_file.exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        kill_recorded_group(&pgid_file);
+        let out = handle.await.unwrap().unwrap();
+        assert_eq!(out.ended, Ended::Signalled(9));
+        assert!(!group_alive(out.pgid));
+        assert!(!pgid_file.exists());
     }
 
     #[tokio::test]

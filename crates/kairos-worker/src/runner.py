@@ -8,8 +8,8 @@ templates_dict, the template context (plain JSON; dates as ISO strings) and wher
 to write the result. The function gets op_args positionally, op_kwargs by name,
 and, like Airflow, the context entries its signature asks for (all of them when
 it takes **kwargs). The return value is written as JSON to the result file.
-Exit codes: 0 done, 1 the function raised, 2 the result is not JSON, 99 skipped
-(AirflowSkipException).
+Exit codes: 0 done, 1 the function raised (or the file did not load), 98 the
+result is not JSON, 99 skipped (AirflowSkipException, ours or Airflow's).
 """
 
 import datetime
@@ -35,10 +35,13 @@ class AirflowFailException(AirflowException):
 
 
 def install_airflow_shim():
-    """Lets `from airflow.exceptions import AirflowSkipException` work without Airflow."""
+    """Lets `from airflow.exceptions import AirflowSkipException` work without Airflow.
+
+    Returns the skip exception classes to honour: ours, and Airflow's when installed.
+    """
     try:
-        import airflow.exceptions  # noqa: F401
-        return
+        import airflow.exceptions
+        return (AirflowSkipException, airflow.exceptions.AirflowSkipException)
     except ImportError:
         pass
     airflow = types.ModuleType("airflow")
@@ -49,6 +52,7 @@ def install_airflow_shim():
     airflow.exceptions = exceptions
     sys.modules.setdefault("airflow", airflow)
     sys.modules.setdefault("airflow.exceptions", exceptions)
+    return (AirflowSkipException,)
 
 
 class TaskInstance:
@@ -78,6 +82,15 @@ def context_of(spec):
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after"):
         if ctx.get(key):
             ctx[key] = datetime.datetime.fromisoformat(ctx[key])
+    ctx["dag_run"] = types.SimpleNamespace(
+        dag_id=ctx.get("dag_id"),
+        run_id=ctx.get("run_id"),
+        run_type=ctx.get("run_type"),
+        conf=ctx.pop("run_conf", None) or {},
+        logical_date=ctx.get("logical_date"),
+        data_interval_start=ctx.get("data_interval_start"),
+        data_interval_end=ctx.get("data_interval_end"),
+    )
     ti = TaskInstance(ctx)
     ctx["ti"] = ti
     ctx["task_instance"] = ti
@@ -99,26 +112,29 @@ def load(path, name):
 
 
 def arguments(fn, op_args, op_kwargs, ctx):
-    kwargs = dict(op_kwargs)
+    """Airflow's KeywordParameters.determine: op_kwargs are merged into the
+    context; a callable with **kwargs gets all of it, any other only the names its
+    signature has (minus those op_args already fill)."""
+    merged = dict(ctx)
+    merged.update(op_kwargs)
     params = list(inspect.signature(fn).parameters.values())
     if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
-        for key, value in ctx.items():
-            kwargs.setdefault(key, value)
-        return kwargs
+        return merged
     positional = [p for p in params if p.kind in (
         inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     taken = {p.name for p in positional[:len(op_args)]}
-    for p in params:
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
-            if p.name in ctx and p.name not in kwargs and p.name not in taken:
-                kwargs[p.name] = ctx[p.name]
-    return kwargs
+    return {
+        p.name: merged[p.name]
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.name in merged and p.name not in taken
+    }
 
 
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         spec = json.load(f)
-    install_airflow_shim()
+    skips = install_airflow_shim()
     ctx = context_of(spec)
     fn = load(spec["file"], spec["name"])
     op_args = spec.get("op_args") or []
@@ -127,17 +143,17 @@ def main():
         [repr(a) for a in op_args] + ["%s=..." % k for k in sorted(kwargs)])), flush=True)
     try:
         result = fn(*op_args, **kwargs)
-    except AirflowSkipException as e:
+    except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99
     except Exception:
         traceback.print_exc()
         return 1
     try:
-        encoded = json.dumps({"return_value": result})
+        encoded = json.dumps({"return_value": result}, allow_nan=False)
     except (TypeError, ValueError) as e:
         print("kairos: the return value is not JSON-serializable: %s" % e, file=sys.stderr)
-        return 2
+        return 98
     with open(spec["result"], "w", encoding="utf-8") as f:
         f.write(encoded)
     if spec.get("show_return_value", True):

@@ -26,7 +26,13 @@ pub async fn run(ctx: &Ctx<'_>, op: &ExternalTaskSensor) -> Report {
         logical_date: at.to_rfc3339(),
         task_ids: op.external_task_ids.clone(),
     };
-    let what = if op.external_task_ids.is_empty() {
+    let what = if let Some(group) = &op.external_task_group_id {
+        format!(
+            "task group `{group}` of `{}` at {}",
+            op.external_dag_id,
+            at.to_rfc3339()
+        )
+    } else if op.external_task_ids.is_empty() {
         format!("the run of `{}` at {}", op.external_dag_id, at.to_rfc3339())
     } else {
         format!(
@@ -64,16 +70,16 @@ pub async fn run(ctx: &Ctx<'_>, op: &ExternalTaskSensor) -> Report {
                 ctx.note(&format!("no run yet for {what}"));
                 return Poke::NotYet;
             }
-            let states: Vec<String> = if op.external_task_ids.is_empty() {
-                vec![reply.state.clone()]
-            } else {
-                let group = op.external_task_group_id.as_deref();
-                reply
+            let states: Vec<String> = match &op.external_task_group_id {
+                // Every task of the group (the request asked for all tasks).
+                Some(group) => reply
                     .task_states
                     .iter()
-                    .filter(|(id, _)| group.is_none_or(|g| id.starts_with(&format!("{g}."))))
+                    .filter(|(id, _)| id.starts_with(&format!("{group}.")))
                     .map(|(_, s)| s.clone())
-                    .collect()
+                    .collect(),
+                None if op.external_task_ids.is_empty() => vec![reply.state.clone()],
+                None => reply.task_states.values().cloned().collect(),
             };
             if states.is_empty() {
                 return Poke::NotYet;

@@ -76,6 +76,8 @@ pub struct Ctx<'a> {
     pub xcom_file: PathBuf,
     /// The embedded Python runner, written once under the data dir.
     pub runner: PathBuf,
+    /// Where each process's group id is recorded while it runs.
+    pub pgid_file: PathBuf,
 }
 
 impl Ctx<'_> {
@@ -115,6 +117,7 @@ impl Ctx<'_> {
             clear_env: false,
             env,
             log: self.log.clone(),
+            pgid_file: Some(self.pgid_file.clone()),
             timeout: self
                 .attempt
                 .task

@@ -103,18 +103,22 @@ pub async fn call(
                 }
             };
             match serde_json::from_str::<Json>(&text) {
-                Ok(mut v) => Called::Returned(v["return_value"].take()),
+                Ok(mut v) => Called::Returned(
+                    v.get_mut("return_value")
+                        .map(Json::take)
+                        .unwrap_or(Json::Null),
+                ),
                 Err(e) => Called::Failed(Report::failed(format!("the result is not JSON: {e}"))),
             }
         }
         Ended::Exited(99) => Called::Skipped,
-        Ended::Exited(1) => Called::Failed(Report::failed(format!(
-            "{} raised an exception (see the log)",
+        Ended::Exited(98) => Called::Failed(Report::failed(format!(
+            "{} returned a value that is not JSON-serializable (see the log)",
             callable.name
         ))),
-        Ended::Exited(2) => Called::Failed(Report::failed(format!(
-            "{} returned a value that is not JSON-serializable",
-            callable.name
+        Ended::Exited(code) => Called::Failed(Report::failed(format!(
+            "{} raised an exception, or `{}` could not be loaded (exit code {code}; the traceback is in the log)",
+            callable.name, callable.file
         ))),
         ended => Called::Failed(unclean(&ended, process_spec.timeout)),
     }

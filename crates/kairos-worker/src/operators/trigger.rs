@@ -36,17 +36,33 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
     };
     let text = |v: &Json| v.as_str().map(str::to_string).unwrap_or_default();
     let dag_id = text(&rendered["dag_id"]);
+    let logical_date = text(&rendered["logical_date"]);
+    // The run id and our name are fixed before the first call, so a call retried
+    // after it had in fact succeeded finds the run it made instead of a second one.
+    let run_id = match text(&rendered["run_id"]) {
+        id if !id.is_empty() => id,
+        _ => {
+            let at = chrono::DateTime::parse_from_rfc3339(&logical_date)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(|_| chrono::Utc::now());
+            format!("manual__{}", kairos_dag::state::python_isoformat(at))
+        }
+    };
+    let triggered_by = format!(
+        "trigger_dag_run:{}.{}:{}:{}",
+        ctx.attempt.ti.dag_id, ctx.attempt.ti.task_id, ctx.attempt.ti.run_id, ctx.attempt.token
+    );
     let request = TriggerRunRequest {
         dag_id: dag_id.clone(),
-        run_id: text(&rendered["run_id"]),
+        run_id,
         conf_json: if rendered["conf"].is_null() {
             String::new()
         } else {
             rendered["conf"].to_string()
         },
-        logical_date: text(&rendered["logical_date"]),
+        logical_date,
         reset_dag_run: op.reset_dag_run,
-        triggered_by: format!("{}.{}", ctx.attempt.ti.dag_id, ctx.attempt.ti.task_id),
+        triggered_by: triggered_by.clone(),
     };
     let reply = match ctx
         .conn
@@ -61,7 +77,8 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
     };
     let run_id = reply.run_id.clone();
     let xcom = ("trigger_run_id".to_string(), Json::String(run_id.clone()));
-    if !reply.created && !reply.reset {
+    let ours = reply.existing_triggered_by == triggered_by;
+    if !reply.created && !reply.reset && !ours {
         if op.skip_when_already_exists {
             let mut report = Report::skipped(format!("run {run_id} of `{dag_id}` already exists"));
             report.xcoms.push(xcom);
