@@ -247,7 +247,9 @@ pub fn check_transition(
         && match actor {
             Actor::Scheduler => match from {
                 // Readiness, trigger-rule propagation, the EmptyOperator shortcut (Airflow
-                // marks it success without running it), server-side waits.
+                // marks it success without running it), server-side waits, and a task
+                // that cannot start at all (an expansion over something that is not a
+                // list, a sensor target that is not a date).
                 S::None | S::Scheduled => matches!(
                     to,
                     S::None
@@ -257,6 +259,7 @@ pub fn check_transition(
                         | S::UpstreamFailed
                         | S::Removed
                         | S::Success
+                        | S::Failed
                         | S::Deferred
                 ),
                 // Dispatch to a worker, or back to scheduled when it cannot be handed out.

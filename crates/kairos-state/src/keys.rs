@@ -135,6 +135,14 @@ pub fn task_instance(dag_id: &str, run_id: &str, task_id: &str, map_index: i32) 
     ])
 }
 
+/// The prefix of every instance (the unmapped one and each mapped one) of a task
+/// in a run.
+pub fn task_prefix(dag_id: &str, run_id: &str, task_id: &str) -> Vec<u8> {
+    let mut key = join(&[dag_id.as_bytes(), run_id.as_bytes(), task_id.as_bytes()]);
+    key.push(SEP);
+    key
+}
+
 /// The prefix of the XComs of one task instance.
 pub fn xcom_prefix(dag_id: &str, run_id: &str, task_id: &str, map_index: i32) -> Vec<u8> {
     let mut key = task_instance(dag_id, run_id, task_id, map_index);

@@ -159,6 +159,9 @@ pub struct TaskInstanceRecord {
     /// as Airflow raises `max_tries` on clear.
     #[serde(default)]
     pub cleared_tries: u32,
+    /// A mapped instance's own arguments (its element of each expanded list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_element: Option<BTreeMap<String, Value>>,
 }
 
 fn default_queue() -> String {

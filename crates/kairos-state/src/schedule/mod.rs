@@ -16,6 +16,7 @@ pub(crate) mod due;
 pub mod explain;
 pub(crate) mod finish;
 pub mod index;
+pub(crate) mod mapping;
 pub(crate) mod plan;
 pub(crate) mod queueing;
 pub(crate) mod readiness;

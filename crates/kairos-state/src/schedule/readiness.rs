@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use kairos_dag::date::DateSpec;
+use kairos_dag::model::TaskOperator;
 use kairos_dag::operator::Operator;
 use kairos_dag::state::{Actor, TaskInstanceState as S};
 use kairos_dag::template::{Renderer, RunFacts, Sources, TaskInstanceFacts, build_context};
@@ -83,10 +84,12 @@ pub(crate) fn upstream_states(
 ) -> Result<Vec<(String, S)>, StoreError> {
     let mut out = Vec::new();
     for &u in plan.upstream(i) {
-        let id = &plan.task(u).task_id;
-        let state =
-            load_ti(txn, &key(&run.dag_id, &run.run_id, id))?.map_or(S::Removed, |t| t.state);
-        out.push((id.clone(), state));
+        let task = plan.task(u);
+        let mapped = matches!(task.operator, TaskOperator::Mapped(_));
+        // A mapped upstream counts once per instance, as in Airflow.
+        for state in super::mapping::states_of(txn, run, &task.task_id, mapped)? {
+            out.push((task.task_id.clone(), state));
+        }
     }
     Ok(out)
 }
@@ -138,54 +141,58 @@ fn evaluate_one(
     i: usize,
 ) -> Result<(), StoreError> {
     let task = plan.task(i);
-    let Some(mut ti) = load_ti(txn, &key(&run.dag_id, &run.run_id, &task.task_id))? else {
+    let Some(placeholder) = load_ti(txn, &key(&run.dag_id, &run.run_id, &task.task_id))? else {
         return Ok(());
     };
-    match ti.state {
-        S::None => {}
-        S::UpForRetry | S::UpForReschedule => {
-            if ti.next_retry_at.is_some_and(|t| t > sched.stamp()) {
-                return Ok(());
+    let mapped = matches!(task.operator, TaskOperator::Mapped(_));
+    // An expanded task's instances are what waits (a retry, a clear); otherwise
+    // the one instance.
+    let candidates = if mapped && placeholder.state == S::Removed {
+        super::mapping::instances(txn, &run.dag_id, &run.run_id, &task.task_id)?
+    } else {
+        vec![placeholder]
+    };
+    let waiting: Vec<TaskInstanceRecord> = candidates
+        .into_iter()
+        .filter(|ti| match ti.state {
+            S::None => true,
+            S::UpForRetry | S::UpForReschedule => {
+                ti.next_retry_at.is_none_or(|t| t <= sched.stamp())
             }
-        }
-        _ => return Ok(()),
+            _ => false,
+        })
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
     }
     let upstream = upstream_states(txn, plan, run, i)?;
     let counts = UpstreamCounts::from_states(upstream.iter().map(|(_, s)| *s));
     let rule = task.trigger_rule;
-    match evaluate(rule, counts, false) {
-        Readiness::Wait => Ok(()),
-        Readiness::Skip => {
-            let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
-            set_state(
-                txn,
-                sched,
-                &mut ti,
-                S::Skipped,
-                Actor::Scheduler,
-                Some(reason),
-            )?;
-            Ok(())
-        }
-        Readiness::UpstreamFailed => {
-            let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
-            set_state(
-                txn,
-                sched,
-                &mut ti,
-                S::UpstreamFailed,
-                Actor::Scheduler,
-                Some(reason),
-            )?;
-            Ok(())
-        }
-        Readiness::Ready => {
-            if past_holds_back(txn, plan, run, i)?.is_some() {
-                return Ok(());
+    let readiness = evaluate(rule, counts, false);
+    if readiness == Readiness::Wait
+        || (readiness == Readiness::Ready && past_holds_back(txn, plan, run, i)?.is_some())
+    {
+        return Ok(());
+    }
+    for mut ti in waiting {
+        match readiness {
+            Readiness::Wait => {}
+            Readiness::Skip | Readiness::UpstreamFailed => {
+                let to = if readiness == Readiness::Skip {
+                    S::Skipped
+                } else {
+                    S::UpstreamFailed
+                };
+                let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
+                set_state(txn, sched, &mut ti, to, Actor::Scheduler, Some(reason))?;
             }
-            start_ready(txn, sched, plan, run, i, &mut ti)
+            Readiness::Ready if mapped && ti.map_index < 0 => {
+                super::mapping::expand(txn, sched, plan, run, i, &mut ti)?;
+            }
+            Readiness::Ready => start_ready(txn, sched, plan, run, i, &mut ti)?,
         }
     }
+    Ok(())
 }
 
 fn describe_upstream(upstream: &[(String, S)]) -> String {
@@ -195,7 +202,7 @@ fn describe_upstream(upstream: &[(String, S)]) -> String {
 
 /// A ready task instance: an EmptyOperator succeeds at once (as Airflow does), a
 /// time sensor waits on the server, anything else is scheduled for a worker.
-fn start_ready(
+pub(crate) fn start_ready(
     txn: &mut Txn<'_>,
     sched: &mut Sched,
     plan: &Plan,

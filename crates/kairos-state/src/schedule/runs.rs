@@ -5,8 +5,7 @@
 use kairos_dag::state::{Actor, DagRunState, TaskInstanceState as S};
 
 use super::index::{self, Timer, counter};
-use super::readiness::key;
-use super::{Sched, load_run, load_ti, set_state};
+use super::{Sched, load_run, set_state};
 use crate::keys::{self, Cf};
 use crate::records::{BackfillRecord, DagRecord, DagRunRecord, TaskInstanceRecord};
 use crate::store::StoreError;
@@ -156,8 +155,11 @@ pub(crate) fn complete_or_reopen(
     };
     let mut failed = false;
     for i in (0..plan.len()).filter(|&i| plan.is_leaf(i)) {
-        if let Some(ti) = load_ti(txn, &key(dag_id, run_id, &plan.task(i).task_id))? {
-            failed |= ti.state.is_failure();
+        let task = plan.task(i);
+        let mapped = matches!(task.operator, kairos_dag::model::TaskOperator::Mapped(_));
+        // A mapped leaf fails the run when any of its instances failed.
+        for state in super::mapping::states_of(txn, &run, &task.task_id, mapped)? {
+            failed |= state.is_failure();
         }
     }
     let to = if failed {
@@ -250,6 +252,7 @@ pub(crate) fn insert_run(
             worker: None,
             log_tail: None,
             cleared_tries: 0,
+            map_element: None,
         };
         txn.put(
             Cf::TaskInstances,

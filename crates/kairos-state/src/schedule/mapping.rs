@@ -1,0 +1,221 @@
+//! Dynamic task mapping (Airflow's `expand`): a mapped task has one placeholder
+//! instance (map index -1) until it is ready; then the scheduler resolves its
+//! expanded arguments (lists written in the file, or the `return_value` XCom of an
+//! upstream task), creates one instance per element (map index 0, 1, ...; several
+//! expanded arguments give their cross product) carrying its element, and marks
+//! the placeholder `removed`. An empty expansion skips the task, as in Airflow.
+//! Downstream tasks see the state of every mapped instance, so they wait for all.
+
+use kairos_dag::model::{MapSource, MappedOperator, TaskOperator};
+use kairos_dag::state::{Actor, TaskInstanceState as S};
+use serde_json::Value;
+
+use super::plan::Plan;
+use super::readiness::{key, start_ready};
+use super::{Sched, index, load_ti, set_state, write_ti};
+use crate::keys::{self, Cf};
+use crate::records::{DagRunRecord, TaskInstanceRecord, XComRecord};
+use crate::store::StoreError;
+use crate::txn::Txn;
+
+/// The most instances one expansion may make (Airflow's `max_map_length`).
+pub const MAX_MAP_LENGTH: usize = 1024;
+
+/// Every mapped instance (map index >= 0) of a task in a run, by map index.
+pub(crate) fn instances(
+    txn: &Txn<'_>,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+    Ok(txn
+        .scan::<TaskInstanceRecord>(
+            Cf::TaskInstances,
+            &keys::task_prefix(dag_id, run_id, task_id),
+        )?
+        .into_iter()
+        .map(|(_, ti)| ti)
+        .filter(|ti| ti.map_index >= 0)
+        .collect())
+}
+
+/// The states a downstream task sees for `task_id`: each mapped instance once the
+/// task was expanded, else its one instance (`removed` when it has none).
+pub(crate) fn states_of(
+    txn: &Txn<'_>,
+    run: &DagRunRecord,
+    task_id: &str,
+    mapped: bool,
+) -> Result<Vec<S>, StoreError> {
+    let placeholder = load_ti(txn, &key(&run.dag_id, &run.run_id, task_id))?;
+    match placeholder {
+        Some(p) if mapped && p.state == S::Removed => {
+            Ok(instances(txn, &run.dag_id, &run.run_id, task_id)?
+                .into_iter()
+                .map(|ti| ti.state)
+                .collect())
+        }
+        Some(p) => Ok(vec![p.state]),
+        None => Ok(vec![S::Removed]),
+    }
+}
+
+/// The values one expanded argument takes, or why it cannot be expanded.
+fn resolve(
+    txn: &Txn<'_>,
+    run: &DagRunRecord,
+    arg: &str,
+    source: &MapSource,
+) -> Result<Result<Vec<Value>, String>, StoreError> {
+    Ok(match source {
+        MapSource::Literal { values } => Ok(values.clone()),
+        MapSource::Xcom { task_id } => {
+            let record: Option<XComRecord> = txn.get(
+                Cf::XComs,
+                &keys::xcom(&run.dag_id, &run.run_id, task_id, -1, "return_value"),
+            )?;
+            match record.map(|r| r.value) {
+                Some(Value::Array(values)) => Ok(values),
+                Some(other) => Err(format!(
+                    "`expand` of `{arg}` needs a list, but `{task_id}` returned {}",
+                    kind(&other)
+                )),
+                None => Err(format!(
+                    "`expand` of `{arg}` needs `{task_id}`'s return_value XCom, and it pushed none"
+                )),
+            }
+        }
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Expands the ready placeholder of mapped task `i` into its instances.
+pub(crate) fn expand(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    plan: &Plan,
+    run: &DagRunRecord,
+    i: usize,
+    placeholder: &mut TaskInstanceRecord,
+) -> Result<(), StoreError> {
+    let TaskOperator::Mapped(mapped) = &plan.task(i).operator else {
+        return Ok(());
+    };
+    let mut resolved = Vec::with_capacity(mapped.expand.len());
+    for (arg, source) in &mapped.expand {
+        match resolve(txn, run, arg, source)? {
+            Ok(values) => resolved.push((arg.clone(), values)),
+            Err(why) => {
+                placeholder.try_number += 1;
+                set_state(
+                    txn,
+                    sched,
+                    placeholder,
+                    S::Failed,
+                    Actor::Scheduler,
+                    Some(why),
+                )?;
+                return Ok(());
+            }
+        }
+    }
+    // Counted before the product is built, so a huge product is never built.
+    let total = resolved
+        .iter()
+        .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))
+        .unwrap_or(usize::MAX);
+    if total > MAX_MAP_LENGTH {
+        placeholder.try_number += 1;
+        let why =
+            format!("`expand` would make {total} instances; at most {MAX_MAP_LENGTH} are allowed");
+        set_state(
+            txn,
+            sched,
+            placeholder,
+            S::Failed,
+            Actor::Scheduler,
+            Some(why),
+        )?;
+        return Ok(());
+    }
+    let elements = MappedOperator::elements(&resolved);
+    if elements.is_empty() {
+        let why = "`expand` got an empty list: no instance to run".to_string();
+        set_state(
+            txn,
+            sched,
+            placeholder,
+            S::Skipped,
+            Actor::Scheduler,
+            Some(why),
+        )?;
+        return Ok(());
+    }
+    let existing = instances(txn, &run.dag_id, &run.run_id, &placeholder.task_id)?;
+    for (n, element) in elements.iter().enumerate() {
+        let map_index = i32::try_from(n).unwrap_or(i32::MAX);
+        let before = existing.iter().find(|e| e.map_index == map_index);
+        // An instance still at work (cleared while running) is left to finish.
+        if before.is_some_and(|b| !b.state.is_finished() && b.state != S::None) {
+            continue;
+        }
+        let mut ti = TaskInstanceRecord {
+            map_index,
+            state: S::None,
+            try_number: before.map_or(0, |b| b.try_number),
+            cleared_tries: before.map_or(0, |b| b.try_number),
+            attempt: None,
+            start_date: None,
+            end_date: None,
+            updated_at: sched.stamp(),
+            reason: None,
+            next_retry_at: None,
+            worker: None,
+            log_tail: None,
+            map_element: Some(element.clone()),
+            ..placeholder.clone()
+        };
+        match before {
+            Some(b) => write_ti(txn, sched, b.state, &ti)?,
+            None => {
+                txn.put(
+                    Cf::TaskInstances,
+                    keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, map_index),
+                    &ti,
+                );
+                index::add(txn, index::counter::unfinished(&ti.dag_id, &ti.run_id), 1)?;
+            }
+        }
+        start_ready(txn, sched, plan, run, i, &mut ti)?;
+    }
+    // Instances beyond a shorter new expansion (after a clear) no longer exist.
+    for mut gone in existing
+        .into_iter()
+        .filter(|e| e.map_index as usize >= elements.len() && e.state != S::Removed)
+    {
+        let before = gone.state;
+        gone.state = S::Removed;
+        gone.reason = Some("the expansion got shorter".into());
+        write_ti(txn, sched, before, &gone)?;
+    }
+    let why = format!("expanded into {} mapped instances", elements.len());
+    set_state(
+        txn,
+        sched,
+        placeholder,
+        S::Removed,
+        Actor::Scheduler,
+        Some(why),
+    )?;
+    Ok(())
+}
