@@ -124,6 +124,11 @@ impl WorkerService {
             dag_json: self
                 .dag_shell(&version.content.dag, run.version)?
                 .to_string(),
+            map_element_json: record
+                .map_element
+                .as_ref()
+                .and_then(|e| serde_json::to_string(e).ok())
+                .unwrap_or_default(),
         })
     }
 }
@@ -463,9 +468,23 @@ impl Worker for WorkerService {
             .store
             .xcoms(&ti.dag_id, &ti.run_id, Some(&ti.task_id))
             .map_err(|e| Status::internal(e.to_string()))?;
+        let mut mapped: Vec<&kairos_state::records::XComRecord> = xcoms
+            .iter()
+            .filter(|x| x.key == r.key && x.map_index >= 0)
+            .collect();
         let found = xcoms
-            .into_iter()
-            .find(|x| x.key == r.key && x.map_index == ti.map_index);
+            .iter()
+            .find(|x| x.key == r.key && x.map_index == ti.map_index)
+            .cloned();
+        if found.is_none() && ti.map_index == -1 && !mapped.is_empty() {
+            mapped.sort_by_key(|x| x.map_index);
+            let values: Vec<&serde_json::Value> = mapped.iter().map(|x| &x.value).collect();
+            return Ok(Response::new(PullXComReply {
+                found: true,
+                value_json: serde_json::to_string(&values)
+                    .map_err(|e| Status::internal(e.to_string()))?,
+            }));
+        }
         Ok(Response::new(match found {
             Some(x) => PullXComReply {
                 found: true,

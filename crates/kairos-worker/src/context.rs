@@ -43,6 +43,8 @@ pub struct Attempt {
     pub run: RunInfo,
     /// File key → content hash.
     pub files: BTreeMap<String, String>,
+    /// A mapped instance's own arguments.
+    pub map_element: Option<BTreeMap<String, Json>>,
 }
 
 impl Attempt {
@@ -64,6 +66,15 @@ impl Attempt {
             task,
             run,
             files: a.files.clone().into_iter().collect(),
+            map_element: if a.map_element_json.is_empty() {
+                None
+            } else {
+                Some(
+                    serde_json::from_str(&a.map_element_json).map_err(|e| {
+                        format!("the assignment's mapped arguments do not decode: {e}")
+                    })?,
+                )
+            },
         })
     }
 

@@ -681,4 +681,65 @@ async fn a_leader_kill_keeps_tasks_running_and_a_timeout_kills_the_group() {
     .await;
     let body = xcoms[0].value.as_str().unwrap_or_default().to_string();
     assert!(body.contains("leader"), "{body}");
+
+    // Dynamic task mapping: one instance per element of a Python task's list, and
+    // xcom_pull of the mapped task gives every instance's value.
+    push(
+        &cluster,
+        dir.path(),
+        "fan.yml",
+        FAN_OUT_DAG,
+        &[(
+            "fan.py",
+            "def commands():\n    return ['echo 1', 'echo 2', 'echo 3']\n",
+        )],
+    )
+    .await;
+    trigger(&cluster, "fan_out", "r1").await;
+    let state = wait_run(&cluster, "fan_out", "r1", Duration::from_secs(30), logs).await;
+    assert_eq!(state, DagRunState::Success);
+    let each: Vec<(i32, S)> = tis(&cluster, "fan_out", "r1")
+        .await
+        .into_iter()
+        .filter(|t| t.task_id == "each")
+        .map(|t| (t.map_index, t.state))
+        .collect();
+    assert_eq!(
+        each,
+        [
+            (-1, S::Removed),
+            (0, S::Success),
+            (1, S::Success),
+            (2, S::Success)
+        ]
+    );
+    let total: Vec<XComRecord> = query(
+        &cluster,
+        Query::XComs {
+            dag_id: "fan_out".into(),
+            run_id: "r1".into(),
+            task_id: Some("total".into()),
+        },
+    )
+    .await;
+    assert_eq!(total[0].value, serde_json::json!("[\"1\", \"2\", \"3\"]"));
 }
+
+const FAN_OUT_DAG: &str = r#"
+fan_out:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    list:
+      operator: python
+      python_callable_name: commands
+      python_callable_file: fan.py
+    each:
+      operator: bash
+      expand: {bash_command: list.output}
+      dependencies: [list]
+    total:
+      operator: bash
+      bash_command: "echo '{{ ti.xcom_pull(task_ids=\"each\") | tojson }}'"
+      dependencies: [each]
+"#;

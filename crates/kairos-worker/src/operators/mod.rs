@@ -191,12 +191,35 @@ impl Templates {
 
 /// Runs the attempt to its end.
 pub async fn run(ctx: &Ctx<'_>) -> Report {
+    let instantiated;
     let operator = match &ctx.attempt.task.operator {
         TaskOperator::Plain { operator } => operator,
-        TaskOperator::Mapped(_) => {
-            return Report::failed(
-                "dynamic task mapping is not run by this worker yet: the task must not use `expand`",
-            );
+        TaskOperator::Mapped(mapped) => {
+            let Some(element) = &ctx.attempt.map_element else {
+                return Report::failed(
+                    "a mapped task reached the worker without its element; this is a bug",
+                );
+            };
+            // The instance's operator: the fixed arguments plus its own element,
+            // checked as the file's arguments were.
+            instantiated = match mapped.instantiate(element, &ctx.attempt.files) {
+                Ok(op) => op,
+                Err(errors) => {
+                    let why: Vec<String> = errors
+                        .iter()
+                        .map(|e| match &e.key {
+                            Some(key) => format!("`{key}`: {}", e.message),
+                            None => e.message.clone(),
+                        })
+                        .collect();
+                    return Report::failed(format!(
+                        "mapped instance {}: its arguments are not valid: {}",
+                        ctx.attempt.ti.map_index,
+                        why.join("; ")
+                    ));
+                }
+            };
+            &instantiated
         }
     };
     let report = match operator {
