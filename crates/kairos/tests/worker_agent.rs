@@ -117,6 +117,23 @@ async fn tis(cluster: &Cluster, dag: &str, run: &str) -> Vec<TaskInstanceRecord>
     .await
 }
 
+/// Waits until a task instance of the run is running; returns its worker's id.
+async fn running_on(cluster: &Cluster, dag: &str, run: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ti = tis(cluster, dag, run).await;
+        if let Some(w) = ti
+            .iter()
+            .find(|t| t.state == S::Running)
+            .and_then(|t| t.worker.clone())
+        {
+            return w;
+        }
+        assert!(Instant::now() < deadline, "never running: {ti:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn ti_key(dag: &str, run: &str, task: &str) -> TaskInstanceKey {
     TaskInstanceKey {
         dag_id: dag.into(),
@@ -336,19 +353,7 @@ async fn bash_and_python_pass_xcoms_and_a_branch_picks_a_path() {
     // exits cleanly.
     push(&cluster, dir.path(), "drain.yml", DRAIN_DAG, &[]).await;
     trigger(&cluster, "drain", "r1").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let holder = loop {
-        let ti = tis(&cluster, "drain", "r1").await;
-        if let Some(w) = ti
-            .iter()
-            .find(|t| t.state == S::Running)
-            .and_then(|t| t.worker.clone())
-        {
-            break w;
-        }
-        assert!(Instant::now() < deadline, "never running: {ti:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let holder = running_on(&cluster, "drain", "r1").await;
     let mut draining = if holder == "w1" { w1 } else { w2 };
     let signalled = Process::new("kill")
         .args(["-TERM", &draining.child.id().to_string()])
@@ -407,19 +412,7 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
         Worker::start(&cluster, dir.path(), "w2", TOKEN),
     ];
     trigger(&cluster, "slow", "r1").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let holder = loop {
-        let ti = tis(&cluster, "slow", "r1").await;
-        if let Some(w) = ti
-            .iter()
-            .find(|t| t.state == S::Running)
-            .and_then(|t| t.worker.clone())
-        {
-            break w;
-        }
-        assert!(Instant::now() < deadline, "never running: {ti:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let holder = running_on(&cluster, "slow", "r1").await;
     let killed = if holder == "w1" { 0 } else { 1 };
     workers[killed].kill();
     let logs = || format!("{}\n{}", workers[0].log(), workers[1].log());

@@ -99,6 +99,25 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// A task whose expansion cannot be made fails, counting as a try.
+fn fail(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    placeholder: &mut TaskInstanceRecord,
+    why: String,
+) -> Result<(), StoreError> {
+    placeholder.try_number += 1;
+    set_state(
+        txn,
+        sched,
+        placeholder,
+        S::Failed,
+        Actor::Scheduler,
+        Some(why),
+    )?;
+    Ok(())
+}
+
 /// Expands the ready placeholder of mapped task `i` into its instances.
 pub(crate) fn expand(
     txn: &mut Txn<'_>,
@@ -115,18 +134,7 @@ pub(crate) fn expand(
     for (arg, source) in &mapped.expand {
         match resolve(txn, run, arg, source)? {
             Ok(values) => resolved.push((arg.clone(), values)),
-            Err(why) => {
-                placeholder.try_number += 1;
-                set_state(
-                    txn,
-                    sched,
-                    placeholder,
-                    S::Failed,
-                    Actor::Scheduler,
-                    Some(why),
-                )?;
-                return Ok(());
-            }
+            Err(why) => return fail(txn, sched, placeholder, why),
         }
     }
     // Counted before the product is built, so a huge product is never built.
@@ -135,18 +143,9 @@ pub(crate) fn expand(
         .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))
         .unwrap_or(usize::MAX);
     if total > MAX_MAP_LENGTH {
-        placeholder.try_number += 1;
         let why =
             format!("`expand` would make {total} instances; at most {MAX_MAP_LENGTH} are allowed");
-        set_state(
-            txn,
-            sched,
-            placeholder,
-            S::Failed,
-            Actor::Scheduler,
-            Some(why),
-        )?;
-        return Ok(());
+        return fail(txn, sched, placeholder, why);
     }
     let elements = MappedOperator::elements(&resolved);
     if elements.is_empty() {
