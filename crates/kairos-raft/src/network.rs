@@ -5,7 +5,7 @@
 //! `Unreachable`, which makes openraft back off instead of spinning.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kairos_proto::v1::RaftPayload;
@@ -21,12 +21,27 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::types::{KairosNode, NodeId, TypeConfig};
 
 /// How long a connection attempt to a peer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The TLS settings of every outgoing gRPC channel of this process, set once at
+/// start when the cluster runs with TLS. One process speaks to one cluster, and
+/// every channel (Raft between servers, forwarding, the CLI) must agree, so the
+/// setting is process-wide rather than threaded through every constructor.
+static CLIENT_TLS: OnceLock<ClientTlsConfig> = OnceLock::new();
+
+/// Makes outgoing channels use TLS, trusting the CA certificates in `ca_pem`.
+/// Call once, before any channel is made; a second call is refused.
+pub fn use_client_tls(ca_pem: &[u8]) -> Result<(), String> {
+    let config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
+    CLIENT_TLS
+        .set(config)
+        .map_err(|_| "client TLS is already configured".to_string())
+}
 
 /// Makes connections to peers, sharing one channel per address.
 #[derive(Clone, Default)]
@@ -44,7 +59,13 @@ pub fn channel_to(
             return Ok(channel.clone());
         }
     }
-    let channel = Endpoint::from_shared(format!("http://{addr}"))?
+    let tls = CLIENT_TLS.get();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.clone())?;
+    }
+    let channel = endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))

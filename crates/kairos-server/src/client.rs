@@ -12,6 +12,11 @@ use kairos_proto::v1::{
     ReadIndexRequest, RemoveNodeRequest, StatusRequest,
 };
 use kairos_raft::network::channel_to;
+
+/// Makes every client channel of this process use TLS, trusting `ca_pem`.
+pub fn use_tls(ca_pem: &[u8]) -> Result<(), String> {
+    kairos_raft::network::use_client_tls(ca_pem)
+}
 use kairos_state::{Command, CommandResult, Query};
 use serde_json::Value;
 use tonic::transport::Channel;

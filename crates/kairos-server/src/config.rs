@@ -32,6 +32,12 @@ pub struct ConfigLayer {
     /// A file of the tokens workers may present, one per line (`#` starts a
     /// comment). Without it, any worker may register.
     pub worker_token_file: Option<PathBuf>,
+    /// PEM certificate (chain) and key: the gRPC port serves TLS when both are set.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates this node trusts when it calls other nodes (defaults to
+    /// `tls_cert`, enough for a self-signed CA-issued setup with one CA file).
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// The file form: the settings under a `[server]` table.
@@ -53,6 +59,16 @@ pub struct ServerConfig {
     pub peers: BTreeMap<u64, String>,
     pub raft: RaftSettings,
     pub scheduler: SchedulerSettings,
+    pub tls: Option<TlsFiles>,
+}
+
+/// TLS material, read when the configuration is resolved so a bad path fails at
+/// start with a clear message.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub ca_pem: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +84,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV: [&str; 12] = [
+const ENV: [&str; 15] = [
     "KAIROS_NODE_ID",
     "KAIROS_DATA_DIR",
     "KAIROS_GRPC_ADDR",
@@ -81,6 +97,9 @@ const ENV: [&str; 12] = [
     "KAIROS_WORKER_LEASE_MS",
     "KAIROS_WORKER_HEARTBEAT_MS",
     "KAIROS_WORKER_TOKEN_FILE",
+    "KAIROS_TLS_CERT",
+    "KAIROS_TLS_KEY",
+    "KAIROS_TLS_CA",
 ];
 
 impl ConfigLayer {
@@ -108,6 +127,9 @@ impl ConfigLayer {
             worker_lease_ms: number(ENV[9])?,
             worker_heartbeat_ms: number(ENV[10])?,
             worker_token_file: lookup(ENV[11]).map(PathBuf::from),
+            tls_cert: lookup(ENV[12]).map(PathBuf::from),
+            tls_key: lookup(ENV[13]).map(PathBuf::from),
+            tls_ca: lookup(ENV[14]).map(PathBuf::from),
         })
     }
 
@@ -139,12 +161,16 @@ impl ConfigLayer {
             worker_lease_ms: self.worker_lease_ms.or(below.worker_lease_ms),
             worker_heartbeat_ms: self.worker_heartbeat_ms.or(below.worker_heartbeat_ms),
             worker_token_file: self.worker_token_file.or(below.worker_token_file),
+            tls_cert: self.tls_cert.or(below.tls_cert),
+            tls_key: self.tls_key.or(below.tls_key),
+            tls_ca: self.tls_ca.or(below.tls_ca),
         }
     }
 
     /// Checks the merged layer and fills in defaults.
     pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
         let scheduler = self.scheduler_settings()?;
+        let tls = self.tls_files()?;
         let node_id = self.node_id.ok_or_else(|| {
             ConfigError::Invalid(
                 "no node id: give --node-id, KAIROS_NODE_ID or server.node_id".into(),
@@ -217,7 +243,34 @@ impl ConfigLayer {
             peers,
             raft,
             scheduler,
+            tls,
         })
+    }
+
+    fn tls_files(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|error| ConfigError::Read {
+                path: path.clone(),
+                error,
+            })
+        };
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => {
+                let cert_pem = read(cert)?;
+                Ok(Some(TlsFiles {
+                    key_pem: read(key)?,
+                    ca_pem: match &self.tls_ca {
+                        Some(ca) => read(ca)?,
+                        None => cert_pem.clone(),
+                    },
+                    cert_pem,
+                }))
+            }
+            _ => Err(ConfigError::Invalid(
+                "TLS needs both --tls-cert and --tls-key (PEM files); give both or neither".into(),
+            )),
+        }
     }
 
     fn scheduler_settings(&self) -> Result<SchedulerSettings, ConfigError> {

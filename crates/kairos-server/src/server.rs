@@ -57,6 +57,18 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         "kairos server started"
     );
 
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    if let Some(tls) = &config.tls {
+        let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| {
+                ServerError::Grpc(format!("the TLS certificate or key is not usable: {e}"))
+            })?;
+        // Calls to the other nodes (Raft, forwarding) use TLS too.
+        kairos_raft::network::use_client_tls(&tls.ca_pem).map_err(ServerError::Grpc)?;
+        tracing::info!("gRPC serves TLS");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grpc = {
         let mut stop = stop_rx.clone();
@@ -79,8 +91,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         );
         let incoming = tokio_stream_from(grpc_listener);
         tokio::spawn(
-            tonic::transport::Server::builder()
-                .tcp_nodelay(true)
+            builder
                 .add_service(raft_service)
                 .add_service(cluster_service)
                 .add_service(worker_service)

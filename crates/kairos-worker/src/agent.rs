@@ -168,8 +168,12 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         }
     });
 
-    let conn =
-        Conn::new(config.servers.clone(), config.token.as_deref()).map_err(WorkerError::Setup)?;
+    let conn = Conn::new(
+        config.servers.clone(),
+        config.token.as_deref(),
+        config.tls_ca.as_deref(),
+    )
+    .map_err(WorkerError::Setup)?;
     tracing::info!(
         worker = %config.worker_id,
         queues = ?config.queues,

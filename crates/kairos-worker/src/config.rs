@@ -29,6 +29,8 @@ pub struct WorkerLayer {
     pub advertise_http: Option<String>,
     /// Seconds between SIGTERM and SIGKILL when an attempt is stopped.
     pub kill_grace_secs: Option<u64>,
+    /// PEM CA certificates to verify the servers with; TLS when set.
+    pub tls_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +58,8 @@ pub struct WorkerConfig {
     pub http_addr: String,
     pub advertise_http: Option<String>,
     pub kill_grace: Duration,
+    /// The CA certificates (PEM) when the servers serve TLS.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +97,7 @@ impl WorkerLayer {
             http_addr: lookup("KAIROS_WORKER_HTTP_ADDR"),
             advertise_http: lookup("KAIROS_WORKER_ADVERTISE_HTTP"),
             kill_grace_secs: number("KAIROS_KILL_GRACE_SECS")?,
+            tls_ca: lookup("KAIROS_TLS_CA").map(PathBuf::from),
         })
     }
 
@@ -122,6 +127,7 @@ impl WorkerLayer {
             http_addr: self.http_addr.or(below.http_addr),
             advertise_http: self.advertise_http.or(below.advertise_http),
             kill_grace_secs: self.kill_grace_secs.or(below.kill_grace_secs),
+            tls_ca: self.tls_ca.or(below.tls_ca),
         }
     }
 
@@ -183,6 +189,13 @@ impl WorkerLayer {
                 .unwrap_or_else(|| "127.0.0.1:8793".to_string()),
             advertise_http: self.advertise_http,
             kill_grace: Duration::from_secs(self.kill_grace_secs.unwrap_or(10)),
+            tls_ca: match &self.tls_ca {
+                Some(path) => Some(std::fs::read(path).map_err(|error| ConfigError::Read {
+                    path: path.clone(),
+                    error,
+                })?),
+                None => None,
+            },
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use kairos_proto::v1::worker_client::WorkerClient;
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 /// The client type every call goes through: the worker token added to each call.
@@ -54,6 +54,8 @@ pub enum CallError {
 pub struct Conn {
     addrs: Vec<String>,
     auth: Auth,
+    /// TLS to the servers, trusting these CA certificates, when set.
+    tls: Option<ClientTlsConfig>,
     inner: Mutex<Inner>,
 }
 
@@ -63,7 +65,11 @@ struct Inner {
 }
 
 impl Conn {
-    pub fn new(addrs: Vec<String>, token: Option<&str>) -> Result<Conn, String> {
+    pub fn new(
+        addrs: Vec<String>,
+        token: Option<&str>,
+        tls_ca_pem: Option<&[u8]>,
+    ) -> Result<Conn, String> {
         let header = match token {
             Some(token) => Some(
                 format!("Bearer {token}")
@@ -76,6 +82,8 @@ impl Conn {
         Ok(Conn {
             addrs,
             auth: Auth { header },
+            tls: tls_ca_pem
+                .map(|pem| ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))),
             inner: Mutex::new(Inner {
                 current,
                 channels: HashMap::new(),
@@ -101,8 +109,15 @@ impl Conn {
         let channel = match inner.channels.get(&addr) {
             Some(channel) => channel.clone(),
             None => {
-                let channel = Endpoint::from_shared(format!("http://{addr}"))
-                    .map_err(|e| format!("bad server address {addr}: {e}"))?
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+                    .map_err(|e| format!("bad server address {addr}: {e}"))?;
+                if let Some(tls) = &self.tls {
+                    endpoint = endpoint
+                        .tls_config(tls.clone())
+                        .map_err(|e| format!("TLS to {addr}: {e}"))?;
+                }
+                let channel = endpoint
                     .connect_timeout(Duration::from_secs(1))
                     .tcp_nodelay(true)
                     .http2_keep_alive_interval(Duration::from_secs(10))

@@ -77,6 +77,17 @@ pub struct ServerArgs {
     /// any worker may connect. [env: KAIROS_WORKER_TOKEN_FILE]
     #[arg(long)]
     pub worker_token_file: Option<PathBuf>,
+    /// PEM certificate chain for the gRPC port; with --tls-key it serves TLS.
+    /// [env: KAIROS_TLS_CERT]
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert. [env: KAIROS_TLS_KEY]
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates trusted when calling other nodes (default: --tls-cert).
+    /// [env: KAIROS_TLS_CA]
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the
@@ -121,6 +132,10 @@ pub struct WorkerArgs {
     /// [env: KAIROS_KILL_GRACE_SECS]
     #[arg(long)]
     pub kill_grace_secs: Option<u64>,
+    /// PEM CA certificates to verify the servers with; connects with TLS when set.
+    /// [env: KAIROS_TLS_CA]
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
     /// A TOML file with a `[worker]` table of the same settings.
     #[arg(long, default_value = "kairos.toml")]
     pub config: PathBuf,
@@ -136,6 +151,9 @@ pub struct ClusterArgs {
         global = true
     )]
     pub server: String,
+    /// PEM CA certificates to verify the servers with, when they serve TLS.
+    #[arg(long, env = "KAIROS_TLS_CA", global = true)]
+    pub tls_ca: Option<PathBuf>,
     #[command(subcommand)]
     pub command: ClusterCommand,
 }

@@ -45,6 +45,9 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
         worker_lease_ms: args.worker_lease_ms,
         worker_heartbeat_ms: args.worker_heartbeat_ms,
         worker_token_file: args.worker_token_file.clone(),
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        tls_ca: args.tls_ca.clone(),
     };
     let config = (|| {
         let env = ConfigLayer::from_env(|name| std::env::var(name).ok())?;
@@ -69,6 +72,11 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
     }
 }
 
+/// Makes this process's gRPC calls use TLS with the given CA.
+fn kairos_raft_tls(ca_pem: &[u8]) -> Result<(), String> {
+    kairos_server::client::use_tls(ca_pem)
+}
+
 pub fn cluster(args: &ClusterArgs) -> ExitCode {
     let addrs: Vec<String> = args
         .server
@@ -81,6 +89,15 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(e),
     };
+    if let Some(ca) = &args.tls_ca {
+        let pem = match std::fs::read(ca) {
+            Ok(pem) => pem,
+            Err(e) => return fail(format!("cannot read --tls-ca {}: {e}", ca.display())),
+        };
+        if let Err(e) = kairos_raft_tls(&pem) {
+            return fail(e);
+        }
+    }
     let client = ClusterClient::new(addrs);
     runtime.block_on(async {
         match &args.command {

@@ -27,6 +27,7 @@ pub fn run(args: &WorkerArgs) -> ExitCode {
         http_addr: args.http_addr.clone(),
         advertise_http: args.advertise_http.clone(),
         kill_grace_secs: args.kill_grace_secs,
+        tls_ca: args.tls_ca.clone(),
     };
     let config = (|| {
         let env = WorkerLayer::from_env(|name| std::env::var(name).ok())?;

@@ -1,0 +1,131 @@
+//! TLS on the gRPC port: three servers serve TLS with a certificate from a test CA
+//! and talk to each other over it; a `kairos worker` given the CA runs a task; a
+//! client without the CA cannot even read the cluster's status.
+
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_dag::state::{DagRunState, TaskInstanceState as S};
+use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
+use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
+use kairos_state::{Command, Query};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+/// Writes a CA and a certificate for 127.0.0.1 signed by it; returns the paths of
+/// (CA, certificate, key).
+fn certificates(dir: &Path) -> (String, String, String) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+        .expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("server params")
+        .signed_by(&key, &ca)
+        .expect("server certificate");
+    let path = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write PEM");
+        p.display().to_string()
+    };
+    (
+        path("ca.pem", ca.pem()),
+        path("server.pem", cert.pem()),
+        path("server.key", key.serialize_pem()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_cluster_runs_a_worker_s_task_and_refuses_plain_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, key) = certificates(dir.path());
+    kairos_server::client::use_tls(&std::fs::read(&ca).expect("CA")).expect("client TLS");
+    let mut flags: Vec<&str> = CALM_TIMINGS.to_vec();
+    flags.extend(["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca]);
+    let cluster = Cluster::start(Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &flags)
+        .expect("start the cluster");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader elected over TLS");
+
+    // Without the CA the servers cannot be reached; with it they can.
+    let addr = cluster.node(1).grpc.clone();
+    let (ok, _, err) = cluster
+        .cluster_cli(&addr, &["status"])
+        .expect("kairos cluster status");
+    assert!(!ok, "a plain-text client was answered: {err}");
+    let (ok, out, err) = cluster
+        .cluster_cli(&addr, &["status", "--tls-ca", &ca])
+        .expect("kairos cluster status --tls-ca");
+    assert!(ok && out.contains("leader"), "{out}\n{err}");
+
+    let client = cluster.client();
+    let dag = "tls_dag:\n  schedule: null\n  is_paused_upon_creation: false\n  tasks:\n    hello: {operator: bash, bash_command: 'echo over tls'}\n";
+    client
+        .propose(&[put_dag_command(dag).expect("a valid DAG")])
+        .await
+        .expect("push");
+    client
+        .propose(&[Command::manual_run("tls_dag", "r1", "test")])
+        .await
+        .expect("trigger");
+    let log = dir.path().join("worker.log");
+    let mut worker = Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(["worker", "--servers", &cluster.addrs().join(",")])
+        .args(["--worker-id", "tls-worker", "--http-addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path().join("worker"))
+        .args(["--tls-ca", &ca])
+        .arg("--config")
+        .arg(dir.path().join("no-such-kairos.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start the worker");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run: Option<DagRunRecord> = serde_json::from_value(
+            client
+                .query(
+                    &Query::Run {
+                        dag_id: "tls_dag".into(),
+                        run_id: "r1".into(),
+                    },
+                    true,
+                )
+                .await
+                .expect("query"),
+        )
+        .expect("a run");
+        if run.is_some_and(|r| r.state == DagRunState::Success) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the task did not run over TLS:\n{}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default(),
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let tis: Vec<TaskInstanceRecord> = serde_json::from_value(
+        client
+            .query(
+                &Query::TaskInstances {
+                    dag_id: "tls_dag".into(),
+                    run_id: "r1".into(),
+                },
+                true,
+            )
+            .await
+            .expect("query"),
+    )
+    .expect("task instances");
+    assert_eq!(tis[0].state, S::Success);
+    assert_eq!(tis[0].worker.as_deref(), Some("tls-worker"));
+}
