@@ -32,15 +32,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// start when the cluster runs with TLS. One process speaks to one cluster, and
 /// every channel (Raft between servers, forwarding, the CLI) must agree, so the
 /// setting is process-wide rather than threaded through every constructor.
-static CLIENT_TLS: OnceLock<ClientTlsConfig> = OnceLock::new();
+static CLIENT_TLS: OnceLock<(Vec<u8>, ClientTlsConfig)> = OnceLock::new();
 
 /// Makes outgoing channels use TLS, trusting the CA certificates in `ca_pem`.
-/// Call once, before any channel is made; a second call is refused.
+/// Call before any channel is made. Calling again with the same CA is harmless;
+/// another CA is refused (channels already made would disagree).
 pub fn use_client_tls(ca_pem: &[u8]) -> Result<(), String> {
     let config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
-    CLIENT_TLS
-        .set(config)
-        .map_err(|_| "client TLS is already configured".to_string())
+    let (set, _) = CLIENT_TLS.get_or_init(|| (ca_pem.to_vec(), config));
+    if set.as_slice() == ca_pem {
+        Ok(())
+    } else {
+        Err("this process already trusts another TLS CA".to_string())
+    }
 }
 
 /// Makes connections to peers, sharing one channel per address.
@@ -59,7 +63,7 @@ pub fn channel_to(
             return Ok(channel.clone());
         }
     }
-    let tls = CLIENT_TLS.get();
+    let tls = CLIENT_TLS.get().map(|(_, config)| config);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
     if let Some(tls) = tls {

@@ -35,8 +35,8 @@ pub struct ConfigLayer {
     /// PEM certificate (chain) and key: the gRPC port serves TLS when both are set.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
-    /// PEM CA certificates this node trusts when it calls other nodes (defaults to
-    /// `tls_cert`, enough for a self-signed CA-issued setup with one CA file).
+    /// PEM CA certificates this node trusts when it calls other nodes; required
+    /// with TLS (a node's own certificate does not vouch for the others').
     pub tls_ca: Option<PathBuf>,
 }
 
@@ -254,21 +254,18 @@ impl ConfigLayer {
                 error,
             })
         };
-        match (&self.tls_cert, &self.tls_key) {
-            (None, None) => Ok(None),
-            (Some(cert), Some(key)) => {
-                let cert_pem = read(cert)?;
-                Ok(Some(TlsFiles {
-                    key_pem: read(key)?,
-                    ca_pem: match &self.tls_ca {
-                        Some(ca) => read(ca)?,
-                        None => cert_pem.clone(),
-                    },
-                    cert_pem,
-                }))
-            }
+        match (&self.tls_cert, &self.tls_key, &self.tls_ca) {
+            (None, None, None) => Ok(None),
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles {
+                cert_pem: read(cert)?,
+                key_pem: read(key)?,
+                ca_pem: read(ca)?,
+            })),
             _ => Err(ConfigError::Invalid(
-                "TLS needs both --tls-cert and --tls-key (PEM files); give both or neither".into(),
+                "TLS needs --tls-cert, --tls-key and --tls-ca (PEM files: this node's \
+                 certificate, its key, and the CA that signed every node's certificate); \
+                 give all three or none"
+                    .into(),
             )),
         }
     }
@@ -454,6 +451,40 @@ mod tests {
         };
         let err = empty.resolve().unwrap_err().to_string();
         assert!(err.contains("holds no token"), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_certificate_key_and_ca_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("x.pem");
+        std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let base = ConfigLayer {
+            node_id: Some(1),
+            data_dir: Some("/d".into()),
+            ..ConfigLayer::default()
+        };
+        let partial = ConfigLayer {
+            tls_cert: Some(pem.clone()),
+            tls_key: Some(pem.clone()),
+            ..base.clone()
+        };
+        let err = partial.resolve().unwrap_err().to_string();
+        assert!(err.contains("--tls-ca"), "{err}");
+        let missing = ConfigLayer {
+            tls_cert: Some(pem.clone()),
+            tls_key: Some(pem.clone()),
+            tls_ca: Some(dir.path().join("nope.pem")),
+            ..base.clone()
+        };
+        let err = missing.resolve().unwrap_err().to_string();
+        assert!(err.contains("nope.pem"), "{err}");
+        let all = ConfigLayer {
+            tls_cert: Some(pem.clone()),
+            tls_key: Some(pem.clone()),
+            tls_ca: Some(pem),
+            ..base
+        };
+        assert!(all.resolve().unwrap().tls.is_some());
     }
 
     #[test]

@@ -32,6 +32,20 @@ pub enum ServerError {
 /// Runs a server until SIGTERM or SIGINT, then stops Raft, syncs the stores and
 /// returns.
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
+    // TLS first: Raft's channels to its peers are made as soon as it starts, and
+    // must already speak TLS; a bad certificate fails here, before anything runs.
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    if let Some(tls) = &config.tls {
+        let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| {
+                ServerError::Grpc(format!("the TLS certificate or key is not usable: {e}"))
+            })?;
+        // Calls to the other nodes (Raft, forwarding) use TLS too.
+        kairos_raft::network::use_client_tls(&tls.ca_pem).map_err(ServerError::Grpc)?;
+        tracing::info!("gRPC serves TLS");
+    }
     let node = RaftNode::start(config.node_id, &config.data_dir, &config.raft).await?;
     let me = KairosNode {
         grpc_addr: config.grpc_addr.clone(),
@@ -57,18 +71,6 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         "kairos server started"
     );
 
-    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
-    if let Some(tls) = &config.tls {
-        let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
-        builder = builder
-            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
-            .map_err(|e| {
-                ServerError::Grpc(format!("the TLS certificate or key is not usable: {e}"))
-            })?;
-        // Calls to the other nodes (Raft, forwarding) use TLS too.
-        kairos_raft::network::use_client_tls(&tls.ca_pem).map_err(ServerError::Grpc)?;
-        tracing::info!("gRPC serves TLS");
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grpc = {
         let mut stop = stop_rx.clone();

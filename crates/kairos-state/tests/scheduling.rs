@@ -686,3 +686,126 @@ fn an_empty_or_bad_expansion_skips_or_fails_the_mapped_task() {
     assert_eq!(state(&store, "mapped", "bad", "after"), S::UpstreamFailed);
     assert_counters_match(&store, "mapped", &["empty", "bad"]);
 }
+
+fn clear(dag: &str, run: &str, tasks: &[&str]) -> Command {
+    Command::ClearTaskInstances {
+        dag_id: dag.into(),
+        run_id: run.into(),
+        task_ids: tasks.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+fn run_state(store: &TempStore, dag: &str, run: &str) -> DagRunState {
+    store.store.run(dag, run).unwrap().unwrap().state
+}
+
+#[test]
+fn a_cleared_mapped_task_expands_again_shorter_or_empty_without_leaving_anything_behind() {
+    let mut store = TempStore::new();
+    store.apply_at(day(1), vec![put(MAPPED), manual("mapped", "r1")]);
+    make_returns(&mut store, "r1", serde_json::json!(["a", "b", "c"]));
+    for i in 0..3 {
+        run_to(
+            &mut store,
+            mapped_key("mapped", "r1", "each", i),
+            S::Success,
+        );
+    }
+    run_to(&mut store, key("mapped", "r1", "after"), S::Success);
+    run_to(
+        &mut store,
+        mapped_key("mapped", "r1", "fixed", 0),
+        S::Success,
+    );
+    run_to(
+        &mut store,
+        mapped_key("mapped", "r1", "fixed", 1),
+        S::Success,
+    );
+    assert_eq!(run_state(&store, "mapped", "r1"), DagRunState::Success);
+
+    // Shorter: the third instance is removed and does not hold `after` back.
+    store.apply(vec![clear("mapped", "r1", &["make", "each", "after"])]);
+    make_returns(&mut store, "r1", serde_json::json!(["x", "y"]));
+    let each: Vec<(i32, S)> = store
+        .store
+        .task_instances("mapped", "r1")
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.task_id == "each")
+        .map(|t| (t.map_index, t.state))
+        .collect();
+    assert_eq!(
+        each,
+        [
+            (-1, S::Removed),
+            (0, S::Queued),
+            (1, S::Queued),
+            (2, S::Removed)
+        ]
+    );
+    run_to(
+        &mut store,
+        mapped_key("mapped", "r1", "each", 0),
+        S::Success,
+    );
+    run_to(
+        &mut store,
+        mapped_key("mapped", "r1", "each", 1),
+        S::Success,
+    );
+    assert_eq!(state(&store, "mapped", "r1", "after"), S::Queued);
+    run_to(&mut store, key("mapped", "r1", "after"), S::Success);
+    assert_eq!(run_state(&store, "mapped", "r1"), DagRunState::Success);
+    assert_counters_match(&store, "mapped", &["r1"]);
+
+    // Empty: the task is skipped and its old instances are removed; the run ends.
+    store.apply(vec![clear("mapped", "r1", &["make", "each", "after"])]);
+    make_returns(&mut store, "r1", serde_json::json!([]));
+    assert_eq!(state(&store, "mapped", "r1", "each"), S::Skipped);
+    let leftovers: Vec<(i32, S)> = store
+        .store
+        .task_instances("mapped", "r1")
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.task_id == "each" && t.state != S::Removed && t.map_index >= 0)
+        .map(|t| (t.map_index, t.state))
+        .collect();
+    assert_eq!(leftovers, []);
+    assert!(run_state(&store, "mapped", "r1").is_finished());
+    assert_counters_match(&store, "mapped", &["r1"]);
+}
+
+#[test]
+fn depends_on_past_looks_at_every_instance_of_a_mapped_task_in_the_previous_run() {
+    let mut store = TempStore::new();
+    let yaml = "
+past:
+  is_paused_upon_creation: false
+  tasks:
+    fixed:
+      operator: bash
+      depends_on_past: true
+      expand: {bash_command: ['echo 1', 'echo 2']}
+";
+    store.apply_at(day(1), vec![put(yaml), manual("past", "r1")]);
+    store.apply_at(day(2), vec![manual("past", "r2")]);
+    let waiting = |store: &TempStore| {
+        store
+            .store
+            .task_instances("past", "r2")
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.map_index >= 0)
+            .count()
+    };
+    assert_eq!(waiting(&store), 0, "r1's instances have not succeeded yet");
+    run_to(&mut store, mapped_key("past", "r1", "fixed", 0), S::Success);
+    assert_eq!(waiting(&store), 0, "one of r1's instances is still queued");
+    run_to(&mut store, mapped_key("past", "r1", "fixed", 1), S::Success);
+    assert_eq!(
+        waiting(&store),
+        2,
+        "r2 expands once every r1 instance succeeded"
+    );
+}

@@ -117,13 +117,9 @@ impl Store {
         let counts = UpstreamCounts::from_states(upstream.iter().map(|(_, s)| *s));
         let rule = plan.task(i).trigger_rule;
         if evaluate(rule, counts, false) == Readiness::Wait {
-            let states: Vec<String> = upstream
-                .iter()
-                .map(|(id, s)| format!("{id} is {s}"))
-                .collect();
             r.push(format!(
                 "trigger rule `{rule}` is not met yet: {}",
-                states.join(", ")
+                super::readiness::describe_upstream(&upstream)
             ));
         }
         if let Some(why) = past_holds_back(&txn, &plan, &run, i)? {

@@ -49,10 +49,12 @@ pub(crate) fn states_of(
 ) -> Result<Vec<S>, StoreError> {
     let placeholder = load_ti(txn, &key(&run.dag_id, &run.run_id, task_id))?;
     match placeholder {
+        // Instances a shorter expansion removed no longer count.
         Some(p) if mapped && p.state == S::Removed => {
             Ok(instances(txn, &run.dag_id, &run.run_id, task_id)?
                 .into_iter()
                 .map(|ti| ti.state)
+                .filter(|s| *s != S::Removed)
                 .collect())
         }
         Some(p) => Ok(vec![p.state]),
@@ -74,7 +76,24 @@ fn resolve(
                 Cf::XComs,
                 &keys::xcom(&run.dag_id, &run.run_id, task_id, -1, "return_value"),
             )?;
-            match record.map(|r| r.value) {
+            // A mapped upstream's output is the list of its instances' values.
+            let value = match record {
+                Some(r) => Some(r.value),
+                None => {
+                    let values: Vec<Value> = txn
+                        .scan::<XComRecord>(
+                            Cf::XComs,
+                            &keys::task_prefix(&run.dag_id, &run.run_id, task_id),
+                        )?
+                        .into_iter()
+                        .map(|(_, x)| x)
+                        .filter(|x| x.map_index >= 0 && x.key == "return_value")
+                        .map(|x| x.value)
+                        .collect();
+                    (!values.is_empty()).then_some(Value::Array(values))
+                }
+            };
+            match value {
                 Some(Value::Array(values)) => Ok(values),
                 Some(other) => Err(format!(
                     "`expand` of `{arg}` needs a list, but `{task_id}` returned {}",
@@ -107,6 +126,7 @@ fn fail(
     why: String,
 ) -> Result<(), StoreError> {
     placeholder.try_number += 1;
+    retire_instances(txn, sched, placeholder, "the task could not be expanded")?;
     set_state(
         txn,
         sched,
@@ -116,6 +136,51 @@ fn fail(
         Some(why),
     )?;
     Ok(())
+}
+
+/// Marks `removed` every instance of an earlier expansion that is not at work, so
+/// that a task which ends without expanding (failed, skipped, upstream failed, an
+/// empty list after a clear) leaves nothing unfinished behind. Their XComs go too.
+pub(crate) fn retire_instances(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    placeholder: &TaskInstanceRecord,
+    why: &str,
+) -> Result<(), StoreError> {
+    let existing = instances(
+        txn,
+        &placeholder.dag_id,
+        &placeholder.run_id,
+        &placeholder.task_id,
+    )?;
+    retire(txn, sched, existing.into_iter(), why)
+}
+
+fn retire(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    gone: impl Iterator<Item = TaskInstanceRecord>,
+    why: &str,
+) -> Result<(), StoreError> {
+    for mut ti in gone.filter(|t| t.state != S::Removed && !at_work(t.state)) {
+        for (xcom_key, _) in txn.scan::<XComRecord>(
+            Cf::XComs,
+            &keys::xcom_prefix(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index),
+        )? {
+            txn.delete(Cf::XComs, xcom_key);
+        }
+        let before = ti.state;
+        ti.state = S::Removed;
+        ti.reason = Some(why.to_string());
+        ti.updated_at = sched.stamp();
+        write_ti(txn, sched, before, &ti)?;
+    }
+    Ok(())
+}
+
+/// An instance a worker (or the server's timer queue) holds: it is left to end.
+fn at_work(state: S) -> bool {
+    state.is_executing() || state == S::Deferred
 }
 
 /// Expands the ready placeholder of mapped task `i` into its instances.
@@ -150,6 +215,7 @@ pub(crate) fn expand(
     let elements = MappedOperator::elements(&resolved);
     if elements.is_empty() {
         let why = "`expand` got an empty list: no instance to run".to_string();
+        retire_instances(txn, sched, placeholder, "the expansion is empty")?;
         set_state(
             txn,
             sched,
@@ -164,8 +230,9 @@ pub(crate) fn expand(
     for (n, element) in elements.iter().enumerate() {
         let map_index = i32::try_from(n).unwrap_or(i32::MAX);
         let before = existing.iter().find(|e| e.map_index == map_index);
-        // An instance still at work (cleared while running) is left to finish.
-        if before.is_some_and(|b| !b.state.is_finished() && b.state != S::None) {
+        // An instance at work (cleared while running) is left to finish; any
+        // other, waiting for a retry included, starts over with its new element.
+        if before.is_some_and(|b| at_work(b.state)) {
             continue;
         }
         let mut ti = TaskInstanceRecord {
@@ -198,15 +265,15 @@ pub(crate) fn expand(
         start_ready(txn, sched, plan, run, i, &mut ti)?;
     }
     // Instances beyond a shorter new expansion (after a clear) no longer exist.
-    for mut gone in existing
-        .into_iter()
-        .filter(|e| e.map_index as usize >= elements.len() && e.state != S::Removed)
-    {
-        let before = gone.state;
-        gone.state = S::Removed;
-        gone.reason = Some("the expansion got shorter".into());
-        write_ti(txn, sched, before, &gone)?;
-    }
+    let count = elements.len();
+    retire(
+        txn,
+        sched,
+        existing
+            .into_iter()
+            .filter(|e| usize::try_from(e.map_index).is_ok_and(|m| m >= count)),
+        "the expansion got shorter",
+    )?;
     let why = format!("expanded into {} mapped instances", elements.len());
     set_state(
         txn,

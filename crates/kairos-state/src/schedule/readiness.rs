@@ -120,12 +120,19 @@ pub(crate) fn past_holds_back(
                 .map(|&d| plan.task(d).task_id.clone()),
         );
     }
+    let Some(previous_run) = load_run(txn, &run.dag_id, &previous)? else {
+        return Ok(None);
+    };
     for id in needed {
-        if let Some(prev) = load_ti(txn, &key(&run.dag_id, &previous, &id))? {
-            if !prev.state.is_success_like() {
+        let mapped = plan
+            .index_of(&id)
+            .is_some_and(|j| matches!(plan.task(j).operator, TaskOperator::Mapped(_)));
+        // A mapped task looks at every instance it had in the previous run; a task
+        // the previous run did not have (removed) holds nothing back.
+        for state in super::mapping::states_of(txn, &previous_run, &id, mapped)? {
+            if state != S::Removed && !state.is_success_like() {
                 return Ok(Some(format!(
-                    "depends_on_past: `{id}` in the previous run `{previous}` is {}, not success or skipped",
-                    prev.state
+                    "depends_on_past: `{id}` in the previous run `{previous}` is {state}, not success or skipped"
                 )));
             }
         }
@@ -168,7 +175,7 @@ fn evaluate_one(
     let upstream = upstream_states(txn, plan, run, i)?;
     let counts = UpstreamCounts::from_states(upstream.iter().map(|(_, s)| *s));
     let rule = task.trigger_rule;
-    let readiness = evaluate(rule, counts, false);
+    let readiness = evaluate(rule, counts, mapped);
     if readiness == Readiness::Wait
         || (readiness == Readiness::Ready && past_holds_back(txn, plan, run, i)?.is_some())
     {
@@ -184,6 +191,9 @@ fn evaluate_one(
                     S::UpstreamFailed
                 };
                 let reason = format!("trigger rule `{rule}`: {}", describe_upstream(&upstream));
+                if mapped && ti.map_index < 0 {
+                    super::mapping::retire_instances(txn, sched, &ti, &reason)?;
+                }
                 set_state(txn, sched, &mut ti, to, Actor::Scheduler, Some(reason))?;
             }
             Readiness::Ready if mapped && ti.map_index < 0 => {
@@ -195,9 +205,33 @@ fn evaluate_one(
     Ok(())
 }
 
-fn describe_upstream(upstream: &[(String, S)]) -> String {
-    let parts: Vec<String> = upstream.iter().map(|(id, s)| format!("{id} {s}")).collect();
-    format!("upstream {}", parts.join(", "))
+/// `upstream a success, each 2 success 1 failed`: a mapped upstream's instances
+/// are counted by state, not listed one by one.
+pub(crate) fn describe_upstream(upstream: &[(String, S)]) -> String {
+    let mut parts: Vec<(String, std::collections::BTreeMap<S, usize>)> = Vec::new();
+    for (id, state) in upstream {
+        match parts.iter_mut().find(|(p, _)| p == id) {
+            Some((_, counts)) => *counts.entry(*state).or_default() += 1,
+            None => parts.push((id.clone(), std::collections::BTreeMap::from([(*state, 1)]))),
+        }
+    }
+    let text: Vec<String> = parts
+        .iter()
+        .map(|(id, counts)| {
+            let states: Vec<String> = counts
+                .iter()
+                .map(|(s, n)| {
+                    if *n == 1 {
+                        s.to_string()
+                    } else {
+                        format!("{n} {s}")
+                    }
+                })
+                .collect();
+            format!("{id} {}", states.join(" "))
+        })
+        .collect();
+    format!("upstream {}", text.join(", "))
 }
 
 /// A ready task instance: an EmptyOperator succeeds at once (as Airflow does), a
@@ -211,7 +245,15 @@ pub(crate) fn start_ready(
     ti: &mut TaskInstanceRecord,
 ) -> Result<(), StoreError> {
     let task = plan.task(i);
-    let target = match task.plain_operator() {
+    // A mapped instance's operator is built from its element, so that mapped time
+    // sensors wait on the server too (pure: the same on every node).
+    let instantiated = match (&task.operator, &ti.map_element) {
+        (TaskOperator::Mapped(m), Some(element)) => {
+            m.instantiate(element, &plan.version.content.files).ok()
+        }
+        _ => None,
+    };
+    let target = match task.plain_operator().or(instantiated.as_ref()) {
         Some(Operator::Empty) => {
             ti.try_number += 1;
             set_state(txn, sched, ti, S::Success, Actor::Scheduler, None)?;
