@@ -38,6 +38,9 @@ pub struct ConfigLayer {
     /// PEM CA certificates this node trusts when it calls other nodes; required
     /// with TLS (a node's own certificate does not vouch for the others').
     pub tls_ca: Option<PathBuf>,
+    /// A file of REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin).
+    /// Without it the API is open.
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// The file form: the settings under a `[server]` table.
@@ -60,6 +63,7 @@ pub struct ServerConfig {
     pub raft: RaftSettings,
     pub scheduler: SchedulerSettings,
     pub tls: Option<TlsFiles>,
+    pub api_tokens: crate::api::auth::ApiTokens,
 }
 
 /// TLS material, read when the configuration is resolved so a bad path fails at
@@ -84,7 +88,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV: [&str; 15] = [
+const ENV: [&str; 16] = [
     "KAIROS_NODE_ID",
     "KAIROS_DATA_DIR",
     "KAIROS_GRPC_ADDR",
@@ -100,6 +104,7 @@ const ENV: [&str; 15] = [
     "KAIROS_TLS_CERT",
     "KAIROS_TLS_KEY",
     "KAIROS_TLS_CA",
+    "KAIROS_API_TOKEN_FILE",
 ];
 
 impl ConfigLayer {
@@ -130,6 +135,7 @@ impl ConfigLayer {
             tls_cert: lookup(ENV[12]).map(PathBuf::from),
             tls_key: lookup(ENV[13]).map(PathBuf::from),
             tls_ca: lookup(ENV[14]).map(PathBuf::from),
+            api_token_file: lookup(ENV[15]).map(PathBuf::from),
         })
     }
 
@@ -164,6 +170,7 @@ impl ConfigLayer {
             tls_cert: self.tls_cert.or(below.tls_cert),
             tls_key: self.tls_key.or(below.tls_key),
             tls_ca: self.tls_ca.or(below.tls_ca),
+            api_token_file: self.api_token_file.or(below.api_token_file),
         }
     }
 
@@ -171,6 +178,12 @@ impl ConfigLayer {
     pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
         let scheduler = self.scheduler_settings()?;
         let tls = self.tls_files()?;
+        let api_tokens = match &self.api_token_file {
+            Some(path) => {
+                crate::api::auth::ApiTokens::from_file(path).map_err(ConfigError::Invalid)?
+            }
+            None => crate::api::auth::ApiTokens::open(),
+        };
         let node_id = self.node_id.ok_or_else(|| {
             ConfigError::Invalid(
                 "no node id: give --node-id, KAIROS_NODE_ID or server.node_id".into(),
@@ -244,6 +257,7 @@ impl ConfigLayer {
             raft,
             scheduler,
             tls,
+            api_tokens,
         })
     }
 

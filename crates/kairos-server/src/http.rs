@@ -1,5 +1,5 @@
-//! The HTTP side of a node: `/health` (this node's view) and `/cluster` (every
-//! member's status, as each reports it). The REST API joins these later.
+//! The HTTP side of a node: `/health` (this node's view), `/cluster` (every
+//! member's status, as each reports it) and the REST API under `/api/v1`.
 
 use std::time::Duration;
 
@@ -17,11 +17,12 @@ struct HttpState {
     node: RaftNode,
 }
 
-pub fn router(node: RaftNode) -> Router {
+pub fn router(node: RaftNode, api: crate::api::Api) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/cluster", get(cluster))
         .with_state(HttpState { node })
+        .merge(crate::api::router(api))
 }
 
 async fn health(State(state): State<HttpState>) -> Json<Value> {

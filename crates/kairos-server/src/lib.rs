@@ -2,6 +2,7 @@
 //! `kairos.v1.Cluster` and `kairos.v1.Worker`), the leader's scheduler loop, the
 //! HTTP endpoints, and a client of the cluster.
 
+pub mod api;
 pub mod client;
 pub mod cluster_service;
 pub mod config;

@@ -104,7 +104,11 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     };
     let http = {
         let mut stop = stop_rx.clone();
-        let app = crate::http::router(node.clone());
+        if config.api_tokens.is_open() {
+            tracing::warn!(http = %config.http_addr, "the REST API is open: anyone who reaches this address may use it (set api_token_file)");
+        }
+        let api = crate::api::Api::new(config.grpc_addr.clone(), config.api_tokens.clone());
+        let app = crate::http::router(node.clone(), api);
         tokio::spawn(async move {
             axum::serve(http_listener, app)
                 .with_graceful_shutdown(async move {

@@ -84,10 +84,14 @@ pub struct ServerArgs {
     /// PEM private key of --tls-cert. [env: KAIROS_TLS_KEY]
     #[arg(long)]
     pub tls_key: Option<PathBuf>,
-    /// PEM CA certificates trusted when calling other nodes (default: --tls-cert).
+    /// PEM CA certificates trusted when calling other nodes (required with TLS).
     /// [env: KAIROS_TLS_CA]
     #[arg(long)]
     pub tls_ca: Option<PathBuf>,
+    /// REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin); without
+    /// it the API is open. [env: KAIROS_API_TOKEN_FILE]
+    #[arg(long)]
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the

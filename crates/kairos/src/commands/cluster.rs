@@ -48,6 +48,7 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
         tls_cert: args.tls_cert.clone(),
         tls_key: args.tls_key.clone(),
         tls_ca: args.tls_ca.clone(),
+        api_token_file: args.api_token_file.clone(),
     };
     let config = (|| {
         let env = ConfigLayer::from_env(|name| std::env::var(name).ok())?;

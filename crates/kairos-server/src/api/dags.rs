@@ -1,0 +1,84 @@
+//! `/dags`: list, get, pause and unpause.
+
+use axum::Json;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::HeaderMap;
+use kairos_state::records::DagRecord;
+use kairos_state::{Command, Query};
+
+use super::auth::Role;
+use super::problem::Problem;
+use super::types::{Dag, DagList, DagPatch};
+use super::{Api, Page, ReadOptions};
+
+#[utoipa::path(get, path = "/dags", params(Page), responses(
+    (status = 200, body = DagList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_dags(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    UrlQuery(page): UrlQuery<Page>,
+) -> Result<Json<DagList>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let dags: Vec<DagRecord> = api
+        .read(
+            Query::Dags {
+                after: page.after,
+                limit: Some(limit),
+            },
+            page.consistent,
+        )
+        .await?;
+    let next = (dags.len() == limit)
+        .then(|| dags.last().map(|d| d.dag_id.clone()))
+        .flatten();
+    Ok(Json(DagList {
+        dags: dags.into_iter().map(Dag::from).collect(),
+        next,
+    }))
+}
+
+pub(super) async fn load_dag(
+    api: &Api,
+    dag_id: &str,
+    consistent: bool,
+) -> Result<DagRecord, Problem> {
+    let dag: Option<DagRecord> = api
+        .read(
+            Query::Dag {
+                dag_id: dag_id.to_string(),
+            },
+            consistent,
+        )
+        .await?;
+    dag.ok_or_else(|| Problem::not_found(format!("no DAG `{dag_id}`: push it first")))
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}", params(("dag_id" = String, Path), ReadOptions), responses(
+    (status = 200, body = Dag), (status = 404, body = Problem)))]
+pub async fn get_dag(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(dag_id): Path<String>,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<Dag>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    Ok(Json(load_dag(&api, &dag_id, read.consistent).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/dags/{dag_id}", params(("dag_id" = String, Path)), request_body = DagPatch, responses(
+    (status = 200, body = Dag), (status = 404, body = Problem)))]
+pub async fn patch_dag(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(dag_id): Path<String>,
+    Json(patch): Json<DagPatch>,
+) -> Result<Json<Dag>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    api.write(Command::SetPaused {
+        dag_id: dag_id.clone(),
+        is_paused: patch.is_paused,
+    })
+    .await?;
+    Ok(Json(load_dag(&api, &dag_id, true).await?.into()))
+}

@@ -1,0 +1,117 @@
+//! `/dags/{dag_id}/dagRuns`: list, get and trigger runs.
+
+use axum::Json;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use kairos_dag::state::RunType;
+use kairos_state::records::DagRunRecord;
+use kairos_state::{Command, Query};
+
+use super::auth::Role;
+use super::problem::Problem;
+use super::types::{DagRun, DagRunList, TriggerRun};
+use super::{Api, Page, ReadOptions};
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page), responses(
+    (status = 200, body = DagRunList), (status = 404, body = Problem)))]
+pub async fn list_runs(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(dag_id): Path<String>,
+    UrlQuery(page): UrlQuery<Page>,
+) -> Result<Json<DagRunList>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    super::dags::load_dag(&api, &dag_id, page.consistent).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let runs: Vec<DagRunRecord> = api
+        .read(
+            Query::Runs {
+                dag_id,
+                state: None,
+                after: page.after,
+                limit: Some(limit),
+            },
+            page.consistent,
+        )
+        .await?;
+    let next = (runs.len() == limit)
+        .then(|| runs.last().map(|r| r.run_id.clone()))
+        .flatten();
+    Ok(Json(DagRunList {
+        dag_runs: runs.into_iter().map(DagRun::from).collect(),
+        next,
+    }))
+}
+
+pub(super) async fn load_run(
+    api: &Api,
+    dag_id: &str,
+    run_id: &str,
+    consistent: bool,
+) -> Result<DagRunRecord, Problem> {
+    let run: Option<DagRunRecord> = api
+        .read(
+            Query::Run {
+                dag_id: dag_id.to_string(),
+                run_id: run_id.to_string(),
+            },
+            consistent,
+        )
+        .await?;
+    run.ok_or_else(|| Problem::not_found(format!("no run `{run_id}` of DAG `{dag_id}`")))
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ReadOptions), responses(
+    (status = 200, body = DagRun), (status = 404, body = Problem)))]
+pub async fn get_run(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<DagRun>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    Ok(Json(
+        load_run(&api, &dag_id, &run_id, read.consistent)
+            .await?
+            .into(),
+    ))
+}
+
+/// Triggers a manual run of the DAG's newest version. Without `dag_run_id` the
+/// run is named `manual__<logical date or now>`, as Airflow names it.
+#[utoipa::path(post, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path)),
+    request_body = TriggerRun, responses(
+    (status = 200, body = DagRun), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn trigger_run(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(dag_id): Path<String>,
+    Json(body): Json<TriggerRun>,
+) -> Result<Json<DagRun>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    let run_id = match body.dag_run_id {
+        Some(id) if id.trim().is_empty() => {
+            return Err(Problem::new(StatusCode::BAD_REQUEST, "dag_run_id is empty"));
+        }
+        Some(id) => id,
+        None => format!(
+            "manual__{}",
+            kairos_dag::state::python_isoformat(body.logical_date.unwrap_or_else(chrono::Utc::now))
+        ),
+    };
+    api.write(Command::CreateDagRun {
+        dag_id: dag_id.clone(),
+        run_id: run_id.clone(),
+        run_type: RunType::Manual,
+        version: None,
+        logical_date: body.logical_date,
+        data_interval_start: body.logical_date,
+        data_interval_end: body.logical_date,
+        run_after: None,
+        conf: body.conf,
+        triggered_by: "api".into(),
+    })
+    .await?;
+    Ok(Json(load_run(&api, &dag_id, &run_id, true).await?.into()))
+}
