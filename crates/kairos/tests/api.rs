@@ -113,6 +113,22 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["status"], 403);
 
+    // A body that is not what the endpoint takes is a problem too.
+    let (status, content_type, body) = http
+        .call(
+            reqwest::Method::PATCH,
+            "/dags/api_dag",
+            Some("op-token"),
+            Some(json!({"paused": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("paused"),
+        "{body}"
+    );
+
     // Reads on the follower (consistent, so the push is surely there).
     let dags = http.get("/dags?consistent=true", "view-token").await;
     assert_eq!(dags["dags"][0]["dag_id"], "api_dag");

@@ -7,6 +7,7 @@ use kairos_state::records::DagRecord;
 use kairos_state::{Command, Query};
 
 use super::auth::Role;
+use super::body::Body;
 use super::problem::Problem;
 use super::types::{Dag, DagList, DagPatch};
 use super::{Api, Page, ReadOptions};
@@ -72,7 +73,7 @@ pub async fn patch_dag(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(dag_id): Path<String>,
-    Json(patch): Json<DagPatch>,
+    Body(patch): Body<DagPatch>,
 ) -> Result<Json<Dag>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
     api.write(Command::SetPaused {

@@ -5,6 +5,7 @@
 //! the handlers, so it cannot drift from them. Errors are problem details.
 
 pub mod auth;
+mod body;
 mod dags;
 pub mod problem;
 mod runs;

@@ -8,6 +8,7 @@ use kairos_state::records::DagRunRecord;
 use kairos_state::{Command, Query};
 
 use super::auth::Role;
+use super::body::Body;
 use super::problem::Problem;
 use super::types::{DagRun, DagRunList, TriggerRun};
 use super::{Api, Page, ReadOptions};
@@ -87,7 +88,7 @@ pub async fn trigger_run(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(dag_id): Path<String>,
-    Json(body): Json<TriggerRun>,
+    Body(body): Body<TriggerRun>,
 ) -> Result<Json<DagRun>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
     let run_id = match body.dag_run_id {
