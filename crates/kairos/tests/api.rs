@@ -218,6 +218,79 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         .await;
     assert_eq!(tries["tries"], json!([]));
 
+    // Mark by hand: extract succeeds, so load is queued in the same entry.
+    let (status, _, marked) = http
+        .call(
+            reqwest::Method::PATCH,
+            "/dags/api_dag/dagRuns/from_api/taskInstances/extract",
+            Some("op-token"),
+            Some(json!({"new_state": "success"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{marked}");
+    assert_eq!(marked["state"], "success");
+    let load = http
+        .get(
+            "/dags/api_dag/dagRuns/from_api/taskInstances/load?consistent=true",
+            "view-token",
+        )
+        .await;
+    assert_eq!(load["state"], "queued");
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::PATCH,
+            "/dags/api_dag/dagRuns/from_api/taskInstances/load",
+            Some("op-token"),
+            Some(json!({"new_state": "running"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Clear: downstream is added, only_failed filters, dry_run changes nothing.
+    let (status, _, dry) = http
+        .call(
+            reqwest::Method::POST,
+            "/dags/api_dag/clearTaskInstances",
+            Some("op-token"),
+            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"], "include_downstream": true, "dry_run": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry, json!({"task_ids": ["extract", "load"], "cleared": 0}));
+    let (_, _, failed_only) = http
+        .call(
+            reqwest::Method::POST,
+            "/dags/api_dag/clearTaskInstances",
+            Some("op-token"),
+            Some(json!({"dag_run_id": "from_api", "only_failed": true})),
+        )
+        .await;
+    assert_eq!(failed_only, json!({"task_ids": [], "cleared": 0}));
+    let (status, _, cleared) = http
+        .call(
+            reqwest::Method::POST,
+            "/dags/api_dag/clearTaskInstances",
+            Some("op-token"),
+            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["cleared"], 1);
+    let extract = http
+        .get(
+            "/dags/api_dag/dagRuns/from_api/taskInstances/extract?consistent=true",
+            "view-token",
+        )
+        .await;
+    assert_eq!(extract["state"], "queued", "cleared and queued again");
+    let xcoms = http
+        .get(
+            "/dags/api_dag/dagRuns/from_api/taskInstances/extract/xcomEntries",
+            "view-token",
+        )
+        .await;
+    assert_eq!(xcoms["xcom_entries"], json!([]));
+
     // The OpenAPI document lists every path.
     let doc = http.get("/openapi.json", "view-token").await;
     assert_eq!(

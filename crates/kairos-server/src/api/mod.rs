@@ -4,6 +4,7 @@
 //! the leader. The OpenAPI document at `/api/v1/openapi.json` is generated from
 //! the handlers, so it cannot drift from them. Errors are problem details.
 
+mod actions;
 pub mod auth;
 mod body;
 mod dags;
@@ -124,7 +125,12 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run))
         .routes(routes!(task_instances::list_task_instances))
-        .routes(routes!(task_instances::get_task_instance))
+        .routes(routes!(
+            task_instances::get_task_instance,
+            actions::mark_task_instance
+        ))
+        .routes(routes!(actions::clear_task_instances))
+        .routes(routes!(actions::list_xcoms))
         .routes(routes!(task_instances::explain_task_instance))
         .routes(routes!(task_instances::list_tries))
         .with_state(api)

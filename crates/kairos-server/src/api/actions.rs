@@ -1,0 +1,267 @@
+//! Acting on task instances: clear (with upstream / downstream, only failed) and
+//! mark a state by hand; and reading their XComs.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use axum::Json;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::HeaderMap;
+use kairos_dag::state::{Actor, TaskInstanceState};
+use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};
+use kairos_state::{Command, Outcome, Query, TaskInstanceKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::Api;
+use super::auth::Role;
+use super::body::Body;
+use super::problem::Problem;
+use super::task_instances::Instance;
+use super::types::TaskInstance;
+
+/// Airflow's `clearTaskInstances` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    pub dag_run_id: String,
+    /// The tasks to clear; all of the run's when empty.
+    #[serde(default)]
+    pub task_ids: Vec<String>,
+    #[serde(default)]
+    pub include_upstream: bool,
+    #[serde(default)]
+    pub include_downstream: bool,
+    /// Only instances that failed or whose upstream failed.
+    #[serde(default)]
+    pub only_failed: bool,
+    /// List what would be cleared without clearing it.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClearResponse {
+    /// The task ids chosen (after adding upstream / downstream and filtering).
+    pub task_ids: Vec<String>,
+    /// How many task instances were cleared (0 on a dry run).
+    pub cleared: usize,
+}
+
+/// The tasks reachable from `start` along `edges` (task -> next tasks).
+fn closure(start: &[String], next: impl Fn(&str) -> Vec<String>) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = start.iter().cloned().collect();
+    let mut queue: VecDeque<String> = start.iter().cloned().collect();
+    while let Some(t) = queue.pop_front() {
+        for n in next(&t) {
+            if seen.insert(n.clone()) {
+                queue.push_back(n);
+            }
+        }
+    }
+    seen
+}
+
+#[utoipa::path(post, path = "/dags/{dag_id}/clearTaskInstances", params(("dag_id" = String, Path)),
+    request_body = ClearRequest, responses(
+    (status = 200, body = ClearResponse), (status = 404, body = Problem)))]
+pub async fn clear_task_instances(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(dag_id): Path<String>,
+    Body(req): Body<ClearRequest>,
+) -> Result<Json<ClearResponse>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    let run = super::runs::load_run(&api, &dag_id, &req.dag_run_id, true).await?;
+    let version: Option<VersionRecord> = api
+        .read(
+            Query::Version {
+                dag_id: dag_id.clone(),
+                version: run.version,
+            },
+            true,
+        )
+        .await?;
+    let version = version.ok_or_else(|| {
+        Problem::not_found(format!("version {} of `{dag_id}` is gone", run.version))
+    })?;
+    let tasks = &version.content.dag.tasks;
+    if let Some(unknown) = req
+        .task_ids
+        .iter()
+        .find(|id| !tasks.iter().any(|t| &t.task_id == *id))
+    {
+        return Err(Problem::not_found(format!(
+            "run `{}` (version {}) has no task `{unknown}`",
+            req.dag_run_id, run.version
+        )));
+    }
+    let start: Vec<String> = if req.task_ids.is_empty() {
+        tasks.iter().map(|t| t.task_id.clone()).collect()
+    } else {
+        req.task_ids.clone()
+    };
+    let mut chosen: BTreeSet<String> = start.iter().cloned().collect();
+    if req.include_upstream {
+        chosen.extend(closure(&start, |id| {
+            tasks
+                .iter()
+                .find(|t| t.task_id == id)
+                .map(|t| t.upstream.clone())
+                .unwrap_or_default()
+        }));
+    }
+    if req.include_downstream {
+        chosen.extend(closure(&start, |id| {
+            tasks
+                .iter()
+                .filter(|t| t.upstream.iter().any(|u| u == id))
+                .map(|t| t.task_id.clone())
+                .collect()
+        }));
+    }
+    if req.only_failed {
+        let tis: Vec<TaskInstanceRecord> = api
+            .read(
+                Query::TaskInstances {
+                    dag_id: dag_id.clone(),
+                    run_id: req.dag_run_id.clone(),
+                },
+                true,
+            )
+            .await?;
+        chosen.retain(|id| {
+            tis.iter().any(|t| {
+                &t.task_id == id
+                    && matches!(
+                        t.state,
+                        TaskInstanceState::Failed | TaskInstanceState::UpstreamFailed
+                    )
+            })
+        });
+    }
+    let task_ids: Vec<String> = chosen.into_iter().collect();
+    if req.dry_run || task_ids.is_empty() {
+        return Ok(Json(ClearResponse {
+            task_ids,
+            cleared: 0,
+        }));
+    }
+    let outcome = api
+        .write(Command::ClearTaskInstances {
+            dag_id,
+            run_id: req.dag_run_id,
+            task_ids: task_ids.clone(),
+        })
+        .await?;
+    let cleared = match outcome {
+        Outcome::Cleared { task_instances } => task_instances,
+        _ => 0,
+    };
+    Ok(Json(ClearResponse { task_ids, cleared }))
+}
+
+/// Airflow's task instance PATCH body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    /// success, failed or skipped.
+    pub new_state: String,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    request_body = MarkRequest,
+    responses((status = 200, body = TaskInstance), (status = 409, body = Problem)))]
+pub async fn mark_task_instance(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    UrlQuery(at): UrlQuery<Instance>,
+    Body(req): Body<MarkRequest>,
+) -> Result<Json<TaskInstance>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    let to = match TaskInstanceState::parse(&req.new_state) {
+        Some(
+            s @ (TaskInstanceState::Success
+            | TaskInstanceState::Failed
+            | TaskInstanceState::Skipped),
+        ) => s,
+        _ => {
+            return Err(Problem::bad_request(format!(
+                "new_state `{}` cannot be set by hand; use success, failed or skipped",
+                req.new_state
+            )));
+        }
+    };
+    let map_index = at.map_index.unwrap_or(-1);
+    api.write(Command::SetTaskState {
+        ti: TaskInstanceKey {
+            dag_id: dag_id.clone(),
+            run_id: run_id.clone(),
+            task_id: task_id.clone(),
+            map_index,
+        },
+        to,
+        actor: Actor::Mark,
+        attempt: None,
+        reason: Some(req.note.unwrap_or_else(|| "marked by hand".into())),
+    })
+    .await?;
+    let tis: Vec<TaskInstanceRecord> = api
+        .read(Query::TaskInstances { dag_id, run_id }, true)
+        .await?;
+    tis.into_iter()
+        .find(|t| t.task_id == task_id && t.map_index == map_index)
+        .map(|t| Json(t.into()))
+        .ok_or_else(|| Problem::not_found(format!("no task instance `{task_id}`")))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct XComEntry {
+    pub key: String,
+    pub map_index: i32,
+    #[schema(value_type = Object)]
+    pub value: Value,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct XComList {
+    pub xcom_entries: Vec<XComEntry>,
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    responses((status = 200, body = XComList)))]
+pub async fn list_xcoms(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    UrlQuery(at): UrlQuery<Instance>,
+) -> Result<Json<XComList>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let xcoms: Vec<XComRecord> = api
+        .read(
+            Query::XComs {
+                dag_id,
+                run_id,
+                task_id: Some(task_id),
+            },
+            at.consistent,
+        )
+        .await?;
+    Ok(Json(XComList {
+        xcom_entries: xcoms
+            .into_iter()
+            .filter(|x| at.map_index.is_none_or(|m| x.map_index == m))
+            .map(|x| XComEntry {
+                key: x.key,
+                map_index: x.map_index,
+                value: x.value,
+                timestamp: x.timestamp,
+            })
+            .collect(),
+    }))
+}
