@@ -41,6 +41,9 @@ pub struct ConfigLayer {
     /// A file of REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin).
     /// Without it the API is open.
     pub api_token_file: Option<PathBuf>,
+    /// 64 hex digits: the key Variables are encrypted with at rest. Without it
+    /// they are stored in plain text (as Airflow without a Fernet key).
+    pub variables_key_file: Option<PathBuf>,
 }
 
 /// The file form: the settings under a `[server]` table.
@@ -64,6 +67,7 @@ pub struct ServerConfig {
     pub scheduler: SchedulerSettings,
     pub tls: Option<TlsFiles>,
     pub api_tokens: crate::api::auth::ApiTokens,
+    pub variables_key: Option<crate::secrets::VariableKey>,
 }
 
 /// TLS material, read when the configuration is resolved so a bad path fails at
@@ -88,7 +92,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV: [&str; 16] = [
+const ENV: [&str; 17] = [
     "KAIROS_NODE_ID",
     "KAIROS_DATA_DIR",
     "KAIROS_GRPC_ADDR",
@@ -105,6 +109,7 @@ const ENV: [&str; 16] = [
     "KAIROS_TLS_KEY",
     "KAIROS_TLS_CA",
     "KAIROS_API_TOKEN_FILE",
+    "KAIROS_VARIABLES_KEY_FILE",
 ];
 
 impl ConfigLayer {
@@ -136,6 +141,7 @@ impl ConfigLayer {
             tls_key: lookup(ENV[13]).map(PathBuf::from),
             tls_ca: lookup(ENV[14]).map(PathBuf::from),
             api_token_file: lookup(ENV[15]).map(PathBuf::from),
+            variables_key_file: lookup(ENV[16]).map(PathBuf::from),
         })
     }
 
@@ -171,6 +177,7 @@ impl ConfigLayer {
             tls_key: self.tls_key.or(below.tls_key),
             tls_ca: self.tls_ca.or(below.tls_ca),
             api_token_file: self.api_token_file.or(below.api_token_file),
+            variables_key_file: self.variables_key_file.or(below.variables_key_file),
         }
     }
 
@@ -184,6 +191,12 @@ impl ConfigLayer {
             }
             None => crate::api::auth::ApiTokens::open(),
         };
+        let variables_key = self
+            .variables_key_file
+            .as_deref()
+            .map(crate::secrets::VariableKey::from_file)
+            .transpose()
+            .map_err(ConfigError::Invalid)?;
         let node_id = self.node_id.ok_or_else(|| {
             ConfigError::Invalid(
                 "no node id: give --node-id, KAIROS_NODE_ID or server.node_id".into(),
@@ -258,6 +271,7 @@ impl ConfigLayer {
             scheduler,
             tls,
             api_tokens,
+            variables_key,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod local_cluster;
 pub mod local_worker;
 pub mod scheduler;
+pub mod secrets;
 pub mod server;
 pub mod worker_auth;
 pub mod worker_service;

@@ -86,9 +86,12 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
         let worker_service = crate::worker_auth::guarded(
-            WorkerServer::new(WorkerService::new(scheduler.clone()))
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+            WorkerServer::new(WorkerService::new(
+                scheduler.clone(),
+                config.variables_key.clone(),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
             config.scheduler.worker_tokens.clone(),
         );
         let incoming = tokio_stream_from(grpc_listener);
@@ -107,7 +110,11 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         if config.api_tokens.is_open() {
             tracing::warn!(http = %config.http_addr, "the REST API is open: anyone who reaches this address may use it (set api_token_file)");
         }
-        let api = crate::api::Api::new(config.grpc_addr.clone(), config.api_tokens.clone());
+        let api = crate::api::Api::new(
+            config.grpc_addr.clone(),
+            config.api_tokens.clone(),
+            config.variables_key.clone(),
+        );
         let app = crate::http::router(node.clone(), api);
         tokio::spawn(async move {
             axum::serve(http_listener, app)

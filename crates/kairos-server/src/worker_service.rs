@@ -28,15 +28,21 @@ const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
 
 pub struct WorkerService {
     s: Arc<Scheduler>,
+    /// Decrypts Variables stored encrypted, for `var.value` in templates.
+    variables_key: Option<crate::secrets::VariableKey>,
     /// Each version's DAG without its tasks, as JSON: built once, sent with every
     /// assignment (versions are immutable, so the cache never goes stale).
     dag_shells: std::sync::Mutex<HashMap<(String, u32), Arc<str>>>,
 }
 
 impl WorkerService {
-    pub fn new(s: Arc<Scheduler>) -> WorkerService {
+    pub fn new(
+        s: Arc<Scheduler>,
+        variables_key: Option<crate::secrets::VariableKey>,
+    ) -> WorkerService {
         WorkerService {
             s,
+            variables_key,
             dag_shells: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -509,11 +515,19 @@ impl Worker for WorkerService {
             .variable(&key)
             .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(match variable {
-            Some(v) if v.encrypted => {
-                return Err(Status::failed_precondition(format!(
-                    "variable `{key}` is stored encrypted and this server has no key to read it"
-                )));
-            }
+            Some(v) if v.encrypted => match &self.variables_key {
+                Some(k) => GetVariableReply {
+                    found: true,
+                    value: k
+                        .open(&key, &v.value)
+                        .map_err(Status::failed_precondition)?,
+                },
+                None => {
+                    return Err(Status::failed_precondition(format!(
+                        "variable `{key}` is stored encrypted and this server has no variables_key_file to read it"
+                    )));
+                }
+            },
             Some(v) => GetVariableReply {
                 found: true,
                 value: v.value,

@@ -92,6 +92,10 @@ pub struct ServerArgs {
     /// it the API is open. [env: KAIROS_API_TOKEN_FILE]
     #[arg(long)]
     pub api_token_file: Option<PathBuf>,
+    /// A file with the 64-hex-digit key Variables are encrypted with at rest
+    /// (`openssl rand -hex 32`). [env: KAIROS_VARIABLES_KEY_FILE]
+    #[arg(long)]
+    pub variables_key_file: Option<PathBuf>,
 }
 
 /// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the

@@ -75,8 +75,16 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
     )
     .expect("tokens");
     let tokens = tokens.display().to_string();
+    let key_file = dir.path().join("variables.key");
+    std::fs::write(&key_file, "0f".repeat(32)).expect("key");
+    let key_file = key_file.display().to_string();
     let mut flags: Vec<&str> = CALM_TIMINGS.to_vec();
-    flags.extend(["--api-token-file", &tokens]);
+    flags.extend([
+        "--api-token-file",
+        &tokens,
+        "--variables-key-file",
+        &key_file,
+    ]);
     let cluster =
         Cluster::start(Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &flags).expect("cluster");
     let leader = cluster
@@ -290,6 +298,101 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         )
         .await;
     assert_eq!(xcoms["xcom_entries"], json!([]));
+
+    // Variables: admins write, operators read, the state holds only ciphertext.
+    let put = |token: &'static str| {
+        http.call(
+            reqwest::Method::PUT,
+            "/variables/db_password",
+            Some(token),
+            Some(json!({"value": "hunter2", "description": "the warehouse"})),
+        )
+    };
+    assert_eq!(put("op-token").await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = put("admin-token").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::GET,
+            "/variables/db_password",
+            Some("view-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let read = http
+        .get("/variables/db_password?consistent=true", "op-token")
+        .await;
+    assert_eq!(read["value"], "hunter2");
+    let stored = cluster
+        .client()
+        .query(
+            &kairos_state::Query::Variable {
+                key: "db_password".into(),
+            },
+            true,
+        )
+        .await
+        .expect("raw read");
+    assert_eq!(stored["encrypted"], true);
+    assert!(!stored["value"].to_string().contains("hunter2"), "{stored}");
+    let listed = http.get("/variables", "op-token").await;
+    assert_eq!(listed["variables"][0]["value"], "hunter2");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::DELETE,
+            "/variables/db_password",
+            Some("admin-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::GET,
+            "/variables/db_password?consistent=true",
+            Some("op-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Pools: admins create and delete; default_pool stays.
+    let (status, _, pool) = http
+        .call(
+            reqwest::Method::PUT,
+            "/pools/etl",
+            Some("admin-token"),
+            Some(json!({"slots": 3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pool}");
+    let pools = http.get("/pools?consistent=true", "view-token").await;
+    let names: Vec<&str> = pools["pools"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["default_pool", "etl"]);
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::DELETE,
+            "/pools/default_pool",
+            Some("admin-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::DELETE,
+            "/pools/etl",
+            Some("admin-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 
     // The OpenAPI document lists every path.
     let doc = http.get("/openapi.json", "view-token").await;

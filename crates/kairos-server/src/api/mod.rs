@@ -8,10 +8,12 @@ mod actions;
 pub mod auth;
 mod body;
 mod dags;
+mod pools;
 pub mod problem;
 mod runs;
 mod task_instances;
 pub mod types;
+mod variables;
 
 use std::sync::Arc;
 
@@ -39,16 +41,23 @@ pub struct Api {
     /// are forwarded to the leader from there.
     client: Arc<ClusterClient>,
     tokens: Arc<ApiTokens>,
+    /// Seals Variables before they are proposed; `None` stores them in plain text.
+    variables_key: Option<crate::secrets::VariableKey>,
 }
 
 impl Api {
-    pub fn new(own_grpc_addr: String, tokens: ApiTokens) -> Api {
+    pub fn new(
+        own_grpc_addr: String,
+        tokens: ApiTokens,
+        variables_key: Option<crate::secrets::VariableKey>,
+    ) -> Api {
         Api {
             client: Arc::new(
                 ClusterClient::new(vec![own_grpc_addr])
                     .with_patience(std::time::Duration::from_secs(10)),
             ),
             tokens: Arc::new(tokens),
+            variables_key,
         }
     }
 
@@ -133,6 +142,18 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(actions::list_xcoms))
         .routes(routes!(task_instances::explain_task_instance))
         .routes(routes!(task_instances::list_tries))
+        .routes(routes!(pools::list_pools))
+        .routes(routes!(
+            pools::get_pool,
+            pools::put_pool,
+            pools::delete_pool
+        ))
+        .routes(routes!(variables::list_variables))
+        .routes(routes!(
+            variables::get_variable,
+            variables::put_variable,
+            variables::delete_variable
+        ))
         .with_state(api)
         .split_for_parts();
     let doc = Arc::new(doc);

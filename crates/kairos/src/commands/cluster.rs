@@ -49,6 +49,7 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
         tls_key: args.tls_key.clone(),
         tls_ca: args.tls_ca.clone(),
         api_token_file: args.api_token_file.clone(),
+        variables_key_file: args.variables_key_file.clone(),
     };
     let config = (|| {
         let env = ConfigLayer::from_env(|name| std::env::var(name).ok())?;

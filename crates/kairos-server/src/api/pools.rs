@@ -1,0 +1,110 @@
+//! `/pools`: Airflow's pools. Anyone may read them; admins create, resize and
+//! delete them (`default_pool` can be resized, not deleted).
+
+use axum::Json;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use kairos_state::records::PoolRecord;
+use kairos_state::{Command, Query};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Role;
+use super::body::Body;
+use super::problem::Problem;
+use super::{Api, ReadOptions};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Pool {
+    pub name: String,
+    pub slots: u32,
+    pub description: Option<String>,
+    pub include_deferred: bool,
+}
+
+impl From<PoolRecord> for Pool {
+    fn from(p: PoolRecord) -> Pool {
+        Pool {
+            name: p.name,
+            slots: p.slots,
+            description: p.description,
+            include_deferred: p.include_deferred,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PoolList {
+    pub pools: Vec<Pool>,
+}
+
+/// PUT body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolBody {
+    pub slots: u32,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub include_deferred: bool,
+}
+
+#[utoipa::path(get, path = "/pools", params(ReadOptions), responses((status = 200, body = PoolList)))]
+pub async fn list_pools(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<PoolList>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let pools: Vec<PoolRecord> = api.read(Query::Pools, read.consistent).await?;
+    Ok(Json(PoolList {
+        pools: pools.into_iter().map(Pool::from).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/pools/{name}", params(("name" = String, Path), ReadOptions),
+    responses((status = 200, body = Pool), (status = 404, body = Problem)))]
+pub async fn get_pool(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<Pool>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let pools: Vec<PoolRecord> = api.read(Query::Pools, read.consistent).await?;
+    pools
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| Json(p.into()))
+        .ok_or_else(|| Problem::not_found(format!("no pool `{name}`")))
+}
+
+#[utoipa::path(put, path = "/pools/{name}", params(("name" = String, Path)), request_body = PoolBody,
+    responses((status = 200, body = Pool), (status = 400, body = Problem)))]
+pub async fn put_pool(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Body(body): Body<PoolBody>,
+) -> Result<Json<Pool>, Problem> {
+    api.tokens.authorize(&headers, Role::Admin)?;
+    let pool = PoolRecord {
+        name,
+        slots: body.slots,
+        description: body.description,
+        include_deferred: body.include_deferred,
+    };
+    api.write(Command::SetPool { pool: pool.clone() }).await?;
+    Ok(Json(pool.into()))
+}
+
+#[utoipa::path(delete, path = "/pools/{name}", params(("name" = String, Path)),
+    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_pool(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    api.tokens.authorize(&headers, Role::Admin)?;
+    api.write(Command::DeletePool { name }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
