@@ -41,6 +41,7 @@
 
 pub mod date;
 pub mod diag;
+pub mod diff;
 pub mod duration;
 pub mod graph;
 pub mod load;

@@ -394,6 +394,50 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
+    // A changed DAG makes version 2; the old run still shows version 1's graph.
+    let changed = DAG.replace(
+        "extract: {operator: bash, bash_command: 'echo x'}",
+        "extract: {operator: bash, bash_command: 'echo x', retries: 2}",
+    ) + "    report: {operator: bash, bash_command: 'echo r', dependencies: [load]}\n";
+    cluster
+        .client()
+        .propose(&[put_dag_command(&changed).expect("a DAG")])
+        .await
+        .expect("push version 2");
+    let versions = http
+        .get("/dags/api_dag/versions?consistent=true", "view-token")
+        .await;
+    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2));
+    let run = http
+        .get("/dags/api_dag/dagRuns/from_api", "view-token")
+        .await;
+    assert_eq!(run["version"], 1);
+    let old = http.get("/dags/api_dag/versions/1", "view-token").await;
+    let old_tasks: Vec<&str> = old["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["task_id"].as_str())
+        .collect();
+    assert_eq!(old_tasks, ["extract", "load"]);
+    assert_eq!(old["tasks"][1]["upstream"], json!(["extract"]));
+    let diff = http
+        .get("/dags/api_dag/versions/1/diff/2", "view-token")
+        .await;
+    assert_eq!(diff["changes"]["tasks_added"], json!(["report"]));
+    assert_eq!(diff["changes"]["tasks_removed"], json!([]));
+    assert_eq!(
+        diff["changes"]["tasks_changed"],
+        json!([{"task_id": "extract", "fields": ["retries"]}])
+    );
+    let file = http
+        .get("/dags/api_dag/versions/2/file?key=pushed.yml", "view-token")
+        .await;
+    assert!(
+        file["content"].as_str().unwrap_or("").contains("report"),
+        "{file}"
+    );
+
     // The OpenAPI document lists every path.
     let doc = http.get("/openapi.json", "view-token").await;
     assert_eq!(

@@ -14,6 +14,7 @@ mod runs;
 mod task_instances;
 pub mod types;
 mod variables;
+mod versions;
 
 use std::sync::Arc;
 
@@ -142,6 +143,10 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(actions::list_xcoms))
         .routes(routes!(task_instances::explain_task_instance))
         .routes(routes!(task_instances::list_tries))
+        .routes(routes!(versions::list_versions))
+        .routes(routes!(versions::get_version))
+        .routes(routes!(versions::get_file))
+        .routes(routes!(versions::diff_versions))
         .routes(routes!(pools::list_pools))
         .routes(routes!(
             pools::get_pool,
