@@ -287,6 +287,7 @@ impl Worker for WorkerService {
                     .map(|ti| Command::Dispatch {
                         ti: ti.clone(),
                         worker: r.worker_id.clone(),
+                        log_url: (!worker.log_url.is_empty()).then(|| worker.log_url.clone()),
                     })
                     .collect();
                 // Proposing, releasing the claims and granting the leases run in a

@@ -280,7 +280,11 @@ fn apply_command(
             run_id,
             task_ids,
         } => clear_task_instances(txn, sched, dag_id, run_id, task_ids),
-        Command::Dispatch { ti, worker } => dispatch(txn, sched, ti, worker),
+        Command::Dispatch {
+            ti,
+            worker,
+            log_url,
+        } => dispatch(txn, sched, ti, worker, log_url.as_deref()),
         Command::FinishAttempt {
             ti,
             attempt,
@@ -621,6 +625,7 @@ fn dispatch(
     sched: &mut Sched,
     ti: &TaskInstanceKey,
     worker: &str,
+    log_url: Option<&str>,
 ) -> Result<CommandResult, StoreError> {
     check!(check_id("worker id", worker));
     let Some(mut record) = crate::schedule::load_ti(txn, ti)? else {
@@ -639,6 +644,7 @@ fn dispatch(
             ),
         );
     }
+    record.log_url = log_url.filter(|u| !u.is_empty()).map(str::to_string);
     start_attempt(txn, sched, &mut record, Some(worker))?;
     task_outcome(txn, sched, ti)
 }

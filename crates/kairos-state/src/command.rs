@@ -101,6 +101,10 @@ pub enum Command {
     Dispatch {
         ti: TaskInstanceKey,
         worker: String,
+        /// Where that worker serves attempt logs (`http://HOST:PORT`), kept on the
+        /// task instance so any node's API can proxy the log.
+        #[serde(default)]
+        log_url: Option<String>,
     },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes

@@ -159,6 +159,9 @@ pub struct TaskInstanceRecord {
     /// as Airflow raises `max_tries` on clear.
     #[serde(default)]
     pub cleared_tries: u32,
+    /// Where the current attempt's worker serves its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
     /// A mapped instance's own arguments (its element of each expanded list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_element: Option<BTreeMap<String, Value>>,
@@ -200,6 +203,9 @@ pub struct TryRecord {
     pub worker: Option<String>,
     pub start_date: Option<DateTime<Utc>>,
     pub end_date: DateTime<Utc>,
+    /// Where that attempt's worker served its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
 }
 
 /// A Variable (Airflow's `Variable`): a named string that templates read as

@@ -41,6 +41,7 @@ fn dispatch(store: &mut TempStore, ti: TaskInstanceKey) -> String {
     let r = store.apply(vec![Command::Dispatch {
         ti: ti.clone(),
         worker: "w".into(),
+        log_url: None,
     }]);
     match &r[0] {
         Ok(Outcome::TaskState {

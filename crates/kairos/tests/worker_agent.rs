@@ -433,6 +433,46 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
     assert_eq!(tries[1].state, S::Success);
     assert_ne!(tries[1].worker.as_deref(), Some(holder.as_str()));
 
+    // Logs through the API of any node: the live worker's file, then (once that
+    // worker is gone too) the replicated tail; the killed worker's try is gone.
+    let api = format!(
+        "http://{}/api/v1/dags/slow/dagRuns/r1/taskInstances/work/logs",
+        cluster.node(1).http
+    );
+    let log = |try_number: u32| {
+        let url = format!("{api}/{try_number}");
+        async move {
+            let response = reqwest::get(url).await.expect("the API answers");
+            let status = response.status();
+            let source = response
+                .headers()
+                .get("x-kairos-log-source")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (status, source, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, source, text) = log(2).await;
+    assert_eq!(
+        (status.as_u16(), source.as_str()),
+        (200, "worker"),
+        "{text}"
+    );
+    assert!(text.contains("done"), "{text}");
+    let (status, _, text) = log(1).await;
+    assert_eq!(status.as_u16(), 404, "{text}");
+    assert!(text.contains("does not answer"), "{text}");
+    workers[1 - killed].kill();
+    let (status, source, text) = log(2).await;
+    assert_eq!(
+        (status.as_u16(), source.as_str()),
+        (200, "replicated-tail"),
+        "{text}"
+    );
+    assert!(text.contains("done"), "{text}");
+    workers[1 - killed] = Worker::start(&cluster, dir.path(), "w3", TOKEN);
+
     // Across DAGs: a sensor waits for a task of a run that does not exist yet; a
     // TriggerDagRunOperator creates that run with conf and waits for it.
     push(&cluster, dir.path(), "cross.yml", CROSS_DAGS, &[]).await;

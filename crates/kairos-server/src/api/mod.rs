@@ -8,6 +8,7 @@ mod actions;
 pub mod auth;
 mod body;
 mod dags;
+mod logs;
 mod pools;
 pub mod problem;
 mod runs;
@@ -141,6 +142,7 @@ pub fn router(api: Api) -> axum::Router {
         ))
         .routes(routes!(actions::clear_task_instances))
         .routes(routes!(actions::list_xcoms))
+        .routes(routes!(logs::get_log))
         .routes(routes!(task_instances::explain_task_instance))
         .routes(routes!(task_instances::list_tries))
         .routes(routes!(versions::list_versions))

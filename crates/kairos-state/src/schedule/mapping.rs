@@ -248,6 +248,7 @@ pub(crate) fn expand(
             next_retry_at: None,
             worker: None,
             log_tail: None,
+            log_url: None,
             map_element: Some(element.clone()),
             ..placeholder.clone()
         };

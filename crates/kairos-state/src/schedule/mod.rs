@@ -198,6 +198,7 @@ pub(crate) fn write_ti(
                     worker: ti.worker.clone(),
                     start_date: ti.start_date,
                     end_date: sched.stamp(),
+                    log_url: ti.log_url.clone(),
                 };
                 txn.put(
                     Cf::Index,

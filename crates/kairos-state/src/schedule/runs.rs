@@ -253,6 +253,7 @@ pub(crate) fn insert_run(
             log_tail: None,
             cleared_tries: 0,
             map_element: None,
+            log_url: None,
         };
         txn.put(
             Cf::TaskInstances,

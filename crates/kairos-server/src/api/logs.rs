@@ -1,0 +1,144 @@
+//! Task logs: proxied from the worker that ran the attempt (live while it runs,
+//! from `offset` on), or, when that worker is gone, the last 4 KiB replicated with
+//! the attempt's final report. The `x-kairos-log-source` header says which.
+
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kairos_state::records::{TaskInstanceRecord, TryRecord};
+use kairos_state::{Query, TaskInstanceKey};
+use serde::Deserialize;
+
+use super::Api;
+use super::auth::Role;
+use super::problem::Problem;
+
+/// `?map_index=&offset=`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct LogQuery {
+    pub map_index: Option<i32>,
+    /// Start at this byte of the log (to follow a growing one).
+    #[serde(default)]
+    pub offset: u64,
+}
+
+fn text(body: String, source: &'static str, size: Option<String>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert("x-kairos-log-source", HeaderValue::from_static(source));
+    if let Some(size) = size.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        h.insert("x-kairos-log-size", size);
+    }
+    response
+}
+
+/// Asks the worker at `base` for the log; `None` when it does not answer.
+async fn from_worker(
+    base: &str,
+    ti: &TaskInstanceKey,
+    try_number: u32,
+    offset: u64,
+) -> Option<(String, Option<String>)> {
+    let mut url = reqwest::Url::parse(base).ok()?;
+    url.path_segments_mut().ok()?.extend([
+        "logs",
+        &ti.dag_id,
+        &ti.run_id,
+        &ti.task_id,
+        &try_number.to_string(),
+    ]);
+    url.query_pairs_mut()
+        .append_pair("map_index", &ti.map_index.to_string())
+        .append_pair("offset", &offset.to_string());
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .ok()?
+        .get(url)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let size = response
+        .headers()
+        .get("x-kairos-log-size")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Some((response.text().await.ok()?, size))
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
+        ("try_number" = u32, Path), LogQuery),
+    responses((status = 200, description = "the log as text", content_type = "text/plain"),
+        (status = 404, body = Problem)))]
+pub async fn get_log(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id, task_id, try_number)): Path<(String, String, String, u32)>,
+    UrlQuery(q): UrlQuery<LogQuery>,
+) -> Result<Response, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let key = TaskInstanceKey {
+        dag_id: dag_id.clone(),
+        run_id: run_id.clone(),
+        task_id: task_id.clone(),
+        map_index: q.map_index.unwrap_or(-1),
+    };
+    let tis: Vec<TaskInstanceRecord> = api
+        .read(
+            Query::TaskInstances {
+                dag_id: dag_id.clone(),
+                run_id: run_id.clone(),
+            },
+            false,
+        )
+        .await?;
+    let ti = tis
+        .into_iter()
+        .find(|t| t.task_id == task_id && t.map_index == key.map_index)
+        .ok_or_else(|| {
+            Problem::not_found(format!("no task instance `{task_id}` in run `{run_id}`"))
+        })?;
+    let tries: Vec<TryRecord> = api.read(Query::Tries { ti: key.clone() }, false).await?;
+    let ended = tries.iter().find(|t| t.try_number == try_number);
+    if try_number == 0 || try_number > ti.try_number {
+        return Err(Problem::not_found(format!(
+            "`{task_id}` has had {} tries; there is no try {try_number}",
+            ti.try_number
+        )));
+    }
+    let (worker, log_url) = if try_number == ti.try_number {
+        (ti.worker.clone(), ti.log_url.clone())
+    } else {
+        (
+            ended.and_then(|t| t.worker.clone()),
+            ended.and_then(|t| t.log_url.clone()),
+        )
+    };
+    if let Some(base) = &log_url {
+        if let Some((body, size)) = from_worker(base, &key, try_number, q.offset).await {
+            return Ok(text(body, "worker", size));
+        }
+    }
+    // The worker is gone: the tail replicated with the last finished attempt.
+    let latest_finished = try_number == ti.try_number && ti.state.is_finished();
+    if let (true, Some(tail)) = (latest_finished, ti.log_tail.clone()) {
+        return Ok(text(tail, "replicated-tail", None));
+    }
+    Err(Problem::not_found(format!(
+        "the log of try {try_number} is on worker {}, which does not answer{}",
+        worker.as_deref().unwrap_or("(none)"),
+        if latest_finished {
+            ", and no tail was replicated"
+        } else {
+            "; only the last finished try's tail is replicated"
+        }
+    )))
+}
