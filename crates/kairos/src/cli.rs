@@ -24,6 +24,9 @@ pub enum Command {
     Server(ServerArgs),
     /// Run a worker agent: pull tasks from the cluster and run them.
     Worker(WorkerArgs),
+    /// Task instances of a run: states, logs.
+    #[command(subcommand_required = true)]
+    Tasks(TasksArgs),
     /// Inspect and change the cluster's membership.
     #[command(subcommand_required = true)]
     Cluster(ClusterArgs),
@@ -210,6 +213,105 @@ pub enum DagsCommand {
     Validate(ValidateArgs),
     /// Print the DAGs of a file: tasks, edges, schedule and the next data intervals.
     Show(ShowArgs),
+    /// Validate DAG files locally, then upload each with the files it references;
+    /// an unchanged DAG makes no new version.
+    Push(PushArgs),
+    /// The cluster's DAGs.
+    List(ListArgs),
+    /// Trigger a manual run.
+    Trigger(TriggerArgs),
+    /// Pause a DAG: no new runs, no new tasks.
+    Pause(DagArgs),
+    /// Unpause a DAG.
+    Unpause(DagArgs),
+}
+
+/// Where the REST API is and who is asking. `--server` is a node's HTTP address
+/// here (the `cluster` commands take gRPC addresses).
+#[derive(Args, Debug, Clone)]
+pub struct Remote {
+    /// Any node's HTTP address (`HOST:PORT` or a URL).
+    #[arg(long, env = "KAIROS_SERVER", default_value = "127.0.0.1:8081")]
+    pub server: String,
+    /// An API token (when the servers have api_token_file).
+    #[arg(long, env = "KAIROS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// DAG files, or folders searched for *.yml and *.yaml.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The bundle the DAGs belong to.
+    #[arg(long)]
+    pub bundle: Option<String>,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct DagArgs {
+    pub dag_id: String,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    pub dag_id: String,
+    /// The run's conf, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// The run's logical date (RFC 3339).
+    #[arg(long)]
+    pub logical_date: Option<String>,
+    /// The run id (default `manual__<logical date or now>`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct TasksArgs {
+    #[command(subcommand)]
+    pub command: TasksCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TasksCommand {
+    /// Every task instance of a run with its state, try and worker.
+    States {
+        dag_id: String,
+        run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// A task's log (the last try unless --try), from its worker or the replicated tail.
+    Logs {
+        dag_id: String,
+        run_id: String,
+        task_id: String,
+        #[arg(long = "try")]
+        try_number: Option<u32>,
+        #[arg(long, default_value_t = -1)]
+        map_index: i32,
+        /// Keep printing as the log grows, until the task finishes.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

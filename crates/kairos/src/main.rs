@@ -18,9 +18,15 @@ fn main() -> ExitCode {
         cli::Command::Dags(dags) => match dags.command {
             cli::DagsCommand::Validate(args) => commands::dags::validate(&args),
             cli::DagsCommand::Show(args) => commands::dags::show(&args),
+            cli::DagsCommand::Push(args) => commands::remote::push(&args),
+            cli::DagsCommand::List(args) => commands::remote::list(&args),
+            cli::DagsCommand::Trigger(args) => commands::remote::trigger(&args),
+            cli::DagsCommand::Pause(args) => commands::remote::pause(&args, true),
+            cli::DagsCommand::Unpause(args) => commands::remote::pause(&args, false),
         },
         cli::Command::Server(args) => commands::cluster::serve(&args),
         cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Cluster(args) => commands::cluster::cluster(&args),
+        cli::Command::Tasks(args) => commands::remote::tasks(&args),
     }
 }

@@ -11,6 +11,7 @@ mod dags;
 mod logs;
 mod pools;
 pub mod problem;
+mod push;
 mod runs;
 mod task_instances;
 pub mod types;
@@ -132,6 +133,7 @@ struct ApiDoc;
 pub fn router(api: Api) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(dags::list_dags))
+        .routes(routes!(push::push))
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run))

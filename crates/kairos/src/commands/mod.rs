@@ -1,3 +1,4 @@
 pub mod cluster;
 pub mod dags;
+pub mod remote;
 pub mod worker;

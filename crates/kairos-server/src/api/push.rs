@@ -1,0 +1,135 @@
+//! `POST /dags/push`: upload one DAG file (and the files it references); the
+//! server validates it again with the same loader the CLI used, then proposes a
+//! version per DAG in it. An unchanged DAG makes no new version.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use kairos_dag::load::{LoadOptions, load_bytes};
+use kairos_state::{Command, Outcome};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Api;
+use super::auth::Role;
+use super::body::Body;
+use super::problem::Problem;
+
+/// Where uploads are laid out for the loader; only a name, nothing is written.
+const ROOT: &str = "/kairos-upload";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// The DAG file's name (a relative path, e.g. `etl.yml`).
+    pub file_name: String,
+    /// The DAG file's YAML.
+    pub content: String,
+    /// Files it references, by path relative to the DAG file's folder.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// The bundle the DAGs belong to (default `default`).
+    pub bundle: Option<String>,
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PushedDag {
+    pub dag_id: String,
+    pub version: u32,
+    /// False when the content equals the newest version's (no new version).
+    pub created: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PushResponse {
+    pub dags: Vec<PushedDag>,
+    /// Warnings from validation (errors refuse the push).
+    pub warnings: Vec<String>,
+}
+
+/// A relative path that stays inside the upload (no `..`, not absolute).
+fn inside(path: &str) -> Option<PathBuf> {
+    let p = Path::new(path);
+    let ok = !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    ok.then(|| Path::new(ROOT).join(p))
+}
+
+#[utoipa::path(post, path = "/dags/push", request_body = PushRequest, responses(
+    (status = 200, body = PushResponse), (status = 400, body = Problem)))]
+pub async fn push(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Body(req): Body<PushRequest>,
+) -> Result<Json<PushResponse>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    let path = inside(&req.file_name).ok_or_else(|| {
+        Problem::bad_request(format!(
+            "file_name {:?} must be a relative path inside the bundle (no `..`)",
+            req.file_name
+        ))
+    })?;
+    let mut reader: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    for (key, text) in &req.files {
+        let at = inside(key).ok_or_else(|| {
+            Problem::bad_request(format!("file {key:?} must be a relative path (no `..`)"))
+        })?;
+        reader.insert(at, text.as_bytes().to_vec());
+    }
+    let opts = LoadOptions {
+        bundle: req
+            .bundle
+            .clone()
+            .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
+        team: req.team.clone(),
+    };
+    let loaded = load_bytes(
+        &req.file_name,
+        &path,
+        req.content.as_bytes(),
+        &reader,
+        &opts,
+    );
+    if loaded.has_errors() {
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
+        return Err(Problem::bad_request(format!(
+            "{} is not a valid DAG file: {}",
+            req.file_name,
+            errors.join("; ")
+        )));
+    }
+    let warnings = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let mut dags = Vec::new();
+    for content in loaded.dags {
+        let outcome = api
+            .write(Command::PutDagVersion {
+                content,
+                files: loaded.contents.clone(),
+            })
+            .await?;
+        if let Outcome::DagVersion {
+            dag_id,
+            version,
+            created,
+            ..
+        } = outcome
+        {
+            dags.push(PushedDag {
+                dag_id,
+                version,
+                created,
+            });
+        }
+    }
+    Ok(Json(PushResponse { dags, warnings }))
+}

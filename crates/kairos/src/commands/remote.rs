@@ -1,0 +1,439 @@
+//! The commands that talk to a cluster's REST API: `dags push|list|trigger|pause|
+//! unpause` and `tasks states|logs`. Any node answers; writes are forwarded to the
+//! leader by the node. Tables for people, `--output json` for scripts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kairos_dag::load::{LoadOptions, load_file};
+use serde_json::{Value, json};
+
+use crate::cli::{
+    DagArgs, ListArgs, Output, PushArgs, Remote, TasksArgs, TasksCommand, TriggerArgs,
+};
+use crate::table;
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+struct Api {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(remote: &Remote) -> Result<Api, String> {
+        let server = remote.server.trim().trim_end_matches('/');
+        let base = if server.starts_with("http://") || server.starts_with("https://") {
+            format!("{server}/api/v1")
+        } else {
+            format!("http://{server}/api/v1")
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Api {
+            base,
+            token: remote.token.clone(),
+            http,
+        })
+    }
+
+    /// One call; a problem answer becomes its detail.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(reqwest::header::HeaderMap, String), String> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{} did not answer: {e}", self.base))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            return Err(format!("{} ({})", detail, status.as_u16()));
+        }
+        Ok((headers, text))
+    }
+
+    async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let (_, text) = self.call(method, path, body).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("the API answered something else than JSON: {e}"))
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `f` with an API client, printing its error.
+fn with_api<F, Fut>(remote: &Remote, f: F) -> ExitCode
+where
+    F: FnOnce(Api) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let (api, rt) = match (Api::new(remote), runtime()) {
+        (Ok(api), Ok(rt)) => (api, rt),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    match rt.block_on(f(api)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
+fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+pub fn push(args: &PushArgs) -> ExitCode {
+    let opts = LoadOptions {
+        bundle: args
+            .bundle
+            .clone()
+            .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
+        team: None,
+    };
+    // Validate everything locally first: nothing is uploaded if any file is broken.
+    let mut uploads = Vec::new();
+    for path in dag_files(&args.paths) {
+        let loaded = load_file(&path, &opts);
+        if loaded.has_errors() {
+            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+                eprintln!("{d}");
+            }
+            return fail(format!(
+                "{} is not valid; nothing was pushed",
+                path.display()
+            ));
+        }
+        let mut files = BTreeMap::new();
+        for version in &loaded.dags {
+            for key in version.files.keys() {
+                if let Some(text) = loaded.file(version, key) {
+                    files.insert(key.clone(), text.to_string());
+                }
+            }
+        }
+        let content = match std::fs::read_to_string(&path) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        uploads.push((path, file_name, content, files));
+    }
+    let output = args.remote.output;
+    let bundle = args.bundle.clone();
+    with_api(&args.remote, |api| async move {
+        let mut all = Vec::new();
+        for (n, (path, file_name, content, files)) in uploads.iter().enumerate() {
+            let answer = api
+                .json(
+                    reqwest::Method::POST,
+                    "/dags/push",
+                    Some(json!({"file_name": file_name, "content": content, "files": files, "bundle": bundle})),
+                )
+                .await
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if output == Output::Text {
+                for dag in answer["dags"].as_array().into_iter().flatten() {
+                    let created = dag["created"].as_bool().unwrap_or(false);
+                    println!(
+                        "[{}/{}] {}: {} version {}",
+                        n + 1,
+                        uploads.len(),
+                        dag["dag_id"].as_str().unwrap_or("?"),
+                        if created { "new" } else { "unchanged, still" },
+                        dag["version"]
+                    );
+                }
+            }
+            all.push(answer);
+        }
+        if output == Output::Json {
+            println!("{}", Value::Array(all));
+        }
+        Ok(())
+    })
+}
+
+pub fn list(args: &ListArgs) -> ExitCode {
+    let output = args.remote.output;
+    with_api(&args.remote, |api| async move {
+        let mut dags = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/dags?limit=1000&after={}", urlencode(a)),
+                None => "/dags?limit=1000".to_string(),
+            };
+            let page = api.json(reqwest::Method::GET, &path, None).await?;
+            dags.extend(page["dags"].as_array().cloned().unwrap_or_default());
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => break,
+            }
+        }
+        if output == Output::Json {
+            println!("{}", Value::Array(dags));
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = dags
+            .iter()
+            .map(|d| {
+                vec![
+                    d["dag_id"].as_str().unwrap_or("").to_string(),
+                    d["bundle"].as_str().unwrap_or("").to_string(),
+                    d["is_paused"].to_string(),
+                    d["latest_version"].to_string(),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            table::render(&["DAG", "BUNDLE", "PAUSED", "VERSION"], &rows)
+        );
+        Ok(())
+    })
+}
+
+/// Percent-encodes a path or query component.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn trigger(args: &TriggerArgs) -> ExitCode {
+    let conf: Value = match &args.conf {
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v) if v.is_object() => v,
+            _ => {
+                return fail(format!(
+                    "--conf {text:?} is not a JSON object, e.g. '{{\"date\": \"2026-01-01\"}}'"
+                ));
+            }
+        },
+        None => json!({}),
+    };
+    let mut body = json!({"conf": conf});
+    if let Some(d) = &args.logical_date {
+        body["logical_date"] = json!(d);
+    }
+    if let Some(r) = &args.run_id {
+        body["dag_run_id"] = json!(r);
+    }
+    let (dag_id, output) = (args.dag_id.clone(), args.remote.output);
+    with_api(&args.remote, |api| async move {
+        let run = api
+            .json(
+                reqwest::Method::POST,
+                &format!("/dags/{}/dagRuns", urlencode(&dag_id)),
+                Some(body),
+            )
+            .await?;
+        match output {
+            Output::Json => println!("{run}"),
+            Output::Text => println!(
+                "triggered {} run {} (version {}, {})",
+                dag_id,
+                run["dag_run_id"].as_str().unwrap_or("?"),
+                run["version"],
+                run["state"].as_str().unwrap_or("?")
+            ),
+        }
+        Ok(())
+    })
+}
+
+pub fn pause(args: &DagArgs, paused: bool) -> ExitCode {
+    let dag_id = args.dag_id.clone();
+    with_api(&args.remote, |api| async move {
+        api.json(
+            reqwest::Method::PATCH,
+            &format!("/dags/{}", urlencode(&dag_id)),
+            Some(json!({"is_paused": paused})),
+        )
+        .await?;
+        println!("{dag_id} is {}", if paused { "paused" } else { "unpaused" });
+        Ok(())
+    })
+}
+
+pub fn tasks(args: &TasksArgs) -> ExitCode {
+    match &args.command {
+        TasksCommand::States {
+            dag_id,
+            run_id,
+            remote,
+        } => {
+            let path = format!(
+                "/dags/{}/dagRuns/{}/taskInstances?consistent=true",
+                urlencode(dag_id),
+                urlencode(run_id)
+            );
+            let output = remote.output;
+            with_api(remote, |api| async move {
+                let answer = api.json(reqwest::Method::GET, &path, None).await?;
+                let tis = answer["task_instances"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if output == Output::Json {
+                    println!("{}", Value::Array(tis));
+                    return Ok(());
+                }
+                let rows: Vec<Vec<String>> = tis
+                    .iter()
+                    .map(|t| {
+                        let map = t["map_index"].as_i64().unwrap_or(-1);
+                        vec![
+                            t["task_id"].as_str().unwrap_or("").to_string(),
+                            if map < 0 {
+                                String::new()
+                            } else {
+                                map.to_string()
+                            },
+                            t["state"].as_str().unwrap_or("").to_string(),
+                            t["try_number"].to_string(),
+                            t["hostname"].as_str().unwrap_or("").to_string(),
+                            t["note"].as_str().unwrap_or("").to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table::render(&["TASK", "MAP", "STATE", "TRY", "WORKER", "NOTE"], &rows)
+                );
+                Ok(())
+            })
+        }
+        TasksCommand::Logs {
+            dag_id,
+            run_id,
+            task_id,
+            try_number,
+            map_index,
+            follow,
+            remote,
+        } => {
+            let ti_path = format!(
+                "/dags/{}/dagRuns/{}/taskInstances/{}",
+                urlencode(dag_id),
+                urlencode(run_id),
+                urlencode(task_id)
+            );
+            let (try_number, map_index, follow) = (*try_number, *map_index, *follow);
+            with_api(remote, |api| async move {
+                let ti_url = format!("{ti_path}?map_index={map_index}&consistent=true");
+                let ti = api.json(reqwest::Method::GET, &ti_url, None).await?;
+                let try_number = match try_number {
+                    Some(t) => t,
+                    None => ti["try_number"].as_u64().unwrap_or(0) as u32,
+                };
+                if try_number == 0 {
+                    return Err(format!("{task_id} has not run yet (state {})", ti["state"]));
+                }
+                let mut offset = 0u64;
+                loop {
+                    let url = format!(
+                        "{ti_path}/logs/{try_number}?map_index={map_index}&offset={offset}"
+                    );
+                    let (headers, text) = api.call(reqwest::Method::GET, &url, None).await?;
+                    print!("{text}");
+                    let from_tail = headers
+                        .get("x-kairos-log-source")
+                        .and_then(|v| v.to_str().ok())
+                        == Some("replicated-tail");
+                    offset = headers
+                        .get("x-kairos-log-size")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(offset + text.len() as u64);
+                    if !follow || from_tail {
+                        return Ok(());
+                    }
+                    let ti = api.json(reqwest::Method::GET, &ti_url, None).await?;
+                    let finished = matches!(
+                        ti["state"].as_str(),
+                        Some(
+                            "success"
+                                | "failed"
+                                | "skipped"
+                                | "upstream_failed"
+                                | "up_for_retry"
+                                | "removed"
+                        )
+                    );
+                    if finished && ti["try_number"].as_u64() == Some(u64::from(try_number)) {
+                        // One last read for whatever came after the previous one.
+                        let url = format!(
+                            "{ti_path}/logs/{try_number}?map_index={map_index}&offset={offset}"
+                        );
+                        if let Ok((_, rest)) = api.call(reqwest::Method::GET, &url, None).await {
+                            print!("{rest}");
+                        }
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            })
+        }
+    }
+}
