@@ -171,6 +171,11 @@ impl WorkerLayer {
         let data_dir = self
             .data_dir
             .unwrap_or_else(|| PathBuf::from(".kairos-worker"));
+        // Absolute: attempts run in their own directories, where a relative path
+        // (to the runner, a spec, a result) would point somewhere else.
+        let data_dir = std::path::absolute(&data_dir).map_err(|e| {
+            ConfigError::Invalid(format!("the data dir {}: {e}", data_dir.display()))
+        })?;
         let worker_id = match self.worker_id {
             Some(id) if !id.trim().is_empty() => id.trim().to_string(),
             Some(_) => return Err(ConfigError::Invalid("--worker-id is empty".into())),
@@ -309,6 +314,11 @@ mod tests {
             Some(&PathBuf::from("/opt/py311/bin/python"))
         );
         assert_eq!(config.servers, ["127.0.0.1:7071"]);
+        assert!(
+            config.data_dir.is_absolute(),
+            "{}",
+            config.data_dir.display()
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Command {
     Server(ServerArgs),
     /// Run a worker agent: pull tasks from the cluster and run them.
     Worker(WorkerArgs),
+    /// One process, no setup: a one-node cluster, the API on 127.0.0.1:8080 and a
+    /// worker, pushing every change of the DAG folder as a new version.
+    Dev(DevArgs),
     /// Task instances of a run: states, logs.
     #[command(subcommand_required = true)]
     Tasks(TasksArgs),
@@ -280,6 +283,25 @@ pub struct TriggerArgs {
     pub run_id: Option<String>,
     #[command(flatten)]
     pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    /// The folder of DAG files to watch.
+    #[arg(long, default_value = "dags")]
+    pub dags: PathBuf,
+    /// Where the node and the worker keep their data.
+    #[arg(long, default_value = ".kairos")]
+    pub data_dir: PathBuf,
+    /// The REST API's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// The node's gRPC address (the worker connects here).
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub grpc_addr: String,
+    /// Attempts the local worker runs at once.
+    #[arg(long, default_value_t = 4)]
+    pub slots: u32,
 }
 
 #[derive(Args, Debug)]

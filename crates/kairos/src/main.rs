@@ -28,5 +28,6 @@ fn main() -> ExitCode {
         cli::Command::Worker(args) => commands::worker::run(&args),
         cli::Command::Cluster(args) => commands::cluster::cluster(&args),
         cli::Command::Tasks(args) => commands::remote::tasks(&args),
+        cli::Command::Dev(args) => commands::dev::run(&args),
     }
 }

@@ -1,4 +1,5 @@
 pub mod cluster;
 pub mod dags;
+pub mod dev;
 pub mod remote;
 pub mod worker;

@@ -20,7 +20,9 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-struct Api {
+pub(crate) struct Api {
+    /// The node's HTTP root (for `/health`).
+    root: String,
     base: String,
     token: Option<String>,
     http: reqwest::Client,
@@ -28,7 +30,12 @@ struct Api {
 
 impl Api {
     fn new(remote: &Remote) -> Result<Api, String> {
-        let server = remote.server.trim().trim_end_matches('/');
+        Api::to(&remote.server, remote.token.clone())
+    }
+
+    /// A client of the API at `server` (`HOST:PORT` or a URL).
+    pub(crate) fn to(server: &str, token: Option<String>) -> Result<Api, String> {
+        let server = server.trim().trim_end_matches('/');
         let base = if server.starts_with("http://") || server.starts_with("https://") {
             format!("{server}/api/v1")
         } else {
@@ -38,11 +45,25 @@ impl Api {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| e.to_string())?;
+        let root = base.trim_end_matches("/api/v1").to_string();
         Ok(Api {
+            root,
             base,
-            token: remote.token.clone(),
+            token,
             http,
         })
+    }
+
+    /// The node's `/health`.
+    pub(crate) async fn health(&self) -> Result<Value, String> {
+        let response = self
+            .http
+            .get(format!("{}/health", self.root))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
     }
 
     /// One call; a problem answer becomes its detail.
@@ -78,7 +99,7 @@ impl Api {
         Ok((headers, text))
     }
 
-    async fn json(
+    pub(crate) async fn json(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -114,7 +135,7 @@ where
 }
 
 /// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
-fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -134,6 +155,89 @@ fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// One DAG file read and validated locally, ready to upload.
+pub(crate) struct Upload {
+    pub path: PathBuf,
+    file_name: String,
+    content: String,
+    files: BTreeMap<String, String>,
+}
+
+/// Reads and validates a DAG file, gathering the files it references; the
+/// problems, one per line, when it is not valid.
+pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Upload, String> {
+    let loaded = load_file(path, opts);
+    if loaded.has_errors() {
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
+        return Err(errors.join("\n"));
+    }
+    let mut files = BTreeMap::new();
+    for version in &loaded.dags {
+        for key in version.files.keys() {
+            if let Some(text) = loaded.file(version, key) {
+                files.insert(key.clone(), text.to_string());
+            }
+        }
+    }
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Upload {
+        path: path.to_path_buf(),
+        file_name,
+        content,
+        files,
+    })
+}
+
+impl Api {
+    /// Uploads one prepared file; the server's answer.
+    pub(crate) async fn push(
+        &self,
+        upload: &Upload,
+        bundle: Option<&str>,
+    ) -> Result<Value, String> {
+        self.json(
+            reqwest::Method::POST,
+            "/dags/push",
+            Some(json!({
+                "file_name": upload.file_name,
+                "content": upload.content,
+                "files": upload.files,
+                "bundle": bundle,
+            })),
+        )
+        .await
+        .map_err(|e| format!("{}: {e}", upload.path.display()))
+    }
+}
+
+/// `dag: new version V` lines for a push answer.
+pub(crate) fn describe_push(answer: &Value) -> Vec<String> {
+    answer["dags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|dag| {
+            let created = dag["created"].as_bool().unwrap_or(false);
+            format!(
+                "{}: {} version {}",
+                dag["dag_id"].as_str().unwrap_or("?"),
+                if created { "new" } else { "unchanged, still" },
+                dag["version"]
+            )
+        })
+        .collect()
+}
+
 pub fn push(args: &PushArgs) -> ExitCode {
     let opts = LoadOptions {
         bundle: args
@@ -145,58 +249,26 @@ pub fn push(args: &PushArgs) -> ExitCode {
     // Validate everything locally first: nothing is uploaded if any file is broken.
     let mut uploads = Vec::new();
     for path in dag_files(&args.paths) {
-        let loaded = load_file(&path, &opts);
-        if loaded.has_errors() {
-            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-                eprintln!("{d}");
-            }
-            return fail(format!(
-                "{} is not valid; nothing was pushed",
-                path.display()
-            ));
-        }
-        let mut files = BTreeMap::new();
-        for version in &loaded.dags {
-            for key in version.files.keys() {
-                if let Some(text) = loaded.file(version, key) {
-                    files.insert(key.clone(), text.to_string());
-                }
+        match prepare(&path, &opts) {
+            Ok(upload) => uploads.push(upload),
+            Err(problems) => {
+                eprintln!("{problems}");
+                return fail(format!(
+                    "{} is not valid; nothing was pushed",
+                    path.display()
+                ));
             }
         }
-        let content = match std::fs::read_to_string(&path) {
-            Ok(c) => c,
-            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        uploads.push((path, file_name, content, files));
     }
     let output = args.remote.output;
     let bundle = args.bundle.clone();
     with_api(&args.remote, |api| async move {
         let mut all = Vec::new();
-        for (n, (path, file_name, content, files)) in uploads.iter().enumerate() {
-            let answer = api
-                .json(
-                    reqwest::Method::POST,
-                    "/dags/push",
-                    Some(json!({"file_name": file_name, "content": content, "files": files, "bundle": bundle})),
-                )
-                .await
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+        for (n, upload) in uploads.iter().enumerate() {
+            let answer = api.push(upload, bundle.as_deref()).await?;
             if output == Output::Text {
-                for dag in answer["dags"].as_array().into_iter().flatten() {
-                    let created = dag["created"].as_bool().unwrap_or(false);
-                    println!(
-                        "[{}/{}] {}: {} version {}",
-                        n + 1,
-                        uploads.len(),
-                        dag["dag_id"].as_str().unwrap_or("?"),
-                        if created { "new" } else { "unchanged, still" },
-                        dag["version"]
-                    );
+                for line in describe_push(&answer) {
+                    println!("[{}/{}] {line}", n + 1, uploads.len());
                 }
             }
             all.push(answer);

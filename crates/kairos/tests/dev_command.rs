@@ -1,0 +1,153 @@
+//! `kairos dev --dags examples/`: one process pushes the examples, runs them with
+//! its own worker, and answers the CLI; a Python example (branching) succeeds, and
+//! a changed file becomes a new version.
+
+use std::path::Path;
+use std::process::{Child, Command as Process, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_server::local_cluster::free_port;
+
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kairos(args: &[&str]) -> Output {
+    Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(args)
+        .env_remove("KAIROS_SERVER")
+        .output()
+        .expect("kairos runs")
+}
+
+fn states(server: &str, dag: &str, run: &str) -> serde_json::Value {
+    let out = kairos(&[
+        "tasks", "states", dag, run, "--server", server, "-o", "json",
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+#[test]
+fn dev_runs_the_examples_and_pushes_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dags = dir.path().join("dags");
+    std::fs::create_dir_all(dags.join("lib")).expect("dags dir");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for name in ["bash_chain.yml", "branching.yml", "lib/branching.py"] {
+        std::fs::copy(examples.join(name), dags.join(name)).expect("copy an example");
+    }
+    let http = format!("127.0.0.1:{}", free_port().expect("a port"));
+    let grpc = format!("127.0.0.1:{}", free_port().expect("a port"));
+    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
+    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
+        .arg("--dags")
+        .arg(&dags)
+        .arg("--data-dir")
+        .arg(dir.path().join(".kairos"))
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("kairos dev"));
+    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev_log().contains("pushed branching: new version 1") {
+        assert!(
+            Instant::now() < deadline,
+            "the examples were not pushed:\n{}",
+            dev_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(dev_log().contains("open: no tokens"), "{}", dev_log());
+
+    for (dag, date) in [
+        ("bash_chain", "2026-01-01T00:00:00Z"),
+        ("branching", "2026-01-05T05:00:00Z"),
+    ] {
+        let out = kairos(&[
+            "dags",
+            "trigger",
+            dag,
+            "--run-id",
+            "dev_run",
+            "--logical-date",
+            date,
+            "--server",
+            &http,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let chain = states(&http, "bash_chain", "dev_run");
+        let branch = states(&http, "branching", "dev_run");
+        let done = |v: &serde_json::Value| {
+            v.as_array().is_some_and(|a| {
+                !a.is_empty()
+                    && a.iter().all(|t| {
+                        matches!(
+                            t["state"].as_str(),
+                            Some("success" | "skipped" | "failed" | "upstream_failed")
+                        )
+                    })
+            })
+        };
+        if done(&chain) && done(&branch) {
+            let state = |v: &serde_json::Value, task: &str| {
+                v.as_array()
+                    .and_then(|a| {
+                        a.iter()
+                            .find(|t| t["task_id"] == task)
+                            .map(|t| t["state"].clone())
+                    })
+                    .unwrap_or_default()
+            };
+            assert_eq!(state(&chain, "load"), "success", "{chain}");
+            // 2026-01-05 is a Monday: the branch takes the full load.
+            assert_eq!(
+                state(&branch, "choose_load"),
+                "success",
+                "{branch}\n{}",
+                dev_log()
+            );
+            assert_eq!(state(&branch, "full_load"), "success", "{branch}");
+            assert_eq!(state(&branch, "incremental_load"), "skipped", "{branch}");
+            assert_eq!(state(&branch, "report"), "success", "{branch}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runs did not finish: {chain} {branch}\n{}",
+            dev_log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A changed file is pushed as version 2.
+    let text = std::fs::read_to_string(dags.join("bash_chain.yml")).expect("read");
+    std::fs::write(
+        dags.join("bash_chain.yml"),
+        text.replace("echo rows=42", "echo rows=43"),
+    )
+    .expect("edit");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dev_log().contains("pushed bash_chain: new version 2") {
+        assert!(
+            Instant::now() < deadline,
+            "the change was not pushed:\n{}",
+            dev_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
