@@ -225,6 +225,10 @@ pub enum DagsCommand {
     Trigger(TriggerArgs),
     /// Pause a DAG: no new runs, no new tasks.
     Pause(DagArgs),
+    /// Every version of a DAG.
+    Versions(DagArgs),
+    /// What changed between two versions of a DAG.
+    Diff(DiffArgs),
     /// Unpause a DAG.
     Unpause(DagArgs),
 }
@@ -265,6 +269,15 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct DagArgs {
     pub dag_id: String,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    pub dag_id: String,
+    pub from: u32,
+    pub to: u32,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -316,6 +329,41 @@ pub enum TasksCommand {
     States {
         dag_id: String,
         run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Clear task instances so they run again.
+    Clear {
+        dag_id: String,
+        run_id: String,
+        /// The tasks (all of the run's when none).
+        task_ids: Vec<String>,
+        #[arg(long)]
+        downstream: bool,
+        #[arg(long)]
+        upstream: bool,
+        #[arg(long)]
+        only_failed: bool,
+        /// Print what would be cleared, clear nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Mark a task instance success, failed or skipped.
+    Mark {
+        dag_id: String,
+        run_id: String,
+        task_id: String,
+        state: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Why a task instance is not running.
+    Explain {
+        dag_id: String,
+        run_id: String,
+        task_id: String,
         #[command(flatten)]
         remote: Remote,
     },

@@ -23,6 +23,8 @@ fn main() -> ExitCode {
             cli::DagsCommand::Trigger(args) => commands::remote::trigger(&args),
             cli::DagsCommand::Pause(args) => commands::remote::pause(&args, true),
             cli::DagsCommand::Unpause(args) => commands::remote::pause(&args, false),
+            cli::DagsCommand::Versions(args) => commands::remote::versions(&args),
+            cli::DagsCommand::Diff(args) => commands::remote::diff(&args),
         },
         cli::Command::Server(args) => commands::cluster::serve(&args),
         cli::Command::Worker(args) => commands::worker::run(&args),

@@ -163,6 +163,55 @@ async fn push_trigger_states_and_logs_from_the_command_line() {
         "{}",
         text(&out)
     );
+    let out = kairos(&[
+        "tasks",
+        "clear",
+        "bash_chain",
+        "cli_run",
+        "transform",
+        "--downstream",
+        "--dry-run",
+        "--server",
+        &server,
+    ]);
+    assert!(
+        text(&out).contains("would clear: load, transform"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&[
+        "tasks",
+        "explain",
+        "bash_chain",
+        "cli_run",
+        "load",
+        "--server",
+        &server,
+    ]);
+    assert!(
+        text(&out).contains("state: success") && text(&out).contains("nothing holds it back"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&[
+        "tasks",
+        "mark",
+        "bash_chain",
+        "cli_run",
+        "load",
+        "failed",
+        "--server",
+        &server,
+    ]);
+    assert!(text(&out).contains("load is failed"), "{}", text(&out));
+    let out = kairos(&["dags", "versions", "bash_chain", "--server", &server]);
+    assert!(
+        text(&out).contains("VERSION") && text(&out).contains("sha256:"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&["dags", "diff", "bash_chain", "1", "1", "--server", &server]);
+    assert!(text(&out).contains("version 1 -> 1"), "{}", text(&out));
     let _ = worker.kill();
     let _ = worker.wait();
 }

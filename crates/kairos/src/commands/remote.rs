@@ -11,7 +11,7 @@ use kairos_dag::load::{LoadOptions, load_file};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    DagArgs, ListArgs, Output, PushArgs, Remote, TasksArgs, TasksCommand, TriggerArgs,
+    DagArgs, DiffArgs, ListArgs, Output, PushArgs, Remote, TasksArgs, TasksCommand, TriggerArgs,
 };
 use crate::table;
 
@@ -388,8 +388,181 @@ pub fn pause(args: &DagArgs, paused: bool) -> ExitCode {
     })
 }
 
+pub fn versions(args: &DagArgs) -> ExitCode {
+    let (dag_id, output) = (args.dag_id.clone(), args.remote.output);
+    with_api(&args.remote, |api| async move {
+        let answer = api
+            .json(
+                reqwest::Method::GET,
+                &format!("/dags/{}/versions", urlencode(&dag_id)),
+                None,
+            )
+            .await?;
+        if output == Output::Json {
+            println!("{}", answer["versions"]);
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = answer["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                vec![
+                    v["version"].to_string(),
+                    v["created_at"].as_str().unwrap_or("").to_string(),
+                    v["tasks"].to_string(),
+                    v["hash"].as_str().unwrap_or("").chars().take(19).collect(),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            table::render(&["VERSION", "CREATED", "TASKS", "HASH"], &rows)
+        );
+        Ok(())
+    })
+}
+
+pub fn diff(args: &DiffArgs) -> ExitCode {
+    let (dag_id, from, to, output) = (args.dag_id.clone(), args.from, args.to, args.remote.output);
+    with_api(&args.remote, |api| async move {
+        let path = format!("/dags/{}/versions/{from}/diff/{to}", urlencode(&dag_id));
+        let answer = api.json(reqwest::Method::GET, &path, None).await?;
+        let c = &answer["changes"];
+        if output == Output::Json {
+            println!("{c}");
+            return Ok(());
+        }
+        let list = |key: &str| -> Vec<String> {
+            c[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        println!("{dag_id}: version {from} -> {to}");
+        for t in list("tasks_added") {
+            println!("  + task {t}");
+        }
+        for t in list("tasks_removed") {
+            println!("  - task {t}");
+        }
+        for t in c["tasks_changed"].as_array().into_iter().flatten() {
+            println!(
+                "  ~ task {}: {}",
+                t["task_id"].as_str().unwrap_or("?"),
+                t["fields"]
+            );
+        }
+        for f in list("dag_fields_changed") {
+            println!("  ~ dag {f}");
+        }
+        for (key, mark) in [
+            ("files_added", "+"),
+            ("files_removed", "-"),
+            ("files_changed", "~"),
+        ] {
+            for f in list(key) {
+                println!("  {mark} file {f}");
+            }
+        }
+        Ok(())
+    })
+}
+
 pub fn tasks(args: &TasksArgs) -> ExitCode {
     match &args.command {
+        TasksCommand::Clear {
+            dag_id,
+            run_id,
+            task_ids,
+            downstream,
+            upstream,
+            only_failed,
+            dry_run,
+            remote,
+        } => {
+            let body = json!({
+                "dag_run_id": run_id, "task_ids": task_ids, "include_downstream": downstream,
+                "include_upstream": upstream, "only_failed": only_failed, "dry_run": dry_run,
+            });
+            let path = format!("/dags/{}/clearTaskInstances", urlencode(dag_id));
+            let dry = *dry_run;
+            with_api(remote, |api| async move {
+                let answer = api.json(reqwest::Method::POST, &path, Some(body)).await?;
+                let ids: Vec<&str> = answer["task_ids"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                if dry {
+                    println!("would clear: {}", ids.join(", "));
+                } else {
+                    println!(
+                        "cleared {} task instance(s): {}",
+                        answer["cleared"],
+                        ids.join(", ")
+                    );
+                }
+                Ok(())
+            })
+        }
+        TasksCommand::Mark {
+            dag_id,
+            run_id,
+            task_id,
+            state,
+            remote,
+        } => {
+            let path = format!(
+                "/dags/{}/dagRuns/{}/taskInstances/{}",
+                urlencode(dag_id),
+                urlencode(run_id),
+                urlencode(task_id)
+            );
+            let body = json!({"new_state": state});
+            with_api(remote, |api| async move {
+                let ti = api.json(reqwest::Method::PATCH, &path, Some(body)).await?;
+                println!(
+                    "{} is {}",
+                    ti["task_id"].as_str().unwrap_or("?"),
+                    ti["state"].as_str().unwrap_or("?")
+                );
+                Ok(())
+            })
+        }
+        TasksCommand::Explain {
+            dag_id,
+            run_id,
+            task_id,
+            remote,
+        } => {
+            let path = format!(
+                "/dags/{}/dagRuns/{}/taskInstances/{}/explain",
+                urlencode(dag_id),
+                urlencode(run_id),
+                urlencode(task_id)
+            );
+            let output = remote.output;
+            with_api(remote, |api| async move {
+                let answer = api.json(reqwest::Method::GET, &path, None).await?;
+                if output == Output::Json {
+                    println!("{answer}");
+                    return Ok(());
+                }
+                println!("state: {}", answer["state"].as_str().unwrap_or("unknown"));
+                let reasons = answer["reasons"].as_array().cloned().unwrap_or_default();
+                if reasons.is_empty() {
+                    println!("nothing holds it back");
+                }
+                for r in reasons {
+                    println!("- {}", r.as_str().unwrap_or(""));
+                }
+                Ok(())
+            })
+        }
         TasksCommand::States {
             dag_id,
             run_id,
