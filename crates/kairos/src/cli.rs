@@ -27,6 +27,9 @@ pub enum Command {
     /// One process, no setup: a one-node cluster, the API on 127.0.0.1:8080 and a
     /// worker, pushing every change of the DAG folder as a new version.
     Dev(DevArgs),
+    /// Runs of a DAG.
+    #[command(subcommand_required = true)]
+    Runs(RunsArgs),
     /// Task instances of a run: states, logs.
     #[command(subcommand_required = true)]
     Tasks(TasksArgs),
@@ -315,6 +318,29 @@ pub struct DevArgs {
     /// Attempts the local worker runs at once.
     #[arg(long, default_value_t = 4)]
     pub slots: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: RunsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// A DAG's runs: id, type, state, version, logical date.
+    List {
+        dag_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// One run, with its conf and the version it is pinned to.
+    Show {
+        dag_id: String,
+        run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(Args, Debug)]

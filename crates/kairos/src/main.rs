@@ -31,5 +31,6 @@ fn main() -> ExitCode {
         cli::Command::Cluster(args) => commands::cluster::cluster(&args),
         cli::Command::Tasks(args) => commands::remote::tasks(&args),
         cli::Command::Dev(args) => commands::dev::run(&args),
+        cli::Command::Runs(args) => commands::remote::runs(&args),
     }
 }

@@ -204,6 +204,14 @@ async fn push_trigger_states_and_logs_from_the_command_line() {
         &server,
     ]);
     assert!(text(&out).contains("load is failed"), "{}", text(&out));
+    let out = kairos(&["runs", "list", "bash_chain", "--server", &server]);
+    assert!(
+        text(&out).contains("cli_run") && text(&out).contains("manual"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&["runs", "show", "bash_chain", "cli_run", "--server", &server]);
+    assert!(text(&out).contains("{\"who\":\"cli\"}"), "{}", text(&out));
     let out = kairos(&["dags", "versions", "bash_chain", "--server", &server]);
     assert!(
         text(&out).contains("VERSION") && text(&out).contains("sha256:"),

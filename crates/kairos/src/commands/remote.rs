@@ -11,7 +11,8 @@ use kairos_dag::load::{LoadOptions, load_file};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    DagArgs, DiffArgs, ListArgs, Output, PushArgs, Remote, TasksArgs, TasksCommand, TriggerArgs,
+    DagArgs, DiffArgs, ListArgs, Output, PushArgs, Remote, RunsArgs, RunsCommand, TasksArgs,
+    TasksCommand, TriggerArgs,
 };
 use crate::table;
 
@@ -386,6 +387,88 @@ pub fn pause(args: &DagArgs, paused: bool) -> ExitCode {
         println!("{dag_id} is {}", if paused { "paused" } else { "unpaused" });
         Ok(())
     })
+}
+
+pub fn runs(args: &RunsArgs) -> ExitCode {
+    match &args.command {
+        RunsCommand::List { dag_id, remote } => {
+            let (dag_id, output) = (dag_id.clone(), remote.output);
+            with_api(remote, |api| async move {
+                let mut runs = Vec::new();
+                let mut after: Option<String> = None;
+                loop {
+                    let mut path = format!("/dags/{}/dagRuns?limit=1000", urlencode(&dag_id));
+                    if let Some(a) = &after {
+                        path.push_str(&format!("&after={}", urlencode(a)));
+                    }
+                    let page = api.json(reqwest::Method::GET, &path, None).await?;
+                    runs.extend(page["dag_runs"].as_array().cloned().unwrap_or_default());
+                    match page["next"].as_str() {
+                        Some(next) => after = Some(next.to_string()),
+                        None => break,
+                    }
+                }
+                if output == Output::Json {
+                    println!("{}", Value::Array(runs));
+                    return Ok(());
+                }
+                let rows: Vec<Vec<String>> = runs
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r["dag_run_id"].as_str().unwrap_or("").to_string(),
+                            r["run_type"].as_str().unwrap_or("").to_string(),
+                            r["state"].as_str().unwrap_or("").to_string(),
+                            r["version"].to_string(),
+                            r["logical_date"].as_str().unwrap_or("-").to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table::render(&["RUN", "TYPE", "STATE", "VERSION", "LOGICAL DATE"], &rows)
+                );
+                Ok(())
+            })
+        }
+        RunsCommand::Show {
+            dag_id,
+            run_id,
+            remote,
+        } => {
+            let path = format!("/dags/{}/dagRuns/{}", urlencode(dag_id), urlencode(run_id));
+            let output = remote.output;
+            with_api(remote, |api| async move {
+                let run = api.json(reqwest::Method::GET, &path, None).await?;
+                if output == Output::Json {
+                    println!("{run}");
+                    return Ok(());
+                }
+                for key in [
+                    "dag_id",
+                    "dag_run_id",
+                    "run_type",
+                    "state",
+                    "version",
+                    "logical_date",
+                    "data_interval_start",
+                    "data_interval_end",
+                    "start_date",
+                    "end_date",
+                    "triggered_by",
+                    "conf",
+                ] {
+                    let value = match &run[key] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "-".to_string(),
+                        other => other.to_string(),
+                    };
+                    println!("{key:<20} {value}");
+                }
+                Ok(())
+            })
+        }
+    }
 }
 
 pub fn versions(args: &DagArgs) -> ExitCode {
