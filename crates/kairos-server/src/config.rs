@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     pub api_tokens: crate::api::auth::ApiTokens,
     pub variables_key: Option<crate::secrets::VariableKey>,
+    /// Answer API requests only for a loopback `Host` (`kairos dev`'s open API:
+    /// a web page cannot reach it through DNS rebinding).
+    pub api_loopback_only: bool,
 }
 
 /// TLS material, read when the configuration is resolved so a bad path fails at
@@ -272,6 +275,7 @@ impl ConfigLayer {
             tls,
             api_tokens,
             variables_key,
+            api_loopback_only: false,
         })
     }
 

@@ -17,12 +17,12 @@ struct HttpState {
     node: RaftNode,
 }
 
-pub fn router(node: RaftNode, api: crate::api::Api) -> Router {
+pub fn router(node: RaftNode, api: crate::api::Api, loopback_only: bool) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/cluster", get(cluster))
         .with_state(HttpState { node })
-        .merge(crate::api::router(api))
+        .merge(crate::api::router(api, loopback_only))
 }
 
 async fn health(State(state): State<HttpState>) -> Json<Value> {

@@ -115,7 +115,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             config.api_tokens.clone(),
             config.variables_key.clone(),
         );
-        let app = crate::http::router(node.clone(), api);
+        let app = crate::http::router(node.clone(), api, config.api_loopback_only);
         tokio::spawn(async move {
             axum::serve(http_listener, app)
                 .with_graceful_shutdown(async move {

@@ -139,6 +139,30 @@ impl WorkerService {
     }
 }
 
+/// A worker's log URL: `http(s)://HOST:PORT` and nothing more (no path, no query,
+/// no credentials), since the API fetches from it; empty when it serves none.
+fn checked_log_url(text: &str) -> Result<String, Status> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = || {
+        Status::invalid_argument(format!(
+            "log_url {text:?} must be http://HOST:PORT or https://HOST:PORT"
+        ))
+    };
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(bad)?;
+    let ok = rest.contains(':')
+        && !rest.contains(['/', '?', '#', '@', ' '])
+        && rest
+            .rsplit(':')
+            .next()
+            .is_some_and(|p| p.parse::<u16>().is_ok());
+    if ok { Ok(text.to_string()) } else { Err(bad()) }
+}
+
 /// An RFC 3339 time, or `None` for an empty field.
 fn parse_time(field: &str, text: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Status> {
     if text.trim().is_empty() {
@@ -211,6 +235,7 @@ impl Worker for WorkerService {
             ));
         }
         tracing::info!(worker = %r.worker_id, queues = ?r.queues, slots = r.slots, "worker registered");
+        let log_url = checked_log_url(&r.log_url)?;
         self.s.with_workers(|w| {
             w.register(
                 r.worker_id.clone(),
@@ -219,7 +244,7 @@ impl Worker for WorkerService {
                     slots: r.slots,
                     environments: r.environments,
                     labels: r.labels.into_iter().collect(),
-                    log_url: r.log_url,
+                    log_url,
                     last_seen: Instant::now(),
                 },
             )

@@ -91,7 +91,8 @@ fn unmapped() -> i32 {
 }
 
 /// `GET /logs/{dag_id}/{run_id}/{task_id}/{try_number}?map_index=&offset=`: the log
-/// from `offset` on, with `x-kairos-log-size` giving the size when read.
+/// from `offset` on (at most 8 MiB per call), with `x-kairos-log-next` giving the
+/// offset to ask from next and `x-kairos-log-size` the file's size when read.
 pub fn router(dir: PathBuf) -> axum::Router {
     axum::Router::new()
         .route(
@@ -114,18 +115,23 @@ async fn serve_log(
         map_index: q.map_index,
     };
     let path = log_path(&dir, &ti, try_number);
-    let read = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64, Vec<u8>)> {
         let mut file = std::fs::File::open(&path)?;
         let len = file.metadata()?.len();
-        file.seek(SeekFrom::Start(q.offset.min(len)))?;
+        let start = q.offset.min(len);
+        file.seek(SeekFrom::Start(start))?;
         let mut bytes = Vec::new();
         file.take(8 * 1024 * 1024).read_to_end(&mut bytes)?;
-        Ok((len, bytes))
+        Ok((len, start + bytes.len() as u64, bytes))
     })
     .await;
     match read {
-        Ok(Ok((len, bytes))) => (
+        Ok(Ok((len, next, bytes))) => (
             [
+                (
+                    header::HeaderName::from_static("x-kairos-log-next"),
+                    next.to_string(),
+                ),
                 (
                     header::CONTENT_TYPE,
                     "text/plain; charset=utf-8".to_string(),

@@ -134,6 +134,37 @@ fn dev_runs_the_examples_and_pushes_changes() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // The open dev API answers only requests addressed to a loopback host.
+    let status_for = |host: &str| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&http).expect("connect");
+        write!(
+            stream,
+            "GET /api/v1/dags HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or("").to_string()
+    };
+    let refused = status_for("attacker.example");
+    assert!(refused.contains(" 403 "), "{refused}");
+    let allowed = status_for("localhost:8080");
+    assert!(allowed.contains(" 200 "), "{allowed}");
+
+    // A changed Python callable makes a new version of the DAG that ships it.
+    let py = std::fs::read_to_string(dags.join("lib/branching.py")).expect("read");
+    std::fs::write(dags.join("lib/branching.py"), format!("{py}\n# edited\n")).expect("edit");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dev_log().contains("pushed branching: new version 2") {
+        assert!(
+            Instant::now() < deadline,
+            "the callable's change was not pushed:\n{}",
+            dev_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // A changed file is pushed as version 2.
     let text = std::fs::read_to_string(dags.join("bash_chain.yml")).expect("read");
     std::fs::write(

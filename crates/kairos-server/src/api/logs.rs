@@ -22,7 +22,12 @@ pub struct LogQuery {
     pub offset: u64,
 }
 
-fn text(body: String, source: &'static str, size: Option<String>) -> Response {
+fn text(
+    body: String,
+    source: &'static str,
+    size: Option<String>,
+    next: Option<String>,
+) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(
@@ -33,6 +38,9 @@ fn text(body: String, source: &'static str, size: Option<String>) -> Response {
     if let Some(size) = size.and_then(|s| HeaderValue::from_str(&s).ok()) {
         h.insert("x-kairos-log-size", size);
     }
+    if let Some(next) = next.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        h.insert("x-kairos-log-next", next);
+    }
     response
 }
 
@@ -42,7 +50,7 @@ async fn from_worker(
     ti: &TaskInstanceKey,
     try_number: u32,
     offset: u64,
-) -> Option<(String, Option<String>)> {
+) -> Option<(String, Option<String>, Option<String>)> {
     let mut url = reqwest::Url::parse(base).ok()?;
     url.path_segments_mut().ok()?.extend([
         "logs",
@@ -54,8 +62,10 @@ async fn from_worker(
     url.query_pairs_mut()
         .append_pair("map_index", &ti.map_index.to_string())
         .append_pair("offset", &offset.to_string());
+    // No redirects: the URL came from a worker, and must not lead elsewhere.
     let response = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .ok()?
         .get(url)
@@ -65,12 +75,24 @@ async fn from_worker(
     if !response.status().is_success() {
         return None;
     }
-    let size = response
-        .headers()
-        .get("x-kairos-log-size")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    Some((response.text().await.ok()?, size))
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (size, next) = (header("x-kairos-log-size"), header("x-kairos-log-next"));
+    // At most what a worker sends in one answer (8 MiB) and a little more.
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Some(chunk) = response.chunk().await.ok()? {
+        body.extend_from_slice(&chunk);
+        if body.len() > 9 * 1024 * 1024 {
+            return None;
+        }
+    }
+    Some((String::from_utf8_lossy(&body).into_owned(), size, next))
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
@@ -123,14 +145,14 @@ pub async fn get_log(
         )
     };
     if let Some(base) = &log_url {
-        if let Some((body, size)) = from_worker(base, &key, try_number, q.offset).await {
-            return Ok(text(body, "worker", size));
+        if let Some((body, size, next)) = from_worker(base, &key, try_number, q.offset).await {
+            return Ok(text(body, "worker", size, next));
         }
     }
     // The worker is gone: the tail replicated with the last finished attempt.
     let latest_finished = try_number == ti.try_number && ti.state.is_finished();
     if let (true, Some(tail)) = (latest_finished, ti.log_tail.clone()) {
-        return Ok(text(tail, "replicated-tail", None));
+        return Ok(text(tail, "replicated-tail", None, None));
     }
     Err(Problem::not_found(format!(
         "the log of try {try_number} is on worker {}, which does not answer{}",

@@ -129,8 +129,35 @@ pub struct Page {
 )]
 struct ApiDoc;
 
-/// The API's routes under `/api/v1`, with the OpenAPI document.
-pub fn router(api: Api) -> axum::Router {
+/// Refuses requests whose `Host` is not a loopback name (with `loopback_only`).
+async fn loopback_host(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    if matches!(name, "127.0.0.1" | "localhost" | "::1") {
+        next.run(request).await
+    } else {
+        Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            format!("this open development API answers only requests to 127.0.0.1 or localhost, not {host:?}"),
+        )
+        .into_response()
+    }
+}
+
+/// The API's routes under `/api/v1`, with the OpenAPI document. With
+/// `loopback_only`, only requests addressed to a loopback host are answered.
+pub fn router(api: Api, loopback_only: bool) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(dags::list_dags))
         .routes(routes!(push::push))
@@ -170,10 +197,15 @@ pub fn router(api: Api) -> axum::Router {
         let doc = doc.clone();
         async move { Json(doc.as_ref().clone()) }
     });
-    axum::Router::new().nest(
+    let routes = axum::Router::new().nest(
         "/api/v1",
         router
             .route("/openapi.json", openapi)
             .layer(DefaultBodyLimit::max(MAX_BODY)),
-    )
+    );
+    if loopback_only {
+        routes.layer(axum::middleware::from_fn(loopback_host))
+    } else {
+        routes
+    }
 }

@@ -74,12 +74,15 @@ pub async fn push(
             req.file_name
         ))
     })?;
+    // File keys are relative to the DAG file's folder, as the loader keys them.
+    let folder = path.parent().unwrap_or(Path::new(ROOT)).to_path_buf();
     let mut reader: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     for (key, text) in &req.files {
         let at = inside(key).ok_or_else(|| {
             Problem::bad_request(format!("file {key:?} must be a relative path (no `..`)"))
         })?;
-        reader.insert(at, text.as_bytes().to_vec());
+        let relative = at.strip_prefix(ROOT).unwrap_or(&at).to_path_buf();
+        reader.insert(folder.join(relative), text.as_bytes().to_vec());
     }
     let opts = LoadOptions {
         bundle: req

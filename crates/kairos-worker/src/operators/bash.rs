@@ -73,7 +73,13 @@ pub async fn run(ctx: &Ctx<'_>, op: &BashOperator) -> Report {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
     };
-    ctx.note(&format!("running: bash -c {:?}", rendered.command));
+    // The template, not the rendered command: rendering may have put Variable
+    // values (secrets) into it, and the log's tail is replicated.
+    let template = match &op.command {
+        BashCommand::Inline { command } => command.clone(),
+        BashCommand::Script { file } => format!("(script {file})"),
+    };
+    ctx.note(&format!("running: bash -c {template:?} (rendered)"));
     let spec = spec(ctx, &rendered, op.append_env);
     let outcome = match process::run(&spec, ctx.cancel.clone()).await {
         Ok(o) => o,

@@ -41,10 +41,23 @@ pub fn run(args: &DevArgs) -> ExitCode {
         ..ConfigLayer::default()
     }
     .resolve();
-    let server = match server {
+    let mut server = match server {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    // The dev API has no tokens: it stays on this machine.
+    let loopback = |addr: &str| {
+        addr.parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback())
+    };
+    if !loopback(&args.http_addr) || !loopback(&args.grpc_addr) {
+        return fail(format!(
+            "kairos dev runs without tokens and listens on loopback addresses only; \
+             {} / {} are not (run `kairos server` with api_token_file to serve a network)",
+            args.http_addr, args.grpc_addr
+        ));
+    }
+    server.api_loopback_only = true;
     let worker = WorkerLayer {
         servers: Some(args.grpc_addr.clone()),
         worker_id: Some("dev".into()),
@@ -112,16 +125,22 @@ async fn watch(http: String, dir: PathBuf) {
         return;
     }
     let opts = LoadOptions::default();
-    let mut seen: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
+    // The folder's files (DAG files and the scripts and callables they reference)
+    // by modification time. A change is pushed once the folder has been still for a
+    // second (so a file caught mid-write is not pushed), and counts as handled only
+    // once every DAG file was pushed or found invalid: a failed push is retried.
+    let mut handled: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
+    let mut last: BTreeMap<PathBuf, SystemTime> = BTreeMap::new();
     loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = snapshot(&dir);
+        let still = now == last;
+        last = now.clone();
+        if !still || now == handled {
+            continue;
+        }
+        let mut all_done = true;
         for path in super::remote::dag_files(std::slice::from_ref(&dir)) {
-            let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
-                continue;
-            };
-            if seen.get(&path) == Some(&modified) {
-                continue;
-            }
-            seen.insert(path.clone(), modified);
             match prepare(&path, &opts) {
                 Err(problems) => {
                     eprintln!("kairos dev: {} is not valid:\n{problems}", path.display())
@@ -129,24 +148,53 @@ async fn watch(http: String, dir: PathBuf) {
                 Ok(upload) => match api.push(&upload, None).await {
                     Ok(answer) => {
                         for line in describe_push(&answer) {
-                            println!("kairos dev: pushed {line}");
+                            if !line.contains("unchanged") {
+                                println!("kairos dev: pushed {line}");
+                            }
                         }
                         for dag in answer["dags"].as_array().into_iter().flatten() {
-                            if let Some(id) = dag["dag_id"].as_str() {
-                                let _ = api
-                                    .json(
-                                        reqwest::Method::PATCH,
-                                        &format!("/dags/{id}"),
-                                        Some(json!({"is_paused": false})),
-                                    )
-                                    .await;
+                            if dag["created"] == true {
+                                if let Some(id) = dag["dag_id"].as_str() {
+                                    let _ = api
+                                        .json(
+                                            reqwest::Method::PATCH,
+                                            &format!("/dags/{}", super::remote::urlencode(id)),
+                                            Some(json!({"is_paused": false})),
+                                        )
+                                        .await;
+                                }
                             }
                         }
                     }
-                    Err(e) => eprintln!("kairos dev: {e}"),
+                    Err(e) => {
+                        all_done = false;
+                        eprintln!("kairos dev: {e} (retrying)");
+                    }
                 },
             }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        if all_done {
+            handled = now;
+        }
     }
+}
+
+/// Every file under `dir` (two levels deep) with its modification time.
+fn snapshot(dir: &std::path::Path) -> BTreeMap<PathBuf, SystemTime> {
+    let mut out = BTreeMap::new();
+    let mut folders = vec![(dir.to_path_buf(), 0)];
+    while let Some((folder, depth)) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if depth < 2 {
+                    folders.push((path, depth + 1));
+                }
+            } else if let Ok(modified) = meta.modified() {
+                out.insert(path, modified);
+            }
+        }
+    }
+    out
 }

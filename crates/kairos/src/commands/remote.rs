@@ -322,7 +322,7 @@ pub fn list(args: &ListArgs) -> ExitCode {
 }
 
 /// Percent-encodes a path or query component.
-fn urlencode(text: &str) -> String {
+pub(crate) fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -730,7 +730,7 @@ pub fn tasks(args: &TasksArgs) -> ExitCode {
                         .and_then(|v| v.to_str().ok())
                         == Some("replicated-tail");
                     offset = headers
-                        .get("x-kairos-log-size")
+                        .get("x-kairos-log-next")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(offset + text.len() as u64);
@@ -749,7 +749,11 @@ pub fn tasks(args: &TasksArgs) -> ExitCode {
                                 | "removed"
                         )
                     );
-                    if finished && ti["try_number"].as_u64() == Some(u64::from(try_number)) {
+                    let current = ti["try_number"].as_u64().unwrap_or(0);
+                    // The followed try is over: it finished, or a later try began.
+                    if (finished && current == u64::from(try_number))
+                        || current > u64::from(try_number)
+                    {
                         // One last read for whatever came after the previous one.
                         let url = format!(
                             "{ti_path}/logs/{try_number}?map_index={map_index}&offset={offset}"
