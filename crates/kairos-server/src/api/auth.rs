@@ -93,24 +93,28 @@ impl ApiTokens {
                 "this API needs a token: send `Authorization: Bearer <token>` (the CLI reads KAIROS_TOKEN)",
             ));
         };
-        let role = self
-            .tokens
-            .iter()
-            .find(|(token, _)| {
-                token.len() == presented.len()
-                    && token
-                        .bytes()
-                        .zip(presented.bytes())
-                        .fold(0u8, |a, (x, y)| a | (x ^ y))
-                        == 0
-            })
-            .map(|(_, role)| *role)
-            .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::UNAUTHORIZED,
-                    "the token is not one the servers know",
-                )
-            })?;
+        // Digests of equal length, compared in full against every token: the time
+        // taken tells nothing about a token's length, prefix or position.
+        let digest = |t: &str| ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
+        let presented = digest(presented);
+        let mut found = None;
+        for (token, role) in &self.tokens {
+            let known = digest(token);
+            let differs = known
+                .as_ref()
+                .iter()
+                .zip(presented.as_ref())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+            if differs == 0 {
+                found = Some(*role);
+            }
+        }
+        let role = found.ok_or_else(|| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "the token is not one the servers know",
+            )
+        })?;
         if role < needed {
             return Err(Problem::new(
                 StatusCode::FORBIDDEN,
