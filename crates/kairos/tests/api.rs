@@ -137,6 +137,19 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         "{body}"
     );
 
+    // Bad path and query parameters, and unknown endpoints, are problems too.
+    for (path, want) in [
+        ("/dags?limit=many", StatusCode::BAD_REQUEST),
+        ("/dags/api_dag/versions/latest", StatusCode::BAD_REQUEST),
+        ("/no/such/endpoint", StatusCode::NOT_FOUND),
+    ] {
+        let (status, content_type, body) = http
+            .call(reqwest::Method::GET, path, Some("view-token"), None)
+            .await;
+        assert_eq!(status, want, "{path}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{path}");
+    }
+
     // Reads on the follower (consistent, so the push is surely there).
     let dags = http.get("/dags?consistent=true", "view-token").await;
     assert_eq!(dags["dags"][0]["dag_id"], "api_dag");

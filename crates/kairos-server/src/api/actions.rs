@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_dag::state::{Actor, TaskInstanceState};
 use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};

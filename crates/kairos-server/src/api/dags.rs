@@ -1,7 +1,8 @@
 //! `/dags`: list, get, pause and unpause.
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_state::records::DagRecord;
 use kairos_state::{Command, Query};

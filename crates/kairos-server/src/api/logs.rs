@@ -2,7 +2,8 @@
 //! from `offset` on), or, when that worker is gone, the last 4 KiB replicated with
 //! the attempt's final report. The `x-kairos-log-source` header says which.
 
-use axum::extract::{Path, Query as UrlQuery, State};
+use super::extract::{Path, Query as UrlQuery};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kairos_state::records::{TaskInstanceRecord, TryRecord};

@@ -8,6 +8,7 @@ mod actions;
 pub mod auth;
 mod body;
 mod dags;
+mod extract;
 mod logs;
 mod pools;
 pub mod problem;
@@ -201,6 +202,11 @@ pub fn router(api: Api, loopback_only: bool) -> axum::Router {
         "/api/v1",
         router
             .route("/openapi.json", openapi)
+            .fallback(|uri: axum::http::Uri| async move {
+                Problem::not_found(format!(
+                    "no API endpoint {uri}: see /api/v1/openapi.json for the endpoints"
+                ))
+            })
             .layer(DefaultBodyLimit::max(MAX_BODY)),
     );
     if loopback_only {

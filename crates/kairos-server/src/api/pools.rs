@@ -1,8 +1,9 @@
 //! `/pools`: Airflow's pools. Anyone may read them; admins create, resize and
 //! delete them (`default_pool` can be resized, not deleted).
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_state::records::PoolRecord;
 use kairos_state::{Command, Query};

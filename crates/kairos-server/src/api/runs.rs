@@ -1,7 +1,8 @@
 //! `/dags/{dag_id}/dagRuns`: list, get and trigger runs.
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_dag::state::RunType;
 use kairos_state::records::DagRunRecord;

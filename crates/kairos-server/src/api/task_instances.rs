@@ -1,7 +1,8 @@
 //! `/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`: list, get, explain, tries.
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_state::records::{TaskInstanceRecord, TryRecord};
 use kairos_state::{Query, TaskInstanceKey};

@@ -4,8 +4,9 @@
 //! Reading values needs the operator role (they are often secrets), changing them
 //! the admin role.
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_state::records::VariableRecord;
 use kairos_state::{Command, Query};

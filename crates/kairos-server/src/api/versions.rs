@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_dag::diff::VersionDiff;
 use kairos_state::Query;
