@@ -22,6 +22,16 @@ use kairos_state::{Command, Query, TaskInstanceKey};
 
 const TOKEN: &str = "test-worker-token";
 
+/// The tests of this file run one at a time: each starts three servers and two
+/// workers, and three such clusters at once on two cores starve elections.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kairos"))
 }
@@ -237,6 +247,7 @@ def pick(value):
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bash_and_python_pass_xcoms_and_a_branch_picks_a_path() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = start_cluster(dir.path());
     cluster
@@ -400,6 +411,7 @@ slow:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster = start_cluster(dir.path());
     cluster
@@ -602,6 +614,7 @@ stuck:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_kill_keeps_tasks_running_and_a_timeout_kills_the_group() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cluster = start_cluster(dir.path());
     let leader = cluster
