@@ -223,7 +223,7 @@ pub async fn mark_task_instance(
 pub struct XComEntry {
     pub key: String,
     pub map_index: i32,
-    #[schema(value_type = Object)]
+    /// Any JSON value.
     pub value: Value,
     pub timestamp: chrono::DateTime<chrono::Utc>,
 }

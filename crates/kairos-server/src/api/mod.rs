@@ -126,6 +126,7 @@ pub struct Page {
         description = "DAGs, versions, runs and task instances of a Kairos cluster. Shaped like Airflow's stable REST API where the same thing exists.",
         version = "1"
     ),
+    servers((url = "/api/v1", description = "this node")),
     components(schemas(Problem))
 )]
 struct ApiDoc;
