@@ -55,6 +55,24 @@ impl Api {
         })
     }
 
+    /// Every item of a paged list (`items` in each page), following `next`.
+    pub(crate) async fn all_pages(&self, path: &str, items: &str) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut page_path = format!("{path}?limit=1000");
+            if let Some(a) = &after {
+                page_path.push_str(&format!("&after={}", urlencode(a)));
+            }
+            let page = self.json(reqwest::Method::GET, &page_path, None).await?;
+            out.extend(page[items].as_array().cloned().unwrap_or_default());
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// The node's `/health`.
     pub(crate) async fn health(&self) -> Result<Value, String> {
         let response = self
@@ -284,20 +302,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
 pub fn list(args: &ListArgs) -> ExitCode {
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
-        let mut dags = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let path = match &after {
-                Some(a) => format!("/dags?limit=1000&after={}", urlencode(a)),
-                None => "/dags?limit=1000".to_string(),
-            };
-            let page = api.json(reqwest::Method::GET, &path, None).await?;
-            dags.extend(page["dags"].as_array().cloned().unwrap_or_default());
-            match page["next"].as_str() {
-                Some(next) => after = Some(next.to_string()),
-                None => break,
-            }
-        }
+        let dags = api.all_pages("/dags", "dags").await?;
         if output == Output::Json {
             println!("{}", Value::Array(dags));
             return Ok(());
@@ -394,20 +399,9 @@ pub fn runs(args: &RunsArgs) -> ExitCode {
         RunsCommand::List { dag_id, remote } => {
             let (dag_id, output) = (dag_id.clone(), remote.output);
             with_api(remote, |api| async move {
-                let mut runs = Vec::new();
-                let mut after: Option<String> = None;
-                loop {
-                    let mut path = format!("/dags/{}/dagRuns?limit=1000", urlencode(&dag_id));
-                    if let Some(a) = &after {
-                        path.push_str(&format!("&after={}", urlencode(a)));
-                    }
-                    let page = api.json(reqwest::Method::GET, &path, None).await?;
-                    runs.extend(page["dag_runs"].as_array().cloned().unwrap_or_default());
-                    match page["next"].as_str() {
-                        Some(next) => after = Some(next.to_string()),
-                        None => break,
-                    }
-                }
+                let runs = api
+                    .all_pages(&format!("/dags/{}/dagRuns", urlencode(&dag_id)), "dag_runs")
+                    .await?;
                 if output == Output::Json {
                     println!("{}", Value::Array(runs));
                     return Ok(());
