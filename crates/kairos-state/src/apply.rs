@@ -23,7 +23,7 @@ use crate::records::{
 use crate::schedule::attempt::start_attempt;
 use crate::schedule::finish::{Report, finish};
 use crate::schedule::index;
-use crate::schedule::{At, Sched, backfill, queueing, runs, settle, timers, write_ti};
+use crate::schedule::{At, Sched, backfill, queueing, run_edit, runs, settle, timers, write_ti};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
 use kairos_dag::schedule::DataInterval;
@@ -357,6 +357,14 @@ fn apply_command(
                 triggered_by,
             },
         ),
+        Command::SetDagRunState {
+            dag_id,
+            run_id,
+            state,
+        } => run_edit::mark_run(txn, sched, dag_id, run_id, *state),
+        Command::DeleteDagRun { dag_id, run_id } => {
+            run_edit::delete_run(txn, sched, dag_id, run_id)
+        }
         Command::SetPool { pool } => {
             check!(check_id("pool name", &pool.name));
             txn.put(Cf::Pools, keys::pool(&pool.name), pool);
@@ -535,6 +543,7 @@ fn put_dag_version(
         dag_id: dag_id.clone(),
         bundle: content.dag.bundle.clone(),
         team: content.dag.team.clone(),
+        tags: content.dag.tags.clone(),
         is_paused: match &existing {
             Some(dag) => dag.is_paused,
             None => content

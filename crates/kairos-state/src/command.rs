@@ -138,6 +138,18 @@ pub enum Command {
         conf: BTreeMap<String, Value>,
         triggered_by: String,
     },
+    /// Mark a whole run success or failed, with its task instances, as Airflow's
+    /// "mark run as" does.
+    SetDagRunState {
+        dag_id: String,
+        run_id: String,
+        state: DagRunState,
+    },
+    /// Delete a run with its task instances, their tries and XComs.
+    DeleteDagRun {
+        dag_id: String,
+        run_id: String,
+    },
     SetPool {
         pool: PoolRecord,
     },
@@ -202,6 +214,8 @@ impl Command {
             Command::FinishAttempt { .. } => "finish_attempt",
             Command::Tick => "tick",
             Command::CreateBackfill { .. } => "create_backfill",
+            Command::SetDagRunState { .. } => "set_dag_run_state",
+            Command::DeleteDagRun { .. } => "delete_dag_run",
             Command::SetPool { .. } => "set_pool",
             Command::DeletePool { .. } => "delete_pool",
             Command::SetSettings { .. } => "set_settings",
@@ -251,6 +265,20 @@ pub enum Outcome {
     },
     Ticked {
         timers: usize,
+    },
+    /// A run marked success or failed; `task_instances` counts the instances whose
+    /// state changed.
+    RunMarked {
+        dag_id: String,
+        run_id: String,
+        state: DagRunState,
+        task_instances: usize,
+    },
+    RunDeleted {
+        dag_id: String,
+        run_id: String,
+        task_instances: usize,
+        xcoms: usize,
     },
     Backfill {
         backfill_id: String,

@@ -35,6 +35,40 @@ pub struct VersionSummary {
     pub tasks: usize,
 }
 
+/// Which DAGs a listing keeps (Airflow's `GET /dags` filters). Empty admits all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DagFilter {
+    /// Only paused (true) or only active (false) DAGs.
+    #[serde(default)]
+    pub paused: Option<bool>,
+    /// DAGs with at least one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// DAGs whose id contains this text (Airflow's `dag_id_pattern`, a substring).
+    #[serde(default)]
+    pub dag_id_pattern: Option<String>,
+    #[serde(default)]
+    pub bundle: Option<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+impl DagFilter {
+    pub fn admits(&self, dag: &DagRecord) -> bool {
+        self.paused.is_none_or(|p| dag.is_paused == p)
+            && (self.tags.is_empty() || dag.tags.iter().any(|t| self.tags.contains(t)))
+            && self
+                .dag_id_pattern
+                .as_deref()
+                .is_none_or(|p| dag.dag_id.contains(p))
+            && self.bundle.as_deref().is_none_or(|b| dag.bundle == b)
+            && self
+                .team
+                .as_deref()
+                .is_none_or(|t| dag.team.as_deref() == Some(t))
+    }
+}
+
 /// One read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "query", rename_all = "snake_case")]
@@ -44,6 +78,8 @@ pub enum Query {
         after: Option<String>,
         #[serde(default)]
         limit: Option<usize>,
+        #[serde(default)]
+        filter: DagFilter,
     },
     Dag {
         dag_id: String,
@@ -113,18 +149,33 @@ impl Store {
         self.get(Cf::Dags, &keys::dag(dag_id))
     }
 
-    /// DAGs in id order, after `after`.
+    /// DAGs in id order, after `after`, that pass `filter`.
     pub fn dags(
         &self,
         after: Option<&str>,
         limit: Option<usize>,
+        filter: &DagFilter,
     ) -> Result<Vec<DagRecord>, StoreError> {
-        let after = after.map(keys::dag);
-        Ok(self
-            .scan::<DagRecord>(Cf::Dags, b"", after.as_deref(), page(limit))?
-            .into_iter()
-            .map(|(_, dag)| dag)
-            .collect())
+        let limit = page(limit);
+        let mut cursor = after.map(keys::dag);
+        let mut out = Vec::new();
+        // Filtering reads further pages until this one is full.
+        loop {
+            let chunk = self.scan::<DagRecord>(Cf::Dags, b"", cursor.as_deref(), limit)?;
+            let exhausted = chunk.len() < limit;
+            for (key, dag) in chunk {
+                cursor = Some(key);
+                if filter.admits(&dag) {
+                    out.push(dag);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(out);
+            }
+        }
     }
 
     /// Every version of a DAG, oldest first, without content.
@@ -322,7 +373,11 @@ impl Store {
     pub fn query(&self, query: &Query) -> Result<Value, StoreError> {
         let to = |v: &dyn erased::Json| v.json();
         Ok(match query {
-            Query::Dags { after, limit } => to(&self.dags(after.as_deref(), *limit)?),
+            Query::Dags {
+                after,
+                limit,
+                filter,
+            } => to(&self.dags(after.as_deref(), *limit, filter)?),
             Query::Dag { dag_id } => to(&self.dag(dag_id)?),
             Query::Versions { dag_id } => to(&self.versions(dag_id)?),
             Query::Version { dag_id, version } => {

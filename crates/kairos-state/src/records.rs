@@ -18,6 +18,10 @@ pub struct DagRecord {
     pub dag_id: String,
     pub bundle: String,
     pub team: Option<String>,
+    /// The newest version's tags, kept here so that listing DAGs by tag reads no
+    /// version.
+    #[serde(default)]
+    pub tags: Vec<String>,
     pub is_paused: bool,
     /// The newest version's number; versions are numbered 1, 2, 3, ...
     pub latest_version: u32,

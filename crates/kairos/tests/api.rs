@@ -451,6 +451,8 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         "{file}"
     );
 
+    runs_filters_and_cluster(&http, &cluster, leader).await;
+
     // The OpenAPI document lists every path.
     let doc = http.get("/openapi.json", "view-token").await;
     assert_eq!(
@@ -463,10 +465,199 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         "/dags/{dag_id}/dagRuns",
         "/dags/{dag_id}/dagRuns/{dag_run_id}",
         "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
+        "/health",
+        "/cluster",
+        "/cluster/nodes/{node_id}",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),
             "{path} missing from the OpenAPI document"
         );
     }
+}
+
+/// Marking and deleting runs, DAG list filters, and the cluster endpoints.
+async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
+    let trigger = |run_id: &'static str| {
+        http.call(
+            reqwest::Method::POST,
+            "/dags/api_dag/dagRuns",
+            Some("op-token"),
+            Some(json!({"dag_run_id": run_id})),
+        )
+    };
+    assert_eq!(trigger("to_mark").await.0, StatusCode::OK);
+    let states = |run: Value| -> Vec<String> {
+        run["task_instances"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}={}",
+                    t["task_id"].as_str().unwrap_or("?"),
+                    t["state"].as_str().unwrap_or("none")
+                )
+            })
+            .collect()
+    };
+    // Marked failed: what has not started is skipped; then marked success: all succeed.
+    let mark = |state: &'static str| {
+        http.call(
+            reqwest::Method::PATCH,
+            "/dags/api_dag/dagRuns/to_mark",
+            Some("op-token"),
+            Some(json!({"state": state})),
+        )
+    };
+    assert_eq!(mark("failed").await.0, StatusCode::OK);
+    let run = http
+        .get(
+            "/dags/api_dag/dagRuns/to_mark?consistent=true",
+            "view-token",
+        )
+        .await;
+    assert_eq!(run["state"], "failed", "{run}");
+    let tis = http
+        .get(
+            "/dags/api_dag/dagRuns/to_mark/taskInstances?consistent=true",
+            "view-token",
+        )
+        .await;
+    // The run is of version 2, which added `report`.
+    assert_eq!(
+        states(tis),
+        ["extract=skipped", "load=skipped", "report=skipped"]
+    );
+    let (status, _, run) = mark("success").await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["state"], "success");
+    let tis = http
+        .get(
+            "/dags/api_dag/dagRuns/to_mark/taskInstances?consistent=true",
+            "view-token",
+        )
+        .await;
+    assert_eq!(
+        states(tis),
+        ["extract=success", "load=success", "report=success"]
+    );
+    let (status, _, body) = mark("running").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::PATCH,
+            "/dags/api_dag/dagRuns/to_mark",
+            Some("view-token"),
+            Some(json!({"state": "failed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Deleted: gone with its task instances; a second delete is a 404.
+    let delete = || {
+        http.call(
+            reqwest::Method::DELETE,
+            "/dags/api_dag/dagRuns/to_mark",
+            Some("op-token"),
+            None,
+        )
+    };
+    assert_eq!(delete().await.0, StatusCode::NO_CONTENT);
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::GET,
+            "/dags/api_dag/dagRuns/to_mark?consistent=true",
+            Some("view-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = delete().await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // DAG list filters: tags (any of them, repeated), paused, an id substring.
+    cluster
+        .client()
+        .propose(&[put_dag_command(
+            "tagged_dag:\n  tags: [nightly, etl]\n  is_paused_upon_creation: true\n  tasks:\n    t: {operator: bash, bash_command: 'true'}\n",
+        )
+        .expect("a DAG")])
+        .await
+        .expect("push");
+    let ids = |list: Value| -> Vec<String> {
+        list["dags"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|d| d["dag_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    for (query, want) in [
+        ("tags=etl", vec!["tagged_dag"]),
+        ("tags=nope&tags=nightly", vec!["tagged_dag"]),
+        ("tags=nope", vec![]),
+        ("paused=false", vec!["api_dag"]),
+        ("paused=true", vec!["tagged_dag"]),
+        ("dag_id_pattern=api_", vec!["api_dag"]),
+        ("paused=true&limit=1", vec!["tagged_dag"]),
+    ] {
+        let list = http
+            .get(&format!("/dags?consistent=true&{query}"), "view-token")
+            .await;
+        assert_eq!(ids(list), want, "{query}");
+    }
+
+    // Health needs no token, at the root and under the API; the cluster view does.
+    let (status, _, health) = http.call(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["leader_id"], leader);
+    assert_eq!(health["initialized"], true);
+    let (status, _, _) = http
+        .call(reqwest::Method::GET, "/cluster", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let view = http.get("/cluster", "view-token").await;
+    let members = view["members"].as_array().expect("members");
+    assert_eq!(members.len(), 3, "{view}");
+    assert!(
+        members
+            .iter()
+            .all(|m| m["status"]["term"].as_u64() > Some(0)),
+        "{view}"
+    );
+    let roles: Vec<&str> = members
+        .iter()
+        .filter_map(|m| m["status"]["role"].as_str())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| **r == "leader").count(),
+        1,
+        "{view}"
+    );
+
+    // Membership is for admins, and a bad address is refused before Raft sees it.
+    let add = |token: &'static str, addr: &'static str| {
+        http.call(
+            reqwest::Method::POST,
+            "/cluster/nodes",
+            Some(token),
+            Some(json!({"node_id": 9, "grpc_addr": addr})),
+        )
+    };
+    assert_eq!(
+        add("op-token", "127.0.0.1:1").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, body) = add("admin-token", "nowhere").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::DELETE,
+            "/cluster/nodes/2",
+            Some("op-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

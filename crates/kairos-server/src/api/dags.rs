@@ -4,31 +4,65 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_state::query::DagFilter;
 use kairos_state::records::DagRecord;
 use kairos_state::{Command, Query};
+use serde::Deserialize;
 
 use super::auth::Role;
 use super::body::Body;
 use super::problem::Problem;
 use super::types::{Dag, DagList, DagPatch};
-use super::{Api, Page, ReadOptions};
+use super::{Api, ReadOptions};
 
-#[utoipa::path(get, path = "/dags", params(Page), responses(
-    (status = 200, body = DagList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+/// `GET /dags` paging and filters, as Airflow names them (one struct: a
+/// flattened one would read numbers as strings).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct DagListQuery {
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<usize>,
+    /// Start after this DAG id (the previous page's `next`).
+    pub after: Option<String>,
+    #[serde(default)]
+    pub consistent: bool,
+    /// Only paused (`true`) or only active (`false`) DAGs.
+    pub paused: Option<bool>,
+    /// DAGs with any of these tags; repeat the parameter for more than one.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// DAGs whose id contains this text.
+    pub dag_id_pattern: Option<String>,
+    /// DAGs of this bundle.
+    pub bundle: Option<String>,
+    /// DAGs owned by this team.
+    pub team: Option<String>,
+}
+
+#[utoipa::path(get, path = "/dags", params(DagListQuery), responses(
+    (status = 200, body = DagList), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem)))]
 pub async fn list_dags(
     State(api): State<Api>,
     headers: HeaderMap,
-    UrlQuery(page): UrlQuery<Page>,
+    UrlQuery(query): UrlQuery<DagListQuery>,
 ) -> Result<Json<DagList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let f = query;
+    let limit = f.limit.unwrap_or(100).clamp(1, 1000);
     let dags: Vec<DagRecord> = api
         .read(
             Query::Dags {
-                after: page.after,
+                after: f.after,
                 limit: Some(limit),
+                filter: DagFilter {
+                    paused: f.paused,
+                    tags: f.tags,
+                    dag_id_pattern: f.dag_id_pattern,
+                    bundle: f.bundle,
+                    team: f.team,
+                },
             },
-            page.consistent,
+            f.consistent,
         )
         .await?;
     let next = (dags.len() == limit)

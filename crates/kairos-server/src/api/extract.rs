@@ -1,7 +1,7 @@
 //! Path and query extractors whose rejections are problem details, like the
 //! body's (axum's own answer in plain text).
 
-use axum::extract::{FromRequestParts, rejection::PathRejection, rejection::QueryRejection};
+use axum::extract::{FromRequestParts, rejection::PathRejection};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -27,7 +27,8 @@ where
     }
 }
 
-/// Query parameters (`?limit=&after=&consistent=`).
+/// Query parameters (`?limit=&after=&consistent=`). Parsed as HTML forms are, so a
+/// repeated parameter (`?tags=a&tags=b`, as Airflow's API takes it) fills a list.
 pub struct Query<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Query<T>
@@ -37,12 +38,9 @@ where
 {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| Query(v))
-            .map_err(|e: QueryRejection| {
-                Problem::bad_request(format!("a query parameter is not valid: {}", e.body_text()))
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|e| Problem::bad_request(format!("a query parameter is not valid: {e}")))
     }
 }

@@ -7,6 +7,7 @@
 mod actions;
 pub mod auth;
 mod body;
+pub mod cluster;
 mod dags;
 mod extract;
 mod logs;
@@ -131,8 +132,9 @@ pub struct Page {
 )]
 struct ApiDoc;
 
-/// Refuses requests whose `Host` is not a loopback name (with `loopback_only`).
-async fn loopback_host(
+/// Refuses requests whose `Host` is not a loopback name (for an open development
+/// server: a web page elsewhere cannot reach it through DNS rebinding).
+pub async fn loopback_host(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -157,15 +159,14 @@ async fn loopback_host(
     }
 }
 
-/// The API's routes under `/api/v1`, with the OpenAPI document. With
-/// `loopback_only`, only requests addressed to a loopback host are answered.
-pub fn router(api: Api, loopback_only: bool) -> axum::Router {
+/// The API's routes under `/api/v1`, with the OpenAPI document.
+pub fn router(api: Api) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(dags::list_dags))
         .routes(routes!(push::push))
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(runs::list_runs, runs::trigger_run))
-        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))
         .routes(routes!(task_instances::list_task_instances))
         .routes(routes!(
             task_instances::get_task_instance,
@@ -192,6 +193,11 @@ pub fn router(api: Api, loopback_only: bool) -> axum::Router {
             variables::put_variable,
             variables::delete_variable
         ))
+        .routes(routes!(cluster::health))
+        .routes(routes!(cluster::cluster))
+        .routes(routes!(cluster::init))
+        .routes(routes!(cluster::add_node))
+        .routes(routes!(cluster::remove_node))
         .with_state(api)
         .split_for_parts();
     let doc = Arc::new(doc);
@@ -199,7 +205,7 @@ pub fn router(api: Api, loopback_only: bool) -> axum::Router {
         let doc = doc.clone();
         async move { Json(doc.as_ref().clone()) }
     });
-    let routes = axum::Router::new().nest(
+    axum::Router::new().nest(
         "/api/v1",
         router
             .route("/openapi.json", openapi)
@@ -209,10 +215,5 @@ pub fn router(api: Api, loopback_only: bool) -> axum::Router {
                 ))
             })
             .layer(DefaultBodyLimit::max(MAX_BODY)),
-    );
-    if loopback_only {
-        routes.layer(axum::middleware::from_fn(loopback_host))
-    } else {
-        routes
-    }
+    )
 }

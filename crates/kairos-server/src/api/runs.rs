@@ -1,4 +1,4 @@
-//! `/dags/{dag_id}/dagRuns`: list, get and trigger runs.
+//! `/dags/{dag_id}/dagRuns`: list, get, trigger, mark and delete runs.
 
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
@@ -11,7 +11,7 @@ use kairos_state::{Command, Query};
 use super::auth::Role;
 use super::body::Body;
 use super::problem::Problem;
-use super::types::{DagRun, DagRunList, TriggerRun};
+use super::types::{DagRun, DagRunList, DagRunPatch, TriggerRun};
 use super::{Api, Page, ReadOptions};
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page), responses(
@@ -116,4 +116,41 @@ pub async fn trigger_run(
     })
     .await?;
     Ok(Json(load_run(&api, &dag_id, &run_id, true).await?.into()))
+}
+
+/// Marks a run success or failed, as Airflow's "mark run as" does: success marks
+/// every task instance success; failed fails what runs and skips what has not
+/// started. A running attempt is told to stop at its worker's next heartbeat.
+#[utoipa::path(patch, path = "/dags/{dag_id}/dagRuns/{dag_run_id}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path)),
+    request_body = DagRunPatch, responses(
+    (status = 200, body = DagRun), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn patch_run(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    Body(patch): Body<DagRunPatch>,
+) -> Result<Json<DagRun>, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    api.write(Command::SetDagRunState {
+        dag_id: dag_id.clone(),
+        run_id: run_id.clone(),
+        state: patch.state.into(),
+    })
+    .await?;
+    Ok(Json(load_run(&api, &dag_id, &run_id, true).await?.into()))
+}
+
+/// Deletes a run with its task instances, their tries and XComs.
+#[utoipa::path(delete, path = "/dags/{dag_id}/dagRuns/{dag_run_id}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path)), responses(
+    (status = 204), (status = 404, body = Problem)))]
+pub async fn delete_run(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((dag_id, run_id)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    api.tokens.authorize(&headers, Role::Operator)?;
+    api.write(Command::DeleteDagRun { dag_id, run_id }).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,8 @@ pub struct Dag {
     pub dag_id: String,
     pub bundle: String,
     pub team: Option<String>,
+    /// The newest version's tags.
+    pub tags: Vec<String>,
     pub is_paused: bool,
     /// The newest version's number (versions count from 1).
     pub latest_version: u32,
@@ -28,6 +30,7 @@ impl From<DagRecord> for Dag {
             dag_id: d.dag_id,
             bundle: d.bundle,
             team: d.team,
+            tags: d.tags,
             is_paused: d.is_paused,
             latest_version: d.latest_version,
             created_at: d.created_at,
@@ -198,4 +201,28 @@ pub struct TriggerRun {
     #[schema(value_type = Object)]
     #[serde(default)]
     pub conf: BTreeMap<String, Value>,
+}
+
+/// The states a run can be marked with.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkRunState {
+    Success,
+    Failed,
+}
+
+impl From<MarkRunState> for kairos_dag::state::DagRunState {
+    fn from(s: MarkRunState) -> Self {
+        match s {
+            MarkRunState::Success => kairos_dag::state::DagRunState::Success,
+            MarkRunState::Failed => kairos_dag::state::DagRunState::Failed,
+        }
+    }
+}
+
+/// `PATCH` of a run: mark it success or failed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DagRunPatch {
+    pub state: MarkRunState,
 }

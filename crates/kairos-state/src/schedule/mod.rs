@@ -20,6 +20,7 @@ pub(crate) mod mapping;
 pub(crate) mod plan;
 pub(crate) mod queueing;
 pub(crate) mod readiness;
+pub(crate) mod run_edit;
 pub(crate) mod runs;
 pub(crate) mod timers;
 

@@ -1,0 +1,250 @@
+//! `/health` and `/cluster`: a node's own view of Raft, every member's view, and
+//! membership changes (admin). They go through this node's Cluster service like
+//! the rest of the API, so the HTTP side needs no handle on Raft itself.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use kairos_proto::v1::{Member, NodeStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Api;
+use super::auth::Role;
+use super::body::Body;
+use super::extract::Path;
+use super::problem::Problem;
+
+/// One node's own view: answered without a token, for load balancers and probes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeHealth {
+    pub node_id: u64,
+    pub grpc_addr: String,
+    pub http_addr: String,
+    /// leader, follower, candidate, learner or shutdown.
+    pub role: String,
+    pub term: u64,
+    /// The node it follows, when it knows one.
+    pub leader_id: Option<u64>,
+    pub last_log_index: u64,
+    pub last_applied: u64,
+    pub snapshot_index: u64,
+    pub purged_index: u64,
+    /// False until `cluster init` (or joining through `add-node`).
+    pub initialized: bool,
+}
+
+impl From<&NodeStatus> for NodeHealth {
+    fn from(s: &NodeStatus) -> NodeHealth {
+        NodeHealth {
+            node_id: s.node_id,
+            grpc_addr: s.grpc_addr.clone(),
+            http_addr: s.http_addr.clone(),
+            role: s.role.clone(),
+            term: s.term,
+            leader_id: (s.leader_id != 0).then_some(s.leader_id),
+            last_log_index: s.last_log_index,
+            last_applied: s.last_applied,
+            snapshot_index: s.snapshot_index,
+            purged_index: s.purged_index,
+            initialized: s.initialized,
+        }
+    }
+}
+
+/// A member as the membership lists it, with its own answer or why there is none.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    pub node_id: u64,
+    pub grpc_addr: String,
+    pub voter: bool,
+    /// What the member says of itself; absent when it did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<NodeHealth>,
+    /// Why it did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClusterView {
+    /// The leader as the answering node knows it.
+    pub leader_id: Option<u64>,
+    pub members: Vec<MemberView>,
+}
+
+/// A node to initialize a cluster with, or to add.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub node_id: u64,
+    /// Its gRPC address, `HOST:PORT`, as the other nodes reach it.
+    pub grpc_addr: String,
+    /// Its HTTP address, if the others should show it.
+    #[serde(default)]
+    pub http_addr: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitCluster {
+    /// Every initial voter; empty means the answering node alone.
+    #[serde(default)]
+    pub members: Vec<NewMember>,
+}
+
+/// A committed membership change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipChange {
+    /// The Raft index of the membership entry.
+    pub log_index: u64,
+}
+
+fn member(m: NewMember) -> Result<Member, Problem> {
+    if m.node_id == 0 {
+        return Err(Problem::bad_request(
+            "node_id 0 is reserved (it means \"none\"); use 1 or more",
+        ));
+    }
+    if m.grpc_addr.trim().is_empty() || !m.grpc_addr.contains(':') {
+        return Err(Problem::bad_request(format!(
+            "grpc_addr {:?} of node {} is not HOST:PORT",
+            m.grpc_addr, m.node_id
+        )));
+    }
+    Ok(Member {
+        node_id: m.node_id,
+        grpc_addr: m.grpc_addr,
+        http_addr: m.http_addr,
+        voter: true,
+    })
+}
+
+impl Api {
+    /// This node's gRPC address: the one its own client talks to.
+    fn own_addr(&self) -> String {
+        self.client.addrs().first().cloned().unwrap_or_default()
+    }
+
+    async fn own_status(&self) -> Result<NodeStatus, Problem> {
+        self.client
+            .status(&self.own_addr())
+            .await
+            .map_err(Problem::from_client)
+    }
+}
+
+/// This node's role, term, leader and log positions.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = NodeHealth),
+    (status = 503, body = Problem)))]
+pub async fn health(State(api): State<Api>) -> Result<Json<NodeHealth>, Problem> {
+    Ok(Json(NodeHealth::from(&api.own_status().await?)))
+}
+
+/// Every member, each asked for its own view (a member that does not answer within
+/// a second is listed with the error).
+#[utoipa::path(get, path = "/cluster", responses((status = 200, body = ClusterView),
+    (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn cluster(
+    State(api): State<Api>,
+    headers: HeaderMap,
+) -> Result<Json<ClusterView>, Problem> {
+    api.tokens.authorize(&headers, Role::Viewer)?;
+    let own = api.own_status().await?;
+    let mut members = own.members.clone();
+    if members.is_empty() {
+        members.push(Member {
+            node_id: own.node_id,
+            grpc_addr: own.grpc_addr.clone(),
+            http_addr: own.http_addr.clone(),
+            voter: false,
+        });
+    }
+    let asker =
+        crate::client::ClusterClient::new(members.iter().map(|m| m.grpc_addr.clone()).collect())
+            .with_patience(std::time::Duration::from_secs(1));
+    let mut views = Vec::with_capacity(members.len());
+    for m in members {
+        let answer = if m.node_id == own.node_id {
+            Ok(own.clone())
+        } else {
+            asker.status(&m.grpc_addr).await
+        };
+        let (status, error) = match answer {
+            Ok(s) => (Some(NodeHealth::from(&s)), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        views.push(MemberView {
+            node_id: m.node_id,
+            grpc_addr: m.grpc_addr,
+            voter: m.voter,
+            status,
+            error,
+        });
+    }
+    Ok(Json(ClusterView {
+        leader_id: (own.leader_id != 0).then_some(own.leader_id),
+        members: views,
+    }))
+}
+
+/// Makes a new cluster: the answering node proposes the first membership.
+#[utoipa::path(post, path = "/cluster/init", request_body = InitCluster, responses(
+    (status = 200, body = NodeHealth), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn init(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Body(body): Body<InitCluster>,
+) -> Result<Json<NodeHealth>, Problem> {
+    api.tokens.authorize(&headers, Role::Admin)?;
+    let members = body
+        .members
+        .into_iter()
+        .map(member)
+        .collect::<Result<Vec<_>, _>>()?;
+    api.client.init(members).await.map_err(|e| {
+        Problem::new(
+            StatusCode::CONFLICT,
+            format!("the cluster was not initialized: {e}"),
+        )
+    })?;
+    Ok(Json(NodeHealth::from(&api.own_status().await?)))
+}
+
+/// Adds a node: it joins as a learner, catches up, then becomes a voter.
+#[utoipa::path(post, path = "/cluster/nodes", request_body = NewMember, responses(
+    (status = 200, body = MembershipChange), (status = 400, body = Problem)))]
+pub async fn add_node(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Body(body): Body<NewMember>,
+) -> Result<Json<MembershipChange>, Problem> {
+    api.tokens.authorize(&headers, Role::Admin)?;
+    let reply = api
+        .client
+        .add_node(member(body)?)
+        .await
+        .map_err(Problem::from_client)?;
+    Ok(Json(MembershipChange {
+        log_index: reply.log_index,
+    }))
+}
+
+/// Removes a node (voter or learner) from the membership.
+#[utoipa::path(delete, path = "/cluster/nodes/{node_id}", params(("node_id" = u64, Path)),
+    responses((status = 200, body = MembershipChange), (status = 400, body = Problem)))]
+pub async fn remove_node(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(node_id): Path<u64>,
+) -> Result<Json<MembershipChange>, Problem> {
+    api.tokens.authorize(&headers, Role::Admin)?;
+    let reply = api
+        .client
+        .remove_node(node_id)
+        .await
+        .map_err(Problem::from_client)?;
+    Ok(Json(MembershipChange {
+        log_index: reply.log_index,
+    }))
+}
