@@ -308,7 +308,8 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
-    /// Runs `kairos cluster ...` against `server`; returns (success, stdout, stderr).
+    /// Runs `kairos cluster ...` against `server` (a node's HTTP address); returns
+    /// (success, stdout, stderr).
     pub fn cluster_cli(
         &self,
         server: &str,

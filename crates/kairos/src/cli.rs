@@ -36,6 +36,12 @@ pub enum Command {
     /// Inspect and change the cluster's membership.
     #[command(subcommand_required = true)]
     Cluster(ClusterArgs),
+    /// Pools: named slot limits for task instances.
+    #[command(subcommand_required = true)]
+    Pools(PoolsArgs),
+    /// Variables: values tasks read with `var.value.KEY` (admin only).
+    #[command(subcommand_required = true)]
+    Variables(VariablesArgs),
 }
 
 /// Flags win over `KAIROS_*` variables, which win over the config file.
@@ -160,17 +166,8 @@ pub struct WorkerArgs {
 
 #[derive(Args, Debug)]
 pub struct ClusterArgs {
-    /// gRPC addresses of any members, comma separated.
-    #[arg(
-        long,
-        env = "KAIROS_SERVER",
-        default_value = "127.0.0.1:7071",
-        global = true
-    )]
-    pub server: String,
-    /// PEM CA certificates to verify the servers with, when they serve TLS.
-    #[arg(long, env = "KAIROS_TLS_CA", global = true)]
-    pub tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: Remote,
     #[command(subcommand)]
     pub command: ClusterCommand,
 }
@@ -178,11 +175,8 @@ pub struct ClusterArgs {
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
     /// Each member's id, address, role, term, last log index, last applied, and the leader.
-    Status {
-        #[arg(long, short, value_enum, default_value_t = Output::Text)]
-        output: Output,
-    },
-    /// Initialize a new cluster through the first --server, with these voters
+    Status,
+    /// Initialize a new cluster through --server, with these voters
     /// (`ID=HOST:PORT,...`; that server alone when empty). Not needed when servers
     /// were started with --peers.
     Init {
@@ -234,20 +228,131 @@ pub enum DagsCommand {
     Diff(DiffArgs),
     /// Unpause a DAG.
     Unpause(DagArgs),
+    /// Create the runs of a date range at once (Airflow 3's `backfill create`) and
+    /// follow them until they finish.
+    Backfill(BackfillArgs),
+    /// Run one DAG run here, in-process, without a cluster (like `airflow dags
+    /// test`): a throwaway one-node cluster and worker, the tasks' logs printed as
+    /// they finish; exits 1 unless the run succeeds.
+    Test(DagTestArgs),
 }
 
-/// Where the REST API is and who is asking. `--server` is a node's HTTP address
-/// here (the `cluster` commands take gRPC addresses).
-#[derive(Args, Debug, Clone)]
-pub struct Remote {
-    /// Any node's HTTP address (`HOST:PORT` or a URL).
-    #[arg(long, env = "KAIROS_SERVER", default_value = "127.0.0.1:8081")]
-    pub server: String,
-    /// An API token (when the servers have api_token_file).
-    #[arg(long, env = "KAIROS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    pub dag_id: String,
+    /// The first logical date (RFC 3339, or a date: 2026-01-01).
+    #[arg(long)]
+    pub start: String,
+    /// The last logical date, inclusive.
+    #[arg(long)]
+    pub end: String,
+    /// Dates that already have a run: leave them (`none`), or run the `failed` or
+    /// all `completed` ones again.
+    #[arg(long, default_value = "none")]
+    pub reprocess_behavior: String,
+    /// Runs of the backfill running at once.
+    #[arg(long, default_value_t = 10)]
+    pub max_active_runs: u32,
+    /// The conf of every run, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Create the runs and return, without following them.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+#[derive(Args, Debug)]
+pub struct DagTestArgs {
+    /// The DAG file.
+    pub file: PathBuf,
+    /// The DAG to run (may be left out when the file has one DAG).
+    pub dag_id: Option<String>,
+    /// The run's logical date (RFC 3339 or a date; default now).
+    #[arg(long)]
+    pub logical_date: Option<String>,
+    /// The run's conf, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
     /// `text` for people, `json` for scripts.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct PoolsArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: PoolsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PoolsCommand {
+    /// Every pool with its slots.
+    List,
+    /// One pool.
+    Get { name: String },
+    /// Create or change a pool (admin).
+    Set {
+        name: String,
+        slots: u32,
+        #[arg(long)]
+        description: Option<String>,
+        /// Count deferred task instances against the slots.
+        #[arg(long)]
+        include_deferred: bool,
+    },
+    /// Delete a pool (admin); `default_pool` stays.
+    Delete { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct VariablesArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: VariablesCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VariablesCommand {
+    /// Every Variable's key (values with --output json).
+    List,
+    /// One Variable's value.
+    Get { key: String },
+    /// Create or change a Variable (admin).
+    Set {
+        key: String,
+        value: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a Variable (admin).
+    Delete { key: String },
+}
+
+/// Where the REST API is and who is asking.
+#[derive(Args, Debug, Clone)]
+pub struct Remote {
+    /// Any node's HTTP address (`HOST:PORT` or a URL); several, comma separated, are
+    /// tried in turn. The default is `kairos dev`'s.
+    #[arg(
+        long,
+        env = "KAIROS_SERVER",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// An API token (when the servers have api_token_file).
+    #[arg(long, env = "KAIROS_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, short, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
 }
 
@@ -341,6 +446,22 @@ pub enum RunsCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Mark a run success or failed, with its task instances, as Airflow does.
+    Mark {
+        dag_id: String,
+        run_id: String,
+        /// `success` or `failed`.
+        state: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete a run with its task instances and XComs.
+    Delete {
+        dag_id: String,
+        run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -351,6 +472,14 @@ pub struct TasksArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum TasksCommand {
+    /// The tasks of a DAG (its newest version, or --version), in dependency order.
+    List {
+        dag_id: String,
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Every task instance of a run with its state, try and worker.
     States {
         dag_id: String,

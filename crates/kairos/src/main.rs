@@ -25,12 +25,16 @@ fn main() -> ExitCode {
             cli::DagsCommand::Unpause(args) => commands::remote::pause(&args, false),
             cli::DagsCommand::Versions(args) => commands::remote::versions(&args),
             cli::DagsCommand::Diff(args) => commands::remote::diff(&args),
+            cli::DagsCommand::Backfill(args) => commands::backfill::backfill(&args),
+            cli::DagsCommand::Test(args) => commands::dag_test::test(&args),
         },
-        cli::Command::Server(args) => commands::cluster::serve(&args),
+        cli::Command::Server(args) => commands::serve::serve(&args),
         cli::Command::Worker(args) => commands::worker::run(&args),
-        cli::Command::Cluster(args) => commands::cluster::cluster(&args),
+        cli::Command::Cluster(args) => commands::membership::cluster(&args),
         cli::Command::Tasks(args) => commands::remote::tasks(&args),
         cli::Command::Dev(args) => commands::dev::run(&args),
         cli::Command::Runs(args) => commands::remote::runs(&args),
+        cli::Command::Pools(args) => commands::admin::pools(&args),
+        cli::Command::Variables(args) => commands::admin::variables(&args),
     }
 }

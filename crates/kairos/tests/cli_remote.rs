@@ -220,6 +220,139 @@ async fn push_trigger_states_and_logs_from_the_command_line() {
     );
     let out = kairos(&["dags", "diff", "bash_chain", "1", "1", "--server", &server]);
     assert!(text(&out).contains("version 1 -> 1"), "{}", text(&out));
+    more_verbs(&server).await;
     let _ = worker.kill();
     let _ = worker.wait();
+}
+
+/// Backfill with progress, runs mark/delete, tasks list, pools, Variables, the
+/// cluster's status, and a --server list whose first node is down.
+async fn more_verbs(server: &str) {
+    let out = kairos(&[
+        "dags",
+        "backfill",
+        "bash_chain",
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-01-03",
+        "--server",
+        server,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Daily at 03:00: the logical dates 01-01 03:00 and 01-02 03:00 fall in the range.
+    assert!(
+        text(&out).contains("2 run(s) created")
+            && text(&out).contains("2/2 finished (2 success, 0 failed)"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&[
+        "dags",
+        "backfill",
+        "bash_chain",
+        "--start",
+        "2026-01-05",
+        "--end",
+        "someday",
+        "--server",
+        server,
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("--end \"someday\" is not a date"),
+        "{}",
+        text(&out)
+    );
+
+    let out = kairos(&[
+        "runs",
+        "mark",
+        "bash_chain",
+        "cli_run",
+        "success",
+        "--server",
+        server,
+    ]);
+    assert!(
+        text(&out).contains("run bash_chain/cli_run is success"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&[
+        "runs",
+        "delete",
+        "bash_chain",
+        "cli_run",
+        "--server",
+        server,
+    ]);
+    assert!(text(&out).contains("deleted"), "{}", text(&out));
+    let out = kairos(&["runs", "show", "bash_chain", "cli_run", "--server", server]);
+    assert!(
+        !out.status.success() && text(&out).contains("(404)"),
+        "{}",
+        text(&out)
+    );
+
+    let out = kairos(&["tasks", "list", "bash_chain", "--server", server]);
+    assert!(
+        text(&out).contains("transform") && text(&out).contains("BashOperator"),
+        "{}",
+        text(&out)
+    );
+
+    let out = kairos(&[
+        "pools",
+        "set",
+        "etl",
+        "3",
+        "--description",
+        "the warehouse",
+        "--server",
+        server,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kairos(&["pools", "list", "--server", server]);
+    assert!(
+        text(&out).contains("etl") && text(&out).contains("the warehouse"),
+        "{}",
+        text(&out)
+    );
+    let out = kairos(&["pools", "delete", "etl", "--server", server]);
+    assert!(text(&out).contains("pool etl deleted"), "{}", text(&out));
+
+    let out = kairos(&[
+        "variables",
+        "set",
+        "region",
+        "eu-west-1",
+        "--server",
+        server,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = kairos(&["variables", "get", "region", "--server", server]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "eu-west-1");
+    let out = kairos(&["variables", "list", "--server", server]);
+    assert!(
+        text(&out).contains("region") && !text(&out).contains("eu-west-1"),
+        "values stay out of the table: {}",
+        text(&out)
+    );
+    let out = kairos(&["variables", "delete", "region", "--server", server]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = kairos(&["cluster", "status", "--server", server]);
+    assert!(text(&out).contains("leader: node 1"), "{}", text(&out));
+    // The first address of the list is down: the next one answers.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a port");
+    let list = format!("127.0.0.1:{port},{server}");
+    let out = kairos(&["dags", "list", "--server", &list]);
+    assert!(
+        out.status.success() && text(&out).contains("bash_chain"),
+        "{}",
+        text(&out)
+    );
 }

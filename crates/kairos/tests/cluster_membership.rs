@@ -26,7 +26,7 @@ async fn init_then_add_nodes_one_change_at_a_time() {
     }
 
     let (ok, out, err) = cluster
-        .cluster_cli(&cluster.node(1).grpc, &["init"])
+        .cluster_cli(&cluster.node(1).http, &["init"])
         .expect("run kairos cluster init");
     assert!(ok, "{out}{err}");
     // Node 1 alone is the cluster (the others are not members yet): it leads.
@@ -76,7 +76,7 @@ async fn init_then_add_nodes_one_change_at_a_time() {
 
     // A second init is refused and changes nothing.
     let (ok, _, err) = cluster
-        .cluster_cli(&cluster.node(2).grpc, &["init"])
+        .cluster_cli(&cluster.node(2).http, &["init"])
         .expect("run kairos cluster init");
     assert!(!ok);
     assert!(
@@ -87,7 +87,7 @@ async fn init_then_add_nodes_one_change_at_a_time() {
 
     // Removing an unknown node says so.
     let (ok, _, err) = cluster
-        .cluster_cli(&cluster.node(2).grpc, &["remove-node", "--node-id", "9"])
+        .cluster_cli(&cluster.node(2).http, &["remove-node", "--node-id", "9"])
         .expect("run kairos cluster remove-node");
     assert!(!ok);
     assert!(err.contains("node 9 is not a member"), "{err}");

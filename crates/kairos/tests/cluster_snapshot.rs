@@ -42,7 +42,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
     // Out of the cluster, then its data is gone.
     let (ok, out, err) = cluster
         .cluster_cli(
-            &cluster.node(leader).grpc,
+            &cluster.node(leader).http,
             &["remove-node", "--node-id", &victim.to_string()],
         )
         .expect("run kairos cluster");
@@ -69,7 +69,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
     cluster.spawn(victim).expect("start the node");
     let (ok, out, err) = cluster
         .cluster_cli(
-            &cluster.node(leader).grpc,
+            &cluster.node(leader).http,
             &[
                 "add-node",
                 "--node-id",
@@ -108,7 +108,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
 
     // `cluster status` shows all three and the leader.
     let (ok, out, _) = cluster
-        .cluster_cli(&cluster.node(victim).grpc, &["status"])
+        .cluster_cli(&cluster.node(victim).http, &["status"])
         .expect("run kairos cluster");
     assert!(ok);
     assert_eq!(

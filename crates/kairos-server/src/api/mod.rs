@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod auth;
+mod backfills;
 mod body;
 pub mod cluster;
 mod dags;
@@ -193,6 +194,7 @@ pub fn router(api: Api) -> axum::Router {
             variables::put_variable,
             variables::delete_variable
         ))
+        .routes(routes!(backfills::create_backfill))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))
         .routes(routes!(cluster::init))

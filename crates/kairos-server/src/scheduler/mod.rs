@@ -36,6 +36,9 @@ pub struct SchedulerSettings {
     pub tick: Duration,
     /// Workers must present one of these tokens; empty lets any worker in.
     pub worker_tokens: Vec<String>,
+    /// Whether schedules create runs (off for `kairos dags test`, which wants only
+    /// the one run it triggers).
+    pub create_scheduled_runs: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -45,6 +48,7 @@ impl Default for SchedulerSettings {
             heartbeat: Duration::from_secs(3),
             tick: Duration::from_secs(1),
             worker_tokens: Vec::new(),
+            create_scheduled_runs: true,
         }
     }
 }
@@ -199,7 +203,7 @@ async fn lead(s: Arc<Scheduler>) {
     let mut last_reconcile = Instant::now();
     loop {
         let now = Utc::now();
-        if last_due.elapsed() >= s.settings.tick {
+        if s.settings.create_scheduled_runs && last_due.elapsed() >= s.settings.tick {
             last_due = Instant::now();
             match s.node.store.due_runs(now) {
                 Ok(commands) if !commands.is_empty() => {

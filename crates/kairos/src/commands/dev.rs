@@ -9,16 +9,63 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use kairos_dag::load::LoadOptions;
-use kairos_server::config::ConfigLayer;
-use kairos_worker::WorkerLayer;
+use kairos_server::config::{ConfigLayer, ServerConfig};
+use kairos_worker::{WorkerConfig, WorkerLayer};
 use serde_json::json;
 
-use super::remote::{Api, describe_push, prepare};
+use super::api_client::Api;
+use super::remote::{describe_push, prepare};
 use crate::cli::DevArgs;
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
+}
+
+/// The settings of a one-node cluster and a worker in one process, with their data
+/// under `data_dir`: `kairos dev`'s and `kairos dags test`'s. The API has no tokens,
+/// so both addresses must be loopback ones, and requests must name a loopback host.
+pub(crate) fn local_stack(
+    data_dir: &std::path::Path,
+    grpc_addr: &str,
+    http_addr: &str,
+    slots: u32,
+) -> Result<(ServerConfig, WorkerConfig), String> {
+    let loopback = |addr: &str| {
+        addr.parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback())
+    };
+    if !loopback(http_addr) || !loopback(grpc_addr) {
+        return Err(format!(
+            "a local cluster runs without tokens and listens on loopback addresses only; \
+             {http_addr} / {grpc_addr} are not (run `kairos server` with api_token_file to serve a network)"
+        ));
+    }
+    let mut server = ConfigLayer {
+        node_id: Some(1),
+        data_dir: Some(data_dir.join("server")),
+        grpc_addr: Some(grpc_addr.to_string()),
+        http_addr: Some(http_addr.to_string()),
+        peers: Some(format!("1={grpc_addr}")),
+        // One node: nobody to wait for, so short timings.
+        heartbeat_ms: Some(50),
+        election_timeout_ms: Some("150-300".into()),
+        ..ConfigLayer::default()
+    }
+    .resolve()
+    .map_err(|e| e.to_string())?;
+    server.api_loopback_only = true;
+    let worker = WorkerLayer {
+        servers: Some(grpc_addr.to_string()),
+        worker_id: Some("dev".into()),
+        data_dir: Some(data_dir.join("worker")),
+        http_addr: Some("127.0.0.1:0".into()),
+        slots: Some(slots),
+        ..WorkerLayer::default()
+    }
+    .resolve()
+    .map_err(|e| e.to_string())?;
+    Ok((server, worker))
 }
 
 pub fn run(args: &DevArgs) -> ExitCode {
@@ -29,48 +76,11 @@ pub fn run(args: &DevArgs) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let server = ConfigLayer {
-        node_id: Some(1),
-        data_dir: Some(args.data_dir.join("server")),
-        grpc_addr: Some(args.grpc_addr.clone()),
-        http_addr: Some(args.http_addr.clone()),
-        peers: Some(format!("1={}", args.grpc_addr)),
-        // One node: nobody to wait for, so short timings.
-        heartbeat_ms: Some(50),
-        election_timeout_ms: Some("150-300".into()),
-        ..ConfigLayer::default()
-    }
-    .resolve();
-    let mut server = match server {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    // The dev API has no tokens: it stays on this machine.
-    let loopback = |addr: &str| {
-        addr.parse::<std::net::SocketAddr>()
-            .is_ok_and(|a| a.ip().is_loopback())
-    };
-    if !loopback(&args.http_addr) || !loopback(&args.grpc_addr) {
-        return fail(format!(
-            "kairos dev runs without tokens and listens on loopback addresses only; \
-             {} / {} are not (run `kairos server` with api_token_file to serve a network)",
-            args.http_addr, args.grpc_addr
-        ));
-    }
-    server.api_loopback_only = true;
-    let worker = WorkerLayer {
-        servers: Some(args.grpc_addr.clone()),
-        worker_id: Some("dev".into()),
-        data_dir: Some(args.data_dir.join("worker")),
-        http_addr: Some("127.0.0.1:0".into()),
-        slots: Some(args.slots),
-        ..WorkerLayer::default()
-    }
-    .resolve();
-    let worker = match worker {
-        Ok(w) => w,
-        Err(e) => return fail(e),
-    };
+    let (server, worker) =
+        match local_stack(&args.data_dir, &args.grpc_addr, &args.http_addr, args.slots) {
+            Ok(configs) => configs,
+            Err(e) => return fail(e),
+        };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -158,7 +168,7 @@ async fn watch(http: String, dir: PathBuf) {
                                     let _ = api
                                         .json(
                                             reqwest::Method::PATCH,
-                                            &format!("/dags/{}", super::remote::urlencode(id)),
+                                            &format!("/dags/{}", super::api_client::urlencode(id)),
                                             Some(json!({"is_paused": false})),
                                         )
                                         .await;

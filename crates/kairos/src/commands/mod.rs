@@ -1,5 +1,12 @@
-pub mod cluster;
+pub mod admin;
+pub(crate) mod api_client;
+pub(crate) mod args;
+pub mod backfill;
+pub mod dag_test;
 pub mod dags;
 pub mod dev;
+pub mod membership;
 pub mod remote;
+pub mod run_edit;
+pub mod serve;
 pub mod worker;

@@ -11,147 +11,12 @@ use kairos_dag::load::{LoadOptions, load_file};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    DagArgs, DiffArgs, ListArgs, Output, PushArgs, Remote, RunsArgs, RunsCommand, TasksArgs,
-    TasksCommand, TriggerArgs,
+    DagArgs, DiffArgs, ListArgs, Output, PushArgs, RunsArgs, RunsCommand, TasksArgs, TasksCommand,
+    TriggerArgs,
 };
 use crate::table;
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
-
-pub(crate) struct Api {
-    /// The node's HTTP root (for `/health`).
-    root: String,
-    base: String,
-    token: Option<String>,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(remote: &Remote) -> Result<Api, String> {
-        Api::to(&remote.server, remote.token.clone())
-    }
-
-    /// A client of the API at `server` (`HOST:PORT` or a URL).
-    pub(crate) fn to(server: &str, token: Option<String>) -> Result<Api, String> {
-        let server = server.trim().trim_end_matches('/');
-        let base = if server.starts_with("http://") || server.starts_with("https://") {
-            format!("{server}/api/v1")
-        } else {
-            format!("http://{server}/api/v1")
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let root = base.trim_end_matches("/api/v1").to_string();
-        Ok(Api {
-            root,
-            base,
-            token,
-            http,
-        })
-    }
-
-    /// Every item of a paged list (`items` in each page), following `next`.
-    pub(crate) async fn all_pages(&self, path: &str, items: &str) -> Result<Vec<Value>, String> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut page_path = format!("{path}?limit=1000");
-            if let Some(a) = &after {
-                page_path.push_str(&format!("&after={}", urlencode(a)));
-            }
-            let page = self.json(reqwest::Method::GET, &page_path, None).await?;
-            out.extend(page[items].as_array().cloned().unwrap_or_default());
-            match page["next"].as_str() {
-                Some(next) => after = Some(next.to_string()),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// The node's `/health`.
-    pub(crate) async fn health(&self) -> Result<Value, String> {
-        let response = self
-            .http
-            .get(format!("{}/health", self.root))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    }
-
-    /// One call; a problem answer becomes its detail.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(reqwest::header::HeaderMap, String), String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("{} did not answer: {e}", self.base))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            let detail = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["detail"].as_str().map(str::to_string))
-                .unwrap_or(text);
-            return Err(format!("{} ({})", detail, status.as_u16()));
-        }
-        Ok((headers, text))
-    }
-
-    pub(crate) async fn json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let (_, text) = self.call(method, path, body).await?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("the API answered something else than JSON: {e}"))
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// Runs `f` with an API client, printing its error.
-fn with_api<F, Fut>(remote: &Remote, f: F) -> ExitCode
-where
-    F: FnOnce(Api) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let (api, rt) = match (Api::new(remote), runtime()) {
-        (Ok(api), Ok(rt)) => (api, rt),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
-    };
-    match rt.block_on(f(api)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
+use super::api_client::{Api, fail, urlencode, with_api};
 
 /// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
 pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -326,29 +191,10 @@ pub fn list(args: &ListArgs) -> ExitCode {
     })
 }
 
-/// Percent-encodes a path or query component.
-pub(crate) fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub fn trigger(args: &TriggerArgs) -> ExitCode {
-    let conf: Value = match &args.conf {
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v) if v.is_object() => v,
-            _ => {
-                return fail(format!(
-                    "--conf {text:?} is not a JSON object, e.g. '{{\"date\": \"2026-01-01\"}}'"
-                ));
-            }
-        },
-        None => json!({}),
+    let conf = match super::args::parse_conf(args.conf.as_deref()) {
+        Ok(conf) => conf,
+        Err(e) => return fail(e),
     };
     let mut body = json!({"conf": conf});
     if let Some(d) = &args.logical_date {
@@ -462,6 +308,17 @@ pub fn runs(args: &RunsArgs) -> ExitCode {
                 Ok(())
             })
         }
+        RunsCommand::Mark {
+            dag_id,
+            run_id,
+            state,
+            remote,
+        } => super::run_edit::mark(dag_id, run_id, state, remote),
+        RunsCommand::Delete {
+            dag_id,
+            run_id,
+            remote,
+        } => super::run_edit::delete(dag_id, run_id, remote),
     }
 }
 
@@ -550,6 +407,11 @@ pub fn diff(args: &DiffArgs) -> ExitCode {
 
 pub fn tasks(args: &TasksArgs) -> ExitCode {
     match &args.command {
+        TasksCommand::List {
+            dag_id,
+            version,
+            remote,
+        } => super::run_edit::list_tasks(dag_id, *version, remote),
         TasksCommand::Clear {
             dag_id,
             run_id,

@@ -1,0 +1,131 @@
+//! `kairos dags backfill DAG --start --end`: creates the runs of a date range at
+//! once through `POST /backfills`, then follows them, printing a line each time
+//! the count of finished runs changes.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::api_client::{Api, fail, urlencode, with_api};
+use super::args::{parse_conf, parse_date};
+use crate::cli::{BackfillArgs, Output};
+
+pub fn backfill(args: &BackfillArgs) -> ExitCode {
+    let body = match request(args) {
+        Ok(body) => body,
+        Err(e) => return fail(e),
+    };
+    let output = args.remote.output;
+    with_api(&args.remote, |api| async move {
+        let created = api
+            .json(reqwest::Method::POST, "/backfills", Some(body))
+            .await?;
+        let runs: Vec<String> = created["dag_run_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect();
+        if output == Output::Text {
+            println!(
+                "backfill {} of {}: {} run(s) created, {} date(s) already had a run",
+                created["id"].as_str().unwrap_or("?"),
+                args.dag_id,
+                runs.len(),
+                created["skipped"]
+            );
+        }
+        if args.no_wait || runs.is_empty() {
+            if output == Output::Json {
+                println!("{created}");
+            }
+            return Ok(());
+        }
+        let states = follow(&api, &args.dag_id, &runs, output).await?;
+        if output == Output::Json {
+            println!("{}", json!({"backfill": created, "runs": states}));
+        }
+        let failed = states.iter().filter(|(_, s)| s == "failed").count();
+        if failed > 0 {
+            return Err(format!("{failed} of {} backfill run(s) failed", runs.len()));
+        }
+        Ok(())
+    })
+}
+
+fn request(args: &BackfillArgs) -> Result<Value, String> {
+    let start = parse_date("--start", &args.start)?;
+    let end = parse_date("--end", &args.end)?;
+    if !matches!(
+        args.reprocess_behavior.as_str(),
+        "none" | "failed" | "completed"
+    ) {
+        return Err(format!(
+            "--reprocess-behavior {:?}: use none, failed or completed",
+            args.reprocess_behavior
+        ));
+    }
+    Ok(json!({
+        "dag_id": args.dag_id,
+        "from_date": start,
+        "to_date": end,
+        "reprocess_behavior": args.reprocess_behavior,
+        "max_active_runs": args.max_active_runs,
+        "dag_run_conf": parse_conf(args.conf.as_deref())?,
+    }))
+}
+
+/// Polls the DAG's runs until every run of the backfill has finished; their
+/// final states.
+async fn follow(
+    api: &Api,
+    dag_id: &str,
+    runs: &[String],
+    output: Output,
+) -> Result<Vec<(String, String)>, String> {
+    let wanted: BTreeSet<&str> = runs.iter().map(String::as_str).collect();
+    let path = format!("/dags/{}/dagRuns", urlencode(dag_id));
+    let mut last = String::new();
+    loop {
+        let all = api.all_pages(&path, "dag_runs").await?;
+        let states: Vec<(String, String)> = all
+            .iter()
+            .filter(|r| {
+                r["dag_run_id"]
+                    .as_str()
+                    .is_some_and(|id| wanted.contains(id))
+            })
+            .map(|r| {
+                (
+                    r["dag_run_id"].as_str().unwrap_or("").to_string(),
+                    r["state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let count = |s: &str| states.iter().filter(|(_, st)| st == s).count();
+        let (success, failed) = (count("success"), count("failed"));
+        let line = format!(
+            "{}/{} finished ({success} success, {failed} failed), {} running, {} queued",
+            success + failed,
+            runs.len(),
+            count("running"),
+            count("queued")
+        );
+        if output == Output::Text && line != last {
+            println!("{line}");
+            last = line;
+        }
+        if success + failed == runs.len() {
+            return Ok(states);
+        }
+        if states.len() < runs.len() {
+            return Err(format!(
+                "{} backfill run(s) are gone (deleted?)",
+                runs.len() - states.len()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -1,0 +1,134 @@
+//! `kairos cluster status|init|add-node|remove-node`, over the REST API like every
+//! other verb (membership changes need an admin token when the servers have one).
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use super::api_client::{Api, urlencode, with_api};
+use crate::cli::{ClusterArgs, ClusterCommand, Output};
+use crate::table;
+use kairos_server::config::parse_peers;
+
+pub fn cluster(args: &ClusterArgs) -> ExitCode {
+    let output = args.remote.output;
+    with_api(&args.remote, |api| async move {
+        match &args.command {
+            ClusterCommand::Status => status(&api, output).await,
+            ClusterCommand::Init { members } => {
+                let members: Vec<Value> = parse_peers(members)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|(node_id, grpc_addr)| json!({"node_id": node_id, "grpc_addr": grpc_addr}))
+                    .collect();
+                let answer = api
+                    .json(
+                        reqwest::Method::POST,
+                        "/cluster/init",
+                        Some(json!({ "members": members })),
+                    )
+                    .await?;
+                print_or(output, &answer, || "initialized".to_string());
+                Ok(())
+            }
+            ClusterCommand::AddNode {
+                node_id,
+                grpc_addr,
+                http_addr,
+            } => {
+                let answer = api
+                    .json(
+                        reqwest::Method::POST,
+                        "/cluster/nodes",
+                        Some(json!({"node_id": node_id, "grpc_addr": grpc_addr, "http_addr": http_addr})),
+                    )
+                    .await?;
+                print_or(output, &answer, || {
+                    format!(
+                        "node {node_id} is a voter (membership entry {})",
+                        answer["log_index"]
+                    )
+                });
+                Ok(())
+            }
+            ClusterCommand::RemoveNode { node_id } => {
+                let path = format!("/cluster/nodes/{}", urlencode(&node_id.to_string()));
+                let answer = api.json(reqwest::Method::DELETE, &path, None).await?;
+                print_or(output, &answer, || {
+                    format!(
+                        "node {node_id} removed (membership entry {})",
+                        answer["log_index"]
+                    )
+                });
+                Ok(())
+            }
+        }
+    })
+}
+
+fn print_or(output: Output, answer: &Value, text: impl FnOnce() -> String) {
+    match output {
+        Output::Json => println!("{answer}"),
+        Output::Text => println!("{}", text()),
+    }
+}
+
+/// Every member as it reports itself, and who leads.
+async fn status(api: &Api, output: Output) -> Result<(), String> {
+    let view = api.json(reqwest::Method::GET, "/cluster", None).await?;
+    if output == Output::Json {
+        println!("{view}");
+        return Ok(());
+    }
+    let members = view["members"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| {
+            let s = &m["status"];
+            if s.is_null() {
+                vec![
+                    text(&m["node_id"]),
+                    text(&m["grpc_addr"]),
+                    "unreachable".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]
+            } else {
+                vec![
+                    text(&s["node_id"]),
+                    text(&s["grpc_addr"]),
+                    text(&s["role"]),
+                    text(&s["term"]),
+                    text(&s["last_log_index"]),
+                    text(&s["last_applied"]),
+                    text(&s["leader_id"]),
+                ]
+            }
+        })
+        .collect();
+    let header = [
+        "ID", "ADDRESS", "ROLE", "TERM", "LAST LOG", "APPLIED", "LEADER",
+    ];
+    print!("{}", table::render(&header, &rows));
+    let leaders: Vec<String> = members
+        .iter()
+        .filter(|m| m["status"]["role"] == "leader")
+        .map(|m| text(&m["node_id"]))
+        .collect();
+    match leaders.as_slice() {
+        [leader] => println!("leader: node {leader}"),
+        [] => println!("leader: none (an election may be under way)"),
+        many => println!(
+            "leader: several nodes claim it ({}); terms differ",
+            many.join(", ")
+        ),
+    }
+    Ok(())
+}
