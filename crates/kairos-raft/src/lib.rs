@@ -4,7 +4,8 @@
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
 //! - [`network`] and [`service`]: Raft's RPCs, client and server side;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
-//! - [`node`]: all of it started together.
+//! - [`node`]: all of it started together;
+//! - [`observer`]: what a node tells its metrics.
 //!
 //! This crate knows Kairos's state only as "batches of commands in, results out";
 //! what a command means is `kairos-state`'s business.
@@ -12,11 +13,13 @@
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod observer;
 pub mod proposer;
 pub mod service;
 pub mod state_machine;
 pub mod types;
 
 pub use node::{RaftNode, RaftSettings, StartError};
+pub use observer::{NoObserver, NodeObserver};
 pub use proposer::{Committed, ProposeError, Proposer};
 pub use types::{KairosNode, NodeId, Raft, TypeConfig};

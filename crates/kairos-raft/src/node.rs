@@ -79,6 +79,7 @@ impl RaftNode {
         id: NodeId,
         data_dir: &Path,
         settings: &RaftSettings,
+        observer: Arc<dyn crate::NodeObserver>,
     ) -> Result<RaftNode, StartError> {
         std::fs::create_dir_all(data_dir).map_err(|error| StartError::DataDir {
             path: data_dir.to_path_buf(),
@@ -95,13 +96,16 @@ impl RaftNode {
             error: with_lock_hint(e.to_string()),
         })?);
         let (applied_tx, applied) = tokio::sync::watch::channel(0);
-        let state_machine =
-            StateMachine::new(store.clone(), &data_dir.join("snapshots"), applied_tx).map_err(
-                |error| StartError::DataDir {
-                    path: data_dir.join("snapshots"),
-                    error,
-                },
-            )?;
+        let state_machine = StateMachine::new(
+            store.clone(),
+            &data_dir.join("snapshots"),
+            applied_tx,
+            observer.clone(),
+        )
+        .map_err(|error| StartError::DataDir {
+            path: data_dir.join("snapshots"),
+            error,
+        })?;
         let config = Config {
             cluster_name: "kairos".to_string(),
             heartbeat_interval: settings.heartbeat.as_millis() as u64,
@@ -126,7 +130,7 @@ impl RaftNode {
         )
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
-        let proposer = Proposer::start(raft.clone());
+        let proposer = Proposer::start(raft.clone(), observer);
         Ok(RaftNode {
             id,
             raft,

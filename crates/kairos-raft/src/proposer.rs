@@ -69,9 +69,9 @@ pub struct Proposer {
 
 impl Proposer {
     /// Starts the proposer task for `raft`.
-    pub fn start(raft: Raft) -> Proposer {
+    pub fn start(raft: Raft, observer: Arc<dyn crate::NodeObserver>) -> Proposer {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(run(raft, receiver));
+        tokio::spawn(run(raft, receiver, observer));
         Proposer { queue }
     }
 
@@ -103,7 +103,11 @@ impl Proposer {
     }
 }
 
-async fn run(raft: Raft, mut receiver: mpsc::Receiver<Proposal>) {
+async fn run(
+    raft: Raft,
+    mut receiver: mpsc::Receiver<Proposal>,
+    observer: Arc<dyn crate::NodeObserver>,
+) {
     let in_flight = Arc::new(Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
     // A proposal that did not fit in the previous entry starts the next one.
     let mut held: Option<Proposal> = None;
@@ -148,7 +152,9 @@ async fn run(raft: Raft, mut receiver: mpsc::Receiver<Proposal>) {
             stamp: Utc::now(),
             commands,
         };
+        let started = std::time::Instant::now();
         let pending = raft.client_write_ff(batch).await;
+        let observer = observer.clone();
         tokio::spawn(async move {
             let outcome = match pending {
                 Err(fatal) => Err(ProposeError::Stopped(fatal.to_string())),
@@ -161,6 +167,7 @@ async fn run(raft: Raft, mut receiver: mpsc::Receiver<Proposal>) {
             drop(permit);
             match outcome {
                 Ok((log_index, results)) => {
+                    observer.committed(started.elapsed(), results.len());
                     let mut results = results.into_iter();
                     for (n, reply) in shares {
                         let mine: Vec<CommandResult> = results.by_ref().take(n).collect();

@@ -29,6 +29,7 @@ pub struct StateMachine {
     /// The last applied index, published after every apply: the leader's dispatcher
     /// waits on it to hand out work queued by fast-follow without polling.
     applied: tokio::sync::watch::Sender<u64>,
+    observer: Arc<dyn crate::NodeObserver>,
 }
 
 impl StateMachine {
@@ -36,10 +37,12 @@ impl StateMachine {
         store: Arc<Store>,
         snapshot_dir: &Path,
         applied: tokio::sync::watch::Sender<u64>,
+        observer: Arc<dyn crate::NodeObserver>,
     ) -> std::io::Result<StateMachine> {
         std::fs::create_dir_all(snapshot_dir)?;
         Ok(StateMachine {
             applied,
+            observer,
             store,
             snapshots: SnapshotFiles {
                 dir: snapshot_dir.to_path_buf(),
@@ -131,7 +134,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 raft_meta,
             });
         }
-        let results = self.store.apply(&to_apply).map_err(sm_write)?;
+        let (results, stats) = self.store.apply_counted(&to_apply).map_err(sm_write)?;
+        self.observer.applied(to_apply.len(), &stats);
         if let Some(last) = to_apply.last() {
             self.applied.send_replace(last.index);
         }

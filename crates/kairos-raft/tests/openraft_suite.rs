@@ -17,8 +17,13 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
         let log = LogStore::open(&dir.path().join("raft-log")).expect("log store");
         let store = Arc::new(Store::open(&dir.path().join("state")).expect("state store"));
         let (applied, _) = tokio::sync::watch::channel(0);
-        let sm = StateMachine::new(store, &dir.path().join("snapshots"), applied)
-            .expect("state machine");
+        let sm = StateMachine::new(
+            store,
+            &dir.path().join("snapshots"),
+            applied,
+            Arc::new(kairos_raft::NoObserver),
+        )
+        .expect("state machine");
         Ok((dir, log, sm))
     }
 }

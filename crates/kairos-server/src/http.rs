@@ -1,23 +1,61 @@
 //! The HTTP side of a node: the REST API under `/api/v1`, with `/health` and
-//! `/cluster` also at the root (where probes and people look first).
+//! `/cluster` also at the root (where probes and people look first), and
+//! `/metrics` for Prometheus. Every request is timed.
+
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use kairos_raft::RaftNode;
 
 use crate::api::{self, Api};
+use crate::metrics::Metrics;
+use crate::scheduler::Scheduler;
+
+/// What the node-level routes read.
+#[derive(Clone)]
+pub struct NodeHandles {
+    pub node: RaftNode,
+    pub scheduler: Arc<Scheduler>,
+    pub metrics: Arc<Metrics>,
+}
 
 /// Every HTTP route of a node. With `loopback_only`, only requests addressed to a
 /// loopback host are answered.
-pub fn router(_node: RaftNode, api: Api, loopback_only: bool) -> Router {
+pub fn router(handles: NodeHandles, api: Api, loopback_only: bool) -> Router {
+    let metrics = handles.metrics.clone();
     let routes = Router::new()
         .route("/health", get(api::cluster::health))
         .route("/cluster", get(api::cluster::cluster))
         .with_state(api.clone())
-        .merge(api::router(api));
+        .merge(api::router(api))
+        .merge(
+            Router::new()
+                .route("/metrics", get(scrape))
+                .with_state(handles),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::time_requests,
+        ));
     if loopback_only {
         routes.layer(axum::middleware::from_fn(api::loopback_host))
     } else {
         routes
     }
+}
+
+/// Prometheus' text format. Open like `/health`: it holds counts, not data.
+async fn scrape(State(h): State<NodeHandles>) -> impl IntoResponse {
+    let text = h.metrics.render(&h.node, Some(&h.scheduler));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod local_cluster;
 pub mod local_worker;
+pub mod metrics;
 pub mod scheduler;
 pub mod secrets;
 pub mod server;

@@ -1,5 +1,7 @@
 //! `kairos server`: one node of the cluster, from start to a clean stop.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -46,7 +48,16 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         kairos_raft::network::use_client_tls(&tls.ca_pem).map_err(ServerError::Grpc)?;
         tracing::info!("gRPC serves TLS");
     }
-    let node = RaftNode::start(config.node_id, &config.data_dir, &config.raft).await?;
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let node = RaftNode::start(
+        config.node_id,
+        &config.data_dir,
+        &config.raft,
+        metrics.clone(),
+    )
+    .await?;
+    metrics.watch_leader(&node);
+    let scheduler = crate::scheduler::Scheduler::start(node.clone(), config.scheduler.clone());
     let me = KairosNode {
         grpc_addr: config.grpc_addr.clone(),
         http_addr: config.http_addr.clone(),
@@ -77,7 +88,6 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         let raft_service = RaftServer::new(RaftService::new(node.raft.clone()))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        let scheduler = crate::scheduler::Scheduler::start(node.clone(), config.scheduler.clone());
         let cluster_service = ClusterServer::new(ClusterService::new(
             node.clone(),
             me.clone(),
@@ -115,7 +125,15 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             config.api_tokens.clone(),
             config.variables_key.clone(),
         );
-        let app = crate::http::router(node.clone(), api, config.api_loopback_only);
+        let app = crate::http::router(
+            crate::http::NodeHandles {
+                node: node.clone(),
+                scheduler: scheduler.clone(),
+                metrics: metrics.clone(),
+            },
+            api,
+            config.api_loopback_only,
+        );
         tokio::spawn(async move {
             axum::serve(http_listener, app)
                 .with_graceful_shutdown(async move {

@@ -24,6 +24,7 @@ use crate::schedule::attempt::start_attempt;
 use crate::schedule::finish::{Report, finish};
 use crate::schedule::index;
 use crate::schedule::{At, Sched, backfill, queueing, run_edit, runs, settle, timers, write_ti};
+use crate::stats::ApplyStats;
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
 use kairos_dag::schedule::DataInterval;
@@ -51,6 +52,15 @@ impl Store {
         &self,
         entries: &[EntryToApply<'_>],
     ) -> Result<Vec<Vec<CommandResult>>, StoreError> {
+        self.apply_counted(entries).map(|(results, _)| results)
+    }
+
+    /// [`Store::apply`], with what the entries did counted for metrics.
+    pub fn apply_counted(
+        &self,
+        entries: &[EntryToApply<'_>],
+    ) -> Result<(Vec<Vec<CommandResult>>, ApplyStats), StoreError> {
+        let mut stats = ApplyStats::default();
         let mut txn = Txn::new(self);
         let mut settings: Settings = txn.get(Cf::Meta, meta::SETTINGS)?.unwrap_or_default();
         let mut last_stamp: Option<DateTime<Utc>> = txn.get(Cf::Meta, meta::LAST_STAMP)?;
@@ -80,9 +90,13 @@ impl Store {
                             }
                             Ok(r)
                         });
+                    stats.commands += 1;
                     match &result {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(_)) => txn.rollback(savepoint),
+                        Ok(Ok(_)) => stats.merge(std::mem::take(&mut sched.stats)),
+                        Ok(Err(_)) => {
+                            stats.refused += 1;
+                            txn.rollback(savepoint);
+                        }
                         Err(_) => {}
                     }
                     results.push(result?);
@@ -97,7 +111,7 @@ impl Store {
             all.push(results);
         }
         txn.commit()?;
-        Ok(all)
+        Ok((all, stats))
     }
 }
 
@@ -654,6 +668,7 @@ fn dispatch(
         );
     }
     record.log_url = log_url.filter(|u| !u.is_empty()).map(str::to_string);
+    crate::schedule::gap::record_dispatch_gap(txn, sched, ti)?;
     start_attempt(txn, sched, &mut record, Some(worker))?;
     task_outcome(txn, sched, ti)
 }

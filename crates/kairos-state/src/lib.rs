@@ -14,6 +14,7 @@ pub mod query;
 pub mod records;
 pub mod schedule;
 pub mod snapshot;
+pub mod stats;
 pub mod store;
 mod txn;
 

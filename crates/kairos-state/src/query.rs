@@ -4,6 +4,8 @@
 //! never loads an unbounded list into memory. A [`Query`] is also the wire form of a
 //! read, so that any node can answer it for any caller.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use kairos_dag::state::DagRunState;
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,14 @@ pub struct VersionSummary {
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub tasks: usize,
+}
+
+/// Task instances waiting, for metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueDepths {
+    pub scheduled_by_pool: BTreeMap<String, u64>,
+    pub queued_by_queue: BTreeMap<String, u64>,
+    pub truncated: bool,
 }
 
 /// Which DAGs a listing keeps (Airflow's `GET /dags` filters). Empty admits all.
@@ -295,6 +305,36 @@ impl Store {
             pools.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Ok(pools)
+    }
+
+    /// How many task instances wait for a pool slot (`scheduled`), per pool, and
+    /// how many wait for a worker (`queued`), per queue; each index is read up to
+    /// `limit` entries (`true` in the answer when it was cut there).
+    pub fn queue_depths(&self, limit: usize) -> Result<QueueDepths, StoreError> {
+        use crate::schedule::index::{Candidate, QUEUED, SCHEDULED};
+        let mut depths = QueueDepths::default();
+        let scheduled = self.scan::<Candidate>(Cf::Index, SCHEDULED, None, limit)?;
+        depths.truncated |= scheduled.len() == limit;
+        for (_, c) in scheduled {
+            *depths.scheduled_by_pool.entry(c.pool).or_default() += 1;
+        }
+        let queued = self.scan_raw(Cf::Index, QUEUED, None, limit)?;
+        depths.truncated |= queued.len() == limit;
+        for (key, _) in queued {
+            let name = key[QUEUED.len()..].split(|b| *b == 0).next().unwrap_or(&[]);
+            *depths
+                .queued_by_queue
+                .entry(String::from_utf8_lossy(name).into_owned())
+                .or_default() += 1;
+        }
+        Ok(depths)
+    }
+
+    /// Slots in use in a pool (its queued and running instances' `pool_slots`).
+    pub fn pool_used_slots(&self, pool: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .get::<i64>(Cf::Index, &crate::schedule::index::counter::pool(pool))?
+            .unwrap_or(0))
     }
 
     /// The run of `dag_id` whose logical date is `at`, if any.

@@ -57,6 +57,17 @@ impl Leases {
         cancel
     }
 
+    /// How many attempts each worker holds.
+    pub fn held_by_worker(&self) -> std::collections::HashMap<String, usize> {
+        let mut held = std::collections::HashMap::new();
+        for lease in self.by_attempt.values() {
+            if let Some(worker) = &lease.worker {
+                *held.entry(worker.clone()).or_insert(0) += 1;
+            }
+        }
+        held
+    }
+
     pub fn remove(&mut self, attempt: &str) {
         self.by_attempt.remove(attempt);
     }

@@ -32,6 +32,15 @@ impl Workers {
             .count()
     }
 
+    /// The slots of each worker heard from within `within`.
+    pub fn live_slots(&self, within: std::time::Duration) -> Vec<(String, u32)> {
+        self.by_id
+            .iter()
+            .filter(|(_, w)| w.last_seen.elapsed() <= within)
+            .map(|(id, w)| (id.clone(), w.slots))
+            .collect()
+    }
+
     pub fn touch(&mut self, id: &str) -> Option<WorkerInfo> {
         let w = self.by_id.get_mut(id)?;
         w.last_seen = Instant::now();

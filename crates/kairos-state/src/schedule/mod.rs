@@ -15,6 +15,7 @@ pub(crate) mod backfill;
 pub(crate) mod due;
 pub mod explain;
 pub(crate) mod finish;
+pub(crate) mod gap;
 pub mod index;
 pub(crate) mod mapping;
 pub(crate) mod plan;
@@ -60,6 +61,8 @@ pub(crate) struct Sched {
     start: BTreeSet<RunKey>,
     /// Whether capacity was freed or instances became scheduled.
     queue_pass: bool,
+    /// What this command did, for metrics (kept only if the command is accepted).
+    pub stats: crate::stats::ApplyStats,
 }
 
 impl Sched {
@@ -72,6 +75,7 @@ impl Sched {
             touched: BTreeSet::new(),
             start: BTreeSet::new(),
             queue_pass: false,
+            stats: crate::stats::ApplyStats::default(),
         }
     }
 
@@ -215,7 +219,10 @@ pub(crate) fn write_ti(
                 txn.put(Cf::Index, index::scheduled(ti), &candidate);
                 sched.queue_pass = true;
             }
-            TaskInstanceState::Queued => txn.put(Cf::Index, index::queued(ti), &ti_key(ti)),
+            TaskInstanceState::Queued => {
+                sched.stats.tasks_queued += 1;
+                txn.put(Cf::Index, index::queued(ti), &ti_key(ti))
+            }
             s if holds(s) => txn.put(
                 Cf::Index,
                 index::running(&ti_key(ti)),

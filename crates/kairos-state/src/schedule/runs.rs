@@ -218,6 +218,7 @@ pub(crate) fn insert_run(
         return Ok(0);
     };
     let group = run.group().to_string();
+    sched.stats.runs_created += 1;
     txn.put(Cf::Runs, keys::run(&run.dag_id, &run.run_id), run);
     txn.put(
         Cf::Index,

@@ -1,0 +1,312 @@
+//! `/metrics`: a node's metrics in Prometheus' text format.
+//!
+//! Counters and histograms are fed as things happen: Raft commits and applies
+//! through [`kairos_raft::NodeObserver`], leader changes by a watcher of Raft's
+//! metrics, API requests by a middleware ([`http`]). Gauges are read when scraped:
+//! Raft's term and indexes, pools and queue depths from the store, and, on the
+//! leader, the live workers and their free slots. Every node applies the same log,
+//! so the apply counters agree between nodes; worker gauges are the leader's.
+
+pub mod http;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kairos_raft::RaftNode;
+use kairos_state::stats::ApplyStats;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::scheduler::Scheduler;
+
+/// Index entries read per scrape for queue depths (a bigger backlog is cut there).
+const DEPTH_SCAN_LIMIT: usize = 200_000;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabel {
+    pub pool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabel {
+    pub queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route's template (`/api/v1/dags/{dag_id}`), never the raw path.
+    pub route: String,
+    pub status: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// Every metric of a node.
+pub struct Metrics {
+    registry: Registry,
+    term: Gauge,
+    last_log_index: Gauge,
+    applied_index: Gauge,
+    is_leader: Gauge,
+    leader_id: Gauge,
+    leader_changes: Counter,
+    commit_latency: Histogram,
+    entries_applied: Counter,
+    commands_applied: Counter,
+    commands_refused: Counter,
+    runs_created: Counter,
+    tasks_queued: Counter,
+    task_gap: Histogram,
+    pool_slots: Family<PoolLabel, Gauge>,
+    pool_used_slots: Family<PoolLabel, Gauge>,
+    pool_waiting: Family<PoolLabel, Gauge>,
+    queue_queued: Family<QueueLabel, Gauge>,
+    depth_truncated: Gauge,
+    workers: Gauge,
+    worker_slots: Gauge,
+    worker_free_slots: Gauge,
+    pub(crate) requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("kairos"),
+            term: Gauge::default(),
+            last_log_index: Gauge::default(),
+            applied_index: Gauge::default(),
+            is_leader: Gauge::default(),
+            leader_id: Gauge::default(),
+            leader_changes: Counter::default(),
+            commit_latency: latency_histogram(),
+            entries_applied: Counter::default(),
+            commands_applied: Counter::default(),
+            commands_refused: Counter::default(),
+            runs_created: Counter::default(),
+            tasks_queued: Counter::default(),
+            task_gap: latency_histogram(),
+            pool_slots: Family::default(),
+            pool_used_slots: Family::default(),
+            pool_waiting: Family::default(),
+            queue_queued: Family::default(),
+            depth_truncated: Gauge::default(),
+            workers: Gauge::default(),
+            worker_slots: Gauge::default(),
+            worker_free_slots: Gauge::default(),
+            requests: Family::new_with_constructor(latency_histogram),
+        };
+        let r = &mut m.registry;
+        r.register("raft_term", "This node's current Raft term", m.term.clone());
+        r.register(
+            "raft_last_log_index",
+            "The last index in this node's log",
+            m.last_log_index.clone(),
+        );
+        r.register(
+            "raft_applied_index",
+            "The last index this node applied",
+            m.applied_index.clone(),
+        );
+        r.register(
+            "raft_is_leader",
+            "1 while this node leads",
+            m.is_leader.clone(),
+        );
+        r.register(
+            "raft_leader_id",
+            "The leader as this node knows it (0: none)",
+            m.leader_id.clone(),
+        );
+        r.register(
+            "raft_leader_changes",
+            "Times this node saw the leader change (including to none)",
+            m.leader_changes.clone(),
+        );
+        r.register_with_unit(
+            "raft_commit_latency",
+            "From handing an entry to Raft to its results, for entries this node proposed",
+            Unit::Seconds,
+            m.commit_latency.clone(),
+        );
+        r.register(
+            "raft_entries_applied",
+            "Log entries this node applied",
+            m.entries_applied.clone(),
+        );
+        r.register(
+            "state_commands_applied",
+            "Commands applied (refused ones included)",
+            m.commands_applied.clone(),
+        );
+        r.register(
+            "state_commands_refused",
+            "Commands the state machine refused",
+            m.commands_refused.clone(),
+        );
+        r.register(
+            "scheduler_runs_created",
+            "DAG runs created",
+            m.runs_created.clone(),
+        );
+        r.register(
+            "scheduler_tasks_queued",
+            "Task instances queued for a worker",
+            m.tasks_queued.clone(),
+        );
+        r.register_with_unit("scheduler_task_to_task", "From the end of a task instance's last upstream to its dispatch to a worker (leader stamps)", Unit::Seconds, m.task_gap.clone());
+        r.register("pool_slots", "Slots of each pool", m.pool_slots.clone());
+        r.register(
+            "pool_used_slots",
+            "Slots held by queued and running task instances",
+            m.pool_used_slots.clone(),
+        );
+        r.register(
+            "pool_waiting_tasks",
+            "Task instances waiting for a slot of the pool (scheduled)",
+            m.pool_waiting.clone(),
+        );
+        r.register(
+            "queue_queued_tasks",
+            "Task instances queued for a worker, per queue",
+            m.queue_queued.clone(),
+        );
+        r.register(
+            "queue_depth_truncated",
+            "1 when the depth gauges stopped counting at their limit",
+            m.depth_truncated.clone(),
+        );
+        r.register(
+            "workers",
+            "Live workers (leader only; 0 elsewhere)",
+            m.workers.clone(),
+        );
+        r.register(
+            "worker_slots",
+            "Slots of the live workers (leader only)",
+            m.worker_slots.clone(),
+        );
+        r.register(
+            "worker_free_slots",
+            "Slots of the live workers not running an attempt (leader only)",
+            m.worker_free_slots.clone(),
+        );
+        r.register_with_unit(
+            "api_request_duration",
+            "REST API requests, by route and status",
+            Unit::Seconds,
+            m.requests.clone(),
+        );
+        m
+    }
+
+    /// Counts leader changes as Raft reports them, for as long as the node runs.
+    pub fn watch_leader(self: &Arc<Metrics>, node: &RaftNode) {
+        let mut rx = node.raft.metrics();
+        let metrics = self.clone();
+        tokio::spawn(async move {
+            let mut leader = rx.borrow().current_leader;
+            while rx.changed().await.is_ok() {
+                let now = rx.borrow().current_leader;
+                if now != leader {
+                    metrics.leader_changes.inc();
+                    leader = now;
+                }
+            }
+        });
+    }
+
+    /// The text of a scrape: gauges refreshed, then everything encoded.
+    pub fn render(&self, node: &RaftNode, scheduler: Option<&Scheduler>) -> String {
+        let raft = node.raft.metrics().borrow().clone();
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.term.set(as_i64(raft.current_term));
+        self.last_log_index
+            .set(as_i64(raft.last_log_index.unwrap_or(0)));
+        self.applied_index
+            .set(as_i64(raft.last_applied.map_or(0, |id| id.index)));
+        let leading = raft.state == openraft::ServerState::Leader;
+        self.is_leader.set(i64::from(leading));
+        self.leader_id.set(as_i64(raft.current_leader.unwrap_or(0)));
+
+        self.pool_slots.clear();
+        self.pool_used_slots.clear();
+        if let Ok(pools) = node.store.pools() {
+            for pool in pools {
+                let label = PoolLabel {
+                    pool: pool.name.clone(),
+                };
+                self.pool_slots
+                    .get_or_create(&label)
+                    .set(i64::from(pool.slots));
+                let used = node.store.pool_used_slots(&pool.name).unwrap_or(0);
+                self.pool_used_slots.get_or_create(&label).set(used);
+            }
+        }
+        self.pool_waiting.clear();
+        self.queue_queued.clear();
+        if let Ok(depths) = node.store.queue_depths(DEPTH_SCAN_LIMIT) {
+            for (pool, n) in depths.scheduled_by_pool {
+                self.pool_waiting
+                    .get_or_create(&PoolLabel { pool })
+                    .set(as_i64(n));
+            }
+            for (queue, n) in depths.queued_by_queue {
+                self.queue_queued
+                    .get_or_create(&QueueLabel { queue })
+                    .set(as_i64(n));
+            }
+            self.depth_truncated.set(i64::from(depths.truncated));
+        }
+
+        let (mut workers, mut slots, mut busy) = (0i64, 0i64, 0i64);
+        if let Some(s) = scheduler.filter(|s| s.is_leading()) {
+            let live = s.with_workers(|w| w.live_slots(s.settings.lease));
+            let held = s.with_leases(|l| l.held_by_worker());
+            for (id, n) in live {
+                workers += 1;
+                slots += i64::from(n);
+                busy += held.get(&id).map_or(0, |h| *h as i64).min(i64::from(n));
+            }
+        }
+        self.workers.set(workers);
+        self.worker_slots.set(slots);
+        self.worker_free_slots.set(slots - busy);
+
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl kairos_raft::NodeObserver for Metrics {
+    fn committed(&self, elapsed: Duration, _commands: usize) {
+        self.commit_latency.observe(elapsed.as_secs_f64());
+    }
+
+    fn applied(&self, entries: usize, stats: &ApplyStats) {
+        self.entries_applied.inc_by(entries as u64);
+        self.commands_applied.inc_by(stats.commands);
+        self.commands_refused.inc_by(stats.refused);
+        self.runs_created.inc_by(stats.runs_created);
+        self.tasks_queued.inc_by(stats.tasks_queued);
+        for gap in &stats.task_gaps {
+            self.task_gap.observe(*gap);
+        }
+    }
+}
