@@ -94,8 +94,14 @@ pub enum Query {
     Dag {
         dag_id: String,
     },
+    /// A DAG's versions, oldest first, after version `after`; all of them when
+    /// `limit` is not given.
     Versions {
         dag_id: String,
+        #[serde(default)]
+        after: Option<u32>,
+        #[serde(default)]
+        limit: Option<usize>,
     },
     Version {
         dag_id: String,
@@ -117,9 +123,15 @@ pub enum Query {
         dag_id: String,
         run_id: String,
     },
+    /// A run's task instances in (task id, map index) order, after `after`; all of
+    /// them when `limit` is not given.
     TaskInstances {
         dag_id: String,
         run_id: String,
+        #[serde(default)]
+        after: Option<(String, i32)>,
+        #[serde(default)]
+        limit: Option<usize>,
     },
     XComs {
         dag_id: String,
@@ -128,6 +140,10 @@ pub enum Query {
         task_id: Option<String>,
     },
     Pools,
+    /// One task instance (`null` when there is none).
+    TaskInstance {
+        ti: crate::command::TaskInstanceKey,
+    },
     /// Every ended attempt of a task instance, in try order.
     Tries {
         ti: crate::command::TaskInstanceKey,
@@ -190,8 +206,24 @@ impl Store {
 
     /// Every version of a DAG, oldest first, without content.
     pub fn versions(&self, dag_id: &str) -> Result<Vec<VersionSummary>, StoreError> {
+        self.versions_page(dag_id, None, usize::MAX)
+    }
+
+    /// At most `limit` versions after version `after`, oldest first, without content.
+    pub fn versions_page(
+        &self,
+        dag_id: &str,
+        after: Option<u32>,
+        limit: usize,
+    ) -> Result<Vec<VersionSummary>, StoreError> {
+        let after = after.map(|v| keys::version(dag_id, v));
         Ok(self
-            .scan::<VersionRecord>(Cf::Versions, &keys::dag_prefix(dag_id), None, usize::MAX)?
+            .scan::<VersionRecord>(
+                Cf::Versions,
+                &keys::dag_prefix(dag_id),
+                after.as_deref(),
+                limit,
+            )?
             .into_iter()
             .map(|(_, v)| VersionSummary {
                 dag_id: v.dag_id,
@@ -262,12 +294,24 @@ impl Store {
         dag_id: &str,
         run_id: &str,
     ) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+        self.task_instances_page(dag_id, run_id, None, usize::MAX)
+    }
+
+    /// At most `limit` task instances of a run after (task id, map index) `after`.
+    pub fn task_instances_page(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        after: Option<(&str, i32)>,
+        limit: usize,
+    ) -> Result<Vec<TaskInstanceRecord>, StoreError> {
+        let after = after.map(|(task, map)| keys::task_instance(dag_id, run_id, task, map));
         Ok(self
             .scan::<TaskInstanceRecord>(
                 Cf::TaskInstances,
                 &keys::run_prefix(dag_id, run_id),
-                None,
-                usize::MAX,
+                after.as_deref(),
+                limit,
             )?
             .into_iter()
             .map(|(_, ti)| ti)
@@ -419,7 +463,15 @@ impl Store {
                 filter,
             } => to(&self.dags(after.as_deref(), *limit, filter)?),
             Query::Dag { dag_id } => to(&self.dag(dag_id)?),
-            Query::Versions { dag_id } => to(&self.versions(dag_id)?),
+            Query::Versions {
+                dag_id,
+                after,
+                limit,
+            } => to(&self.versions_page(
+                dag_id,
+                *after,
+                limit.map_or(usize::MAX, |l| page(Some(l))),
+            )?),
             Query::Version { dag_id, version } => {
                 to(&self.version_record(dag_id, *version)?.map(|v| (*v).clone()))
             }
@@ -431,7 +483,17 @@ impl Store {
                 limit,
             } => to(&self.runs(dag_id, *state, after.as_deref(), *limit)?),
             Query::Run { dag_id, run_id } => to(&self.run(dag_id, run_id)?),
-            Query::TaskInstances { dag_id, run_id } => to(&self.task_instances(dag_id, run_id)?),
+            Query::TaskInstances {
+                dag_id,
+                run_id,
+                after,
+                limit,
+            } => to(&self.task_instances_page(
+                dag_id,
+                run_id,
+                after.as_ref().map(|(t, m)| (t.as_str(), *m)),
+                limit.map_or(usize::MAX, |l| page(Some(l))),
+            )?),
             Query::XComs {
                 dag_id,
                 run_id,
@@ -439,6 +501,7 @@ impl Store {
             } => to(&self.xcoms(dag_id, run_id, task_id.as_deref())?),
             Query::Pools => to(&self.pools()?),
             Query::Tries { ti } => to(&self.tries(ti)?),
+            Query::TaskInstance { ti } => to(&self.task_instance(ti)?),
             Query::Variable { key } => to(&self.variable(key)?),
             Query::Variables { after, limit } => to(&self.variables(after.as_deref(), *limit)?),
             Query::Settings => to(&self.settings()?),

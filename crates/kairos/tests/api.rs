@@ -636,6 +636,65 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         "{view}"
     );
 
+    // Task instances and versions come a page at a time.
+    let first = http
+        .get(
+            "/dags/api_dag/dagRuns/from_api/taskInstances?limit=1&consistent=true",
+            "view-token",
+        )
+        .await;
+    assert_eq!(first["task_instances"][0]["task_id"], "extract");
+    assert_eq!(first["next"], "extract:-1");
+    let second = http
+        .get(
+            "/dags/api_dag/dagRuns/from_api/taskInstances?limit=1&after=extract:-1",
+            "view-token",
+        )
+        .await;
+    assert_eq!(second["task_instances"][0]["task_id"], "load");
+    let versions = http
+        .get("/dags/api_dag/versions?limit=1&after=1", "view-token")
+        .await;
+    assert_eq!(versions["versions"][0]["version"], 2, "{versions}");
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::GET,
+            "/dags/api_dag/versions?after=latest",
+            Some("view-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // No token: 401 before the body is even read; the OpenAPI document is public.
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::POST,
+            "/dags/api_dag/dagRuns",
+            None,
+            Some(json!({"not": "a trigger"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _, _) = http
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Reads about a task instance that does not exist are 404s.
+    for path in [
+        "/dags/api_dag/dagRuns/from_api/taskInstances/ghost",
+        "/dags/api_dag/dagRuns/from_api/taskInstances/ghost/tries",
+        "/dags/api_dag/dagRuns/from_api/taskInstances/ghost/explain",
+        "/dags/api_dag/dagRuns/from_api/taskInstances/ghost/xcomEntries?map_index=-1",
+        "/dags/api_dag/dagRuns/no_run/taskInstances/extract/xcomEntries",
+        "/dags/api_dag/dagRuns/from_api/taskInstances/extract?map_index=5",
+    ] {
+        let (status, _, body) = http
+            .call(reqwest::Method::GET, path, Some("view-token"), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+
     // Membership is for admins, and a bad address is refused before Raft sees it.
     let add = |token: &'static str, addr: &'static str| {
         http.call(

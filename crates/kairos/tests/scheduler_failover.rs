@@ -20,6 +20,8 @@ async fn task_instances(cluster: &Cluster) -> Vec<TaskInstanceRecord> {
             &Query::TaskInstances {
                 dag_id: "chain".into(),
                 run_id: "r1".into(),
+                after: None,
+                limit: None,
             },
             true,
         )

@@ -122,6 +122,8 @@ async fn tis(cluster: &Cluster, dag: &str, run: &str) -> Vec<TaskInstanceRecord>
         Query::TaskInstances {
             dag_id: dag.into(),
             run_id: run.into(),
+            after: None,
+            limit: None,
         },
     )
     .await

@@ -141,6 +141,8 @@ async fn a_tls_cluster_runs_a_worker_s_task_and_refuses_plain_text() {
                 &Query::TaskInstances {
                     dag_id: "tls_dag".into(),
                     run_id: "r1".into(),
+                    after: None,
+                    limit: None,
                 },
                 true,
             )

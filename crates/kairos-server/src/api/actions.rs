@@ -127,6 +127,8 @@ pub async fn clear_task_instances(
                 Query::TaskInstances {
                     dag_id: dag_id.clone(),
                     run_id: req.dag_run_id.clone(),
+                    after: None,
+                    limit: None,
                 },
                 true,
             )
@@ -196,27 +198,25 @@ pub async fn mark_task_instance(
             )));
         }
     };
-    let map_index = at.map_index.unwrap_or(-1);
+    let ti = TaskInstanceKey {
+        dag_id,
+        run_id,
+        task_id,
+        map_index: at.map_index.unwrap_or(-1),
+    };
     api.write(Command::SetTaskState {
-        ti: TaskInstanceKey {
-            dag_id: dag_id.clone(),
-            run_id: run_id.clone(),
-            task_id: task_id.clone(),
-            map_index,
-        },
+        ti: ti.clone(),
         to,
         actor: Actor::Mark,
         attempt: None,
         reason: Some(req.note.unwrap_or_else(|| "marked by hand".into())),
     })
     .await?;
-    let tis: Vec<TaskInstanceRecord> = api
-        .read(Query::TaskInstances { dag_id, run_id }, true)
-        .await?;
-    tis.into_iter()
-        .find(|t| t.task_id == task_id && t.map_index == map_index)
-        .map(|t| Json(t.into()))
-        .ok_or_else(|| Problem::not_found(format!("no task instance `{task_id}`")))
+    Ok(Json(
+        super::task_instances::load_ti(&api, &ti, true)
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -235,7 +235,7 @@ pub struct XComList {
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
     params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
-    responses((status = 200, body = XComList)))]
+    responses((status = 200, body = XComList), (status = 404, body = Problem)))]
 pub async fn list_xcoms(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -243,6 +243,21 @@ pub async fn list_xcoms(
     UrlQuery(at): UrlQuery<Instance>,
 ) -> Result<Json<XComList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
+    // A named instance must exist; without a map index, the run must.
+    match at.map_index {
+        Some(map_index) => {
+            let ti = kairos_state::TaskInstanceKey {
+                dag_id: dag_id.clone(),
+                run_id: run_id.clone(),
+                task_id: task_id.clone(),
+                map_index,
+            };
+            super::task_instances::load_ti(&api, &ti, at.consistent).await?;
+        }
+        None => {
+            super::runs::load_run(&api, &dag_id, &run_id, at.consistent).await?;
+        }
+    }
     let xcoms: Vec<XComRecord> = api
         .read(
             Query::XComs {

@@ -180,3 +180,21 @@ mod tests {
         );
     }
 }
+
+/// Refuses a request without a valid token (401) before its body is read, so that
+/// an anonymous caller learns nothing from how a body is parsed. Roles are checked
+/// by each handler (403). `/health` stays open, for probes.
+pub async fn require_token(
+    axum::extract::State(tokens): axum::extract::State<std::sync::Arc<ApiTokens>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.uri().path().ends_with("/health") {
+        return next.run(request).await;
+    }
+    match tokens.authorize(request.headers(), Role::Viewer) {
+        Ok(()) => next.run(request).await,
+        Err(problem) => problem.into_response(),
+    }
+}

@@ -6,7 +6,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kairos_state::records::{TaskInstanceRecord, TryRecord};
+use kairos_state::records::TryRecord;
 use kairos_state::{Query, TaskInstanceKey};
 use serde::Deserialize;
 
@@ -114,21 +114,7 @@ pub async fn get_log(
         task_id: task_id.clone(),
         map_index: q.map_index.unwrap_or(-1),
     };
-    let tis: Vec<TaskInstanceRecord> = api
-        .read(
-            Query::TaskInstances {
-                dag_id: dag_id.clone(),
-                run_id: run_id.clone(),
-            },
-            false,
-        )
-        .await?;
-    let ti = tis
-        .into_iter()
-        .find(|t| t.task_id == task_id && t.map_index == key.map_index)
-        .ok_or_else(|| {
-            Problem::not_found(format!("no task instance `{task_id}` in run `{run_id}`"))
-        })?;
+    let ti = super::task_instances::load_ti(&api, &key, false).await?;
     let tries: Vec<TryRecord> = api.read(Query::Tries { ti: key.clone() }, false).await?;
     let ended = tries.iter().find(|t| t.try_number == try_number);
     if try_number == 0 || try_number > ti.try_number {

@@ -200,8 +200,12 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(cluster::init))
         .routes(routes!(cluster::add_node))
         .routes(routes!(cluster::remove_node))
-        .with_state(api)
+        .with_state(api.clone())
         .split_for_parts();
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        api.tokens.clone(),
+        auth::require_token,
+    ));
     let doc = Arc::new(doc);
     let openapi = get(move || {
         let doc = doc.clone();

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::auth::Role;
 use super::problem::Problem;
 use super::types::{Explanation, TaskInstance, TaskInstanceList, TaskTry, TaskTryList};
-use super::{Api, ReadOptions};
+use super::{Api, Page};
 
 /// `?map_index=` (default -1, the unmapped instance) and `?consistent=`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -30,22 +30,50 @@ fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) 
     }
 }
 
+/// A run's task instances in task id, then map index order, a page at a time
+/// (`after` is the previous page's `next`: `task_id:map_index`).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ReadOptions), responses(
-    (status = 200, body = TaskInstanceList), (status = 404, body = Problem)))]
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), Page), responses(
+    (status = 200, body = TaskInstanceList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_task_instances(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id)): Path<(String, String)>,
-    UrlQuery(read): UrlQuery<ReadOptions>,
+    UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<TaskInstanceList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    super::runs::load_run(&api, &dag_id, &run_id, read.consistent).await?;
+    super::runs::load_run(&api, &dag_id, &run_id, page.consistent).await?;
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(text) => {
+            let parsed = text
+                .rsplit_once(':')
+                .and_then(|(task, map)| Some((task.to_string(), map.parse::<i32>().ok()?)));
+            Some(parsed.ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "after={text:?}: give `task_id:map_index`, as the previous page's `next`"
+                ))
+            })?)
+        }
+    };
+    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
     let tis: Vec<TaskInstanceRecord> = api
-        .read(Query::TaskInstances { dag_id, run_id }, read.consistent)
+        .read(
+            Query::TaskInstances {
+                dag_id,
+                run_id,
+                after,
+                limit: Some(limit),
+            },
+            page.consistent,
+        )
         .await?;
+    let next = (tis.len() == limit)
+        .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
+        .flatten();
     Ok(Json(TaskInstanceList {
         task_instances: tis.into_iter().map(TaskInstance::from).collect(),
+        next,
     }))
 }
 
@@ -59,30 +87,36 @@ pub async fn get_task_instance(
     UrlQuery(at): UrlQuery<Instance>,
 ) -> Result<Json<TaskInstance>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let map_index = at.map_index.unwrap_or(-1);
-    let tis: Vec<TaskInstanceRecord> = api
-        .read(
-            Query::TaskInstances {
-                dag_id: dag_id.clone(),
-                run_id: run_id.clone(),
-            },
-            at.consistent,
-        )
+    let ti = load_ti(
+        &api,
+        &key(dag_id, run_id, task_id, at.map_index),
+        at.consistent,
+    )
+    .await?;
+    Ok(Json(ti.into()))
+}
+
+/// One task instance, or a 404 that names it.
+pub(super) async fn load_ti(
+    api: &Api,
+    ti: &TaskInstanceKey,
+    consistent: bool,
+) -> Result<TaskInstanceRecord, Problem> {
+    let record: Option<TaskInstanceRecord> = api
+        .read(Query::TaskInstance { ti: ti.clone() }, consistent)
         .await?;
-    tis.into_iter()
-        .find(|t| t.task_id == task_id && t.map_index == map_index)
-        .map(|t| Json(t.into()))
-        .ok_or_else(|| {
-            Problem::not_found(format!(
-                "no task instance `{task_id}` (map index {map_index}) in run `{run_id}` of DAG `{dag_id}`"
-            ))
-        })
+    record.ok_or_else(|| {
+        Problem::not_found(format!(
+            "no task instance `{}` (map index {}) in run `{}` of DAG `{}`",
+            ti.task_id, ti.map_index, ti.run_id, ti.dag_id
+        ))
+    })
 }
 
 /// What holds the task instance back (pool, limits, trigger rule, missing worker).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
     params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
-    responses((status = 200, body = Explanation)))]
+    responses((status = 200, body = Explanation), (status = 404, body = Problem)))]
 pub async fn explain_task_instance(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -90,14 +124,10 @@ pub async fn explain_task_instance(
     UrlQuery(at): UrlQuery<Instance>,
 ) -> Result<Json<Explanation>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let explanation: kairos_state::schedule::explain::Explanation = api
-        .read(
-            Query::Explain {
-                ti: key(dag_id, run_id, task_id, at.map_index),
-            },
-            at.consistent,
-        )
-        .await?;
+    let ti = key(dag_id, run_id, task_id, at.map_index);
+    load_ti(&api, &ti, at.consistent).await?;
+    let explanation: kairos_state::schedule::explain::Explanation =
+        api.read(Query::Explain { ti }, at.consistent).await?;
     Ok(Json(Explanation {
         state: explanation.state.map(|s| s.as_str().to_string()),
         queue: explanation.queue,
@@ -108,7 +138,7 @@ pub async fn explain_task_instance(
 /// Every ended attempt, in try order (Airflow's task instance history).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
     params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
-    responses((status = 200, body = TaskTryList)))]
+    responses((status = 200, body = TaskTryList), (status = 404, body = Problem)))]
 pub async fn list_tries(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -116,14 +146,9 @@ pub async fn list_tries(
     UrlQuery(at): UrlQuery<Instance>,
 ) -> Result<Json<TaskTryList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let tries: Vec<TryRecord> = api
-        .read(
-            Query::Tries {
-                ti: key(dag_id, run_id, task_id, at.map_index),
-            },
-            at.consistent,
-        )
-        .await?;
+    let ti = key(dag_id, run_id, task_id, at.map_index);
+    load_ti(&api, &ti, at.consistent).await?;
+    let tries: Vec<TryRecord> = api.read(Query::Tries { ti }, at.consistent).await?;
     Ok(Json(TaskTryList {
         tries: tries.into_iter().map(TaskTry::from).collect(),
     }))

@@ -146,6 +146,8 @@ impl From<TaskInstanceRecord> for TaskInstance {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TaskInstanceList {
     pub task_instances: Vec<TaskInstance>,
+    /// The `after` of the next page (`task_id:map_index`), if any.
+    pub next: Option<String>,
 }
 
 /// One ended attempt (Airflow's task instance history).

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::auth::Role;
 use super::problem::Problem;
-use super::{Api, ReadOptions};
+use super::{Api, Page, ReadOptions};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Version {
@@ -32,6 +32,8 @@ pub struct Version {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VersionList {
     pub versions: Vec<Version>,
+    /// The `after` of the next page (a version number), if any.
+    pub next: Option<String>,
 }
 
 /// One task as a node of the graph.
@@ -94,20 +96,40 @@ async fn load_version(
     record.ok_or_else(|| Problem::not_found(format!("DAG `{dag_id}` has no version {version}")))
 }
 
-#[utoipa::path(get, path = "/dags/{dag_id}/versions", params(("dag_id" = String, Path), ReadOptions),
-    responses((status = 200, body = VersionList), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/dags/{dag_id}/versions", params(("dag_id" = String, Path), Page),
+    responses((status = 200, body = VersionList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_versions(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(dag_id): Path<String>,
-    UrlQuery(read): UrlQuery<ReadOptions>,
+    UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<VersionList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    super::dags::load_dag(&api, &dag_id, read.consistent).await?;
+    super::dags::load_dag(&api, &dag_id, page.consistent).await?;
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<u32>().map_err(|_| {
+            Problem::bad_request(format!(
+                "after={text:?}: give the version number the previous page's `next` named"
+            ))
+        })?),
+    };
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let versions: Vec<VersionSummary> = api
-        .read(Query::Versions { dag_id }, read.consistent)
+        .read(
+            Query::Versions {
+                dag_id,
+                after,
+                limit: Some(limit),
+            },
+            page.consistent,
+        )
         .await?;
+    let next = (versions.len() == limit)
+        .then(|| versions.last().map(|v| v.version.to_string()))
+        .flatten();
     Ok(Json(VersionList {
+        next,
         versions: versions
             .into_iter()
             .map(|v| Version {

@@ -143,16 +143,8 @@ async fn follow(
     let mut printed: BTreeSet<(String, i64)> = BTreeSet::new();
     loop {
         let tis = api
-            .json(
-                reqwest::Method::GET,
-                &format!("{run_path}/taskInstances"),
-                None,
-            )
+            .all_pages(&format!("{run_path}/taskInstances"), "task_instances")
             .await?;
-        let tis = tis["task_instances"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         // In the order they finished, as a run's log would read.
         let mut by_end: Vec<&Value> = tis.iter().collect();
         by_end.sort_by_key(|t| t["end_date"].as_str().unwrap_or("").to_string());

@@ -325,21 +325,18 @@ pub fn runs(args: &RunsArgs) -> ExitCode {
 pub fn versions(args: &DagArgs) -> ExitCode {
     let (dag_id, output) = (args.dag_id.clone(), args.remote.output);
     with_api(&args.remote, |api| async move {
-        let answer = api
-            .json(
-                reqwest::Method::GET,
+        let versions = api
+            .all_pages(
                 &format!("/dags/{}/versions", urlencode(&dag_id)),
-                None,
+                "versions",
             )
             .await?;
         if output == Output::Json {
-            println!("{}", answer["versions"]);
+            println!("{}", Value::Array(versions));
             return Ok(());
         }
-        let rows: Vec<Vec<String>> = answer["versions"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let rows: Vec<Vec<String>> = versions
+            .iter()
             .map(|v| {
                 vec![
                     v["version"].to_string(),
@@ -514,11 +511,7 @@ pub fn tasks(args: &TasksArgs) -> ExitCode {
             );
             let output = remote.output;
             with_api(remote, |api| async move {
-                let answer = api.json(reqwest::Method::GET, &path, None).await?;
-                let tis = answer["task_instances"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
+                let tis = api.all_pages(&path, "task_instances").await?;
                 if output == Output::Json {
                     println!("{}", Value::Array(tis));
                     return Ok(());
