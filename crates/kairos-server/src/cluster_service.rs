@@ -108,6 +108,57 @@ impl ClusterService {
         })
     }
 
+    /// Refuses to add a node that would confuse Raft: an id that already votes, an
+    /// address another member has (Raft would send a node its own entries under
+    /// another id), or an address where no node of that id answers. The node
+    /// must run already (`kairos server --node-id N` without `--peers`).
+    async fn check_new_member(&self, member: &Member) -> Result<(), Status> {
+        for m in self.members() {
+            if m.node_id == member.node_id && m.voter {
+                return Err(Status::already_exists(format!(
+                    "node {} is already a voter",
+                    member.node_id
+                )));
+            }
+            if m.node_id != member.node_id && m.grpc_addr == member.grpc_addr {
+                return Err(Status::invalid_argument(format!(
+                    "{} is node {}'s address; give the new node's own address",
+                    member.grpc_addr, m.node_id
+                )));
+            }
+        }
+        // A node just started may take a moment to listen: ask for a few seconds.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let status = loop {
+            match self.forwarder.status(&member.grpc_addr).await {
+                Ok(status) => break status,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return Err(Status::failed_precondition(format!(
+                        "no node answers at {}: start it first (kairos server --node-id {} --grpc-addr {}, without --peers): {e}",
+                        member.grpc_addr, member.node_id, member.grpc_addr
+                    )));
+                }
+            }
+        };
+        if status.node_id != member.node_id {
+            return Err(Status::failed_precondition(format!(
+                "the node at {} is node {}, not node {}",
+                member.grpc_addr, status.node_id, member.node_id
+            )));
+        }
+        let ours = status.members.iter().any(|m| m.node_id == self.node.id);
+        if status.initialized && !ours {
+            return Err(Status::failed_precondition(format!(
+                "node {} at {} belongs to another cluster; wipe its data dir to add it here",
+                member.node_id, member.grpc_addr
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether this node believes it leads (membership changes are sent to the leader;
     /// openraft itself refuses them on a node that is no longer leader).
     fn is_leader(&self) -> bool {
@@ -413,6 +464,7 @@ impl Cluster for ClusterService {
                 .await;
         }
         let _serial = self.membership_lock.lock().await;
+        self.check_new_member(&member).await?;
         // First a learner, caught up (blocking), then a voter.
         self.node
             .raft
@@ -445,6 +497,17 @@ impl Cluster for ClusterService {
         let known = self.members().iter().any(|m| m.node_id == node_id);
         if !known {
             return Err(Status::not_found(format!("node {node_id} is not a member")));
+        }
+        let voters: Vec<NodeId> = self
+            .members()
+            .iter()
+            .filter(|m| m.voter)
+            .map(|m| m.node_id)
+            .collect();
+        if voters == [node_id] {
+            return Err(Status::failed_precondition(format!(
+                "node {node_id} is the only voter: a cluster needs at least one; add another node first"
+            )));
         }
         let ids: BTreeSet<NodeId> = [node_id].into();
         let is_voter = self

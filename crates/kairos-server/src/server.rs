@@ -29,6 +29,10 @@ pub enum ServerError {
     Listen { addr: String, error: std::io::Error },
     #[error("the gRPC server failed: {0}")]
     Grpc(String),
+    #[error(
+        "Raft stopped on its own (see the log above); the node exits so that a supervisor restarts it from its data"
+    )]
+    RaftStopped,
 }
 
 /// Runs a server until SIGTERM or SIGINT, then stops Raft, syncs the stores and
@@ -152,7 +156,21 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         ));
     }
 
-    wait_for_signal().await;
+    // A node whose Raft core died (a bug, or a storage error) must not linger as a
+    // server that answers but never leads or follows: it exits with an error.
+    let mut raft_metrics = node.raft.metrics();
+    let raft_died = async move { while raft_metrics.changed().await.is_ok() {} };
+    let died = tokio::select! {
+        _ = wait_for_signal() => false,
+        _ = raft_died => true,
+    };
+    if died {
+        tracing::error!("Raft stopped on its own; exiting");
+        let _ = stop_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), grpc).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+        return Err(ServerError::RaftStopped);
+    }
     tracing::info!("stopping: Raft first, then the listeners");
     let _ = stop_tx.send(true);
     node.shutdown().await;

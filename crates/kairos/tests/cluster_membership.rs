@@ -47,13 +47,47 @@ async fn init_then_add_nodes_one_change_at_a_time() {
             .expect("write");
     }
 
-    // Two additions at once, each sent to the leader: both end as voters.
+    // Refused before Raft sees them: the only voter removed, a node under the
+    // leader's own address (Raft would send the leader its own entries and stop), an
+    // address where nobody answers, and a node that is not the one named.
+    let (ok, _, err) = cluster
+        .cluster_cli(&cluster.node(1).http, &["remove-node", "--node-id", "1"])
+        .expect("run kairos cluster remove-node");
+    assert!(!ok && err.contains("the only voter"), "{err}");
     let member = |id: u64| Member {
         node_id: id,
         grpc_addr: cluster.node(id).grpc.clone(),
         http_addr: cluster.node(id).http.clone(),
         voter: true,
     };
+    let refused = |id: u64, addr: String| {
+        let client = &client;
+        async move {
+            client
+                .add_node(Member {
+                    node_id: id,
+                    grpc_addr: addr,
+                    http_addr: String::new(),
+                    voter: true,
+                })
+                .await
+                .expect_err("refused")
+                .to_string()
+        }
+    };
+    let err = refused(9, cluster.node(1).grpc.clone()).await;
+    assert!(err.contains("is node 1's address"), "{err}");
+    let nowhere = format!(
+        "127.0.0.1:{}",
+        kairos_server::local_cluster::free_port().expect("port")
+    );
+    let err = refused(4, nowhere).await;
+    assert!(err.contains("no node answers"), "{err}");
+    let err = refused(7, cluster.node(3).grpc.clone()).await;
+    assert!(err.contains("is node 3, not node 7"), "{err}");
+    assert_eq!(cluster.status(1).await.expect("status").members.len(), 1);
+
+    // Two additions at once, each sent to the leader: both end as voters.
     let (two, three) = tokio::join!(client.add_node(member(2)), client.add_node(member(3)));
     two.expect("add node 2");
     three.expect("add node 3");
