@@ -130,6 +130,12 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Rejection> {
             format!("the {what} is empty; give it a name"),
         ));
     }
+    if id.chars().all(|c| c == '.') {
+        return Err(Rejection::new(
+            RejectionKind::Invalid,
+            format!("the {what} {id:?} is only dots, which URLs read as path steps; add a letter"),
+        ));
+    }
     if id.contains('\0') {
         return Err(Rejection::new(
             RejectionKind::Invalid,

@@ -478,3 +478,17 @@ fn runs_can_be_listed_by_state_a_page_at_a_time() {
         20
     );
 }
+
+#[test]
+fn ids_of_dots_alone_are_refused_since_urls_cannot_name_them() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(CHAIN)]);
+    for id in [".", ".."] {
+        let r = store.apply(vec![Command::manual_run("etl", id, "test")]);
+        let rejection = r[0].clone().unwrap_err();
+        assert_eq!(rejection.kind, kairos_state::RejectionKind::Invalid);
+        assert!(rejection.message.contains("only dots"), "{rejection:?}");
+    }
+    let r = store.apply(vec![Command::set_pool("..", 1)]);
+    assert!(r[0].is_err());
+}

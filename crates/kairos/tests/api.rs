@@ -666,6 +666,36 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    // A DAG file may be up to 16 MiB with its files; other bodies 1 MiB. A DAG
+    // named `push` is an ordinary DAG id.
+    let big_comment = format!("# {}\n", "x".repeat(2 * 1024 * 1024));
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::POST,
+            "/dagFiles",
+            Some("op-token"),
+            Some(json!({
+                "file_name": "push.yml",
+                "content": "push:\n  tasks:\n    t: {operator: bash, bash_command: 'true'}\n",
+                "files": {"notes.txt": big_comment},
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        http.get("/dags/push?consistent=true", "view-token").await["dag_id"],
+        "push"
+    );
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::PUT,
+            "/variables/huge",
+            Some("admin-token"),
+            Some(json!({"value": big_comment})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+
     // No token: 401 before the body is even read; the OpenAPI document is public.
     let (status, _, body) = http
         .call(

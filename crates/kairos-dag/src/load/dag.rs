@@ -21,9 +21,12 @@ use crate::schedule::Schedule;
 use crate::yaml::{Node, Pos, Value};
 
 /// Airflow's rule for DAG and task ids: letters, digits, `_`, `-`, `.`; at most 250.
+/// Kairos also refuses ids made of dots only (`.`, `..`): in a URL they are path
+/// steps, so the REST API could never name them.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 250
+        && !id.chars().all(|c| c == '.')
         && id
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -54,7 +57,10 @@ pub fn read_dag(
             &scope,
             pos,
             format!("`{dag_id}` is not a valid dag_id"),
-            Some("use letters, digits, `_`, `-` and `.` (at most 250 characters)".into()),
+            Some(
+                "use letters, digits, `_`, `-` and `.`, not dots alone (at most 250 characters)"
+                    .into(),
+            ),
         );
     }
     let what = format!("DAG `{dag_id}`");
@@ -437,4 +443,19 @@ fn assign_ids(
         }
     }
     ok.then_some(())
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::is_valid_id;
+
+    #[test]
+    fn ids_follow_airflow_but_not_dots_alone() {
+        for ok in ["etl", "etl.daily", "a-b_c", ".hidden", "v1..2"] {
+            assert!(is_valid_id(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "...", "a/b", "a b", &"x".repeat(251)] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
 }

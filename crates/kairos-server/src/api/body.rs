@@ -33,7 +33,7 @@ where
                 }
                 _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "the body is larger than the API's 1 MiB limit",
+                    "the body is larger than this endpoint takes (1 MiB; 16 MiB for a DAG file with the files it references)",
                 ),
                 _ => Problem::new(rejection.status(), rejection.body_text()),
             }),

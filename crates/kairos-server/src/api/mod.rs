@@ -39,6 +39,8 @@ use problem::Problem;
 
 /// Request bodies larger than this are refused (413).
 const MAX_BODY: usize = 1024 * 1024;
+/// ... except a DAG file's upload, which carries the files it references.
+const MAX_DAG_FILE_BODY: usize = 16 * 1024 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -164,7 +166,11 @@ pub async fn loopback_host(
 pub fn router(api: Api) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(dags::list_dags))
-        .routes(routes!(push::push))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(push::push))
+                .layer(DefaultBodyLimit::max(MAX_DAG_FILE_BODY)),
+        )
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))

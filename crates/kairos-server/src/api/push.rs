@@ -1,4 +1,4 @@
-//! `POST /dags/push`: upload one DAG file (and the files it references); the
+//! `POST /dagFiles`: upload one DAG file (and the files it references); the
 //! server validates it again with the same loader the CLI used, then proposes a
 //! version per DAG in it. An unchanged DAG makes no new version.
 
@@ -60,8 +60,8 @@ fn inside(path: &str) -> Option<PathBuf> {
     ok.then(|| Path::new(ROOT).join(p))
 }
 
-#[utoipa::path(post, path = "/dags/push", request_body = PushRequest, responses(
-    (status = 200, body = PushResponse), (status = 400, body = Problem)))]
+#[utoipa::path(post, path = "/dagFiles", request_body = PushRequest, responses(
+    (status = 200, body = PushResponse), (status = 400, body = Problem), (status = 413, body = Problem)))]
 pub async fn push(
     State(api): State<Api>,
     headers: HeaderMap,

@@ -91,7 +91,7 @@ impl Api {
     ) -> Result<Value, String> {
         self.json(
             reqwest::Method::POST,
-            "/dags/push",
+            "/dagFiles",
             Some(json!({
                 "file_name": upload.file_name,
                 "content": upload.content,
