@@ -35,6 +35,8 @@ async fn tis(
             &Query::TaskInstances {
                 dag_id: dag_id.into(),
                 run_id: run_id.into(),
+                after: None,
+                limit: None,
             },
             false,
         )
