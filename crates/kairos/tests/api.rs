@@ -576,6 +576,39 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
     let (status, _, body) = delete().await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
+    // Backfill: the runs of every logical date in the range, at once; a DAG without
+    // a schedule has no dates to fill.
+    cluster
+        .client()
+        .propose(&[put_dag_command(
+            "daily_dag:\n  schedule: '@daily'\n  start_date: 2026-01-01\n  is_paused_upon_creation: true\n  tasks:\n    t: {operator: bash, bash_command: 'true'}\n",
+        )
+        .expect("a DAG")])
+        .await
+        .expect("push");
+    let backfill = |dag: &'static str| {
+        http.call(
+            reqwest::Method::POST,
+            "/backfills",
+            Some("op-token"),
+            Some(json!({"dag_id": dag, "from_date": "2026-01-01T00:00:00Z", "to_date": "2026-01-03T00:00:00Z", "max_active_runs": 2})),
+        )
+    };
+    let (status, _, created) = backfill("daily_dag").await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(
+        created["dag_run_ids"].as_array().map(Vec::len),
+        Some(3),
+        "{created}"
+    );
+    let again = backfill("daily_dag").await.2;
+    assert_eq!(
+        again["skipped"], 3,
+        "dates with runs are left alone: {again}"
+    );
+    let (status, _, body) = backfill("api_dag").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     // DAG list filters: tags (any of them, repeated), paused, an id substring.
     cluster
         .client()
@@ -598,9 +631,10 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         ("tags=nope&tags=nightly", vec!["tagged_dag"]),
         ("tags=nope", vec![]),
         ("paused=false", vec!["api_dag"]),
-        ("paused=true", vec!["tagged_dag"]),
+        ("paused=true", vec!["daily_dag", "tagged_dag"]),
         ("dag_id_pattern=api_", vec!["api_dag"]),
-        ("paused=true&limit=1", vec!["tagged_dag"]),
+        ("paused=true&limit=1", vec!["daily_dag"]),
+        ("paused=true&limit=1&after=daily_dag", vec!["tagged_dag"]),
     ] {
         let list = http
             .get(&format!("/dags?consistent=true&{query}"), "view-token")
