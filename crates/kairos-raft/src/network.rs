@@ -51,6 +51,17 @@ pub fn use_client_tls(ca_pem: &[u8]) -> Result<(), String> {
 #[derive(Clone, Default)]
 pub struct Network {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
+    /// Addresses that replace the membership's for some peers.
+    routes: Arc<std::collections::BTreeMap<NodeId, String>>,
+}
+
+impl Network {
+    pub fn with_routes(routes: std::collections::BTreeMap<NodeId, String>) -> Network {
+        Network {
+            channels: Arc::default(),
+            routes: Arc::new(routes),
+        }
+    }
 }
 
 /// A channel to `addr` (`host:port`), made once and then reused.
@@ -85,9 +96,10 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
 
     async fn new_client(&mut self, target: NodeId, node: &KairosNode) -> Connection {
-        let client = channel_to(&self.channels, &node.grpc_addr)
+        let addr = self.routes.get(&target).unwrap_or(&node.grpc_addr);
+        let client = channel_to(&self.channels, addr)
             .map(RaftClient::new)
-            .map_err(|e| format!("bad address {:?} of node {target}: {e}", node.grpc_addr));
+            .map_err(|e| format!("bad address {addr:?} of node {target}: {e}"));
         Connection { target, client }
     }
 }

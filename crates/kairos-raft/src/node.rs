@@ -1,5 +1,6 @@
 //! One Raft member: its stores, openraft, and the proposer, started together.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,10 @@ pub struct RaftSettings {
     /// Entries kept behind a snapshot, so that a briefly lagging follower can catch up
     /// from the log instead of needing the whole snapshot.
     pub keep_behind_snapshot: u64,
+    /// Where this node reaches a peer when not at the address the membership names
+    /// (a NAT, or a proxy on each link: the chaos suite partitions the cluster so).
+    /// Raft's RPCs and forwarded requests use it; the membership is unchanged.
+    pub peer_routes: BTreeMap<NodeId, String>,
 }
 
 impl Default for RaftSettings {
@@ -38,6 +43,7 @@ impl Default for RaftSettings {
             election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             snapshot_every: 5000,
             keep_behind_snapshot: 1000,
+            peer_routes: BTreeMap::new(),
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct RaftNode {
     pub proposer: Proposer,
     /// The last applied index, changed after every apply.
     pub applied: tokio::sync::watch::Receiver<u64>,
+    /// [`RaftSettings::peer_routes`].
+    pub peer_routes: Arc<BTreeMap<NodeId, String>>,
     log: LogStore,
 }
 
@@ -124,7 +132,7 @@ impl RaftNode {
         let raft = Raft::new(
             id,
             Arc::new(config),
-            Network::default(),
+            Network::with_routes(settings.peer_routes.clone()),
             log.clone(),
             state_machine,
         )
@@ -137,6 +145,7 @@ impl RaftNode {
             store,
             proposer,
             applied,
+            peer_routes: Arc::new(settings.peer_routes.clone()),
             log,
         })
     }

@@ -149,7 +149,11 @@ impl ClusterService {
                 member.grpc_addr, status.node_id, member.node_id
             )));
         }
-        let ours = status.members.iter().any(|m| m.node_id == self.node.id);
+        // Every cluster has a node 1: ours means this node, at this address.
+        let ours = status
+            .members
+            .iter()
+            .any(|m| m.node_id == self.node.id && m.grpc_addr == self.me.grpc_addr);
         if status.initialized && !ours {
             return Err(Status::failed_precondition(format!(
                 "node {} at {} belongs to another cluster; wipe its data dir to add it here",
@@ -177,6 +181,9 @@ impl ClusterService {
     fn leader_addr(&self) -> Option<(NodeId, String)> {
         let metrics = self.node.raft.metrics().borrow().clone();
         let leader = metrics.current_leader?;
+        if let Some(route) = self.node.peer_routes.get(&leader) {
+            return Some((leader, route.clone()));
+        }
         let node = metrics
             .membership_config
             .membership()

@@ -44,6 +44,9 @@ pub struct ConfigLayer {
     /// 64 hex digits: the key Variables are encrypted with at rest. Without it
     /// they are stored in plain text (as Airflow without a Fernet key).
     pub variables_key_file: Option<PathBuf>,
+    /// `2=HOST:PORT,...`: where this node reaches those peers, when not at the
+    /// address the membership names (a proxy or a NAT on the way).
+    pub peer_routes: Option<String>,
 }
 
 /// The file form: the settings under a `[server]` table.
@@ -95,7 +98,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV: [&str; 17] = [
+const ENV: [&str; 18] = [
     "KAIROS_NODE_ID",
     "KAIROS_DATA_DIR",
     "KAIROS_GRPC_ADDR",
@@ -113,6 +116,7 @@ const ENV: [&str; 17] = [
     "KAIROS_TLS_CA",
     "KAIROS_API_TOKEN_FILE",
     "KAIROS_VARIABLES_KEY_FILE",
+    "KAIROS_PEER_ROUTES",
 ];
 
 impl ConfigLayer {
@@ -145,6 +149,7 @@ impl ConfigLayer {
             tls_ca: lookup(ENV[14]).map(PathBuf::from),
             api_token_file: lookup(ENV[15]).map(PathBuf::from),
             variables_key_file: lookup(ENV[16]).map(PathBuf::from),
+            peer_routes: lookup(ENV[17]),
         })
     }
 
@@ -181,6 +186,7 @@ impl ConfigLayer {
             tls_ca: self.tls_ca.or(below.tls_ca),
             api_token_file: self.api_token_file.or(below.api_token_file),
             variables_key_file: self.variables_key_file.or(below.variables_key_file),
+            peer_routes: self.peer_routes.or(below.peer_routes),
         }
     }
 
@@ -263,6 +269,9 @@ impl ConfigLayer {
         }
         if let Some(n) = self.keep_behind_snapshot {
             raft.keep_behind_snapshot = n;
+        }
+        if let Some(text) = &self.peer_routes {
+            raft.peer_routes = parse_peers(text)?;
         }
         Ok(ServerConfig {
             node_id,
@@ -517,6 +526,29 @@ mod tests {
             ..base
         };
         assert!(all.resolve().unwrap().tls.is_some());
+    }
+
+    #[test]
+    fn peer_routes_reach_peers_elsewhere_and_bad_ones_are_refused() {
+        let base = ConfigLayer {
+            node_id: Some(1),
+            data_dir: Some("/d".into()),
+            ..ConfigLayer::default()
+        };
+        let env = ConfigLayer::from_env(|name| {
+            (name == "KAIROS_PEER_ROUTES").then(|| "2=127.0.0.1:9002,3=127.0.0.1:9003".to_string())
+        })
+        .expect("env");
+        let config = env.over(base.clone()).resolve().expect("config");
+        assert_eq!(
+            config.raft.peer_routes.get(&3).map(String::as_str),
+            Some("127.0.0.1:9003")
+        );
+        let bad = ConfigLayer {
+            peer_routes: Some("2=nowhere".into()),
+            ..base
+        };
+        assert!(bad.resolve().is_err());
     }
 
     #[test]

@@ -1042,3 +1042,80 @@ fn apply_counts_runs_queued_tasks_and_task_to_task_gaps() {
     assert_eq!(stats.task_gaps, vec![0.25]);
     assert_eq!((stats.commands, stats.refused), (2, 1));
 }
+
+const DOP: &str = "
+dop:
+  is_paused_upon_creation: false
+  default_args: {depends_on_past: true}
+  tasks:
+    a: {operator: bash, bash_command: 'true'}
+";
+
+fn dated_run(dag: &str, run: &str, d: u32) -> Command {
+    Command::CreateDagRun {
+        dag_id: dag.into(),
+        run_id: run.into(),
+        run_type: kairos_dag::state::RunType::Manual,
+        version: None,
+        logical_date: Some(day(d)),
+        data_interval_start: Some(day(d)),
+        data_interval_end: Some(day(d)),
+        run_after: None,
+        conf: BTreeMap::new(),
+        triggered_by: "test".into(),
+    }
+}
+
+/// r1's `a` fails, so r2's `a` (depends_on_past) waits; `fix` must free it.
+fn blocked_by_a_failed_past(fix: Command) -> TempStore {
+    let mut store = TempStore::new();
+    store.apply(vec![put(DOP)]);
+    store.apply(vec![dated_run("dop", "r1", 1), dated_run("dop", "r2", 2)]);
+    run_to(&mut store, key("dop", "r1", "a"), S::Failed);
+    assert_eq!(
+        state(&store, "dop", "r2", "a"),
+        S::None,
+        "waits on the past"
+    );
+    store.apply(vec![fix]);
+    store
+}
+
+#[test]
+fn marking_the_past_success_or_deleting_it_frees_depends_on_past() {
+    let store = blocked_by_a_failed_past(mark_run("dop", "r1", DagRunState::Success));
+    assert_eq!(state(&store, "dop", "r2", "a"), S::Queued);
+    let store = blocked_by_a_failed_past(Command::DeleteDagRun {
+        dag_id: "dop".into(),
+        run_id: "r1".into(),
+    });
+    assert_eq!(state(&store, "dop", "r2", "a"), S::Queued);
+}
+
+#[test]
+fn a_deleted_run_s_timers_do_not_fire_on_a_new_run_with_its_id() {
+    let mut store = TempStore::new();
+    let t = t0();
+    let yaml = "
+timed:
+  is_paused_upon_creation: false
+  dagrun_timeout: 3600
+  tasks:
+    a: {operator: bash, bash_command: 'true'}
+";
+    store.apply_at(t, vec![put(yaml), manual("timed", "again")]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Running);
+    store.apply_at(
+        t + Duration::minutes(10),
+        vec![Command::DeleteDagRun {
+            dag_id: "timed".into(),
+            run_id: "again".into(),
+        }],
+    );
+    store.apply_at(t + Duration::minutes(30), vec![manual("timed", "again")]);
+    // The first run's timeout was due at t + 60 min; the new run's is at t + 90.
+    store.apply_at(t + Duration::minutes(61), vec![Command::Tick]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Running);
+    store.apply_at(t + Duration::minutes(91), vec![Command::Tick]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Failed);
+}

@@ -57,6 +57,8 @@ struct Agent {
     refused: Mutex<Option<String>>,
     /// A slot was freed or a result spooled.
     changed: Notify,
+    /// `--attempt-log`: this worker's own record of what it ran.
+    attempt_log: Option<crate::attempt_log::AttemptLog>,
 }
 
 impl Agent {
@@ -181,6 +183,15 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         logs = %log_url,
         "kairos worker starting"
     );
+    let attempt_log = match &config.attempt_log {
+        Some(path) => Some(crate::attempt_log::AttemptLog::open(path).map_err(|e| {
+            WorkerError::Setup(format!(
+                "cannot open the attempt log {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
     let agent = Arc::new(Agent {
         conn: Arc::new(conn),
         spool,
@@ -192,6 +203,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         running: Mutex::new(HashMap::new()),
         refused: Mutex::new(None),
         changed: Notify::new(),
+        attempt_log,
         config,
     });
 
@@ -409,6 +421,7 @@ async fn run_attempt(
                     attempt.try_number, attempt.token, agent.config.worker_id
                 ),
             );
+            record(agent, assignment, &ti, "start", None, None);
             let ctx = Ctx {
                 attempt: &attempt,
                 conn: agent.conn.clone(),
@@ -438,6 +451,19 @@ async fn run_attempt(
     );
     let _ = std::fs::remove_dir_all(&workdir);
     let _ = std::fs::remove_file(&pgid_file);
+    let return_value = report
+        .xcoms
+        .iter()
+        .find(|(k, _)| k == "return_value")
+        .map(|(_, v)| v.clone());
+    record(
+        agent,
+        assignment,
+        &ti,
+        "end",
+        Some(report.state.to_string()),
+        return_value,
+    );
     Finished {
         ti,
         attempt: assignment.attempt.clone(),
@@ -448,6 +474,33 @@ async fn run_attempt(
         follow: report.follow,
         reschedule_at_ms: report.reschedule_at_ms,
     }
+}
+
+/// Appends to the attempt log, when there is one.
+fn record(
+    agent: &Agent,
+    assignment: &Assignment,
+    ti: &TiId,
+    event: &str,
+    state: Option<String>,
+    return_value: Option<serde_json::Value>,
+) {
+    let Some(log) = &agent.attempt_log else {
+        return;
+    };
+    log.record(&crate::attempt_log::AttemptEvent {
+        event: event.to_string(),
+        worker: agent.config.worker_id.clone(),
+        dag_id: ti.dag_id.clone(),
+        run_id: ti.run_id.clone(),
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+        try_number: assignment.try_number,
+        attempt: assignment.attempt.clone(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        state,
+        return_value,
+    });
 }
 
 fn unknown_ti() -> TiId {

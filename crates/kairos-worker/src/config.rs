@@ -31,6 +31,8 @@ pub struct WorkerLayer {
     pub kill_grace_secs: Option<u64>,
     /// PEM CA certificates to verify the servers with; TLS when set.
     pub tls_ca: Option<PathBuf>,
+    /// Append every attempt's start and end to this file (JSON lines).
+    pub attempt_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +62,8 @@ pub struct WorkerConfig {
     pub kill_grace: Duration,
     /// The CA certificates (PEM) when the servers serve TLS.
     pub tls_ca: Option<Vec<u8>>,
+    /// See [`crate::attempt_log`].
+    pub attempt_log: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +102,7 @@ impl WorkerLayer {
             advertise_http: lookup("KAIROS_WORKER_ADVERTISE_HTTP"),
             kill_grace_secs: number("KAIROS_KILL_GRACE_SECS")?,
             tls_ca: lookup("KAIROS_TLS_CA").map(PathBuf::from),
+            attempt_log: lookup("KAIROS_ATTEMPT_LOG").map(PathBuf::from),
         })
     }
 
@@ -128,6 +133,7 @@ impl WorkerLayer {
             advertise_http: self.advertise_http.or(below.advertise_http),
             kill_grace_secs: self.kill_grace_secs.or(below.kill_grace_secs),
             tls_ca: self.tls_ca.or(below.tls_ca),
+            attempt_log: self.attempt_log.or(below.attempt_log),
         }
     }
 
@@ -201,6 +207,7 @@ impl WorkerLayer {
                 })?),
                 None => None,
             },
+            attempt_log: self.attempt_log,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! (`kairos-dag`, for operators and templates), nothing of Raft or the store.
 
 pub mod agent;
+pub mod attempt_log;
 pub mod config;
 pub mod conn;
 pub mod context;

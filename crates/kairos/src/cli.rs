@@ -111,6 +111,10 @@ pub struct ServerArgs {
     /// (`openssl rand -hex 32`). [env: KAIROS_VARIABLES_KEY_FILE]
     #[arg(long)]
     pub variables_key_file: Option<PathBuf>,
+    /// `2=HOST:PORT,...`: reach these peers here instead of at their member
+    /// addresses (a proxy or NAT on the way; the chaos suite uses it). [env: KAIROS_PEER_ROUTES]
+    #[arg(long)]
+    pub peer_routes: Option<String>,
 }
 
 /// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the
@@ -159,6 +163,10 @@ pub struct WorkerArgs {
     /// [env: KAIROS_TLS_CA]
     #[arg(long)]
     pub tls_ca: Option<PathBuf>,
+    /// Append each attempt's start and end to this file as JSON lines: the
+    /// worker's own record, independent of the cluster's. [env: KAIROS_ATTEMPT_LOG]
+    #[arg(long)]
+    pub attempt_log: Option<PathBuf>,
     /// A TOML file with a `[worker]` table of the same settings.
     #[arg(long, default_value = "kairos.toml")]
     pub config: PathBuf,

@@ -642,13 +642,23 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         assert_eq!(ids(list), want, "{query}");
     }
 
-    // Health needs no token, at the root and under the API; the cluster view does.
+    // Health needs no token (here under the API; cluster_reads.rs reads the root's);
+    // the cluster view does, and a path that merely ends in /health is no exception.
     let (status, _, health) = http.call(reqwest::Method::GET, "/health", None, None).await;
     assert_eq!(status, StatusCode::OK, "{health}");
     assert_eq!(health["leader_id"], leader);
     assert_eq!(health["initialized"], true);
     let (status, _, _) = http
         .call(reqwest::Method::GET, "/cluster", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = http
+        .call(
+            reqwest::Method::PATCH,
+            "/dags/health",
+            None,
+            Some(json!({"bad": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let view = http.get("/cluster", "view-token").await;
@@ -783,4 +793,23 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::DELETE,
+            "/cluster/nodes/9",
+            Some("admin-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Node 1 already votes.
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::POST,
+            "/cluster/nodes",
+            Some("admin-token"),
+            Some(json!({"node_id": 1, "grpc_addr": "127.0.0.1:1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }

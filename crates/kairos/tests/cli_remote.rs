@@ -274,7 +274,7 @@ async fn more_verbs(server: &str) {
         server,
     ]);
     assert!(
-        text(&out).contains("run bash_chain/cli_run is success"),
+        out.status.success() && text(&out).contains("run bash_chain/cli_run is success"),
         "{}",
         text(&out)
     );
@@ -286,7 +286,11 @@ async fn more_verbs(server: &str) {
         "--server",
         server,
     ]);
-    assert!(text(&out).contains("deleted"), "{}", text(&out));
+    assert!(
+        out.status.success() && text(&out).contains("deleted"),
+        "{}",
+        text(&out)
+    );
     let out = kairos(&["runs", "show", "bash_chain", "cli_run", "--server", server]);
     assert!(
         !out.status.success() && text(&out).contains("(404)"),

@@ -60,7 +60,8 @@ fn a_good_run_succeeds_with_its_logs_and_a_failing_one_exits_1() {
         "{all}"
     );
     assert!(
-        all.contains("after") && all.contains("upstream_failed"),
+        all.lines()
+            .any(|l| l.starts_with("after ") && l.contains("upstream_failed")),
         "{all}"
     );
     assert!(all.contains("run: failed"), "{all}");

@@ -190,7 +190,8 @@ pub async fn require_token(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if request.uri().path().ends_with("/health") {
+    // The nested API router sees paths without `/api/v1`.
+    if request.uri().path() == "/health" {
         return next.run(request).await;
     }
     match tokens.authorize(request.headers(), Role::Viewer) {

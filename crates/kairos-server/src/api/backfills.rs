@@ -64,7 +64,8 @@ pub struct Backfill {
 }
 
 #[utoipa::path(post, path = "/backfills", request_body = BackfillRequest, responses(
-    (status = 200, body = Backfill), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    (status = 200, body = Backfill), (status = 400, body = Problem), (status = 404, body = Problem),
+    (status = 413, body = Problem)))]
 pub async fn create_backfill(
     State(api): State<Api>,
     headers: HeaderMap,

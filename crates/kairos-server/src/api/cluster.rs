@@ -100,6 +100,31 @@ pub struct MembershipChange {
     pub log_index: u64,
 }
 
+/// A refused membership change as its HTTP status: an unknown node is a 404; a
+/// change that conflicts with the cluster as it is (already a voter, the only
+/// voter, a node that is not the one named or not running) is a 409.
+fn membership_problem(error: crate::client::ClientError) -> Problem {
+    let text = error.to_string();
+    let status = if text.contains("is not a member") {
+        StatusCode::NOT_FOUND
+    } else if [
+        "already a voter",
+        "only voter",
+        "another cluster",
+        "no node answers",
+        ", not node",
+        "address; give",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+    {
+        StatusCode::CONFLICT
+    } else {
+        return Problem::from_client(error);
+    };
+    Problem::new(status, text)
+}
+
 fn member(m: NewMember) -> Result<Member, Problem> {
     if m.node_id == 0 {
         return Err(Problem::bad_request(
@@ -213,7 +238,7 @@ pub async fn init(
 
 /// Adds a node: it joins as a learner, catches up, then becomes a voter.
 #[utoipa::path(post, path = "/cluster/nodes", request_body = NewMember, responses(
-    (status = 200, body = MembershipChange), (status = 400, body = Problem)))]
+    (status = 200, body = MembershipChange), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn add_node(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -224,7 +249,7 @@ pub async fn add_node(
         .client
         .add_node(member(body)?)
         .await
-        .map_err(Problem::from_client)?;
+        .map_err(membership_problem)?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))
@@ -232,7 +257,7 @@ pub async fn add_node(
 
 /// Removes a node (voter or learner) from the membership.
 #[utoipa::path(delete, path = "/cluster/nodes/{node_id}", params(("node_id" = u64, Path)),
-    responses((status = 200, body = MembershipChange), (status = 400, body = Problem)))]
+    responses((status = 200, body = MembershipChange), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn remove_node(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -243,7 +268,7 @@ pub async fn remove_node(
         .client
         .remove_node(node_id)
         .await
-        .map_err(Problem::from_client)?;
+        .map_err(membership_problem)?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))

@@ -115,7 +115,7 @@ pub struct ReadOptions {
 /// `?limit=&after=`: pages in key order; `after` is the previous page's `next`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct Page {
-    /// At most this many (1 to 1000, default 100).
+    /// At most this many (1 to 1000; default 100, 1000 for a run's task instances).
     pub limit: Option<usize>,
     /// Start after this key.
     pub after: Option<String>,

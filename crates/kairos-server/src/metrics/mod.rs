@@ -49,6 +49,11 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
 }
 
+/// Task-to-task gaps include waits for pools and workers: 1 ms to about 9 min.
+fn gap_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
+
 /// Every metric of a node.
 pub struct Metrics {
     registry: Registry,
@@ -92,7 +97,7 @@ impl Metrics {
             commands_refused: Counter::default(),
             runs_created: Counter::default(),
             tasks_queued: Counter::default(),
-            task_gap: latency_histogram(),
+            task_gap: gap_histogram(),
             pool_slots: Family::default(),
             pool_used_slots: Family::default(),
             pool_waiting: Family::default(),

@@ -178,9 +178,11 @@ pub(crate) fn write_ti(
             if is_done { -1 } else { 1 },
         )?;
         sched.touch(&ti.dag_id, &ti.run_id);
-        if is_done {
-            sched.finished.push(ti_key(ti));
-        }
+    }
+    // Any move into a finished state (failed -> success by a mark, too) may free
+    // what waits on it: downstream tasks, and `depends_on_past` in the next run.
+    if is_done && before != after {
+        sched.finished.push(ti_key(ti));
     }
     if before != after {
         let holds = |s: TaskInstanceState| {

@@ -4,12 +4,12 @@
 //! already a success; marking failed fails what is running and skips what has not
 //! started. Deleting removes the run with everything derived from it (task
 //! instances, their tries and XComs, index entries and counters), so that the state
-//! afterwards is the state the log would give had the run never existed, apart from
-//! timers, which are checked when they fire and dropped.
+//! afterwards is the state the log would give had the run never existed (its timers
+//! go too), and the next run's `depends_on_past` tasks are looked at again.
 
 use kairos_dag::state::{Actor, DagRunState, TaskInstanceState as S};
 
-use super::index::{self, counter};
+use super::index::{self, Timer, counter};
 use super::{Sched, load_run, runs, set_state, ti_key};
 use crate::command::{CommandResult, Outcome, Rejection, RejectionKind};
 use crate::keys::{self, Cf};
@@ -107,6 +107,8 @@ pub(crate) fn delete_run(
     let unfinished = counter::unfinished(dag_id, run_id);
     let left = index::count(txn, &unfinished)?;
     index::add(txn, unfinished, -left)?;
+    forget_timers(txn, dag_id, run_id)?;
+    reevaluate_next_run(txn, sched, &run)?;
 
     let group = run.group().to_string();
     match run.state {
@@ -135,6 +137,60 @@ pub(crate) fn delete_run(
         task_instances: tis.len(),
         xcoms,
     }))
+}
+
+/// Deletes the run's timers. Timers are keyed by time, so this reads them all; there
+/// are as many as task instances waiting on a clock, which is few. Left behind, a
+/// timer would fire on a new run given the same id.
+fn forget_timers(txn: &mut Txn<'_>, dag_id: &str, run_id: &str) -> Result<(), StoreError> {
+    let timers: Vec<(Vec<u8>, Timer)> = txn.scan(Cf::Index, index::TIMERS)?;
+    for (key, timer) in timers {
+        let (d, r) = match &timer {
+            Timer::Ready { ti }
+            | Timer::SensorDue { ti }
+            | Timer::SensorTimeout { ti }
+            | Timer::ExecutionTimeout { ti, .. } => (ti.dag_id.as_str(), ti.run_id.as_str()),
+            Timer::RunTimeout { dag_id, run_id } => (dag_id.as_str(), run_id.as_str()),
+        };
+        if d == dag_id && r == run_id {
+            txn.delete(Cf::Index, key);
+        }
+    }
+    Ok(())
+}
+
+/// With the run gone, the next run by date has a new "previous run": its
+/// `depends_on_past` tasks are evaluated again.
+fn reevaluate_next_run(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    run: &crate::records::DagRunRecord,
+) -> Result<(), StoreError> {
+    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
+    let next = txn.scan_page(
+        Cf::Index,
+        &index::runs_by_date_prefix(&run.dag_id),
+        Some(&here),
+        1,
+    )?;
+    let Some((_, value)) = next.first() else {
+        return Ok(());
+    };
+    let next_id: String = serde_json::from_slice(value).unwrap_or_default();
+    let Some(next) = load_run(txn, &run.dag_id, &next_id)? else {
+        return Ok(());
+    };
+    if next.state != DagRunState::Running {
+        return Ok(());
+    }
+    if let Some(plan) = txn.plan(&run.dag_id, next.version)? {
+        for i in 0..plan.len() {
+            if plan.task(i).depends_on_past {
+                sched.evaluate(&plan, &run.dag_id, &next.run_id, i);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes a task instance's entries from the scheduler's indexes and gives back

@@ -62,8 +62,11 @@ impl Api {
 
     /// Sends a request built for a node's root, trying each node in turn while
     /// they cannot be reached (a node that answers, even with an error, is final).
+    /// A request that timed out goes to the next node only if it is a read: a
+    /// write may have been applied, and sending it again could apply it twice.
     async fn send(
         &self,
+        read_only: bool,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, String> {
         let first = self.current.load(Ordering::Relaxed);
@@ -80,7 +83,7 @@ impl Api {
                     self.current.store(n, Ordering::Relaxed);
                     return Ok(response);
                 }
-                Err(e) if e.is_connect() || (e.is_timeout() && self.roots.len() > 1) => {
+                Err(e) if e.is_connect() || (read_only && e.is_timeout()) => {
                     errors.push(format!("{root}: {e}"));
                 }
                 Err(e) => return Err(format!("{root} did not answer: {e}")),
@@ -92,7 +95,7 @@ impl Api {
     /// A node's `/health` (needs no token).
     pub(crate) async fn health(&self) -> Result<Value, String> {
         let response = self
-            .send(|root| self.http.get(format!("{root}/api/v1/health")))
+            .send(true, |root| self.http.get(format!("{root}/api/v1/health")))
             .await?;
         let text = response.text().await.map_err(|e| e.to_string())?;
         serde_json::from_str(&text).map_err(|e| e.to_string())
@@ -106,8 +109,9 @@ impl Api {
         body: Option<Value>,
     ) -> Result<(reqwest::header::HeaderMap, String), String> {
         let body = body.map(|b| b.to_string());
+        let read_only = method == reqwest::Method::GET;
         let response = self
-            .send(|root| {
+            .send(read_only, |root| {
                 let request = self
                     .http
                     .request(method.clone(), format!("{root}/api/v1{path}"));

@@ -37,7 +37,21 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
                 created["skipped"]
             );
         }
-        if args.no_wait || runs.is_empty() {
+        let dag = api
+            .json(
+                reqwest::Method::GET,
+                &format!("/dags/{}", urlencode(&args.dag_id)),
+                None,
+            )
+            .await?;
+        let paused = dag["is_paused"].as_bool().unwrap_or(false);
+        if paused && output == Output::Text {
+            println!(
+                "{} is paused: its backfill runs start when it is unpaused (kairos dags unpause {})",
+                args.dag_id, args.dag_id
+            );
+        }
+        if args.no_wait || runs.is_empty() || paused {
             if output == Output::Json {
                 println!("{created}");
             }

@@ -47,6 +47,7 @@ pub fn serve(args: &ServerArgs) -> ExitCode {
         tls_ca: args.tls_ca.clone(),
         api_token_file: args.api_token_file.clone(),
         variables_key_file: args.variables_key_file.clone(),
+        peer_routes: args.peer_routes.clone(),
     };
     let config = (|| {
         let env = ConfigLayer::from_env(|name| std::env::var(name).ok())?;

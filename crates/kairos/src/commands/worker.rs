@@ -28,6 +28,7 @@ pub fn run(args: &WorkerArgs) -> ExitCode {
         advertise_http: args.advertise_http.clone(),
         kill_grace_secs: args.kill_grace_secs,
         tls_ca: args.tls_ca.clone(),
+        attempt_log: args.attempt_log.clone(),
     };
     let config = (|| {
         let env = WorkerLayer::from_env(|name| std::env::var(name).ok())?;
