@@ -1,0 +1,350 @@
+//! The checker: reads the history, the workers' attempt logs and the cluster's
+//! final state, and says which properties hold.
+
+use std::collections::BTreeMap;
+
+use kairos_worker::attempt_log::{AttemptEvent, AttemptLog};
+
+use crate::api::Answer;
+use crate::run::Outcome;
+use crate::workload;
+
+/// One property and what was found.
+pub struct Property {
+    pub name: &'static str,
+    pub checked: usize,
+    pub violations: Vec<String>,
+}
+
+pub struct Report {
+    pub properties: Vec<Property>,
+    pub runs: usize,
+    pub task_instances: usize,
+    pub attempts: usize,
+    pub faults: BTreeMap<&'static str, usize>,
+    /// Leader kill → first attempt started afterwards, in ms.
+    pub failovers_ms: Vec<i64>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn violations(&self) -> usize {
+        self.properties.iter().map(|p| p.violations.len()).sum()
+    }
+}
+
+fn prop(name: &'static str) -> Property {
+    Property {
+        name,
+        checked: 0,
+        violations: Vec::new(),
+    }
+}
+
+pub async fn check(outcome: &Outcome) -> Report {
+    let history = &outcome.history;
+    let api = &outcome.api;
+    let mut events: Vec<AttemptEvent> = Vec::new();
+    for w in &outcome.procs.workers {
+        events.extend(AttemptLog::read(&w.attempt_log).unwrap_or_default());
+    }
+    let mut properties = Vec::new();
+
+    // 1. Every acknowledged run ended, as the workload predicts.
+    let mut runs_prop = prop("every acknowledged run finished as predicted");
+    let predicted: BTreeMap<String, &'static str> = workload::dags()
+        .iter()
+        .map(|d| (d.dag_id.to_string(), d.predicted))
+        .collect();
+    let mut final_runs: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut task_instances: Vec<serde_json::Value> = Vec::new();
+    for dag in workload::dags() {
+        match api
+            .all_pages(&format!("/dags/{}/dagRuns", dag.dag_id), "dag_runs")
+            .await
+        {
+            Ok(runs) => {
+                for run in runs {
+                    let id = run["dag_run_id"].as_str().unwrap_or("").to_string();
+                    final_runs.insert(
+                        (dag.dag_id.to_string(), id),
+                        run["state"].as_str().unwrap_or("").to_string(),
+                    );
+                }
+            }
+            Err(e) => runs_prop
+                .violations
+                .push(format!("cannot list the runs of {}: {e}", dag.dag_id)),
+        }
+    }
+    for t in history.triggered.iter().filter(|t| t.acknowledged) {
+        runs_prop.checked += 1;
+        let want = predicted.get(&t.dag_id).copied().unwrap_or("success");
+        match final_runs.get(&(t.dag_id.clone(), t.run_id.clone())) {
+            None => runs_prop.violations.push(format!(
+                "{}/{} was acknowledged at {} but is gone",
+                t.dag_id, t.run_id, t.at_ms
+            )),
+            Some(state) if state != want => runs_prop.violations.push(format!(
+                "{}/{} ended {state}, the workload predicts {want}",
+                t.dag_id, t.run_id
+            )),
+            Some(_) => {}
+        }
+    }
+    for ((dag, run), _) in final_runs.iter().filter(|(k, _)| k.0 != "chaos_versions") {
+        let path = format!("/dags/{dag}/dagRuns/{run}/taskInstances");
+        if let Ok(tis) = api.all_pages(&path, "task_instances").await {
+            task_instances.extend(tis);
+        }
+    }
+    properties.push(runs_prop);
+
+    // 2. No task instance ran two attempts at once (the workers' own logs).
+    let mut overlap = prop("no task instance ran two attempts at once (workers' logs)");
+    let mut by_attempt: BTreeMap<String, (Option<i64>, Option<i64>, AttemptEvent)> =
+        BTreeMap::new();
+    for e in &events {
+        let entry = by_attempt
+            .entry(format!("{}@{}", e.attempt, e.worker))
+            .or_insert((None, None, e.clone()));
+        match e.event.as_str() {
+            "start" => entry.0 = Some(entry.0.map_or(e.at_ms, |s: i64| s.min(e.at_ms))),
+            _ => entry.1 = Some(e.at_ms),
+        }
+    }
+    let mut by_ti: BTreeMap<(String, String, String, i32), Vec<(i64, i64, String)>> =
+        BTreeMap::new();
+    for (start, end, e) in by_attempt.values() {
+        let Some(start) = start else { continue };
+        // An attempt with no end died with its worker: it ran until the kill.
+        let end = end.or_else(|| {
+            history
+                .worker_kills
+                .get(&e.worker)
+                .and_then(|kills| kills.iter().copied().find(|k| k >= start))
+        });
+        let end = end.unwrap_or(i64::MAX);
+        by_ti
+            .entry((
+                e.dag_id.clone(),
+                e.run_id.clone(),
+                e.task_id.clone(),
+                e.map_index,
+            ))
+            .or_default()
+            .push((*start, end, format!("{} on {}", e.attempt, e.worker)));
+    }
+    for (ti, mut spans) in by_ti {
+        overlap.checked += 1;
+        spans.sort();
+        for pair in spans.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            if b.0 < a.1 {
+                overlap.violations.push(format!(
+                    "{}/{}/{}[{}]: attempt {} ran {}..{} and attempt {} started at {}",
+                    ti.0, ti.1, ti.2, ti.3, a.2, a.0, a.1, b.2, b.0
+                ));
+            }
+        }
+    }
+    properties.push(overlap);
+
+    // 3. Successes the runner saw are still successes; XComs are what tasks made.
+    let mut kept = prop("every success seen is still a success");
+    for ((dag, run), at) in &history.seen_success {
+        kept.checked += 1;
+        match final_runs.get(&(dag.clone(), run.clone())) {
+            Some(s) if s == "success" => {}
+            other => kept
+                .violations
+                .push(format!("{dag}/{run} was a success at {at}, now {other:?}")),
+        }
+    }
+    properties.push(kept);
+    let mut xcoms = prop("every XCom is the value its task produced");
+    for ti in &task_instances {
+        if ti["state"] != "success" {
+            continue;
+        }
+        let (dag, run, task) = (
+            ti["dag_id"].as_str().unwrap_or(""),
+            ti["dag_run_id"].as_str().unwrap_or(""),
+            ti["task_id"].as_str().unwrap_or(""),
+        );
+        let Some(want) = workload::expected_xcom(dag, run, task) else {
+            continue;
+        };
+        let path =
+            format!("/dags/{dag}/dagRuns/{run}/taskInstances/{task}/xcomEntries?consistent=true");
+        xcoms.checked += 1;
+        match api.get(0, &path).await {
+            Answer::Status(200, body) => {
+                let value = body["xcom_entries"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|x| x["key"] == "return_value"))
+                    .map(|x| x["value"].clone());
+                if value.as_ref().and_then(|v| v.as_str()) != Some(want.as_str()) {
+                    xcoms.violations.push(format!(
+                        "{dag}/{run}/{task}: return_value {value:?}, the task printed {want:?}"
+                    ));
+                }
+            }
+            other => xcoms
+                .violations
+                .push(format!("{dag}/{run}/{task}: cannot read XComs: {other:?}")),
+        }
+    }
+    properties.push(xcoms);
+
+    // 4. Every server's state digest is the same once the faults stopped.
+    let mut digests = prop("all servers' state digests are equal");
+    let client = kairos_server::ClusterClient::new(vec![]);
+    let mut seen_digests: Vec<(u64, String)> = Vec::new();
+    // Applying may trail a little: ask until the applied indexes agree.
+    for _ in 0..60 {
+        seen_digests.clear();
+        let mut applied = Vec::new();
+        for s in &outcome.procs.servers {
+            if let Ok(status) = client.status(&s.grpc).await {
+                applied.push(status.last_applied);
+            }
+            if let Ok(d) = client
+                .query_node(&s.grpc, &kairos_state::Query::Digest, false)
+                .await
+            {
+                seen_digests.push((s.id, d.to_string()));
+            }
+        }
+        let same_applied = applied.len() == outcome.procs.servers.len()
+            && applied.windows(2).all(|w| w[0] == w[1]);
+        if same_applied && seen_digests.len() == outcome.procs.servers.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    digests.checked = seen_digests.len();
+    if seen_digests.len() != outcome.procs.servers.len() {
+        digests.violations.push(format!(
+            "only {} servers answered with a digest",
+            seen_digests.len()
+        ));
+    }
+    if let Some((_, first)) = seen_digests.first() {
+        for (id, d) in &seen_digests {
+            if d != first {
+                digests
+                    .violations
+                    .push(format!("server {id}'s digest {d} differs from {first}"));
+            }
+        }
+    }
+    properties.push(digests);
+
+    // 5. No acknowledged DAG version was lost; numbers have no gaps or repeats.
+    let mut versions = prop("acknowledged DAG versions kept, numbered without gaps");
+    match api
+        .all_pages("/dags/chaos_versions/versions", "versions")
+        .await
+    {
+        Ok(list) => {
+            let numbers: Vec<u64> = list.iter().filter_map(|v| v["version"].as_u64()).collect();
+            let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+            if numbers != expected {
+                versions.violations.push(format!(
+                    "versions are {numbers:?}, not 1..={}",
+                    numbers.len()
+                ));
+            }
+            let mut owner: BTreeMap<u64, u64> = BTreeMap::new();
+            for pushed in history.versions.iter().filter(|p| p.created) {
+                versions.checked += 1;
+                if let Some(other) = owner.insert(pushed.version, pushed.revision) {
+                    versions.violations.push(format!(
+                        "version {} was acknowledged for revisions {other} and {}",
+                        pushed.version, pushed.revision
+                    ));
+                }
+                let path = format!(
+                    "/dags/chaos_versions/versions/{}/file?key=chaos_versions.yml",
+                    pushed.version
+                );
+                match api.get(0, &path).await {
+                    Answer::Status(200, body)
+                        if body["content"].as_str().is_some_and(|c| {
+                            c.contains(&format!("# revision {}\n", pushed.revision))
+                        }) => {}
+                    other => versions.violations.push(format!(
+                        "version {} (revision {}) does not hold its file: {other:?}",
+                        pushed.version, pushed.revision
+                    )),
+                }
+            }
+        }
+        Err(e) => versions.violations.push(e),
+    }
+    properties.push(versions);
+
+    // Failover: each leader kill to the next attempt any worker started.
+    let mut starts: Vec<i64> = events
+        .iter()
+        .filter(|e| e.event == "start")
+        .map(|e| e.at_ms)
+        .collect();
+    starts.sort_unstable();
+    let mut failovers_ms = Vec::new();
+    let mut faults: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for f in &history.faults {
+        *faults.entry(f.kind).or_default() += 1;
+        if f.leader.is_some() {
+            if let Some(next) = starts.iter().find(|s| **s >= f.start_ms) {
+                failovers_ms.push(next - f.start_ms);
+            }
+        }
+    }
+    failovers_ms.sort_unstable();
+    Report {
+        properties,
+        runs: final_runs.len(),
+        task_instances: task_instances.len(),
+        attempts: by_attempt.len(),
+        faults,
+        failovers_ms,
+        notes: history.notes.clone(),
+    }
+}
+
+/// The report as a table for people.
+pub fn print(report: &Report, seed: u64) {
+    println!("\n{:<60} {:>8} {:>11}", "PROPERTY", "CHECKED", "VIOLATIONS");
+    for p in &report.properties {
+        println!("{:<60} {:>8} {:>11}", p.name, p.checked, p.violations.len());
+    }
+    println!(
+        "\nruns {}, task instances {}, attempts started {}",
+        report.runs, report.task_instances, report.attempts
+    );
+    let faults: Vec<String> = report
+        .faults
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect();
+    println!("faults: {}", faults.join(", "));
+    let f = &report.failovers_ms;
+    if f.is_empty() {
+        println!("leader kill -> next dispatch: no leader kill");
+    } else {
+        let pct = |q: f64| f[((f.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "leader kill -> next task started: median {} ms, p99 {} ms, max {} ms ({} kills)",
+            pct(0.5),
+            pct(0.99),
+            f[f.len() - 1],
+            f.len()
+        );
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    println!("seed: {seed}");
+}
