@@ -18,6 +18,8 @@ pub enum Fault {
     IsolateLeader { ms: u64 },
     /// The servers split in two groups (2/3 of five, 1/2 of three), then healed.
     Split { pick: u64, ms: u64 },
+    /// A server's data dir (a small tmpfs) filled until writes fail, then freed.
+    DiskFull { pick: usize, ms: u64 },
 }
 
 impl Fault {
@@ -29,17 +31,19 @@ impl Fault {
             Fault::PauseLeader { .. } => "SIGSTOP leader",
             Fault::IsolateLeader { .. } => "isolate leader",
             Fault::Split { .. } => "split servers",
+            Fault::DiskFull { .. } => "disk full",
         }
     }
 
     #[cfg(test)]
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 7] = [
         "kill -9 leader",
         "kill -9 follower",
         "kill -9 worker",
         "SIGSTOP leader",
         "isolate leader",
         "split servers",
+        "disk full",
     ];
 }
 
@@ -65,15 +69,16 @@ pub fn plan(seed: u64, duration_ms: u64, smoke: bool, election_max_ms: u64) -> V
             rng.random_range(3_000..9_000)
         };
         let kind = if smoke {
-            n % 6
+            n % 7
         } else {
             match rng.random_range(0..100) {
                 0..40 => 0,
-                40..52 => 1,
-                52..64 => 2,
-                64..80 => 3,
-                80..90 => 4,
-                _ => 5,
+                40..50 => 1,
+                50..60 => 2,
+                60..75 => 3,
+                75..84 => 4,
+                84..93 => 5,
+                _ => 6,
             }
         };
         n += 1;
@@ -95,16 +100,23 @@ pub fn plan(seed: u64, duration_ms: u64, smoke: bool, election_max_ms: u64) -> V
             4 => Fault::IsolateLeader {
                 ms: rng.random_range(2 * election_max_ms..4 * election_max_ms),
             },
-            _ => Fault::Split {
+            5 => Fault::Split {
                 pick: rng.random_range(0..1_000),
                 ms: rng.random_range(2 * election_max_ms..4 * election_max_ms),
+            },
+            _ => Fault::DiskFull {
+                pick: rng.random_range(0..16),
+                ms: rng.random_range(1_000..4_000),
             },
         };
         let length = match fault {
             Fault::KillLeader { down_ms }
             | Fault::KillFollower { down_ms, .. }
             | Fault::KillWorker { down_ms, .. } => down_ms,
-            Fault::PauseLeader { ms } | Fault::IsolateLeader { ms } | Fault::Split { ms, .. } => ms,
+            Fault::PauseLeader { ms }
+            | Fault::IsolateLeader { ms }
+            | Fault::Split { ms, .. }
+            | Fault::DiskFull { ms, .. } => ms,
         };
         elapsed += gap_ms + length;
         out.push(Planned { gap_ms, fault });
@@ -125,7 +137,7 @@ mod tests {
             format!("{a:?}"),
             format!("{:?}", plan(8, 60_000, false, 1200))
         );
-        let smoke = plan(1, 45_000, true, 1200);
+        let smoke = plan(1, 50_000, true, 1200);
         for kind in Fault::KINDS {
             assert!(smoke.iter().any(|p| p.fault.kind() == kind), "{kind}");
         }

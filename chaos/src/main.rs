@@ -28,13 +28,13 @@ use clap::Parser;
     about = "Kill, pause and partition a real Kairos cluster under load, then check nothing was lost"
 )]
 struct Args {
-    /// About 45 s of faults, every kind at least once (what CI runs).
+    /// About 50 s of faults, every kind at least once (what CI runs).
     #[arg(long, conflicts_with = "soak")]
     smoke: bool,
     /// A long run (use --duration).
     #[arg(long)]
     soak: bool,
-    /// How long faults are injected: `90s`, `10m`, `1h` (default 45s, or 30m with --soak).
+    /// How long faults are injected: `90s`, `10m`, `1h` (default 50s, or 30m with --soak).
     #[arg(long)]
     duration: Option<String>,
     /// The fault schedule's seed (default: from the clock; printed either way).
@@ -112,7 +112,7 @@ fn real_main(args: Args) -> Result<bool, String> {
     let smoke = !args.soak;
     let duration = match &args.duration {
         Some(text) => parse_duration(text)?,
-        None if smoke => Duration::from_secs(45),
+        None if smoke => Duration::from_secs(50),
         None => Duration::from_secs(30 * 60),
     };
     let seed = args

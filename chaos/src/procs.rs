@@ -14,8 +14,10 @@ use crate::proxy::{self, Link, Links};
 /// Raft timings for the suite: a 2-core machine carries every process at once.
 pub const HEARTBEAT_MS: u64 = 100;
 pub const ELECTION_MS: (u64, u64) = (600, 1200);
-/// Workers' leases: a silent worker's attempts are retried after this.
-pub const LEASE_MS: u64 = 3000;
+/// Workers' leases: a silent worker's attempts are retried after this. Long enough
+/// that a failover (about 2.5 s with these timings) does not make workers fence
+/// themselves (after 8 - 0.5 - 1 - 0.8 = 5.7 s without a confirmed leader).
+pub const LEASE_MS: u64 = 8000;
 
 pub struct Proc {
     pub child: Option<Child>,
@@ -83,6 +85,42 @@ pub struct Procs {
     pub servers: Vec<Server>,
     pub workers: Vec<Worker>,
     pub links: Links,
+    /// Why the servers' data dirs are not small tmpfs mounts (then there are no
+    /// disk faults), or `None` when they are.
+    pub no_disks: Option<String>,
+}
+
+/// Each server's data dir is a tmpfs this big, so that filling it is quick.
+const DISK_MB: u64 = 256;
+
+/// Mounts a small tmpfs on `dir` (needs root, or CAP_SYS_ADMIN).
+fn mount_tmpfs(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={DISK_MB}m"), "tmpfs"])
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+fn unmount(dir: &Path) {
+    let _ = Command::new("umount").arg(dir).output();
+}
+
+/// Fills the filesystem of `dir` until a write fails; returns the file made.
+pub fn fill_disk(dir: &Path) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    let path = dir.join("chaos-fill");
+    let mut file = std::fs::File::create(&path)?;
+    let chunk = vec![0u8; 1 << 20];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.sync_all();
+    Ok(path)
 }
 
 fn free_addr() -> std::io::Result<String> {
@@ -130,12 +168,28 @@ impl Procs {
                 },
             })
             .collect();
+        let mut no_disks = None;
+        for s in &servers {
+            if let Err(e) = mount_tmpfs(&s.data_dir) {
+                no_disks = Some(format!(
+                    "disk faults skipped: cannot mount a tmpfs on {} ({e}); run as root to have them",
+                    s.data_dir.display()
+                ));
+                break;
+            }
+        }
+        if no_disks.is_some() {
+            for s in &servers {
+                unmount(&s.data_dir);
+            }
+        }
         Ok(Procs {
             binary: binary.to_path_buf(),
             dir: dir.to_path_buf(),
             servers,
             workers,
             links,
+            no_disks,
         })
     }
 
@@ -244,5 +298,10 @@ impl Procs {
 impl Drop for Procs {
     fn drop(&mut self) {
         self.stop_all();
+        if self.no_disks.is_none() {
+            for s in &self.servers {
+                unmount(&s.data_dir);
+            }
+        }
     }
 }

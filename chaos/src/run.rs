@@ -324,6 +324,48 @@ async fn apply(
                 p.links.set_between(&[id], &others, true);
                 (format!("server {id} from {others:?}"), ms, None)
             }
+            Fault::DiskFull { pick, ms } => {
+                if let Some(why) = &p.no_disks {
+                    lock(history).notes.push(why.clone());
+                    return;
+                }
+                let s = &p.servers[pick % p.servers.len().max(1)];
+                let (id, dir) = (s.id, s.data_dir.clone());
+                drop(p);
+                let filled = tokio::task::spawn_blocking(move || crate::procs::fill_disk(&dir))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
+                match filled {
+                    Ok(file) => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        let _ = std::fs::remove_file(&file);
+                    }
+                    Err(e) => lock(history)
+                        .notes
+                        .push(format!("could not fill server {id}'s disk: {e}")),
+                }
+                // A server that stopped on a failed write comes back from its data.
+                let mut p = procs.lock().await;
+                if let Some(s) = p.server_mut(id) {
+                    if s.proc.reap().is_some() {
+                        lock(history).notes.push(format!(
+                            "server {id} exited when its disk filled; restarted"
+                        ));
+                    }
+                }
+                if p.server_mut(id).is_some_and(|s| !s.proc.is_up()) {
+                    let _ = p.start_server(id);
+                }
+                lock(history).faults.push(FaultEvent {
+                    kind: fault.kind(),
+                    target: format!("server {id}"),
+                    start_ms,
+                    end_ms: now_ms(),
+                    leader: None,
+                });
+                return;
+            }
             Fault::Split { pick, ms } => {
                 // The smaller side: two of five, or one of three.
                 let small = (ids.len() - 1) / 2;
@@ -365,6 +407,7 @@ async fn apply(
                 }
             }
             Fault::IsolateLeader { .. } | Fault::Split { .. } => p.links.heal_all(),
+            Fault::DiskFull { .. } => {}
         }
     }
     lock(history).faults.push(FaultEvent {

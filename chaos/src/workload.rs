@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 /// One DAG file to push: its name, YAML, the files it references, and the state
-/// every run of it must end in.
+/// every run of it must end in. Every task may retry (3 times, after 1 s): a task
+/// whose worker is killed fails that try, as in Airflow, and the run must still
+/// end as predicted.
 pub struct DagFile {
     pub dag_id: &'static str,
     pub file_name: &'static str,
@@ -42,7 +44,7 @@ pub fn dags() -> Vec<DagFile> {
     let mut out = Vec::new();
     // A chain of six.
     let mut chain = String::from(
-        "chaos_chain:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n",
+        "chaos_chain:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {retries: 3, retry_delay: 1}\n  tasks:\n",
     );
     for i in 0..6 {
         let deps = if i == 0 {
@@ -64,7 +66,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // Fan-out of eight, fan-in.
     let mut fan = String::from(
-        "chaos_fan:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n",
+        "chaos_fan:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {retries: 3, retry_delay: 1}\n  tasks:\n",
     );
     fan.push_str(&format!("    start: {}\n", bash(echo(""))));
     for i in 0..8 {
@@ -88,7 +90,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // A branch: one side runs, the other is skipped, the join runs.
     let branch = format!(
-        "chaos_branch:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n\
+        "chaos_branch:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {{retries: 3, retry_delay: 1}}\n  tasks:\n\
          \x20   choose:\n      operator: airflow.providers.standard.operators.python.BranchPythonOperator\n\
          \x20     python_callable_name: choose\n      python_callable_file: $CONFIG_ROOT_DIR/lib/chaos_branch.py\n\
          \x20   left: {{operator: bash, bash_command: {l:?}, dependencies: [choose]}}\n\
@@ -107,7 +109,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // Fails on its first try, succeeds on the second.
     let retry = format!(
-        "chaos_retry:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n\
+        "chaos_retry:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {{retries: 3, retry_delay: 1}}\n  tasks:\n\
          \x20   flaky: {{operator: bash, bash_command: {f:?}, retries: 2, retry_delay: 1}}\n\
          \x20   after: {{operator: bash, bash_command: {a:?}, dependencies: [flaky]}}\n",
         f = echo("if [ {{ ti.try_number }} -lt 2 ]; then echo first try fails; exit 1; fi; "),
@@ -122,7 +124,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // An XCom handed from one task to the next.
     let xcom = format!(
-        "chaos_xcom:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n\
+        "chaos_xcom:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {{retries: 3, retry_delay: 1}}\n  tasks:\n\
          \x20   produce: {{operator: bash, bash_command: {p:?}}}\n\
          \x20   consume: {{operator: bash, bash_command: {c:?}, dependencies: [produce]}}\n",
         p = echo(""),
@@ -137,7 +139,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // Tasks that take a while, so that kills land while they run.
     let sleepy = format!(
-        "chaos_sleep:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n\
+        "chaos_sleep:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {{retries: 3, retry_delay: 1}}\n  tasks:\n\
          \x20   nap: {{operator: bash, bash_command: {n:?}, retries: 3, retry_delay: 1}}\n\
          \x20   wake: {{operator: bash, bash_command: {w:?}, dependencies: [nap], retries: 3, retry_delay: 1}}\n",
         n = echo("sleep 2; "),
@@ -152,7 +154,7 @@ pub fn dags() -> Vec<DagFile> {
     });
     // Always fails: its runs must end failed, whatever the faults.
     let doomed = format!(
-        "chaos_doomed:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  tasks:\n\
+        "chaos_doomed:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_runs: 64\n  default_args: {{retries: 3, retry_delay: 1}}\n  tasks:\n\
          \x20   boom: {{operator: bash, bash_command: {b:?}}}\n\
          \x20   never: {{operator: bash, bash_command: {n:?}, dependencies: [boom]}}\n",
         b = "echo doomed; exit 7".to_string(),

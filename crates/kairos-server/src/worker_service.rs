@@ -379,6 +379,12 @@ impl Worker for WorkerService {
         request: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatReply>, Status> {
         self.check_leader()?;
+        // Renewing a lease is a promise that no one else will run the attempt:
+        // only a leader a quorum still follows may make it.
+        self.s
+            .confirm_leadership()
+            .await
+            .map_err(Status::unavailable)?;
         let r = request.into_inner();
         self.known_worker(&r.worker_id)?;
         let lease = self.s.settings.lease;

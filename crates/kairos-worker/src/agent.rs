@@ -51,6 +51,11 @@ struct Agent {
     log_url: String,
     registered: AtomicBool,
     heartbeat_ms: AtomicU64,
+    /// The leases' length, as the leader said at registration.
+    lease_ms: AtomicU64,
+    /// When a confirmed leader last renewed this worker's leases (the time the
+    /// renewing call was sent, so never later than the renewal itself).
+    renewed: Mutex<std::time::Instant>,
     /// Running attempts by token, each with the sender that cancels it.
     running: Mutex<HashMap<String, watch::Sender<bool>>>,
     /// Set when the cluster refused the token: every loop stops.
@@ -81,6 +86,17 @@ impl Agent {
     }
 
     /// Attempts this worker runs or holds results for.
+    /// Notes a renewal by a confirmed leader (at `at`, when the call was sent).
+    fn set_renewed(&self, at: std::time::Instant) {
+        match self.renewed.lock() {
+            Ok(mut r) => *r = (*r).max(at),
+            Err(p) => {
+                let mut r = p.into_inner();
+                *r = (*r).max(at);
+            }
+        }
+    }
+
     fn known(&self) -> HashSet<String> {
         let mut known: HashSet<String> = self.running().keys().cloned().collect();
         known.extend(self.spool.all().into_iter().map(|f| f.attempt));
@@ -113,6 +129,18 @@ impl Agent {
             .await?;
         self.heartbeat_ms
             .store(u64::from(reply.heartbeat_ms.max(100)), Ordering::SeqCst);
+        self.lease_ms
+            .store(u64::from(reply.lease_ms.max(1_000)), Ordering::SeqCst);
+        let needed =
+            2 * (u64::from(reply.heartbeat_ms) + self.config.kill_grace.as_millis() as u64);
+        if u64::from(reply.lease_ms) < needed {
+            tracing::warn!(
+                lease_ms = reply.lease_ms,
+                heartbeat_ms = reply.heartbeat_ms,
+                kill_grace_ms = self.config.kill_grace.as_millis() as u64,
+                "the cluster's lease is shorter than twice heartbeat + kill grace: a worker cut off from the cluster may not stop its attempts before they are retried elsewhere; lower --kill-grace-secs or raise the servers' worker_lease_ms"
+            );
+        }
         self.registered.store(true, Ordering::SeqCst);
         tracing::info!(leader = %self.conn.current(), worker = %self.config.worker_id, "registered");
         Ok(())
@@ -200,6 +228,8 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         log_url,
         registered: AtomicBool::new(false),
         heartbeat_ms: AtomicU64::new(3000),
+        lease_ms: AtomicU64::new(30_000),
+        renewed: Mutex::new(std::time::Instant::now()),
         running: Mutex::new(HashMap::new()),
         refused: Mutex::new(None),
         changed: Notify::new(),
@@ -296,7 +326,7 @@ async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<bool>) {
         if let Err(e) = agent.ensure_registered().await {
             agent.failed("register", e);
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            backoff = (backoff * 2).min(Duration::from_secs(1));
             continue;
         }
         let request = PollRequest {
@@ -307,11 +337,15 @@ async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<bool>) {
         };
         let polled = agent
             .conn
-            .call(Duration::from_secs(10), |mut c| {
-                let mut request = tonic::Request::new(request.clone());
-                request.set_timeout(POLL_WAIT + Duration::from_secs(5));
-                async move { c.poll(request).await }
-            })
+            .call_with(
+                Duration::from_secs(10),
+                POLL_WAIT + Duration::from_secs(5),
+                |mut c| {
+                    let mut request = tonic::Request::new(request.clone());
+                    request.set_timeout(POLL_WAIT + Duration::from_secs(5));
+                    async move { c.poll(request).await }
+                },
+            )
             .await;
         match polled {
             Ok(reply) => {
@@ -325,8 +359,10 @@ async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<bool>) {
             }
             Err(e) => {
                 agent.failed("poll", e);
+                // At most a second: a failover takes about that long, and every
+                // moment more here is a moment the new leader has work and no taker.
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }
@@ -597,6 +633,7 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
             worker_id: agent.config.worker_id.clone(),
             attempts: agent.known().into_iter().collect(),
         };
+        let sent = std::time::Instant::now();
         let reply = agent
             .conn
             .call(every.max(Duration::from_secs(1)), |mut c| {
@@ -606,6 +643,7 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
             .await;
         match reply {
             Ok(reply) => {
+                agent.set_renewed(sent);
                 let running = agent.running();
                 for attempt in reply.cancel {
                     if let Some(cancel) = running.get(&attempt) {
@@ -614,7 +652,45 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
                     }
                 }
             }
-            Err(e) => agent.failed("heartbeat", e),
+            Err(e) => {
+                agent.failed("heartbeat", e);
+                fence(&agent, every);
+            }
         }
+    }
+}
+
+/// Self-fencing: when no confirmed leader has renewed this worker's leases for
+/// so long that one may be about to expire them (and hand the task to another
+/// worker), every running attempt is stopped, soon enough that its process group
+/// is gone (SIGTERM, then SIGKILL after the grace) before the lease ends. So a
+/// worker cut off from the cluster never runs an attempt beside its retry.
+fn fence(agent: &Agent, heartbeat: Duration) {
+    let lease = Duration::from_millis(agent.lease_ms.load(Ordering::SeqCst));
+    // Stop soon enough for SIGTERM, the grace and SIGKILL to be over before the
+    // lease ends, but never before half of it: a failover must not cost running
+    // work (a lease shorter than twice heartbeat + grace is a configuration that
+    // cannot be fenced in time, and the worker says so when it registers).
+    let margin = heartbeat + agent.config.kill_grace + lease / 10;
+    let after = lease.saturating_sub(margin).max(lease / 2);
+    let silent = match agent.renewed.lock() {
+        Ok(r) => r.elapsed(),
+        Err(p) => p.into_inner().elapsed(),
+    };
+    if silent < after {
+        return;
+    }
+    let running = agent.running();
+    if running.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        silent_ms = silent.as_millis() as u64,
+        lease_ms = lease.as_millis() as u64,
+        attempts = running.len(),
+        "no leader has renewed the leases: stopping every attempt before they expire"
+    );
+    for cancel in running.values() {
+        let _ = cancel.send(true);
     }
 }

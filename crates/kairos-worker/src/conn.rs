@@ -59,6 +59,9 @@ pub struct Conn {
     inner: Mutex<Inner>,
 }
 
+/// How long one node may take to answer an ordinary call.
+pub const TRY_CAP: Duration = Duration::from_secs(2);
+
 struct Inner {
     current: String,
     channels: HashMap<String, Channel>,
@@ -155,8 +158,26 @@ impl Conn {
     }
 
     /// Sends `call` to the leader, following redirects and retrying unreachable
-    /// nodes with backoff for up to `patience`.
+    /// nodes with backoff for up to `patience`. A node gets at most [`TRY_CAP`] to
+    /// answer before the next one is asked: a paused or cut-off server accepts
+    /// connections and answers nothing, and a worker stuck on it would let its
+    /// leases run out on the real leader.
     pub async fn call<T, F, Fut>(&self, patience: Duration, call: F) -> Result<T, CallError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        self.call_with(patience, TRY_CAP, call).await
+    }
+
+    /// [`Conn::call`] for calls that wait on purpose (long polls): each try may
+    /// take up to `per_try`.
+    pub async fn call_with<T, F, Fut>(
+        &self,
+        patience: Duration,
+        per_try: Duration,
+        call: F,
+    ) -> Result<T, CallError>
     where
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
@@ -166,9 +187,16 @@ impl Conn {
         let mut failures = 0usize;
         loop {
             let (addr, client) = self.client().map_err(CallError::Unreachable)?;
-            let status = match call(client).await {
-                Ok(reply) => return Ok(reply.into_inner()),
-                Err(status) => status,
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .max(Duration::from_millis(200));
+            let status = match tokio::time::timeout(left.min(per_try), call(client)).await {
+                Ok(Ok(reply)) => return Ok(reply.into_inner()),
+                Ok(Err(status)) => status,
+                Err(_) => Status::deadline_exceeded(format!(
+                    "{addr} did not answer within {:?}",
+                    left.min(per_try)
+                )),
             };
             match status.code() {
                 Code::Unauthenticated | Code::PermissionDenied => {
@@ -191,7 +219,7 @@ impl Conn {
             // Redirects are followed at once; a full round of failures backs off.
             if !redirected && failures % self.addrs.len() == 0 {
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                backoff = (backoff * 2).min(Duration::from_millis(500));
             }
         }
     }

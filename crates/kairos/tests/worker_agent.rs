@@ -36,7 +36,9 @@ fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kairos"))
 }
 
-/// A cluster whose servers know `TOKEN`, with a 3 s lease.
+/// A cluster whose servers know `TOKEN`, with a 6 s lease (long enough that a
+/// failover does not make workers stop their attempts: they fence themselves
+/// only after 6 - 0.5 - 1 - 0.6 = 3.9 s without a confirmed leader).
 fn start_cluster(dir: &Path) -> Cluster {
     let tokens = dir.join("server-tokens");
     std::fs::write(&tokens, format!("# workers\n{TOKEN}\n")).expect("token file");
@@ -46,7 +48,7 @@ fn start_cluster(dir: &Path) -> Cluster {
         "--worker-token-file",
         &tokens,
         "--worker-lease-ms",
-        "3000",
+        "6000",
         "--worker-heartbeat-ms",
         "500",
     ]);

@@ -53,6 +53,9 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// How long a confirmation of leadership is reused before the next round.
+const CONFIRM_REUSE: Duration = Duration::from_millis(200);
+
 /// What the leader loop and the worker service share.
 pub struct Scheduler {
     pub node: RaftNode,
@@ -63,6 +66,8 @@ pub struct Scheduler {
     pub workers: Mutex<Workers>,
     /// Task instances a poll is dispatching, so two polls never propose the same one.
     pub in_flight: Mutex<HashSet<TaskInstanceKey>>,
+    /// When a quorum last confirmed this node's leadership.
+    confirmed: Mutex<Option<Instant>>,
 }
 
 impl Scheduler {
@@ -74,9 +79,40 @@ impl Scheduler {
             leases: Mutex::new(Leases::default()),
             workers: Mutex::new(Workers::default()),
             in_flight: Mutex::new(HashSet::new()),
+            confirmed: Mutex::new(None),
         });
         tokio::spawn(supervise(scheduler.clone()));
         scheduler
+    }
+
+    /// Whether a quorum still follows this leader: a read-index round, reused for
+    /// [`CONFIRM_REUSE`]. An isolated leader that has not yet heard of its
+    /// successor fails here, so it cannot renew a worker's leases while the new
+    /// leader lets them run out and hands the tasks to others.
+    pub async fn confirm_leadership(&self) -> Result<(), String> {
+        let last = match self.confirmed.lock() {
+            Ok(c) => *c,
+            Err(p) => *p.into_inner(),
+        };
+        if last.is_some_and(|at| at.elapsed() < CONFIRM_REUSE) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        match tokio::time::timeout(Duration::from_secs(1), self.node.raft.ensure_linearizable())
+            .await
+        {
+            Ok(Ok(_)) => {
+                match self.confirmed.lock() {
+                    Ok(mut c) => *c = Some(started),
+                    Err(p) => *p.into_inner() = Some(started),
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("this node cannot confirm that it leads: {e}")),
+            Err(_) => {
+                Err("this node cannot confirm that it leads: no quorum answered within 1 s".into())
+            }
+        }
     }
 
     pub fn is_leading(&self) -> bool {
