@@ -400,28 +400,19 @@ pub(crate) fn after_finish(
     if !task.depends_on_past && waiting_upstream.is_empty() {
         return Ok(());
     }
-    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
-    let next = txn.scan_page(
-        Cf::Index,
-        &index::runs_by_date_prefix(&run.dag_id),
-        Some(&here),
-        1,
-    )?;
-    if let Some((_, value)) = next.first() {
-        let next_run: String = serde_json::from_slice(value).unwrap_or_default();
-        if let Some(next) = load_run(txn, &ti.dag_id, &next_run)? {
-            if let Some(next_plan) = txn.plan(&ti.dag_id, next.version)? {
-                let mut ids = vec![task.task_id.clone()];
-                ids.extend(
-                    waiting_upstream
-                        .iter()
-                        .map(|&u| plan.task(u).task_id.clone()),
-                );
-                for id in ids {
-                    if let Some(j) = next_plan.index_of(&id) {
-                        sched.evaluate(&next_plan, &ti.dag_id, &next_run, j);
-                    }
-                }
+    let Some(next) = super::runs::next_run_by_date(txn, &run)? else {
+        return Ok(());
+    };
+    if let Some(next_plan) = txn.plan(&ti.dag_id, next.version)? {
+        let mut ids = vec![task.task_id.clone()];
+        ids.extend(
+            waiting_upstream
+                .iter()
+                .map(|&u| plan.task(u).task_id.clone()),
+        );
+        for id in ids {
+            if let Some(j) = next_plan.index_of(&id) {
+                sched.evaluate(&next_plan, &ti.dag_id, &next.run_id, j);
             }
         }
     }

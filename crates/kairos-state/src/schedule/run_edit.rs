@@ -166,18 +166,7 @@ fn reevaluate_next_run(
     sched: &mut Sched,
     run: &crate::records::DagRunRecord,
 ) -> Result<(), StoreError> {
-    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
-    let next = txn.scan_page(
-        Cf::Index,
-        &index::runs_by_date_prefix(&run.dag_id),
-        Some(&here),
-        1,
-    )?;
-    let Some((_, value)) = next.first() else {
-        return Ok(());
-    };
-    let next_id: String = serde_json::from_slice(value).unwrap_or_default();
-    let Some(next) = load_run(txn, &run.dag_id, &next_id)? else {
+    let Some(next) = runs::next_run_by_date(txn, run)? else {
         return Ok(());
     };
     if next.state != DagRunState::Running {

@@ -76,6 +76,26 @@ pub(crate) fn set_run_state(
     Ok(())
 }
 
+/// The run after `run` by date (logical date, else run-after), if any: the one
+/// whose `depends_on_past` looks at `run`.
+pub(crate) fn next_run_by_date(
+    txn: &Txn<'_>,
+    run: &DagRunRecord,
+) -> Result<Option<DagRunRecord>, StoreError> {
+    let here = index::run_by_date(&run.dag_id, run.order_date(), &run.run_id);
+    let next = txn.scan_page(
+        Cf::Index,
+        &index::runs_by_date_prefix(&run.dag_id),
+        Some(&here),
+        1,
+    )?;
+    let Some((_, value)) = next.first() else {
+        return Ok(None);
+    };
+    let next_id: String = serde_json::from_slice(value).unwrap_or_default();
+    load_run(txn, &run.dag_id, &next_id)
+}
+
 /// The `max_active_runs` of a group: the DAG's newest version's, or the backfill's.
 fn max_active_runs(txn: &Txn<'_>, dag: &DagRecord, group: &str) -> Result<u32, StoreError> {
     if group.is_empty() {
