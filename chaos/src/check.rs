@@ -44,11 +44,16 @@ fn prop(name: &'static str) -> Property {
 pub async fn check(outcome: &Outcome) -> Report {
     let history = &outcome.history;
     let api = &outcome.api;
-    let mut events: Vec<AttemptEvent> = Vec::new();
-    for w in &outcome.procs.workers {
-        events.extend(AttemptLog::read(&w.attempt_log).unwrap_or_default());
-    }
     let mut properties = Vec::new();
+    let mut logs: Vec<(String, Vec<AttemptEvent>)> = Vec::new();
+    let mut unreadable = Vec::new();
+    for w in &outcome.procs.workers {
+        match AttemptLog::read(&w.attempt_log) {
+            Ok(log) => logs.push((w.id.clone(), log)),
+            Err(e) => unreadable.push(format!("{}: {e}", w.attempt_log.display())),
+        }
+    }
+    let events: Vec<AttemptEvent> = logs.iter().flat_map(|(_, l)| l.clone()).collect();
 
     // 1. Every acknowledged run ended, as the workload predicts.
     let mut runs_prop = prop("every acknowledged run finished as predicted");
@@ -94,50 +99,67 @@ pub async fn check(outcome: &Outcome) -> Report {
     }
     for ((dag, run), _) in final_runs.iter().filter(|(k, _)| k.0 != "chaos_versions") {
         let path = format!("/dags/{dag}/dagRuns/{run}/taskInstances");
-        if let Ok(tis) = api.all_pages(&path, "task_instances").await {
-            task_instances.extend(tis);
+        match api.all_pages(&path, "task_instances").await {
+            Ok(tis) => task_instances.extend(tis),
+            Err(e) => runs_prop.violations.push(format!(
+                "cannot list the task instances of {dag}/{run}: {e}"
+            )),
         }
     }
     properties.push(runs_prop);
 
     // 2. No task instance ran two attempts at once (the workers' own logs).
     let mut overlap = prop("no task instance ran two attempts at once (workers' logs)");
-    let mut by_attempt: BTreeMap<String, (Option<i64>, Option<i64>, AttemptEvent)> =
-        BTreeMap::new();
-    for e in &events {
-        let entry = by_attempt
-            .entry(format!("{}@{}", e.attempt, e.worker))
-            .or_insert((None, None, e.clone()));
-        match e.event.as_str() {
-            "start" => entry.0 = Some(entry.0.map_or(e.at_ms, |s: i64| s.min(e.at_ms))),
-            _ => entry.1 = Some(e.at_ms),
-        }
-    }
     let mut by_ti: BTreeMap<(String, String, String, i32), Vec<(i64, i64, String)>> =
         BTreeMap::new();
-    for (start, end, e) in by_attempt.values() {
-        let Some(start) = start else { continue };
-        // An attempt with no end died with its worker: it ran until the kill.
-        let end = end.or_else(|| {
-            history
-                .worker_kills
-                .get(&e.worker)
-                .and_then(|kills| kills.iter().copied().find(|k| k >= start))
-        });
-        let end = end.unwrap_or(i64::MAX);
-        by_ti
-            .entry((
-                e.dag_id.clone(),
-                e.run_id.clone(),
-                e.task_id.clone(),
-                e.map_index,
-            ))
-            .or_default()
-            .push((*start, end, format!("{} on {}", e.attempt, e.worker)));
+    let mut attempts = 0usize;
+    for (worker, log) in &logs {
+        // In log order: a start opens a span, the next end of the same attempt
+        // closes it. A span left open ran until the worker's next start (which
+        // kills leftover process groups), or to the end of everything.
+        let starts = history
+            .worker_starts
+            .get(worker)
+            .cloned()
+            .unwrap_or_default();
+        let mut open: BTreeMap<String, (i64, AttemptEvent)> = BTreeMap::new();
+        let mut close = |start: i64, end: i64, e: &AttemptEvent| {
+            by_ti
+                .entry((
+                    e.dag_id.clone(),
+                    e.run_id.clone(),
+                    e.task_id.clone(),
+                    e.map_index,
+                ))
+                .or_default()
+                .push((start, end, format!("{} on {}", e.attempt, e.worker)));
+        };
+        for e in log {
+            match e.event.as_str() {
+                "start" => {
+                    attempts += 1;
+                    if let Some((start, prev)) = open.remove(&e.attempt) {
+                        let restart = starts.iter().copied().find(|s| *s >= start);
+                        close(start, restart.unwrap_or(e.at_ms), &prev);
+                    }
+                    open.insert(e.attempt.clone(), (e.at_ms, e.clone()));
+                }
+                _ => {
+                    if let Some((start, prev)) = open.remove(&e.attempt) {
+                        close(start, e.at_ms, &prev);
+                    }
+                }
+            }
+        }
+        for (_, (start, e)) in open {
+            let restart = starts.iter().copied().find(|s| *s >= start);
+            close(start, restart.unwrap_or(i64::MAX), &e);
+        }
     }
     for (ti, mut spans) in by_ti {
         overlap.checked += 1;
         spans.sort();
+        // Any overlap shows between neighbours once sorted by start.
         for pair in spans.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if b.0 < a.1 {
@@ -148,6 +170,11 @@ pub async fn check(outcome: &Outcome) -> Report {
             }
         }
     }
+    overlap.violations.extend(
+        unreadable
+            .into_iter()
+            .map(|u| format!("unreadable attempt log {u}")),
+    );
     properties.push(overlap);
 
     // 3. Successes the runner saw are still successes; XComs are what tasks made.
@@ -218,7 +245,10 @@ pub async fn check(outcome: &Outcome) -> Report {
         }
         let same_applied = applied.len() == outcome.procs.servers.len()
             && applied.windows(2).all(|w| w[0] == w[1]);
-        if same_applied && seen_digests.len() == outcome.procs.servers.len() {
+        let same_digest = seen_digests.windows(2).all(|w| w[0].1 == w[1].1);
+        // Equal digests at equal applied indexes; an entry applied between the two
+        // reads (a new leader's blank entry) only means asking again.
+        if same_applied && same_digest && seen_digests.len() == outcome.procs.servers.len() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -303,11 +333,18 @@ pub async fn check(outcome: &Outcome) -> Report {
         }
     }
     failovers_ms.sort_unstable();
+    // A property that checked nothing proves nothing.
+    for p in &mut properties {
+        if p.checked == 0 {
+            p.violations
+                .push("nothing was checked: the run was too short or the data is missing".into());
+        }
+    }
     Report {
         properties,
         runs: final_runs.len(),
         task_instances: task_instances.len(),
-        attempts: by_attempt.len(),
+        attempts,
         faults,
         failovers_ms,
         notes: history.notes.clone(),

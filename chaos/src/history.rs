@@ -46,6 +46,10 @@ pub struct History {
     pub seen_success: BTreeMap<(String, String), i64>,
     /// Worker kills: worker id → the times it was killed.
     pub worker_kills: BTreeMap<String, Vec<i64>>,
+    /// Worker (re)starts: worker id → the times it was started. A killed worker's
+    /// leftover processes are killed by its next start, so an attempt cut short
+    /// by a kill counts as running until then.
+    pub worker_starts: BTreeMap<String, Vec<i64>>,
     /// Anything the runner could not do (not a violation, but worth reading).
     pub notes: Vec<String>,
 }

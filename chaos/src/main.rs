@@ -123,6 +123,13 @@ fn real_main(args: Args) -> Result<bool, String> {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("kairos-chaos-{seed}")),
     };
+    // Old attempt logs would be read as this run's: start from nothing.
+    if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(format!(
+            "{} is not empty (an earlier run?): remove it or give another --dir",
+            dir.display()
+        ));
+    }
     let plan = faults::plan(
         seed,
         duration.as_millis() as u64,
@@ -155,7 +162,7 @@ fn real_main(args: Args) -> Result<bool, String> {
     runtime.block_on(async {
         let mut outcome = run::run(&settings, &plan).await?;
         let report = check::check(&outcome).await;
-        outcome.procs.stop_all();
+        outcome.procs.shutdown();
         check::print(&report, seed);
         if let Some(p) = report.properties.iter().find(|p| !p.violations.is_empty()) {
             println!("\nFIRST VIOLATED PROPERTY: {}", p.name);

@@ -16,7 +16,7 @@ pub const HEARTBEAT_MS: u64 = 100;
 pub const ELECTION_MS: (u64, u64) = (600, 1200);
 /// Workers' leases: a silent worker's attempts are retried after this. Long enough
 /// that a failover (about 2.5 s with these timings) does not make workers fence
-/// themselves (after 8 - 0.5 - 1 - 0.8 = 5.7 s without a confirmed leader).
+/// themselves (after 8 - 1 - 0.8 - 0.25 = 5.95 s without a confirmed leader).
 pub const LEASE_MS: u64 = 8000;
 
 pub struct Proc {
@@ -295,13 +295,22 @@ impl Procs {
     }
 }
 
-impl Drop for Procs {
-    fn drop(&mut self) {
+impl Procs {
+    /// Stops everything and unmounts the servers' tmpfs data dirs (their data is
+    /// gone then; logs and attempt logs live outside them and stay).
+    pub fn shutdown(&mut self) {
         self.stop_all();
         if self.no_disks.is_none() {
             for s in &self.servers {
                 unmount(&s.data_dir);
             }
+            self.no_disks = Some("unmounted".into());
         }
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }

@@ -94,10 +94,12 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
     wait_for_leader(&api, n, Duration::from_secs(30))
         .await
         .ok_or("no leader was elected within 30 s (see the server logs)")?;
+    let mut first_starts = Vec::new();
     for i in 0..settings.workers {
         procs
             .start_worker(i)
             .map_err(|e| format!("cannot start a worker: {e}"))?;
+        first_starts.push((procs.workers[i].id.clone(), now_ms()));
     }
     for dag in workload::dags() {
         match api.push(0, &dag).await {
@@ -107,6 +109,9 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
     }
 
     let history = Arc::new(Mutex::new(History::default()));
+    for (id, at) in first_starts {
+        lock(&history).worker_starts.entry(id).or_default().push(at);
+    }
     let procs: Shared<Procs> = Arc::new(AsyncMutex::new(procs));
     let api = Arc::new(api);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -153,8 +158,14 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
             }
         }
         for i in 0..p.workers.len() {
-            if !p.workers[i].proc.is_up() {
-                let _ = p.start_worker(i);
+            p.workers[i].proc.reap();
+            if !p.workers[i].proc.is_up() && p.start_worker(i).is_ok() {
+                let id = p.workers[i].id.clone();
+                lock(&history)
+                    .worker_starts
+                    .entry(id)
+                    .or_default()
+                    .push(now_ms());
             }
         }
     }
@@ -198,7 +209,10 @@ async fn trigger_loop(
             Some(again) => again,
             None => {
                 n += 1;
-                let dag = dags[rng.random_range(0..dags.len())].clone();
+                // Run n's DAG depends on the seed and n only, not on timing.
+                let mut pick =
+                    ChaCha8Rng::seed_from_u64(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let dag = dags[pick.random_range(0..dags.len())].clone();
                 (dag, format!("chaos-{n}"), 0)
             }
         };
@@ -394,8 +408,14 @@ async fn apply(
             }
             Fault::KillWorker { .. } => {
                 for i in 0..p.workers.len() {
-                    if !p.workers[i].proc.is_up() {
-                        let _ = p.start_worker(i);
+                    p.workers[i].proc.reap();
+                    if !p.workers[i].proc.is_up() && p.start_worker(i).is_ok() {
+                        let id = p.workers[i].id.clone();
+                        lock(history)
+                            .worker_starts
+                            .entry(id)
+                            .or_default()
+                            .push(now_ms());
                     }
                 }
             }

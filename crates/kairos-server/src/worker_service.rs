@@ -257,6 +257,12 @@ impl Worker for WorkerService {
 
     async fn poll(&self, request: Request<PollRequest>) -> Result<Response<PollReply>, Status> {
         self.check_leader()?;
+        // Lost assignments are sent again from the lease table: only a leader a
+        // quorum follows may do that (an isolated one may hold expired leases).
+        self.s
+            .confirm_leadership()
+            .await
+            .map_err(Status::unavailable)?;
         let r = request.into_inner();
         let worker = self.known_worker(&r.worker_id)?;
         let deadline =
@@ -399,6 +405,10 @@ impl Worker for WorkerService {
         request: Request<ReportStartedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
         self.check_leader()?;
+        self.s
+            .confirm_leadership()
+            .await
+            .map_err(Status::unavailable)?;
         let r = request.into_inner();
         self.known_worker(&r.worker_id)?;
         let lease = self.s.settings.lease;

@@ -14,7 +14,7 @@ use kairos_proto::v1::{Assignment, HeartbeatRequest, PollRequest, RegisterReques
 use tokio::sync::{Notify, watch};
 
 use crate::config::WorkerConfig;
-use crate::conn::{CallError, Conn};
+use crate::conn::{CallError, Conn, TRY_CAP};
 use crate::context::Attempt;
 use crate::files::FileCache;
 use crate::logs;
@@ -122,7 +122,7 @@ impl Agent {
         };
         let reply = self
             .conn
-            .call(Duration::from_secs(30), |mut c| {
+            .call_with(Duration::from_secs(30), TRY_CAP, |mut c| {
                 let request = request.clone();
                 async move { c.register(request).await }
             })
@@ -131,14 +131,14 @@ impl Agent {
             .store(u64::from(reply.heartbeat_ms.max(100)), Ordering::SeqCst);
         self.lease_ms
             .store(u64::from(reply.lease_ms.max(1_000)), Ordering::SeqCst);
-        let needed =
-            2 * (u64::from(reply.heartbeat_ms) + self.config.kill_grace.as_millis() as u64);
-        if u64::from(reply.lease_ms) < needed {
+        let lease = Duration::from_millis(u64::from(reply.lease_ms));
+        let heartbeat = Duration::from_millis(u64::from(reply.heartbeat_ms));
+        if fence_after(lease, self.config.kill_grace).is_none_or(|after| after < 2 * heartbeat) {
             tracing::warn!(
                 lease_ms = reply.lease_ms,
                 heartbeat_ms = reply.heartbeat_ms,
                 kill_grace_ms = self.config.kill_grace.as_millis() as u64,
-                "the cluster's lease is shorter than twice heartbeat + kill grace: a worker cut off from the cluster may not stop its attempts before they are retried elsewhere; lower --kill-grace-secs or raise the servers' worker_lease_ms"
+                "the cluster's lease leaves too little room for kill grace and two heartbeats: this worker stops its attempts whenever a heartbeat is late; lower --kill-grace-secs or raise the servers' worker_lease_ms"
             );
         }
         self.registered.store(true, Ordering::SeqCst);
@@ -254,6 +254,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
     let (drain_tx, drain) = watch::channel(false);
     tokio::spawn(on_signal(drain_tx));
     let heartbeats = tokio::spawn(heartbeat_loop(agent.clone()));
+    let fencing = tokio::spawn(fence_loop(agent.clone()));
     let reporter = tokio::spawn(report_loop(agent.clone()));
 
     poll_loop(&agent, drain.clone()).await;
@@ -284,6 +285,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         );
     }
     heartbeats.abort();
+    fencing.abort();
     reporter.abort();
     tracing::info!("drained; stopping");
     Ok(())
@@ -636,7 +638,7 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
         let sent = std::time::Instant::now();
         let reply = agent
             .conn
-            .call(every.max(Duration::from_secs(1)), |mut c| {
+            .call_with(every.max(Duration::from_secs(1)), TRY_CAP, |mut c| {
                 let request = request.clone();
                 async move { c.heartbeat(request).await }
             })
@@ -652,45 +654,69 @@ async fn heartbeat_loop(agent: Arc<Agent>) {
                     }
                 }
             }
-            Err(e) => {
-                agent.failed("heartbeat", e);
-                fence(&agent, every);
-            }
+            Err(e) => agent.failed("heartbeat", e),
         }
     }
 }
 
-/// Self-fencing: when no confirmed leader has renewed this worker's leases for
-/// so long that one may be about to expire them (and hand the task to another
-/// worker), every running attempt is stopped, soon enough that its process group
-/// is gone (SIGTERM, then SIGKILL after the grace) before the lease ends. So a
-/// worker cut off from the cluster never runs an attempt beside its retry.
-fn fence(agent: &Agent, heartbeat: Duration) {
-    let lease = Duration::from_millis(agent.lease_ms.load(Ordering::SeqCst));
-    // Stop soon enough for SIGTERM, the grace and SIGKILL to be over before the
-    // lease ends, but never before half of it: a failover must not cost running
-    // work (a lease shorter than twice heartbeat + grace is a configuration that
-    // cannot be fenced in time, and the worker says so when it registers).
-    let margin = heartbeat + agent.config.kill_grace + lease / 10;
-    let after = lease.saturating_sub(margin).max(lease / 2);
-    let silent = match agent.renewed.lock() {
-        Ok(r) => r.elapsed(),
-        Err(p) => p.into_inner().elapsed(),
-    };
-    if silent < after {
-        return;
+/// How often the fence looks at the time since the last renewal.
+const FENCE_EVERY: Duration = Duration::from_millis(250);
+
+/// When to stop every attempt after the last renewal a confirmed leader made:
+/// early enough that SIGTERM, the kill grace and SIGKILL are over before the
+/// lease could end, with a tenth of the lease and one check interval to spare.
+/// `None` when the lease is too short for that (the worker then stops at once).
+pub(crate) fn fence_after(lease: Duration, kill_grace: Duration) -> Option<Duration> {
+    lease.checked_sub(kill_grace + lease / 10 + FENCE_EVERY)
+}
+
+/// Self-fencing, on its own timer (not tied to heartbeats or registration, which
+/// may be stuck): when no confirmed leader has renewed this worker's leases for
+/// [`fence_after`], every running attempt is stopped, so a worker cut off from
+/// the cluster never runs an attempt beside the retry another worker got.
+async fn fence_loop(agent: Arc<Agent>) {
+    loop {
+        tokio::time::sleep(FENCE_EVERY).await;
+        let lease = Duration::from_millis(agent.lease_ms.load(Ordering::SeqCst));
+        let after = fence_after(lease, agent.config.kill_grace).unwrap_or(Duration::ZERO);
+        let silent = match agent.renewed.lock() {
+            Ok(r) => r.elapsed(),
+            Err(p) => p.into_inner().elapsed(),
+        };
+        if silent < after {
+            continue;
+        }
+        let running = agent.running();
+        if running.is_empty() {
+            continue;
+        }
+        tracing::warn!(
+            silent_ms = silent.as_millis() as u64,
+            lease_ms = lease.as_millis() as u64,
+            attempts = running.len(),
+            "no leader has renewed the leases: stopping every attempt before they expire"
+        );
+        for cancel in running.values() {
+            let _ = cancel.send(true);
+        }
     }
-    let running = agent.running();
-    if running.is_empty() {
-        return;
-    }
-    tracing::warn!(
-        silent_ms = silent.as_millis() as u64,
-        lease_ms = lease.as_millis() as u64,
-        attempts = running.len(),
-        "no leader has renewed the leases: stopping every attempt before they expire"
-    );
-    for cancel in running.values() {
-        let _ = cancel.send(true);
+}
+
+#[cfg(test)]
+mod fence_tests {
+    use super::*;
+
+    #[test]
+    fn fencing_leaves_room_for_the_kill_grace_and_a_tenth_of_the_lease() {
+        let s = Duration::from_secs;
+        // Defaults: 30 s lease, 10 s grace.
+        assert_eq!(
+            fence_after(s(30), s(10)),
+            Some(Duration::from_millis(16_750))
+        );
+        // The test suite's 6 s lease with a 1 s grace: 4.15 s, beyond a failover.
+        assert_eq!(fence_after(s(6), s(1)), Some(Duration::from_millis(4_150)));
+        // A grace longer than the lease cannot be fenced in time.
+        assert_eq!(fence_after(s(5), s(10)), None);
     }
 }

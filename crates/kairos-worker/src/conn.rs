@@ -59,7 +59,7 @@ pub struct Conn {
     inner: Mutex<Inner>,
 }
 
-/// How long one node may take to answer an ordinary call.
+/// How long one node may take to answer a heartbeat or a registration.
 pub const TRY_CAP: Duration = Duration::from_secs(2);
 
 struct Inner {
@@ -158,20 +158,19 @@ impl Conn {
     }
 
     /// Sends `call` to the leader, following redirects and retrying unreachable
-    /// nodes with backoff for up to `patience`. A node gets at most [`TRY_CAP`] to
-    /// answer before the next one is asked: a paused or cut-off server accepts
-    /// connections and answers nothing, and a worker stuck on it would let its
-    /// leases run out on the real leader.
+    /// nodes with backoff for up to `patience`.
     pub async fn call<T, F, Fut>(&self, patience: Duration, call: F) -> Result<T, CallError>
     where
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
-        self.call_with(patience, TRY_CAP, call).await
+        self.call_with(patience, patience, call).await
     }
 
-    /// [`Conn::call`] for calls that wait on purpose (long polls): each try may
-    /// take up to `per_try`.
+    /// [`Conn::call`] where one node gets at most `per_try` to answer before the
+    /// next is asked: a paused or cut-off server accepts connections and answers
+    /// nothing, and heartbeats stuck on it would let leases run out on the real
+    /// leader ([`TRY_CAP`] for heartbeats and registration).
     pub async fn call_with<T, F, Fut>(
         &self,
         patience: Duration,

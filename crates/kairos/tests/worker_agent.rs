@@ -38,7 +38,7 @@ fn binary() -> &'static Path {
 
 /// A cluster whose servers know `TOKEN`, with a 6 s lease (long enough that a
 /// failover does not make workers stop their attempts: they fence themselves
-/// only after 6 - 0.5 - 1 - 0.6 = 3.9 s without a confirmed leader).
+/// only after 6 - 1 - 0.6 - 0.25 = 4.15 s without a confirmed leader).
 fn start_cluster(dir: &Path) -> Cluster {
     let tokens = dir.join("server-tokens");
     std::fs::write(&tokens, format!("# workers\n{TOKEN}\n")).expect("token file");
