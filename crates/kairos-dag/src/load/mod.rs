@@ -62,6 +62,15 @@ impl LoadedFile {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
+    /// Every error, as it prints (file, line, column, message, hint).
+    pub fn error_messages(&self) -> Vec<String> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect()
+    }
+
     /// The content of one of a version's files, by key.
     pub fn file<'a>(&'a self, version: &VersionContent, key: &str) -> Option<&'a str> {
         version

@@ -99,12 +99,7 @@ pub async fn push(
         &opts,
     );
     if loaded.has_errors() {
-        let errors: Vec<String> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.to_string())
-            .collect();
+        let errors = loaded.error_messages();
         return Err(Problem::bad_request(format!(
             "{} is not a valid DAG file: {}",
             req.file_name,

@@ -31,8 +31,8 @@ pub fn test(args: &DagTestArgs) -> ExitCode {
 fn choose_dag(args: &DagTestArgs, opts: &LoadOptions) -> Result<String, String> {
     let loaded = load_file(&args.file, opts);
     if loaded.has_errors() {
-        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-            eprintln!("{d}");
+        for message in loaded.error_messages() {
+            eprintln!("{message}");
         }
         return Err(format!("{} is not valid", args.file.display()));
     }

@@ -52,13 +52,7 @@ pub(crate) struct Upload {
 pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Upload, String> {
     let loaded = load_file(path, opts);
     if loaded.has_errors() {
-        let errors: Vec<String> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.to_string())
-            .collect();
-        return Err(errors.join("\n"));
+        return Err(loaded.error_messages().join("\n"));
     }
     let mut files = BTreeMap::new();
     for version in &loaded.dags {
