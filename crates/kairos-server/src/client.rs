@@ -34,14 +34,28 @@ pub enum ClientError {
     /// The write may or may not have been committed.
     #[error("the outcome is unknown: {0}")]
     Unknown(String),
-    #[error("{0}")]
-    Refused(String),
+    /// A node answered and said no; `code` keeps what kind of no it was.
+    #[error("{message}")]
+    Refused { code: tonic::Code, message: String },
     #[error("{addr} did not answer: {error}")]
     NodeDown { addr: String, error: String },
     #[error("bad address {addr:?}: {error}")]
     Address { addr: String, error: String },
     #[error("undecodable answer: {0}")]
     Decode(String),
+}
+
+impl ClientError {
+    /// A node's refusal, with the address it came from when that helps.
+    fn refused(status: &Status, addr: Option<&str>) -> ClientError {
+        ClientError::Refused {
+            code: status.code(),
+            message: match addr {
+                Some(addr) => format!("{addr}: {}", status.message()),
+                None => status.message().to_string(),
+            },
+        }
+    }
 }
 
 /// A committed proposal's answer.
@@ -125,7 +139,7 @@ impl ClusterClient {
                             status.message()
                         )));
                     }
-                    Err(status) => return Err(ClientError::Refused(status.message().to_string())),
+                    Err(status) => return Err(ClientError::refused(&status, None)),
                 }
             }
             if started.elapsed() >= self.patience {
@@ -193,7 +207,7 @@ impl ClusterClient {
                 consistent,
             })
             .await
-            .map_err(|s| ClientError::Refused(format!("{addr}: {}", s.message())))?
+            .map_err(|s| ClientError::refused(&s, Some(addr)))?
             .into_inner();
         serde_json::from_slice(&reply.answer_json).map_err(|e| ClientError::Decode(e.to_string()))
     }
@@ -231,7 +245,7 @@ impl ClusterClient {
             .init(InitRequest { members })
             .await
             .map(|_| ())
-            .map_err(|s| ClientError::Refused(s.message().to_string()))
+            .map_err(|s| ClientError::refused(&s, None))
     }
 
     pub async fn add_node(&self, member: Member) -> Result<MembershipReply, ClientError> {

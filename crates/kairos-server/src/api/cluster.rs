@@ -100,31 +100,6 @@ pub struct MembershipChange {
     pub log_index: u64,
 }
 
-/// A refused membership change as its HTTP status: an unknown node is a 404; a
-/// change that conflicts with the cluster as it is (already a voter, the only
-/// voter, a node that is not the one named or not running) is a 409.
-fn membership_problem(error: crate::client::ClientError) -> Problem {
-    let text = error.to_string();
-    let status = if text.contains("is not a member") {
-        StatusCode::NOT_FOUND
-    } else if [
-        "already a voter",
-        "only voter",
-        "another cluster",
-        "no node answers",
-        ", not node",
-        "address; give",
-    ]
-    .iter()
-    .any(|m| text.contains(m))
-    {
-        StatusCode::CONFLICT
-    } else {
-        return Problem::from_client(error);
-    };
-    Problem::new(status, text)
-}
-
 fn member(m: NewMember) -> Result<Member, Problem> {
     if m.node_id == 0 {
         return Err(Problem::bad_request(
@@ -249,7 +224,7 @@ pub async fn add_node(
         .client
         .add_node(member(body)?)
         .await
-        .map_err(membership_problem)?;
+        .map_err(Problem::from_client)?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))
@@ -268,7 +243,7 @@ pub async fn remove_node(
         .client
         .remove_node(node_id)
         .await
-        .map_err(membership_problem)?;
+        .map_err(Problem::from_client)?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))

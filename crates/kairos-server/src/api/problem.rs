@@ -52,8 +52,13 @@ impl Problem {
     /// The cluster's answer to a failed read or write.
     pub fn from_client(error: ClientError) -> Problem {
         match &error {
-            ClientError::Refused(message) => {
-                let status = if message.contains("no run")
+            ClientError::Refused { code, message } => {
+                use tonic::Code;
+                let status = if *code == Code::NotFound {
+                    StatusCode::NOT_FOUND
+                } else if matches!(code, Code::AlreadyExists | Code::FailedPrecondition) {
+                    StatusCode::CONFLICT
+                } else if message.contains("no run")
                     || message.contains("no such")
                     || message.contains("has no task")
                     || message.contains("no DAG")
