@@ -308,6 +308,22 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
+    /// Starts a `kairos worker` following every node, with its data under `dir`
+    /// and its output discarded (`extra` adds flags). The caller kills it.
+    pub fn spawn_worker(&self, id: &str, dir: &Path, extra: &[&str]) -> std::io::Result<Child> {
+        Command::new(&self.binary)
+            .args(["worker", "--servers", &self.addrs().join(",")])
+            .args(["--worker-id", id, "--http-addr", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.join(id))
+            .arg("--config")
+            .arg(dir.join("no-kairos.toml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    }
+
     /// Runs `kairos cluster ...` against `server` (a node's HTTP address); returns
     /// (success, stdout, stderr).
     pub fn cluster_cli(

@@ -3,7 +3,7 @@
 //! date, and read the task states and a task's log once a real worker ran it.
 
 use std::path::Path;
-use std::process::{Command as Process, Output, Stdio};
+use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
@@ -92,22 +92,8 @@ async fn push_trigger_states_and_logs_from_the_command_line() {
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut worker = Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args([
-            "worker",
-            "--servers",
-            &cluster.node(1).grpc,
-            "--worker-id",
-            "cli-worker",
-        ])
-        .args(["--http-addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.path().join("worker"))
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let mut worker = cluster
+        .spawn_worker("cli-worker", dir.path(), &[])
         .expect("a worker");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -3,7 +3,6 @@
 //! on every node (they all apply the same log).
 
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
@@ -53,17 +52,8 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
         .await
         .expect("push");
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut worker = Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args(["worker", "--servers", &cluster.addrs().join(",")])
-        .args(["--worker-id", "metrics-worker", "--slots", "3"])
-        .args(["--http-addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.path().join("worker"))
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let mut worker = cluster
+        .spawn_worker("metrics-worker", dir.path(), &["--slots", "3"])
         .expect("a worker");
     client
         .propose(&[Command::manual_run("metrics_chain", "r1", "test")])
