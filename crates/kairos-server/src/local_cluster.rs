@@ -202,21 +202,28 @@ impl Cluster {
 
     /// Waits until one of the running nodes says it is the leader and the others
     /// that answer agree; returns its id.
+    ///
+    /// A node that has not yet received the membership log calls itself a learner
+    /// while already naming the leader, so agreement alone is not enough: every
+    /// node that answers must also be a voter by then (the nodes this helper
+    /// starts all are), or callers race the leader's first replication.
     pub async fn wait_leader(&self, timeout: Duration) -> Result<u64, ClusterError> {
         let deadline = Instant::now() + timeout;
         loop {
             let mut leaders = Vec::new();
             let mut views = Vec::new();
+            let mut all_voters = true;
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
                 if let Some(status) = self.status(node.id).await {
                     if status.role == "leader" {
                         leaders.push(status.node_id);
                     }
+                    all_voters &= status.role == "leader" || status.role == "follower";
                     views.push(status.leader_id);
                 }
             }
             if let [leader] = leaders.as_slice() {
-                if views.iter().all(|v| v == leader) {
+                if all_voters && views.iter().all(|v| v == leader) {
                     return Ok(*leader);
                 }
             }
