@@ -27,6 +27,18 @@ fn page(limit: Option<usize>) -> usize {
     limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
 }
 
+/// The order of a run list. Airflow's UI and `order_by=-logical_date` list the
+/// newest runs first; the date is the logical date, or `run_after` for runs without
+/// one, and runs of the same date follow in run-id order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOrder {
+    #[default]
+    RunId,
+    OldestFirst,
+    NewestFirst,
+}
+
 /// A version without its content: what a version list shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionSummary {
@@ -118,6 +130,9 @@ pub enum Query {
         after: Option<String>,
         #[serde(default)]
         limit: Option<usize>,
+        /// Run-id order unless asked otherwise (older nodes know only that one).
+        #[serde(default)]
+        order: RunOrder,
     },
     Run {
         dag_id: String,
@@ -264,6 +279,57 @@ impl Store {
             let exhausted = chunk.len() < limit;
             for (key, run) in chunk {
                 cursor = Some(key);
+                if state.is_none_or(|s| run.state == s) {
+                    out.push(run);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A DAG's runs in date order (oldest or newest first), read through the index
+    /// the scheduler keeps by date, after the run `after` (its id) when given.
+    pub fn runs_by_date(
+        &self,
+        dag_id: &str,
+        state: Option<DagRunState>,
+        after: Option<&str>,
+        limit: Option<usize>,
+        newest_first: bool,
+    ) -> Result<Vec<DagRunRecord>, StoreError> {
+        use crate::schedule::index;
+        let limit = page(limit);
+        let prefix = index::runs_by_date_prefix(dag_id);
+        // The cursor is the index key of the run named by `after`; a run that is
+        // gone ends the listing rather than starting it over.
+        let mut cursor = match after {
+            None => None,
+            Some(run_id) => match self.run(dag_id, run_id)? {
+                Some(run) => Some(index::run_by_date(dag_id, run.order_date(), run_id)),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut out = Vec::new();
+        loop {
+            let chunk = if newest_first {
+                self.scan_raw_back(Cf::Index, &prefix, cursor.as_deref(), limit)?
+            } else {
+                self.scan_raw(Cf::Index, &prefix, cursor.as_deref(), limit)?
+            };
+            let exhausted = chunk.len() < limit;
+            for (key, value) in chunk {
+                cursor = Some(key);
+                let Ok(run_id) = serde_json::from_slice::<String>(&value) else {
+                    continue;
+                };
+                let Some(run) = self.run(dag_id, &run_id)? else {
+                    continue;
+                };
                 if state.is_none_or(|s| run.state == s) {
                     out.push(run);
                     if out.len() == limit {
@@ -481,7 +547,21 @@ impl Store {
                 state,
                 after,
                 limit,
+                order: RunOrder::RunId,
             } => to(&self.runs(dag_id, *state, after.as_deref(), *limit)?),
+            Query::Runs {
+                dag_id,
+                state,
+                after,
+                limit,
+                order,
+            } => to(&self.runs_by_date(
+                dag_id,
+                *state,
+                after.as_deref(),
+                *limit,
+                *order == RunOrder::NewestFirst,
+            )?),
             Query::Run { dag_id, run_id } => to(&self.run(dag_id, run_id)?),
             Query::TaskInstances {
                 dag_id,

@@ -122,6 +122,45 @@ impl Store {
         Ok(out)
     }
 
+    /// Raw pairs whose key starts with `prefix`, in reverse key order, starting below
+    /// `before` (exclusive) when given, else at the prefix's last key; at most `limit`.
+    /// It serves "newest first" listings from indexes kept in date order.
+    pub fn scan_raw_back(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        // The first key past every key with this prefix, unless `before` is lower.
+        let end = match before {
+            Some(before) => before.to_vec(),
+            None => match prefix_end(prefix) {
+                Some(end) => end,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut read = ReadOptions::default();
+        read.set_total_order_seek(true);
+        let iter = self.db.iterator_cf_opt(
+            self.handle(cf),
+            read,
+            IteratorMode::From(&end, Direction::Reverse),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if key.as_ref() >= end.as_slice() {
+                continue;
+            }
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Parsed records whose key starts with `prefix`, in key order.
     pub fn scan<T: DeserializeOwned>(
         &self,
@@ -242,6 +281,19 @@ impl Store {
         self.db.flush_wal(true)?;
         Ok(())
     }
+}
+
+/// The smallest key above every key that starts with `prefix` (None when the prefix
+/// is all 0xFF bytes, which no key of ours is).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(cf: Cf, bytes: &[u8]) -> Result<T, StoreError> {

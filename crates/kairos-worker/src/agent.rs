@@ -526,6 +526,7 @@ fn record(
     let Some(log) = &agent.attempt_log else {
         return;
     };
+    let now = chrono::Utc::now();
     log.record(&crate::attempt_log::AttemptEvent {
         event: event.to_string(),
         worker: agent.config.worker_id.clone(),
@@ -535,7 +536,8 @@ fn record(
         map_index: ti.map_index,
         try_number: assignment.try_number,
         attempt: assignment.attempt.clone(),
-        at_ms: chrono::Utc::now().timestamp_millis(),
+        at_ms: now.timestamp_millis(),
+        at_us: now.timestamp_micros(),
         state,
         return_value,
     });

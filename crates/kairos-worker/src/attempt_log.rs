@@ -28,6 +28,11 @@ pub struct AttemptEvent {
     pub attempt: String,
     /// Milliseconds since the epoch, by this machine's clock.
     pub at_ms: i64,
+    /// The same instant in microseconds: the benchmark measures gaps of a few
+    /// milliseconds between one task's end and the next one's start from these.
+    /// Zero in lines written before it existed.
+    #[serde(default)]
+    pub at_us: i64,
     /// The attempt's state (`end` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -96,6 +101,7 @@ mod tests {
             try_number: 1,
             attempt: "5-1.0".into(),
             at_ms: 1,
+            at_us: 1_000,
             state: (what == "end").then(|| "success".into()),
             return_value: None,
         };

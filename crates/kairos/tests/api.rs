@@ -487,6 +487,37 @@ async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u64) {
         )
     };
     assert_eq!(trigger("to_mark").await.0, StatusCode::OK);
+    // Newest first, as Airflow's `order_by=-logical_date`, whatever the ids say.
+    assert_eq!(trigger("a_newest").await.0, StatusCode::OK);
+    let newest = http
+        .get(
+            "/dags/api_dag/dagRuns?order_by=-logical_date&limit=2&consistent=true",
+            "view-token",
+        )
+        .await;
+    let ids: Vec<&str> = newest["dag_runs"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|r| r["dag_run_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["a_newest", "to_mark"], "{newest}");
+    assert_eq!(newest["next"], "to_mark", "{newest}");
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::GET,
+            "/dags/api_dag/dagRuns?order_by=start_date",
+            Some("view-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("-logical_date")),
+        "{body}"
+    );
     let states = |run: Value| -> Vec<String> {
         run["task_instances"]
             .as_array()

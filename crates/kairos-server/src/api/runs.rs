@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_dag::state::RunType;
+use kairos_state::query::RunOrder;
 use kairos_state::records::DagRunRecord;
 use kairos_state::{Command, Query};
 
@@ -14,15 +15,39 @@ use super::problem::Problem;
 use super::types::{DagRun, DagRunList, DagRunPatch, TriggerRun};
 use super::{Api, Page, ReadOptions};
 
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page), responses(
-    (status = 200, body = DagRunList), (status = 404, body = Problem)))]
+/// `?order_by=`: the order of a run list, by Airflow's names.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct RunOrderParam {
+    /// `run_id` (the default), `logical_date` (oldest first) or `-logical_date`
+    /// (newest first, as Airflow's grid shows them); `execution_date` is taken for
+    /// `logical_date`. A run without a logical date sorts by its `run_after`.
+    pub order_by: Option<String>,
+}
+
+impl RunOrderParam {
+    fn order(&self) -> Result<RunOrder, Problem> {
+        match self.order_by.as_deref().map(str::trim) {
+            None | Some("") | Some("run_id") => Ok(RunOrder::RunId),
+            Some("logical_date") | Some("execution_date") => Ok(RunOrder::OldestFirst),
+            Some("-logical_date") | Some("-execution_date") => Ok(RunOrder::NewestFirst),
+            Some(other) => Err(Problem::bad_request(format!(
+                "order_by `{other}` is not known: use run_id, logical_date or -logical_date"
+            ))),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page, RunOrderParam), responses(
+    (status = 200, body = DagRunList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_runs(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(dag_id): Path<String>,
     UrlQuery(page): UrlQuery<Page>,
+    UrlQuery(order): UrlQuery<RunOrderParam>,
 ) -> Result<Json<DagRunList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
+    let order = order.order()?;
     super::dags::load_dag(&api, &dag_id, page.consistent).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let runs: Vec<DagRunRecord> = api
@@ -32,6 +57,7 @@ pub async fn list_runs(
                 state: None,
                 after: page.after,
                 limit: Some(limit),
+                order,
             },
             page.consistent,
         )
