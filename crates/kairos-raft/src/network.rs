@@ -28,6 +28,39 @@ use crate::types::{KairosNode, NodeId, TypeConfig};
 /// How long a connection attempt to a peer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// The most bytes of entries one AppendEntries carries when it carries more than
+/// one. Openraft gives an AppendEntries one heartbeat interval (50 ms by default)
+/// to be sent, stored and answered; a follower far behind would otherwise be sent
+/// up to `max_payload_entries` full entries (32 MiB) at once, time out, and be sent
+/// the same again, for ever. The rest goes in the next AppendEntries.
+const APPEND_BUDGET_BYTES: usize = 512 * 1024;
+
+/// Keeps the longest prefix of `entries` (at least one) whose JSON fits in
+/// `budget`; returns the log id of the last entry kept when any were dropped.
+fn trim_to_budget<E: Serialize>(
+    entries: &mut Vec<E>,
+    budget: usize,
+    log_id: impl Fn(&E) -> openraft::LogId<NodeId>,
+) -> Option<openraft::LogId<NodeId>> {
+    if entries.len() <= 1 {
+        return None;
+    }
+    let mut used = 0;
+    let mut keep = entries.len();
+    for (i, entry) in entries.iter().enumerate() {
+        used += serde_json::to_vec(entry).map_or(0, |bytes| bytes.len());
+        if used > budget && i > 0 {
+            keep = i;
+            break;
+        }
+    }
+    if keep == entries.len() {
+        return None;
+    }
+    entries.truncate(keep);
+    entries.last().map(log_id)
+}
+
 /// The TLS settings of every outgoing gRPC channel of this process, set once at
 /// start when the cluster runs with TLS. One process speaks to one cluster, and
 /// every channel (Raft between servers, forwarding, the CLI) must agree, so the
@@ -177,9 +210,19 @@ impl RaftNetwork<TypeConfig> for Connection {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>>
     {
+        let mut rpc = rpc;
+        let trimmed = trim_to_budget(&mut rpc.entries, APPEND_BUDGET_BYTES, |e| e.log_id);
         let entries = rpc.entries.len() as u64;
-        self.call(Method::AppendEntries, entries, &rpc, &option)
-            .await
+        let answer: AppendEntriesResponse<NodeId> = self
+            .call(Method::AppendEntries, entries, &rpc, &option)
+            .await?;
+        // The peer took what was sent: tell openraft how far that reached.
+        Ok(match (answer, trimmed) {
+            (AppendEntriesResponse::Success, Some(last)) => {
+                AppendEntriesResponse::PartialSuccess(Some(last))
+            }
+            (answer, _) => answer,
+        })
     }
 
     async fn install_snapshot(
@@ -199,5 +242,35 @@ impl RaftNetwork<TypeConfig> for Connection {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, KairosNode, RaftError<NodeId>>> {
         self.call(Method::Vote, 0, &rpc, &option).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_to_budget;
+    use openraft::{CommittedLeaderId, LogId};
+
+    fn id(index: u64) -> LogId<u64> {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    #[test]
+    fn append_entries_are_cut_to_the_byte_budget_but_never_to_nothing() {
+        // Entries of about 100 bytes of JSON each.
+        let entries: Vec<(u64, String)> = (1..=10).map(|i| (i, "x".repeat(90))).collect();
+        let mut cut = entries.clone();
+        let last = trim_to_budget(&mut cut, 350, |e| id(e.0));
+        assert_eq!(cut.len(), 3);
+        assert_eq!(last, Some(id(3)));
+        // Within the budget: untouched, and openraft is told all went.
+        let mut all = entries.clone();
+        assert_eq!(trim_to_budget(&mut all, 1 << 20, |e| id(e.0)), None);
+        assert_eq!(all.len(), 10);
+        // One entry larger than the budget still goes, alone.
+        let mut big = vec![(1, "y".repeat(1000)), (2, "z".into())];
+        assert_eq!(trim_to_budget(&mut big, 100, |e| id(e.0)), Some(id(1)));
+        assert_eq!(big.len(), 1);
+        let mut single = vec![(1, "y".repeat(1000))];
+        assert_eq!(trim_to_budget(&mut single, 100, |e| id(e.0)), None);
     }
 }
