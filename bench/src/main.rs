@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod scheduler;
+mod suite;
 
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
@@ -60,12 +61,22 @@ enum Bench {
         #[arg(long, default_value_t = 10_000)]
         ready: usize,
     },
+    /// Issue 8's side-by-side table: task-to-task latency with real workers,
+    /// throughput, failover and scale, beside Airflow's figures (bench/run.sh).
+    Suite {
+        #[arg(long)]
+        kairos: Option<PathBuf>,
+        #[command(flatten)]
+        args: suite::SuiteArgs,
+    },
 }
 
 fn main() -> ExitCode {
     let command = Cli::parse().command;
     let kairos = match &command {
-        Bench::Raft { kairos, .. } | Bench::Scheduler { kairos, .. } => kairos.clone(),
+        Bench::Raft { kairos, .. }
+        | Bench::Scheduler { kairos, .. }
+        | Bench::Suite { kairos, .. } => kairos.clone(),
     };
     let binary = match kairos.or_else(|| {
         std::env::current_exe()
@@ -103,6 +114,9 @@ fn main() -> ExitCode {
         Bench::Scheduler { chain, ready, .. } => {
             runtime.block_on(scheduler::run(&binary, chain, ready))
         }
+        Bench::Suite { args, .. } => runtime
+            .block_on(suite::run(&binary, args))
+            .map_err(|e| -> Box<dyn std::error::Error> { e }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,7 +132,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// fdatasync of a 4 KiB write, in the folder the servers write to.
-fn fdatasync_latency(dir: &Path, samples: u32) -> std::io::Result<Histogram<u64>> {
+pub(crate) fn fdatasync_latency(dir: &Path, samples: u32) -> std::io::Result<Histogram<u64>> {
     use std::io::Write;
     let mut histogram = Histogram::<u64>::new(3).map_err(std::io::Error::other)?;
     let mut file = std::fs::File::create(dir.join("fdatasync-probe"))?;

@@ -1,0 +1,442 @@
+//! `kairos-bench suite`: issue 8's side-by-side run. Every figure is measured in
+//! this one invocation, on release builds, as the median of `--rounds` runs (at
+//! least 3), printed as a table beside the machine's fdatasync latency (the floor
+//! of any commit) and Airflow's figures from `bench/peers/airflow/run.sh`, and
+//! written as JSON under `bench/results/` with the git commit.
+
+mod chain;
+mod failover;
+pub mod report;
+mod scale;
+mod stack;
+mod throughput;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+use report::{Figure, Target, median};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(clap::Args, Debug)]
+pub struct SuiteArgs {
+    /// Runs of each measurement; each figure is their median.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Tasks in the chain.
+    #[arg(long, default_value_t = 50)]
+    pub chain: usize,
+    /// Runs triggered at once for the throughput figure.
+    #[arg(long, default_value_t = 200)]
+    pub runs: usize,
+    /// Parallel tasks in each of those runs.
+    #[arg(long, default_value_t = 50)]
+    pub width: usize,
+    /// Leader kills for the failover figure.
+    #[arg(long, default_value_t = 10)]
+    pub kills: usize,
+    /// DAGs pushed for the scale figures.
+    #[arg(long, default_value_t = 10_000)]
+    pub dags: usize,
+    /// Runs of history per DAG (all marked success).
+    #[arg(long, default_value_t = 25)]
+    pub runs_per_dag: usize,
+    /// Tasks per DAG (dags x runs_per_dag x tasks_per_dag task instances of history).
+    #[arg(long, default_value_t = 4)]
+    pub tasks_per_dag: usize,
+    /// List requests per round against a follower.
+    #[arg(long, default_value_t = 1000)]
+    pub list_requests: usize,
+    /// The phases to run, comma separated (a partial run is for working on one;
+    /// the table of record runs them all).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "chain,throughput,failover,scale"
+    )]
+    pub phases: Vec<Phase>,
+    /// The JSON line printed by bench/peers/airflow/run.sh.
+    #[arg(long)]
+    pub airflow: Option<PathBuf>,
+    /// Where the JSON result goes.
+    #[arg(long, default_value = "bench/results")]
+    pub out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Chain,
+    Throughput,
+    Failover,
+    Scale,
+}
+
+/// What the Airflow peer measured, or why not.
+struct Airflow {
+    chain: Option<Value>,
+    note: String,
+}
+
+fn read_airflow(path: Option<&Path>) -> (Airflow, Value) {
+    let Some(path) = path else {
+        return (
+            Airflow {
+                chain: None,
+                note: "Airflow: not measured (no --airflow result given)".into(),
+            },
+            Value::Null,
+        );
+    };
+    let raw: Value = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(t.trim()).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                Airflow {
+                    chain: None,
+                    note: format!("Airflow: not measured ({}: {e})", path.display()),
+                },
+                Value::Null,
+            );
+        }
+    };
+    if raw["measured"] == true {
+        let runs = raw["runs"].as_array().map_or(0, Vec::len);
+        (
+            Airflow {
+                chain: Some(raw["median_of_runs"].clone()),
+                note: format!(
+                    "Airflow: {} with the LocalExecutor on PostgreSQL, same machine, same chain; median of {runs} runs (bench/peers/airflow/run.sh)",
+                    raw["airflow_version"].as_str().unwrap_or("2.10.5")
+                ),
+            },
+            raw,
+        )
+    } else {
+        let why = raw["why"].as_str().unwrap_or("no reason given").to_string();
+        (
+            Airflow {
+                chain: None,
+                note: format!("Airflow: not measured: {why}"),
+            },
+            raw,
+        )
+    }
+}
+
+/// The repository this bench was built from (its commit names the result).
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["-C", REPO, "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn git_dirty() -> bool {
+    std::process::Command::new("git")
+        .args(["-C", REPO, "status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
+    if args.rounds < 3 {
+        return Err("--rounds must be at least 3: each figure is a median of runs".into());
+    }
+    let rounds = args.rounds;
+    let (airflow, airflow_raw) = read_airflow(args.airflow.as_deref());
+    let mut figures = Vec::new();
+    let mut extra = serde_json::Map::new();
+    let wants = |phase| args.phases.contains(&phase);
+
+    eprintln!(
+        "== three servers, two workers ({} slots each)",
+        stack::WORKER_SLOTS
+    );
+    let mut stack = stack::Stack::start(binary, 2, &[]).await?;
+    figures.extend(floor(&stack, rounds)?);
+    if wants(Phase::Chain) {
+        eprintln!(
+            "== chain of {} no-op tasks, {rounds} measured runs",
+            args.chain
+        );
+        let runs = chain::measure(&stack, args.chain, rounds).await?;
+        figures.extend(chain_figures(&runs, args.chain, airflow.chain.as_ref()));
+    }
+    if wants(Phase::Throughput) {
+        eprintln!(
+            "== throughput: {} runs x {} parallel no-op tasks, {rounds} rounds",
+            args.runs, args.width
+        );
+        for kind in [
+            throughput::Kind::Bash,
+            throughput::Kind::Protocol,
+            throughput::Kind::Empty,
+        ] {
+            let tp = throughput::measure(&stack, kind, args.runs, args.width, rounds).await?;
+            figures.extend(throughput_figures(kind, &tp, &args));
+        }
+    }
+    if wants(Phase::Failover) {
+        eprintln!(
+            "== failover: {} kills of the leader during a chain",
+            args.kills
+        );
+        let fo = failover::measure(&mut stack, args.kills).await?;
+        let max = fo.iter().copied().fold(f64::MIN, f64::max);
+        figures.push(
+            Figure::new(
+                "failover_median",
+                "kill -9 leader -> next task starts",
+                "ms",
+                fo.clone(),
+            )
+            .target(Target::AtMost(1000.0)),
+        );
+        figures.push(Figure::new(
+            "failover_max",
+            "  the same, max of the kills",
+            "ms",
+            vec![max],
+        ));
+        extra.insert("failover_ms".into(), json!(fo));
+    }
+    drop(stack);
+
+    let shape = scale::Shape {
+        dags: args.dags,
+        runs_per_dag: args.runs_per_dag,
+        tasks_per_dag: args.tasks_per_dag,
+    };
+    if wants(Phase::Scale) {
+        eprintln!(
+            "== scale: {} DAGs, {} task instances of history",
+            shape.dags,
+            shape.task_instances()
+        );
+        let sc = scale::measure(binary, &shape, args.list_requests, rounds).await?;
+        figures.extend(scale_figures(&sc, &shape));
+        extra.insert(
+            "scale_per_node".into(),
+            json!({"rss_mib": sc.rss_mib, "data_dir_mib": sc.data_dir_mib}),
+        );
+    }
+
+    let commit = git_commit();
+    let dirty = git_dirty();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let table = report::table(&figures, &airflow.note);
+    println!(
+        "Kairos {} ({}{}), {cores} cores; three servers on 127.0.0.1, release build",
+        env!("CARGO_PKG_VERSION"),
+        &commit[..commit.len().min(12)],
+        if dirty { ", uncommitted changes" } else { "" },
+    );
+    print!("{table}");
+
+    let now = chrono::Utc::now();
+    let mut result = json!({
+        "commit": commit,
+        "dirty": dirty,
+        "finished_at": now.to_rfc3339(),
+        "cores": cores,
+        "rounds": rounds,
+        "phases": args.phases.iter().map(|p| format!("{p:?}").to_lowercase()).collect::<Vec<_>>(),
+        "workload": {
+            "chain_tasks": args.chain,
+            "throughput_runs": args.runs,
+            "throughput_width": args.width,
+            "worker_slots": stack::WORKER_SLOTS,
+            "kills": args.kills,
+            "dags": shape.dags,
+            "runs_per_dag": shape.runs_per_dag,
+            "tasks_per_dag": shape.tasks_per_dag,
+            "history_task_instances": shape.task_instances(),
+            "list_requests_per_round": args.list_requests,
+        },
+        "figures": report::to_json(&figures),
+        "airflow": airflow_raw,
+        "table": table,
+    });
+    if let Some(map) = result.as_object_mut() {
+        map.extend(extra);
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let file = args.out.join(format!(
+        "{}-{}.json",
+        now.format("%Y%m%dT%H%M%SZ"),
+        &commit[..commit.len().min(12)]
+    ));
+    std::fs::write(&file, serde_json::to_string_pretty(&result)?)?;
+    eprintln!("written: {}", file.display());
+    Ok(())
+}
+
+/// fdatasync of 4 KiB in the servers' data folder: no commit can be faster.
+fn floor(stack: &stack::Stack, rounds: usize) -> Result<Vec<Figure>, Error> {
+    let mut p50 = Vec::new();
+    let mut p99 = Vec::new();
+    for _ in 0..rounds {
+        let h = crate::fdatasync_latency(stack.cluster.path(), 200)?;
+        p50.push(h.value_at_quantile(0.5) as f64 / 1000.0);
+        p99.push(h.value_at_quantile(0.99) as f64 / 1000.0);
+    }
+    Ok(vec![
+        Figure::new(
+            "fdatasync_p50",
+            "fdatasync 4 KiB p50 (the floor)",
+            "ms",
+            p50,
+        ),
+        Figure::new("fdatasync_p99", "fdatasync 4 KiB p99", "ms", p99),
+    ])
+}
+
+fn chain_figures(runs: &[chain::ChainRun], tasks: usize, airflow: Option<&Value>) -> Vec<Figure> {
+    let af = |key: &str| airflow.and_then(|c| c[key].as_f64());
+    let pick = |f: fn(&chain::ChainRun) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+    vec![
+        Figure::new(
+            "chain_gap_p50",
+            "task-to-task gap p50",
+            "ms",
+            pick(|r| r.gap_p50_ms),
+        )
+        .target(Target::AtMost(5.0))
+        .airflow(af("gap_p50_ms")),
+        Figure::new(
+            "chain_gap_p99",
+            "task-to-task gap p99",
+            "ms",
+            pick(|r| r.gap_p99_ms),
+        )
+        .target(Target::AtMost(25.0))
+        .airflow(af("gap_p99_ms")),
+        Figure::new(
+            "chain_gap_max",
+            "task-to-task gap max",
+            "ms",
+            pick(|r| r.gap_max_ms),
+        )
+        .airflow(af("gap_max_ms")),
+        Figure::new(
+            "chain_wall",
+            format!("chain of {tasks} wall time"),
+            "ms",
+            pick(|r| r.chain_ms),
+        )
+        .airflow(af("chain_ms")),
+    ]
+}
+
+fn throughput_figures(
+    kind: throughput::Kind,
+    runs: &[throughput::ThroughputRun],
+    args: &SuiteArgs,
+) -> Vec<Figure> {
+    let (key, entries_key, per_entry_key, what) = match kind {
+        throughput::Kind::Bash => (
+            "throughput_bash",
+            "throughput_bash_entries",
+            "throughput_bash_commands_per_entry",
+            "bash true on the 2 workers",
+        ),
+        throughput::Kind::Protocol => (
+            "throughput_protocol",
+            "throughput_protocol_entries",
+            "throughput_protocol_commands_per_entry",
+            "no-op via the worker protocol",
+        ),
+        throughput::Kind::Empty => (
+            "throughput_empty",
+            "throughput_empty_entries",
+            "throughput_empty_commands_per_entry",
+            "EmptyOperator (no worker)",
+        ),
+    };
+    vec![
+        Figure::new(
+            key,
+            format!("TIs completed/s, {what} ({}x{})", args.runs, args.width),
+            "/s",
+            runs.iter().map(|r| r.tis_per_s).collect(),
+        )
+        .target(Target::AtLeast(5000.0)),
+        Figure::new(
+            entries_key,
+            "  Raft entries applied/s (leader)",
+            "/s",
+            runs.iter().map(|r| r.entries_per_s).collect(),
+        )
+        .higher_is_better(),
+        Figure::new(
+            per_entry_key,
+            "  commands per Raft entry",
+            "",
+            runs.iter().map(|r| r.commands_per_entry).collect(),
+        )
+        .higher_is_better(),
+    ]
+}
+
+fn scale_figures(sc: &scale::ScaleFigures, shape: &scale::Shape) -> Vec<Figure> {
+    let rss_max = sc.rss_mib.iter().copied().fold(f64::MIN, f64::max);
+    vec![
+        Figure::new("scale_rss", "RSS per node (largest)", "MiB", vec![rss_max])
+            .target(Target::AtMost(500.0)),
+        Figure::new(
+            "scale_data_dir",
+            "data dir per node (median)",
+            "MiB",
+            vec![median(&sc.data_dir_mib)],
+        ),
+        Figure::new(
+            "scale_list_p99",
+            "follower: list a DAG's last 25 runs, p99",
+            "ms",
+            sc.list_p99_ms.clone(),
+        )
+        .target(Target::AtMost(20.0)),
+        Figure::new(
+            "scale_list_p50",
+            "  the same, p50",
+            "ms",
+            sc.list_p50_ms.clone(),
+        ),
+        Figure::new(
+            "scale_catch_up",
+            "new node: snapshot received, caught up",
+            "s",
+            sc.catch_up_s.clone(),
+        ),
+        Figure::new(
+            "scale_snapshot",
+            "  snapshot size",
+            "MiB",
+            vec![sc.snapshot_mib],
+        ),
+        Figure::new(
+            "scale_push",
+            format!("push {} DAGs", shape.dags),
+            "s",
+            vec![sc.push_s],
+        ),
+        Figure::new(
+            "scale_history",
+            format!(
+                "generate {} task instances of history",
+                shape.task_instances()
+            ),
+            "s",
+            vec![sc.history_s],
+        ),
+    ]
+}

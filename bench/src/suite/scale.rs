@@ -1,0 +1,299 @@
+//! Scale: a cluster holding many DAGs and a long history, generated through the
+//! normal commands in batches (`PutDagVersion`, then `CreateDagRun` and
+//! `SetDagRunState success` per run, as a user marking runs would): each node's
+//! resident memory and data dir size, the p99 of listing a DAG's last 25 runs from a
+//! follower over HTTP, and how long a new node takes to receive the leader's
+//! snapshot and catch up.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kairos_dag::state::DagRunState;
+use kairos_dag::state::RunType;
+use kairos_server::ClusterClient;
+use kairos_server::local_cluster::{Node, free_port, put_dag_command};
+use kairos_state::Command;
+
+use super::Error;
+use super::stack::{Stack, dir_bytes, quantile, rss_mib};
+
+/// A snapshot every 100 entries and 10 kept behind it: with ~1,000 commands per
+/// entry, the history ends up in a snapshot and the log behind it is purged, as in
+/// a cluster that has lived long; a new node can only catch up from the snapshot.
+pub const SNAPSHOT_FLAGS: [&str; 4] = ["--snapshot-every", "100", "--keep-behind-snapshot", "10"];
+
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub dags: usize,
+    pub runs_per_dag: usize,
+    pub tasks_per_dag: usize,
+}
+
+impl Shape {
+    pub fn task_instances(&self) -> usize {
+        self.dags * self.runs_per_dag * self.tasks_per_dag
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScaleFigures {
+    pub push_s: f64,
+    pub history_s: f64,
+    pub rss_mib: Vec<f64>,
+    pub data_dir_mib: Vec<f64>,
+    /// p99 of each round of list requests, in ms.
+    pub list_p99_ms: Vec<f64>,
+    pub list_p50_ms: Vec<f64>,
+    /// Each round of adding an empty node, in seconds.
+    pub catch_up_s: Vec<f64>,
+    pub snapshot_mib: f64,
+}
+
+/// The largest file in `dir` (the newest snapshot, next to older ones kept).
+fn largest_file(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+fn dag_id(i: usize) -> String {
+    format!("scale_{i:05}")
+}
+
+fn dag_yaml(i: usize, tasks: usize) -> String {
+    let mut yaml = format!(
+        "{}:\n  schedule: null\n  is_paused_upon_creation: true\n  tags: [bench]\n  tasks:\n",
+        dag_id(i)
+    );
+    for t in 0..tasks {
+        yaml.push_str(&format!(
+            "    t{t}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: 'true'\n"
+        ));
+        if t > 0 {
+            yaml.push_str(&format!("      dependencies: [t{}]\n", t - 1));
+        }
+    }
+    yaml
+}
+
+/// Proposes `batches` with up to 4 in flight (the leader commits them in shared
+/// entries, as it would for many clients).
+async fn propose_all(client: &Arc<ClusterClient>, batches: Vec<Vec<Command>>) -> Result<(), Error> {
+    let mut pending = tokio::task::JoinSet::new();
+    for batch in batches {
+        while pending.len() >= 4 {
+            if let Some(done) = pending.join_next().await {
+                done??;
+            }
+        }
+        let client = client.clone();
+        pending.spawn(async move {
+            let reply = client.propose(&batch).await.map_err(|e| e.to_string())?;
+            match reply.results.iter().find(|r| r.is_err()) {
+                Some(refused) => Err(format!("a command was refused: {refused:?}")),
+                None => Ok(()),
+            }
+        });
+    }
+    while let Some(done) = pending.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+pub async fn measure(
+    binary: &Path,
+    shape: &Shape,
+    list_requests: usize,
+    rounds: usize,
+) -> Result<ScaleFigures, Error> {
+    let mut stack = Stack::start(binary, 0, &SNAPSHOT_FLAGS).await?;
+    let leader = stack.leader().await?;
+    let client = Arc::new(stack.cluster.client_via(leader));
+    let mut figures = ScaleFigures::default();
+
+    let started = Instant::now();
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    for i in 0..shape.dags {
+        batch.push(put_dag_command(&dag_yaml(i, shape.tasks_per_dag))?);
+        if batch.len() == 100 {
+            batches.push(std::mem::take(&mut batch));
+        }
+    }
+    batches.push(batch);
+    propose_all(&client, batches).await?;
+    figures.push_s = started.elapsed().as_secs_f64();
+
+    // Runs a day apart, each created and marked success in the same batch.
+    let started = Instant::now();
+    let base = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")?.to_utc();
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    for i in 0..shape.dags {
+        for r in 0..shape.runs_per_dag {
+            let date = base + chrono::Duration::days(r as i64);
+            let run_id = format!("manual__{}", date.format("%Y-%m-%d"));
+            batch.push(Command::CreateDagRun {
+                dag_id: dag_id(i),
+                run_id: run_id.clone(),
+                run_type: RunType::Manual,
+                version: None,
+                logical_date: Some(date),
+                data_interval_start: Some(date),
+                data_interval_end: Some(date + chrono::Duration::days(1)),
+                run_after: None,
+                conf: Default::default(),
+                triggered_by: "bench".into(),
+            });
+            batch.push(Command::SetDagRunState {
+                dag_id: dag_id(i),
+                run_id,
+                state: DagRunState::Success,
+            });
+            if batch.len() >= 1000 {
+                batches.push(std::mem::take(&mut batch));
+            }
+        }
+    }
+    batches.push(batch);
+    propose_all(&client, batches).await?;
+    figures.history_s = started.elapsed().as_secs_f64();
+    let applied = stack
+        .cluster
+        .wait_converged(0, Duration::from_secs(600))
+        .await?;
+
+    for node in &stack.cluster.nodes {
+        if let Some(child) = &node.child {
+            figures
+                .rss_mib
+                .push(rss_mib(child.id()).unwrap_or(f64::NAN));
+        }
+        figures
+            .data_dir_mib
+            .push(dir_bytes(&node.data_dir) as f64 / 1048576.0);
+    }
+
+    // A DAG's last 25 runs from a follower, newest first (the grid's read).
+    let follower = (1..=3).find(|id| *id != leader).unwrap_or(2);
+    let http = reqwest::Client::new();
+    let base_url = format!("http://{}/api/v1", stack.cluster.node(follower).http);
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..rounds {
+        let mut took = Vec::with_capacity(list_requests);
+        for _ in 0..list_requests {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let dag = dag_id((seed % shape.dags as u64) as usize);
+            let sent = Instant::now();
+            let response = http
+                .get(format!(
+                    "{base_url}/dags/{dag}/dagRuns?order_by=-logical_date&limit=25"
+                ))
+                .send()
+                .await?;
+            let status = response.status();
+            let body = response.text().await?;
+            took.push(sent.elapsed().as_secs_f64() * 1000.0);
+            let listed: serde_json::Value = serde_json::from_str(&body)?;
+            let count = listed["dag_runs"].as_array().map_or(0, Vec::len);
+            if !status.is_success() || count != shape.runs_per_dag.min(25) {
+                return Err(format!(
+                    "listing {dag}'s runs gave {status} with {count} runs: {body}"
+                )
+                .into());
+            }
+        }
+        figures.list_p99_ms.push(quantile(&took, 0.99));
+        figures.list_p50_ms.push(quantile(&took, 0.5));
+    }
+
+    // A new, empty node added `rounds` times: from `add-node` until it has applied
+    // everything the leader had.
+    let id = 4u64;
+    stack.cluster.nodes.push(Node {
+        id,
+        grpc: format!("127.0.0.1:{}", free_port()?),
+        http: format!("127.0.0.1:{}", free_port()?),
+        data_dir: stack.cluster.path().join("node4"),
+        log: stack.cluster.path().join("node4.log"),
+        child: None,
+        extra: SNAPSHOT_FLAGS.iter().map(|s| s.to_string()).collect(),
+        with_peers: false,
+    });
+    for _ in 0..rounds {
+        let target = stack
+            .cluster
+            .status(leader)
+            .await
+            .map_or(applied, |s| s.last_applied);
+        stack.cluster.spawn(id)?;
+        let started = Instant::now();
+        let leader_http = stack.cluster.node(leader).http.clone();
+        let (grpc, node_http) = (
+            stack.cluster.node(id).grpc.clone(),
+            stack.cluster.node(id).http.clone(),
+        );
+        let id_arg = id.to_string();
+        let (ok, out, err) = stack.cluster.cluster_cli(
+            &leader_http,
+            &[
+                "add-node",
+                "--node-id",
+                &id_arg,
+                "--grpc-addr",
+                &grpc,
+                "--http-addr",
+                &node_http,
+            ],
+        )?;
+        if !ok {
+            return Err(format!("add-node failed: {out}{err}\n{}", stack.cluster.logs()).into());
+        }
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let status = loop {
+            if let Some(status) = stack.cluster.status(id).await {
+                if status.last_applied >= target {
+                    break status;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the new node did not catch up to index {target} in 600 s: {:?}\n{}",
+                    stack.cluster.status(id).await,
+                    stack.cluster.logs()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        figures.catch_up_s.push(started.elapsed().as_secs_f64());
+        if status.snapshot_index == 0 {
+            return Err(
+                "the new node caught up without a snapshot: the measurement would not be of one"
+                    .into(),
+            );
+        }
+        figures.snapshot_mib =
+            largest_file(&stack.cluster.node(leader).data_dir.join("snapshots")) as f64 / 1048576.0;
+        let (ok, out, err) = stack
+            .cluster
+            .cluster_cli(&leader_http, &["remove-node", "--node-id", &id_arg])?;
+        if !ok {
+            return Err(format!("remove-node failed: {out}{err}").into());
+        }
+        stack.cluster.kill(id);
+        std::fs::remove_dir_all(&stack.cluster.node(id).data_dir)?;
+    }
+    Ok(figures)
+}
