@@ -163,13 +163,21 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
     );
     let mut stack = stack::Stack::start(binary, 2, &[]).await?;
     figures.extend(floor(&stack, rounds)?);
+    // A phase that fails is reported under the table; the others still run.
+    let mut failed: Vec<String> = Vec::new();
+    let mut fail = |phase: &str, e: Error| {
+        eprintln!("   the {phase} phase failed: {e}");
+        failed.push(format!("{phase}: {e}"));
+    };
     if wants(Phase::Chain) {
         eprintln!(
             "== chain of {} no-op tasks, {rounds} measured runs",
             args.chain
         );
-        let runs = chain::measure(&stack, args.chain, rounds).await?;
-        figures.extend(chain_figures(&runs, args.chain, airflow.chain.as_ref()));
+        match chain::measure(&stack, args.chain, rounds).await {
+            Ok(runs) => figures.extend(chain_figures(&runs, args.chain, airflow.chain.as_ref())),
+            Err(e) => fail("chain", e),
+        }
     }
     if wants(Phase::Throughput) {
         eprintln!(
@@ -181,8 +189,10 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             throughput::Kind::Protocol,
             throughput::Kind::Empty,
         ] {
-            let tp = throughput::measure(&stack, kind, args.runs, args.width, rounds).await?;
-            figures.extend(throughput_figures(kind, &tp, &args));
+            match throughput::measure(&stack, kind, args.runs, args.width, rounds).await {
+                Ok(tp) => figures.extend(throughput_figures(kind, &tp, &args)),
+                Err(e) => fail("throughput", e),
+            }
         }
     }
     if wants(Phase::Failover) {
@@ -190,24 +200,13 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             "== failover: {} kills of the leader during a chain",
             args.kills
         );
-        let fo = failover::measure(&mut stack, args.kills).await?;
-        let max = fo.iter().copied().fold(f64::MIN, f64::max);
-        figures.push(
-            Figure::new(
-                "failover_median",
-                "kill -9 leader -> next task starts",
-                "ms",
-                fo.clone(),
-            )
-            .target(Target::AtMost(1000.0)),
-        );
-        figures.push(Figure::new(
-            "failover_max",
-            "  the same, max of the kills",
-            "ms",
-            vec![max],
-        ));
-        extra.insert("failover_ms".into(), json!(fo));
+        match failover::measure(&mut stack, args.kills).await {
+            Ok(fo) => {
+                figures.extend(failover_figures(&fo));
+                extra.insert("failover_ms".into(), json!(fo));
+            }
+            Err(e) => fail("failover", e),
+        }
     }
     drop(stack);
 
@@ -222,12 +221,16 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             shape.dags,
             shape.task_instances()
         );
-        let sc = scale::measure(binary, &shape, args.list_requests, rounds).await?;
-        figures.extend(scale_figures(&sc, &shape));
-        extra.insert(
-            "scale_per_node".into(),
-            json!({"rss_mib": sc.rss_mib, "data_dir_mib": sc.data_dir_mib}),
-        );
+        match scale::measure(binary, &shape, args.list_requests, rounds).await {
+            Ok(sc) => {
+                figures.extend(scale_figures(&sc, &shape));
+                extra.insert(
+                    "scale_per_node".into(),
+                    json!({"rss_mib": sc.rss_mib, "data_dir_mib": sc.data_dir_mib}),
+                );
+            }
+            Err(e) => fail("scale", e),
+        }
     }
 
     let commit = git_commit();
@@ -241,6 +244,9 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
         if dirty { ", uncommitted changes" } else { "" },
     );
     print!("{table}");
+    for failure in &failed {
+        println!("FAILED, not measured: {failure}");
+    }
 
     let now = chrono::Utc::now();
     let mut result = json!({
@@ -265,6 +271,7 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
         "figures": report::to_json(&figures),
         "airflow": airflow_raw,
         "table": table,
+        "failed": failed,
     });
     if let Some(map) = result.as_object_mut() {
         map.extend(extra);
@@ -277,6 +284,9 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
     ));
     std::fs::write(&file, serde_json::to_string_pretty(&result)?)?;
     eprintln!("written: {}", file.display());
+    if !failed.is_empty() {
+        return Err(format!("{} phase(s) failed", failed.len()).into());
+    }
     Ok(())
 }
 
@@ -384,6 +394,25 @@ fn throughput_figures(
             runs.iter().map(|r| r.commands_per_entry).collect(),
         )
         .higher_is_better(),
+    ]
+}
+
+fn failover_figures(kills_ms: &[f64]) -> Vec<Figure> {
+    let max = kills_ms.iter().copied().fold(f64::MIN, f64::max);
+    vec![
+        Figure::new(
+            "failover_median",
+            "kill -9 leader -> next task starts",
+            "ms",
+            kills_ms.to_vec(),
+        )
+        .target(Target::AtMost(1000.0)),
+        Figure::new(
+            "failover_max",
+            "  the same, max of the kills",
+            "ms",
+            vec![max],
+        ),
     ]
 }
 

@@ -13,7 +13,7 @@ use kairos_dag::state::DagRunState;
 use kairos_dag::state::RunType;
 use kairos_server::ClusterClient;
 use kairos_server::local_cluster::{Node, free_port, put_dag_command};
-use kairos_state::Command;
+use kairos_state::{Command, RejectionKind};
 
 use super::Error;
 use super::stack::{Stack, dir_bytes, quantile, rss_mib};
@@ -88,25 +88,51 @@ fn dag_yaml(i: usize, tasks: usize) -> String {
 /// entries, as it would for many clients).
 async fn propose_all(client: &Arc<ClusterClient>, batches: Vec<Vec<Command>>) -> Result<(), Error> {
     let mut pending = tokio::task::JoinSet::new();
-    for batch in batches {
+    let total = batches.len();
+    let started = Instant::now();
+    for (n, batch) in batches.into_iter().enumerate() {
+        if n > 0 && n % (total / 10).max(1) == 0 {
+            eprintln!(
+                "   {n} of {total} proposals sent, {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         while pending.len() >= 4 {
             if let Some(done) = pending.join_next().await {
                 done??;
             }
         }
         let client = client.clone();
-        pending.spawn(async move {
-            let reply = client.propose(&batch).await.map_err(|e| e.to_string())?;
-            match reply.results.iter().find(|r| r.is_err()) {
-                Some(refused) => Err(format!("a command was refused: {refused:?}")),
-                None => Ok(()),
-            }
-        });
+        pending.spawn(async move { propose_batch(&client, &batch).await });
     }
     while let Some(done) = pending.join_next().await {
         done??;
     }
     Ok(())
+}
+
+/// One batch, sent again when its outcome is unknown (a timeout while the cluster
+/// was busy): a run created the first time is then refused as existing, which is
+/// what the batch wanted, and marking a run success again changes nothing.
+async fn propose_batch(client: &ClusterClient, batch: &[Command]) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client.propose(batch).await {
+            Ok(reply) => {
+                let refused = reply.results.iter().find(|r| match r {
+                    Ok(_) => false,
+                    Err(e) => !(tries > 1 && e.kind == RejectionKind::AlreadyExists),
+                });
+                return match refused {
+                    Some(refused) => Err(format!("a command was refused: {refused:?}")),
+                    None => Ok(()),
+                };
+            }
+            Err(e) if tries < 5 => eprintln!("   a proposal failed ({e}); sending it again"),
+            Err(e) => return Err(format!("a proposal failed 5 times: {e}")),
+        }
+    }
 }
 
 pub async fn measure(
