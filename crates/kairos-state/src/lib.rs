@@ -12,6 +12,7 @@ pub mod command;
 pub mod keys;
 pub mod query;
 pub mod records;
+mod scan_hint;
 pub mod schedule;
 pub mod snapshot;
 pub mod stats;

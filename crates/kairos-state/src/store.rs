@@ -37,6 +37,8 @@ pub struct Store {
     /// Scheduling plans (graph, priority weights), computed once per version for the
     /// same reason.
     plans: Mutex<HashMap<(String, u32), Arc<Plan>>>,
+    /// Where the live keys of the queued index begin (see [`crate::scan_hint`]).
+    pub(crate) hints: crate::scan_hint::ScanHints,
 }
 
 /// How many parsed versions the cache keeps before it starts over.
@@ -60,6 +62,7 @@ impl Store {
             path: path.to_path_buf(),
             versions: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
+            hints: Default::default(),
         })
     }
 
@@ -110,6 +113,34 @@ impl Store {
             self.handle(cf),
             read,
             IteratorMode::From(&start, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Raw pairs whose key starts with `prefix`, in key order, from the first key at
+    /// or above `from`, at most `limit` of them.
+    pub(crate) fn scan_raw_from(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let start = if from >= prefix { from } else { prefix };
+        let mut read = ReadOptions::default();
+        read.set_total_order_seek(true);
+        let iter = self.db.iterator_cf_opt(
+            self.handle(cf),
+            read,
+            IteratorMode::From(start, Direction::Forward),
         );
         let mut out = Vec::new();
         for item in iter {
@@ -266,6 +297,7 @@ impl Store {
 
     /// Forgets every cached version (after a snapshot replaced the store's content).
     pub(crate) fn forget_cached_versions(&self) {
+        self.hints.clear();
         if let Ok(mut cache) = self.versions.lock() {
             cache.clear();
         }
@@ -285,7 +317,7 @@ impl Store {
 
 /// The smallest key above every key that starts with `prefix` (None when the prefix
 /// is all 0xFF bytes, which no key of ours is).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < u8::MAX {

@@ -247,14 +247,26 @@ impl<'a> Txn<'a> {
     /// Writes everything staged in one atomic batch.
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();
+        let mut queued_puts = Vec::new();
         for ((cf, key), value) in self.staged {
             let handle = self.store.handle(cf);
             match value {
-                Some(value) => batch.put_cf(handle, key, value),
+                Some(value) => {
+                    batch.put_cf(handle, &key, value);
+                    if cf == Cf::Index && key.starts_with(crate::schedule::index::QUEUED) {
+                        queued_puts.push(key);
+                    }
+                }
                 None => batch.delete_cf(handle, key),
             }
         }
         self.store.db.write(batch)?;
+        // After the write: see scan_hint for why the order matters.
+        for key in queued_puts {
+            if let Some(prefix) = crate::schedule::index::queued_prefix_of(&key) {
+                self.store.hints.put(prefix, &key);
+            }
+        }
         Ok(())
     }
 }

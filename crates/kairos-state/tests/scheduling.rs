@@ -1119,3 +1119,58 @@ timed:
     store.apply_at(t + Duration::minutes(91), vec![Command::Tick]);
     assert_eq!(run_state(&store, "timed", "again"), DagRunState::Failed);
 }
+
+/// The queued list a worker's poll reads starts where the live keys begin (past
+/// the tombstones of dispatched ones); it must list exactly what a scan from the
+/// start of the index lists, when the front is taken, when work of a higher
+/// priority (keys below the front) arrives, and when the queue empties and fills.
+#[test]
+fn the_queued_list_skips_dispatched_keys_yet_misses_nothing() {
+    use kairos_state::keys::Cf;
+    use kairos_state::schedule::index;
+    let mut store = TempStore::new();
+    let heavy = wide(3, &[50, 50, 50]).replacen("wide:", "heavy:", 1);
+    store.apply(vec![
+        Command::set_pool("small", 1000),
+        put(&wide(10, &[])),
+        put(&heavy),
+    ]);
+    let full_scan = |store: &TempStore| -> Vec<TaskInstanceKey> {
+        store
+            .store
+            .scan::<TaskInstanceKey>(Cf::Index, &index::queued_prefix("default"), None, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, ti)| ti)
+            .collect()
+    };
+    let same = |store: &TempStore| {
+        let hinted = store.store.queued("default", 1000).unwrap();
+        assert_eq!(hinted, full_scan(store));
+        hinted
+    };
+    store.apply(vec![manual("wide", "r1")]);
+    assert_eq!(same(&store).len(), 10);
+    // Take the front five, one poll at a time.
+    for _ in 0..5 {
+        let first = store.store.queued("default", 2).unwrap()[0].clone();
+        dispatch(&mut store, first);
+    }
+    assert_eq!(same(&store).len(), 5);
+    // Higher priority sorts before the front: still seen, and first.
+    store.apply(vec![manual("heavy", "h1")]);
+    let listed = same(&store);
+    assert_eq!(listed.len(), 8);
+    assert!(
+        listed[..3].iter().all(|t| t.dag_id == "heavy"),
+        "{listed:?}"
+    );
+    // Empty, then filled again.
+    for ti in listed {
+        dispatch(&mut store, ti);
+    }
+    assert!(same(&store).is_empty());
+    store.apply(vec![manual("wide", "r2")]);
+    // Six: the DAG's max_active_tasks (16) with r1's ten still running.
+    assert_eq!(same(&store).len(), 6);
+}

@@ -102,11 +102,23 @@ impl Store {
         queue: &str,
         limit: usize,
     ) -> Result<Vec<crate::command::TaskInstanceKey>, StoreError> {
-        Ok(self
-            .scan(Cf::Index, &index::queued_prefix(queue), None, limit)?
+        let prefix = index::queued_prefix(queue);
+        let start = self.hints.start(&prefix);
+        let pairs = self.scan_raw_from(
+            Cf::Index,
+            &prefix,
+            start.from.as_deref().unwrap_or(&prefix),
+            limit,
+        )?;
+        if limit > 0 {
+            let end = crate::store::prefix_end(&prefix).unwrap_or_default();
+            self.hints
+                .advance(&prefix, start, pairs.first().map(|(k, _)| k.clone()), end);
+        }
+        pairs
             .into_iter()
-            .map(|(_, ti)| ti)
-            .collect())
+            .map(|(_, v)| crate::store::decode(Cf::Index, &v))
+            .collect()
     }
 
     /// Every attempt a worker holds (a new leader re-arms their leases from this).

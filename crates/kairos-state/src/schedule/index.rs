@@ -74,6 +74,13 @@ pub fn queued_prefix(queue: &str) -> Vec<u8> {
     key
 }
 
+/// The queue prefix of a queued-index key (up to and with the 0 after the queue).
+pub(crate) fn queued_prefix_of(key: &[u8]) -> Option<&[u8]> {
+    let rest = key.strip_prefix(QUEUED)?;
+    let end = rest.iter().position(|b| *b == 0)?;
+    key.get(..QUEUED.len() + end + 1)
+}
+
 pub fn queued(ti: &TaskInstanceRecord) -> Vec<u8> {
     ordered(&queued_prefix(&ti.queue), ti)
 }
