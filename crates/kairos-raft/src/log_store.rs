@@ -51,6 +51,10 @@ impl LogStore {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
+        // Entries are read back soon after they are written (replication, apply)
+        // and purged behind snapshots: a small memtable budget is enough, and keeps
+        // a node's memory from growing with the size of its entries.
+        options.set_db_write_buffer_size(64 << 20);
         let families = [LOGS, META]
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
