@@ -40,7 +40,11 @@ impl Default for RaftSettings {
     fn default() -> RaftSettings {
         RaftSettings {
             heartbeat: Duration::from_millis(50),
-            election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
+            // A follower waits the maximum (openraft's leader lease) plus a random
+            // time in the range before it stands: 0.6 to 0.8 s with these, so that
+            // a dead leader is replaced within a second (the failover benchmark),
+            // while a leader must go silent for 12 heartbeats before anyone stands.
+            election_timeout: (Duration::from_millis(200), Duration::from_millis(400)),
             snapshot_every: 5000,
             keep_behind_snapshot: 1000,
             peer_routes: BTreeMap::new(),

@@ -359,6 +359,9 @@ async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<bool>) {
                     }
                 }
             }
+            // A new leader does not know this worker yet: register with it and
+            // poll again at once (it may already hold work for us).
+            Err(CallError::NotRegistered) => agent.failed("poll", CallError::NotRegistered),
             Err(e) => {
                 agent.failed("poll", e);
                 // At most a second: a failover takes about that long, and every

@@ -62,6 +62,9 @@ pub struct Conn {
 /// How long one node may take to answer a heartbeat or a registration.
 pub const TRY_CAP: Duration = Duration::from_secs(2);
 
+/// The longest wait between two full rounds of failed calls.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
 struct Inner {
     current: String,
     channels: HashMap<String, Channel>,
@@ -215,10 +218,14 @@ impl Conn {
                     status.message()
                 )));
             }
-            // Redirects are followed at once; a full round of failures backs off.
+            // Redirects are followed at once; a full round of failures backs off,
+            // to at most 200 ms: while a new leader is elected every node answers
+            // "no leader", and each moment slept past the election is a moment the
+            // new leader has work and no taker (the failover benchmark measured a
+            // 500 ms cap as about 0.4 s of its 1.4 s).
             if !redirected && failures % self.addrs.len() == 0 {
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_millis(500));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

@@ -69,7 +69,7 @@ pub struct ServerArgs {
     /// Raft heartbeat interval in milliseconds (default 50). [env: KAIROS_HEARTBEAT_MS]
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
-    /// Election timeout range, `MIN-MAX` milliseconds (default 300-600).
+    /// Election timeout range, `MIN-MAX` milliseconds (default 200-400).
     /// [env: KAIROS_ELECTION_TIMEOUT_MS]
     #[arg(long)]
     pub election_timeout_ms: Option<String>,
