@@ -118,21 +118,7 @@ impl Store {
             }
             _ => prefix.to_vec(),
         };
-        let read = bounded(prefix);
-        let iter = self.db.iterator_cf_opt(
-            self.handle(cf),
-            read,
-            IteratorMode::From(&start, Direction::Forward),
-        );
-        let mut out = Vec::new();
-        for item in iter {
-            let (key, value) = item?;
-            if !key.starts_with(prefix) || out.len() >= limit {
-                break;
-            }
-            out.push((key.to_vec(), value.to_vec()));
-        }
-        Ok(out)
+        self.scan_raw_from(cf, prefix, &start, limit)
     }
 
     /// Raw pairs whose key starts with `prefix`, in key order, from the first key at
