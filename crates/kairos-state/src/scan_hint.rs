@@ -11,15 +11,25 @@
 //! Invariant: no live key under a prefix is below its hint. A commit that puts a
 //! key lowers the hint to it (after the write, so a scan that did not see the key
 //! cannot then raise the hint past it: raising checks that no put happened since
-//! the scan began). Deletes never lower it. The hint is memory only: results are
-//! the same with or without it, so it plays no part in the replicated state.
+//! the scan began). Deletes never lower it; installing a snapshot forgets every
+//! hint, and a scan that began before cannot set one after. The hint is memory
+//! only: results are the same with or without it, so it plays no part in the
+//! replicated state.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 #[derive(Default)]
 pub(crate) struct ScanHints {
-    by_prefix: Mutex<HashMap<Vec<u8>, Hint>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    by_prefix: HashMap<Vec<u8>, Hint>,
+    /// Bumped when the store's content is replaced: a scan that began before may
+    /// not raise a hint after.
+    generation: u64,
 }
 
 #[derive(Default, Clone)]
@@ -35,23 +45,28 @@ struct Hint {
 pub(crate) struct ScanStart {
     pub from: Option<Vec<u8>>,
     puts: u64,
+    generation: u64,
 }
 
 impl ScanHints {
     pub fn start(&self, prefix: &[u8]) -> ScanStart {
-        let hints = self.by_prefix.lock().unwrap_or_else(|p| p.into_inner());
-        let hint = hints.get(prefix).cloned().unwrap_or_default();
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let hint = state.by_prefix.get(prefix).cloned().unwrap_or_default();
         ScanStart {
             from: hint.from,
             puts: hint.puts,
+            generation: state.generation,
         }
     }
 
     /// After a scan from `start` whose first live key was `first` (None: there was
     /// none up to `end`, the first key past the prefix).
     pub fn advance(&self, prefix: &[u8], start: ScanStart, first: Option<Vec<u8>>, end: Vec<u8>) {
-        let mut hints = self.by_prefix.lock().unwrap_or_else(|p| p.into_inner());
-        let hint = hints.entry(prefix.to_vec()).or_default();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.generation != start.generation {
+            return;
+        }
+        let hint = state.by_prefix.entry(prefix.to_vec()).or_default();
         if hint.puts == start.puts {
             hint.from = Some(first.unwrap_or(end));
         }
@@ -59,8 +74,8 @@ impl ScanHints {
 
     /// A key was written under `prefix` (called after the write).
     pub fn put(&self, prefix: &[u8], key: &[u8]) {
-        let mut hints = self.by_prefix.lock().unwrap_or_else(|p| p.into_inner());
-        let hint = hints.entry(prefix.to_vec()).or_default();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let hint = state.by_prefix.entry(prefix.to_vec()).or_default();
         hint.puts += 1;
         if hint.from.as_deref().is_some_and(|from| key < from) {
             hint.from = Some(key.to_vec());
@@ -69,10 +84,9 @@ impl ScanHints {
 
     /// The store's content was replaced (a snapshot was installed).
     pub fn clear(&self) {
-        self.by_prefix
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.by_prefix.clear();
+        state.generation += 1;
     }
 }
 
@@ -106,5 +120,11 @@ mod tests {
         assert_eq!(hints.start(b"Q").from.as_deref(), Some(&b"Q1"[..]));
         hints.clear();
         assert_eq!(hints.start(b"Q").from, None);
+        // A scan of the content before a snapshot replaced it raises nothing after.
+        let fresh = ScanHints::default();
+        let before = fresh.start(b"Q");
+        fresh.clear();
+        fresh.advance(b"Q", before, Some(b"Q8".to_vec()), b"R".to_vec());
+        assert_eq!(fresh.start(b"Q").from, None);
     }
 }
