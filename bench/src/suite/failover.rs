@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::put_dag_command;
+use kairos_server::local_cluster::{chain_yaml_of, put_dag_command};
 use kairos_state::Command;
 
 use super::Error;
@@ -18,26 +18,16 @@ use super::stack::Stack;
 pub const DAG_ID: &str = "bench_failover";
 const TASKS: usize = 10;
 
-fn yaml() -> String {
-    let mut yaml =
-        format!("{DAG_ID}:\n  schedule: null\n  is_paused_upon_creation: false\n  tasks:\n");
-    for i in 0..TASKS {
-        yaml.push_str(&format!(
-            "    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: 'sleep 0.05'\n"
-        ));
-        if i > 0 {
-            yaml.push_str(&format!("      dependencies: [t{:02}]\n", i - 1));
-        }
-    }
-    yaml
-}
-
 /// Milliseconds from each kill to the next task's start.
 pub async fn measure(stack: &mut Stack, kills: usize) -> Result<Vec<f64>, Error> {
     stack
         .cluster
         .client()
-        .propose(&[put_dag_command(&yaml())?])
+        .propose(&[put_dag_command(&chain_yaml_of(
+            DAG_ID,
+            TASKS,
+            "sleep 0.05",
+        ))?])
         .await?;
     let mut out = Vec::new();
     for round in 0..kills {

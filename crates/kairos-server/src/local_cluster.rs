@@ -391,13 +391,19 @@ pub fn put_dag_file_commands(path: &Path) -> Result<Vec<kairos_state::Command>, 
         .collect())
 }
 
-/// A chain of `n` BashOperator tasks `t00 >> t01 >> ...`, unpaused, no schedule.
+/// A chain of `n` BashOperator tasks `t00 >> t01 >> ...` of `true`, unpaused, no
+/// schedule.
 pub fn chain_yaml(dag_id: &str, n: usize) -> String {
+    chain_yaml_of(dag_id, n, "true")
+}
+
+/// [`chain_yaml`] whose tasks run `bash_command` (single-quoted YAML).
+pub fn chain_yaml_of(dag_id: &str, n: usize, bash_command: &str) -> String {
     let mut yaml = format!(
         "{dag_id}:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: 64\n  tasks:\n"
     );
     for i in 0..n {
-        yaml.push_str(&format!("    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: 'true'\n"));
+        yaml.push_str(&format!("    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: '{bash_command}'\n"));
         if i > 0 {
             yaml.push_str(&format!("      dependencies: [t{:02}]\n", i - 1));
         }
