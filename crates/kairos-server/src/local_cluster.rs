@@ -206,7 +206,10 @@ impl Cluster {
     /// A node that has not yet received the membership log calls itself a learner
     /// while already naming the leader, so agreement alone is not enough: every
     /// node that answers must also be a voter by then (the nodes this helper
-    /// starts all are), or callers race the leader's first replication.
+    /// starts all are), or callers race the leader's first replication. A
+    /// running node that does not answer yet (still opening its store) is not
+    /// ready either: skipping it let a test read a node that had not yet heard
+    /// of the cluster at all.
     pub async fn wait_leader(&self, timeout: Duration) -> Result<u64, ClusterError> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -214,13 +217,15 @@ impl Cluster {
             let mut views = Vec::new();
             let mut all_voters = true;
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                if let Some(status) = self.status(node.id).await {
-                    if status.role == "leader" {
-                        leaders.push(status.node_id);
-                    }
-                    all_voters &= status.role == "leader" || status.role == "follower";
-                    views.push(status.leader_id);
+                let Some(status) = self.status(node.id).await else {
+                    all_voters = false;
+                    continue;
+                };
+                if status.role == "leader" {
+                    leaders.push(status.node_id);
                 }
+                all_voters &= status.role == "leader" || status.role == "follower";
+                views.push(status.leader_id);
             }
             if let [leader] = leaders.as_slice() {
                 if all_voters && views.iter().all(|v| v == leader) {
