@@ -1,12 +1,16 @@
 //! Where the live keys of a queue-like index begin, so that scans skip the
 //! tombstones in front of them.
 //!
-//! The queued index is consumed from its front: each dispatch deletes the lowest
-//! keys. RocksDB keeps a deleted key as a tombstone until a flush and compaction,
-//! and a scan from the prefix walks every one of them, so with thousands of
-//! dispatches between compactions each worker poll grew linear in the work done
-//! (the benchmark saw 80% of the leader's CPU there). A hint is the lowest key
-//! that may still be live; a scan starts there.
+//! Three indexes are consumed from their front: the queued instances of each
+//! queue (each dispatch deletes the lowest keys), the scheduled instances (each
+//! queueing pass deletes the lowest), and the timers (fired in time order).
+//! RocksDB keeps a deleted key as a tombstone until a flush and compaction, and a
+//! scan from the prefix walks every one of them, so with thousands of moves
+//! between compactions each worker poll, queueing pass and timer read grew linear
+//! in the work done (the benchmark saw 80% of the leader's CPU in polls, then 60%
+//! in queueing passes inside apply). A hint is the lowest key that may still be
+//! live; a scan starts there. [`crate::schedule::index::hinted_prefix_of`] names
+//! the hinted prefixes.
 //!
 //! Invariant: no live key under a prefix is below its hint. A commit that puts a
 //! key lowers the hint to it (after the write, so a scan that did not see the key

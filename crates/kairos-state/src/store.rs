@@ -37,7 +37,8 @@ pub struct Store {
     /// Scheduling plans (graph, priority weights), computed once per version for the
     /// same reason.
     plans: Mutex<HashMap<(String, u32), Arc<Plan>>>,
-    /// Where the live keys of the queued index begin (see [`crate::scan_hint`]).
+    /// Where the live keys of the front-consumed indexes begin (see
+    /// [`crate::scan_hint`]).
     pub(crate) hints: crate::scan_hint::ScanHints,
 }
 
@@ -119,6 +120,27 @@ impl Store {
             _ => prefix.to_vec(),
         };
         self.scan_raw_from(cf, prefix, &start, limit)
+    }
+
+    /// The first live key of the index under `prefix` (None: there is none), read
+    /// from the prefix's scan hint, which it raises: for the indexes consumed from
+    /// their front, whose tombstones it then walks once instead of at every scan
+    /// (see [`crate::scan_hint`]).
+    pub(crate) fn index_live_from(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let start = self.hints.start(prefix);
+        let first = self
+            .scan_raw_from(
+                Cf::Index,
+                prefix,
+                start.from.as_deref().unwrap_or(prefix),
+                1,
+            )?
+            .into_iter()
+            .next()
+            .map(|(key, _)| key);
+        let end = prefix_end(prefix).unwrap_or_default();
+        self.hints.advance(prefix, start, first.clone(), end);
+        Ok(first)
     }
 
     /// Raw pairs whose key starts with `prefix`, in key order, from the first key at

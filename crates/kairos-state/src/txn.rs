@@ -135,6 +135,37 @@ impl<'a> Txn<'a> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.scan_page_from(cf, prefix, after, None, limit)
+    }
+
+    /// [`Txn::scan_page`] of an index consumed from its front (scheduled, queued,
+    /// timers): the store is read from where its live keys begin, not through the
+    /// tombstones before them (see [`crate::scan_hint`]). The staged writes are
+    /// still read from `after`, so the result is the same.
+    pub(crate) fn scan_index_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let live = self.store.index_live_from(prefix)?;
+        let from = live
+            .or_else(|| crate::store::prefix_end(prefix))
+            .unwrap_or_default();
+        self.scan_page_from(Cf::Index, prefix, after, Some(&from), limit)
+    }
+
+    /// [`Txn::scan_page`] whose first read of the store starts at `store_from`
+    /// (inclusive) when that is past `after`: the caller knows no stored key under
+    /// the prefix below it is live.
+    fn scan_page_from(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        store_from: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         const PAGE: usize = 256;
         let exclusive = after.filter(|a| *a >= prefix);
         let lower = exclusive.unwrap_or(prefix).to_vec();
@@ -146,12 +177,16 @@ impl<'a> Txn<'a> {
             .peekable();
         let mut stored: std::collections::VecDeque<(Vec<u8>, Vec<u8>)> = Default::default();
         let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        let mut skip_to: Option<&[u8]> = store_from.filter(|from| after.is_none_or(|a| *from > a));
         let mut store_done = false;
         let mut out = Vec::new();
         // A merge of two sorted streams; a staged write hides the stored value of its key.
         while out.len() < limit {
             if stored.is_empty() && !store_done {
-                let page = self.store.scan_raw(cf, prefix, cursor.as_deref(), PAGE)?;
+                let page = match skip_to.take() {
+                    Some(from) => self.store.scan_raw_from(cf, prefix, from, PAGE)?,
+                    None => self.store.scan_raw(cf, prefix, cursor.as_deref(), PAGE)?,
+                };
                 store_done = page.len() < PAGE;
                 cursor = page.last().map(|(k, _)| k.clone()).or(cursor);
                 stored.extend(page);
@@ -247,14 +282,14 @@ impl<'a> Txn<'a> {
     /// Writes everything staged in one atomic batch.
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();
-        let mut queued_puts = Vec::new();
+        let mut hinted_puts = Vec::new();
         for ((cf, key), value) in self.staged {
             let handle = self.store.handle(cf);
             match value {
                 Some(value) => {
                     batch.put_cf(handle, &key, value);
-                    if cf == Cf::Index && key.starts_with(crate::schedule::index::QUEUED) {
-                        queued_puts.push(key);
+                    if cf == Cf::Index && crate::schedule::index::hinted_prefix_of(&key).is_some() {
+                        hinted_puts.push(key);
                     }
                 }
                 None => batch.delete_cf(handle, key),
@@ -262,8 +297,8 @@ impl<'a> Txn<'a> {
         }
         self.store.db.write(batch)?;
         // After the write: see scan_hint for why the order matters.
-        for key in queued_puts {
-            if let Some(prefix) = crate::schedule::index::queued_prefix_of(&key) {
+        for key in hinted_puts {
+            if let Some(prefix) = crate::schedule::index::hinted_prefix_of(&key) {
                 self.store.hints.put(prefix, &key);
             }
         }

@@ -86,9 +86,8 @@ impl Store {
     /// The time of the earliest timer, if any (the leader proposes a `Tick` then).
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self
-            .scan_raw(Cf::Index, index::TIMERS, None, 1)?
-            .first()
-            .and_then(|(key, _)| index::time_from_bytes(&key[index::TIMERS.len()..])))
+            .index_live_from(index::TIMERS)?
+            .and_then(|key| index::time_from_bytes(&key[index::TIMERS.len()..])))
     }
 
     /// Whether a queueing pass stopped at its budget and waits to be continued.

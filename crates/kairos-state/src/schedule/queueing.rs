@@ -132,7 +132,7 @@ pub(crate) fn pass(
             txn.delete(Cf::Index, QUEUE_CURSOR.to_vec());
             return Ok(());
         }
-        let page = txn.scan_page(Cf::Index, SCHEDULED, after.as_deref(), 256)?;
+        let page = txn.scan_index_page(SCHEDULED, after.as_deref(), 256)?;
         if page.is_empty() {
             txn.delete(Cf::Index, QUEUE_CURSOR.to_vec());
             return Ok(());

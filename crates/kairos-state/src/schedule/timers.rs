@@ -19,7 +19,7 @@ pub(crate) fn fire_due(txn: &mut Txn<'_>, sched: &mut Sched) -> Result<usize, St
     let mut fired = 0;
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = txn.scan_page(Cf::Index, TIMERS, after.as_deref(), 256)?;
+        let page = txn.scan_index_page(TIMERS, after.as_deref(), 256)?;
         if page.is_empty() {
             return Ok(fired);
         }
