@@ -55,9 +55,15 @@ impl LogStore {
         // and purged behind snapshots: a small memtable budget is enough, and keeps
         // a node's memory from growing with the size of its entries.
         options.set_db_write_buffer_size(64 << 20);
-        let families = [LOGS, META]
-            .into_iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        // Entries are read back mostly from the memtable: a small shared block
+        // cache (see the state store's `table_options`) bounds the rest.
+        let cache = rocksdb::Cache::new_lru_cache(16 << 20);
+        let table = kairos_state::store::table_options(&cache);
+        let families = [LOGS, META].into_iter().map(|name| {
+            let mut family = Options::default();
+            family.set_block_based_table_factory(&table);
+            ColumnFamilyDescriptor::new(name, family)
+        });
         let db = DB::open_cf_descriptors(&options, path, families)?;
         Ok(LogStore { db: Arc::new(db) })
     }
