@@ -41,5 +41,8 @@ else
     echo '{"measured": false, "why": "skipped (KAIROS_BENCH_AIRFLOW=0)"}' > "$airflow_json"
 fi
 
+# Airflow's PostgreSQL leaves dirty pages behind; their writeback would slow
+# Kairos's fdatasyncs during its first phase. Each system starts on a quiet disk.
+sync
 echo "== Kairos (kairos-bench suite)" >&2
 "$CARGO_TARGET_DIR/release/kairos-bench" suite --airflow "$airflow_json" "$@"
