@@ -6,8 +6,10 @@
 //! deletes it. The cluster records a repeat of the same report once
 //! (`AlreadyRecorded`), so re-sending is always safe.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use kairos_proto::v1::{ReportFinishedRequest, TaskInstanceId, XComValue};
 use serde::{Deserialize, Serialize};
@@ -92,14 +94,35 @@ impl Finished {
 
 pub struct Spool {
     dir: PathBuf,
+    /// The attempts whose results are on disk. Every poll sends them (the cluster
+    /// must not hand them out again) and the reporter walks them: reading the
+    /// directory for that each time cost half a busy worker's CPU, and grew with
+    /// the directory (ext4 keeps a directory's size after its files go). Read
+    /// from disk once, at open; kept in step by `put` and `remove`.
+    spooled: Mutex<BTreeSet<String>>,
 }
 
 impl Spool {
     pub fn open(dir: &Path) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
+        let mut spooled = BTreeSet::new();
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            if let Some(finished) = read(&path) {
+                spooled.insert(finished.attempt);
+            }
+        }
         Ok(Spool {
             dir: dir.to_path_buf(),
+            spooled: Mutex::new(spooled),
         })
+    }
+
+    fn spooled(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.spooled.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn path_of(&self, attempt: &str) -> PathBuf {
@@ -125,37 +148,52 @@ impl Spool {
         file.write_all(&bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(&self.dir)?.sync_all()
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        self.spooled().insert(finished.attempt.clone());
+        Ok(())
     }
 
     pub fn remove(&self, attempt: &str) -> std::io::Result<()> {
         match std::fs::remove_file(self.path_of(attempt)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+            _ => {
+                self.spooled().remove(attempt);
+                Ok(())
+            }
         }
     }
 
-    /// Every spooled result. A file that cannot be read is logged and left in place
-    /// (never deleted: it may be the only record of a finished attempt).
+    /// The attempts whose results wait to be delivered (no disk read).
+    pub fn attempts(&self) -> Vec<String> {
+        self.spooled().iter().cloned().collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spooled().is_empty()
+    }
+
+    /// Every spooled result, read from disk. A file that cannot be read is logged
+    /// and left in place (never deleted: it may be the only record of a finished
+    /// attempt).
     pub fn all(&self) -> Vec<Finished> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Finished>(&b).map_err(|e| e.to_string()))
-            {
-                Ok(finished) => out.push(finished),
-                Err(e) => tracing::error!(path = %path.display(), "unreadable spooled result: {e}"),
-            }
+        self.attempts()
+            .iter()
+            .filter_map(|attempt| read(&self.path_of(attempt)))
+            .collect()
+    }
+}
+
+/// A spooled result, or None (logged) when it cannot be read.
+fn read(path: &Path) -> Option<Finished> {
+    match std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<Finished>(&b).map_err(|e| e.to_string()))
+    {
+        Ok(finished) => Some(finished),
+        Err(e) => {
+            tracing::error!(path = %path.display(), "unreadable spooled result: {e}");
+            None
         }
-        out
     }
 }
 
@@ -195,5 +233,24 @@ mod tests {
         reopened.remove("1-7.0").unwrap();
         reopened.remove("1-7.0").unwrap();
         assert_eq!(reopened.all().len(), 1);
+        assert_eq!(reopened.attempts(), ["2-9.1"]);
+        // The index in memory follows puts and removes without reading the disk.
+        reopened.put(&finished("3-1.0")).unwrap();
+        assert_eq!(reopened.attempts(), ["2-9.1", "3-1.0"]);
+        reopened.remove("2-9.1").unwrap();
+        reopened.remove("3-1.0").unwrap();
+        assert!(reopened.is_empty());
+        assert!(reopened.all().is_empty());
+        assert!(Spool::open(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_file_is_left_in_place_and_not_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.json"), "{not json").unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        spool.put(&finished("1-1.0")).unwrap();
+        assert_eq!(spool.attempts(), ["1-1.0"]);
+        assert!(dir.path().join("broken.json").exists());
     }
 }
