@@ -20,6 +20,7 @@ use crate::files::FileCache;
 use crate::logs;
 use crate::operators::{self, Ctx, Report};
 use crate::process;
+use crate::scratch::Scratch;
 use crate::spool::{Finished, Spool, TiId};
 
 /// The runner script Python callables run through.
@@ -46,6 +47,8 @@ struct Agent {
     config: WorkerConfig,
     conn: Arc<Conn>,
     spool: Spool,
+    /// Attempts' working directories, reused.
+    scratch: Scratch,
     files: FileCache,
     runner: PathBuf,
     log_url: String,
@@ -177,6 +180,12 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
             }
         }
     }
+    // Then their directories go: the pool starts empty.
+    let attempts = config.attempts_dir();
+    std::fs::remove_dir_all(&attempts)
+        .and_then(|()| std::fs::create_dir_all(&attempts))
+        .map_err(|e| setup("emptying the attempts directory", e))?;
+    let scratch = Scratch::new(&attempts);
     let runner = config.data_dir.join("runner.py");
     std::fs::write(&runner, RUNNER).map_err(|e| setup("writing the Python runner", e))?;
 
@@ -223,6 +232,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
     let agent = Arc::new(Agent {
         conn: Arc::new(conn),
         spool,
+        scratch,
         files,
         runner,
         log_url,
@@ -431,30 +441,13 @@ async fn run_attempt(
     if let Some(parent) = log.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    let safe: String = assignment
-        .attempt
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let workdir = agent.config.attempts_dir().join(&safe);
-    let pgid_file = agent.config.attempts_dir().join(format!("{safe}.pgid"));
-    // The same attempt run before (a worker restart): its processes must be gone
-    // before it runs again.
-    process::kill_recorded_group(&pgid_file);
-    let _ = std::fs::remove_dir_all(&workdir);
-    let report = match (
-        Attempt::decode(assignment),
-        std::fs::create_dir_all(&workdir),
-    ) {
+    // A directory of its own, emptied and handed back when this function ends.
+    // What an earlier life of this worker left running was stopped at start.
+    let scratch = agent.scratch.take();
+    let report = match (Attempt::decode(assignment), &scratch) {
         (Err(e), _) => Report::failed(e),
         (_, Err(e)) => Report::failed(format!("cannot create the attempt's directory: {e}")),
-        (Ok(attempt), Ok(())) => {
+        (Ok(attempt), Ok(scratch)) => {
             logs::note(
                 &log,
                 &format!(
@@ -468,12 +461,12 @@ async fn run_attempt(
                 conn: agent.conn.clone(),
                 files: &agent.files,
                 config: &agent.config,
-                xcom_file: workdir.join("xcom.jsonl"),
-                workdir: workdir.clone(),
+                xcom_file: scratch.dir.join("xcom.jsonl"),
+                workdir: scratch.dir.clone(),
                 log: log.clone(),
                 cancel,
                 runner: agent.runner.clone(),
-                pgid_file: pgid_file.clone(),
+                pgid_file: scratch.pgid_file.clone(),
             };
             operators::run(&ctx).await
         }
@@ -490,8 +483,7 @@ async fn run_attempt(
                 .unwrap_or_default()
         ),
     );
-    let _ = std::fs::remove_dir_all(&workdir);
-    let _ = std::fs::remove_file(&pgid_file);
+    drop(scratch);
     let return_value = report
         .xcoms
         .iter()

@@ -13,6 +13,7 @@ pub mod files;
 pub mod logs;
 pub mod operators;
 pub mod process;
+pub mod scratch;
 pub mod spool;
 
 pub use agent::{WorkerError, run};
