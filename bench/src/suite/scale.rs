@@ -16,11 +16,15 @@ use kairos_server::local_cluster::{Node, free_port, put_dag_command};
 use kairos_state::{Command, RejectionKind};
 
 use super::Error;
-use super::stack::{Stack, dir_bytes, quantile, rss_mib};
+use super::report::median;
+use super::stack::{Stack, dir_bytes, peak_rss_mib, quantile, rss_mib};
 
 /// A snapshot every 100 entries and 10 kept behind it: with ~1,000 commands per
 /// entry, the history ends up in a snapshot and the log behind it is purged, as in
 /// a cluster that has lived long; a new node can only catch up from the snapshot.
+/// How many readings of each node's RSS its figure is the median of.
+const RSS_READINGS: usize = 5;
+
 pub const SNAPSHOT_FLAGS: [&str; 4] = ["--snapshot-every", "100", "--keep-behind-snapshot", "10"];
 
 #[derive(Debug, Clone)]
@@ -40,7 +44,12 @@ impl Shape {
 pub struct ScaleFigures {
     pub push_s: f64,
     pub history_s: f64,
+    /// Per node: the median of its readings.
     pub rss_mib: Vec<f64>,
+    /// Per node: every reading.
+    pub rss_samples_mib: Vec<Vec<f64>>,
+    /// Per node: VmHWM, the most it ever held.
+    pub peak_rss_mib: Vec<f64>,
     pub data_dir_mib: Vec<f64>,
     /// p99 of each round of list requests, in ms.
     pub list_p99_ms: Vec<f64>,
@@ -198,11 +207,28 @@ pub async fn measure(
         .wait_converged(0, Duration::from_secs(600))
         .await?;
 
-    for node in &stack.cluster.nodes {
+    // A node's RSS moves by hundreds of MiB while it builds a snapshot (one
+    // buffer, see the README): one reading lands anywhere in that. Each node's
+    // figure is the median of 5 readings a second apart; the peak of its life
+    // (VmHWM) is reported beside it.
+    let mut readings: Vec<Vec<f64>> = vec![Vec::new(); stack.cluster.nodes.len()];
+    for round in 0..RSS_READINGS {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        for (node, seen) in stack.cluster.nodes.iter().zip(readings.iter_mut()) {
+            if let Some(child) = &node.child {
+                seen.push(rss_mib(child.id()).unwrap_or(f64::NAN));
+            }
+        }
+    }
+    for (node, seen) in stack.cluster.nodes.iter().zip(readings) {
         if let Some(child) = &node.child {
+            figures.rss_mib.push(median(&seen));
+            figures.rss_samples_mib.push(seen);
             figures
-                .rss_mib
-                .push(rss_mib(child.id()).unwrap_or(f64::NAN));
+                .peak_rss_mib
+                .push(peak_rss_mib(child.id()).unwrap_or(f64::NAN));
         }
         figures
             .data_dir_mib

@@ -9,7 +9,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use kairos_state::snapshot::parse_snapshot;
+use kairos_state::snapshot::for_each_record;
 use kairos_state::{EntryToApply, Store};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
@@ -79,21 +79,28 @@ fn applied_state(store: &Store) -> Result<(Option<LogId>, StoredMembership), Sto
 
 /// The same two records, read out of a snapshot's bytes.
 fn snapshot_state(data: &[u8]) -> Result<(Option<LogId>, StoredMembership), StorageError> {
-    let mut last = None;
-    let mut membership = StoredMembership::default();
-    for (cf, key, value) in parse_snapshot(data).map_err(snapshot_err)? {
+    // Records are visited, not collected: a list of millions of them cost a
+    // node hundreds of MiB at every snapshot.
+    let (mut last, mut membership) = (None, None);
+    for_each_record(data, |(cf, key, value)| {
         if cf != kairos_state::keys::Cf::Meta {
-            continue;
+            return;
         }
-        let Some(name) = key.strip_prefix(kairos_state::keys::meta::RAFT_PREFIX) else {
-            continue;
-        };
-        match name {
-            b"last_applied" => last = serde_json::from_slice(value).map_err(snapshot_err)?,
-            b"membership" => membership = serde_json::from_slice(value).map_err(snapshot_err)?,
+        match key.strip_prefix(kairos_state::keys::meta::RAFT_PREFIX) {
+            Some(b"last_applied") => last = Some(value),
+            Some(b"membership") => membership = Some(value),
             _ => {}
         }
-    }
+    })
+    .map_err(snapshot_err)?;
+    let last: Option<LogId> = match last {
+        Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
+        None => None,
+    };
+    let membership: StoredMembership = match membership {
+        Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
+        None => StoredMembership::default(),
+    };
     Ok((last, membership))
 }
 
@@ -243,18 +250,32 @@ impl SnapshotFiles {
             .lock
             .lock()
             .map_err(|_| std::io::Error::other("snapshot lock poisoned"))?;
-        if let Ok(Some(existing)) = self.read() {
-            if existing.meta.last_log_id > meta.last_log_id {
+        // Only the saved metadata is read to compare (not the whole snapshot).
+        if let Ok(Some(existing)) = self.read_meta() {
+            if existing.last_log_id > meta.last_log_id {
                 return Ok(());
             }
         }
         let header =
             serde_json::to_vec(&SavedMeta { meta: meta.clone() }).map_err(std::io::Error::other)?;
-        let mut bytes = Vec::with_capacity(4 + header.len() + data.len());
-        bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
-        bytes.extend_from_slice(&header);
-        bytes.extend_from_slice(data);
-        write_atomically(&self.path(), &bytes)
+        let len = (header.len() as u32).to_be_bytes();
+        write_atomically(&self.path(), &[&len, &header, data])
+    }
+
+    /// The saved snapshot's metadata alone (the data is not read nor checked).
+    fn read_meta(&self) -> std::io::Result<Option<SnapshotMeta>> {
+        use std::io::Read;
+        let mut file = match std::fs::File::open(self.path()) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut len = [0u8; 4];
+        file.read_exact(&mut len)?;
+        let mut header = vec![0u8; u32::from_be_bytes(len) as usize];
+        file.read_exact(&mut header)?;
+        let saved: SavedMeta = serde_json::from_slice(&header).map_err(std::io::Error::other)?;
+        Ok(Some(saved.meta))
     }
 
     /// The saved snapshot; a damaged file counts as none (openraft then builds a new
@@ -274,7 +295,7 @@ impl SnapshotFiles {
     }
 
     fn read(&self) -> std::io::Result<Option<Snapshot>> {
-        let bytes = match std::fs::read(self.path()) {
+        let mut bytes = match std::fs::read(self.path()) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
@@ -284,7 +305,9 @@ impl SnapshotFiles {
         let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
         let header = bytes.get(4..4 + len).ok_or_else(damaged)?;
         let saved: SavedMeta = serde_json::from_slice(header).map_err(|_| damaged())?;
-        let data = bytes[4 + len..].to_vec();
+        // The header is cut off in place: a copy of the data would double it.
+        bytes.drain(..4 + len);
+        let data = bytes;
         match snapshot_state(&data) {
             Ok((last, _)) if last == saved.meta.last_log_id => Ok(Some(Snapshot {
                 meta: saved.meta,
@@ -295,17 +318,76 @@ impl SnapshotFiles {
     }
 }
 
-fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes `parts`, one after the other, as the file at `path`, or leaves the
+/// old file.
+fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::io::Write;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(data)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kairos_state::Command;
+    use openraft::{CommittedLeaderId, Membership};
+
+    /// A store that has applied `index` entries setting pools, exported.
+    fn exported(dir: &Path, index: u64) -> (Vec<u8>, SnapshotMeta) {
+        let store = Store::open(dir).unwrap();
+        let log_id = LogId::new(CommittedLeaderId::new(1, 1), index);
+        let batch = kairos_state::Batch {
+            stamp: chrono::Utc::now(),
+            commands: vec![Command::set_pool(&format!("p{index}"), 3)],
+        };
+        store
+            .apply_counted(&[EntryToApply {
+                index,
+                batch: Some(&batch),
+                raft_meta: vec![(
+                    LAST_APPLIED.to_string(),
+                    serde_json::to_vec(&Some(log_id)).unwrap(),
+                )],
+            }])
+            .unwrap();
+        let data = store.export_snapshot().unwrap();
+        let (last_log_id, _) = snapshot_state(&data).unwrap();
+        assert_eq!(last_log_id, Some(log_id), "read from the exported bytes");
+        let meta = SnapshotMeta {
+            last_log_id,
+            last_membership: StoredMembership::new(None, Membership::new(vec![], None)),
+            snapshot_id: format!("s{index}"),
+        };
+        (data, meta)
+    }
+
+    #[test]
+    fn the_saved_snapshot_reads_back_whole_and_an_older_one_never_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SnapshotFiles {
+            dir: dir.path().join("snapshots"),
+            lock: Arc::new(Mutex::new(())),
+        };
+        std::fs::create_dir_all(&files.dir).unwrap();
+        assert!(files.read_meta().unwrap().is_none());
+        let (newer, newer_meta) = exported(&dir.path().join("a"), 9);
+        let (older, older_meta) = exported(&dir.path().join("b"), 4);
+        files.save(&newer_meta, &newer).unwrap();
+        files.save(&older_meta, &older).unwrap();
+        assert_eq!(files.read_meta().unwrap(), Some(newer_meta.clone()));
+        let loaded = files.load().unwrap().expect("a snapshot");
+        assert_eq!(loaded.meta, newer_meta);
+        assert_eq!(loaded.snapshot.into_inner(), newer);
+    }
 }

@@ -54,7 +54,13 @@ impl Store {
     pub fn export_snapshot(&self) -> Result<Vec<u8>, StoreError> {
         let view = self.db.snapshot();
         self.sync()?;
-        let mut out = MAGIC.to_vec();
+        // Sized first (a second read of the same view): a Vec that doubles as it
+        // grows held twice the snapshot at its peak, and a snapshot at a million
+        // task instances is hundreds of MiB.
+        let mut size = MAGIC.len() + 1 + 32;
+        self.visit_view(&view, |_, key, value| size += 9 + key.len() + value.len())?;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(MAGIC);
         self.visit_view(&view, |cf, key, value| {
             out.push(cf.tag());
             out.extend_from_slice(&(key.len() as u32).to_be_bytes());
@@ -136,6 +142,17 @@ fn damaged(what: &str) -> StoreError {
 
 /// Checks and splits a snapshot into its records.
 pub fn parse_snapshot(data: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
+    let mut records = Vec::new();
+    for_each_record(data, |record| records.push(record))?;
+    Ok(records)
+}
+
+/// [`parse_snapshot`] without collecting: `visit` sees each record in turn
+/// (after the checksum was checked), and nothing is kept.
+pub fn for_each_record<'a>(
+    data: &'a [u8],
+    mut visit: impl FnMut(Record<'a>),
+) -> Result<(), StoreError> {
     if data.len() < MAGIC.len() + 1 + 32 || !data.starts_with(MAGIC) {
         return Err(damaged("it does not start with the Kairos snapshot header"));
     }
@@ -146,7 +163,6 @@ pub fn parse_snapshot(data: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
     let mut reader = Reader {
         rest: &body[MAGIC.len()..],
     };
-    let mut records = Vec::new();
     loop {
         let tag = reader.take(1)?[0];
         if tag == 0 {
@@ -156,10 +172,10 @@ pub fn parse_snapshot(data: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
             Cf::from_tag(tag).ok_or_else(|| damaged("a record names an unknown column family"))?;
         let key = reader.field()?;
         let value = reader.field()?;
-        records.push((cf, key, value));
+        visit((cf, key, value));
     }
     if !reader.rest.is_empty() {
         return Err(damaged("it has bytes after its end marker"));
     }
-    Ok(records)
+    Ok(())
 }
