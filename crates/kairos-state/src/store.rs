@@ -146,20 +146,35 @@ impl Store {
     /// their front, whose tombstones it then walks once instead of at every scan
     /// (see [`crate::scan_hint`]).
     pub(crate) fn index_live_from(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let start = self.hints.start(prefix);
-        let first = self
-            .scan_raw_from(
-                Cf::Index,
-                prefix,
-                start.from.as_deref().unwrap_or(prefix),
-                1,
-            )?
+        Ok(self
+            .scan_index_hinted(prefix, 1)?
             .into_iter()
             .next()
-            .map(|(key, _)| key);
+            .map(|(key, _)| key))
+    }
+
+    /// At most `limit` (at least 1) pairs of the index under `prefix`, read from
+    /// its scan hint, which the first of them raises.
+    pub(crate) fn scan_index_hinted(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let start = self.hints.start(prefix);
+        let pairs = self.scan_raw_from(
+            Cf::Index,
+            prefix,
+            start.from.as_deref().unwrap_or(prefix),
+            limit.max(1),
+        )?;
         let end = prefix_end(prefix).unwrap_or_default();
-        self.hints.advance(prefix, start, first.clone(), end);
-        Ok(first)
+        self.hints.advance(
+            prefix,
+            start,
+            pairs.first().map(|(key, _)| key.clone()),
+            end,
+        );
+        Ok(pairs)
     }
 
     /// Raw pairs whose key starts with `prefix`, in key order, from the first key at

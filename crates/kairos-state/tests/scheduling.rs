@@ -1120,6 +1120,19 @@ timed:
     assert_eq!(run_state(&store, "timed", "again"), DagRunState::Failed);
 }
 
+/// A store with pool `small` of `slots`, DAG `wide` (10 tasks of weight 1) and
+/// DAG `heavy` (3 tasks of weight 50), both in that pool.
+fn wide_and_heavy(slots: u32) -> TempStore {
+    let mut store = TempStore::new();
+    let heavy = wide(3, &[50, 50, 50]).replacen("wide:", "heavy:", 1);
+    store.apply(vec![
+        Command::set_pool("small", slots),
+        put(&wide(10, &[])),
+        put(&heavy),
+    ]);
+    store
+}
+
 /// The queued list a worker's poll reads starts where the live keys begin (past
 /// the tombstones of dispatched ones); it must list exactly what a scan from the
 /// start of the index lists, when the front is taken, when work of a higher
@@ -1128,13 +1141,7 @@ timed:
 fn the_queued_list_skips_dispatched_keys_yet_misses_nothing() {
     use kairos_state::keys::Cf;
     use kairos_state::schedule::index;
-    let mut store = TempStore::new();
-    let heavy = wide(3, &[50, 50, 50]).replacen("wide:", "heavy:", 1);
-    store.apply(vec![
-        Command::set_pool("small", 1000),
-        put(&wide(10, &[])),
-        put(&heavy),
-    ]);
+    let mut store = wide_and_heavy(1000);
     let full_scan = |store: &TempStore| -> Vec<TaskInstanceKey> {
         store
             .store
@@ -1181,13 +1188,7 @@ fn the_queued_list_skips_dispatched_keys_yet_misses_nothing() {
 /// plain priority queue gives.
 #[test]
 fn the_queueing_pass_skips_queued_keys_yet_misses_higher_priority_work() {
-    let mut store = TempStore::new();
-    let heavy = wide(3, &[50, 50, 50]).replacen("wide:", "heavy:", 1);
-    store.apply(vec![
-        Command::set_pool("small", 1),
-        put(&wide(10, &[])),
-        put(&heavy),
-    ]);
+    let mut store = wide_and_heavy(1);
     store.apply(vec![manual("wide", "r1")]);
     let mut order = Vec::new();
     let mut next_in_line = |store: &mut TempStore| {

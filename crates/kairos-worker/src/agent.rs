@@ -287,7 +287,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         agent.changed.notify_waiters();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let left = agent.spool.attempts().len();
+    let left = agent.spool.len();
     if left > 0 {
         tracing::warn!(
             left,

@@ -51,9 +51,9 @@ impl Scratch {
             dir: self.root.join(format!("w{index}")),
             pgid_file: self.root.join(format!("w{index}.pgid")),
         };
-        if reused.is_none() {
-            std::fs::create_dir_all(&taken.dir)?;
-        }
+        // Also for a reused one: a process its last task left behind may have
+        // removed it since (creating an existing directory allocates nothing).
+        std::fs::create_dir_all(&taken.dir)?;
         Ok(taken)
     }
 }

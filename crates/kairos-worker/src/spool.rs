@@ -168,6 +168,10 @@ impl Spool {
         self.spooled().iter().cloned().collect()
     }
 
+    pub fn len(&self) -> usize {
+        self.spooled().len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.spooled().is_empty()
     }

@@ -101,20 +101,10 @@ impl Store {
         queue: &str,
         limit: usize,
     ) -> Result<Vec<crate::command::TaskInstanceKey>, StoreError> {
-        let prefix = index::queued_prefix(queue);
-        let start = self.hints.start(&prefix);
-        let pairs = self.scan_raw_from(
-            Cf::Index,
-            &prefix,
-            start.from.as_deref().unwrap_or(&prefix),
-            limit,
-        )?;
-        if limit > 0 {
-            let end = crate::store::prefix_end(&prefix).unwrap_or_default();
-            self.hints
-                .advance(&prefix, start, pairs.first().map(|(k, _)| k.clone()), end);
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        pairs
+        self.scan_index_hinted(&index::queued_prefix(queue), limit)?
             .into_iter()
             .map(|(_, v)| crate::store::decode(Cf::Index, &v))
             .collect()

@@ -74,7 +74,6 @@ pub fn queued_prefix(queue: &str) -> Vec<u8> {
     key
 }
 
-/// The queue prefix of a queued-index key (up to and with the 0 after the queue).
 /// The scan hint a key of this family belongs to, if any: the indexes consumed
 /// from their front (the scheduled and queued instances, the timers), whose
 /// fronts fill with tombstones (see [`crate::scan_hint`]).
@@ -88,6 +87,7 @@ pub(crate) fn hinted_prefix_of(key: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// The queue prefix of a queued-index key (up to and with the 0 after the queue).
 pub(crate) fn queued_prefix_of(key: &[u8]) -> Option<&[u8]> {
     let rest = key.strip_prefix(QUEUED)?;
     let end = rest.iter().position(|b| *b == 0)?;
