@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use kairos_dag::state::TaskInstanceState;
+use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_server::local_cluster::{Cluster, chain_yaml, put_dag_command};
 use kairos_server::local_worker::LocalWorker;
 use kairos_state::records::{DagRunRecord, PoolRecord, Settings, TaskInstanceRecord};

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::DagRunState;
-use kairos_dag::state::RunType;
+use kairos_dag::lifecycle::DagRunState;
+use kairos_dag::lifecycle::RunType;
 use kairos_server::ClusterClient;
 use kairos_server::local_cluster::{Node, free_port, put_dag_command};
 use kairos_state::{Command, RejectionKind};

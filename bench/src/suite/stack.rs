@@ -98,7 +98,7 @@ impl Stack {
             // A node may be down (the failover phase): the client tries the others.
             if let Ok(Some(run)) = self.run(dag_id, run_id).await {
                 if run.state.is_finished() {
-                    if run.state != kairos_dag::state::DagRunState::Success {
+                    if run.state != kairos_dag::lifecycle::DagRunState::Success {
                         return Err(format!("run {dag_id}/{run_id} ended {}", run.state).into());
                     }
                     return Ok(run);

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::date::DateSpec;
 use crate::duration::Duration;
 use crate::operator::{ArgError, FileSet, Operator, OperatorKind};
-use crate::schedule::{Restriction, Schedule};
+use crate::timetable::{Restriction, Schedule};
 use crate::trigger_rule::TriggerRule;
 
 /// Airflow's defaults, in one place.

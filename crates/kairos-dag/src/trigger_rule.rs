@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::TaskInstanceState;
+use crate::lifecycle::TaskInstanceState;
 
 /// When a task may run relative to its direct upstream tasks (Airflow 3's `TriggerRule`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

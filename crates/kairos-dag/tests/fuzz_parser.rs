@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use kairos_dag::date::DateSpec;
 use kairos_dag::duration::Duration;
 use kairos_dag::load::{LoadOptions, load_bytes};
-use kairos_dag::schedule::CronExpr;
+use kairos_dag::timetable::CronExpr;
 use proptest::prelude::*;
 
 fn load(bytes: &[u8]) {

@@ -21,8 +21,8 @@ use tokio::sync::Mutex;
 use tonic::{Request, Response, Status};
 
 use crate::client::ClusterClient;
-use crate::scheduler::Scheduler;
-use kairos_state::schedule::explain::Explanation;
+use crate::leader::Leader;
+use kairos_state::engine::explain::Explanation;
 
 /// How long a consistent read on a follower may wait to catch up with the leader.
 const READ_CATCH_UP: Duration = Duration::from_secs(5);
@@ -35,11 +35,11 @@ pub struct ClusterService {
     /// Membership changes one at a time, never overlapping.
     membership_lock: Arc<Mutex<()>>,
     /// The leader's worker registry answers the "no live worker" part of explain.
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<Leader>,
 }
 
 impl ClusterService {
-    pub fn new(node: RaftNode, me: KairosNode, scheduler: Arc<Scheduler>) -> ClusterService {
+    pub fn new(node: RaftNode, me: KairosNode, scheduler: Arc<Leader>) -> ClusterService {
         ClusterService {
             node,
             me,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kairos_raft::RaftSettings;
 use serde::Deserialize;
 
-use crate::scheduler::SchedulerSettings;
+use crate::leader::LeaderSettings;
 
 /// One layer of settings, every field optional; layers are merged field by field.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,7 +67,7 @@ pub struct ServerConfig {
     /// Initial members by id (gRPC addresses), this node included when given.
     pub peers: BTreeMap<u64, String>,
     pub raft: RaftSettings,
-    pub scheduler: SchedulerSettings,
+    pub scheduler: LeaderSettings,
     pub tls: Option<TlsFiles>,
     pub api_tokens: crate::api::auth::ApiTokens,
     pub variables_key: Option<crate::secrets::VariableKey>,
@@ -311,8 +311,8 @@ impl ConfigLayer {
         }
     }
 
-    fn scheduler_settings(&self) -> Result<SchedulerSettings, ConfigError> {
-        let mut settings = SchedulerSettings::default();
+    fn scheduler_settings(&self) -> Result<LeaderSettings, ConfigError> {
+        let mut settings = LeaderSettings::default();
         if let Some(ms) = self.worker_lease_ms {
             settings.lease = Duration::from_millis(ms.max(1));
         }

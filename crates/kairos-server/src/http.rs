@@ -12,14 +12,14 @@ use axum::routing::get;
 use kairos_raft::RaftNode;
 
 use crate::api::{self, Api};
+use crate::leader::Leader;
 use crate::metrics::Metrics;
-use crate::scheduler::Scheduler;
 
 /// What the node-level routes read.
 #[derive(Clone)]
 pub struct NodeHandles {
     pub node: RaftNode,
-    pub scheduler: Arc<Scheduler>,
+    pub scheduler: Arc<Leader>,
     pub metrics: Arc<Metrics>,
 }
 

@@ -61,7 +61,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     )
     .await?;
     metrics.watch_leader(&node);
-    let scheduler = crate::scheduler::Scheduler::start(node.clone(), config.scheduler.clone());
+    let scheduler = crate::leader::Leader::start(node.clone(), config.scheduler.clone());
     let me = KairosNode {
         grpc_addr: config.grpc_addr.clone(),
         http_addr: config.http_addr.clone(),

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::{Actor, TaskInstanceState};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
     Assignment, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest,
@@ -20,14 +20,14 @@ use kairos_raft::ProposeError;
 use kairos_state::{Command, CommandResult, Outcome, RejectionKind, TaskInstanceKey};
 use tonic::{Request, Response, Status};
 
-use crate::scheduler::Scheduler;
-use crate::scheduler::workers::WorkerInfo;
+use crate::leader::Leader;
+use crate::leader::workers::WorkerInfo;
 
 /// The longest a poll waits for work.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
 
 pub struct WorkerService {
-    s: Arc<Scheduler>,
+    s: Arc<Leader>,
     /// Decrypts Variables stored encrypted, for `var.value` in templates.
     variables_key: Option<crate::secrets::VariableKey>,
     /// Each version's DAG without its tasks, as JSON: built once, sent with every
@@ -37,7 +37,7 @@ pub struct WorkerService {
 
 impl WorkerService {
     pub fn new(
-        s: Arc<Scheduler>,
+        s: Arc<Leader>,
         variables_key: Option<crate::secrets::VariableKey>,
     ) -> WorkerService {
         WorkerService {
@@ -600,7 +600,9 @@ impl Worker for WorkerService {
         let run_id = if r.run_id.is_empty() {
             format!(
                 "manual__{}",
-                kairos_dag::state::python_isoformat(logical_date.unwrap_or_else(chrono::Utc::now))
+                kairos_dag::lifecycle::python_isoformat(
+                    logical_date.unwrap_or_else(chrono::Utc::now)
+                )
             )
         } else {
             r.run_id.clone()
@@ -608,7 +610,7 @@ impl Worker for WorkerService {
         let create = Command::CreateDagRun {
             dag_id: r.dag_id.clone(),
             run_id: run_id.clone(),
-            run_type: kairos_dag::state::RunType::Manual,
+            run_type: kairos_dag::lifecycle::RunType::Manual,
             version: None,
             logical_date,
             data_interval_start: logical_date,

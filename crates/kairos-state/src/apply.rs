@@ -10,25 +10,25 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::state::{Actor, DagRunState, TaskInstanceState, check_transition};
+use kairos_dag::lifecycle::{Actor, DagRunState, TaskInstanceState, check_transition};
 use kairos_dag::version::content_hash;
 
 use crate::command::{
     Batch, Command, CommandResult, Outcome, Rejection, RejectionKind, TaskInstanceKey,
 };
+use crate::engine::attempt::start_attempt;
+use crate::engine::finish::{Report, finish};
+use crate::engine::index;
+use crate::engine::{At, Sched, backfill, queueing, run_edit, runs, settle, timers, write_ti};
 use crate::keys::{self, Cf, meta};
 use crate::records::{
     DEFAULT_POOL, DagRecord, DagRunRecord, Settings, TaskInstanceRecord, VersionRecord, XComRecord,
 };
-use crate::schedule::attempt::start_attempt;
-use crate::schedule::finish::{Report, finish};
-use crate::schedule::index;
-use crate::schedule::{At, Sched, backfill, queueing, run_edit, runs, settle, timers, write_ti};
 use crate::stats::ApplyStats;
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
-use kairos_dag::schedule::DataInterval;
-use kairos_dag::state::RunType;
+use kairos_dag::lifecycle::RunType;
+use kairos_dag::timetable::DataInterval;
 
 /// One committed log entry, as the state machine sees it.
 #[derive(Debug, Clone)]
@@ -633,13 +633,13 @@ fn task_outcome(
     ti: &TaskInstanceKey,
 ) -> Result<CommandResult, StoreError> {
     settle(txn, sched)?;
-    let Some(record) = crate::schedule::load_ti(txn, ti)? else {
+    let Some(record) = crate::engine::load_ti(txn, ti)? else {
         return reject(
             RejectionKind::NotFound,
             format!("no task instance {}", describe(ti)),
         );
     };
-    let run_state = crate::schedule::load_run(txn, &ti.dag_id, &ti.run_id)?
+    let run_state = crate::engine::load_run(txn, &ti.dag_id, &ti.run_id)?
         .map_or(DagRunState::Failed, |r| r.state);
     Ok(Ok(Outcome::TaskState {
         state: record.state,
@@ -657,7 +657,7 @@ fn dispatch(
     log_url: Option<&str>,
 ) -> Result<CommandResult, StoreError> {
     check!(check_id("worker id", worker));
-    let Some(mut record) = crate::schedule::load_ti(txn, ti)? else {
+    let Some(mut record) = crate::engine::load_ti(txn, ti)? else {
         return reject(
             RejectionKind::NotFound,
             format!("no task instance {}", describe(ti)),
@@ -674,7 +674,7 @@ fn dispatch(
         );
     }
     record.log_url = log_url.filter(|u| !u.is_empty()).map(str::to_string);
-    crate::schedule::gap::record_dispatch_gap(txn, sched, ti)?;
+    crate::engine::gap::record_dispatch_gap(txn, sched, ti)?;
     start_attempt(txn, sched, &mut record, Some(worker))?;
     task_outcome(txn, sched, ti)
 }
@@ -704,7 +704,7 @@ fn set_task_state(
         Ok(record) => record,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    if crate::schedule::load_run(txn, &ti.dag_id, &ti.run_id)?.is_none() {
+    if crate::engine::load_run(txn, &ti.dag_id, &ti.run_id)?.is_none() {
         return reject(
             RejectionKind::NotFound,
             format!("no run {}/{}", ti.dag_id, ti.run_id),
@@ -792,7 +792,7 @@ fn clear_task_instances(
     run_id: &str,
     task_ids: &[String],
 ) -> Result<CommandResult, StoreError> {
-    let Some(run) = crate::schedule::load_run(txn, dag_id, run_id)? else {
+    let Some(run) = crate::engine::load_run(txn, dag_id, run_id)? else {
         return reject(RejectionKind::NotFound, format!("no run {dag_id}/{run_id}"));
     };
     let tis: Vec<(Vec<u8>, TaskInstanceRecord)> =

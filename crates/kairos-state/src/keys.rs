@@ -30,7 +30,7 @@ pub enum Cf {
     /// Derived state the scheduler keeps beside the records so that every hot question
     /// is one short prefix scan: what is scheduled or queued in priority order, what
     /// runs, which timers come due, which runs wait to start, and the counters behind
-    /// pools and concurrency limits. See [`crate::schedule::index`].
+    /// pools and concurrency limits. See [`crate::engine::index`].
     Index,
 }
 

@@ -9,11 +9,11 @@
 
 pub mod apply;
 pub mod command;
+pub mod engine;
 pub mod keys;
 pub mod query;
 pub mod records;
 mod scan_hint;
-pub mod schedule;
 pub mod snapshot;
 pub mod stats;
 pub mod store;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::state::DagRunState;
+use kairos_dag::lifecycle::DagRunState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -302,7 +302,7 @@ impl Store {
         limit: Option<usize>,
         newest_first: bool,
     ) -> Result<Vec<DagRunRecord>, StoreError> {
-        use crate::schedule::index;
+        use crate::engine::index;
         let limit = page(limit);
         let prefix = index::runs_by_date_prefix(dag_id);
         // The cursor is the index key of the run named by `after`; a run that is
@@ -421,7 +421,7 @@ impl Store {
     /// how many wait for a worker (`queued`), per queue; each index is read up to
     /// `limit` entries (`true` in the answer when it was cut there).
     pub fn queue_depths(&self, limit: usize) -> Result<QueueDepths, StoreError> {
-        use crate::schedule::index::{Candidate, QUEUED, SCHEDULED};
+        use crate::engine::index::{Candidate, QUEUED, SCHEDULED};
         let mut depths = QueueDepths::default();
         let scheduled = self.scan::<Candidate>(Cf::Index, SCHEDULED, None, limit)?;
         depths.truncated |= scheduled.len() == limit;
@@ -443,7 +443,7 @@ impl Store {
     /// Slots in use in a pool (its queued and running instances' `pool_slots`).
     pub fn pool_used_slots(&self, pool: &str) -> Result<i64, StoreError> {
         Ok(self
-            .get::<i64>(Cf::Index, &crate::schedule::index::counter::pool(pool))?
+            .get::<i64>(Cf::Index, &crate::engine::index::counter::pool(pool))?
             .unwrap_or(0))
     }
 
@@ -453,8 +453,8 @@ impl Store {
         dag_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<DagRunRecord>, StoreError> {
-        let mut prefix = crate::schedule::index::runs_by_date_prefix(dag_id);
-        prefix.extend_from_slice(&crate::schedule::index::time_bytes(at));
+        let mut prefix = crate::engine::index::runs_by_date_prefix(dag_id);
+        prefix.extend_from_slice(&crate::engine::index::time_bytes(at));
         for (_, run_id) in self.scan::<String>(Cf::Index, &prefix, None, 64)? {
             if let Some(run) = self.run(dag_id, &run_id)? {
                 if run.logical_date == Some(at) {
@@ -472,7 +472,7 @@ impl Store {
         Ok(self
             .scan::<crate::records::TryRecord>(
                 Cf::Index,
-                &crate::schedule::index::tries_prefix(ti),
+                &crate::engine::index::tries_prefix(ti),
                 None,
                 usize::MAX,
             )?

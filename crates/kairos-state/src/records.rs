@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::schedule::DataInterval;
-use kairos_dag::state::{DagRunState, RunType, TaskInstanceState};
+use kairos_dag::lifecycle::{DagRunState, RunType, TaskInstanceState};
+use kairos_dag::timetable::DataInterval;
 use kairos_dag::version::VersionContent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -202,7 +202,7 @@ pub struct TryRecord {
     pub try_number: u32,
     pub attempt: Option<String>,
     /// What the attempt ended as (`up_for_retry` for a failure that is retried).
-    pub state: kairos_dag::state::TaskInstanceState,
+    pub state: kairos_dag::lifecycle::TaskInstanceState,
     pub reason: Option<String>,
     pub worker: Option<String>,
     pub start_date: Option<DateTime<Utc>>,

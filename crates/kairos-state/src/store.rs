@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions};
 use serde::de::DeserializeOwned;
 
+use crate::engine::plan::Plan;
 use crate::keys::Cf;
 use crate::records::VersionRecord;
-use crate::schedule::plan::Plan;
 
 /// Errors of the store itself (not refused commands, which are
 /// [`crate::command::Rejection`]s).

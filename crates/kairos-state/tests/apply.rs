@@ -4,7 +4,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
-use kairos_dag::state::{Actor, DagRunState, RunType, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, DagRunState, RunType, TaskInstanceState as S};
 use kairos_state::records::{PoolRecord, Settings};
 use kairos_state::{Command, Outcome, RejectionKind, TaskInstanceKey};
 use serde_json::json;

@@ -5,7 +5,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
-use kairos_dag::state::{Actor, RunType, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, RunType, TaskInstanceState as S};
 use kairos_state::records::Settings;
 use kairos_state::{Batch, Command, EntryToApply, TaskInstanceKey};
 use proptest::prelude::*;

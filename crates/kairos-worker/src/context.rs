@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use kairos_dag::lifecycle::{RunType, python_isoformat};
 use kairos_dag::model::{Dag, Task};
-use kairos_dag::schedule::DataInterval;
-use kairos_dag::state::{RunType, python_isoformat};
 use kairos_dag::template::{RunFacts, Sources, TaskInstanceFacts, build_context};
 use kairos_dag::template::{VariableSource, XComSource};
+use kairos_dag::timetable::DataInterval;
 use kairos_proto::v1::{Assignment, GetVariableRequest, PullXComRequest};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
 use kairos_server::local_worker::LocalWorker;
-use kairos_state::schedule::explain::Explanation;
+use kairos_state::engine::explain::Explanation;
 use kairos_state::{Command, Query, TaskInstanceKey};
 
 const DAG: &str = "

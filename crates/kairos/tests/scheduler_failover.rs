@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::{DagRunState, TaskInstanceState};
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState};
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, chain_yaml, put_dag_command};
 use kairos_server::local_worker::LocalWorker;
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::{DagRunState, TaskInstanceState as S};
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_file_commands};
 use kairos_state::records::{
     DagRunRecord, TaskInstanceRecord, TryRecord, VariableRecord, XComRecord,
@@ -500,7 +500,7 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
         .propose(&[Command::CreateDagRun {
             dag_id: "watcher".into(),
             run_id: "w1".into(),
-            run_type: kairos_dag::state::RunType::Manual,
+            run_type: kairos_dag::lifecycle::RunType::Manual,
             version: None,
             logical_date: Some(day),
             data_interval_start: Some(day),

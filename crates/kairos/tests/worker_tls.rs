@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use kairos_dag::state::{DagRunState, TaskInstanceState as S};
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
 use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
 use kairos_state::{Command, Query};

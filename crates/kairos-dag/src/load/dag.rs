@@ -13,11 +13,11 @@ use super::read::{
     MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text,
     read_tz, read_u32,
 };
-use super::schedule::read_schedule;
 use super::sink::{Scope, Sink};
 use super::task::{Inherited, TaskDraft, check_default_args, read_task};
+use super::timetable::read_schedule;
 use crate::model::{Dag, MapSource, TaskOperator, defaults};
-use crate::schedule::Schedule;
+use crate::timetable::Schedule;
 use crate::yaml::{Node, Pos, Value};
 
 /// Airflow's rule for DAG and task ids: letters, digits, `_`, `-`, `.`; at most 250.

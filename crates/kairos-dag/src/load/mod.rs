@@ -14,13 +14,13 @@ mod keys;
 mod merge;
 mod objects;
 mod read;
-mod schedule;
 mod sink;
 mod task;
+mod timetable;
 
 pub use dag::is_valid_id;
 pub use files::{FileRefs, FsReader, MAX_FILE_BYTES, SourceReader, relative_key};
-pub use schedule::schedule_from_str;
+pub use timetable::schedule_from_str;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use crate::diag::Severity;
 use crate::duration::Duration;
 use crate::model::{MapSource, TaskOperator, WeightRule};
 use crate::operator::{BashCommand, Operator, PythonKind};
-use crate::schedule::Schedule;
+use crate::timetable::Schedule;
 use crate::trigger_rule::TriggerRule;
 
 fn load_with(yaml: &str, extra: &[(&str, &str)]) -> LoadedFile {

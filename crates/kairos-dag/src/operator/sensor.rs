@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::args::Args;
 use crate::duration::Duration;
-use crate::state::{DagRunState, TaskInstanceState};
+use crate::lifecycle::{DagRunState, TaskInstanceState};
 
 /// How a sensor waits between checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,9 +9,9 @@ use serde_json::Value as Json;
 
 use super::datetime::{DateTimeValue, DatetimeClass};
 use super::hooks::{TaskInstanceObject, VariableAccessor, VariableSource, XComSource};
+use crate::lifecycle::{RunType, python_isoformat};
 use crate::model::{Dag, Task};
-use crate::schedule::DataInterval;
-use crate::state::{RunType, python_isoformat};
+use crate::timetable::DataInterval;
 
 /// What is known about the run a task instance belongs to.
 #[derive(Debug, Clone)]

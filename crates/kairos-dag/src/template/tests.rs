@@ -6,9 +6,9 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value as Json, json};
 
 use super::*;
+use crate::lifecycle::RunType;
 use crate::load::{LoadOptions, load_bytes};
-use crate::schedule::DataInterval;
-use crate::state::RunType;
+use crate::timetable::DataInterval;
 use crate::version::VersionContent;
 
 fn dag() -> VersionContent {

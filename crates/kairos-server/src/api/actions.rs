@@ -7,7 +7,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use kairos_dag::state::{Actor, TaskInstanceState};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};
 use kairos_state::{Command, Outcome, Query, TaskInstanceKey};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kairos_dag::state::RunType;
+use kairos_dag::lifecycle::RunType;
 use kairos_state::query::RunOrder;
 use kairos_state::records::DagRunRecord;
 use kairos_state::{Command, Query};
@@ -125,7 +125,9 @@ pub async fn trigger_run(
         Some(id) => id,
         None => format!(
             "manual__{}",
-            kairos_dag::state::python_isoformat(body.logical_date.unwrap_or_else(chrono::Utc::now))
+            kairos_dag::lifecycle::python_isoformat(
+                body.logical_date.unwrap_or_else(chrono::Utc::now)
+            )
         ),
     };
     api.write(Command::CreateDagRun {

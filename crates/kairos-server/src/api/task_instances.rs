@@ -126,7 +126,7 @@ pub async fn explain_task_instance(
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
     load_ti(&api, &ti, at.consistent).await?;
-    let explanation: kairos_state::schedule::explain::Explanation =
+    let explanation: kairos_state::engine::explain::Explanation =
         api.read(Query::Explain { ti }, at.consistent).await?;
     Ok(Json(Explanation {
         state: explanation.state.map(|s| s.as_str().to_string()),

@@ -213,11 +213,11 @@ pub enum MarkRunState {
     Failed,
 }
 
-impl From<MarkRunState> for kairos_dag::state::DagRunState {
+impl From<MarkRunState> for kairos_dag::lifecycle::DagRunState {
     fn from(s: MarkRunState) -> Self {
         match s {
-            MarkRunState::Success => kairos_dag::state::DagRunState::Success,
-            MarkRunState::Failed => kairos_dag::state::DagRunState::Failed,
+            MarkRunState::Success => kairos_dag::lifecycle::DagRunState::Success,
+            MarkRunState::Failed => kairos_dag::lifecycle::DagRunState::Failed,
         }
     }
 }

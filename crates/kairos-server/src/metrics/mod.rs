@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::scheduler::Scheduler;
+use crate::leader::Leader;
 
 /// Index entries read per scrape for queue depths (a bigger backlog is cut there).
 const DEPTH_SCAN_LIMIT: usize = 200_000;
@@ -229,7 +229,7 @@ impl Metrics {
     }
 
     /// The text of a scrape: gauges refreshed, then everything encoded.
-    pub fn render(&self, node: &RaftNode, scheduler: Option<&Scheduler>) -> String {
+    pub fn render(&self, node: &RaftNode, scheduler: Option<&Leader>) -> String {
         let raft = node.raft.metrics().borrow().clone();
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.term.set(as_i64(raft.current_term));

@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
             let at = chrono::DateTime::parse_from_rfc3339(&logical_date)
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_else(|_| chrono::Utc::now());
-            format!("manual__{}", kairos_dag::state::python_isoformat(at))
+            format!("manual__{}", kairos_dag::lifecycle::python_isoformat(at))
         }
     };
     let triggered_by = format!(

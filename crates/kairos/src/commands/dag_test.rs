@@ -101,7 +101,7 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
         .await?;
         let run_id = format!(
             "test__{}",
-            kairos_dag::state::python_isoformat(logical_date)
+            kairos_dag::lifecycle::python_isoformat(logical_date)
         );
         api.json(
             reqwest::Method::POST,

@@ -7,7 +7,7 @@ use kairos_dag::diag::{Diagnostic, Severity};
 use kairos_dag::graph::DagGraph;
 use kairos_dag::load::{LoadOptions, load_file, load_paths};
 use kairos_dag::model::Task;
-use kairos_dag::schedule::DagRunInfo;
+use kairos_dag::timetable::DagRunInfo;
 use kairos_dag::version::VersionContent;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The start of an attempt: a new try number and fencing token, and the timer that
 //! fails it if nobody reports it long after its `execution_timeout`.
 
-use kairos_dag::state::TaskInstanceState;
+use kairos_dag::lifecycle::TaskInstanceState;
 
 use super::index::{self, Timer};
 use super::{Sched, plan_of_ti, ti_key, write_ti};

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::schedule::Restriction;
-use kairos_dag::state::{Actor, DagRunState, RunType, TaskInstanceState as S, check_transition};
+use kairos_dag::lifecycle::{
+    Actor, DagRunState, RunType, TaskInstanceState as S, check_transition,
+};
+use kairos_dag::timetable::Restriction;
 use serde_json::Value;
 
 use super::index;
@@ -102,7 +104,7 @@ pub(crate) fn create(
             .schedule
             .next_dagrun_info(model.timezone, last.as_ref(), &restriction, sched.stamp())
     {
-        if last.is_some_and(|l: kairos_dag::schedule::DataInterval| {
+        if last.is_some_and(|l: kairos_dag::timetable::DataInterval| {
             info.data_interval.start <= l.start
         }) || info.logical_date() > req.to_date
         {

@@ -3,7 +3,7 @@
 //! of `CreateDagRun` commands; apply refuses any that another tick already made.
 
 use chrono::{DateTime, Utc};
-use kairos_dag::state::RunType;
+use kairos_dag::lifecycle::RunType;
 
 use super::index::{self, counter};
 use crate::command::Command;

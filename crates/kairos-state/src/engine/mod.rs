@@ -28,7 +28,7 @@ pub(crate) mod timers;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use kairos_dag::state::{Actor, TaskInstanceState, check_transition};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState, check_transition};
 
 use crate::command::TaskInstanceKey;
 use crate::keys::{self, Cf};

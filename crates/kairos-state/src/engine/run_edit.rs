@@ -7,7 +7,7 @@
 //! afterwards is the state the log would give had the run never existed (its timers
 //! go too), and the next run's `depends_on_past` tasks are looked at again.
 
-use kairos_dag::state::{Actor, DagRunState, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, DagRunState, TaskInstanceState as S};
 
 use super::index::{self, Timer, counter};
 use super::{Sched, load_run, runs, set_state, ti_key};

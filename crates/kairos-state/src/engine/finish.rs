@@ -3,10 +3,10 @@
 //! remain, branch and short-circuit choices applied to the downstream tasks.
 
 use chrono::{DateTime, Utc};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::Task;
 use kairos_dag::operator::OperatorKind;
 use kairos_dag::retry::{RetryInput, next_retry_at};
-use kairos_dag::state::{Actor, TaskInstanceState as S};
 use serde_json::Value;
 
 use super::index::{self, Timer};
@@ -51,7 +51,7 @@ fn failure(
     }
     let logical = run
         .logical_date
-        .map(kairos_dag::state::python_isoformat)
+        .map(kairos_dag::lifecycle::python_isoformat)
         .unwrap_or_else(|| run.run_id.clone());
     let at = next_retry_at(
         stamp,

@@ -13,7 +13,7 @@ use super::read::read_tz;
 use super::sink::{Scope, Sink};
 use crate::duration::Duration;
 use crate::operator::{duration_from_json, timedelta_from_json};
-use crate::schedule::{CronExpr, Schedule};
+use crate::timetable::{CronExpr, Schedule};
 use crate::yaml::{Node, Value};
 
 const CRON_TRIGGER_TYPES: [&str; 3] = [

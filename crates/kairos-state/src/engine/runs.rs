@@ -2,7 +2,7 @@
 //! its last task instance does (failed if a leaf failed), a cleared run reopens, and
 //! `dagrun_timeout` fails a run and what it left unfinished.
 
-use kairos_dag::state::{Actor, DagRunState, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, DagRunState, TaskInstanceState as S};
 
 use super::index::{self, Timer, counter};
 use super::{Sched, load_run, set_state};

@@ -6,8 +6,8 @@
 //! the placeholder `removed`. An empty expansion skips the task, as in Airflow.
 //! Downstream tasks see the state of every mapped instance, so they wait for all.
 
+use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::{MapSource, MappedOperator, TaskOperator};
-use kairos_dag::state::{Actor, TaskInstanceState as S};
 use serde_json::Value;
 
 use super::plan::Plan;

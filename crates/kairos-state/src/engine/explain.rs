@@ -1,7 +1,7 @@
 //! "Why is this task not running?": the readiness checks, read-only, reporting every
 //! reason that holds a task instance back instead of acting on it.
 
-use kairos_dag::state::{DagRunState, TaskInstanceState as S};
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
 use kairos_dag::trigger_rule::{Readiness, UpstreamCounts, evaluate};
 use serde::{Deserialize, Serialize};
 

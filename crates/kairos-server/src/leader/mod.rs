@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kairos_dag::state::{Actor, TaskInstanceState};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_raft::RaftNode;
 use kairos_state::{Command, TaskInstanceKey};
 use openraft::ServerState;
@@ -27,7 +27,7 @@ use workers::Workers;
 
 /// How the leader treats workers.
 #[derive(Debug, Clone)]
-pub struct SchedulerSettings {
+pub struct LeaderSettings {
     /// An attempt whose worker is silent this long is failed (and retried).
     pub lease: Duration,
     /// How often workers are asked to heartbeat.
@@ -41,9 +41,9 @@ pub struct SchedulerSettings {
     pub create_scheduled_runs: bool,
 }
 
-impl Default for SchedulerSettings {
-    fn default() -> SchedulerSettings {
-        SchedulerSettings {
+impl Default for LeaderSettings {
+    fn default() -> LeaderSettings {
+        LeaderSettings {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(3),
             tick: Duration::from_secs(1),
@@ -57,9 +57,9 @@ impl Default for SchedulerSettings {
 const CONFIRM_REUSE: Duration = Duration::from_millis(200);
 
 /// What the leader loop and the worker service share.
-pub struct Scheduler {
+pub struct Leader {
     pub node: RaftNode,
-    pub settings: SchedulerSettings,
+    pub settings: LeaderSettings,
     /// True while this node leads and has re-armed the leases.
     leading: AtomicBool,
     pub leases: Mutex<Leases>,
@@ -70,9 +70,9 @@ pub struct Scheduler {
     confirmed: Mutex<Option<Instant>>,
 }
 
-impl Scheduler {
-    pub fn start(node: RaftNode, settings: SchedulerSettings) -> Arc<Scheduler> {
-        let scheduler = Arc::new(Scheduler {
+impl Leader {
+    pub fn start(node: RaftNode, settings: LeaderSettings) -> Arc<Leader> {
+        let scheduler = Arc::new(Leader {
             node,
             settings,
             leading: AtomicBool::new(false),
@@ -124,7 +124,7 @@ impl Scheduler {
     /// Adds what only the leader knows to an explanation: whether any live worker
     /// serves the queue a waiting task instance needs. A worker is live while it was
     /// heard from within one lease.
-    pub fn explain_workers(&self, explanation: &mut kairos_state::schedule::explain::Explanation) {
+    pub fn explain_workers(&self, explanation: &mut kairos_state::engine::explain::Explanation) {
         let waiting = matches!(
             explanation.state,
             Some(TaskInstanceState::Scheduled | TaskInstanceState::Queued)
@@ -167,7 +167,7 @@ impl Scheduler {
 }
 
 /// Starts the leader loop when this node becomes leader, stops it when it is not.
-async fn supervise(s: Arc<Scheduler>) {
+async fn supervise(s: Arc<Leader>) {
     let mut metrics = s.node.raft.metrics();
     let mut running: Option<(u64, tokio::task::JoinHandle<()>)> = None;
     loop {
@@ -198,7 +198,7 @@ async fn supervise(s: Arc<Scheduler>) {
     }
 }
 
-fn stop(s: &Scheduler, running: Option<(u64, tokio::task::JoinHandle<()>)>) {
+fn stop(s: &Leader, running: Option<(u64, tokio::task::JoinHandle<()>)>) {
     s.leading.store(false, Ordering::SeqCst);
     if let Some((_, handle)) = running {
         handle.abort();
@@ -206,7 +206,7 @@ fn stop(s: &Scheduler, running: Option<(u64, tokio::task::JoinHandle<()>)>) {
     s.with_leases(|l| l.clear());
 }
 
-async fn lead(s: Arc<Scheduler>) {
+async fn lead(s: Arc<Leader>) {
     // The barrier: the state is current once the read index is applied here.
     loop {
         match s.node.raft.ensure_linearizable().await {
@@ -283,7 +283,7 @@ async fn lead(s: Arc<Scheduler>) {
 
 /// Fails the attempts whose lease ran out (the state machine retries them while
 /// tries remain, and refuses the report if the attempt moved on meanwhile).
-async fn expire_leases(s: &Scheduler) {
+async fn expire_leases(s: &Leader) {
     let expired = s.with_leases(|l| l.take_expired(Instant::now()));
     if expired.is_empty() {
         return;
@@ -318,7 +318,7 @@ async fn expire_leases(s: &Scheduler) {
 /// their worker to stop, as for any attempt the table does not know) and marks
 /// cleared ones (`restarting`) for cancellation while keeping their lease, so that
 /// the attempt still fails if its worker has vanished.
-fn reconcile(s: &Scheduler) {
+fn reconcile(s: &Leader) {
     for (attempt, ti) in s.with_leases(|l| l.attempts()) {
         let record = s.node.store.task_instance(&ti).ok().flatten();
         let current = record

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use kairos_dag::date::DateSpec;
+use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::TaskOperator;
 use kairos_dag::operator::Operator;
-use kairos_dag::state::{Actor, TaskInstanceState as S};
 use kairos_dag::template::{Renderer, RunFacts, Sources, TaskInstanceFacts, build_context};
 use kairos_dag::trigger_rule::{Readiness, UpstreamCounts, evaluate};
 
@@ -53,7 +53,7 @@ pub(crate) fn evaluate_run(
         return Ok(());
     };
     // Airflow examines no run of a paused DAG; unpausing evaluates them again.
-    if run.state != kairos_dag::state::DagRunState::Running || is_paused(txn, dag_id)? {
+    if run.state != kairos_dag::lifecycle::DagRunState::Running || is_paused(txn, dag_id)? {
         sched.pending.remove(&run_key);
         return Ok(());
     }
@@ -342,7 +342,9 @@ fn render_target(
             run_type: run.run_type,
             logical_date: run.logical_date,
             data_interval: match (run.data_interval_start, run.data_interval_end) {
-                (Some(start), Some(end)) => Some(kairos_dag::schedule::DataInterval { start, end }),
+                (Some(start), Some(end)) => {
+                    Some(kairos_dag::timetable::DataInterval { start, end })
+                }
                 _ => None,
             },
             run_after: run.run_after,

@@ -3,7 +3,7 @@
 //! The leader proposes a `Tick` when the earliest timer's time has passed; apply
 //! fires every timer due at the entry's stamp.
 
-use kairos_dag::state::{Actor, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 
 use super::finish::fail_attempt;
 use super::index::{self, TIMERS, Timer};

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use kairos_dag::state::{Actor, TaskInstanceState as S};
+use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 
 use super::index::{self, Candidate, QUEUE_CURSOR, SCHEDULED, counter};
 use super::{Sched, load_ti, set_state};
