@@ -44,6 +44,7 @@ pub mod diag;
 pub mod diff;
 pub mod duration;
 pub mod graph;
+pub mod identity;
 pub mod lifecycle;
 pub mod load;
 pub mod model;

@@ -120,12 +120,12 @@ impl WorkerService {
             .version_task(&ti.dag_id, run.version, &ti.task_id)
             .ok()??;
         Some(Assignment {
-            ti: Some(id_of(ti)),
+            ti: Some(ti.into()),
             attempt: attempt.to_string(),
             try_number: record.try_number,
             version: run.version,
             task_json: serde_json::to_string(&task).ok()?,
-            run_json: serde_json::to_string(&run).ok()?,
+            run_json: serde_json::to_string(&run.facts()).ok()?,
             files: version.content.files.clone().into_iter().collect(),
             dag_json: self
                 .dag_shell(&version.content.dag, run.version)?
@@ -177,23 +177,10 @@ fn parse_time(field: &str, text: &str) -> Result<Option<chrono::DateTime<chrono:
         })
 }
 
-pub fn id_of(ti: &TaskInstanceKey) -> TaskInstanceId {
-    TaskInstanceId {
-        dag_id: ti.dag_id.clone(),
-        run_id: ti.run_id.clone(),
-        task_id: ti.task_id.clone(),
-        map_index: ti.map_index,
-    }
-}
-
+/// The task instance a request names.
 fn key_of(id: Option<TaskInstanceId>) -> Result<TaskInstanceKey, Status> {
-    let id = id.ok_or_else(|| Status::invalid_argument("the task instance id is missing"))?;
-    Ok(TaskInstanceKey {
-        dag_id: id.dag_id,
-        run_id: id.run_id,
-        task_id: id.task_id,
-        map_index: id.map_index,
-    })
+    id.map(TaskInstanceKey::from)
+        .ok_or_else(|| Status::invalid_argument("the task instance id is missing"))
 }
 
 fn reply(result: &CommandResult) -> ReportReply {

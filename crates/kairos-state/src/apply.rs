@@ -283,8 +283,7 @@ fn apply_command(
                     RejectionKind::StaleAttempt,
                     format!(
                         "task instance {} is {}, not running: its attempt can no longer push XComs",
-                        describe(ti),
-                        record.state
+                        ti, record.state
                     ),
                 );
             }
@@ -453,7 +452,7 @@ pub(crate) fn put_xcom(
                 "XCom `{key}` of task instance {} is {bytes} bytes; the cluster accepts at most {max_bytes} \
                  (setting xcom_max_bytes). Pass a reference (a path or URL) instead of the data, \
                  or raise the limit",
-                describe(ti)
+                ti
             ),
         ));
     }
@@ -472,17 +471,6 @@ pub(crate) fn put_xcom(
         &xcom,
     );
     Ok(bytes)
-}
-
-fn describe(ti: &TaskInstanceKey) -> String {
-    if ti.map_index >= 0 {
-        format!(
-            "{}/{}/{}[{}]",
-            ti.dag_id, ti.run_id, ti.task_id, ti.map_index
-        )
-    } else {
-        format!("{}/{}/{}", ti.dag_id, ti.run_id, ti.task_id)
-    }
 }
 
 fn put_dag_version(
@@ -605,10 +593,7 @@ fn current_attempt(
 ) -> Result<Result<TaskInstanceRecord, Rejection>, StoreError> {
     let key = keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, ti.map_index);
     let Some(record) = txn.get::<TaskInstanceRecord>(Cf::TaskInstances, &key)? else {
-        return reject(
-            RejectionKind::NotFound,
-            format!("no task instance {}", describe(ti)),
-        );
+        return reject(RejectionKind::NotFound, format!("no task instance {}", ti));
     };
     if let Some(attempt) = attempt {
         if record.attempt.as_deref() != Some(attempt) {
@@ -617,7 +602,7 @@ fn current_attempt(
                 format!(
                     "attempt {attempt} of task instance {} is not its current attempt ({}); \
                      the report is refused",
-                    describe(ti),
+                    ti,
                     record.attempt.as_deref().unwrap_or("none")
                 ),
             );
@@ -634,10 +619,7 @@ fn task_outcome(
 ) -> Result<CommandResult, StoreError> {
     settle(txn, sched)?;
     let Some(record) = crate::engine::load_ti(txn, ti)? else {
-        return reject(
-            RejectionKind::NotFound,
-            format!("no task instance {}", describe(ti)),
-        );
+        return reject(RejectionKind::NotFound, format!("no task instance {}", ti));
     };
     let run_state = crate::engine::load_run(txn, &ti.dag_id, &ti.run_id)?
         .map_or(DagRunState::Failed, |r| r.state);
@@ -658,18 +640,14 @@ fn dispatch(
 ) -> Result<CommandResult, StoreError> {
     check!(check_id("worker id", worker));
     let Some(mut record) = crate::engine::load_ti(txn, ti)? else {
-        return reject(
-            RejectionKind::NotFound,
-            format!("no task instance {}", describe(ti)),
-        );
+        return reject(RejectionKind::NotFound, format!("no task instance {}", ti));
     };
     if record.state != TaskInstanceState::Queued {
         return reject(
             RejectionKind::IllegalTransition,
             format!(
                 "task instance {} is {}, not queued: it cannot be handed to a worker",
-                describe(ti),
-                record.state
+                ti, record.state
             ),
         );
     }
@@ -696,7 +674,7 @@ fn set_task_state(
             RejectionKind::StaleAttempt,
             format!(
                 "a report about task instance {} must carry its attempt's token",
-                describe(ti)
+                ti
             ),
         );
     }
@@ -713,7 +691,7 @@ fn set_task_state(
     if let Err(illegal) = check_transition(record.state, to, actor) {
         return reject(
             RejectionKind::IllegalTransition,
-            format!("{}: {illegal}", describe(ti)),
+            format!("{}: {illegal}", ti),
         );
     }
     if needs_token {

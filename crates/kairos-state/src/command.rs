@@ -25,19 +25,7 @@ pub struct Batch {
     pub commands: Vec<Command>,
 }
 
-/// Names one task instance.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TaskInstanceKey {
-    pub dag_id: String,
-    pub run_id: String,
-    pub task_id: String,
-    #[serde(default = "not_mapped")]
-    pub map_index: i32,
-}
-
-fn not_mapped() -> i32 {
-    -1
-}
+pub use kairos_dag::identity::TaskInstanceKey;
 
 /// One change to the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

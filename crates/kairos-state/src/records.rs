@@ -87,6 +87,24 @@ impl DagRunRecord {
     pub fn group(&self) -> &str {
         self.backfill_id.as_deref().unwrap_or("")
     }
+
+    /// What templates and workers know of the run (the worker protocol's `run_json`).
+    pub fn facts(&self) -> kairos_dag::template::RunFacts {
+        kairos_dag::template::RunFacts {
+            run_id: self.run_id.clone(),
+            run_type: self.run_type,
+            logical_date: self.logical_date,
+            data_interval: match (self.data_interval_start, self.data_interval_end) {
+                (Some(start), Some(end)) => {
+                    Some(kairos_dag::timetable::DataInterval { start, end })
+                }
+                _ => None,
+            },
+            run_after: self.run_after,
+            conf: self.conf.clone(),
+            prev_success: None,
+        }
+    }
 }
 
 /// A backfill: a range of runs created at once, with its own concurrency.

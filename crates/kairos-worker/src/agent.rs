@@ -21,7 +21,8 @@ use crate::logs;
 use crate::operators::{self, Ctx, Report};
 use crate::process;
 use crate::scratch::Scratch;
-use crate::spool::{Finished, Spool, TiId};
+use crate::spool::{Finished, Spool};
+use kairos_dag::identity::TaskInstanceKey;
 
 /// The runner script Python callables run through.
 const RUNNER: &str = include_str!("runner.py");
@@ -395,7 +396,7 @@ fn start(agent: &Arc<Agent>, assignment: Assignment) {
         let ti = assignment
             .ti
             .as_ref()
-            .map(TiId::from_proto)
+            .map(TaskInstanceKey::from)
             .unwrap_or_else(unknown_ti);
         let task = tokio::spawn({
             let agent = agent.clone();
@@ -435,7 +436,7 @@ async fn run_attempt(
     let ti = assignment
         .ti
         .as_ref()
-        .map(TiId::from_proto)
+        .map(TaskInstanceKey::from)
         .unwrap_or_else(unknown_ti);
     let log = logs::log_path(&agent.config.log_dir(), &ti, assignment.try_number);
     if let Some(parent) = log.parent() {
@@ -513,7 +514,7 @@ async fn run_attempt(
 fn record(
     agent: &Agent,
     assignment: &Assignment,
-    ti: &TiId,
+    ti: &TaskInstanceKey,
     event: &str,
     state: Option<String>,
     return_value: Option<serde_json::Value>,
@@ -538,8 +539,8 @@ fn record(
     });
 }
 
-fn unknown_ti() -> TiId {
-    TiId {
+fn unknown_ti() -> TaskInstanceKey {
+    TaskInstanceKey {
         dag_id: String::new(),
         run_id: String::new(),
         task_id: String::new(),

@@ -7,40 +7,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::lifecycle::{RunType, python_isoformat};
+use kairos_dag::lifecycle::python_isoformat;
 use kairos_dag::model::{Dag, Task};
 use kairos_dag::template::{RunFacts, Sources, TaskInstanceFacts, build_context};
 use kairos_dag::template::{VariableSource, XComSource};
-use kairos_dag::timetable::DataInterval;
 use kairos_proto::v1::{Assignment, GetVariableRequest, PullXComRequest};
-use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use crate::conn::Conn;
-use crate::spool::TiId;
-
-/// The run, as much of it as the worker needs (the protocol's `run_json`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunInfo {
-    pub run_id: String,
-    pub run_type: RunType,
-    pub logical_date: Option<DateTime<Utc>>,
-    pub data_interval_start: Option<DateTime<Utc>>,
-    pub data_interval_end: Option<DateTime<Utc>>,
-    pub run_after: DateTime<Utc>,
-    #[serde(default)]
-    pub conf: BTreeMap<String, Json>,
-}
+use kairos_dag::identity::TaskInstanceKey;
 
 /// One attempt, decoded.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub ti: TiId,
+    pub ti: TaskInstanceKey,
     pub token: String,
     pub try_number: u32,
     pub dag: Dag,
     pub task: Task,
-    pub run: RunInfo,
+    pub run: RunFacts,
     /// File key → content hash.
     pub files: BTreeMap<String, String>,
     /// A mapped instance's own arguments.
@@ -56,10 +41,10 @@ impl Attempt {
             .map_err(|e| format!("the assignment's DAG does not decode: {e}"))?;
         let task: Task = serde_json::from_str(&a.task_json)
             .map_err(|e| format!("the assignment's task does not decode: {e}"))?;
-        let run: RunInfo = serde_json::from_str(&a.run_json)
+        let run: RunFacts = serde_json::from_str(&a.run_json)
             .map_err(|e| format!("the assignment's run does not decode: {e}"))?;
         Ok(Attempt {
-            ti: TiId::from_proto(id),
+            ti: TaskInstanceKey::from(id),
             token: a.attempt.clone(),
             try_number: a.try_number,
             dag,
@@ -76,13 +61,6 @@ impl Attempt {
                 )
             },
         })
-    }
-
-    fn interval(&self) -> Option<DataInterval> {
-        match (self.run.data_interval_start, self.run.data_interval_end) {
-            (Some(start), Some(end)) => Some(DataInterval { start, end }),
-            _ => None,
-        }
     }
 
     /// Airflow's template context, with the cluster behind XComs and Variables.
@@ -102,21 +80,11 @@ impl Attempt {
             variables: Arc::new(ClusterVariables { conn, runtime }),
             now: Utc::now(),
         };
-        let run = RunFacts {
-            run_id: self.run.run_id.clone(),
-            run_type: self.run.run_type,
-            logical_date: self.run.logical_date,
-            data_interval: self.interval(),
-            run_after: self.run.run_after,
-            conf: self.run.conf.clone(),
-            // Not sent to workers yet: templates see None, as for a first run.
-            prev_success: None,
-        };
         let ti = TaskInstanceFacts {
             try_number: self.try_number,
             map_index: i64::from(self.ti.map_index),
         };
-        build_context(&self.dag, &self.task, &run, &ti, &sources)
+        build_context(&self.dag, &self.task, &self.run, &ti, &sources)
     }
 
     /// The plain-JSON part of the context, for Python callables (the runner turns
@@ -135,8 +103,8 @@ impl Attempt {
             "run_conf": self.run.conf,
             "run_type": self.run.run_type.as_str(),
             "logical_date": iso(self.run.logical_date),
-            "data_interval_start": iso(self.run.data_interval_start.or(self.run.logical_date)),
-            "data_interval_end": iso(self.run.data_interval_end.or(self.run.logical_date)),
+            "data_interval_start": iso(self.run.data_interval.map(|i| i.start).or(self.run.logical_date)),
+            "data_interval_end": iso(self.run.data_interval.map(|i| i.end).or(self.run.logical_date)),
             "run_after": python_isoformat(self.run.run_after),
         });
         if let (Some(ld), Some(map)) = (self.run.logical_date, ctx.as_object_mut()) {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::spool::TiId;
+use kairos_dag::identity::TaskInstanceKey;
 
 /// The most of a log that travels with the report.
 pub const TAIL_BYTES: u64 = 4096;
@@ -29,7 +29,7 @@ fn component(id: &str) -> String {
 }
 
 /// Where the log of `ti`'s try `try_number` lives under `dir`.
-pub fn log_path(dir: &Path, ti: &TiId, try_number: u32) -> PathBuf {
+pub fn log_path(dir: &Path, ti: &TaskInstanceKey, try_number: u32) -> PathBuf {
     let mut path = dir
         .join(component(&ti.dag_id))
         .join(component(&ti.run_id))
@@ -108,7 +108,7 @@ async fn serve_log(
     UrlPath((dag_id, run_id, task_id, try_number)): UrlPath<(String, String, String, u32)>,
     Query(q): Query<LogQuery>,
 ) -> Response {
-    let ti = TiId {
+    let ti = TaskInstanceKey {
         dag_id,
         run_id,
         task_id,
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn ids_cannot_escape_the_log_directory() {
-        let ti = TiId {
+        let ti = TaskInstanceKey {
             dag_id: "..".into(),
             run_id: "manual__2026-01-01T00:00:00+00:00/../../etc".into(),
             task_id: "t".into(),

@@ -11,52 +11,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use kairos_proto::v1::{ReportFinishedRequest, TaskInstanceId, XComValue};
+pub use kairos_dag::identity::TaskInstanceKey;
+use kairos_proto::v1::{ReportFinishedRequest, XComValue};
 use serde::{Deserialize, Serialize};
-
-/// A task instance, as the worker names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TiId {
-    pub dag_id: String,
-    pub run_id: String,
-    pub task_id: String,
-    pub map_index: i32,
-}
-
-impl TiId {
-    pub fn from_proto(id: &TaskInstanceId) -> TiId {
-        TiId {
-            dag_id: id.dag_id.clone(),
-            run_id: id.run_id.clone(),
-            task_id: id.task_id.clone(),
-            map_index: id.map_index,
-        }
-    }
-
-    pub fn to_proto(&self) -> TaskInstanceId {
-        TaskInstanceId {
-            dag_id: self.dag_id.clone(),
-            run_id: self.run_id.clone(),
-            task_id: self.task_id.clone(),
-            map_index: self.map_index,
-        }
-    }
-}
-
-impl std::fmt::Display for TiId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{} {}", self.dag_id, self.task_id, self.run_id)?;
-        if self.map_index >= 0 {
-            write!(f, " [{}]", self.map_index)?;
-        }
-        Ok(())
-    }
-}
 
 /// How an attempt ended, as the worker reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finished {
-    pub ti: TiId,
+    pub ti: TaskInstanceKey,
     pub attempt: String,
     /// success, failed, skipped, up_for_retry or up_for_reschedule.
     pub state: String,
@@ -72,7 +34,7 @@ impl Finished {
     pub fn to_request(&self, worker_id: &str) -> ReportFinishedRequest {
         ReportFinishedRequest {
             worker_id: worker_id.to_string(),
-            ti: Some(self.ti.to_proto()),
+            ti: Some((&self.ti).into()),
             attempt: self.attempt.clone(),
             state: self.state.clone(),
             reason: self.reason.clone().unwrap_or_default(),
@@ -207,7 +169,7 @@ mod tests {
 
     fn finished(attempt: &str) -> Finished {
         Finished {
-            ti: TiId {
+            ti: TaskInstanceKey {
                 dag_id: "d".into(),
                 run_id: "manual__2026".into(),
                 task_id: "t".into(),

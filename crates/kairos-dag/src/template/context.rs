@@ -13,17 +13,22 @@ use crate::lifecycle::{RunType, python_isoformat};
 use crate::model::{Dag, Task};
 use crate::timetable::DataInterval;
 
-/// What is known about the run a task instance belongs to.
-#[derive(Debug, Clone)]
+/// What is known about the run a task instance belongs to. The worker protocol
+/// carries it as is (an assignment's `run_json`), so the server and the worker
+/// compile against this one type.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunFacts {
     pub run_id: String,
     pub run_type: RunType,
     /// `None` for runs without one (Airflow 3 manual runs may have none).
     pub logical_date: Option<DateTime<Utc>>,
+    #[serde(default)]
     pub data_interval: Option<DataInterval>,
     pub run_after: DateTime<Utc>,
+    #[serde(default)]
     pub conf: BTreeMap<String, Json>,
     /// The data interval of the latest earlier successful run, when known.
+    #[serde(default)]
     pub prev_success: Option<DataInterval>,
 }
 

@@ -7,7 +7,7 @@ use kairos_dag::date::DateSpec;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::TaskOperator;
 use kairos_dag::operator::Operator;
-use kairos_dag::template::{Renderer, RunFacts, Sources, TaskInstanceFacts, build_context};
+use kairos_dag::template::{Renderer, Sources, TaskInstanceFacts, build_context};
 use kairos_dag::trigger_rule::{Readiness, UpstreamCounts, evaluate};
 
 use super::index::{self, Timer};
@@ -337,20 +337,7 @@ fn render_target(
 ) -> Result<DateTime<Utc>, String> {
     let dag = plan.dag();
     let text = if template.contains("{{") || template.contains("{%") {
-        let facts = RunFacts {
-            run_id: run.run_id.clone(),
-            run_type: run.run_type,
-            logical_date: run.logical_date,
-            data_interval: match (run.data_interval_start, run.data_interval_end) {
-                (Some(start), Some(end)) => {
-                    Some(kairos_dag::timetable::DataInterval { start, end })
-                }
-                _ => None,
-            },
-            run_after: run.run_after,
-            conf: run.conf.clone(),
-            prev_success: None,
-        };
+        let facts = run.facts();
         let ctx = build_context(
             dag,
             plan.task(i),

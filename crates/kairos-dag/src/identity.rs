@@ -1,0 +1,68 @@
+//! The one name of a task instance, used by every crate: the state machine keys
+//! its records with it, the worker protocol carries it (conversions beside the
+//! protocol's own message, in `kairos-proto`), and the worker spools results under it.
+
+use serde::{Deserialize, Serialize};
+
+/// Names one task instance: a task of a run, and its map index (-1 when the task
+/// is not mapped).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskInstanceKey {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    #[serde(default = "not_mapped")]
+    pub map_index: i32,
+}
+
+fn not_mapped() -> i32 {
+    -1
+}
+
+impl TaskInstanceKey {
+    pub fn new(
+        dag_id: impl Into<String>,
+        run_id: impl Into<String>,
+        task_id: impl Into<String>,
+        map_index: i32,
+    ) -> TaskInstanceKey {
+        TaskInstanceKey {
+            dag_id: dag_id.into(),
+            run_id: run_id.into(),
+            task_id: task_id.into(),
+            map_index,
+        }
+    }
+}
+
+/// `dag/run/task`, and `[i]` after a mapped instance: how messages name it.
+impl std::fmt::Display for TaskInstanceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.dag_id, self.run_id, self.task_id)?;
+        if self.map_index >= 0 {
+            write!(f, "[{}]", self.map_index)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_as_paths_with_the_map_index_last() {
+        assert_eq!(TaskInstanceKey::new("d", "r", "t", -1).to_string(), "d/r/t");
+        assert_eq!(
+            TaskInstanceKey::new("d", "r", "t", 3).to_string(),
+            "d/r/t[3]"
+        );
+    }
+
+    #[test]
+    fn an_unmapped_instance_may_leave_out_its_map_index() {
+        let key: TaskInstanceKey =
+            serde_json::from_str(r#"{"dag_id":"d","run_id":"r","task_id":"t"}"#).unwrap();
+        assert_eq!(key.map_index, -1);
+    }
+}
