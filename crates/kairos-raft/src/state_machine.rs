@@ -86,9 +86,9 @@ fn snapshot_state(data: &[u8]) -> Result<(Option<LogId>, StoredMembership), Stor
         if cf != kairos_state::keys::Cf::Meta {
             return;
         }
-        match key.strip_prefix(kairos_state::keys::meta::RAFT_PREFIX) {
-            Some(b"last_applied") => last = Some(value),
-            Some(b"membership") => membership = Some(value),
+        match kairos_state::keys::meta::raft_name(key) {
+            Some(name) if name == LAST_APPLIED.as_bytes() => last = Some(value),
+            Some(name) if name == MEMBERSHIP.as_bytes() => membership = Some(value),
             _ => {}
         }
     })

@@ -10,7 +10,10 @@
 pub mod apply;
 pub mod command;
 pub mod engine;
+mod ids;
 pub mod keys;
+mod migrate;
+mod plan;
 pub mod query;
 pub mod records;
 mod scan_hint;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use kairos_dag::identity::TaskInstanceKey;
 use kairos_dag::lifecycle::{DagRunState, RunType, TaskInstanceState};
 use kairos_dag::timetable::DataInterval;
 use kairos_dag::version::VersionContent;
@@ -189,6 +190,18 @@ pub struct TaskInstanceRecord {
     pub map_element: Option<BTreeMap<String, Value>>,
 }
 
+impl TaskInstanceRecord {
+    /// The instance's name.
+    pub fn key(&self) -> TaskInstanceKey {
+        TaskInstanceKey {
+            dag_id: self.dag_id.clone(),
+            run_id: self.run_id.clone(),
+            task_id: self.task_id.clone(),
+            map_index: self.map_index,
+        }
+    }
+}
+
 fn default_queue() -> String {
     kairos_dag::model::defaults::QUEUE.to_string()
 }
@@ -302,4 +315,46 @@ impl Default for Settings {
             parallelism: DEFAULT_PARALLELISM,
         }
     }
+}
+
+// Values of the index family (`crate::keys::index`).
+
+/// A `scheduled` task instance and what the queueing pass checks before loading it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub ti: TaskInstanceKey,
+    pub pool: String,
+    pub pool_slots: u32,
+    pub max_active_tasks: u32,
+    pub max_active_tis_per_dag: Option<u32>,
+    pub max_active_tis_per_dagrun: Option<u32>,
+}
+
+/// An attempt a worker holds: what a new leader re-arms leases from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunningAttempt {
+    pub ti: TaskInstanceKey,
+    pub attempt: String,
+    pub worker: Option<String>,
+}
+
+/// Something that must happen at a time. Timers are state (so every new leader
+/// finds them) and are checked when they fire: one that no longer applies (the
+/// task moved on) is dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum Timer {
+    /// An `up_for_retry` / `up_for_reschedule` instance may run again.
+    Ready { ti: TaskInstanceKey },
+    /// A server-side time sensor's moment has come.
+    SensorDue { ti: TaskInstanceKey },
+    /// A server-side sensor waited longer than its `timeout`.
+    SensorTimeout { ti: TaskInstanceKey },
+    /// An attempt ran past `execution_timeout` plus a grace period with no report.
+    ExecutionTimeout {
+        ti: TaskInstanceKey,
+        attempt: String,
+    },
+    /// A run reached its `dagrun_timeout`.
+    RunTimeout { dag_id: String, run_id: String },
 }

@@ -9,7 +9,7 @@
 //! between compactions each worker poll, queueing pass and timer read grew linear
 //! in the work done (the benchmark saw 80% of the leader's CPU in polls, then 60%
 //! in queueing passes inside apply). A hint is the lowest key that may still be
-//! live; a scan starts there. [`crate::engine::index::hinted_prefix_of`] names
+//! live; a scan starts there. [`crate::keys::index::hinted_prefix_of`] names
 //! the hinted prefixes.
 //!
 //! Invariant: no live key under a prefix is below its hint. A commit that puts a

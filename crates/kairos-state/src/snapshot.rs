@@ -81,6 +81,8 @@ impl Store {
         let mut batch = rocksdb::WriteBatch::default();
         self.visit_all(|cf, key, _| batch.delete_cf(self.handle(cf), key))?;
         for (cf, key, value) in records {
+            // A snapshot made by an older node may hold records of an older layout.
+            let (cf, key) = crate::migrate::relocate(cf, key);
             batch.put_cf(self.handle(cf), key, value);
         }
         let mut write = rocksdb::WriteOptions::default();

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions};
 use serde::de::DeserializeOwned;
 
-use crate::engine::plan::Plan;
 use crate::keys::Cf;
+use crate::plan::Plan;
 use crate::records::VersionRecord;
 
 /// Errors of the store itself (not refused commands, which are
@@ -25,6 +25,9 @@ pub enum StoreError {
     Corrupt { what: &'static str, error: String },
     #[error("snapshot: {0}")]
     Snapshot(String),
+    /// An answer could not be turned into JSON (a bug: every answer type is plain data).
+    #[error("an answer could not be encoded as JSON: {0}")]
+    Encode(String),
 }
 
 /// The state machine's RocksDB database.
@@ -88,13 +91,15 @@ impl Store {
             ColumnFamilyDescriptor::new(cf.name(), family)
         });
         let db = DB::open_cf_descriptors(&options, path, families)?;
-        Ok(Store {
+        let store = Store {
             db,
             path: path.to_path_buf(),
             versions: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
             hints: Default::default(),
-        })
+        };
+        store.migrate()?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

@@ -268,12 +268,12 @@ impl<'a> Txn<'a> {
         &self,
         dag_id: &str,
         version: u32,
-    ) -> Result<Option<std::sync::Arc<crate::engine::plan::Plan>>, StoreError> {
+    ) -> Result<Option<std::sync::Arc<crate::plan::Plan>>, StoreError> {
         let key = crate::keys::version(dag_id, version);
         match self.staged.get(&(Cf::Versions, key)) {
             Some(Some(_)) => Ok(self
                 .version_record(dag_id, version)?
-                .map(|v| std::sync::Arc::new(crate::engine::plan::Plan::of(v)))),
+                .map(|v| std::sync::Arc::new(crate::plan::Plan::of(v)))),
             Some(None) => Ok(None),
             None => self.store.plan(dag_id, version),
         }
@@ -288,7 +288,7 @@ impl<'a> Txn<'a> {
             match value {
                 Some(value) => {
                     batch.put_cf(handle, &key, value);
-                    if cf == Cf::Index && crate::engine::index::hinted_prefix_of(&key).is_some() {
+                    if cf == Cf::Index && crate::keys::index::hinted_prefix_of(&key).is_some() {
                         hinted_puts.push(key);
                     }
                 }
@@ -298,7 +298,7 @@ impl<'a> Txn<'a> {
         self.store.db.write(batch)?;
         // After the write: see scan_hint for why the order matters.
         for key in hinted_puts {
-            if let Some(prefix) = crate::engine::index::hinted_prefix_of(&key) {
+            if let Some(prefix) = crate::keys::index::hinted_prefix_of(&key) {
                 self.store.hints.put(prefix, &key);
             }
         }

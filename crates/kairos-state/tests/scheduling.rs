@@ -453,8 +453,8 @@ fn explain_names_what_holds_a_task_back() {
 /// The counters behind limits are derived state: recomputed from the task
 /// instances, they must equal what apply kept, after any sequence of moves.
 fn assert_counters_match(store: &TempStore, dag: &str, runs: &[&str]) {
-    use kairos_state::engine::index::counter;
     use kairos_state::keys::Cf;
+    use kairos_state::keys::index::counter;
     let get = |key: Vec<u8>| {
         store
             .store
@@ -1139,8 +1139,8 @@ fn wide_and_heavy(slots: u32) -> TempStore {
 /// priority (keys below the front) arrives, and when the queue empties and fills.
 #[test]
 fn the_queued_list_skips_dispatched_keys_yet_misses_nothing() {
-    use kairos_state::engine::index;
     use kairos_state::keys::Cf;
+    use kairos_state::keys::index;
     let mut store = wide_and_heavy(1000);
     let full_scan = |store: &TempStore| -> Vec<TaskInstanceKey> {
         store

@@ -5,10 +5,11 @@
 use chrono::{DateTime, Utc};
 use kairos_dag::lifecycle::RunType;
 
-use super::index::{self, counter};
+use super::counters;
 use crate::command::Command;
 use crate::keys::Cf;
-use crate::records::DagRecord;
+use crate::keys::index::{self, counter};
+use crate::records::{DagRecord, RunningAttempt};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
 
@@ -42,8 +43,8 @@ impl Store {
                     continue;
                 }
                 let restriction = model.restriction(plan.version.created_at);
-                let active = index::count(&txn, &counter::queued_runs(&dag.dag_id, ""))?
-                    + index::count(&txn, &counter::running_runs(&dag.dag_id, ""))?;
+                let active = counters::count(&txn, &counter::queued_runs(&dag.dag_id, ""))?
+                    + counters::count(&txn, &counter::running_runs(&dag.dag_id, ""))?;
                 let mut room = i64::from(model.max_active_runs) - active;
                 let mut last = dag.last_automated;
                 let mut made = 0;
@@ -87,7 +88,7 @@ impl Store {
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self
             .index_live_from(index::TIMERS)?
-            .and_then(|key| index::time_from_bytes(&key[index::TIMERS.len()..])))
+            .and_then(|key| index::timer_due(&key)))
     }
 
     /// Whether a queueing pass stopped at its budget and waits to be continued.
@@ -111,16 +112,12 @@ impl Store {
     }
 
     /// Every attempt a worker holds (a new leader re-arms their leases from this).
-    pub fn running_attempts(&self) -> Result<Vec<index::RunningAttempt>, StoreError> {
+    pub fn running_attempts(&self) -> Result<Vec<RunningAttempt>, StoreError> {
         let mut out = Vec::new();
         let mut after: Option<Vec<u8>> = None;
         loop {
-            let page = self.scan::<index::RunningAttempt>(
-                Cf::Index,
-                index::RUNNING,
-                after.as_deref(),
-                1024,
-            )?;
+            let page =
+                self.scan::<RunningAttempt>(Cf::Index, index::RUNNING, after.as_deref(), 1024)?;
             let Some((last, _)) = page.last() else {
                 return Ok(out);
             };

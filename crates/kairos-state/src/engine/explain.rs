@@ -5,13 +5,14 @@ use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
 use kairos_dag::trigger_rule::{Readiness, UpstreamCounts, evaluate};
 use serde::{Deserialize, Serialize};
 
-use super::index::{self, Candidate, counter};
+use super::counters;
+use super::lookup::{is_paused, load_run, load_ti};
 use super::queueing::blocked_by;
-use super::readiness::{is_paused, past_holds_back, upstream_states};
-use super::{load_run, load_ti};
+use super::readiness::{describe_upstream, past_holds_back, upstream_states};
 use crate::command::TaskInstanceKey;
-use crate::keys::Cf;
-use crate::records::{BackfillRecord, Settings};
+use crate::keys::index::{self, counter};
+use crate::keys::{self, Cf};
+use crate::records::{BackfillRecord, Candidate, Settings};
 use crate::store::{Store, StoreError};
 use crate::txn::Txn;
 
@@ -84,7 +85,7 @@ impl Store {
         }
         if run.state == DagRunState::Queued {
             let group = run.group().to_string();
-            let running = index::count(&txn, &counter::running_runs(&ti.dag_id, &group))?;
+            let running = counters::count(&txn, &counter::running_runs(&ti.dag_id, &group))?;
             let limit = if group.is_empty() {
                 txn.get::<crate::records::DagRecord>(Cf::Dags, &crate::keys::dag(&ti.dag_id))?
                     .map(|d| txn.plan(&ti.dag_id, d.latest_version))
@@ -93,7 +94,7 @@ impl Store {
                     .map(|p| p.dag().max_active_runs)
                     .unwrap_or_default()
             } else {
-                txn.get::<BackfillRecord>(Cf::Index, &super::runs::backfill_key(&group))?
+                txn.get::<BackfillRecord>(Cf::Backfills, &keys::backfill(&group))?
                     .map_or(0, |b| b.max_active_runs)
             };
             r.push(format!(
@@ -119,7 +120,7 @@ impl Store {
         if evaluate(rule, counts, false) == Readiness::Wait {
             r.push(format!(
                 "trigger rule `{rule}` is not met yet: {}",
-                super::readiness::describe_upstream(&upstream)
+                describe_upstream(&upstream)
             ));
         }
         if let Some(why) = past_holds_back(&txn, &plan, &run, i)? {

@@ -3,18 +3,17 @@
 //! remain, branch and short-circuit choices applied to the downstream tasks.
 
 use chrono::{DateTime, Utc};
+use kairos_dag::identity::TaskInstanceKey;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
-use kairos_dag::model::Task;
 use kairos_dag::operator::OperatorKind;
-use kairos_dag::retry::{RetryInput, next_retry_at};
 use serde_json::Value;
 
-use super::index::{self, Timer};
-use super::plan::Plan;
-use super::readiness::key;
-use super::{Sched, load_run, load_ti, set_state, ti_key};
-use crate::apply::put_xcom;
-use crate::keys::Cf;
+use super::attempt::{arm_ready, fail_attempt};
+use super::lookup::{load_run, load_ti, plan_of_run};
+use super::sched::Sched;
+use super::write::set_state;
+use super::xcom::put_xcom;
+use crate::plan::Plan;
 use crate::records::{DagRunRecord, TaskInstanceRecord};
 use crate::store::StoreError;
 use crate::txn::Txn;
@@ -32,94 +31,6 @@ pub fn log_tail(log: &str) -> String {
         start += 1;
     }
     log[start..].to_string()
-}
-
-/// What a failed attempt becomes: `up_for_retry` with its retry time while tries
-/// remain (Airflow's `is_eligible_to_retry`), else `failed`.
-fn failure(
-    task: Option<&Task>,
-    run: &DagRunRecord,
-    ti: &TaskInstanceRecord,
-    stamp: DateTime<Utc>,
-) -> (S, Option<DateTime<Utc>>) {
-    let Some(task) = task else {
-        return (S::Failed, None);
-    };
-    let tries_since_clear = ti.try_number.saturating_sub(ti.cleared_tries);
-    if tries_since_clear > task.retries {
-        return (S::Failed, None);
-    }
-    let logical = run
-        .logical_date
-        .map(kairos_dag::lifecycle::python_isoformat)
-        .unwrap_or_else(|| run.run_id.clone());
-    let at = next_retry_at(
-        stamp,
-        &RetryInput {
-            dag_id: &ti.dag_id,
-            task_id: &ti.task_id,
-            logical_date: &logical,
-            try_number: ti.try_number,
-            retry_delay: task.retry_delay,
-            exponential_backoff: task.retry_exponential_backoff,
-            max_retry_delay: task.max_retry_delay,
-        },
-    );
-    (S::UpForRetry, Some(at))
-}
-
-fn plan_of(txn: &Txn<'_>, run: &DagRunRecord) -> Result<Option<std::sync::Arc<Plan>>, StoreError> {
-    txn.plan(&run.dag_id, run.version)
-}
-
-/// Ends an attempt as failed (retried while tries remain). A cleared attempt
-/// (`restarting`) always runs again, at once.
-pub(crate) fn fail_attempt(
-    txn: &mut Txn<'_>,
-    sched: &mut Sched,
-    mut ti: TaskInstanceRecord,
-    actor: Actor,
-    reason: String,
-) -> Result<S, StoreError> {
-    let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
-        return Ok(ti.state);
-    };
-    let plan = plan_of(txn, &run)?;
-    let task = plan
-        .as_ref()
-        .and_then(|p| p.index_of(&ti.task_id).map(|i| p.task(i).clone()));
-    let (to, retry_at) = if ti.state == S::Restarting {
-        (S::UpForRetry, Some(sched.stamp()))
-    } else {
-        failure(task.as_ref(), &run, &ti, sched.stamp())
-    };
-    ti.next_retry_at = retry_at;
-    set_state(txn, sched, &mut ti, to, actor, Some(reason))?;
-    if let Some(at) = retry_at {
-        arm_ready(txn, sched, &ti, at, plan.as_deref())?;
-    }
-    Ok(to)
-}
-
-/// Re-evaluates an instance at `at` (now, or by a timer).
-fn arm_ready(
-    txn: &mut Txn<'_>,
-    sched: &mut Sched,
-    ti: &TaskInstanceRecord,
-    at: DateTime<Utc>,
-    plan: Option<&Plan>,
-) -> Result<(), StoreError> {
-    if at <= sched.stamp() {
-        if let Some(plan) = plan {
-            if let Some(i) = plan.index_of(&ti.task_id) {
-                sched.evaluate(plan, &ti.dag_id, &ti.run_id, i);
-            }
-        }
-        return Ok(());
-    }
-    let timer = Timer::Ready { ti: ti_key(ti) };
-    txn.put(Cf::Index, index::timer(at, &timer), &timer);
-    Ok(())
 }
 
 /// A worker's final report on one attempt (its token already checked).
@@ -144,7 +55,7 @@ pub(crate) fn finish(
     if let Some(tail) = report.log_tail {
         ti.log_tail = Some(log_tail(tail));
     }
-    let key = ti_key(&ti);
+    let key = ti.key();
     for (xcom_key, value) in report.xcoms {
         if let Err(rejection) = put_xcom(
             txn,
@@ -174,7 +85,7 @@ pub(crate) fn finish(
             let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
                 return Ok(ti.state);
             };
-            let plan = plan_of(txn, &run)?;
+            let plan = plan_of_run(txn, &run)?;
             let at = report.reschedule_at.unwrap_or(sched.stamp());
             ti.next_retry_at = Some(at);
             set_state(
@@ -192,7 +103,7 @@ pub(crate) fn finish(
             let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
                 return Ok(ti.state);
             };
-            let plan = plan_of(txn, &run)?;
+            let plan = plan_of_run(txn, &run)?;
             if let (Some(plan), Some(follow)) = (&plan, report.follow) {
                 if let Some(i) = plan.index_of(&ti.task_id) {
                     if let Err(problem) = check_follow(plan, i, follow) {
@@ -276,7 +187,9 @@ fn skip_not_followed(
     };
     for d in targets {
         let id = &plan.task(d).task_id;
-        if let Some(mut down) = load_ti(txn, &key(&run.dag_id, &run.run_id, id))? {
+        if let Some(mut down) =
+            load_ti(txn, &TaskInstanceKey::new(&run.dag_id, &run.run_id, id, -1))?
+        {
             if matches!(down.state, S::None | S::Scheduled) {
                 let reason = format!("skipped by `{}`", task.task_id);
                 set_state(

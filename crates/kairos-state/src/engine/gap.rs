@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Sched, plan_of_ti};
+use super::lookup::plan_of_ti;
+use super::sched::Sched;
 use crate::command::TaskInstanceKey;
 use crate::keys::{self, Cf};
 use crate::records::TaskInstanceRecord;

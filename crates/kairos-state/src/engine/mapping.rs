@@ -10,57 +10,20 @@ use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::{MapSource, MappedOperator, TaskOperator};
 use serde_json::Value;
 
-use super::plan::Plan;
-use super::readiness::{key, start_ready};
-use super::{Sched, index, load_ti, set_state, write_ti};
+use super::counters;
+use super::lookup::instances;
+use super::sched::Sched;
+use super::start::start_ready;
+use super::write::{set_state, write_ti};
+use crate::keys::index::counter;
 use crate::keys::{self, Cf};
+use crate::plan::Plan;
 use crate::records::{DagRunRecord, TaskInstanceRecord, XComRecord};
 use crate::store::StoreError;
 use crate::txn::Txn;
 
 /// The most instances one expansion may make (Airflow's `max_map_length`).
 pub const MAX_MAP_LENGTH: usize = 1024;
-
-/// Every mapped instance (map index >= 0) of a task in a run, by map index.
-pub(crate) fn instances(
-    txn: &Txn<'_>,
-    dag_id: &str,
-    run_id: &str,
-    task_id: &str,
-) -> Result<Vec<TaskInstanceRecord>, StoreError> {
-    Ok(txn
-        .scan::<TaskInstanceRecord>(
-            Cf::TaskInstances,
-            &keys::task_prefix(dag_id, run_id, task_id),
-        )?
-        .into_iter()
-        .map(|(_, ti)| ti)
-        .filter(|ti| ti.map_index >= 0)
-        .collect())
-}
-
-/// The states a downstream task sees for `task_id`: each mapped instance once the
-/// task was expanded, else its one instance (`removed` when it has none).
-pub(crate) fn states_of(
-    txn: &Txn<'_>,
-    run: &DagRunRecord,
-    task_id: &str,
-    mapped: bool,
-) -> Result<Vec<S>, StoreError> {
-    let placeholder = load_ti(txn, &key(&run.dag_id, &run.run_id, task_id))?;
-    match placeholder {
-        // Instances a shorter expansion removed no longer count.
-        Some(p) if mapped && p.state == S::Removed => {
-            Ok(instances(txn, &run.dag_id, &run.run_id, task_id)?
-                .into_iter()
-                .map(|ti| ti.state)
-                .filter(|s| *s != S::Removed)
-                .collect())
-        }
-        Some(p) => Ok(vec![p.state]),
-        None => Ok(vec![S::Removed]),
-    }
-}
 
 /// The values one expanded argument takes, or why it cannot be expanded.
 fn resolve(
@@ -260,7 +223,7 @@ pub(crate) fn expand(
                     keys::task_instance(&ti.dag_id, &ti.run_id, &ti.task_id, map_index),
                     &ti,
                 );
-                index::add(txn, index::counter::unfinished(&ti.dag_id, &ti.run_id), 1)?;
+                counters::add(txn, counter::unfinished(&ti.dag_id, &ti.run_id), 1)?;
             }
         }
         start_ready(txn, sched, plan, run, i, &mut ti)?;

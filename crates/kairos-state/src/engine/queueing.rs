@@ -11,10 +11,13 @@ use std::collections::HashSet;
 
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 
-use super::index::{self, Candidate, QUEUE_CURSOR, SCHEDULED, counter};
-use super::{Sched, load_ti, set_state};
+use super::counters;
+use super::lookup::load_ti;
+use super::sched::Sched;
+use super::write::set_state;
+use crate::keys::index::{QUEUE_CURSOR, SCHEDULED, counter};
 use crate::keys::{self, Cf};
-use crate::records::{DEFAULT_POOL, PoolRecord};
+use crate::records::{Candidate, DEFAULT_POOL, PoolRecord};
 use crate::store::{StoreError, decode};
 use crate::txn::Txn;
 
@@ -55,7 +58,7 @@ pub(crate) fn blocked_by(
     c: &Candidate,
     parallelism: u32,
 ) -> Result<Option<Blocked>, StoreError> {
-    let global = index::count(txn, &counter::global())?;
+    let global = counters::count(txn, &counter::global())?;
     if global >= i64::from(parallelism) {
         return Ok(Some(Blocked::Parallelism(format!(
             "the cluster runs {global} task instances, its parallelism is {parallelism}"
@@ -67,7 +70,7 @@ pub(crate) fn blocked_by(
             c.pool
         ))));
     };
-    let used = index::count(txn, &counter::pool(&c.pool))?;
+    let used = counters::count(txn, &counter::pool(&c.pool))?;
     if used + i64::from(c.pool_slots) > i64::from(pool.slots) {
         let message = format!(
             "pool `{}` has {} of {} slots in use; the task needs {}",
@@ -79,7 +82,7 @@ pub(crate) fn blocked_by(
             Blocked::Other(message)
         }));
     }
-    let dag_active = index::count(txn, &counter::dag(&c.ti.dag_id))?;
+    let dag_active = counters::count(txn, &counter::dag(&c.ti.dag_id))?;
     if dag_active >= i64::from(c.max_active_tasks) {
         return Ok(Some(Blocked::Other(format!(
             "DAG `{}` has {dag_active} task instances queued or running, its max_active_tasks is {}",
@@ -87,7 +90,7 @@ pub(crate) fn blocked_by(
         ))));
     }
     if let Some(limit) = c.max_active_tis_per_dag {
-        let n = index::count(txn, &counter::task(&c.ti.dag_id, &c.ti.task_id))?;
+        let n = counters::count(txn, &counter::task(&c.ti.dag_id, &c.ti.task_id))?;
         if n >= i64::from(limit) {
             return Ok(Some(Blocked::Other(format!(
                 "task `{}` has {n} instances queued or running, its max_active_tis_per_dag is {limit}",
@@ -96,7 +99,7 @@ pub(crate) fn blocked_by(
         }
     }
     if let Some(limit) = c.max_active_tis_per_dagrun {
-        let n = index::count(
+        let n = counters::count(
             txn,
             &counter::run_task(&c.ti.dag_id, &c.ti.run_id, &c.ti.task_id),
         )?;
@@ -128,7 +131,7 @@ pub(crate) fn pass(
     // without further reads (nothing in a pass frees slots).
     let mut full: HashSet<String> = HashSet::new();
     loop {
-        if index::count(txn, &counter::global())? >= parallelism {
+        if counters::count(txn, &counter::global())? >= parallelism {
             txn.delete(Cf::Index, QUEUE_CURSOR.to_vec());
             return Ok(());
         }

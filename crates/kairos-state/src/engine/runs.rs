@@ -4,18 +4,15 @@
 
 use kairos_dag::lifecycle::{Actor, DagRunState, TaskInstanceState as S};
 
-use super::index::{self, Timer, counter};
-use super::{Sched, load_run, set_state};
+use super::counters;
+use super::lookup::{load_run, states_of};
+use super::sched::Sched;
+use super::write::set_state;
+use crate::keys::index::{self, counter};
 use crate::keys::{self, Cf};
-use crate::records::{BackfillRecord, DagRecord, DagRunRecord, TaskInstanceRecord};
-use crate::store::StoreError;
+use crate::records::{BackfillRecord, DagRecord, DagRunRecord, TaskInstanceRecord, Timer};
+use crate::store::{StoreError, decode};
 use crate::txn::Txn;
-
-pub(crate) fn backfill_key(backfill_id: &str) -> Vec<u8> {
-    let mut key = b"Fbackfill/".to_vec();
-    key.extend_from_slice(backfill_id.as_bytes());
-    key
-}
 
 /// Moves a run to `to`, keeping its counters, the queue of waiting runs and its
 /// timeout timer in step.
@@ -33,23 +30,23 @@ pub(crate) fn set_run_state(
     let waiting = index::waiting_run(&run.dag_id, &group, run.order_date(), &run.run_id);
     match from {
         DagRunState::Queued => {
-            index::add(txn, counter::queued_runs(&run.dag_id, &group), -1)?;
+            counters::add(txn, counter::queued_runs(&run.dag_id, &group), -1)?;
             txn.delete(Cf::Index, waiting.clone());
         }
         DagRunState::Running => {
-            index::add(txn, counter::running_runs(&run.dag_id, &group), -1)?;
+            counters::add(txn, counter::running_runs(&run.dag_id, &group), -1)?;
         }
         _ => {}
     }
     match to {
         DagRunState::Queued => {
-            index::add(txn, counter::queued_runs(&run.dag_id, &group), 1)?;
+            counters::add(txn, counter::queued_runs(&run.dag_id, &group), 1)?;
             txn.put(Cf::Index, waiting, &run.run_id);
             run.end_date = None;
             sched.start_runs(&run.dag_id, &group);
         }
         DagRunState::Running => {
-            index::add(txn, counter::running_runs(&run.dag_id, &group), 1)?;
+            counters::add(txn, counter::running_runs(&run.dag_id, &group), 1)?;
             if run.start_date.is_none() {
                 run.start_date = Some(sched.stamp());
             }
@@ -92,7 +89,7 @@ pub(crate) fn next_run_by_date(
     let Some((_, value)) = next.first() else {
         return Ok(None);
     };
-    let next_id: String = serde_json::from_slice(value).unwrap_or_default();
+    let next_id: String = decode(Cf::Index, value)?;
     load_run(txn, &run.dag_id, &next_id)
 }
 
@@ -105,7 +102,7 @@ fn max_active_runs(txn: &Txn<'_>, dag: &DagRecord, group: &str) -> Result<u32, S
         });
     }
     Ok(txn
-        .get::<BackfillRecord>(Cf::Index, &backfill_key(group))?
+        .get::<BackfillRecord>(Cf::Backfills, &keys::backfill(group))?
         .map_or(1, |b| b.max_active_runs))
 }
 
@@ -124,7 +121,7 @@ pub(crate) fn start_queued_runs(
         return Ok(());
     }
     let limit = i64::from(max_active_runs(txn, &dag, group)?);
-    let mut running = index::count(txn, &counter::running_runs(dag_id, group))?;
+    let mut running = counters::count(txn, &counter::running_runs(dag_id, group))?;
     while running < limit {
         let first = txn.scan_page(Cf::Index, &index::waiting_prefix(dag_id, group), None, 1)?;
         let Some((waiting_key, value)) = first.into_iter().next() else {
@@ -159,7 +156,7 @@ pub(crate) fn complete_or_reopen(
     let Some(mut run) = load_run(txn, dag_id, run_id)? else {
         return Ok(());
     };
-    let unfinished = index::count(txn, &counter::unfinished(dag_id, run_id))?;
+    let unfinished = counters::count(txn, &counter::unfinished(dag_id, run_id))?;
     if unfinished > 0 {
         if run.state.is_finished() {
             set_run_state(txn, sched, &mut run, DagRunState::Queued)?;
@@ -178,7 +175,7 @@ pub(crate) fn complete_or_reopen(
         let task = plan.task(i);
         let mapped = matches!(task.operator, kairos_dag::model::TaskOperator::Mapped(_));
         // A mapped leaf fails the run when any of its instances failed.
-        for state in super::mapping::states_of(txn, &run, &task.task_id, mapped)? {
+        for state in states_of(txn, &run, &task.task_id, mapped)? {
             failed |= state.is_failure();
         }
     }
@@ -245,7 +242,7 @@ pub(crate) fn insert_run(
         index::run_by_date(&run.dag_id, run.order_date(), &run.run_id),
         &run.run_id,
     );
-    index::add(txn, counter::queued_runs(&run.dag_id, &group), 1)?;
+    counters::add(txn, counter::queued_runs(&run.dag_id, &group), 1)?;
     txn.put(
         Cf::Index,
         index::waiting_run(&run.dag_id, &group, run.order_date(), &run.run_id),
@@ -282,7 +279,7 @@ pub(crate) fn insert_run(
             &ti,
         );
     }
-    index::add(
+    counters::add(
         txn,
         counter::unfinished(&run.dag_id, &run.run_id),
         plan.len() as i64,

@@ -5,10 +5,14 @@
 
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 
-use super::finish::fail_attempt;
-use super::index::{self, TIMERS, Timer};
-use super::{Sched, load_ti, plan_of_ti, runs, set_state};
+use super::attempt::fail_attempt;
+use super::lookup::{load_ti, plan_of_ti};
+use super::runs;
+use super::sched::Sched;
+use super::write::set_state;
 use crate::keys::Cf;
+use crate::keys::index::{self, TIMERS};
+use crate::records::Timer;
 use crate::store::{StoreError, decode};
 use crate::txn::Txn;
 
@@ -24,7 +28,7 @@ pub(crate) fn fire_due(txn: &mut Txn<'_>, sched: &mut Sched) -> Result<usize, St
             return Ok(fired);
         }
         for (key, value) in page {
-            let due = index::time_from_bytes(&key[TIMERS.len()..]);
+            let due = index::timer_due(&key);
             if due.is_none_or(|t| t > sched.stamp()) || fired >= FIRE_BUDGET {
                 return Ok(fired);
             }

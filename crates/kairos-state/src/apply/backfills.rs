@@ -11,21 +11,24 @@ use kairos_dag::lifecycle::{
 use kairos_dag::timetable::Restriction;
 use serde_json::Value;
 
-use super::index;
-use super::runs::{backfill_key, insert_run, set_run_state};
-use super::{Sched, write_ti};
-use crate::command::{CommandResult, Outcome, Rejection, RejectionKind};
+use super::outcome::{Handled, Reply, refused};
+use crate::command::{Outcome, RejectionKind};
+use crate::engine::lookup::load_run;
+use crate::engine::runs::{insert_run, set_run_state};
+use crate::engine::sched::Sched;
+use crate::engine::write::write_ti;
+use crate::keys::index;
 use crate::keys::{self, Cf};
 use crate::records::{
     BackfillRecord, DagRecord, DagRunRecord, ReprocessBehavior, TaskInstanceRecord,
 };
-use crate::store::StoreError;
+use crate::store::{StoreError, decode};
 use crate::txn::Txn;
 
 /// The most runs one backfill may create.
 pub const MAX_BACKFILL_RUNS: usize = 10_000;
 
-pub(crate) struct Request<'a> {
+pub(super) struct Request<'a> {
     pub dag_id: &'a str,
     pub from_date: DateTime<Utc>,
     pub to_date: DateTime<Utc>,
@@ -35,62 +38,54 @@ pub(crate) struct Request<'a> {
     pub triggered_by: &'a str,
 }
 
-fn refuse(kind: RejectionKind, message: String) -> Result<CommandResult, StoreError> {
-    Ok(Err(Rejection::new(kind, message)))
-}
-
-pub(crate) fn create(
-    txn: &mut Txn<'_>,
-    sched: &mut Sched,
-    req: Request<'_>,
-) -> Result<CommandResult, StoreError> {
+pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, req: Request<'_>) -> Handled {
     let dag_id = req.dag_id;
     let Some(dag) = txn.get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))? else {
-        return refuse(
+        return Err(refused(
             RejectionKind::NotFound,
             format!("no DAG `{dag_id}`; push it first"),
-        );
+        ));
     };
     if req.from_date > req.to_date {
-        return refuse(
+        return Err(refused(
             RejectionKind::Invalid,
             format!(
                 "the backfill starts ({}) after it ends ({})",
                 req.from_date, req.to_date
             ),
-        );
+        ));
     }
     if req.to_date > sched.stamp() {
-        return refuse(
+        return Err(refused(
             RejectionKind::Invalid,
             format!(
                 "a backfill cannot reach into the future: --end {} is after now ({})",
                 req.to_date,
                 sched.stamp()
             ),
-        );
+        ));
     }
     if req.max_active_runs == 0 {
-        return refuse(
+        return Err(refused(
             RejectionKind::Invalid,
-            "max_active_runs must be at least 1".into(),
-        );
+            "max_active_runs must be at least 1",
+        ));
     }
     let Some(plan) = txn.plan(dag_id, dag.latest_version)? else {
-        return refuse(
+        return Err(refused(
             RejectionKind::NotFound,
             format!("DAG `{dag_id}` has no version"),
-        );
+        ));
     };
     let model = plan.dag();
     if !model.schedule.is_periodic() {
-        return refuse(
+        return Err(refused(
             RejectionKind::Invalid,
             format!(
                 "DAG `{dag_id}` has schedule {}: a backfill needs a periodic schedule (cron or timedelta)",
                 model.schedule.describe()
             ),
-        );
+        ));
     }
     let restriction = Restriction {
         earliest: Some(req.from_date),
@@ -111,10 +106,10 @@ pub(crate) fn create(
             break;
         }
         if infos.len() >= MAX_BACKFILL_RUNS {
-            return refuse(
+            return Err(refused(
                 RejectionKind::TooLarge,
                 format!("the range holds more than {MAX_BACKFILL_RUNS} runs; split it"),
-            );
+            ));
         }
         last = Some(info.data_interval);
         infos.push(info);
@@ -167,8 +162,8 @@ pub(crate) fn create(
         created.push(run_id);
     }
     txn.put(
-        Cf::Index,
-        backfill_key(&backfill_id),
+        Cf::Backfills,
+        keys::backfill(&backfill_id),
         &BackfillRecord {
             backfill_id: backfill_id.clone(),
             dag_id: dag_id.to_string(),
@@ -181,7 +176,7 @@ pub(crate) fn create(
         },
     );
     sched.start_runs(dag_id, &backfill_id);
-    Ok(Ok(Outcome::Backfill {
+    Ok(Reply::from(Outcome::Backfill {
         backfill_id,
         runs: created,
         skipped,
@@ -194,11 +189,10 @@ fn existing_run(
     dag_id: &str,
     logical: DateTime<Utc>,
 ) -> Result<Option<DagRunRecord>, StoreError> {
-    let mut prefix = index::runs_by_date_prefix(dag_id);
-    prefix.extend_from_slice(&index::time_bytes(logical));
+    let prefix = index::runs_by_date_at(dag_id, logical);
     for (_, value) in txn.scan_page(Cf::Index, &prefix, None, 16)? {
-        let run_id: String = serde_json::from_slice(&value).unwrap_or_default();
-        if let Some(run) = super::load_run(txn, dag_id, &run_id)? {
+        let run_id: String = decode(Cf::Index, &value)?;
+        if let Some(run) = load_run(txn, dag_id, &run_id)? {
             if run.logical_date == Some(logical) {
                 return Ok(Some(run));
             }

@@ -1,0 +1,245 @@
+//! Commands about task instances: a state set by a user or a worker, clearing,
+//! handing one to a worker (the start of an attempt), and an attempt's end.
+
+use std::collections::BTreeSet;
+
+use kairos_dag::identity::TaskInstanceKey;
+use kairos_dag::lifecycle::{Actor, TaskInstanceState, check_transition};
+
+use super::outcome::{ApplyError, Handled, Reply, refused};
+use crate::command::{Outcome, RejectionKind};
+use crate::engine::attempt::start_attempt;
+use crate::engine::finish::{Report, finish};
+use crate::engine::gap::record_dispatch_gap;
+use crate::engine::lookup::{load_run, load_ti};
+use crate::engine::sched::Sched;
+use crate::engine::write::{set_state as move_state, write_ti};
+use crate::ids::check_id;
+use crate::keys::{self, Cf};
+use crate::records::{Settings, TaskInstanceRecord, XComRecord};
+use crate::txn::Txn;
+
+/// The task instance, if `attempt` is its current attempt's token (when one is
+/// asked for); refused otherwise, so that a stale attempt changes nothing.
+pub(super) fn current_attempt(
+    txn: &Txn<'_>,
+    ti: &TaskInstanceKey,
+    attempt: Option<&str>,
+) -> Result<TaskInstanceRecord, ApplyError> {
+    let Some(record) = load_ti(txn, ti)? else {
+        return Err(refused(
+            RejectionKind::NotFound,
+            format!("no task instance {ti}"),
+        ));
+    };
+    if let Some(attempt) = attempt {
+        if record.attempt.as_deref() != Some(attempt) {
+            return Err(refused(
+                RejectionKind::StaleAttempt,
+                format!(
+                    "attempt {attempt} of task instance {ti} is not its current attempt ({}); \
+                     the report is refused",
+                    record.attempt.as_deref().unwrap_or("none")
+                ),
+            ));
+        }
+    }
+    Ok(record)
+}
+
+/// `Command::SetTaskState`, as asked.
+pub(super) struct StateChange<'a> {
+    pub ti: &'a TaskInstanceKey,
+    pub to: TaskInstanceState,
+    pub actor: Actor,
+    pub attempt: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// A state set by a user (mark), the scheduler, or a worker about its own attempt
+/// (which must carry the attempt's token).
+pub(super) fn set_state(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    settings: &Settings,
+    change: StateChange<'_>,
+) -> Handled {
+    let StateChange {
+        ti,
+        to,
+        actor,
+        attempt,
+        reason,
+    } = change;
+    let needs_token = matches!(actor, Actor::Worker | Actor::LeaseExpiry);
+    if needs_token && attempt.is_none() {
+        return Err(refused(
+            RejectionKind::StaleAttempt,
+            format!("a report about task instance {ti} must carry its attempt's token"),
+        ));
+    }
+    let mut record = current_attempt(txn, ti, if needs_token { attempt } else { None })?;
+    if load_run(txn, &ti.dag_id, &ti.run_id)?.is_none() {
+        return Err(refused(
+            RejectionKind::NotFound,
+            format!("no run {}/{}", ti.dag_id, ti.run_id),
+        ));
+    }
+    if let Err(illegal) = check_transition(record.state, to, actor) {
+        return Err(refused(
+            RejectionKind::IllegalTransition,
+            format!("{ti}: {illegal}"),
+        ));
+    }
+    if needs_token {
+        let report = Report {
+            actor,
+            state: to,
+            reason,
+            xcoms: &[],
+            log_tail: None,
+            follow: None,
+            reschedule_at: None,
+            xcom_max_bytes: settings.xcom_max_bytes,
+        };
+        finish(txn, sched, record, report)?;
+    } else if to == TaskInstanceState::Running {
+        start_attempt(txn, sched, &mut record, None)?;
+    } else {
+        move_state(
+            txn,
+            sched,
+            &mut record,
+            to,
+            actor,
+            reason.map(str::to_string),
+        )?;
+    }
+    Ok(Reply::TaskState(ti.clone()))
+}
+
+/// Clears task instances of a run (all of them when `task_ids` is empty): they run
+/// again; a running one is told to stop (`restarting`) and runs again after.
+pub(super) fn clear(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    dag_id: &str,
+    run_id: &str,
+    task_ids: &[String],
+) -> Handled {
+    let Some(run) = load_run(txn, dag_id, run_id)? else {
+        return Err(refused(
+            RejectionKind::NotFound,
+            format!("no run {dag_id}/{run_id}"),
+        ));
+    };
+    let tis: Vec<(Vec<u8>, TaskInstanceRecord)> =
+        txn.scan(Cf::TaskInstances, &keys::run_prefix(dag_id, run_id))?;
+    let wanted: BTreeSet<&str> = task_ids.iter().map(String::as_str).collect();
+    let known: BTreeSet<&str> = tis.iter().map(|(_, ti)| ti.task_id.as_str()).collect();
+    let unknown: Vec<&str> = wanted.difference(&known).copied().collect();
+    if !unknown.is_empty() {
+        return Err(refused(
+            RejectionKind::NotFound,
+            format!("run {dag_id}/{run_id} has no task {}", unknown.join(", ")),
+        ));
+    }
+    let plan = txn.plan(dag_id, run.version)?;
+    let mut cleared = 0;
+    for (_, mut ti) in tis {
+        if !wanted.is_empty() && !wanted.contains(ti.task_id.as_str()) {
+            continue;
+        }
+        let to = if ti.state == TaskInstanceState::Running {
+            TaskInstanceState::Restarting
+        } else {
+            TaskInstanceState::None
+        };
+        if ti.state == to || check_transition(ti.state, to, Actor::Clear).is_err() {
+            continue;
+        }
+        let before = ti.state;
+        ti.state = to;
+        ti.updated_at = sched.stamp();
+        ti.end_date = None;
+        ti.next_retry_at = None;
+        ti.cleared_tries = ti.try_number;
+        ti.reason = Some("cleared".to_string());
+        for (xcom_key, _) in txn.scan::<XComRecord>(
+            Cf::XComs,
+            &keys::xcom_prefix(dag_id, run_id, &ti.task_id, ti.map_index),
+        )? {
+            txn.delete(Cf::XComs, xcom_key);
+        }
+        write_ti(txn, sched, before, &ti)?;
+        if let Some(plan) = &plan {
+            if let Some(i) = plan.index_of(&ti.task_id) {
+                sched.evaluate(plan, dag_id, run_id, i);
+            }
+        }
+        cleared += 1;
+    }
+    Ok(Reply::from(Outcome::Cleared {
+        task_instances: cleared,
+    }))
+}
+
+/// Hands a queued instance to a worker: a new attempt starts.
+pub(super) fn dispatch(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    ti: &TaskInstanceKey,
+    worker: &str,
+    log_url: Option<&str>,
+) -> Handled {
+    check_id("worker id", worker)?;
+    let Some(mut record) = load_ti(txn, ti)? else {
+        return Err(refused(
+            RejectionKind::NotFound,
+            format!("no task instance {ti}"),
+        ));
+    };
+    if record.state != TaskInstanceState::Queued {
+        return Err(refused(
+            RejectionKind::IllegalTransition,
+            format!(
+                "task instance {ti} is {}, not queued: it cannot be handed to a worker",
+                record.state
+            ),
+        ));
+    }
+    record.log_url = log_url.filter(|u| !u.is_empty()).map(str::to_string);
+    record_dispatch_gap(txn, sched, ti)?;
+    start_attempt(txn, sched, &mut record, Some(worker))?;
+    Ok(Reply::TaskState(ti.clone()))
+}
+
+/// An attempt's final report, from its worker or from the leader when its lease
+/// ran out; a repeat of the same report is recorded once.
+pub(super) fn finish_attempt(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    ti: &TaskInstanceKey,
+    attempt: &str,
+    report: Report<'_>,
+) -> Handled {
+    if !matches!(report.actor, Actor::Worker | Actor::LeaseExpiry) {
+        return Err(refused(
+            RejectionKind::Invalid,
+            "an attempt is finished by its worker or by lease expiry",
+        ));
+    }
+    let record = current_attempt(txn, ti, Some(attempt))?;
+    if !matches!(
+        record.state,
+        TaskInstanceState::Running | TaskInstanceState::Restarting
+    ) {
+        // The same attempt reported again (a retry after a lost answer, a
+        // failover): it is already recorded.
+        return Ok(Reply::from(Outcome::AlreadyRecorded {
+            state: record.state,
+        }));
+    }
+    finish(txn, sched, record, report)?;
+    Ok(Reply::TaskState(ti.clone()))
+}

@@ -1,0 +1,45 @@
+//! Keys of the meta family: cluster settings, the last stamp and applied index,
+//! Variables, and the Raft glue's own records (opaque here, named by the glue).
+
+/// The cluster settings ([`crate::records::Settings`]).
+pub const SETTINGS: &[u8] = b"settings";
+/// The stamp of the last applied batch, so that time never runs backwards across
+/// a leader change whose clock is behind.
+pub const LAST_STAMP: &[u8] = b"last_stamp";
+/// The Raft index of the last applied entry, as the state machine saw it.
+pub const APPLIED_INDEX: &[u8] = b"applied_index";
+/// Prefix of Variables (`variable/<key>` → [`crate::records::VariableRecord`]).
+pub const VARIABLE_PREFIX: &[u8] = b"variable/";
+/// Prefix of the Raft glue's records.
+const RAFT_PREFIX: &[u8] = b"raft/";
+
+/// The key of Variable `key`.
+pub fn variable(key: &str) -> Vec<u8> {
+    let mut k = VARIABLE_PREFIX.to_vec();
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// The key of the Raft glue's record `name`.
+pub fn raft(name: &str) -> Vec<u8> {
+    let mut key = RAFT_PREFIX.to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// The name of the Raft glue's record stored under `key`, if it is one.
+pub fn raft_name(key: &[u8]) -> Option<&[u8]> {
+    key.strip_prefix(RAFT_PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raft_records_read_back_by_name() {
+        assert_eq!(raft_name(&raft("membership")), Some(&b"membership"[..]));
+        assert_eq!(raft_name(&variable("membership")), None);
+        assert_eq!(raft_name(SETTINGS), None);
+    }
+}

@@ -1,0 +1,79 @@
+//! Reads about DAGs: one, a filtered page of them, their versions and files.
+
+use super::wire::{DagFilter, VersionSummary, page};
+use crate::keys::{self, Cf};
+use crate::records::{DagRecord, VersionRecord};
+use crate::store::{Store, StoreError};
+
+impl Store {
+    pub fn dag(&self, dag_id: &str) -> Result<Option<DagRecord>, StoreError> {
+        self.get(Cf::Dags, &keys::dag(dag_id))
+    }
+
+    /// DAGs in id order, after `after`, that pass `filter`.
+    pub fn dags(
+        &self,
+        after: Option<&str>,
+        limit: Option<usize>,
+        filter: &DagFilter,
+    ) -> Result<Vec<DagRecord>, StoreError> {
+        let limit = page(limit);
+        let mut cursor = after.map(keys::dag);
+        let mut out = Vec::new();
+        // Filtering reads further pages until this one is full.
+        loop {
+            let chunk = self.scan::<DagRecord>(Cf::Dags, b"", cursor.as_deref(), limit)?;
+            let exhausted = chunk.len() < limit;
+            for (key, dag) in chunk {
+                cursor = Some(key);
+                if filter.admits(&dag) {
+                    out.push(dag);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every version of a DAG, oldest first, without content.
+    pub fn versions(&self, dag_id: &str) -> Result<Vec<VersionSummary>, StoreError> {
+        self.versions_page(dag_id, None, usize::MAX)
+    }
+
+    /// At most `limit` versions after version `after`, oldest first, without content.
+    pub fn versions_page(
+        &self,
+        dag_id: &str,
+        after: Option<u32>,
+        limit: usize,
+    ) -> Result<Vec<VersionSummary>, StoreError> {
+        let after = after.map(|v| keys::version(dag_id, v));
+        Ok(self
+            .scan::<VersionRecord>(
+                Cf::Versions,
+                &keys::dag_prefix(dag_id),
+                after.as_deref(),
+                limit,
+            )?
+            .into_iter()
+            .map(|(_, v)| VersionSummary {
+                dag_id: v.dag_id,
+                version: v.version,
+                hash: v.hash,
+                created_at: v.created_at,
+                tasks: v.content.dag.tasks.len(),
+            })
+            .collect())
+    }
+
+    /// A file's text by its `sha256:` hash.
+    pub fn file(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_raw(Cf::Files, hash.as_bytes())?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}
