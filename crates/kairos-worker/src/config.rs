@@ -185,7 +185,7 @@ impl WorkerLayer {
         let worker_id = match self.worker_id {
             Some(id) if !id.trim().is_empty() => id.trim().to_string(),
             Some(_) => return Err(ConfigError::Invalid("--worker-id is empty".into())),
-            None => default_worker_id(&data_dir),
+            None => default_worker_id(&data_dir)?,
         };
         Ok(WorkerConfig {
             servers,
@@ -238,21 +238,21 @@ fn read_token(path: &Path) -> Result<String, ConfigError> {
         })
 }
 
-/// The host name plus the data directory's name: stable across restarts, and
-/// different for two workers on one machine with their own directories.
-fn default_worker_id(data_dir: &Path) -> String {
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "worker".to_string());
-    let dir = std::path::absolute(data_dir)
-        .unwrap_or_else(|_| data_dir.to_path_buf())
-        .display()
-        .to_string();
+/// The host name plus a hash of the (absolute) data directory: stable across
+/// restarts, and different for two workers on one machine with their own
+/// directories. A host name that cannot be read is an error, not a made-up id:
+/// an id that changed at the next start would strand the attempts handed out.
+fn default_worker_id(data_dir: &Path) -> Result<String, ConfigError> {
+    let host = nix::unistd::gethostname().map_err(|e| {
+        ConfigError::Invalid(format!(
+            "cannot read this machine's host name for the default worker id: {e}; give --worker-id"
+        ))
+    })?;
+    let dir = data_dir.display().to_string();
     let sum = dir.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    format!("{host}-{:08x}", sum as u32)
+    Ok(format!("{}-{:08x}", host.to_string_lossy(), sum as u32))
 }
 
 impl WorkerConfig {

@@ -71,16 +71,23 @@ async fn run_attempt(
         .map(TaskInstanceKey::from)
         .unwrap_or_else(unknown_ti);
     let log = logs::log_path(&agent.config.log_dir(), &ti, assignment.try_number);
-    if let Some(parent) = log.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
+    let log_dir = match log.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create the attempt's log directory {}: {e}",
+                parent.display()
+            )
+        }),
+        None => Ok(()),
+    };
     // A directory of its own, emptied and handed back when this function ends.
     // What an earlier life of this worker left running was stopped at start.
     let scratch = agent.scratch.take();
-    let report = match (Attempt::decode(assignment), &scratch) {
-        (Err(e), _) => Report::failed(e),
-        (_, Err(e)) => Report::failed(format!("cannot create the attempt's directory: {e}")),
-        (Ok(attempt), Ok(scratch)) => {
+    let report = match (Attempt::decode(assignment), &scratch, log_dir) {
+        (Err(e), _, _) => Report::failed(e),
+        (_, Err(e), _) => Report::failed(format!("cannot create the attempt's directory: {e}")),
+        (_, _, Err(e)) => Report::failed(e),
+        (Ok(attempt), Ok(scratch), Ok(())) => {
             logs::note(
                 &log,
                 &format!(
@@ -130,13 +137,19 @@ async fn run_attempt(
         Some(report.state.to_string()),
         return_value,
     );
+    // The tail is what the cluster keeps of the log: when it cannot be read, it
+    // says why instead of arriving empty.
+    let log_tail = logs::tail(&log).unwrap_or_else(|e| {
+        tracing::warn!(ti = %ti, log = %log.display(), "cannot read the log's tail for the report: {e}");
+        format!("kairos: cannot read the log {}: {e}\n", log.display())
+    });
     Finished {
         ti,
         attempt: assignment.attempt.clone(),
         state: report.state.to_string(),
         reason: report.reason,
         xcoms: report.xcoms,
-        log_tail: logs::tail(&log),
+        log_tail,
         follow: report.follow,
         reschedule_at_ms: report.reschedule_at_ms,
     }

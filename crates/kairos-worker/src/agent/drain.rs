@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 use super::shared::Agent;
@@ -11,20 +12,29 @@ use super::shared::Agent;
 /// How long a draining worker keeps trying to deliver its last results.
 const DRAIN_DELIVERY: Duration = Duration::from_secs(60);
 
+/// SIGTERM and SIGINT, listened for.
+pub(super) struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+/// Starts listening for SIGTERM and SIGINT. A worker that cannot would never
+/// drain: a stop would cut its attempts off instead.
+pub(super) fn listen() -> std::io::Result<Signals> {
+    Ok(Signals {
+        term: signal(SignalKind::terminate())?,
+        int: signal(SignalKind::interrupt())?,
+    })
+}
+
 /// Turns `drain` true at the first SIGTERM or SIGINT.
-pub(super) async fn on_signal(drain: watch::Sender<bool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
+pub(super) async fn on_signal(mut signals: Signals, drain: watch::Sender<bool>) {
     tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+        _ = signals.term.recv() => {},
+        _ = signals.int.recv() => {},
     }
     tracing::info!("SIGTERM: draining");
+    // Fails only when no one listens any more: the worker is already stopping.
     let _ = drain.send(true);
 }
 
@@ -40,6 +50,7 @@ pub(super) async fn drain(agent: &Agent) {
         if agent.running().is_empty() {
             break;
         }
+        // Elapsed only means nothing changed within the second: look again.
         let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
     }
     let deadline = tokio::time::Instant::now() + DRAIN_DELIVERY;

@@ -46,6 +46,7 @@ pub(super) async fn fence_loop(agent: Arc<Agent>) {
             "no leader has renewed the leases: stopping every attempt before they expire"
         );
         for cancel in running.values() {
+            // Fails only for an attempt that has just ended by itself.
             let _ = cancel.send(true);
         }
     }

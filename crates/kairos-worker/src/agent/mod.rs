@@ -48,8 +48,10 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         }
     }
 
+    let signals = drain::listen()
+        .map_err(|e| WorkerError::Setup(format!("cannot listen for SIGTERM and SIGINT: {e}")))?;
     let (drain_tx, drain) = watch::channel(false);
-    tokio::spawn(drain::on_signal(drain_tx));
+    tokio::spawn(drain::on_signal(signals, drain_tx));
     let heartbeats = tokio::spawn(heartbeat::heartbeat_loop(agent.clone()));
     let fencing = tokio::spawn(fence::fence_loop(agent.clone()));
     let reporter = tokio::spawn(report::report_loop(agent.clone()));

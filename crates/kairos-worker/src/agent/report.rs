@@ -47,6 +47,7 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
             }
         }
         drop(deliveries);
+        // Elapsed only means nothing was spooled within the second: send again.
         let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
     }
 }
@@ -66,7 +67,7 @@ fn settle_report(
                 tracing::warn!(ti = %finished.ti, attempt = %finished.attempt, "result refused ({}): {}", reply.outcome, reply.message);
             }
             if let Err(e) = agent.spool.remove(&finished.attempt) {
-                tracing::error!("cannot remove a delivered result: {e}");
+                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot remove a delivered result from the spool (it is sent again, and recorded once): {e}");
             }
         }
         Err(CallError::Refused(status)) if finished.reason.as_deref() != Some(UNDELIVERABLE) => {
@@ -96,12 +97,14 @@ fn settle_report(
                 ..finished.clone()
             };
             if let Err(e) = agent.spool.put(&fallback) {
-                tracing::error!("cannot spool the fallback report: {e}");
+                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot spool the fallback report (the rejected result is sent again): {e}");
             }
         }
         Err(CallError::Refused(status)) => {
             tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "even the fallback report was rejected, dropping it: {}", status.message());
-            let _ = agent.spool.remove(&finished.attempt);
+            if let Err(e) = agent.spool.remove(&finished.attempt) {
+                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot remove the rejected fallback report from the spool (it is sent again): {e}");
+            }
         }
         Err(e) => {
             agent.failed("report", e);

@@ -52,15 +52,21 @@ impl Agent {
         }
     }
 
+    /// Records that the cluster refused this worker. A poisoned lock still
+    /// holds the refusal: losing it would keep every loop running.
     pub(super) fn refuse(&self, why: String) {
-        if let Ok(mut r) = self.refused.lock() {
-            r.get_or_insert(why);
-        }
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(why);
         self.changed.notify_waiters();
     }
 
     pub(super) fn refusal(&self) -> Option<String> {
-        self.refused.lock().ok().and_then(|r| r.clone())
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Notes a renewal by a confirmed leader (at `at`, when the call was sent).

@@ -37,11 +37,13 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     let files = FileCache::open(&config.files_dir()).map_err(|e| setup("the file cache", e))?;
     // Process groups left by an earlier life of this worker (killed with -9) are
     // stopped before anything runs: the cluster may hand those attempts back.
-    if let Ok(entries) = std::fs::read_dir(config.attempts_dir()) {
-        for entry in entries.flatten() {
-            if entry.path().extension().and_then(|e| e.to_str()) == Some("pgid") {
-                process::kill_recorded_group(&entry.path());
-            }
+    // A directory that cannot be read is a setup error: its groups would go on
+    // running beside the retries the cluster hands out.
+    let leftovers = "reading the attempts directory for groups left running";
+    for entry in std::fs::read_dir(config.attempts_dir()).map_err(|e| setup(leftovers, e))? {
+        let path = entry.map_err(|e| setup(leftovers, e))?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some("pgid") {
+            process::kill_recorded_group(&path);
         }
     }
     // Then their directories go: the pool starts empty.
