@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// The tables of `kairos.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,33 +5,12 @@
 //! `kairos.toml` ([`read_layer`]), and [`Layer::over`] merges the two field by
 //! field before the binary resolves defaults and checks the result.
 
-mod declare;
+mod error;
 mod file;
+mod layer;
 mod number;
 
+pub use error::ConfigError;
 pub use file::{Table, read_layer};
+pub use layer::Layer;
 pub use number::{WholeNumber, whole_number};
-
-use std::path::PathBuf;
-
-/// Why a configuration was refused: a file that cannot be read or parsed, or a
-/// setting that is wrong (the message says which and what to give instead).
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{path}: {error}")]
-    Parse { path: PathBuf, error: String },
-    #[error("{0}")]
-    Invalid(String),
-}
-
-/// A set of settings where any may be missing, merged with another field by field.
-/// Implemented by [`layer!`]; nothing else needs to write it.
-pub trait Layer: Sized {
-    /// `self`'s settings where given, `below`'s elsewhere.
-    fn over(self, below: Self) -> Self;
-}

@@ -1,8 +1,16 @@
-//! [`layer!`](crate::layer): declares a settings struct once and derives its
-//! field-by-field merge, so that adding a setting is one field and nothing else.
+//! [`Layer`] and [`layer!`](crate::layer): a settings struct declared once, with
+//! its field-by-field merge derived, so that adding a setting is one field and
+//! nothing else.
+
+/// A set of settings where any may be missing, merged with another field by field.
+/// Implemented by [`layer!`](crate::layer); nothing else needs to write it.
+pub trait Layer: Sized {
+    /// `self`'s settings where given, `below`'s elsewhere.
+    fn over(self, below: Self) -> Self;
+}
 
 /// Declares a struct whose fields are all `Option<_>` and implements
-/// [`Layer`](crate::Layer) for it: `over` keeps each field of the upper layer that
+/// [`Layer`] for it: `over` keeps each field of the upper layer that
 /// is set and takes the lower layer's elsewhere. Attributes pass through, so the
 /// struct derives what it needs (`clap::Args` with `#[arg(long, env = "...")]`,
 /// `serde::Deserialize` for a table of `kairos.toml`, ...):
