@@ -1,60 +1,90 @@
-//! The server's configuration: command-line flags over `KAIROS_*` environment
-//! variables over `kairos.toml` over defaults.
+//! The server's configuration. Each setting is declared once, in [`ConfigLayer`]:
+//! its flag and `KAIROS_*` variable (read by clap; flags win) and its key in the
+//! `[server]` table of `kairos.toml` (read by serde). The layers are merged field
+//! by field ([`Layer::over`]), then [`ConfigLayer::resolve`] fills in defaults
+//! and checks the result into a [`ServerConfig`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kairos_config_layers::{Table, read_layer, whole_number};
+
+pub use kairos_config_layers::ConfigError;
 use kairos_raft::RaftSettings;
-use serde::Deserialize;
 
 use crate::leader::LeaderSettings;
 
-/// One layer of settings, every field optional; layers are merged field by field.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigLayer {
-    pub node_id: Option<u64>,
-    pub data_dir: Option<PathBuf>,
-    pub grpc_addr: Option<String>,
-    pub http_addr: Option<String>,
-    /// `1=127.0.0.1:7071,2=127.0.0.1:7072,...`: every initial member's gRPC address.
-    pub peers: Option<String>,
-    pub heartbeat_ms: Option<u64>,
-    /// `MIN-MAX` in milliseconds, e.g. `300-600`.
-    pub election_timeout_ms: Option<String>,
-    pub snapshot_every: Option<u64>,
-    pub keep_behind_snapshot: Option<u64>,
-    /// An attempt whose worker is silent this long is failed and retried.
-    pub worker_lease_ms: Option<u64>,
-    /// How often workers heartbeat (must be well under the lease).
-    pub worker_heartbeat_ms: Option<u64>,
-    /// A file of the tokens workers may present, one per line (`#` starts a
-    /// comment). Without it, any worker may register.
-    pub worker_token_file: Option<PathBuf>,
-    /// PEM certificate (chain) and key: the gRPC port serves TLS when both are set.
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    /// PEM CA certificates this node trusts when it calls other nodes; required
-    /// with TLS (a node's own certificate does not vouch for the others').
-    pub tls_ca: Option<PathBuf>,
-    /// A file of REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin).
-    /// Without it the API is open.
-    pub api_token_file: Option<PathBuf>,
-    /// 64 hex digits: the key Variables are encrypted with at rest. Without it
-    /// they are stored in plain text (as Airflow without a Fernet key).
-    pub variables_key_file: Option<PathBuf>,
-    /// `2=HOST:PORT,...`: where this node reaches those peers, when not at the
-    /// address the membership names (a proxy or a NAT on the way).
-    pub peer_routes: Option<String>,
-}
-
-/// The file form: the settings under a `[server]` table.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    server: ConfigLayer,
+kairos_config_layers::layer! {
+    /// One layer of the server's settings, every field optional: the flags and
+    /// `KAIROS_*` variables of `kairos server`, or the `[server]` table of
+    /// `kairos.toml`. The help text of each field is its `--help` line.
+    #[derive(Debug, Clone, Default, clap::Args, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConfigLayer {
+        /// This node's id (1, 2, 3, ...).
+        #[arg(long, env = "KAIROS_NODE_ID", value_parser = whole_number::<u64>())]
+        pub node_id: Option<u64>,
+        /// Where this node keeps its Raft log, state and snapshots.
+        #[arg(long, env = "KAIROS_DATA_DIR")]
+        pub data_dir: Option<PathBuf>,
+        /// Address for Raft and client gRPC (default 127.0.0.1:7071).
+        #[arg(long, env = "KAIROS_GRPC_ADDR")]
+        pub grpc_addr: Option<String>,
+        /// Address for HTTP: /health, /cluster (default 127.0.0.1:8081).
+        #[arg(long, env = "KAIROS_HTTP_ADDR")]
+        pub http_addr: Option<String>,
+        /// Every initial member, `1=HOST:PORT,2=HOST:PORT,...` (gRPC addresses). The
+        /// lowest id initializes a new cluster once.
+        #[arg(long, env = "KAIROS_PEERS")]
+        pub peers: Option<String>,
+        /// Raft heartbeat interval in milliseconds (default 50).
+        #[arg(long, env = "KAIROS_HEARTBEAT_MS", value_parser = whole_number::<u64>())]
+        pub heartbeat_ms: Option<u64>,
+        /// Election timeout range, `MIN-MAX` milliseconds (default 200-400).
+        #[arg(long, env = "KAIROS_ELECTION_TIMEOUT_MS")]
+        pub election_timeout_ms: Option<String>,
+        /// Build a snapshot every this many log entries (default 5000).
+        #[arg(long, env = "KAIROS_SNAPSHOT_EVERY", value_parser = whole_number::<u64>())]
+        pub snapshot_every: Option<u64>,
+        /// Log entries kept behind a snapshot for lagging followers (default 1000).
+        #[arg(long, env = "KAIROS_KEEP_BEHIND_SNAPSHOT", value_parser = whole_number::<u64>())]
+        pub keep_behind_snapshot: Option<u64>,
+        /// Milliseconds a silent worker keeps its attempts before they fail and retry
+        /// (default 30000).
+        #[arg(long, env = "KAIROS_WORKER_LEASE_MS", value_parser = whole_number::<u64>())]
+        pub worker_lease_ms: Option<u64>,
+        /// How often workers heartbeat, in milliseconds (default 3000; at most half the
+        /// lease).
+        #[arg(long, env = "KAIROS_WORKER_HEARTBEAT_MS", value_parser = whole_number::<u64>())]
+        pub worker_heartbeat_ms: Option<u64>,
+        /// A file of worker tokens, one per line (`#` starts a comment); workers must
+        /// present one. Without it any worker may connect.
+        #[arg(long, env = "KAIROS_WORKER_TOKEN_FILE")]
+        pub worker_token_file: Option<PathBuf>,
+        /// PEM certificate chain for the gRPC port; with --tls-key it serves TLS.
+        #[arg(long, env = "KAIROS_TLS_CERT")]
+        pub tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, env = "KAIROS_TLS_KEY")]
+        pub tls_key: Option<PathBuf>,
+        /// PEM CA certificates trusted when calling other nodes (required with TLS: a
+        /// node's own certificate does not vouch for the others').
+        #[arg(long, env = "KAIROS_TLS_CA")]
+        pub tls_ca: Option<PathBuf>,
+        /// REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin); without
+        /// it the API is open.
+        #[arg(long, env = "KAIROS_API_TOKEN_FILE")]
+        pub api_token_file: Option<PathBuf>,
+        /// A file with the 64-hex-digit key Variables are encrypted with at rest
+        /// (`openssl rand -hex 32`); without it they are stored in plain text.
+        #[arg(long, env = "KAIROS_VARIABLES_KEY_FILE")]
+        pub variables_key_file: Option<PathBuf>,
+        /// `2=HOST:PORT,...`: reach these peers here instead of at their member
+        /// addresses (a proxy or NAT on the way; the chaos suite uses it).
+        #[arg(long, env = "KAIROS_PEER_ROUTES")]
+        pub peer_routes: Option<String>,
+    }
 }
 
 /// The resolved configuration of one server.
@@ -85,109 +115,11 @@ pub struct TlsFiles {
     pub ca_pem: Vec<u8>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{path}: {error}")]
-    Parse { path: PathBuf, error: String },
-    #[error("{0}")]
-    Invalid(String),
-}
-
-const ENV: [&str; 18] = [
-    "KAIROS_NODE_ID",
-    "KAIROS_DATA_DIR",
-    "KAIROS_GRPC_ADDR",
-    "KAIROS_HTTP_ADDR",
-    "KAIROS_PEERS",
-    "KAIROS_HEARTBEAT_MS",
-    "KAIROS_ELECTION_TIMEOUT_MS",
-    "KAIROS_SNAPSHOT_EVERY",
-    "KAIROS_KEEP_BEHIND_SNAPSHOT",
-    "KAIROS_WORKER_LEASE_MS",
-    "KAIROS_WORKER_HEARTBEAT_MS",
-    "KAIROS_WORKER_TOKEN_FILE",
-    "KAIROS_TLS_CERT",
-    "KAIROS_TLS_KEY",
-    "KAIROS_TLS_CA",
-    "KAIROS_API_TOKEN_FILE",
-    "KAIROS_VARIABLES_KEY_FILE",
-    "KAIROS_PEER_ROUTES",
-];
-
 impl ConfigLayer {
-    /// The layer given by `KAIROS_*` variables (read through `lookup`, so tests need
-    /// not touch the process environment).
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<ConfigLayer, ConfigError> {
-        let number = |name: &str| -> Result<Option<u64>, ConfigError> {
-            match lookup(name) {
-                None => Ok(None),
-                Some(text) => text.trim().parse().map(Some).map_err(|_| {
-                    ConfigError::Invalid(format!("{name}={text:?} is not a whole number"))
-                }),
-            }
-        };
-        Ok(ConfigLayer {
-            node_id: number(ENV[0])?,
-            data_dir: lookup(ENV[1]).map(PathBuf::from),
-            grpc_addr: lookup(ENV[2]),
-            http_addr: lookup(ENV[3]),
-            peers: lookup(ENV[4]),
-            heartbeat_ms: number(ENV[5])?,
-            election_timeout_ms: lookup(ENV[6]),
-            snapshot_every: number(ENV[7])?,
-            keep_behind_snapshot: number(ENV[8])?,
-            worker_lease_ms: number(ENV[9])?,
-            worker_heartbeat_ms: number(ENV[10])?,
-            worker_token_file: lookup(ENV[11]).map(PathBuf::from),
-            tls_cert: lookup(ENV[12]).map(PathBuf::from),
-            tls_key: lookup(ENV[13]).map(PathBuf::from),
-            tls_ca: lookup(ENV[14]).map(PathBuf::from),
-            api_token_file: lookup(ENV[15]).map(PathBuf::from),
-            variables_key_file: lookup(ENV[16]).map(PathBuf::from),
-            peer_routes: lookup(ENV[17]),
-        })
-    }
-
-    /// The layer in a `kairos.toml` file (its `[server]` table).
+    /// The `[server]` table of the `kairos.toml` at `path`; a file that is not
+    /// there is an empty layer.
     pub fn from_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            error: e.to_string(),
-        })?;
-        Ok(file.server)
-    }
-
-    /// `self` where set, `below` elsewhere.
-    pub fn over(self, below: ConfigLayer) -> ConfigLayer {
-        ConfigLayer {
-            node_id: self.node_id.or(below.node_id),
-            data_dir: self.data_dir.or(below.data_dir),
-            grpc_addr: self.grpc_addr.or(below.grpc_addr),
-            http_addr: self.http_addr.or(below.http_addr),
-            peers: self.peers.or(below.peers),
-            heartbeat_ms: self.heartbeat_ms.or(below.heartbeat_ms),
-            election_timeout_ms: self.election_timeout_ms.or(below.election_timeout_ms),
-            snapshot_every: self.snapshot_every.or(below.snapshot_every),
-            keep_behind_snapshot: self.keep_behind_snapshot.or(below.keep_behind_snapshot),
-            worker_lease_ms: self.worker_lease_ms.or(below.worker_lease_ms),
-            worker_heartbeat_ms: self.worker_heartbeat_ms.or(below.worker_heartbeat_ms),
-            worker_token_file: self.worker_token_file.or(below.worker_token_file),
-            tls_cert: self.tls_cert.or(below.tls_cert),
-            tls_key: self.tls_key.or(below.tls_key),
-            tls_ca: self.tls_ca.or(below.tls_ca),
-            api_token_file: self.api_token_file.or(below.api_token_file),
-            variables_key_file: self.variables_key_file.or(below.variables_key_file),
-            peer_routes: self.peer_routes.or(below.peer_routes),
-        }
+        read_layer(path, Table::Server)
     }
 
     /// Checks the merged layer and fills in defaults.
@@ -381,191 +313,4 @@ pub fn parse_peers(text: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn flags_beat_environment_beat_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("kairos.toml");
-        std::fs::write(
-            &file,
-            "[server]\nnode_id = 3\ndata_dir = \"/from/file\"\nhttp_addr = \"127.0.0.1:9000\"\nheartbeat_ms = 80\n",
-        )
-        .unwrap();
-        let flags = ConfigLayer {
-            node_id: Some(1),
-            ..ConfigLayer::default()
-        };
-        let environment = ConfigLayer::from_env(env(&[
-            ("KAIROS_NODE_ID", "2"),
-            ("KAIROS_DATA_DIR", "/from/env"),
-        ]))
-        .unwrap();
-        let config = flags
-            .over(environment)
-            .over(ConfigLayer::from_file(&file).unwrap())
-            .resolve()
-            .unwrap();
-        assert_eq!(config.node_id, 1);
-        assert_eq!(config.data_dir, PathBuf::from("/from/env"));
-        assert_eq!(config.http_addr, "127.0.0.1:9000");
-        assert_eq!(config.raft.heartbeat, Duration::from_millis(80));
-        assert_eq!(config.grpc_addr, "127.0.0.1:7071");
-    }
-
-    #[test]
-    fn bad_settings_say_what_to_give() {
-        let err = ConfigLayer::default().resolve().unwrap_err().to_string();
-        assert!(err.contains("--node-id"), "{err}");
-        let err = parse_peers("1=127.0.0.1:7071,x=foo")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("ID=HOST:PORT"), "{err}");
-        let err = ConfigLayer::from_env(env(&[("KAIROS_NODE_ID", "one")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("KAIROS_NODE_ID"), "{err}");
-        let layer = ConfigLayer {
-            node_id: Some(1),
-            data_dir: Some("/d".into()),
-            election_timeout_ms: Some("900-300".into()),
-            ..ConfigLayer::default()
-        };
-        assert!(layer.resolve().unwrap_err().to_string().contains("MIN-MAX"));
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("kairos.toml");
-        std::fs::write(&file, "[server]\nnode = 1\n").unwrap();
-        let err = ConfigLayer::from_file(&file).unwrap_err().to_string();
-        assert!(err.contains("kairos.toml") && err.contains("node"), "{err}");
-    }
-
-    #[test]
-    fn worker_settings_come_from_every_layer() {
-        let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join("tokens");
-        std::fs::write(&tokens, "# workers of team a\nalpha\n\n  beta  # team b\n").unwrap();
-        let file = dir.path().join("kairos.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[server]\nworker_lease_ms = 9000\nworker_token_file = {:?}\n",
-                tokens.display().to_string()
-            ),
-        )
-        .unwrap();
-        let base = ConfigLayer {
-            node_id: Some(1),
-            data_dir: Some("/d".into()),
-            ..ConfigLayer::default()
-        };
-        let environment =
-            ConfigLayer::from_env(env(&[("KAIROS_WORKER_HEARTBEAT_MS", "1000")])).unwrap();
-        let config = base
-            .clone()
-            .over(environment)
-            .over(ConfigLayer::from_file(&file).unwrap())
-            .resolve()
-            .unwrap();
-        assert_eq!(config.scheduler.lease, Duration::from_millis(9000));
-        assert_eq!(config.scheduler.heartbeat, Duration::from_millis(1000));
-        assert_eq!(config.scheduler.worker_tokens, vec!["alpha", "beta"]);
-
-        let slow = ConfigLayer {
-            worker_heartbeat_ms: Some(20_000),
-            ..base.clone()
-        };
-        let err = slow.resolve().unwrap_err().to_string();
-        assert!(err.contains("at most half the worker lease"), "{err}");
-        std::fs::write(&tokens, "# nothing here\n").unwrap();
-        let empty = ConfigLayer {
-            worker_token_file: Some(tokens.clone()),
-            ..base
-        };
-        let err = empty.resolve().unwrap_err().to_string();
-        assert!(err.contains("holds no token"), "{err}");
-    }
-
-    #[test]
-    fn tls_needs_certificate_key_and_ca_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let pem = dir.path().join("x.pem");
-        std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\n").unwrap();
-        let base = ConfigLayer {
-            node_id: Some(1),
-            data_dir: Some("/d".into()),
-            ..ConfigLayer::default()
-        };
-        let partial = ConfigLayer {
-            tls_cert: Some(pem.clone()),
-            tls_key: Some(pem.clone()),
-            ..base.clone()
-        };
-        let err = partial.resolve().unwrap_err().to_string();
-        assert!(err.contains("--tls-ca"), "{err}");
-        let missing = ConfigLayer {
-            tls_cert: Some(pem.clone()),
-            tls_key: Some(pem.clone()),
-            tls_ca: Some(dir.path().join("nope.pem")),
-            ..base.clone()
-        };
-        let err = missing.resolve().unwrap_err().to_string();
-        assert!(err.contains("nope.pem"), "{err}");
-        let all = ConfigLayer {
-            tls_cert: Some(pem.clone()),
-            tls_key: Some(pem.clone()),
-            tls_ca: Some(pem),
-            ..base
-        };
-        assert!(all.resolve().unwrap().tls.is_some());
-    }
-
-    #[test]
-    fn peer_routes_reach_peers_elsewhere_and_bad_ones_are_refused() {
-        let base = ConfigLayer {
-            node_id: Some(1),
-            data_dir: Some("/d".into()),
-            ..ConfigLayer::default()
-        };
-        let env = ConfigLayer::from_env(|name| {
-            (name == "KAIROS_PEER_ROUTES").then(|| "2=127.0.0.1:9002,3=127.0.0.1:9003".to_string())
-        })
-        .expect("env");
-        let config = env.over(base.clone()).resolve().expect("config");
-        assert_eq!(
-            config.raft.peer_routes.get(&3).map(String::as_str),
-            Some("127.0.0.1:9003")
-        );
-        let bad = ConfigLayer {
-            peer_routes: Some("2=nowhere".into()),
-            ..base
-        };
-        assert!(bad.resolve().is_err());
-    }
-
-    #[test]
-    fn peers_must_agree_with_this_node() {
-        let layer = ConfigLayer {
-            node_id: Some(1),
-            data_dir: Some("/d".into()),
-            grpc_addr: Some("127.0.0.1:7071".into()),
-            peers: Some("1=127.0.0.1:7999,2=127.0.0.1:7072".into()),
-            ..ConfigLayer::default()
-        };
-        assert!(
-            layer
-                .resolve()
-                .unwrap_err()
-                .to_string()
-                .contains("make them the same")
-        );
-    }
-}
+mod tests;

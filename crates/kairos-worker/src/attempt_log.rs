@@ -59,17 +59,18 @@ impl AttemptLog {
     /// Appends one event. A failure is logged, never fatal: the log is testimony,
     /// not a condition for running tasks.
     pub fn record(&self, event: &AttemptEvent) {
-        let Ok(mut line) = serde_json::to_vec(event) else {
-            return;
+        let mut line = match serde_json::to_vec(event) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::warn!(attempt = %event.attempt, event = %event.event, "cannot write an attempt log line: {e}");
+                return;
+            }
         };
         line.push(b'\n');
-        match self.file.lock() {
-            Ok(mut file) => {
-                if let Err(e) = file.write_all(&line) {
-                    tracing::warn!("cannot append to the attempt log: {e}");
-                }
-            }
-            Err(_) => tracing::warn!("the attempt log's lock is poisoned"),
+        // A poisoned lock still holds a whole file: each line is one write.
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = file.write_all(&line) {
+            tracing::warn!(attempt = %event.attempt, event = %event.event, "cannot append to the attempt log: {e}");
         }
     }
 

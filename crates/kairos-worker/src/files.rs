@@ -73,6 +73,8 @@ impl FileCache {
         ));
         std::fs::write(&tmp, text).map_err(|e| failed("write", e))?;
         if let Err(e) = std::fs::rename(&tmp, &path) {
+            // Best effort: a leftover temporary file has a name no one else uses
+            // and is never read; the rename's error is what matters.
             let _ = std::fs::remove_file(&tmp);
             if !path.exists() {
                 return Err(failed("store", e));

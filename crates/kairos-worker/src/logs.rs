@@ -41,39 +41,39 @@ pub fn log_path(dir: &Path, ti: &TaskInstanceKey, try_number: u32) -> PathBuf {
 }
 
 /// The last `TAIL_BYTES` of a log, starting on a character boundary.
-pub fn tail(path: &Path) -> String {
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+pub fn tail(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
     let start = len.saturating_sub(TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
-    }
+    file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
+    file.read_to_end(&mut bytes)?;
     // Skip a partial UTF-8 character at the cut.
     let skip = bytes
         .iter()
         .take(3)
         .take_while(|b| (**b & 0xC0) == 0x80)
         .count();
-    String::from_utf8_lossy(&bytes[skip..]).into_owned()
+    Ok(String::from_utf8_lossy(&bytes[skip..]).into_owned())
 }
 
-/// Appends a line from the worker itself (not the task) to the log.
+/// Appends a line from the worker itself (not the task) to the log. A line that
+/// cannot be written is logged here: the attempt goes on without it.
 pub fn note(path: &Path, line: &str) {
     use std::io::Write;
-    if let Ok(mut file) = std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-    {
-        let _ = writeln!(
-            file,
-            "[{}] kairos: {line}",
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        );
+        .and_then(|mut file| {
+            writeln!(
+                file,
+                "[{}] kairos: {line}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            )
+        });
+    if let Err(e) = written {
+        tracing::warn!(log = %path.display(), "cannot write to an attempt's log: {e} (the line was: {line})");
     }
 }
 
@@ -180,9 +180,16 @@ mod tests {
         let mut text = "é".repeat(3000);
         text.push_str("\nthe end\n");
         std::fs::write(&path, &text).unwrap();
-        let tail = tail(&path);
+        let tail = tail(&path).unwrap();
         assert!(tail.len() <= TAIL_BYTES as usize);
         assert!(tail.ends_with("the end\n"));
         assert!(!tail.contains('\u{FFFD}'), "cut inside a character");
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_read_has_no_tail_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = tail(&dir.path().join("missing.log")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -83,10 +84,17 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0) as i32;
     if let Some(path) = &spec.pgid_file {
-        let _ = std::fs::write(path, pid.to_string());
+        if let Err(e) = std::fs::write(path, pid.to_string()) {
+            tracing::warn!(
+                pgid = pid,
+                file = %path.display(),
+                "cannot record an attempt's process group: if this worker is killed, its next start cannot stop the group: {e}"
+            );
+        }
     }
     let stdout = child.stdout.take();
     let mut log_writer = tokio::fs::File::from_std(log);
+    let log_path = spec.log.clone();
     let reader = tokio::spawn(async move {
         let mut last: Option<String> = None;
         let Some(stdout) = stdout else {
@@ -94,18 +102,32 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         };
         let mut lines = BufReader::new(stdout);
         let mut buf = Vec::new();
+        // The first write that fails is logged; the output is still read to the
+        // end (the process must not block on a full pipe) and its last line kept.
+        let mut log_failed = false;
         loop {
             buf.clear();
             match lines.read_until(b'\n', &mut buf).await {
-                Ok(0) | Err(_) => break,
+                Ok(0) => break,
+                Err(e) => {
+                    tracing::warn!(log = %log_path.display(), "cannot read an attempt's stdout any further: {e}");
+                    break;
+                }
                 Ok(_) => {
-                    let _ = log_writer.write_all(&buf).await;
+                    if let Err(e) = log_writer.write_all(&buf).await {
+                        if !log_failed {
+                            tracing::warn!(log = %log_path.display(), "cannot write an attempt's output to its log: {e}");
+                            log_failed = true;
+                        }
+                    }
                     let line = String::from_utf8_lossy(&buf);
                     last = Some(line.trim_end().to_string());
                 }
             }
         }
-        let _ = log_writer.flush().await;
+        if let Err(e) = log_writer.flush().await {
+            tracing::warn!(log = %log_path.display(), "cannot write an attempt's output to its log: {e}");
+        }
         last
     });
 
@@ -152,35 +174,81 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
 }
 
 /// SIGKILLs the group recorded in `path` (if any process of it lives) and forgets it.
+/// A file that cannot be read or a kill that fails is logged with the file: the
+/// group may still be running.
 pub fn kill_recorded_group(path: &std::path::Path) {
-    if let Some(pgid) = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.trim().parse::<i32>().ok())
-    {
-        if group_alive(pgid) {
-            tracing::warn!(
-                pgid,
-                "stopping a process group left by an earlier run of this attempt"
-            );
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    let recorded = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "cannot read a recorded process group, so it is not stopped: {e}");
+            String::new()
+        }
+    };
+    // Empty: the attempt that used this file ended and truncated it.
+    let recorded = recorded.trim();
+    if !recorded.is_empty() {
+        match recorded.parse::<i32>() {
+            Ok(pgid) if group_alive(pgid) => {
+                tracing::warn!(
+                    pgid,
+                    "stopping a process group left by an earlier run of this attempt"
+                );
+                match killpg(Pid::from_raw(pgid), Signal::SIGKILL) {
+                    // ESRCH: the group ended on its own meanwhile.
+                    Ok(()) | Err(Errno::ESRCH) => {}
+                    Err(e) => tracing::warn!(
+                        pgid,
+                        file = %path.display(),
+                        "cannot stop a process group left by an earlier run: {e}"
+                    ),
+                }
+            }
+            Ok(_) => {}
+            Err(_) => tracing::warn!(
+                file = %path.display(),
+                "a recorded process group is not a number ({recorded:?}), so it is not stopped"
+            ),
         }
     }
-    let _ = std::fs::remove_file(path);
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(file = %path.display(), "cannot remove a recorded process group: {e}");
+        }
+    }
 }
 
 /// SIGTERM to the group, SIGKILL to whatever is left after `grace`.
+/// A signal or a wait that fails is logged with the group: something may still
+/// run that should not.
 async fn stop_group(pgid: i32, child: &mut tokio::process::Child, grace: Duration) {
     if pgid <= 0 {
-        let _ = child.kill().await;
+        if let Err(e) = child.kill().await {
+            tracing::warn!("cannot kill an attempt's process: {e}");
+        }
         return;
     }
     let group = Pid::from_raw(pgid);
-    let _ = killpg(group, Signal::SIGTERM);
+    signal_group(group, Signal::SIGTERM);
     let exited = tokio::time::timeout(grace, child.wait()).await.is_ok();
     // Children of the leader may outlive it: the group is killed either way.
-    let _ = killpg(group, Signal::SIGKILL);
+    signal_group(group, Signal::SIGKILL);
     if !exited {
-        let _ = child.wait().await;
+        if let Err(e) = child.wait().await {
+            tracing::warn!(pgid, "cannot wait for an attempt's killed process: {e}");
+        }
+    }
+}
+
+/// Sends `signal` to a group. ESRCH (no process left in it) is the group
+/// having ended, not a failure.
+fn signal_group(group: Pid, signal: Signal) {
+    match killpg(group, signal) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(
+            pgid = group.as_raw(),
+            "cannot send {signal} to an attempt's process group: {e}"
+        ),
     }
 }
 
@@ -191,10 +259,13 @@ pub fn group_alive(pgid: i32) -> bool {
     if pgid <= 0 || killpg(Pid::from_raw(pgid), None).is_err() {
         return false;
     }
+    // Without /proc, the group counts as alive: killpg found a process in it.
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return true;
     };
     entries.flatten().any(|entry| {
+        // A process that ended since /proc was listed (or an entry that is no
+        // process) is not in the group.
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             return false;
         };
@@ -283,6 +354,19 @@ mod tests {
         assert_eq!(out.ended, Ended::Signalled(9));
         assert!(!group_alive(out.pgid));
         assert!(!pgid_file.exists());
+    }
+
+    #[test]
+    fn a_blank_or_garbled_group_file_stops_nothing_and_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("blank.pgid", ""), ("garbled.pgid", "not a group\n")] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            kill_recorded_group(&path);
+            assert!(!path.exists(), "{name} was left behind");
+        }
+        // A file that is not there is nothing to do.
+        kill_recorded_group(&dir.path().join("absent.pgid"));
     }
 
     #[tokio::test]

@@ -68,8 +68,10 @@ impl Spool {
     pub fn open(dir: &Path) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
         let mut spooled = BTreeSet::new();
-        for entry in std::fs::read_dir(dir)?.flatten() {
-            let path = entry.path();
+        // An entry that cannot be read fails the open: it may be a result
+        // that would otherwise wait unreported until the next start.
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }

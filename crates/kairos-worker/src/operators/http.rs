@@ -13,10 +13,17 @@ use serde_json::{Value as Json, json};
 
 use super::{Ctx, Report};
 
-/// Airflow's lookup: `AIRFLOW_CONN_` + the id in upper case.
-fn connection(conn_id: &str) -> Option<String> {
+/// Airflow's lookup: `AIRFLOW_CONN_` + the id in upper case. Unset or blank is no
+/// connection; a value that is not text is an error that says so.
+fn connection(conn_id: &str) -> Result<Option<String>, String> {
     let name = format!("AIRFLOW_CONN_{}", conn_id.to_ascii_uppercase());
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    match std::env::var(&name) {
+        Ok(value) => Ok(Some(value).filter(|v| !v.trim().is_empty())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "{name} on the worker is not valid UTF-8; write the connection as a URL"
+        )),
+    }
 }
 
 /// The URL to call: a full-URL endpoint, or the connection's URL joined with it.
@@ -75,12 +82,15 @@ pub async fn run(ctx: &Ctx<'_>, op: &HttpOperator) -> Report {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
     };
-    let conn = connection(&op.http_conn_id);
-    let url = match target(
-        conn.as_deref(),
-        &op.http_conn_id,
-        rendered["endpoint"].as_str(),
-    ) {
+    let endpoint = rendered["endpoint"].as_str();
+    let url = match connection(&op.http_conn_id) {
+        Ok(conn) => target(conn.as_deref(), &op.http_conn_id, endpoint),
+        // A full-URL endpoint needs no connection; anything else says both.
+        Err(unreadable) => {
+            target(None, &op.http_conn_id, endpoint).map_err(|e| format!("{e} ({unreadable})"))
+        }
+    };
+    let url = match url {
         Ok(url) => url,
         Err(e) => return Report::failed(e),
     };
@@ -136,6 +146,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &HttpOperator) -> Report {
             .body(other.to_string()),
     };
     let mut shown = url.clone();
+    // Fails only for a URL that cannot carry a password: nothing to hide then.
     let _ = shown.set_password(None);
     ctx.note(&format!("{} {}", op.method, shown));
     let mut cancel = ctx.cancel.clone();

@@ -59,7 +59,15 @@ pub async fn call(
         Err(e) => return Called::Failed(Report::failed(e)),
     };
     let result = ctx.workdir.join("result.json");
-    let _ = std::fs::remove_file(&result);
+    // A result left from an earlier call would be read as this call's.
+    if let Err(e) = std::fs::remove_file(&result) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Called::Failed(Report::failed(format!(
+                "cannot remove an earlier result {}: {e}",
+                result.display()
+            )));
+        }
+    }
     let spec_path = ctx.workdir.join("call.json");
     let spec = json!({
         "file": file,

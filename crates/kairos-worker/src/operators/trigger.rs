@@ -42,6 +42,8 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
     let run_id = match text(&rendered["run_id"]) {
         id if !id.is_empty() => id,
         _ => {
+            // No date (or a bad one, which the cluster refuses with its name
+            // when it reads `logical_date` below) names the run after now.
             let at = chrono::DateTime::parse_from_rfc3339(&logical_date)
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_else(|_| chrono::Utc::now());

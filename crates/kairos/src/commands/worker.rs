@@ -1,11 +1,23 @@
 //! `kairos worker`: settings from flags, `KAIROS_*` and `kairos.toml`, then the agent.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Args;
+use kairos_config_layers::Layer;
 use kairos_worker::WorkerLayer;
 
-use crate::cli::WorkerArgs;
+/// Flags win over `KAIROS_*` variables, which win over the `[worker]` table of the
+/// config file.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// Every setting, with its flag and variable (declared in `kairos_worker::config`).
+    #[command(flatten)]
+    pub settings: WorkerLayer,
+    /// A TOML file with a `[worker]` table of the same settings.
+    #[arg(long, default_value = "kairos.toml")]
+    pub config: PathBuf,
+}
 
 pub fn run(args: &WorkerArgs) -> ExitCode {
     tracing_subscriber::fmt()
@@ -16,29 +28,8 @@ pub fn run(args: &WorkerArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let flags = WorkerLayer {
-        servers: args.servers.clone(),
-        queues: args.queues.clone(),
-        slots: args.slots,
-        envs: (!args.envs.is_empty()).then(|| args.envs.join(",")),
-        token_file: args.token_file.clone(),
-        worker_id: args.worker_id.clone(),
-        data_dir: args.data_dir.clone(),
-        http_addr: args.http_addr.clone(),
-        advertise_http: args.advertise_http.clone(),
-        kill_grace_secs: args.kill_grace_secs,
-        tls_ca: args.tls_ca.clone(),
-        attempt_log: args.attempt_log.clone(),
-    };
-    let config = (|| {
-        let env = WorkerLayer::from_env(|name| std::env::var(name).ok())?;
-        let file = if Path::new(&args.config).exists() {
-            WorkerLayer::from_file(&args.config)?
-        } else {
-            WorkerLayer::default()
-        };
-        flags.over(env).over(file).resolve()
-    })();
+    let config = WorkerLayer::from_file(&args.config)
+        .and_then(|file| args.settings.clone().over(file).resolve());
     let config = match config {
         Ok(config) => config,
         Err(e) => {

@@ -1,0 +1,194 @@
+//! One attempt from assignment to spooled result: it holds a slot, runs its
+//! operator in a working directory of its own with its log, writes the attempt
+//! log's start and end lines, and stays `running` until its result is on disk.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kairos_dag::identity::TaskInstanceKey;
+use kairos_proto::v1::Assignment;
+use tokio::sync::watch;
+
+use super::shared::Agent;
+use crate::attempt_log::AttemptEvent;
+use crate::context::Attempt;
+use crate::logs;
+use crate::operators::{self, Ctx, Report};
+use crate::spool::Finished;
+
+/// Starts one attempt in the background.
+pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
+    let (cancel_tx, cancel) = watch::channel(false);
+    agent
+        .running()
+        .insert(assignment.attempt.clone(), cancel_tx);
+    let agent = agent.clone();
+    tokio::spawn(async move {
+        let token = assignment.attempt.clone();
+        let ti = assignment
+            .ti
+            .as_ref()
+            .map(TaskInstanceKey::from)
+            .unwrap_or_else(unknown_ti);
+        let task = tokio::spawn({
+            let agent = agent.clone();
+            let assignment = assignment.clone();
+            async move { run_attempt(&agent, &assignment, cancel).await }
+        });
+        // A bug that panics in an operator still ends the attempt (failed) and frees
+        // its slot.
+        let finished = task.await.unwrap_or_else(|e| Finished {
+            ti,
+            attempt: token.clone(),
+            state: "failed".into(),
+            reason: Some(format!("the worker hit a bug running this attempt: {e}")),
+            xcoms: Vec::new(),
+            log_tail: String::new(),
+            follow: None,
+            reschedule_at_ms: None,
+        });
+        // The attempt stays `running` (so heartbeats keep its lease and polls do not
+        // hand it back) until its result is on disk.
+        let mut backoff = Duration::from_millis(200);
+        while let Err(e) = agent.spool.put(&finished) {
+            tracing::error!(attempt = %token, "cannot spool the result, retrying: {e}");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+        agent.running().remove(&token);
+        agent.changed.notify_waiters();
+    });
+}
+
+async fn run_attempt(
+    agent: &Agent,
+    assignment: &Assignment,
+    cancel: watch::Receiver<bool>,
+) -> Finished {
+    let ti = assignment
+        .ti
+        .as_ref()
+        .map(TaskInstanceKey::from)
+        .unwrap_or_else(unknown_ti);
+    let log = logs::log_path(&agent.config.log_dir(), &ti, assignment.try_number);
+    let log_dir = match log.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create the attempt's log directory {}: {e}",
+                parent.display()
+            )
+        }),
+        None => Ok(()),
+    };
+    // A directory of its own, emptied and handed back when this function ends.
+    // What an earlier life of this worker left running was stopped at start.
+    let scratch = agent.scratch.take();
+    let report = match (Attempt::decode(assignment), &scratch, log_dir) {
+        (Err(e), _, _) => Report::failed(e),
+        (_, Err(e), _) => Report::failed(format!("cannot create the attempt's directory: {e}")),
+        (_, _, Err(e)) => Report::failed(e),
+        (Ok(attempt), Ok(scratch), Ok(())) => {
+            logs::note(
+                &log,
+                &format!(
+                    "{ti} try {} (attempt {}) on worker {}",
+                    attempt.try_number, attempt.token, agent.config.worker_id
+                ),
+            );
+            record(agent, assignment, &ti, "start", None, None);
+            let ctx = Ctx {
+                attempt: &attempt,
+                conn: agent.conn.clone(),
+                files: &agent.files,
+                config: &agent.config,
+                xcom_file: scratch.dir.join("xcom.jsonl"),
+                workdir: scratch.dir.clone(),
+                log: log.clone(),
+                cancel,
+                runner: agent.runner.clone(),
+                pgid_file: scratch.pgid_file.clone(),
+            };
+            operators::run(&ctx).await
+        }
+    };
+    logs::note(
+        &log,
+        &format!(
+            "finished: {}{}",
+            report.state,
+            report
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+    );
+    drop(scratch);
+    let return_value = report
+        .xcoms
+        .iter()
+        .find(|(k, _)| k == "return_value")
+        .map(|(_, v)| v.clone());
+    record(
+        agent,
+        assignment,
+        &ti,
+        "end",
+        Some(report.state.to_string()),
+        return_value,
+    );
+    // The tail is what the cluster keeps of the log: when it cannot be read, it
+    // says why instead of arriving empty.
+    let log_tail = logs::tail(&log).unwrap_or_else(|e| {
+        tracing::warn!(ti = %ti, log = %log.display(), "cannot read the log's tail for the report: {e}");
+        format!("kairos: cannot read the log {}: {e}\n", log.display())
+    });
+    Finished {
+        ti,
+        attempt: assignment.attempt.clone(),
+        state: report.state.to_string(),
+        reason: report.reason,
+        xcoms: report.xcoms,
+        log_tail,
+        follow: report.follow,
+        reschedule_at_ms: report.reschedule_at_ms,
+    }
+}
+
+/// Appends to the attempt log, when there is one.
+fn record(
+    agent: &Agent,
+    assignment: &Assignment,
+    ti: &TaskInstanceKey,
+    event: &str,
+    state: Option<String>,
+    return_value: Option<serde_json::Value>,
+) {
+    let Some(log) = &agent.attempt_log else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    log.record(&AttemptEvent {
+        event: event.to_string(),
+        worker: agent.config.worker_id.clone(),
+        dag_id: ti.dag_id.clone(),
+        run_id: ti.run_id.clone(),
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+        try_number: assignment.try_number,
+        attempt: assignment.attempt.clone(),
+        at_ms: now.timestamp_millis(),
+        at_us: now.timestamp_micros(),
+        state,
+        return_value,
+    });
+}
+
+fn unknown_ti() -> TaskInstanceKey {
+    TaskInstanceKey {
+        dag_id: String::new(),
+        run_id: String::new(),
+        task_id: String::new(),
+        map_index: -1,
+    }
+}

@@ -1,0 +1,98 @@
+//! The state every loop of the agent shares: the connection, the spool, what runs
+//! and how to cancel it, the leader's timings, when the leases were last renewed,
+//! and whether the cluster refused this worker.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::{Notify, watch};
+
+use crate::attempt_log::AttemptLog;
+use crate::config::WorkerConfig;
+use crate::conn::{CallError, Conn};
+use crate::files::FileCache;
+use crate::scratch::Scratch;
+use crate::spool::Spool;
+
+pub(super) struct Agent {
+    pub(super) config: WorkerConfig,
+    pub(super) conn: std::sync::Arc<Conn>,
+    pub(super) spool: Spool,
+    /// Attempts' working directories, reused.
+    pub(super) scratch: Scratch,
+    pub(super) files: FileCache,
+    pub(super) runner: PathBuf,
+    pub(super) log_url: String,
+    pub(super) registered: AtomicBool,
+    pub(super) heartbeat_ms: AtomicU64,
+    /// The leases' length, as the leader said at registration.
+    pub(super) lease_ms: AtomicU64,
+    /// When a confirmed leader last renewed this worker's leases (the time the
+    /// renewing call was sent, so never later than the renewal itself).
+    pub(super) renewed: Mutex<std::time::Instant>,
+    /// Running attempts by token, each with the sender that cancels it.
+    pub(super) running: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Set when the cluster refused the token: every loop stops.
+    pub(super) refused: Mutex<Option<String>>,
+    /// A slot was freed or a result spooled.
+    pub(super) changed: Notify,
+    /// `--attempt-log`: this worker's own record of what it ran.
+    pub(super) attempt_log: Option<AttemptLog>,
+}
+
+impl Agent {
+    pub(super) fn running(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+        match self.running.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Records that the cluster refused this worker. A poisoned lock still
+    /// holds the refusal: losing it would keep every loop running.
+    pub(super) fn refuse(&self, why: String) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(why);
+        self.changed.notify_waiters();
+    }
+
+    pub(super) fn refusal(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Notes a renewal by a confirmed leader (at `at`, when the call was sent).
+    pub(super) fn set_renewed(&self, at: std::time::Instant) {
+        match self.renewed.lock() {
+            Ok(mut r) => *r = (*r).max(at),
+            Err(p) => {
+                let mut r = p.into_inner();
+                *r = (*r).max(at);
+            }
+        }
+    }
+
+    /// Attempts this worker runs or holds results for.
+    pub(super) fn known(&self) -> HashSet<String> {
+        let mut known: HashSet<String> = self.running().keys().cloned().collect();
+        known.extend(self.spool.attempts());
+        known
+    }
+
+    /// Reacts to a failed call: re-register next time, stop on refusal.
+    pub(super) fn failed(&self, what: &str, error: CallError) {
+        match error {
+            CallError::NotRegistered => self.registered.store(false, Ordering::SeqCst),
+            CallError::Unauthenticated(why) => self.refuse(why),
+            other => tracing::warn!("{what}: {other}"),
+        }
+    }
+}
