@@ -22,4 +22,4 @@ pub mod types;
 pub use node::{RaftNode, RaftSettings, StartError};
 pub use observer::{NoObserver, NodeObserver};
 pub use proposer::{Committed, ProposeError, Proposer};
-pub use types::{KairosNode, NodeId, Raft, TypeConfig};
+pub use types::{KairosNode, NodeId, Raft, RaftMetrics, TypeConfig};

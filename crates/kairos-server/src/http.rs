@@ -9,17 +9,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use kairos_raft::RaftNode;
 
 use crate::api::{self, Api};
 use crate::leader::Leader;
 use crate::metrics::Metrics;
+use crate::node::Node;
 
 /// What the node-level routes read.
 #[derive(Clone)]
 pub struct NodeHandles {
-    pub node: RaftNode,
-    pub scheduler: Arc<Leader>,
+    pub node: Node,
+    pub leader: Arc<Leader>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -50,7 +50,7 @@ pub fn router(handles: NodeHandles, api: Api, loopback_only: bool) -> Router {
 
 /// Prometheus' text format. Open like `/health`: it holds counts, not data.
 async fn scrape(State(h): State<NodeHandles>) -> impl IntoResponse {
-    let text = h.metrics.render(&h.node, Some(&h.scheduler));
+    let text = h.metrics.render(&h.node, Some(&h.leader));
     (
         [(
             header::CONTENT_TYPE,

@@ -1,20 +1,22 @@
-//! The `kairos server` process: configuration, bootstrap, the gRPC services (Raft,
-//! `kairos.v1.Cluster` and `kairos.v1.Worker`), the leader's scheduler loop, the
-//! HTTP endpoints, and a client of the cluster.
+//! The `kairos server` process: configuration, bootstrap, the one in-process way
+//! into a node (`node`), the gRPC services (Raft, `kairos.v1.Cluster` and
+//! `kairos.v1.Worker`, in `grpc`), the leader's scheduler loop, the HTTP endpoints
+//! (REST API, health, metrics), and a client of a cluster for other processes.
 
 pub mod api;
 pub mod client;
-pub mod cluster_service;
 pub mod config;
+pub mod explain;
+pub mod grpc;
 pub mod http;
 pub mod leader;
 pub mod local_cluster;
 pub mod local_worker;
 pub mod metrics;
+pub mod node;
 pub mod secrets;
 pub mod server;
-pub mod worker_auth;
-pub mod worker_service;
+pub mod trigger;
 
 pub use client::{ClientError, ClusterClient, Proposed};
 pub use config::{ConfigLayer, ServerConfig};

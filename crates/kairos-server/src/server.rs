@@ -9,14 +9,15 @@ use kairos_proto::v1::cluster_server::ClusterServer;
 use kairos_proto::v1::raft_server::RaftServer;
 use kairos_proto::v1::worker_server::WorkerServer;
 
-use crate::worker_service::WorkerService;
+use crate::grpc::worker::WorkerService;
 use kairos_raft::service::RaftService;
 use kairos_raft::{KairosNode, RaftNode};
 use openraft::error::{InitializeError, RaftError};
 use tokio::net::TcpListener;
 
-use crate::cluster_service::ClusterService;
 use crate::config::ServerConfig;
+use crate::grpc::cluster::ClusterService;
+use crate::node::Node;
 
 /// The largest gRPC message accepted (snapshot chunks and large DAG pushes).
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
@@ -60,12 +61,13 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         metrics.clone(),
     )
     .await?;
-    metrics.watch_leader(&node);
-    let scheduler = crate::leader::Leader::start(node.clone(), config.scheduler.clone());
     let me = KairosNode {
         grpc_addr: config.grpc_addr.clone(),
         http_addr: config.http_addr.clone(),
     };
+    let handle = Node::new(node.clone(), me.clone());
+    metrics.watch_leader(&handle);
+    let leader = crate::leader::start(handle.clone(), config.scheduler.clone());
     let grpc_listener = TcpListener::bind(&config.grpc_addr)
         .await
         .map_err(|error| ServerError::Listen {
@@ -92,16 +94,13 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         let raft_service = RaftServer::new(RaftService::new(node.raft.clone()))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        let cluster_service = ClusterServer::new(ClusterService::new(
-            node.clone(),
-            me.clone(),
-            scheduler.clone(),
-        ))
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE);
-        let worker_service = crate::worker_auth::guarded(
+        let cluster_service =
+            ClusterServer::new(ClusterService::new(handle.clone(), leader.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE);
+        let worker_service = crate::grpc::worker_auth::guarded(
             WorkerServer::new(WorkerService::new(
-                scheduler.clone(),
+                leader.clone(),
                 config.variables_key.clone(),
             ))
             .max_decoding_message_size(MAX_MESSAGE)
@@ -125,14 +124,15 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             tracing::warn!(http = %config.http_addr, "the REST API is open: anyone who reaches this address may use it (set api_token_file)");
         }
         let api = crate::api::Api::new(
-            config.grpc_addr.clone(),
+            handle.clone(),
+            leader.clone(),
             config.api_tokens.clone(),
             config.variables_key.clone(),
         );
         let app = crate::http::router(
             crate::http::NodeHandles {
-                node: node.clone(),
-                scheduler: scheduler.clone(),
+                node: handle.clone(),
+                leader: leader.clone(),
                 metrics: metrics.clone(),
             },
             api,

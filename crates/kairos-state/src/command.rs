@@ -291,6 +291,20 @@ pub enum RejectionKind {
     TooLarge,
 }
 
+impl RejectionKind {
+    /// The kind's name, as its JSON form spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionKind::NotFound => "not_found",
+            RejectionKind::AlreadyExists => "already_exists",
+            RejectionKind::Invalid => "invalid",
+            RejectionKind::IllegalTransition => "illegal_transition",
+            RejectionKind::StaleAttempt => "stale_attempt",
+            RejectionKind::TooLarge => "too_large",
+        }
+    }
+}
+
 /// A refused command: changes nothing; `message` says what and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -309,3 +323,25 @@ impl Rejection {
 }
 
 pub type CommandResult = Result<Outcome, Rejection>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_kinds_name_themselves_as_their_json_does() {
+        for kind in [
+            RejectionKind::NotFound,
+            RejectionKind::AlreadyExists,
+            RejectionKind::Invalid,
+            RejectionKind::IllegalTransition,
+            RejectionKind::StaleAttempt,
+            RejectionKind::TooLarge,
+        ] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.as_str().to_string())
+            );
+        }
+    }
+}

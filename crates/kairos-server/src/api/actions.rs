@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};
-use kairos_state::{Command, Outcome, Query, TaskInstanceKey};
+use kairos_state::{Command, Outcome, TaskInstanceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -74,14 +74,11 @@ pub async fn clear_task_instances(
 ) -> Result<Json<ClearResponse>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
     let run = super::runs::load_run(&api, &dag_id, &req.dag_run_id, true).await?;
+    let (id, number) = (dag_id.clone(), run.version);
     let version: Option<VersionRecord> = api
-        .read(
-            Query::Version {
-                dag_id: dag_id.clone(),
-                version: run.version,
-            },
-            true,
-        )
+        .read(true, move |s| {
+            Ok(s.version_record(&id, number)?.map(|v| (*v).clone()))
+        })
         .await?;
     let version = version.ok_or_else(|| {
         Problem::not_found(format!("version {} of `{dag_id}` is gone", run.version))
@@ -122,17 +119,9 @@ pub async fn clear_task_instances(
         }));
     }
     if req.only_failed {
-        let tis: Vec<TaskInstanceRecord> = api
-            .read(
-                Query::TaskInstances {
-                    dag_id: dag_id.clone(),
-                    run_id: req.dag_run_id.clone(),
-                    after: None,
-                    limit: None,
-                },
-                true,
-            )
-            .await?;
+        let (id, run) = (dag_id.clone(), req.dag_run_id.clone());
+        let tis: Vec<TaskInstanceRecord> =
+            api.read(true, move |s| s.task_instances(&id, &run)).await?;
         chosen.retain(|id| {
             tis.iter().any(|t| {
                 &t.task_id == id
@@ -259,14 +248,9 @@ pub async fn list_xcoms(
         }
     }
     let xcoms: Vec<XComRecord> = api
-        .read(
-            Query::XComs {
-                dag_id,
-                run_id,
-                task_id: Some(task_id),
-            },
-            at.consistent,
-        )
+        .read(at.consistent, move |s| {
+            s.xcoms(&dag_id, &run_id, Some(&task_id))
+        })
         .await?;
     Ok(Json(XComList {
         xcom_entries: xcoms

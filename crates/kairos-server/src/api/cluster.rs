@@ -121,16 +121,8 @@ fn member(m: NewMember) -> Result<Member, Problem> {
 }
 
 impl Api {
-    /// This node's gRPC address: the one its own client talks to.
-    fn own_addr(&self) -> String {
-        self.client.addrs().first().cloned().unwrap_or_default()
-    }
-
     async fn own_status(&self) -> Result<NodeStatus, Problem> {
-        self.client
-            .status(&self.own_addr())
-            .await
-            .map_err(Problem::from_client)
+        Ok(self.node.status())
     }
 }
 
@@ -202,7 +194,7 @@ pub async fn init(
         .into_iter()
         .map(member)
         .collect::<Result<Vec<_>, _>>()?;
-    api.client.init(members).await.map_err(|e| {
+    api.node.init(members).await.map_err(|e| {
         Problem::new(
             StatusCode::CONFLICT,
             format!("the cluster was not initialized: {e}"),
@@ -220,11 +212,8 @@ pub async fn add_node(
     Body(body): Body<NewMember>,
 ) -> Result<Json<MembershipChange>, Problem> {
     api.tokens.authorize(&headers, Role::Admin)?;
-    let reply = api
-        .client
-        .add_node(member(body)?)
-        .await
-        .map_err(Problem::from_client)?;
+    let member = member(body)?;
+    let reply = super::patiently(|| api.node.add_node(member.clone())).await?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))
@@ -239,11 +228,7 @@ pub async fn remove_node(
     Path(node_id): Path<u64>,
 ) -> Result<Json<MembershipChange>, Problem> {
     api.tokens.authorize(&headers, Role::Admin)?;
-    let reply = api
-        .client
-        .remove_node(node_id)
-        .await
-        .map_err(Problem::from_client)?;
+    let reply = super::patiently(|| api.node.remove_node(node_id)).await?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,
     }))

@@ -4,9 +4,9 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_state::Command;
 use kairos_state::query::DagFilter;
 use kairos_state::records::DagRecord;
-use kairos_state::{Command, Query};
 use serde::Deserialize;
 
 use super::auth::Role;
@@ -49,21 +49,18 @@ pub async fn list_dags(
     api.tokens.authorize(&headers, Role::Viewer)?;
     let f = query;
     let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = DagFilter {
+        paused: f.paused,
+        tags: f.tags,
+        dag_id_pattern: f.dag_id_pattern,
+        bundle: f.bundle,
+        team: f.team,
+    };
+    let after = f.after;
     let dags: Vec<DagRecord> = api
-        .read(
-            Query::Dags {
-                after: f.after,
-                limit: Some(limit),
-                filter: DagFilter {
-                    paused: f.paused,
-                    tags: f.tags,
-                    dag_id_pattern: f.dag_id_pattern,
-                    bundle: f.bundle,
-                    team: f.team,
-                },
-            },
-            f.consistent,
-        )
+        .read(f.consistent, move |s| {
+            s.dags(after.as_deref(), Some(limit), &filter)
+        })
         .await?;
     let next = (dags.len() == limit)
         .then(|| dags.last().map(|d| d.dag_id.clone()))
@@ -79,14 +76,8 @@ pub(super) async fn load_dag(
     dag_id: &str,
     consistent: bool,
 ) -> Result<DagRecord, Problem> {
-    let dag: Option<DagRecord> = api
-        .read(
-            Query::Dag {
-                dag_id: dag_id.to_string(),
-            },
-            consistent,
-        )
-        .await?;
+    let id = dag_id.to_string();
+    let dag: Option<DagRecord> = api.read(consistent, move |s| s.dag(&id)).await?;
     dag.ok_or_else(|| Problem::not_found(format!("no DAG `{dag_id}`: push it first")))
 }
 

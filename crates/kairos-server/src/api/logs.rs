@@ -6,8 +6,8 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kairos_state::TaskInstanceKey;
 use kairos_state::records::TryRecord;
-use kairos_state::{Query, TaskInstanceKey};
 use serde::Deserialize;
 
 use super::Api;
@@ -115,7 +115,8 @@ pub async fn get_log(
         map_index: q.map_index.unwrap_or(-1),
     };
     let ti = super::task_instances::load_ti(&api, &key, false).await?;
-    let tries: Vec<TryRecord> = api.read(Query::Tries { ti: key.clone() }, false).await?;
+    let asked = key.clone();
+    let tries: Vec<TryRecord> = api.read(false, move |s| s.tries(&asked)).await?;
     let ended = tries.iter().find(|t| t.try_number == try_number);
     if try_number == 0 || try_number > ti.try_number {
         return Err(Problem::not_found(format!(

@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`), served by every node on its HTTP address. Reads are
 //! answered by the node that receives them (`?consistent=true` for a linearizable
-//! read); writes go through this node's Cluster service, which forwards them to
-//! the leader. The OpenAPI document at `/api/v1/openapi.json` is generated from
+//! read); writes go through this node (`crate::node::Node`), which forwards them
+//! to the leader. The OpenAPI document at `/api/v1/openapi.json` is generated from
 //! the handlers, so it cannot drift from them. Errors are problem details.
 
 mod actions;
@@ -27,14 +27,16 @@ use axum::Json;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::client::ClusterClient;
+use std::time::{Duration, Instant};
+
+use crate::leader::Leader;
+use crate::node::{Consistency, Node, NodeError};
 use auth::ApiTokens;
-use kairos_state::Query;
+use kairos_state::{Store, StoreError};
 use problem::Problem;
 
 /// Request bodies larger than this are refused (413).
@@ -45,43 +47,43 @@ const MAX_DAG_FILE_BODY: usize = 16 * 1024 * 1024;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Api {
-    /// This node's own Cluster service: reads see what this node applied, writes
-    /// are forwarded to the leader from there.
-    client: Arc<ClusterClient>,
+    /// This node: reads see what it applied (or, asked for, what the leader had
+    /// committed), writes go to the leader from here.
+    node: Node,
+    /// The leader's state, for explanations (which workers are live).
+    leader: Arc<Leader>,
     tokens: Arc<ApiTokens>,
     /// Seals Variables before they are proposed; `None` stores them in plain text.
     variables_key: Option<crate::secrets::VariableKey>,
 }
 
+/// How long a request keeps trying while nothing can answer it (an election):
+/// a client sees one answer, not the election.
+const PATIENCE: Duration = Duration::from_secs(10);
+
 impl Api {
     pub fn new(
-        own_grpc_addr: String,
+        node: Node,
+        leader: Arc<Leader>,
         tokens: ApiTokens,
         variables_key: Option<crate::secrets::VariableKey>,
     ) -> Api {
         Api {
-            client: Arc::new(
-                ClusterClient::new(vec![own_grpc_addr])
-                    .with_patience(std::time::Duration::from_secs(10)),
-            ),
+            node,
+            leader,
             tokens: Arc::new(tokens),
             variables_key,
         }
     }
 
-    /// A read on this node, linearizable when asked.
-    async fn read<T: serde::de::DeserializeOwned>(
-        &self,
-        query: Query,
-        consistent: bool,
-    ) -> Result<T, Problem> {
-        let value: Value = self
-            .client
-            .query(&query, consistent)
-            .await
-            .map_err(Problem::from_client)?;
-        serde_json::from_value(value)
-            .map_err(|e| Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    /// Reads the state with `f`, on this node; linearizable when asked.
+    async fn read<T, F>(&self, consistent: bool, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: Fn(&Store) -> Result<T, StoreError> + Clone + Send + 'static,
+    {
+        let consistency = Consistency::from_flag(consistent);
+        patiently(|| self.node.read(consistency, f.clone())).await
     }
 
     /// One write through Raft; a refusal becomes its problem.
@@ -89,18 +91,34 @@ impl Api {
         &self,
         command: kairos_state::Command,
     ) -> Result<kairos_state::Outcome, Problem> {
-        let proposed = self
-            .client
-            .propose(std::slice::from_ref(&command))
-            .await
-            .map_err(Problem::from_client)?;
-        match proposed.results.into_iter().next() {
+        let committed = patiently(|| self.node.propose(vec![command.clone()])).await?;
+        match committed.results.into_iter().next() {
             Some(Ok(outcome)) => Ok(outcome),
             Some(Err(rejection)) => Err(Problem::from_rejection(&rejection)),
             None => Err(Problem::new(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 "the cluster gave no result for the write",
             )),
+        }
+    }
+}
+
+/// Runs `call` until it answers with anything but "try again", for up to
+/// [`PATIENCE`].
+async fn patiently<T, F, Fut>(mut call: F) -> Result<T, Problem>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, NodeError>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match call().await {
+            Err(e) if e.is_retryable() && started.elapsed() < PATIENCE => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+            answer => return answer.map_err(Problem::from_node),
         }
     }
 }

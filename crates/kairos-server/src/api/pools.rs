@@ -5,8 +5,8 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_state::Command;
 use kairos_state::records::PoolRecord;
-use kairos_state::{Command, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -56,7 +56,7 @@ pub async fn list_pools(
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<PoolList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let pools: Vec<PoolRecord> = api.read(Query::Pools, read.consistent).await?;
+    let pools: Vec<PoolRecord> = api.read(read.consistent, |s| s.pools()).await?;
     Ok(Json(PoolList {
         pools: pools.into_iter().map(Pool::from).collect(),
     }))
@@ -71,7 +71,7 @@ pub async fn get_pool(
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<Pool>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let pools: Vec<PoolRecord> = api.read(Query::Pools, read.consistent).await?;
+    let pools: Vec<PoolRecord> = api.read(read.consistent, |s| s.pools()).await?;
     pools
         .into_iter()
         .find(|p| p.name == name)

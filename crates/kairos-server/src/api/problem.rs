@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::client::ClientError;
+use crate::node::NodeError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -49,16 +49,13 @@ impl Problem {
         Problem::new(status, rejection.message.clone())
     }
 
-    /// The cluster's answer to a failed read or write.
-    pub fn from_client(error: ClientError) -> Problem {
-        match &error {
-            ClientError::Refused { code, message } => {
-                use tonic::Code;
-                let status = if *code == Code::NotFound {
-                    StatusCode::NOT_FOUND
-                } else if matches!(code, Code::AlreadyExists | Code::FailedPrecondition) {
-                    StatusCode::CONFLICT
-                } else if message.contains("no run")
+    /// This node's answer to a failed read or write.
+    pub fn from_node(error: NodeError) -> Problem {
+        let status = match &error {
+            NodeError::NotFound(_) => StatusCode::NOT_FOUND,
+            NodeError::AlreadyExists(_) | NodeError::FailedPrecondition(_) => StatusCode::CONFLICT,
+            NodeError::Invalid(message) => {
+                if message.contains("no run")
                     || message.contains("no such")
                     || message.contains("has no task")
                     || message.contains("no DAG")
@@ -68,14 +65,12 @@ impl Problem {
                     StatusCode::CONFLICT
                 } else {
                     StatusCode::BAD_REQUEST
-                };
-                Problem::new(status, message.clone())
+                }
             }
-            ClientError::Unavailable { .. } | ClientError::Unknown(_) => {
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
-            }
-            _ => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
-        }
+            NodeError::Unavailable(_) | NodeError::Unknown(_) => StatusCode::SERVICE_UNAVAILABLE,
+            NodeError::Store(_) | NodeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Problem::new(status, error.to_string())
     }
 }
 

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_dag::lifecycle::RunType;
+use kairos_state::Command;
 use kairos_state::query::RunOrder;
 use kairos_state::records::DagRunRecord;
-use kairos_state::{Command, Query};
 
 use super::auth::Role;
 use super::body::Body;
@@ -50,17 +50,11 @@ pub async fn list_runs(
     let order = order.order()?;
     super::dags::load_dag(&api, &dag_id, page.consistent).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let after = page.after;
     let runs: Vec<DagRunRecord> = api
-        .read(
-            Query::Runs {
-                dag_id,
-                state: None,
-                after: page.after,
-                limit: Some(limit),
-                order,
-            },
-            page.consistent,
-        )
+        .read(page.consistent, move |s| {
+            s.runs_ordered(&dag_id, None, after.as_deref(), Some(limit), order)
+        })
         .await?;
     let next = (runs.len() == limit)
         .then(|| runs.last().map(|r| r.run_id.clone()))
@@ -77,15 +71,8 @@ pub(super) async fn load_run(
     run_id: &str,
     consistent: bool,
 ) -> Result<DagRunRecord, Problem> {
-    let run: Option<DagRunRecord> = api
-        .read(
-            Query::Run {
-                dag_id: dag_id.to_string(),
-                run_id: run_id.to_string(),
-            },
-            consistent,
-        )
-        .await?;
+    let (dag, run) = (dag_id.to_string(), run_id.to_string());
+    let run: Option<DagRunRecord> = api.read(consistent, move |s| s.run(&dag, &run)).await?;
     run.ok_or_else(|| Problem::not_found(format!("no run `{run_id}` of DAG `{dag_id}`")))
 }
 

@@ -4,8 +4,8 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_state::TaskInstanceKey;
 use kairos_state::records::{TaskInstanceRecord, TryRecord};
-use kairos_state::{Query, TaskInstanceKey};
 use serde::Deserialize;
 
 use super::auth::Role;
@@ -58,15 +58,10 @@ pub async fn list_task_instances(
     };
     let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
     let tis: Vec<TaskInstanceRecord> = api
-        .read(
-            Query::TaskInstances {
-                dag_id,
-                run_id,
-                after,
-                limit: Some(limit),
-            },
-            page.consistent,
-        )
+        .read(page.consistent, move |s| {
+            let after = after.as_ref().map(|(task, map)| (task.as_str(), *map));
+            s.task_instances_page(&dag_id, &run_id, after, limit)
+        })
         .await?;
     let next = (tis.len() == limit)
         .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
@@ -102,8 +97,9 @@ pub(super) async fn load_ti(
     ti: &TaskInstanceKey,
     consistent: bool,
 ) -> Result<TaskInstanceRecord, Problem> {
+    let asked = ti.clone();
     let record: Option<TaskInstanceRecord> = api
-        .read(Query::TaskInstance { ti: ti.clone() }, consistent)
+        .read(consistent, move |s| s.task_instance(&asked))
         .await?;
     record.ok_or_else(|| {
         Problem::not_found(format!(
@@ -126,8 +122,14 @@ pub async fn explain_task_instance(
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
     load_ti(&api, &ti, at.consistent).await?;
-    let explanation: kairos_state::engine::explain::Explanation =
-        api.read(Query::Explain { ti }, at.consistent).await?;
+    let explanation = crate::explain::explain(
+        &api.node,
+        &api.leader,
+        &ti,
+        crate::node::Consistency::from_flag(at.consistent),
+    )
+    .await
+    .map_err(Problem::from_node)?;
     Ok(Json(Explanation {
         state: explanation.state.map(|s| s.as_str().to_string()),
         queue: explanation.queue,
@@ -148,7 +150,7 @@ pub async fn list_tries(
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
     load_ti(&api, &ti, at.consistent).await?;
-    let tries: Vec<TryRecord> = api.read(Query::Tries { ti }, at.consistent).await?;
+    let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;
     Ok(Json(TaskTryList {
         tries: tries.into_iter().map(TaskTry::from).collect(),
     }))

@@ -8,8 +8,8 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_state::Command;
 use kairos_state::records::VariableRecord;
-use kairos_state::{Command, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -73,14 +73,11 @@ pub async fn list_variables(
 ) -> Result<Json<VariableList>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let after = page.after;
     let records: Vec<VariableRecord> = api
-        .read(
-            Query::Variables {
-                after: page.after,
-                limit: Some(limit),
-            },
-            page.consistent,
-        )
+        .read(page.consistent, move |s| {
+            s.variables(after.as_deref(), Some(limit))
+        })
         .await?;
     let next = (records.len() == limit)
         .then(|| records.last().map(|v| v.key.clone()))
@@ -101,8 +98,9 @@ pub async fn get_variable(
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<Variable>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
+    let asked = key.clone();
     let record: Option<VariableRecord> = api
-        .read(Query::Variable { key: key.clone() }, read.consistent)
+        .read(read.consistent, move |s| s.variable(&asked))
         .await?;
     let record = record.ok_or_else(|| Problem::not_found(format!("no variable `{key}`")))?;
     Ok(Json(api.open_variable(record)?))

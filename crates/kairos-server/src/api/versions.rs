@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use kairos_dag::diff::VersionDiff;
-use kairos_state::Query;
 use kairos_state::query::VersionSummary;
 use kairos_state::records::VersionRecord;
 use serde::{Deserialize, Serialize};
@@ -84,14 +83,11 @@ async fn load_version(
     version: u32,
     consistent: bool,
 ) -> Result<VersionRecord, Problem> {
+    let id = dag_id.to_string();
     let record: Option<VersionRecord> = api
-        .read(
-            Query::Version {
-                dag_id: dag_id.to_string(),
-                version,
-            },
-            consistent,
-        )
+        .read(consistent, move |s| {
+            Ok(s.version_record(&id, version)?.map(|v| (*v).clone()))
+        })
         .await?;
     record.ok_or_else(|| Problem::not_found(format!("DAG `{dag_id}` has no version {version}")))
 }
@@ -116,14 +112,9 @@ pub async fn list_versions(
     };
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let versions: Vec<VersionSummary> = api
-        .read(
-            Query::Versions {
-                dag_id,
-                after,
-                limit: Some(limit),
-            },
-            page.consistent,
-        )
+        .read(page.consistent, move |s| {
+            s.versions_page(&dag_id, after, limit)
+        })
         .await?;
     let next = (versions.len() == limit)
         .then(|| versions.last().map(|v| v.version.to_string()))
@@ -207,7 +198,8 @@ pub async fn get_file(
                 file.key
             ))
         })?;
-    let content: Option<String> = api.read(Query::File { hash: hash.clone() }, false).await?;
+    let asked = hash.clone();
+    let content: Option<String> = api.read(false, move |s| s.file(&asked)).await?;
     let content =
         content.ok_or_else(|| Problem::not_found(format!("the cluster lost file {hash}")))?;
     Ok(Json(FileText {

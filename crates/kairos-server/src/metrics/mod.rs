@@ -12,7 +12,7 @@ pub mod http;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kairos_raft::RaftNode;
+use crate::node::Node;
 use kairos_state::stats::ApplyStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -213,8 +213,8 @@ impl Metrics {
     }
 
     /// Counts leader changes as Raft reports them, for as long as the node runs.
-    pub fn watch_leader(self: &Arc<Metrics>, node: &RaftNode) {
-        let mut rx = node.raft.metrics();
+    pub fn watch_leader(self: &Arc<Metrics>, node: &Node) {
+        let mut rx = node.raft_metrics();
         let metrics = self.clone();
         tokio::spawn(async move {
             let mut leader = rx.borrow().current_leader;
@@ -229,8 +229,8 @@ impl Metrics {
     }
 
     /// The text of a scrape: gauges refreshed, then everything encoded.
-    pub fn render(&self, node: &RaftNode, scheduler: Option<&Leader>) -> String {
-        let raft = node.raft.metrics().borrow().clone();
+    pub fn render(&self, node: &Node, scheduler: Option<&Leader>) -> String {
+        let raft = node.raft_metrics().borrow().clone();
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.term.set(as_i64(raft.current_term));
         self.last_log_index
@@ -243,21 +243,35 @@ impl Metrics {
 
         self.pool_slots.clear();
         self.pool_used_slots.clear();
-        if let Ok(pools) = node.store.pools() {
-            for pool in pools {
-                let label = PoolLabel {
-                    pool: pool.name.clone(),
-                };
-                self.pool_slots
-                    .get_or_create(&label)
-                    .set(i64::from(pool.slots));
-                let used = node.store.pool_used_slots(&pool.name).unwrap_or(0);
-                self.pool_used_slots.get_or_create(&label).set(used);
+        let pools = node.read_now(|store| {
+            let mut out = Vec::new();
+            for pool in store.pools()? {
+                let used = store.pool_used_slots(&pool.name)?;
+                out.push((pool, used));
             }
+            Ok(out)
+        });
+        match pools {
+            Ok(pools) => {
+                for (pool, used) in pools {
+                    let label = PoolLabel {
+                        pool: pool.name.clone(),
+                    };
+                    self.pool_slots
+                        .get_or_create(&label)
+                        .set(i64::from(pool.slots));
+                    self.pool_used_slots.get_or_create(&label).set(used);
+                }
+            }
+            Err(e) => tracing::warn!("metrics: cannot read the pools: {e}"),
         }
         self.pool_waiting.clear();
         self.queue_queued.clear();
-        if let Ok(depths) = node.store.queue_depths(DEPTH_SCAN_LIMIT) {
+        let depths = node.read_now(|store| store.queue_depths(DEPTH_SCAN_LIMIT));
+        if let Err(e) = &depths {
+            tracing::warn!("metrics: cannot read the queue depths: {e}");
+        }
+        if let Ok(depths) = depths {
             for (pool, n) in depths.scheduled_by_pool {
                 self.pool_waiting
                     .get_or_create(&PoolLabel { pool })
@@ -286,7 +300,9 @@ impl Metrics {
         self.worker_free_slots.set(slots - busy);
 
         let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            // Writing to a String cannot fail; a half-written scrape is worse than none.
+            tracing::error!("metrics: cannot encode the registry: {e}");
             text.clear();
         }
         text

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::wire::{Query, RunOrder, page};
+use super::wire::{Query, page};
 use crate::store::{Store, StoreError};
 
 /// A typed answer as JSON.
@@ -39,21 +39,8 @@ impl Store {
                 state,
                 after,
                 limit,
-                order: RunOrder::RunId,
-            } => to_json(&self.runs(dag_id, *state, after.as_deref(), *limit)?),
-            Query::Runs {
-                dag_id,
-                state,
-                after,
-                limit,
                 order,
-            } => to_json(&self.runs_by_date(
-                dag_id,
-                *state,
-                after.as_deref(),
-                *limit,
-                *order == RunOrder::NewestFirst,
-            )?),
+            } => to_json(&self.runs_ordered(dag_id, *state, after.as_deref(), *limit, *order)?),
             Query::Run { dag_id, run_id } => to_json(&self.run(dag_id, run_id)?),
             Query::TaskInstances {
                 dag_id,

@@ -4,12 +4,28 @@
 use chrono::{DateTime, Utc};
 use kairos_dag::lifecycle::DagRunState;
 
-use super::wire::page;
+use super::wire::{RunOrder, page};
 use crate::keys::{self, Cf, index};
 use crate::records::DagRunRecord;
 use crate::store::{Store, StoreError, decode};
 
 impl Store {
+    /// A DAG's runs in the order asked for, after the run `after` (its id).
+    pub fn runs_ordered(
+        &self,
+        dag_id: &str,
+        state: Option<DagRunState>,
+        after: Option<&str>,
+        limit: Option<usize>,
+        order: RunOrder,
+    ) -> Result<Vec<DagRunRecord>, StoreError> {
+        match order {
+            RunOrder::RunId => self.runs(dag_id, state, after, limit),
+            RunOrder::OldestFirst => self.runs_by_date(dag_id, state, after, limit, false),
+            RunOrder::NewestFirst => self.runs_by_date(dag_id, state, after, limit, true),
+        }
+    }
+
     pub fn run(&self, dag_id: &str, run_id: &str) -> Result<Option<DagRunRecord>, StoreError> {
         self.get(Cf::Runs, &keys::run(dag_id, run_id))
     }

@@ -1,0 +1,152 @@
+//! `Poll`: hands queued attempts to a worker. Attempts it already holds but never
+//! received (a failover, a lost answer) are sent again from the lease table;
+//! otherwise the queued index of its queues is read, the instances claimed, one
+//! `Dispatch` per instance proposed (queued -> running with a fresh attempt
+//! token) and each granted a lease. A poll with nothing to hand out waits for the
+//! next apply, up to the worker's deadline.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kairos_proto::v1::{Assignment, PollReply, PollRequest};
+use kairos_state::{Command, Outcome, TaskInstanceKey};
+use tonic::Status;
+
+use super::assignment::Assignments;
+use super::guard::{check_leader, known_worker, propose_error};
+use crate::leader::Leader;
+use crate::node::NodeError;
+
+/// The longest a poll waits for work.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
+
+pub(super) async fn poll(
+    s: &Arc<Leader>,
+    assignments: &Assignments,
+    r: PollRequest,
+) -> Result<PollReply, Status> {
+    check_leader(s)?;
+    // Lost assignments are sent again from the lease table: only a leader a
+    // quorum follows may do that (an isolated one may hold expired leases).
+    s.confirm_leadership().await?;
+    let worker = known_worker(s, &r.worker_id)?;
+    let deadline = Instant::now() + Duration::from_millis(u64::from(r.wait_ms)).min(MAX_POLL_WAIT);
+    // Attempts handed to this worker whose reply it never got (a failover, a
+    // lost connection) are sent again rather than left to expire.
+    // The lease table knows who holds what (re-armed from the state by every new
+    // leader), so this costs no read of the store.
+    let known: HashSet<&str> = r.known_attempts.iter().map(String::as_str).collect();
+    let held: Vec<(String, TaskInstanceKey)> = s
+        .with_leases(|l| l.held_by(&r.worker_id))
+        .into_iter()
+        .filter(|(attempt, _)| !known.contains(attempt.as_str()))
+        .collect();
+    let lost = build_all(s, assignments, &held)?;
+    if !lost.is_empty() {
+        return Ok(PollReply { tasks: lost });
+    }
+    let mut applied = s.node.applied();
+    let free = r.free_slots as usize;
+    if free == 0 {
+        tokio::time::sleep_until(deadline.into()).await;
+        return Ok(PollReply { tasks: vec![] });
+    }
+    loop {
+        applied.borrow_and_update();
+        let mut picks: Vec<TaskInstanceKey> = Vec::new();
+        for queue in &worker.queues {
+            let queued = s.node.read_now(|store| store.queued(queue, free * 2))?;
+            picks.extend(s.claims.take(queued, free - picks.len()));
+            if picks.len() >= free {
+                break;
+            }
+        }
+        if !picks.is_empty() {
+            let log_url = (!worker.log_url.is_empty()).then(|| worker.log_url.clone());
+            let granted = dispatch(s, &r.worker_id, log_url, picks).await?;
+            let tasks = build_all(s, assignments, &granted)?;
+            if !tasks.is_empty() {
+                return Ok(PollReply { tasks });
+            }
+            continue;
+        }
+        tokio::select! {
+            changed = applied.changed() => {
+                if changed.is_err() {
+                    return Err(Status::unavailable("the node is stopping"));
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                return Ok(PollReply { tasks: vec![] });
+            }
+        }
+        check_leader(s)?;
+    }
+}
+
+/// Proposes the dispatch of the claimed instances, releases the claims and grants
+/// a lease to every attempt started; returns them.
+///
+/// This runs in a task of its own: if the worker gives up on its poll (its
+/// deadline) while the proposal commits, the claims are still released and the
+/// attempts still leased, so the next poll hands them back instead of leaving
+/// them running with nobody.
+async fn dispatch(
+    s: &Arc<Leader>,
+    worker: &str,
+    log_url: Option<String>,
+    picks: Vec<TaskInstanceKey>,
+) -> Result<Vec<(String, TaskInstanceKey)>, Status> {
+    let commands = picks
+        .iter()
+        .map(|ti| Command::Dispatch {
+            ti: ti.clone(),
+            worker: worker.to_string(),
+            log_url: log_url.clone(),
+        })
+        .collect();
+    let lease = s.settings.lease;
+    let (leader, worker) = (s.clone(), worker.to_string());
+    tokio::spawn(async move {
+        let proposed = leader.node.propose_here(commands).await;
+        leader.claims.release(&picks);
+        let mut granted = Vec::new();
+        for (ti, result) in picks.iter().zip(proposed?.results) {
+            if let Ok(Outcome::TaskState {
+                attempt: Some(attempt),
+                ..
+            }) = result
+            {
+                leader.with_leases(|l| {
+                    l.grant(
+                        attempt.clone(),
+                        ti.clone(),
+                        Some(worker.clone()),
+                        Instant::now() + lease,
+                    )
+                });
+                granted.push((attempt, ti.clone()));
+            }
+        }
+        Ok::<_, NodeError>(granted)
+    })
+    .await
+    .map_err(|e| Status::internal(format!("a dispatch stopped: {e}")))?
+    .map_err(|e| propose_error(s, e))
+}
+
+/// The assignments of `attempts`, leaving out those whose task instance is gone.
+fn build_all(
+    s: &Leader,
+    assignments: &Assignments,
+    attempts: &[(String, TaskInstanceKey)],
+) -> Result<Vec<Assignment>, Status> {
+    let mut out = Vec::with_capacity(attempts.len());
+    for (attempt, ti) in attempts {
+        if let Some(assignment) = assignments.build(&s.node, ti, attempt)? {
+            out.push(assignment);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,144 @@
+//! What a running attempt reads from the cluster: XComs (`xcom_pull`), Variables
+//! (`var.value`, opened when sealed), a run's state (sensors on other DAGs) and
+//! the DAG's files. Any node answers, from what it has applied.
+
+use std::collections::HashSet;
+
+use kairos_proto::v1::{
+    FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, PullXComReply,
+    PullXComRequest, RunStateReply, RunStateRequest,
+};
+use kairos_state::records::XComRecord;
+use tonic::Status;
+
+use super::convert::{key_of, parse_time};
+use crate::node::{Node, NodeError};
+use crate::secrets::VariableKey;
+
+/// One XCom of a task instance; pulled without a map index from a mapped task, the
+/// values of all its instances in map-index order (as Airflow's `xcom_pull`).
+pub(super) fn pull_xcom(node: &Node, r: PullXComRequest) -> Result<PullXComReply, Status> {
+    let ti = key_of(r.ti)?;
+    let xcoms = node.read_now(|store| store.xcoms(&ti.dag_id, &ti.run_id, Some(&ti.task_id)))?;
+    let found = xcoms
+        .iter()
+        .find(|x| x.key == r.key && x.map_index == ti.map_index);
+    let mut mapped: Vec<&XComRecord> = xcoms
+        .iter()
+        .filter(|x| x.key == r.key && x.map_index >= 0)
+        .collect();
+    if found.is_none() && ti.map_index == -1 && !mapped.is_empty() {
+        mapped.sort_by_key(|x| x.map_index);
+        let values: Vec<&serde_json::Value> = mapped.iter().map(|x| &x.value).collect();
+        let value_json = serde_json::to_string(&values).map_err(|e| {
+            Status::from(NodeError::Internal(format!(
+                "the mapped XComs cannot be encoded: {e}"
+            )))
+        })?;
+        return Ok(PullXComReply {
+            found: true,
+            value_json,
+        });
+    }
+    Ok(match found {
+        Some(x) => PullXComReply {
+            found: true,
+            value_json: x.value.to_string(),
+        },
+        None => PullXComReply {
+            found: false,
+            value_json: String::new(),
+        },
+    })
+}
+
+/// A Variable's value, opened with this server's key when it is sealed.
+pub(super) fn get_variable(
+    node: &Node,
+    key: Option<&VariableKey>,
+    r: GetVariableRequest,
+) -> Result<GetVariableReply, Status> {
+    let name = r.key;
+    let variable = node.read_now(|store| store.variable(&name))?;
+    Ok(match variable {
+        Some(v) if v.encrypted => match key {
+            Some(k) => GetVariableReply {
+                found: true,
+                value: k
+                    .open(&name, &v.value)
+                    .map_err(Status::failed_precondition)?,
+            },
+            None => {
+                return Err(Status::failed_precondition(format!(
+                    "variable `{name}` is stored encrypted and this server has no variables_key_file to read it"
+                )));
+            }
+        },
+        Some(v) => GetVariableReply {
+            found: true,
+            value: v.value,
+        },
+        None => GetVariableReply {
+            found: false,
+            value: String::new(),
+        },
+    })
+}
+
+/// A run's state and its tasks' states, by run id or logical date.
+pub(super) fn run_state(node: &Node, r: RunStateRequest) -> Result<RunStateReply, Status> {
+    let at = if r.run_id.is_empty() {
+        match parse_time("logical_date", &r.logical_date)? {
+            Some(at) => Some(at),
+            None => {
+                return Err(Status::invalid_argument(
+                    "name the run by run_id or logical_date",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let (dag_found, run, tis) = node.read_now(|store| {
+        let dag_found = store.dag(&r.dag_id)?.is_some();
+        let run = match at {
+            None => store.run(&r.dag_id, &r.run_id)?,
+            Some(at) => store.run_at(&r.dag_id, at)?,
+        };
+        let tis = match &run {
+            Some(run) => store.task_instances(&r.dag_id, &run.run_id)?,
+            None => Vec::new(),
+        };
+        Ok((dag_found, run, tis))
+    })?;
+    let mut reply = RunStateReply {
+        dag_found,
+        ..RunStateReply::default()
+    };
+    let Some(run) = run else {
+        return Ok(reply);
+    };
+    reply.run_found = true;
+    reply.state = run.state.as_str().to_string();
+    let wanted: HashSet<&str> = r.task_ids.iter().map(String::as_str).collect();
+    for ti in tis {
+        if ti.map_index == -1 && (wanted.is_empty() || wanted.contains(ti.task_id.as_str())) {
+            reply
+                .task_states
+                .insert(ti.task_id.clone(), ti.state.as_str().to_string());
+        }
+    }
+    reply.run_id = run.run_id;
+    Ok(reply)
+}
+
+/// The contents of files by hash (those this node has).
+pub(super) fn fetch_files(node: &Node, r: FetchFilesRequest) -> Result<FetchFilesReply, Status> {
+    let mut files = std::collections::HashMap::new();
+    for hash in r.hashes {
+        if let Some(text) = node.read_now(|store| store.file(&hash))? {
+            files.insert(hash, text);
+        }
+    }
+    Ok(FetchFilesReply { files })
+}

@@ -1,0 +1,85 @@
+//! `ReportFinished` and `PushXCom`: what an attempt produced, proposed as commands
+//! that carry its token (the state machine refuses a stale one). A finished or
+//! stale attempt's lease is dropped.
+
+use kairos_dag::lifecycle::{Actor, TaskInstanceState};
+use kairos_proto::v1::{PushXComRequest, ReportFinishedRequest, ReportReply};
+use kairos_state::{Command, RejectionKind};
+use tonic::Status;
+
+use super::convert::{key_of, reply};
+use super::guard::{check_leader, propose};
+use crate::leader::Leader;
+
+pub(super) async fn report_finished(
+    s: &Leader,
+    r: ReportFinishedRequest,
+) -> Result<ReportReply, Status> {
+    check_leader(s)?;
+    let ti = key_of(r.ti)?;
+    let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "`{}` is not a state a worker reports; use success, failed, skipped, up_for_retry or up_for_reschedule",
+            r.state
+        ))
+    })?;
+    let mut xcoms = Vec::with_capacity(r.xcoms.len());
+    for x in r.xcoms {
+        let value = serde_json::from_str(&x.value_json)
+            .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", x.key)))?;
+        xcoms.push((x.key, value));
+    }
+    let command = Command::FinishAttempt {
+        ti,
+        attempt: r.attempt.clone(),
+        actor: Actor::Worker,
+        state,
+        reason: (!r.reason.is_empty()).then_some(r.reason),
+        xcoms,
+        log_tail: (!r.log_tail.is_empty()).then_some(r.log_tail),
+        follow: r.has_follow.then_some(r.follow),
+        reschedule_at: (r.reschedule_at_ms > 0)
+            .then(|| chrono::DateTime::from_timestamp_millis(r.reschedule_at_ms))
+            .flatten(),
+    };
+    let committed = propose(s, vec![command]).await?;
+    let Some(result) = committed.results.first() else {
+        return Err(Status::internal("no result for the report"));
+    };
+    match result {
+        Err(rejection) if rejection.kind == RejectionKind::StaleAttempt => {
+            tracing::warn!(attempt = %r.attempt, worker = %r.worker_id, "stale report refused: {}", rejection.message);
+            s.with_leases(|l| l.remove(&r.attempt));
+        }
+        Err(rejection) => {
+            tracing::warn!(attempt = %r.attempt, "report refused: {}", rejection.message)
+        }
+        Ok(_) => s.with_leases(|l| l.remove(&r.attempt)),
+    }
+    Ok(reply(result))
+}
+
+pub(super) async fn push_xcom(s: &Leader, r: PushXComRequest) -> Result<ReportReply, Status> {
+    check_leader(s)?;
+    let ti = key_of(r.ti)?;
+    let xcom = r
+        .xcom
+        .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
+    let value = serde_json::from_str(&xcom.value_json)
+        .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key)))?;
+    let committed = propose(
+        s,
+        vec![Command::PushXCom {
+            ti,
+            key: xcom.key,
+            value,
+            attempt: r.attempt,
+        }],
+    )
+    .await?;
+    let result = committed
+        .results
+        .first()
+        .ok_or_else(|| Status::internal("no result for the XCom"))?;
+    Ok(reply(result))
+}

@@ -1,0 +1,130 @@
+//! The `kairos.v1.Worker` gRPC service: each call handed to the file of its job.
+//! Every node serves it; only the leader answers calls that change or promise
+//! anything, after its scheduler is ready.
+
+use std::sync::Arc;
+
+use kairos_proto::v1::worker_server::Worker;
+use kairos_proto::v1::{
+    FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, HeartbeatReply,
+    HeartbeatRequest, PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest,
+    RegisterReply, RegisterRequest, ReportFinishedRequest, ReportReply, ReportStartedRequest,
+    RunStateReply, RunStateRequest, TriggerRunReply, TriggerRunRequest,
+};
+use tonic::{Request, Response, Status};
+
+use super::assignment::Assignments;
+use super::{dispatch, leases, reads, register, reports, trigger};
+use crate::leader::Leader;
+use crate::secrets::VariableKey;
+
+pub struct WorkerService {
+    leader: Arc<Leader>,
+    /// Opens Variables stored sealed, for `var.value` in templates.
+    variables_key: Option<VariableKey>,
+    assignments: Assignments,
+}
+
+impl WorkerService {
+    pub fn new(leader: Arc<Leader>, variables_key: Option<VariableKey>) -> WorkerService {
+        WorkerService {
+            leader,
+            variables_key,
+            assignments: Assignments::default(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Worker for WorkerService {
+    async fn register(
+        &self,
+        request: Request<RegisterRequest>,
+    ) -> Result<Response<RegisterReply>, Status> {
+        register::register(&self.leader, request.into_inner()).map(Response::new)
+    }
+
+    async fn poll(&self, request: Request<PollRequest>) -> Result<Response<PollReply>, Status> {
+        dispatch::poll(&self.leader, &self.assignments, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<HeartbeatRequest>,
+    ) -> Result<Response<HeartbeatReply>, Status> {
+        leases::heartbeat(&self.leader, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn report_started(
+        &self,
+        request: Request<ReportStartedRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        leases::report_started(&self.leader, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn report_finished(
+        &self,
+        request: Request<ReportFinishedRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        reports::report_finished(&self.leader, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn push_x_com(
+        &self,
+        request: Request<PushXComRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        reports::push_xcom(&self.leader, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn pull_x_com(
+        &self,
+        request: Request<PullXComRequest>,
+    ) -> Result<Response<PullXComReply>, Status> {
+        reads::pull_xcom(&self.leader.node, request.into_inner()).map(Response::new)
+    }
+
+    async fn get_variable(
+        &self,
+        request: Request<GetVariableRequest>,
+    ) -> Result<Response<GetVariableReply>, Status> {
+        reads::get_variable(
+            &self.leader.node,
+            self.variables_key.as_ref(),
+            request.into_inner(),
+        )
+        .map(Response::new)
+    }
+
+    async fn trigger_run(
+        &self,
+        request: Request<TriggerRunRequest>,
+    ) -> Result<Response<TriggerRunReply>, Status> {
+        trigger::trigger_run(&self.leader, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn run_state(
+        &self,
+        request: Request<RunStateRequest>,
+    ) -> Result<Response<RunStateReply>, Status> {
+        reads::run_state(&self.leader.node, request.into_inner()).map(Response::new)
+    }
+
+    async fn fetch_files(
+        &self,
+        request: Request<FetchFilesRequest>,
+    ) -> Result<Response<FetchFilesReply>, Status> {
+        reads::fetch_files(&self.leader.node, request.into_inner()).map(Response::new)
+    }
+}
