@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use kairos_dag::lifecycle::DagRunState;
 use kairos_dag::lifecycle::RunType;
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::{Node, free_port, put_dag_command};
 use kairos_state::{Command, RejectionKind};
+use kairos_testkit::{Node, free_addr, put_dag_command};
 
 use super::Error;
 use super::report::median;
@@ -275,8 +275,8 @@ pub async fn measure(
     let id = 4u64;
     stack.cluster.nodes.push(Node {
         id,
-        grpc: format!("127.0.0.1:{}", free_port()?),
-        http: format!("127.0.0.1:{}", free_port()?),
+        grpc: free_addr()?,
+        http: free_addr()?,
         data_dir: stack.cluster.path().join("node4"),
         log: stack.cluster.path().join("node4.log"),
         child: None,

@@ -8,8 +8,6 @@ pub mod cluster_service;
 pub mod config;
 pub mod http;
 pub mod leader;
-pub mod local_cluster;
-pub mod local_worker;
 pub mod metrics;
 pub mod secrets;
 pub mod server;

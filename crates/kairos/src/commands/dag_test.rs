@@ -54,10 +54,18 @@ fn choose_dag(args: &DagTestArgs, opts: &LoadOptions) -> Result<String, String> 
     }
 }
 
-fn loopback_addr() -> Result<String, String> {
-    kairos_server::local_cluster::free_port()
-        .map(|port| format!("127.0.0.1:{port}"))
-        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
+/// Two distinct free addresses on 127.0.0.1 for the in-process node (gRPC, HTTP).
+/// Both listeners are held at once, so the OS cannot give the same port twice;
+/// they are closed again just before the node binds them.
+fn loopback_addrs() -> Result<(String, String), String> {
+    let bind = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr().map(|a| (l, a)))
+            .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
+    };
+    let (_grpc_listener, grpc) = bind()?;
+    let (_http_listener, http) = bind()?;
+    Ok((grpc.to_string(), http.to_string()))
 }
 
 fn run(args: &DagTestArgs) -> Result<bool, String> {
@@ -76,7 +84,7 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
         .prefix("kairos-dags-test-")
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let (grpc, http) = (loopback_addr()?, loopback_addr()?);
+    let (grpc, http) = loopback_addrs()?;
     let (mut server, worker) = super::dev::local_stack(dir.path(), &grpc, &http, 4)?;
     server.scheduler.create_scheduled_runs = false;
     let runtime = tokio::runtime::Builder::new_multi_thread()
