@@ -3,18 +3,10 @@
 //! keeps working while any node of the list is up. Every node answers every
 //! endpoint (writes are forwarded to the leader by the node).
 
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-
-use crate::cli::Remote;
-
-pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
-}
 
 pub(crate) struct Api {
     /// `http://HOST:PORT` of each node given.
@@ -26,10 +18,6 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    pub(crate) fn new(remote: &Remote) -> Result<Api, String> {
-        Api::to(&remote.server, remote.token.clone())
-    }
-
     /// A client of the API at `servers` (`HOST:PORT` or URLs, comma separated).
     pub(crate) fn to(servers: &str, token: Option<String>) -> Result<Api, String> {
         let roots: Vec<String> = servers
@@ -168,29 +156,6 @@ impl Api {
                 None => return Ok(out),
             }
         }
-    }
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// Runs `f` with an API client, printing its error.
-pub(crate) fn with_api<F, Fut>(remote: &Remote, f: F) -> ExitCode
-where
-    F: FnOnce(Api) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let (api, rt) = match (Api::new(remote), runtime()) {
-        (Ok(api), Ok(rt)) => (api, rt),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
-    };
-    match rt.block_on(f(api)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
     }
 }
 

@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 use kairos_dag::load::{LoadOptions, load_file};
 use serde_json::{Value, json};
 
-use super::api_client::{Api, fail, urlencode};
-use super::args::{parse_conf, parse_date};
-use super::remote::prepare;
-use crate::cli::{DagTestArgs, Output};
+use super::test_args::DagTestArgs;
+use super::upload::prepare;
+use crate::commands::api_client::{Api, urlencode};
+use crate::commands::args::{parse_conf, parse_date};
+use crate::commands::connect::fail;
+use crate::commands::output::Output;
 use crate::table;
 
 const FINISHED: [&str; 5] = ["success", "failed", "skipped", "upstream_failed", "removed"];
@@ -85,7 +87,7 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let (grpc, http) = loopback_addrs()?;
-    let (mut server, worker) = super::dev::local_stack(dir.path(), &grpc, &http, 4)?;
+    let (mut server, worker) = crate::commands::dev::local_stack(dir.path(), &grpc, &http, 4)?;
     server.scheduler.create_scheduled_runs = false;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,11 +6,39 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Args;
 use serde_json::{Value, json};
 
-use super::api_client::{Api, fail, urlencode, with_api};
-use super::args::{parse_conf, parse_date};
-use crate::cli::{BackfillArgs, Output};
+use crate::commands::api_client::{Api, urlencode};
+use crate::commands::args::{parse_conf, parse_date};
+use crate::commands::connect::{Remote, fail, with_api};
+use crate::commands::output::Output;
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    pub dag_id: String,
+    /// The first logical date (RFC 3339, or a date: 2026-01-01).
+    #[arg(long)]
+    pub start: String,
+    /// The last logical date, inclusive.
+    #[arg(long)]
+    pub end: String,
+    /// Dates that already have a run: leave them (`none`), or run the `failed` or
+    /// all `completed` ones again.
+    #[arg(long, default_value = "none")]
+    pub reprocess_behavior: String,
+    /// Runs of the backfill running at once.
+    #[arg(long, default_value_t = 10)]
+    pub max_active_runs: u32,
+    /// The conf of every run, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Create the runs and return, without following them.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
 
 pub fn backfill(args: &BackfillArgs) -> ExitCode {
     let body = match request(args) {
