@@ -3,13 +3,12 @@
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
-
 use clap::{Args, Subcommand};
+use kairos_client::Client;
 use kairos_server::config::parse_peers;
+use serde_json::Value;
 
-use super::api_client::{Api, urlencode};
-use super::connect::{Remote, with_api};
+use super::connect::{Failure, Remote, with_api};
 use super::output::Output;
 use crate::table::{self, cell};
 
@@ -56,18 +55,11 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
         match &args.command {
             ClusterCommand::Status => status(&api, output).await,
             ClusterCommand::Init { members } => {
-                let members: Vec<Value> = parse_peers(members)
+                let members: Vec<(u64, String)> = parse_peers(members)
                     .map_err(|e| e.to_string())?
                     .into_iter()
-                    .map(|(node_id, grpc_addr)| json!({"node_id": node_id, "grpc_addr": grpc_addr}))
                     .collect();
-                let answer = api
-                    .json(
-                        reqwest::Method::POST,
-                        "/cluster/init",
-                        Some(json!({ "members": members })),
-                    )
-                    .await?;
+                let answer = api.init_cluster(&members).await?;
                 print_or(output, &answer, || "initialized".to_string());
                 Ok(())
             }
@@ -76,13 +68,7 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
                 grpc_addr,
                 http_addr,
             } => {
-                let answer = api
-                    .json(
-                        reqwest::Method::POST,
-                        "/cluster/nodes",
-                        Some(json!({"node_id": node_id, "grpc_addr": grpc_addr, "http_addr": http_addr})),
-                    )
-                    .await?;
+                let answer = api.add_node(*node_id, grpc_addr, http_addr).await?;
                 print_or(output, &answer, || {
                     format!(
                         "node {node_id} is a voter (membership entry {})",
@@ -92,8 +78,7 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
                 Ok(())
             }
             ClusterCommand::RemoveNode { node_id } => {
-                let path = format!("/cluster/nodes/{}", urlencode(&node_id.to_string()));
-                let answer = api.json(reqwest::Method::DELETE, &path, None).await?;
+                let answer = api.remove_node(*node_id).await?;
                 print_or(output, &answer, || {
                     format!(
                         "node {node_id} removed (membership entry {})",
@@ -114,8 +99,8 @@ fn print_or(output: Output, answer: &Value, text: impl FnOnce() -> String) {
 }
 
 /// Every member as it reports itself, and who leads.
-async fn status(api: &Api, output: Output) -> Result<(), String> {
-    let view = api.json(reqwest::Method::GET, "/cluster", None).await?;
+async fn status(api: &Client, output: Output) -> Result<(), Failure> {
+    let view = api.cluster().await?;
     if output == Output::Json {
         println!("{view}");
         return Ok(());

@@ -1,13 +1,16 @@
 //! How a remote command reaches the cluster: the `--server`, `--token` and
 //! `--output` flags every remote subcommand takes, and running a command's body
-//! with an API client, printing its error.
+//! with a `kairos_client::Client`, printing its error.
 
 use std::process::ExitCode;
 
 use clap::Args;
+use kairos_client::Client;
 
-use super::api_client::Api;
 use super::output::Output;
+
+/// Why a command failed: a client error, or the command's own message.
+pub(crate) type Failure = Box<dyn std::error::Error>;
 
 /// Prints `error: MESSAGE` and gives the failing exit code.
 pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -36,8 +39,16 @@ pub struct Remote {
 }
 
 /// A client of the API the flags name.
-pub(crate) fn api(remote: &Remote) -> Result<Api, String> {
-    Api::to(&remote.server, remote.token.clone())
+pub(crate) fn api(remote: &Remote) -> Result<Client, String> {
+    Client::builder(&remote.server)
+        .token(remote.token.clone())
+        .build()
+        .map_err(|e| match e {
+            kairos_client::Error::NoServers => {
+                "--server is empty: give a node's HTTP address, HOST:PORT".to_string()
+            }
+            other => other.to_string(),
+        })
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -47,11 +58,11 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Runs `f` with an API client, printing its error.
+/// Runs `f` with a client of the API, printing its error.
 pub(crate) fn with_api<F, Fut>(remote: &Remote, f: F) -> ExitCode
 where
-    F: FnOnce(Api) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
 {
     let (api, rt) = match (api(remote), runtime()) {
         (Ok(api), Ok(rt)) => (api, rt),

@@ -4,9 +4,8 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::api_client::urlencode;
 use super::connect::{Remote, with_api};
 use super::output::Output;
 use crate::table::{self, cell};
@@ -58,27 +57,19 @@ pub fn pools(args: &PoolsArgs) -> ExitCode {
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
         let answer = match &args.command {
-            PoolsCommand::List => {
-                let list = api.json(reqwest::Method::GET, "/pools", None).await?;
-                list["pools"].clone()
-            }
-            PoolsCommand::Get { name } => {
-                let path = format!("/pools/{}", urlencode(name));
-                api.json(reqwest::Method::GET, &path, None).await?
-            }
+            PoolsCommand::List => api.pools().await?["pools"].take(),
+            PoolsCommand::Get { name } => api.pool(name).await?,
             PoolsCommand::Set {
                 name,
                 slots,
                 description,
                 include_deferred,
             } => {
-                let path = format!("/pools/{}", urlencode(name));
-                let body = json!({"slots": slots, "description": description, "include_deferred": include_deferred});
-                api.json(reqwest::Method::PUT, &path, Some(body)).await?
+                api.set_pool(name, *slots, description.as_deref(), *include_deferred)
+                    .await?
             }
             PoolsCommand::Delete { name } => {
-                let path = format!("/pools/{}", urlencode(name));
-                api.json(reqwest::Method::DELETE, &path, None).await?;
+                api.delete_pool(name).await?;
                 if output == Output::Text {
                     println!("pool {name} deleted");
                 }

@@ -3,12 +3,13 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use kairos_client::Read;
+use kairos_client::api::MarkRunState;
+use serde_json::json;
 
-use super::api_client::urlencode;
 use super::connect::{Remote, with_api};
-use super::output::Output;
-use crate::table;
+use super::output::{Output, print_json};
+use crate::table::{self, cell};
 
 #[derive(Args, Debug)]
 pub struct RunsArgs {
@@ -54,22 +55,20 @@ pub fn run(args: &RunsArgs) -> ExitCode {
         RunsCommand::List { dag_id, remote } => {
             let (dag_id, output) = (dag_id.clone(), remote.output);
             with_api(remote, |api| async move {
-                let runs = api
-                    .all_pages(&format!("/dags/{}/dagRuns", urlencode(&dag_id)), "dag_runs")
-                    .await?;
+                let runs = api.dag_runs(&dag_id, Read::Local).await?;
                 if output == Output::Json {
-                    println!("{}", Value::Array(runs));
+                    print_json(&runs)?;
                     return Ok(());
                 }
                 let rows: Vec<Vec<String>> = runs
                     .iter()
                     .map(|r| {
                         vec![
-                            r["dag_run_id"].as_str().unwrap_or("").to_string(),
-                            r["run_type"].as_str().unwrap_or("").to_string(),
-                            r["state"].as_str().unwrap_or("").to_string(),
-                            r["version"].to_string(),
-                            r["logical_date"].as_str().unwrap_or("-").to_string(),
+                            r.dag_run_id.clone(),
+                            r.run_type.clone(),
+                            r.state.clone(),
+                            r.version.to_string(),
+                            cell(&json!(r.logical_date)),
                         ]
                     })
                     .collect();
@@ -85,34 +84,29 @@ pub fn run(args: &RunsArgs) -> ExitCode {
             run_id,
             remote,
         } => {
-            let path = format!("/dags/{}/dagRuns/{}", urlencode(dag_id), urlencode(run_id));
             let output = remote.output;
             with_api(remote, |api| async move {
-                let run = api.json(reqwest::Method::GET, &path, None).await?;
+                let run = api.dag_run(dag_id, run_id, Read::Local).await?;
                 if output == Output::Json {
-                    println!("{run}");
+                    print_json(&run)?;
                     return Ok(());
                 }
-                for key in [
-                    "dag_id",
-                    "dag_run_id",
-                    "run_type",
-                    "state",
-                    "version",
-                    "logical_date",
-                    "data_interval_start",
-                    "data_interval_end",
-                    "start_date",
-                    "end_date",
-                    "triggered_by",
-                    "conf",
+                // Each as the API writes it: dates in RFC 3339, conf as JSON.
+                for (key, value) in [
+                    ("dag_id", json!(run.dag_id)),
+                    ("dag_run_id", json!(run.dag_run_id)),
+                    ("run_type", json!(run.run_type)),
+                    ("state", json!(run.state)),
+                    ("version", json!(run.version)),
+                    ("logical_date", json!(run.logical_date)),
+                    ("data_interval_start", json!(run.data_interval_start)),
+                    ("data_interval_end", json!(run.data_interval_end)),
+                    ("start_date", json!(run.start_date)),
+                    ("end_date", json!(run.end_date)),
+                    ("triggered_by", json!(run.triggered_by)),
+                    ("conf", json!(run.conf)),
                 ] {
-                    let value = match &run[key] {
-                        Value::String(s) => s.clone(),
-                        Value::Null => "-".to_string(),
-                        other => other.to_string(),
-                    };
-                    println!("{key:<20} {value}");
+                    println!("{key:<20} {}", cell(&value));
                 }
                 Ok(())
             })
@@ -131,32 +125,23 @@ pub fn run(args: &RunsArgs) -> ExitCode {
     }
 }
 
-fn run_path(dag_id: &str, run_id: &str) -> String {
-    format!("/dags/{}/dagRuns/{}", urlencode(dag_id), urlencode(run_id))
-}
-
 /// Marks a run success or failed.
 pub fn mark(dag_id: &str, run_id: &str, state: &str, remote: &Remote) -> ExitCode {
     let output = remote.output;
     with_api(remote, |api| async move {
-        if !matches!(state, "success" | "failed") {
-            return Err(format!(
-                "a run can be marked `success` or `failed`, not `{state}`"
-            ));
-        }
-        let run = api
-            .json(
-                reqwest::Method::PATCH,
-                &run_path(dag_id, run_id),
-                Some(json!({ "state": state })),
-            )
-            .await?;
+        let state = match state {
+            "success" => MarkRunState::Success,
+            "failed" => MarkRunState::Failed,
+            other => {
+                return Err(
+                    format!("a run can be marked `success` or `failed`, not `{other}`").into(),
+                );
+            }
+        };
+        let run = api.mark_run(dag_id, run_id, state).await?;
         match output {
-            Output::Json => println!("{run}"),
-            Output::Text => println!(
-                "run {dag_id}/{run_id} is {}",
-                run["state"].as_str().unwrap_or("?")
-            ),
+            Output::Json => print_json(&run)?,
+            Output::Text => println!("run {dag_id}/{run_id} is {}", run.state),
         }
         Ok(())
     })
@@ -166,8 +151,7 @@ pub fn mark(dag_id: &str, run_id: &str, state: &str, remote: &Remote) -> ExitCod
 pub fn delete(dag_id: &str, run_id: &str, remote: &Remote) -> ExitCode {
     let output = remote.output;
     with_api(remote, |api| async move {
-        api.json(reqwest::Method::DELETE, &run_path(dag_id, run_id), None)
-            .await?;
+        api.delete_run(dag_id, run_id).await?;
         if output == Output::Text {
             println!("run {dag_id}/{run_id} deleted");
         }

@@ -4,9 +4,8 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::api_client::urlencode;
 use super::connect::{Remote, with_api};
 use super::output::Output;
 use crate::table::{self, cell};
@@ -41,7 +40,7 @@ pub fn variables(args: &VariablesArgs) -> ExitCode {
     with_api(&args.remote, |api| async move {
         match &args.command {
             VariablesCommand::List => {
-                let all = api.all_pages("/variables", "variables").await?;
+                let all = api.variables().await?;
                 match output {
                     Output::Json => println!("{}", Value::Array(all)),
                     Output::Text => {
@@ -55,8 +54,7 @@ pub fn variables(args: &VariablesArgs) -> ExitCode {
                 }
             }
             VariablesCommand::Get { key } => {
-                let path = format!("/variables/{}", urlencode(key));
-                let answer = api.json(reqwest::Method::GET, &path, None).await?;
+                let answer = api.variable(key).await?;
                 match output {
                     Output::Json => println!("{answer}"),
                     Output::Text => println!("{}", cell(&answer["value"])),
@@ -67,16 +65,13 @@ pub fn variables(args: &VariablesArgs) -> ExitCode {
                 value,
                 description,
             } => {
-                let path = format!("/variables/{}", urlencode(key));
-                let body = json!({"value": value, "description": description});
-                api.json(reqwest::Method::PUT, &path, Some(body)).await?;
+                api.set_variable(key, value, description.as_deref()).await?;
                 if output == Output::Text {
                     println!("variable {key} set");
                 }
             }
             VariablesCommand::Delete { key } => {
-                let path = format!("/variables/{}", urlencode(key));
-                api.json(reqwest::Method::DELETE, &path, None).await?;
+                api.delete_variable(key).await?;
                 if output == Output::Text {
                     println!("variable {key} deleted");
                 }

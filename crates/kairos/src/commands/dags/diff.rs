@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::commands::api_client::urlencode;
 use crate::commands::connect::{Remote, with_api};
 use crate::commands::output::Output;
 
@@ -20,8 +19,7 @@ pub struct DiffArgs {
 pub fn diff(args: &DiffArgs) -> ExitCode {
     let (dag_id, from, to, output) = (args.dag_id.clone(), args.from, args.to, args.remote.output);
     with_api(&args.remote, |api| async move {
-        let path = format!("/dags/{}/versions/{from}/diff/{to}", urlencode(&dag_id));
-        let answer = api.json(reqwest::Method::GET, &path, None).await?;
+        let answer = api.diff(&dag_id, from, to).await?;
         let c = &answer["changes"];
         if output == Output::Json {
             println!("{c}");

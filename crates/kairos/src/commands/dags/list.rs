@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::commands::connect::{Remote, with_api};
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 use crate::table;
 
 #[derive(Args, Debug)]
@@ -18,19 +17,19 @@ pub struct ListArgs {
 pub fn list(args: &ListArgs) -> ExitCode {
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
-        let dags = api.all_pages("/dags", "dags").await?;
+        let dags = api.dags().await?;
         if output == Output::Json {
-            println!("{}", Value::Array(dags));
+            print_json(&dags)?;
             return Ok(());
         }
         let rows: Vec<Vec<String>> = dags
             .iter()
             .map(|d| {
                 vec![
-                    d["dag_id"].as_str().unwrap_or("").to_string(),
-                    d["bundle"].as_str().unwrap_or("").to_string(),
-                    d["is_paused"].to_string(),
-                    d["latest_version"].to_string(),
+                    d.dag_id.clone(),
+                    d.bundle.clone(),
+                    d.is_paused.to_string(),
+                    d.latest_version.to_string(),
                 ]
             })
             .collect();

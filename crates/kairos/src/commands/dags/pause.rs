@@ -2,21 +2,13 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
-
 use super::DagArgs;
-use crate::commands::api_client::urlencode;
 use crate::commands::connect::with_api;
 
 pub fn pause(args: &DagArgs, paused: bool) -> ExitCode {
     let dag_id = args.dag_id.clone();
     with_api(&args.remote, |api| async move {
-        api.json(
-            reqwest::Method::PATCH,
-            &format!("/dags/{}", urlencode(&dag_id)),
-            Some(json!({"is_paused": paused})),
-        )
-        .await?;
+        api.set_paused(&dag_id, paused).await?;
         println!("{dag_id} is {}", if paused { "paused" } else { "unpaused" });
         Ok(())
     })

@@ -51,7 +51,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
     with_api(&args.remote, |api| async move {
         let mut all = Vec::new();
         for (n, upload) in uploads.iter().enumerate() {
-            let answer = api.push(upload, bundle.as_deref()).await?;
+            let answer = upload.push(&api, bundle.as_deref()).await?;
             if output == Output::Text {
                 for line in describe_push(&answer) {
                     println!("[{}/{}] {line}", n + 1, uploads.len());

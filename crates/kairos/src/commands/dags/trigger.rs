@@ -3,12 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
+use kairos_client::api::TriggerRun;
 
-use crate::commands::api_client::urlencode;
-use crate::commands::args::parse_conf;
+use crate::commands::args::{parse_conf_map, parse_rfc3339};
 use crate::commands::connect::{Remote, fail, with_api};
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct TriggerArgs {
@@ -27,36 +26,32 @@ pub struct TriggerArgs {
 }
 
 pub fn trigger(args: &TriggerArgs) -> ExitCode {
-    let conf = match parse_conf(args.conf.as_deref()) {
-        Ok(conf) => conf,
+    let run = match request(args) {
+        Ok(run) => run,
         Err(e) => return fail(e),
     };
-    let mut body = json!({"conf": conf});
-    if let Some(d) = &args.logical_date {
-        body["logical_date"] = json!(d);
-    }
-    if let Some(r) = &args.run_id {
-        body["dag_run_id"] = json!(r);
-    }
     let (dag_id, output) = (args.dag_id.clone(), args.remote.output);
     with_api(&args.remote, |api| async move {
-        let run = api
-            .json(
-                reqwest::Method::POST,
-                &format!("/dags/{}/dagRuns", urlencode(&dag_id)),
-                Some(body),
-            )
-            .await?;
+        let run = api.trigger(&dag_id, &run).await?;
         match output {
-            Output::Json => println!("{run}"),
+            Output::Json => print_json(&run)?,
             Output::Text => println!(
                 "triggered {} run {} (version {}, {})",
-                dag_id,
-                run["dag_run_id"].as_str().unwrap_or("?"),
-                run["version"],
-                run["state"].as_str().unwrap_or("?")
+                dag_id, run.dag_run_id, run.version, run.state
             ),
         }
         Ok(())
+    })
+}
+
+fn request(args: &TriggerArgs) -> Result<TriggerRun, String> {
+    Ok(TriggerRun {
+        dag_run_id: args.run_id.clone(),
+        logical_date: args
+            .logical_date
+            .as_deref()
+            .map(|text| parse_rfc3339("--logical-date", text))
+            .transpose()?,
+        conf: parse_conf_map(args.conf.as_deref())?.into_iter().collect(),
     })
 }

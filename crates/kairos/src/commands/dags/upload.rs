@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use kairos_client::Client;
 use kairos_dag::load::{LoadOptions, load_file};
-use serde_json::{Value, json};
-
-use crate::commands::api_client::Api;
+use serde_json::Value;
 
 /// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
 pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -67,25 +66,17 @@ pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Uplo
     })
 }
 
-impl Api {
-    /// Uploads one prepared file; the server's answer.
+impl Upload {
+    /// Uploads the file; the server's answer, or the error after the file's path.
     pub(crate) async fn push(
         &self,
-        upload: &Upload,
+        client: &Client,
         bundle: Option<&str>,
     ) -> Result<Value, String> {
-        self.json(
-            reqwest::Method::POST,
-            "/dagFiles",
-            Some(json!({
-                "file_name": upload.file_name,
-                "content": upload.content,
-                "files": upload.files,
-                "bundle": bundle,
-            })),
-        )
-        .await
-        .map_err(|e| format!("{}: {e}", upload.path.display()))
+        client
+            .push_dag_file(&self.file_name, &self.content, &self.files, bundle)
+            .await
+            .map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use kairos_client::Read;
+
 use super::DagArgs;
-use crate::commands::api_client::urlencode;
 use crate::commands::connect::with_api;
 use crate::commands::output::Output;
 use crate::table;
@@ -13,12 +14,7 @@ use crate::table;
 pub fn versions(args: &DagArgs) -> ExitCode {
     let (dag_id, output) = (args.dag_id.clone(), args.remote.output);
     with_api(&args.remote, |api| async move {
-        let versions = api
-            .all_pages(
-                &format!("/dags/{}/versions", urlencode(&dag_id)),
-                "versions",
-            )
-            .await?;
+        let versions = api.versions(&dag_id, Read::Local).await?;
         if output == Output::Json {
             println!("{}", Value::Array(versions));
             return Ok(());

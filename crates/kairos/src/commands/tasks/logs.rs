@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use kairos_client::Read;
+use serde_json::Value;
 
-use crate::commands::api_client::urlencode;
 use crate::commands::connect::{Remote, with_api};
 
 #[derive(Args, Debug)]
@@ -36,60 +37,45 @@ pub fn logs(args: &LogsArgs) -> ExitCode {
         follow,
         remote,
     } = args;
-    let ti_path = format!(
-        "/dags/{}/dagRuns/{}/taskInstances/{}",
-        urlencode(dag_id),
-        urlencode(run_id),
-        urlencode(task_id)
-    );
     let (try_number, map_index, follow) = (*try_number, *map_index, *follow);
     with_api(remote, |api| async move {
-        let ti_url = format!("{ti_path}?map_index={map_index}&consistent=true");
-        let ti = api.json(reqwest::Method::GET, &ti_url, None).await?;
-        let try_number = match try_number {
-            Some(t) => t,
-            None => ti["try_number"].as_u64().unwrap_or(0) as u32,
-        };
+        let ti = api
+            .task_instance(dag_id, run_id, task_id, Some(map_index), Read::Consistent)
+            .await?;
+        let try_number = try_number.unwrap_or(ti.try_number);
         if try_number == 0 {
-            return Err(format!("{task_id} has not run yet (state {})", ti["state"]));
+            // The state as JSON (quoted), as this message has always shown it.
+            let state = Value::String(ti.state);
+            return Err(format!("{task_id} has not run yet (state {state})").into());
         }
         let mut offset = 0u64;
         loop {
-            let url = format!("{ti_path}/logs/{try_number}?map_index={map_index}&offset={offset}");
-            let (headers, text) = api.call(reqwest::Method::GET, &url, None).await?;
-            print!("{text}");
-            let from_tail = headers
-                .get("x-kairos-log-source")
-                .and_then(|v| v.to_str().ok())
-                == Some("replicated-tail");
-            offset = headers
-                .get("x-kairos-log-next")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(offset + text.len() as u64);
-            if !follow || from_tail {
+            let chunk = api
+                .log(dag_id, run_id, task_id, try_number, map_index, offset)
+                .await?;
+            print!("{}", chunk.text);
+            offset = chunk
+                .next_offset
+                .unwrap_or(offset + chunk.text.len() as u64);
+            if !follow || chunk.replicated_tail {
                 return Ok(());
             }
-            let ti = api.json(reqwest::Method::GET, &ti_url, None).await?;
+            let ti = api
+                .task_instance(dag_id, run_id, task_id, Some(map_index), Read::Consistent)
+                .await?;
             let finished = matches!(
-                ti["state"].as_str(),
-                Some(
-                    "success"
-                        | "failed"
-                        | "skipped"
-                        | "upstream_failed"
-                        | "up_for_retry"
-                        | "removed"
-                )
+                ti.state.as_str(),
+                "success" | "failed" | "skipped" | "upstream_failed" | "up_for_retry" | "removed"
             );
-            let current = ti["try_number"].as_u64().unwrap_or(0);
+            let current = ti.try_number;
             // The followed try is over: it finished, or a later try began.
-            if (finished && current == u64::from(try_number)) || current > u64::from(try_number) {
+            if (finished && current == try_number) || current > try_number {
                 // One last read for whatever came after the previous one.
-                let url =
-                    format!("{ti_path}/logs/{try_number}?map_index={map_index}&offset={offset}");
-                if let Ok((_, rest)) = api.call(reqwest::Method::GET, &url, None).await {
-                    print!("{rest}");
+                if let Ok(rest) = api
+                    .log(dag_id, run_id, task_id, try_number, map_index, offset)
+                    .await
+                {
+                    print!("{}", rest.text);
                 }
                 return Ok(());
             }

@@ -5,11 +5,11 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use kairos_client::Read;
 use serde_json::{Value, json};
 
-use super::api_client::urlencode;
 use super::connect::{Remote, with_api};
-use super::output::Output;
+use super::output::{Output, print_json};
 use crate::table;
 use logs::LogsArgs;
 
@@ -98,10 +98,9 @@ pub fn run(args: &TasksArgs) -> ExitCode {
                 "dag_run_id": run_id, "task_ids": task_ids, "include_downstream": downstream,
                 "include_upstream": upstream, "only_failed": only_failed, "dry_run": dry_run,
             });
-            let path = format!("/dags/{}/clearTaskInstances", urlencode(dag_id));
             let dry = *dry_run;
             with_api(remote, |api| async move {
-                let answer = api.json(reqwest::Method::POST, &path, Some(body)).await?;
+                let answer = api.clear_task_instances(dag_id, &body).await?;
                 let ids: Vec<&str> = answer["task_ids"]
                     .as_array()
                     .into_iter()
@@ -126,50 +125,32 @@ pub fn run(args: &TasksArgs) -> ExitCode {
             task_id,
             state,
             remote,
-        } => {
-            let path = format!(
-                "/dags/{}/dagRuns/{}/taskInstances/{}",
-                urlencode(dag_id),
-                urlencode(run_id),
-                urlencode(task_id)
-            );
-            let body = json!({"new_state": state});
-            with_api(remote, |api| async move {
-                let ti = api.json(reqwest::Method::PATCH, &path, Some(body)).await?;
-                println!(
-                    "{} is {}",
-                    ti["task_id"].as_str().unwrap_or("?"),
-                    ti["state"].as_str().unwrap_or("?")
-                );
-                Ok(())
-            })
-        }
+        } => with_api(remote, |api| async move {
+            let ti = api
+                .mark_task_instance(dag_id, run_id, task_id, state)
+                .await?;
+            println!("{} is {}", ti.task_id, ti.state);
+            Ok(())
+        }),
         TasksCommand::Explain {
             dag_id,
             run_id,
             task_id,
             remote,
         } => {
-            let path = format!(
-                "/dags/{}/dagRuns/{}/taskInstances/{}/explain",
-                urlencode(dag_id),
-                urlencode(run_id),
-                urlencode(task_id)
-            );
             let output = remote.output;
             with_api(remote, |api| async move {
-                let answer = api.json(reqwest::Method::GET, &path, None).await?;
+                let answer = api.explain(dag_id, run_id, task_id).await?;
                 if output == Output::Json {
-                    println!("{answer}");
+                    print_json(&answer)?;
                     return Ok(());
                 }
-                println!("state: {}", answer["state"].as_str().unwrap_or("unknown"));
-                let reasons = answer["reasons"].as_array().cloned().unwrap_or_default();
-                if reasons.is_empty() {
+                println!("state: {}", answer.state.as_deref().unwrap_or("unknown"));
+                if answer.reasons.is_empty() {
                     println!("nothing holds it back");
                 }
-                for r in reasons {
-                    println!("- {}", r.as_str().unwrap_or(""));
+                for r in &answer.reasons {
+                    println!("- {r}");
                 }
                 Ok(())
             })
@@ -179,33 +160,27 @@ pub fn run(args: &TasksArgs) -> ExitCode {
             run_id,
             remote,
         } => {
-            let path = format!(
-                "/dags/{}/dagRuns/{}/taskInstances?consistent=true",
-                urlencode(dag_id),
-                urlencode(run_id)
-            );
             let output = remote.output;
             with_api(remote, |api| async move {
-                let tis = api.all_pages(&path, "task_instances").await?;
+                let tis = api.task_instances(dag_id, run_id, Read::Consistent).await?;
                 if output == Output::Json {
-                    println!("{}", Value::Array(tis));
+                    print_json(&tis)?;
                     return Ok(());
                 }
                 let rows: Vec<Vec<String>> = tis
                     .iter()
                     .map(|t| {
-                        let map = t["map_index"].as_i64().unwrap_or(-1);
                         vec![
-                            t["task_id"].as_str().unwrap_or("").to_string(),
-                            if map < 0 {
+                            t.task_id.clone(),
+                            if t.map_index < 0 {
                                 String::new()
                             } else {
-                                map.to_string()
+                                t.map_index.to_string()
                             },
-                            t["state"].as_str().unwrap_or("").to_string(),
-                            t["try_number"].to_string(),
-                            t["hostname"].as_str().unwrap_or("").to_string(),
-                            t["note"].as_str().unwrap_or("").to_string(),
+                            t.state.clone(),
+                            t.try_number.to_string(),
+                            t.hostname.clone().unwrap_or_default(),
+                            t.note.clone().unwrap_or_default(),
                         ]
                     })
                     .collect();
@@ -227,27 +202,9 @@ pub fn list_tasks(dag_id: &str, version: Option<u32>, remote: &Remote) -> ExitCo
     with_api(remote, |api| async move {
         let version = match version {
             Some(v) => v,
-            None => {
-                let dag = api
-                    .json(
-                        reqwest::Method::GET,
-                        &format!("/dags/{}", urlencode(dag_id)),
-                        None,
-                    )
-                    .await?;
-                dag["latest_version"]
-                    .as_u64()
-                    .and_then(|v| u32::try_from(v).ok())
-                    .ok_or_else(|| format!("the API gave no latest_version for {dag_id}"))?
-            }
+            None => api.dag(dag_id, Read::Local).await?.latest_version,
         };
-        let detail = api
-            .json(
-                reqwest::Method::GET,
-                &format!("/dags/{}/versions/{version}", urlencode(dag_id)),
-                None,
-            )
-            .await?;
+        let detail = api.version(dag_id, version).await?;
         let tasks = detail["tasks"].as_array().cloned().unwrap_or_default();
         if output == Output::Json {
             println!("{}", Value::Array(tasks));
