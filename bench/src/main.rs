@@ -17,8 +17,8 @@ mod suite;
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::Cluster;
 use kairos_state::Command;
+use kairos_testkit::Cluster;
 
 #[derive(Parser)]
 #[command(

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use kairos_client::Read;
+use kairos_client::api::TaskInstance;
 use kairos_worker::attempt_log::{AttemptEvent, AttemptLog};
 
-use crate::api::Answer;
 use crate::run::Outcome;
 use crate::workload;
 
@@ -43,7 +44,8 @@ fn prop(name: &'static str) -> Property {
 
 pub async fn check(outcome: &Outcome) -> Report {
     let history = &outcome.history;
-    let api = &outcome.api;
+    // Every read from node 0 on, linearizable.
+    let api = &outcome.api.starting_at(0);
     let mut properties = Vec::new();
     let mut logs: Vec<(String, Vec<AttemptEvent>)> = Vec::new();
     let mut unreadable = Vec::new();
@@ -62,19 +64,12 @@ pub async fn check(outcome: &Outcome) -> Report {
         .map(|d| (d.dag_id.to_string(), d.predicted))
         .collect();
     let mut final_runs: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut task_instances: Vec<serde_json::Value> = Vec::new();
+    let mut task_instances: Vec<TaskInstance> = Vec::new();
     for dag in workload::dags() {
-        match api
-            .all_pages(&format!("/dags/{}/dagRuns", dag.dag_id), "dag_runs")
-            .await
-        {
+        match api.dag_runs(dag.dag_id, Read::Consistent).await {
             Ok(runs) => {
                 for run in runs {
-                    let id = run["dag_run_id"].as_str().unwrap_or("").to_string();
-                    final_runs.insert(
-                        (dag.dag_id.to_string(), id),
-                        run["state"].as_str().unwrap_or("").to_string(),
-                    );
+                    final_runs.insert((dag.dag_id.to_string(), run.dag_run_id), run.state);
                 }
             }
             Err(e) => runs_prop
@@ -98,8 +93,7 @@ pub async fn check(outcome: &Outcome) -> Report {
         }
     }
     for ((dag, run), _) in final_runs.iter().filter(|(k, _)| k.0 != "chaos_versions") {
-        let path = format!("/dags/{dag}/dagRuns/{run}/taskInstances");
-        match api.all_pages(&path, "task_instances").await {
+        match api.task_instances(dag, run, Read::Consistent).await {
             Ok(tis) => task_instances.extend(tis),
             Err(e) => runs_prop.violations.push(format!(
                 "cannot list the task instances of {dag}/{run}: {e}"
@@ -191,22 +185,20 @@ pub async fn check(outcome: &Outcome) -> Report {
     properties.push(kept);
     let mut xcoms = prop("every XCom is the value its task produced");
     for ti in &task_instances {
-        if ti["state"] != "success" {
+        if ti.state != "success" {
             continue;
         }
         let (dag, run, task) = (
-            ti["dag_id"].as_str().unwrap_or(""),
-            ti["dag_run_id"].as_str().unwrap_or(""),
-            ti["task_id"].as_str().unwrap_or(""),
+            ti.dag_id.as_str(),
+            ti.dag_run_id.as_str(),
+            ti.task_id.as_str(),
         );
         let Some(want) = workload::expected_xcom(dag, run, task) else {
             continue;
         };
-        let path =
-            format!("/dags/{dag}/dagRuns/{run}/taskInstances/{task}/xcomEntries?consistent=true");
         xcoms.checked += 1;
-        match api.get(0, &path).await {
-            Answer::Status(200, body) => {
+        match api.xcom_entries(dag, run, task, Read::Consistent).await {
+            Ok(body) => {
                 let value = body["xcom_entries"]
                     .as_array()
                     .and_then(|a| a.iter().find(|x| x["key"] == "return_value"))
@@ -273,10 +265,7 @@ pub async fn check(outcome: &Outcome) -> Report {
 
     // 5. No acknowledged DAG version was lost; numbers have no gaps or repeats.
     let mut versions = prop("acknowledged DAG versions kept, numbered without gaps");
-    match api
-        .all_pages("/dags/chaos_versions/versions", "versions")
-        .await
-    {
+    match api.versions("chaos_versions", Read::Consistent).await {
         Ok(list) => {
             let numbers: Vec<u64> = list.iter().filter_map(|v| v["version"].as_u64()).collect();
             let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
@@ -295,12 +284,16 @@ pub async fn check(outcome: &Outcome) -> Report {
                         pushed.version, pushed.revision
                     ));
                 }
-                let path = format!(
-                    "/dags/chaos_versions/versions/{}/file?key=chaos_versions.yml",
-                    pushed.version
-                );
-                match api.get(0, &path).await {
-                    Answer::Status(200, body)
+                let file = api
+                    .version_file(
+                        "chaos_versions",
+                        pushed.version as u32,
+                        "chaos_versions.yml",
+                        Read::Local,
+                    )
+                    .await;
+                match file {
+                    Ok(body)
                         if body["content"].as_str().is_some_and(|c| {
                             c.contains(&format!("# revision {}\n", pushed.revision))
                         }) => {}
@@ -311,7 +304,7 @@ pub async fn check(outcome: &Outcome) -> Report {
                 }
             }
         }
-        Err(e) => versions.violations.push(e),
+        Err(e) => versions.violations.push(e.to_string()),
     }
     properties.push(versions);
 

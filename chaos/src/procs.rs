@@ -123,10 +123,6 @@ pub fn fill_disk(dir: &Path) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-fn free_addr() -> std::io::Result<String> {
-    kairos_server::local_cluster::free_port().map(|p| format!("127.0.0.1:{p}"))
-}
-
 impl Procs {
     /// Lays out `n` servers and `m` workers under `dir` and starts the link proxies.
     pub async fn new(binary: &Path, dir: &Path, n: u64, m: usize) -> std::io::Result<Procs> {
@@ -135,8 +131,8 @@ impl Procs {
             let data_dir = dir.join(format!("server-{id}"));
             servers.push(Server {
                 id,
-                grpc: free_addr()?,
-                http: free_addr()?,
+                grpc: kairos_testkit::free_addr()?,
+                http: kairos_testkit::free_addr()?,
                 proc: Proc {
                     child: None,
                     paused: false,

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::json;
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::api::{Answer, Api};
+use kairos_client::api::TriggerRun;
+use kairos_client::{Client as Api, Read};
+
+use crate::api;
 use crate::faults::{Fault, Planned};
 use crate::history::{FaultEvent, History, PushedVersion, Triggered, now_ms};
 use crate::procs::Procs;
@@ -47,10 +49,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn find_leader(api: &Api, n: usize) -> Option<u64> {
     let mut best: Option<(u64, u64)> = None;
     for node in 0..n {
-        if let Answer::Status(200, health) = api
-            .call_node(node, reqwest::Method::GET, "/health", None)
-            .await
-        {
+        let Some(one) = api.node(node) else { continue };
+        if let Ok(health) = one.health().await {
             if health["role"] == "leader" {
                 let term = health["term"].as_u64().unwrap_or(0);
                 let id = health["node_id"].as_u64().unwrap_or(0);
@@ -89,7 +89,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
             .start_server(id)
             .map_err(|e| format!("cannot start server {id}: {e}"))?;
     }
-    let api = Api::new(procs.http_addrs());
+    let api = api::client(&procs.http_addrs()).map_err(|e| e.to_string())?;
     let n = settings.servers as usize;
     wait_for_leader(&api, n, Duration::from_secs(30))
         .await
@@ -102,9 +102,8 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
         first_starts.push((procs.workers[i].id.clone(), now_ms()));
     }
     for dag in workload::dags() {
-        match api.push(0, &dag).await {
-            Answer::Status(200, _) => {}
-            other => return Err(format!("pushing {}: {other:?}", dag.dag_id)),
+        if let Err(e) = api::push(&api, 0, &dag).await {
+            return Err(format!("pushing {}: {e}", dag.dag_id));
         }
     }
 
@@ -216,17 +215,17 @@ async fn trigger_loop(
                 (dag, format!("chaos-{n}"), 0)
             }
         };
-        let body = json!({"dag_run_id": run_id});
+        let run = TriggerRun {
+            dag_run_id: Some(run_id.clone()),
+            ..TriggerRun::default()
+        };
         let first = rng.random_range(0..16usize);
-        let answer = api
-            .call(
-                first,
-                reqwest::Method::POST,
-                &format!("/dags/{dag}/dagRuns"),
-                Some(&body),
-            )
-            .await;
-        let acknowledged = matches!(answer, Answer::Status(200 | 409, _));
+        let answer = api.starting_at(first).trigger(&dag, &run).await;
+        // A 409: the run exists, so an earlier unanswered trigger was applied.
+        let acknowledged = match &answer {
+            Ok(_) => true,
+            Err(e) => e.status() == Some(409),
+        };
         if !acknowledged && tries < 5 {
             retry.push((dag.clone(), run_id.clone(), tries + 1));
         }
@@ -261,7 +260,7 @@ async fn version_loop(
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         revision += 1;
         let dag = workload::versioned(revision);
-        if let Answer::Status(200, body) = api.push(revision as usize, &dag).await {
+        if let Ok(body) = api::push(&api, revision as usize, &dag).await {
             if let Some(pushed) = body["dags"].get(0) {
                 lock(&history).versions.push(PushedVersion {
                     revision,
@@ -448,16 +447,16 @@ async fn observe_loop(
 ) {
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         for dag in workload::dags() {
-            let path = format!("/dags/{}/dagRuns", dag.dag_id);
-            let Ok(runs) = api.all_pages(&path, "dag_runs").await else {
+            let Ok(runs) = api
+                .starting_at(0)
+                .dag_runs(dag.dag_id, Read::Consistent)
+                .await
+            else {
                 continue;
             };
             let mut h = lock(&history);
-            for run in runs.iter().filter(|r| r["state"] == "success") {
-                let key = (
-                    dag.dag_id.to_string(),
-                    run["dag_run_id"].as_str().unwrap_or("").to_string(),
-                );
+            for run in runs.into_iter().filter(|r| r.state == "success") {
+                let key = (dag.dag_id.to_string(), run.dag_run_id);
                 h.seen_success.entry(key).or_insert_with(now_ms);
             }
         }
@@ -474,22 +473,19 @@ async fn settle(api: &Api, history: &Arc<Mutex<History>>, within: Duration) {
         let mut seen = Vec::new();
         for dag in workload::dags() {
             let Ok(runs) = api
-                .all_pages(&format!("/dags/{}/dagRuns", dag.dag_id), "dag_runs")
+                .starting_at(0)
+                .dag_runs(dag.dag_id, Read::Consistent)
                 .await
             else {
                 open += 1;
                 continue;
             };
             for run in runs {
-                let state = run["state"].as_str().unwrap_or("");
-                if state == "success" {
-                    seen.push((
-                        dag.dag_id.to_string(),
-                        run["dag_run_id"].as_str().unwrap_or("").to_string(),
-                    ));
-                }
-                if !matches!(state, "success" | "failed") {
+                if !matches!(run.state.as_str(), "success" | "failed") {
                     open += 1;
+                }
+                if run.state == "success" {
+                    seen.push((dag.dag_id.to_string(), run.dag_run_id));
                 }
             }
         }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kairos_server::local_cluster::{chain_yaml, put_dag_command};
 use kairos_state::Command;
+use kairos_testkit::{chain_yaml, put_dag_command};
 
 use super::Error;
 use super::stack::{Stack, quantile};

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::{chain_yaml_of, put_dag_command};
 use kairos_state::Command;
+use kairos_testkit::{chain_yaml_of, put_dag_command};
 
 use super::Error;
 use super::stack::Stack;

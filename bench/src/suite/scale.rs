@@ -9,11 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kairos_client::RunsQuery;
 use kairos_dag::lifecycle::DagRunState;
 use kairos_dag::lifecycle::RunType;
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::{Node, free_port, put_dag_command};
 use kairos_state::{Command, RejectionKind};
+use kairos_testkit::{Node, free_addr, put_dag_command};
 
 use super::Error;
 use super::report::median;
@@ -237,8 +238,12 @@ pub async fn measure(
 
     // A DAG's last 25 runs from a follower, newest first (the grid's read).
     let follower = (1..=3).find(|id| *id != leader).unwrap_or(2);
-    let http = reqwest::Client::new();
-    let base_url = format!("http://{}/api/v1", stack.cluster.node(follower).http);
+    let api = kairos_client::Client::new(&stack.cluster.node(follower).http)?;
+    let newest = RunsQuery {
+        order_by: Some("-logical_date".into()),
+        limit: Some(25),
+        ..RunsQuery::default()
+    };
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..rounds {
         let mut took = Vec::with_capacity(list_requests);
@@ -248,22 +253,14 @@ pub async fn measure(
             seed ^= seed << 17;
             let dag = dag_id((seed % shape.dags as u64) as usize);
             let sent = Instant::now();
-            let response = http
-                .get(format!(
-                    "{base_url}/dags/{dag}/dagRuns?order_by=-logical_date&limit=25"
-                ))
-                .send()
-                .await?;
-            let status = response.status();
-            let body = response.text().await?;
+            let listed = api
+                .dag_runs_page(&dag, &newest)
+                .await
+                .map_err(|e| format!("listing {dag}'s runs: {e}"))?;
             took.push(sent.elapsed().as_secs_f64() * 1000.0);
-            let listed: serde_json::Value = serde_json::from_str(&body)?;
-            let count = listed["dag_runs"].as_array().map_or(0, Vec::len);
-            if !status.is_success() || count != shape.runs_per_dag.min(25) {
-                return Err(format!(
-                    "listing {dag}'s runs gave {status} with {count} runs: {body}"
-                )
-                .into());
+            let count = listed.dag_runs.len();
+            if count != shape.runs_per_dag.min(25) {
+                return Err(format!("listing {dag}'s runs gave {count} runs").into());
             }
         }
         figures.list_p99_ms.push(quantile(&took, 0.99));
@@ -275,8 +272,8 @@ pub async fn measure(
     let id = 4u64;
     stack.cluster.nodes.push(Node {
         id,
-        grpc: format!("127.0.0.1:{}", free_port()?),
-        http: format!("127.0.0.1:{}", free_port()?),
+        grpc: free_addr()?,
+        http: free_addr()?,
         data_dir: stack.cluster.path().join("node4"),
         log: stack.cluster.path().join("node4.log"),
         child: None,

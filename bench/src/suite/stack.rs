@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::Cluster;
 use kairos_state::Query;
 use kairos_state::records::DagRunRecord;
+use kairos_testkit::Cluster;
 use kairos_worker::attempt_log::{AttemptEvent, AttemptLog};
 
 use super::Error;

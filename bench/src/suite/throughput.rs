@@ -14,10 +14,10 @@
 
 use std::time::Duration;
 
-use kairos_server::local_cluster::put_dag_command;
-use kairos_server::local_worker::LocalWorker;
 use kairos_state::Command;
 use kairos_state::records::{PoolRecord, Settings};
+use kairos_testkit::LocalWorker;
+use kairos_testkit::put_dag_command;
 
 use super::Error;
 use super::stack::{Stack, metrics};
@@ -95,7 +95,7 @@ pub async fn measure(
                     Duration::ZERO,
                 )
             })
-            .collect(),
+            .collect::<Result<_, String>>()?,
         _ => Vec::new(),
     };
     client

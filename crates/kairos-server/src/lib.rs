@@ -10,8 +10,6 @@ pub mod explain;
 pub mod grpc;
 pub mod http;
 pub mod leader;
-pub mod local_cluster;
-pub mod local_worker;
 pub mod metrics;
 pub mod node;
 pub mod secrets;

@@ -12,29 +12,31 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use commands::dags::{self, DagsCommand};
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
-        cli::Command::Dags(dags) => match dags.command {
-            cli::DagsCommand::Validate(args) => commands::dags::validate(&args),
-            cli::DagsCommand::Show(args) => commands::dags::show(&args),
-            cli::DagsCommand::Push(args) => commands::remote::push(&args),
-            cli::DagsCommand::List(args) => commands::remote::list(&args),
-            cli::DagsCommand::Trigger(args) => commands::remote::trigger(&args),
-            cli::DagsCommand::Pause(args) => commands::remote::pause(&args, true),
-            cli::DagsCommand::Unpause(args) => commands::remote::pause(&args, false),
-            cli::DagsCommand::Versions(args) => commands::remote::versions(&args),
-            cli::DagsCommand::Diff(args) => commands::remote::diff(&args),
-            cli::DagsCommand::Backfill(args) => commands::backfill::backfill(&args),
-            cli::DagsCommand::Test(args) => commands::dag_test::test(&args),
+        cli::Command::Dags(args) => match args.command {
+            DagsCommand::Validate(args) => dags::validate::validate(&args),
+            DagsCommand::Show(args) => dags::show::show(&args),
+            DagsCommand::Push(args) => dags::push::push(&args),
+            DagsCommand::List(args) => dags::list::list(&args),
+            DagsCommand::Trigger(args) => dags::trigger::trigger(&args),
+            DagsCommand::Pause(args) => dags::pause::pause(&args, true),
+            DagsCommand::Unpause(args) => dags::pause::pause(&args, false),
+            DagsCommand::Versions(args) => dags::versions::versions(&args),
+            DagsCommand::Diff(args) => dags::diff::diff(&args),
+            DagsCommand::Backfill(args) => dags::backfill::backfill(&args),
+            DagsCommand::Test(args) => dags::test::test(&args),
         },
         cli::Command::Server(args) => commands::serve::serve(&args),
         cli::Command::Worker(args) => commands::worker::run(&args),
-        cli::Command::Cluster(args) => commands::membership::cluster(&args),
-        cli::Command::Tasks(args) => commands::remote::tasks(&args),
+        cli::Command::Cluster(args) => commands::cluster::cluster(&args),
+        cli::Command::Tasks(args) => commands::tasks::run(&args),
         cli::Command::Dev(args) => commands::dev::run(&args),
-        cli::Command::Runs(args) => commands::remote::runs(&args),
-        cli::Command::Pools(args) => commands::admin::pools(&args),
-        cli::Command::Variables(args) => commands::admin::variables(&args),
+        cli::Command::Runs(args) => commands::runs::run(&args),
+        cli::Command::Pools(args) => commands::pools::pools(&args),
+        cli::Command::Variables(args) => commands::variables::variables(&args),
     }
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

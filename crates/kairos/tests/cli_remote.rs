@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 
 fn kairos(args: &[&str]) -> Output {
     Process::new(env!("CARGO_BIN_EXE_kairos"))

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 use tokio::sync::Mutex;
 
 const WRITES: u32 = 1000;

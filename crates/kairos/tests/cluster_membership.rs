@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use kairos_proto::v1::Member;
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_then_add_nodes_one_change_at_a_time() {
@@ -77,10 +77,7 @@ async fn init_then_add_nodes_one_change_at_a_time() {
     };
     let err = refused(9, cluster.node(1).grpc.clone()).await;
     assert!(err.contains("is node 1's address"), "{err}");
-    let nowhere = format!(
-        "127.0.0.1:{}",
-        kairos_server::local_cluster::free_port().expect("port")
-    );
+    let nowhere = kairos_testkit::free_addr().expect("port");
     let err = refused(4, nowhere).await;
     assert!(err.contains("no node answers"), "{err}");
     let err = refused(7, cluster.node(3).grpc.clone()).await;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_leader_wakes_up_as_a_follower() {

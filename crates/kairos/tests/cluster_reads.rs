@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use kairos_server::ClusterClient;
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 
 async fn pool_slots(
     client: &ClusterClient,

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster};
 use kairos_state::Command;
 use kairos_state::records::PoolRecord;
+use kairos_testkit::{CALM_TIMINGS, Cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_node_is_re_added_from_a_snapshot() {

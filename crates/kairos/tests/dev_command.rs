@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command as Process, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::free_port;
+use kairos_testkit::free_addr;
 
 struct Dev(Child);
 
@@ -41,8 +41,8 @@ fn dev_runs_the_examples_and_pushes_changes() {
     for name in ["bash_chain.yml", "branching.yml", "lib/branching.py"] {
         std::fs::copy(examples.join(name), dags.join(name)).expect("copy an example");
     }
-    let http = format!("127.0.0.1:{}", free_port().expect("a port"));
-    let grpc = format!("127.0.0.1:{}", free_port().expect("a port"));
+    let http = free_addr().expect("a port");
+    let grpc = free_addr().expect("a port");
     let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
     let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
         .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
 
 const CHAIN: &str = "
 metrics_chain:

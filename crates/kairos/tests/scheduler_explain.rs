@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
-use kairos_server::local_worker::LocalWorker;
 use kairos_state::engine::explain::Explanation;
 use kairos_state::{Command, Query, TaskInstanceKey};
+use kairos_testkit::LocalWorker;
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
 
 const DAG: &str = "
 etl_only:
@@ -58,7 +58,8 @@ async fn explain_names_the_missing_worker_until_one_serves_the_queue() {
         .expect("trigger a run");
 
     // A worker for another queue does not help.
-    let other = LocalWorker::start(cluster.addrs(), "w-default", "default", 1, Duration::ZERO);
+    let other = LocalWorker::start(cluster.addrs(), "w-default", "default", 1, Duration::ZERO)
+        .expect("a worker");
     let deadline = Instant::now() + Duration::from_secs(30);
     let explanation = loop {
         let explanation = explain_via(&cluster, follower).await;
@@ -82,7 +83,8 @@ async fn explain_names_the_missing_worker_until_one_serves_the_queue() {
     );
 
     // Once an etl worker polls, the reason goes and the task runs.
-    let etl = LocalWorker::start(cluster.addrs(), "w-etl", "etl", 1, Duration::ZERO);
+    let etl =
+        LocalWorker::start(cluster.addrs(), "w-etl", "etl", 1, Duration::ZERO).expect("a worker");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let explanation = explain_via(&cluster, leader).await;

@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use kairos_dag::lifecycle::{DagRunState, TaskInstanceState};
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, chain_yaml, put_dag_command};
-use kairos_server::local_worker::LocalWorker;
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
 use kairos_state::{Command, Query};
+use kairos_testkit::LocalWorker;
+use kairos_testkit::{CALM_TIMINGS, Cluster, chain_yaml, put_dag_command};
 
 const TASKS: usize = 20;
 
@@ -55,7 +55,8 @@ async fn a_chain_completes_across_a_leader_kill_with_each_task_run_once() {
         "default",
         2,
         Duration::from_millis(150),
-    );
+    )
+    .expect("a worker");
 
     // Kill the leader once a third of the chain is done.
     let deadline = Instant::now() + Duration::from_secs(60);

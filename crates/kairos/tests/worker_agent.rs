@@ -14,11 +14,11 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_file_commands};
 use kairos_state::records::{
     DagRunRecord, TaskInstanceRecord, TryRecord, VariableRecord, XComRecord,
 };
 use kairos_state::{Command, Query, TaskInstanceKey};
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_file_commands};
 
 const TOKEN: &str = "test-worker-token";
 

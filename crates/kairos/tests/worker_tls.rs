@@ -7,9 +7,9 @@ use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
-use kairos_server::local_cluster::{CALM_TIMINGS, Cluster, put_dag_command};
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
 use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 /// Writes a CA and a certificate for 127.0.0.1 signed by it; returns the paths of

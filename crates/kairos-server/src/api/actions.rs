@@ -7,6 +7,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_api::TaskInstance;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};
 use kairos_state::{Command, Outcome, TaskInstanceKey};
@@ -17,9 +18,9 @@ use utoipa::ToSchema;
 use super::Api;
 use super::auth::Role;
 use super::body::Body;
+use super::convert;
 use super::problem::Problem;
 use super::task_instances::Instance;
-use super::types::TaskInstance;
 
 /// Airflow's `clearTaskInstances` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -201,11 +202,9 @@ pub async fn mark_task_instance(
         reason: Some(req.note.unwrap_or_else(|| "marked by hand".into())),
     })
     .await?;
-    Ok(Json(
-        super::task_instances::load_ti(&api, &ti, true)
-            .await?
-            .into(),
-    ))
+    Ok(Json(convert::task_instance(
+        super::task_instances::load_ti(&api, &ti, true).await?,
+    )))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

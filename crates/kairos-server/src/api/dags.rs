@@ -4,6 +4,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_api::{Dag, DagList, DagPatch};
 use kairos_state::Command;
 use kairos_state::query::DagFilter;
 use kairos_state::records::DagRecord;
@@ -11,8 +12,8 @@ use serde::Deserialize;
 
 use super::auth::Role;
 use super::body::Body;
+use super::convert;
 use super::problem::Problem;
-use super::types::{Dag, DagList, DagPatch};
 use super::{Api, ReadOptions};
 
 /// `GET /dags` paging and filters, as Airflow names them (one struct: a
@@ -66,7 +67,7 @@ pub async fn list_dags(
         .then(|| dags.last().map(|d| d.dag_id.clone()))
         .flatten();
     Ok(Json(DagList {
-        dags: dags.into_iter().map(Dag::from).collect(),
+        dags: dags.into_iter().map(convert::dag).collect(),
         next,
     }))
 }
@@ -90,7 +91,9 @@ pub async fn get_dag(
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<Dag>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    Ok(Json(load_dag(&api, &dag_id, read.consistent).await?.into()))
+    Ok(Json(convert::dag(
+        load_dag(&api, &dag_id, read.consistent).await?,
+    )))
 }
 
 #[utoipa::path(patch, path = "/dags/{dag_id}", params(("dag_id" = String, Path)), request_body = DagPatch, responses(
@@ -107,5 +110,5 @@ pub async fn patch_dag(
         is_paused: patch.is_paused,
     })
     .await?;
-    Ok(Json(load_dag(&api, &dag_id, true).await?.into()))
+    Ok(Json(convert::dag(load_dag(&api, &dag_id, true).await?)))
 }

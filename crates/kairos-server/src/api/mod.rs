@@ -9,6 +9,7 @@ pub mod auth;
 mod backfills;
 mod body;
 pub mod cluster;
+mod convert;
 mod dags;
 mod extract;
 mod logs;
@@ -17,7 +18,6 @@ pub mod problem;
 mod push;
 mod runs;
 mod task_instances;
-pub mod types;
 mod variables;
 mod versions;
 

@@ -4,6 +4,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_api::{DagRun, DagRunList, DagRunPatch, TriggerRun};
 use kairos_dag::lifecycle::RunType;
 use kairos_state::Command;
 use kairos_state::query::RunOrder;
@@ -11,8 +12,8 @@ use kairos_state::records::DagRunRecord;
 
 use super::auth::Role;
 use super::body::Body;
+use super::convert;
 use super::problem::Problem;
-use super::types::{DagRun, DagRunList, DagRunPatch, TriggerRun};
 use super::{Api, Page, ReadOptions};
 
 /// `?order_by=`: the order of a run list, by Airflow's names.
@@ -60,7 +61,7 @@ pub async fn list_runs(
         .then(|| runs.last().map(|r| r.run_id.clone()))
         .flatten();
     Ok(Json(DagRunList {
-        dag_runs: runs.into_iter().map(DagRun::from).collect(),
+        dag_runs: runs.into_iter().map(convert::dag_run).collect(),
         next,
     }))
 }
@@ -86,11 +87,9 @@ pub async fn get_run(
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<DagRun>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    Ok(Json(
-        load_run(&api, &dag_id, &run_id, read.consistent)
-            .await?
-            .into(),
-    ))
+    Ok(Json(convert::dag_run(
+        load_run(&api, &dag_id, &run_id, read.consistent).await?,
+    )))
 }
 
 /// Triggers a manual run of the DAG's newest version. Without `dag_run_id` the
@@ -130,7 +129,9 @@ pub async fn trigger_run(
         triggered_by: "api".into(),
     })
     .await?;
-    Ok(Json(load_run(&api, &dag_id, &run_id, true).await?.into()))
+    Ok(Json(convert::dag_run(
+        load_run(&api, &dag_id, &run_id, true).await?,
+    )))
 }
 
 /// Marks a run success or failed, as Airflow's "mark run as" does: success marks
@@ -150,10 +151,12 @@ pub async fn patch_run(
     api.write(Command::SetDagRunState {
         dag_id: dag_id.clone(),
         run_id: run_id.clone(),
-        state: patch.state.into(),
+        state: convert::run_state(patch.state),
     })
     .await?;
-    Ok(Json(load_run(&api, &dag_id, &run_id, true).await?.into()))
+    Ok(Json(convert::dag_run(
+        load_run(&api, &dag_id, &run_id, true).await?,
+    )))
 }
 
 /// Deletes a run with its task instances, their tries and XComs.

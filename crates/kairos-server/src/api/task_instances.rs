@@ -4,13 +4,14 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_api::{Explanation, TaskInstance, TaskInstanceList, TaskTryList};
 use kairos_state::TaskInstanceKey;
 use kairos_state::records::{TaskInstanceRecord, TryRecord};
 use serde::Deserialize;
 
 use super::auth::Role;
+use super::convert;
 use super::problem::Problem;
-use super::types::{Explanation, TaskInstance, TaskInstanceList, TaskTry, TaskTryList};
 use super::{Api, Page};
 
 /// `?map_index=` (default -1, the unmapped instance) and `?consistent=`.
@@ -67,7 +68,7 @@ pub async fn list_task_instances(
         .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
         .flatten();
     Ok(Json(TaskInstanceList {
-        task_instances: tis.into_iter().map(TaskInstance::from).collect(),
+        task_instances: tis.into_iter().map(convert::task_instance).collect(),
         next,
     }))
 }
@@ -88,7 +89,7 @@ pub async fn get_task_instance(
         at.consistent,
     )
     .await?;
-    Ok(Json(ti.into()))
+    Ok(Json(convert::task_instance(ti)))
 }
 
 /// One task instance, or a 404 that names it.
@@ -152,6 +153,6 @@ pub async fn list_tries(
     load_ti(&api, &ti, at.consistent).await?;
     let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;
     Ok(Json(TaskTryList {
-        tries: tries.into_iter().map(TaskTry::from).collect(),
+        tries: tries.into_iter().map(convert::task_try).collect(),
     }))
 }

@@ -1,7 +1,7 @@
 //! Parsing of the values people type after flags: dates and `--conf`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A date as RFC 3339 (`2026-01-01T06:00:00Z`) or a bare day (`2026-01-01`,
 /// midnight UTC), as Airflow's CLI takes them.
@@ -21,15 +21,27 @@ pub(crate) fn parse_date(flag: &str, text: &str) -> Result<DateTime<Utc>, String
 
 /// `--conf`: a JSON object (an empty one when not given).
 pub(crate) fn parse_conf(text: Option<&str>) -> Result<Value, String> {
+    parse_conf_map(text).map(Value::Object)
+}
+
+/// [`parse_conf`] as the object's members.
+pub(crate) fn parse_conf_map(text: Option<&str>) -> Result<Map<String, Value>, String> {
     match text {
-        None => Ok(Value::Object(Default::default())),
+        None => Ok(Map::new()),
         Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v) if v.is_object() => Ok(v),
+            Ok(Value::Object(map)) => Ok(map),
             _ => Err(format!(
                 "--conf {text:?} is not a JSON object, e.g. '{{\"date\": \"2026-01-01\"}}'"
             )),
         },
     }
+}
+
+/// A time as RFC 3339, read exactly as the API reads one.
+pub(crate) fn parse_rfc3339(flag: &str, text: &str) -> Result<DateTime<Utc>, String> {
+    text.parse::<DateTime<Utc>>().map_err(|e| {
+        format!("{flag} {text:?} is not an RFC 3339 time ({e}); write e.g. 2026-01-01T06:00:00Z")
+    })
 }
 
 #[cfg(test)]

@@ -6,11 +6,39 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Args;
+use kairos_client::{Client, Read};
 use serde_json::{Value, json};
 
-use super::api_client::{Api, fail, urlencode, with_api};
-use super::args::{parse_conf, parse_date};
-use crate::cli::{BackfillArgs, Output};
+use crate::commands::args::{parse_conf, parse_date};
+use crate::commands::connect::{Failure, Remote, fail, with_api};
+use crate::commands::output::Output;
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    pub dag_id: String,
+    /// The first logical date (RFC 3339, or a date: 2026-01-01).
+    #[arg(long)]
+    pub start: String,
+    /// The last logical date, inclusive.
+    #[arg(long)]
+    pub end: String,
+    /// Dates that already have a run: leave them (`none`), or run the `failed` or
+    /// all `completed` ones again.
+    #[arg(long, default_value = "none")]
+    pub reprocess_behavior: String,
+    /// Runs of the backfill running at once.
+    #[arg(long, default_value_t = 10)]
+    pub max_active_runs: u32,
+    /// The conf of every run, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Create the runs and return, without following them.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub remote: Remote,
+}
 
 pub fn backfill(args: &BackfillArgs) -> ExitCode {
     let body = match request(args) {
@@ -19,9 +47,7 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
     };
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
-        let created = api
-            .json(reqwest::Method::POST, "/backfills", Some(body))
-            .await?;
+        let created = api.create_backfill(&body).await?;
         let runs: Vec<String> = created["dag_run_ids"]
             .as_array()
             .into_iter()
@@ -37,14 +63,7 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
                 created["skipped"]
             );
         }
-        let dag = api
-            .json(
-                reqwest::Method::GET,
-                &format!("/dags/{}", urlencode(&args.dag_id)),
-                None,
-            )
-            .await?;
-        let paused = dag["is_paused"].as_bool().unwrap_or(false);
+        let paused = api.dag(&args.dag_id, Read::Local).await?.is_paused;
         if paused && output == Output::Text {
             println!(
                 "{} is paused: its backfill runs start when it is unpaused (kairos dags unpause {})",
@@ -63,7 +82,7 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
         }
         let failed = states.iter().filter(|(_, s)| s == "failed").count();
         if failed > 0 {
-            return Err(format!("{failed} of {} backfill run(s) failed", runs.len()));
+            return Err(format!("{failed} of {} backfill run(s) failed", runs.len()).into());
         }
         Ok(())
     })
@@ -94,29 +113,19 @@ fn request(args: &BackfillArgs) -> Result<Value, String> {
 /// Polls the DAG's runs until every run of the backfill has finished; their
 /// final states.
 async fn follow(
-    api: &Api,
+    api: &Client,
     dag_id: &str,
     runs: &[String],
     output: Output,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, Failure> {
     let wanted: BTreeSet<&str> = runs.iter().map(String::as_str).collect();
-    let path = format!("/dags/{}/dagRuns", urlencode(dag_id));
     let mut last = String::new();
     loop {
-        let all = api.all_pages(&path, "dag_runs").await?;
+        let all = api.dag_runs(dag_id, Read::Local).await?;
         let states: Vec<(String, String)> = all
-            .iter()
-            .filter(|r| {
-                r["dag_run_id"]
-                    .as_str()
-                    .is_some_and(|id| wanted.contains(id))
-            })
-            .map(|r| {
-                (
-                    r["dag_run_id"].as_str().unwrap_or("").to_string(),
-                    r["state"].as_str().unwrap_or("").to_string(),
-                )
-            })
+            .into_iter()
+            .filter(|r| wanted.contains(r.dag_run_id.as_str()))
+            .map(|r| (r.dag_run_id, r.state))
             .collect();
         let count = |s: &str| states.iter().filter(|(_, st)| st == s).count();
         let (success, failed) = (count("success"), count("failed"));
@@ -138,7 +147,8 @@ async fn follow(
             return Err(format!(
                 "{} backfill run(s) are gone (deleted?)",
                 runs.len() - states.len()
-            ));
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

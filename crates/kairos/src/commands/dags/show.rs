@@ -1,75 +1,39 @@
-//! `kairos dags validate` and `kairos dags show`: reading DAG files locally.
+//! `kairos dags show FILE`: the DAGs of a file, read locally: tasks, edges,
+//! schedule and the next data intervals.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::diag::{Diagnostic, Severity};
+use clap::Args;
 use kairos_dag::graph::DagGraph;
-use kairos_dag::load::{LoadOptions, load_file, load_paths};
+use kairos_dag::load::{LoadOptions, load_file};
 use kairos_dag::model::Task;
 use kairos_dag::timetable::DagRunInfo;
 use kairos_dag::version::VersionContent;
 use serde_json::json;
 
-use crate::cli::{Output, ShowArgs, ValidateArgs};
+use super::validate::PROBLEMS;
+use crate::commands::output::Output;
 use crate::table;
 
-/// Exit code for "the files have problems" (usage errors exit 2, from clap).
-const PROBLEMS: u8 = 1;
-
-pub fn validate(args: &ValidateArgs) -> ExitCode {
-    let (files, problems) = load_paths(&args.paths, &LoadOptions::default());
-    let all: Vec<&Diagnostic> = problems
-        .iter()
-        .chain(files.iter().flat_map(|f| f.diagnostics.iter()))
-        .collect();
-    let errors = all.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = all.len() - errors;
-    let dags: usize = files.iter().map(|f| f.dags.len()).sum();
-    match args.output {
-        Output::Json => {
-            let report = json!({
-                "files": files.iter().map(|f| json!({
-                    "path": f.path,
-                    "dags": f.dags.iter().map(|v| &v.dag.dag_id).collect::<Vec<_>>(),
-                    "diagnostics": f.diagnostics,
-                })).collect::<Vec<_>>(),
-                "problems": problems,
-                "valid_dags": dags,
-                "errors": errors,
-                "warnings": warnings,
-            });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-        }
-        Output::Text => {
-            for d in &problems {
-                eprintln!("{d}");
-            }
-            for f in &files {
-                for d in &f.diagnostics {
-                    eprintln!("{d}");
-                }
-                if !f.dags.is_empty() {
-                    let ids: Vec<&str> = f.dags.iter().map(|v| v.dag.dag_id.as_str()).collect();
-                    println!("ok  {}: {}", f.path, ids.join(", "));
-                }
-            }
-            println!(
-                "{} file(s) checked: {dags} valid DAG(s), {errors} error(s), {warnings} warning(s)",
-                files.len()
-            );
-        }
-    }
-    if errors > 0 || (args.strict && warnings > 0) || files.is_empty() && !problems.is_empty() {
-        ExitCode::from(PROBLEMS)
-    } else {
-        ExitCode::SUCCESS
-    }
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A DAG file.
+    pub file: PathBuf,
+    /// Show only this DAG of the file.
+    #[arg(long)]
+    pub dag: Option<String>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Compute intervals as if it were this time (RFC 3339), instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// How many upcoming data intervals to list.
+    #[arg(long, default_value_t = 5)]
+    pub intervals: usize,
 }
-
 pub fn show(args: &ShowArgs) -> ExitCode {
     let now = match &args.now {
         None => Utc::now(),

@@ -1,10 +1,9 @@
 //! A real cluster on one machine: `kairos server` processes on 127.0.0.1, each with
 //! its own data dir and ports, killed (SIGKILL) when the handle is dropped. The
-//! multi-node tests, the benchmark and the chaos suite run clusters this way: real
-//! processes and real sockets, never in-process mocks.
+//! multi-node tests and the benchmark run clusters this way: real processes and
+//! real sockets, never in-process mocks. Waits poll a condition until a deadline.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -12,19 +11,14 @@ use std::time::{Duration, Instant};
 use kairos_proto::v1::NodeStatus;
 use kairos_state::Query;
 
-use crate::client::ClusterClient;
+use kairos_server::client::ClusterClient;
+
+use crate::ports::free_addr;
 
 /// Raft timings for a machine busy with many servers and debug builds (the test
 /// suite on two cores): slower to notice a dead leader than the defaults, and
 /// immune to scheduling hiccups of a few hundred milliseconds.
 pub const CALM_TIMINGS: [&str; 4] = ["--heartbeat-ms", "100", "--election-timeout-ms", "600-1200"];
-
-/// A free port on 127.0.0.1 (the listener is closed again before the server binds).
-pub fn free_port() -> std::io::Result<u16> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-}
 
 pub struct Node {
     pub id: u64,
@@ -72,8 +66,8 @@ impl Cluster {
         for id in 1..=n {
             nodes.push(Node {
                 id,
-                grpc: format!("127.0.0.1:{}", free_port()?),
-                http: format!("127.0.0.1:{}", free_port()?),
+                grpc: free_addr()?,
+                http: free_addr()?,
                 data_dir: dir.path().join(format!("node{id}")),
                 log: dir.path().join(format!("node{id}.log")),
                 child: None,
@@ -354,64 +348,4 @@ impl Cluster {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         ))
     }
-}
-
-/// The `PutDagVersion` command for one DAG written as YAML (tests and the bench).
-pub fn put_dag_command(yaml: &str) -> Result<kairos_state::Command, String> {
-    let loaded = kairos_dag::load::load_bytes(
-        "dags/pushed.yml",
-        Path::new("dags/pushed.yml"),
-        yaml.as_bytes(),
-        &std::collections::BTreeMap::new(),
-        &kairos_dag::load::LoadOptions::default(),
-    );
-    if loaded.has_errors() {
-        return Err(format!("{:?}", loaded.diagnostics));
-    }
-    let content = loaded
-        .dags
-        .into_iter()
-        .next()
-        .ok_or_else(|| "the YAML holds no DAG".to_string())?;
-    Ok(kairos_state::Command::PutDagVersion {
-        content,
-        files: loaded.contents,
-    })
-}
-
-/// The `PutDagVersion` commands for every DAG of a YAML file on disk, with the
-/// files it references (Python callables, scripts) read from beside it.
-pub fn put_dag_file_commands(path: &Path) -> Result<Vec<kairos_state::Command>, String> {
-    let loaded = kairos_dag::load::load_file(path, &kairos_dag::load::LoadOptions::default());
-    if loaded.has_errors() {
-        return Err(format!("{:?}", loaded.diagnostics));
-    }
-    Ok(loaded
-        .dags
-        .into_iter()
-        .map(|content| kairos_state::Command::PutDagVersion {
-            content,
-            files: loaded.contents.clone(),
-        })
-        .collect())
-}
-
-/// A chain of `n` BashOperator tasks `t00 >> t01 >> ...` of `true`, unpaused, no
-/// schedule.
-pub fn chain_yaml(dag_id: &str, n: usize) -> String {
-    chain_yaml_of(dag_id, n, "true")
-}
-
-/// [`chain_yaml`] whose tasks run `bash_command` (single-quoted YAML).
-pub fn chain_yaml_of(dag_id: &str, n: usize, bash_command: &str) -> String {
-    let mut yaml = format!(
-        "{dag_id}:\n  schedule: null\n  is_paused_upon_creation: false\n  max_active_tasks: 64\n  tasks:\n"
-    );
-    for i in 0..n {
-        yaml.push_str(&format!("    t{i:02}:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: '{bash_command}'\n"));
-        if i > 0 {
-            yaml.push_str(&format!("      dependencies: [t{:02}]\n", i - 1));
-        }
-    }
-    yaml
 }

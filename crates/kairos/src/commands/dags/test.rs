@@ -8,13 +8,16 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use kairos_client::api::{DagRun, TaskInstance, TriggerRun};
+use kairos_client::{Client, Read};
 use kairos_dag::load::{LoadOptions, load_file};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::api_client::{Api, fail, urlencode};
-use super::args::{parse_conf, parse_date};
-use super::remote::prepare;
-use crate::cli::{DagTestArgs, Output};
+use super::test_args::DagTestArgs;
+use super::upload::prepare;
+use crate::commands::args::{parse_conf_map, parse_date};
+use crate::commands::connect::{Failure, fail};
+use crate::commands::output::{Output, print_json};
 use crate::table;
 
 const FINISHED: [&str; 5] = ["success", "failed", "skipped", "upstream_failed", "removed"];
@@ -54,13 +57,21 @@ fn choose_dag(args: &DagTestArgs, opts: &LoadOptions) -> Result<String, String> 
     }
 }
 
-fn loopback_addr() -> Result<String, String> {
-    kairos_server::local_cluster::free_port()
-        .map(|port| format!("127.0.0.1:{port}"))
-        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
+/// Two distinct free addresses on 127.0.0.1 for the in-process node (gRPC, HTTP).
+/// Both listeners are held at once, so the OS cannot give the same port twice;
+/// they are closed again just before the node binds them.
+fn loopback_addrs() -> Result<(String, String), String> {
+    let bind = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr().map(|a| (l, a)))
+            .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
+    };
+    let (_grpc_listener, grpc) = bind()?;
+    let (_http_listener, http) = bind()?;
+    Ok((grpc.to_string(), http.to_string()))
 }
 
-fn run(args: &DagTestArgs) -> Result<bool, String> {
+fn run(args: &DagTestArgs) -> Result<bool, Failure> {
     let opts = LoadOptions {
         bundle: kairos_dag::model::defaults::BUNDLE.to_string(),
         team: None,
@@ -71,13 +82,13 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
         Some(text) => parse_date("--logical-date", text)?,
         None => chrono::Utc::now(),
     };
-    let conf = parse_conf(args.conf.as_deref())?;
+    let conf = parse_conf_map(args.conf.as_deref())?.into_iter().collect();
     let dir = tempfile::Builder::new()
         .prefix("kairos-dags-test-")
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let (grpc, http) = (loopback_addr()?, loopback_addr()?);
-    let (mut server, worker) = super::dev::local_stack(dir.path(), &grpc, &http, 4)?;
+    let (grpc, http) = loopback_addrs()?;
+    let (mut server, worker) = crate::commands::dev::local_stack(dir.path(), &grpc, &http, 4)?;
     server.scheduler.create_scheduled_runs = false;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,26 +100,20 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
     runtime.block_on(async move {
         let serving = tokio::spawn(kairos_server::server::run(server));
         let working = tokio::spawn(kairos_worker::run(worker));
-        let api = Api::to(&http, None)?;
+        let api = Client::new(&http)?;
         wait_for_leader(&api).await?;
-        api.push(&upload, None).await?;
-        let dag_path = format!("/dags/{}", urlencode(&dag_id));
-        api.json(
-            reqwest::Method::PATCH,
-            &dag_path,
-            Some(json!({"is_paused": false})),
-        )
-        .await?;
+        upload.push(&api, None).await?;
+        api.set_paused(&dag_id, false).await?;
         let run_id = format!(
             "test__{}",
             kairos_dag::lifecycle::python_isoformat(logical_date)
         );
-        api.json(
-            reqwest::Method::POST,
-            &format!("{dag_path}/dagRuns"),
-            Some(json!({"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})),
-        )
-        .await?;
+        let run = TriggerRun {
+            dag_run_id: Some(run_id.clone()),
+            logical_date: Some(logical_date),
+            conf,
+        };
+        api.trigger(&dag_id, &run).await?;
         if output == Output::Text {
             println!("testing {dag_id} run {run_id} in a one-node cluster of this process");
         }
@@ -119,7 +124,7 @@ fn run(args: &DagTestArgs) -> Result<bool, String> {
     })
 }
 
-async fn wait_for_leader(api: &Api) -> Result<(), String> {
+async fn wait_for_leader(api: &Client) -> Result<(), Failure> {
     for _ in 0..200 {
         if let Ok(health) = api.health().await {
             if health["role"] == "leader" {
@@ -133,106 +138,102 @@ async fn wait_for_leader(api: &Api) -> Result<(), String> {
 
 /// Prints each task's log as it finishes, then a summary; whether the run succeeded.
 async fn follow(
-    api: &Api,
+    api: &Client,
     dag_id: &str,
     run_id: &str,
     output: Output,
     deadline: Instant,
-) -> Result<bool, String> {
-    let run_path = format!("/dags/{}/dagRuns/{}", urlencode(dag_id), urlencode(run_id));
-    let mut printed: BTreeSet<(String, i64)> = BTreeSet::new();
+) -> Result<bool, Failure> {
+    let mut printed: BTreeSet<(String, i32)> = BTreeSet::new();
     loop {
-        let tis = api
-            .all_pages(&format!("{run_path}/taskInstances"), "task_instances")
-            .await?;
+        let tis = api.task_instances(dag_id, run_id, Read::Local).await?;
         // In the order they finished, as a run's log would read.
-        let mut by_end: Vec<&Value> = tis.iter().collect();
-        by_end.sort_by_key(|t| t["end_date"].as_str().unwrap_or("").to_string());
+        let mut by_end: Vec<&TaskInstance> = tis.iter().collect();
+        by_end.sort_by_key(|t| t.end_date);
         for ti in by_end {
-            let state = ti["state"].as_str().unwrap_or("");
-            let key = (
-                ti["task_id"].as_str().unwrap_or("").to_string(),
-                ti["map_index"].as_i64().unwrap_or(-1),
-            );
-            if !FINISHED.contains(&state) || printed.contains(&key) {
+            let key = (ti.task_id.clone(), ti.map_index);
+            if !FINISHED.contains(&ti.state.as_str()) || printed.contains(&key) {
                 continue;
             }
             if output == Output::Text {
-                print_task_log(api, &run_path, ti).await;
+                print_task_log(api, ti).await;
             }
             printed.insert(key);
         }
-        let run = api.json(reqwest::Method::GET, &run_path, None).await?;
-        let state = run["state"].as_str().unwrap_or("");
-        if matches!(state, "success" | "failed") && printed.len() >= tis.len() {
-            summary(api, dag_id, &run, &tis, output).await;
-            return Ok(state == "success");
+        let run = api.dag_run(dag_id, run_id, Read::Local).await?;
+        if matches!(run.state.as_str(), "success" | "failed") && printed.len() >= tis.len() {
+            summary(api, dag_id, &run, &tis, output).await?;
+            return Ok(run.state == "success");
         }
         if Instant::now() > deadline {
-            summary(api, dag_id, &run, &tis, output).await;
+            summary(api, dag_id, &run, &tis, output).await?;
             return Err(format!(
-                "the run is still {state} after --timeout-secs; the tasks above are where it stands"
-            ));
+                "the run is still {} after --timeout-secs; the tasks above are where it stands",
+                run.state
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn print_task_log(api: &Api, run_path: &str, ti: &Value) {
-    let task_id = ti["task_id"].as_str().unwrap_or("");
-    let map_index = ti["map_index"].as_i64().unwrap_or(-1);
-    let try_number = ti["try_number"].as_u64().unwrap_or(0);
-    let label = if map_index >= 0 {
-        format!("{task_id}[{map_index}]")
+async fn print_task_log(api: &Client, ti: &TaskInstance) {
+    let label = if ti.map_index >= 0 {
+        format!("{}[{}]", ti.task_id, ti.map_index)
     } else {
-        task_id.to_string()
+        ti.task_id.clone()
     };
-    println!(
-        "--- {label}: {} (try {try_number})",
-        ti["state"].as_str().unwrap_or("?")
-    );
-    if try_number == 0 {
+    println!("--- {label}: {} (try {})", ti.state, ti.try_number);
+    if ti.try_number == 0 {
         return;
     }
-    let url = format!(
-        "{run_path}/taskInstances/{}/logs/{try_number}?map_index={map_index}",
-        urlencode(task_id)
-    );
-    match api.call(reqwest::Method::GET, &url, None).await {
-        Ok((_, text)) => print!("{text}"),
+    let log = api
+        .log(
+            &ti.dag_id,
+            &ti.dag_run_id,
+            &ti.task_id,
+            ti.try_number,
+            ti.map_index,
+            0,
+        )
+        .await;
+    match log {
+        Ok(chunk) => print!("{}", chunk.text),
         Err(e) => println!("(no log: {e})"),
     }
 }
 
 /// The run's task instances; with `--output json` also every run the throwaway
 /// cluster holds (the one triggered, since schedules make none).
-async fn summary(api: &Api, dag_id: &str, run: &Value, tis: &[Value], output: Output) {
+async fn summary(
+    api: &Client,
+    dag_id: &str,
+    run: &DagRun,
+    tis: &[TaskInstance],
+    output: Output,
+) -> Result<(), Failure> {
     if output == Output::Json {
-        let runs = api
-            .all_pages(&format!("/dags/{}/dagRuns", urlencode(dag_id)), "dag_runs")
-            .await
-            .unwrap_or_default();
-        let ids: Vec<&Value> = runs.iter().map(|r| &r["dag_run_id"]).collect();
-        println!(
-            "{}",
-            json!({"run": run, "task_instances": tis, "runs_in_cluster": ids})
-        );
-        return;
+        let runs = api.dag_runs(dag_id, Read::Local).await?;
+        let ids: Vec<&str> = runs.iter().map(|r| r.dag_run_id.as_str()).collect();
+        print_json(&json!({"run": run, "task_instances": tis, "runs_in_cluster": ids}))?;
+        return Ok(());
     }
     let rows: Vec<Vec<String>> = tis
         .iter()
         .map(|t| {
             vec![
-                t["task_id"].as_str().unwrap_or("").to_string(),
-                match t["map_index"].as_i64() {
-                    Some(i) if i >= 0 => i.to_string(),
-                    _ => String::new(),
+                t.task_id.clone(),
+                if t.map_index >= 0 {
+                    t.map_index.to_string()
+                } else {
+                    String::new()
                 },
-                t["state"].as_str().unwrap_or("none").to_string(),
-                t["try_number"].to_string(),
+                t.state.clone(),
+                t.try_number.to_string(),
             ]
         })
         .collect();
     print!("{}", table::render(&["TASK", "MAP", "STATE", "TRY"], &rows));
-    println!("run: {}", run["state"].as_str().unwrap_or("?"));
+    println!("run: {}", run.state);
+    Ok(())
 }

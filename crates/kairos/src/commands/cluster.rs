@@ -3,12 +3,51 @@
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
-
-use super::api_client::{Api, urlencode, with_api};
-use crate::cli::{ClusterArgs, ClusterCommand, Output};
-use crate::table;
+use clap::{Args, Subcommand};
+use kairos_client::Client;
 use kairos_server::config::parse_peers;
+use serde_json::Value;
+
+use super::connect::{Failure, Remote, with_api};
+use super::output::Output;
+use crate::table::{self, cell};
+
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Each member's id, address, role, term, last log index, last applied, and the leader.
+    Status,
+    /// Initialize a new cluster through --server, with these voters
+    /// (`ID=HOST:PORT,...`; that server alone when empty). Not needed when servers
+    /// were started with --peers.
+    Init {
+        #[arg(long, default_value = "")]
+        members: String,
+    },
+    /// Add a node: first as a learner, then as a voter once it has caught up.
+    AddNode {
+        #[arg(long)]
+        node_id: u64,
+        /// The new node's gRPC address.
+        #[arg(long)]
+        grpc_addr: String,
+        /// The new node's HTTP address.
+        #[arg(long, default_value = "")]
+        http_addr: String,
+    },
+    /// Remove a node from the cluster.
+    RemoveNode {
+        #[arg(long)]
+        node_id: u64,
+    },
+}
 
 pub fn cluster(args: &ClusterArgs) -> ExitCode {
     let output = args.remote.output;
@@ -16,18 +55,11 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
         match &args.command {
             ClusterCommand::Status => status(&api, output).await,
             ClusterCommand::Init { members } => {
-                let members: Vec<Value> = parse_peers(members)
+                let members: Vec<(u64, String)> = parse_peers(members)
                     .map_err(|e| e.to_string())?
                     .into_iter()
-                    .map(|(node_id, grpc_addr)| json!({"node_id": node_id, "grpc_addr": grpc_addr}))
                     .collect();
-                let answer = api
-                    .json(
-                        reqwest::Method::POST,
-                        "/cluster/init",
-                        Some(json!({ "members": members })),
-                    )
-                    .await?;
+                let answer = api.init_cluster(&members).await?;
                 print_or(output, &answer, || "initialized".to_string());
                 Ok(())
             }
@@ -36,13 +68,7 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
                 grpc_addr,
                 http_addr,
             } => {
-                let answer = api
-                    .json(
-                        reqwest::Method::POST,
-                        "/cluster/nodes",
-                        Some(json!({"node_id": node_id, "grpc_addr": grpc_addr, "http_addr": http_addr})),
-                    )
-                    .await?;
+                let answer = api.add_node(*node_id, grpc_addr, http_addr).await?;
                 print_or(output, &answer, || {
                     format!(
                         "node {node_id} is a voter (membership entry {})",
@@ -52,8 +78,7 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
                 Ok(())
             }
             ClusterCommand::RemoveNode { node_id } => {
-                let path = format!("/cluster/nodes/{}", urlencode(&node_id.to_string()));
-                let answer = api.json(reqwest::Method::DELETE, &path, None).await?;
+                let answer = api.remove_node(*node_id).await?;
                 print_or(output, &answer, || {
                     format!(
                         "node {node_id} removed (membership entry {})",
@@ -74,26 +99,21 @@ fn print_or(output: Output, answer: &Value, text: impl FnOnce() -> String) {
 }
 
 /// Every member as it reports itself, and who leads.
-async fn status(api: &Api, output: Output) -> Result<(), String> {
-    let view = api.json(reqwest::Method::GET, "/cluster", None).await?;
+async fn status(api: &Client, output: Output) -> Result<(), Failure> {
+    let view = api.cluster().await?;
     if output == Output::Json {
         println!("{view}");
         return Ok(());
     }
     let members = view["members"].as_array().cloned().unwrap_or_default();
-    let text = |v: &Value| match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let rows: Vec<Vec<String>> = members
         .iter()
         .map(|m| {
             let s = &m["status"];
             if s.is_null() {
                 vec![
-                    text(&m["node_id"]),
-                    text(&m["grpc_addr"]),
+                    cell(&m["node_id"]),
+                    cell(&m["grpc_addr"]),
                     "unreachable".into(),
                     "-".into(),
                     "-".into(),
@@ -102,13 +122,13 @@ async fn status(api: &Api, output: Output) -> Result<(), String> {
                 ]
             } else {
                 vec![
-                    text(&s["node_id"]),
-                    text(&s["grpc_addr"]),
-                    text(&s["role"]),
-                    text(&s["term"]),
-                    text(&s["last_log_index"]),
-                    text(&s["last_applied"]),
-                    text(&s["leader_id"]),
+                    cell(&s["node_id"]),
+                    cell(&s["grpc_addr"]),
+                    cell(&s["role"]),
+                    cell(&s["term"]),
+                    cell(&s["last_log_index"]),
+                    cell(&s["last_applied"]),
+                    cell(&s["leader_id"]),
                 ]
             }
         })
@@ -120,7 +140,7 @@ async fn status(api: &Api, output: Output) -> Result<(), String> {
     let leaders: Vec<String> = members
         .iter()
         .filter(|m| m["status"]["role"] == "leader")
-        .map(|m| text(&m["node_id"]))
+        .map(|m| cell(&m["node_id"]))
         .collect();
     match leaders.as_slice() {
         [leader] => println!("leader: node {leader}"),

@@ -1,0 +1,84 @@
+//! DAG runs as the API shows them, and the bodies that trigger and mark one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagRun {
+    pub dag_id: String,
+    pub dag_run_id: String,
+    /// scheduled, manual, backfill or asset_triggered.
+    pub run_type: String,
+    /// queued, running, success or failed.
+    pub state: String,
+    /// The DAG version the run is pinned to.
+    pub version: u32,
+    pub logical_date: Option<DateTime<Utc>>,
+    pub data_interval_start: Option<DateTime<Utc>>,
+    pub data_interval_end: Option<DateTime<Utc>>,
+    pub run_after: DateTime<Utc>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub conf: BTreeMap<String, Value>,
+    pub triggered_by: String,
+    pub backfill_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagRunList {
+    pub dag_runs: Vec<DagRun>,
+    pub next: Option<String>,
+}
+
+/// POST body to trigger a run (all optional, as in Airflow).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRun {
+    pub dag_run_id: Option<String>,
+    pub logical_date: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub conf: BTreeMap<String, Value>,
+}
+
+/// The states a run can be marked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkRunState {
+    Success,
+    Failed,
+}
+
+/// `PATCH` of a run: mark it success or failed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DagRunPatch {
+    pub state: MarkRunState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_read_back_as_the_server_reads_them() {
+        // The server refuses unknown fields: what a client writes must read back.
+        let trigger = TriggerRun {
+            dag_run_id: Some("r1".into()),
+            ..TriggerRun::default()
+        };
+        let text = serde_json::to_string(&trigger).expect("serializes");
+        let back: TriggerRun = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back.dag_run_id.as_deref(), Some("r1"));
+        let text = serde_json::to_string(&DagRunPatch {
+            state: MarkRunState::Failed,
+        })
+        .expect("serializes");
+        assert_eq!(text, r#"{"state":"failed"}"#);
+    }
+}

@@ -1,0 +1,30 @@
+//! DAGs: list, read, pause and unpause.
+
+use kairos_api::{Dag, DagList, DagPatch};
+use reqwest::Method;
+
+use crate::error::Error;
+use crate::path;
+use crate::transport::{Client, Read, with_query};
+
+impl Client {
+    /// Every DAG of the cluster, in id order.
+    pub async fn dags(&self) -> Result<Vec<Dag>, Error> {
+        self.all::<DagList>("/dags").await
+    }
+
+    pub async fn dag(&self, dag_id: &str, read: Read) -> Result<Dag, Error> {
+        let params = read.param().into_iter().collect::<Vec<_>>();
+        self.get(&with_query(&path::dag(dag_id), &params)).await
+    }
+
+    /// Pauses (no new runs, no new tasks) or unpauses a DAG; the DAG after it.
+    pub async fn set_paused(&self, dag_id: &str, is_paused: bool) -> Result<Dag, Error> {
+        self.request(
+            Method::PATCH,
+            &path::dag(dag_id),
+            Some(&DagPatch { is_paused }),
+        )
+        .await
+    }
+}

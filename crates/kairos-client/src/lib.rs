@@ -1,0 +1,38 @@
+//! A typed client of the Kairos REST API (`/api/v1`), as Nomad's `api` package is
+//! Nomad's: the CLI, the chaos suite and the benchmark reach the cluster through
+//! it, and its answers are `kairos-api`'s wire types, the very types the server
+//! serializes, so client and server cannot disagree on a field.
+//!
+//! A [`Client`] knows one node or several: a node that cannot be reached is
+//! skipped for the next, so a caller keeps working while any of them is up
+//! ([`Failover`] says what else moves a call on). Lists are followed page by page.
+//! Errors say what happened: no node answered, a node answered with a problem
+//! (its status and detail), or the answer was not what the API documents.
+//!
+//! Endpoints whose wire types still live in the server's handler files (pools,
+//! variables, versions, cluster membership, pushes, backfills, clearing, XComs)
+//! answer `serde_json::Value` here until those types move into `kairos-api`.
+
+mod backfills;
+mod cluster;
+mod dag_files;
+mod dags;
+mod error;
+mod logs;
+mod paging;
+mod path;
+mod pools;
+mod runs;
+mod task_instances;
+mod transport;
+mod variables;
+mod versions;
+
+pub use error::Error;
+pub use kairos_api as api;
+pub use logs::LogChunk;
+pub use paging::Paged;
+pub use path::encode;
+pub use reqwest::Method;
+pub use runs::RunsQuery;
+pub use transport::{Builder, Client, Failover, Read};

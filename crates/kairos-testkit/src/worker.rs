@@ -1,0 +1,294 @@
+//! A minimal worker that speaks the real worker protocol, for tests and the bench:
+//! it registers, long-polls, "runs" each attempt by waiting a fixed time (no
+//! process), reports success with the attempt's token and heartbeats. It reaches
+//! the cluster through the real worker's connection ([`kairos_worker::conn::Conn`]),
+//! so it follows the leader across failovers exactly as `kairos worker` does. It
+//! records, on its own clock, when each attempt was received, finished and
+//! acknowledged, so that a test can check from the worker's side that no task
+//! instance ran twice at once.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use kairos_proto::v1::{
+    Assignment, HeartbeatRequest, PollRequest, RegisterRequest, ReportFinishedRequest,
+};
+use kairos_worker::conn::{CallError, Conn, TRY_CAP};
+use tokio::sync::{Notify, watch};
+
+/// One attempt as the worker saw it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub task_id: String,
+    pub run_id: String,
+    pub attempt: String,
+    pub try_number: u32,
+    pub received: Instant,
+    pub finished: Instant,
+    /// When the cluster acknowledged the report.
+    pub acknowledged: Option<Instant>,
+}
+
+#[derive(Default)]
+struct State {
+    running: HashSet<String>,
+    /// Finished, report not yet acknowledged.
+    unacked: HashSet<String>,
+    /// Every attempt token ever received (a repeat is not run again).
+    seen: HashSet<String>,
+    records: Vec<AttemptRecord>,
+}
+
+/// What the worker's tasks share.
+struct Shared {
+    conn: Conn,
+    register: RegisterRequest,
+    /// Registered with the leader `conn` talks to; cleared when a call says
+    /// the leader does not know this worker (a new leader).
+    registered: AtomicBool,
+    work: Duration,
+    state: Mutex<State>,
+    slot_freed: Notify,
+    stopped: watch::Receiver<bool>,
+}
+
+/// How long a poll waits on the leader for work.
+const POLL_WAIT: Duration = Duration::from_millis(1000);
+/// How often attempts are heartbeated.
+const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
+
+/// A running test worker; dropping the handle does not stop it, `stop` does.
+pub struct LocalWorker {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl LocalWorker {
+    /// Starts a worker serving `queue` with `slots` slots, each attempt taking
+    /// `work`, following the cluster at `addrs` (gRPC addresses). Must be called
+    /// inside a Tokio runtime. Fails only when `addrs` is empty.
+    pub fn start(
+        addrs: Vec<String>,
+        id: &str,
+        queue: &str,
+        slots: u32,
+        work: Duration,
+    ) -> Result<LocalWorker, String> {
+        let conn = Conn::new(addrs, None, None)?;
+        let (stop, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            conn,
+            register: RegisterRequest {
+                worker_id: id.to_string(),
+                queues: vec![queue.to_string()],
+                slots,
+                ..Default::default()
+            },
+            registered: AtomicBool::new(false),
+            work,
+            state: Mutex::new(State::default()),
+            slot_freed: Notify::new(),
+            stopped,
+        });
+        tokio::spawn(heartbeat_loop(shared.clone()));
+        tokio::spawn(poll_loop(shared.clone()));
+        Ok(LocalWorker { shared, stop })
+    }
+
+    pub fn records(&self) -> Vec<AttemptRecord> {
+        self.shared.state().records.clone()
+    }
+
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn worker_id(&self) -> String {
+        self.register.worker_id.clone()
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stopped.borrow()
+    }
+
+    /// Registers with the current leader unless already registered with it.
+    async fn ensure_registered(&self) -> Result<(), CallError> {
+        if self.registered.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.conn
+            .call_with(Duration::from_secs(30), TRY_CAP, |mut c| {
+                let request = self.register.clone();
+                async move { c.register(request).await }
+            })
+            .await?;
+        self.registered.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// After a failed call: register again when the leader does not know us.
+    fn failed(&self, error: &CallError) {
+        if matches!(error, CallError::NotRegistered) {
+            self.registered.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn heartbeat_loop(shared: Arc<Shared>) {
+    while !shared.stopped() {
+        if shared.ensure_registered().await.is_ok() {
+            let request = HeartbeatRequest {
+                worker_id: shared.worker_id(),
+                attempts: shared.state().running.iter().cloned().collect(),
+            };
+            let sent = shared
+                .conn
+                .call_with(Duration::from_secs(1), TRY_CAP, |mut c| {
+                    let request = request.clone();
+                    async move { c.heartbeat(request).await }
+                })
+                .await;
+            if let Err(e) = sent {
+                shared.failed(&e);
+            }
+        }
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+    }
+}
+
+async fn poll_loop(shared: Arc<Shared>) {
+    let slots = shared.register.slots;
+    while !shared.stopped() {
+        if let Err(e) = shared.ensure_registered().await {
+            shared.failed(&e);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let (busy, known) = {
+            let s = shared.state();
+            let known: Vec<String> = s.running.iter().chain(s.unacked.iter()).cloned().collect();
+            (s.running.len() as u32, known)
+        };
+        if busy >= slots {
+            // No free slot: wait for one instead of polling for nothing.
+            tokio::select! {
+                _ = shared.slot_freed.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            continue;
+        }
+        let request = PollRequest {
+            worker_id: shared.worker_id(),
+            free_slots: slots - busy,
+            wait_ms: POLL_WAIT.as_millis() as u32,
+            known_attempts: known,
+        };
+        let polled = shared
+            .conn
+            .call_with(
+                Duration::from_secs(10),
+                POLL_WAIT + Duration::from_secs(5),
+                |mut c| {
+                    let request = request.clone();
+                    async move { c.poll(request).await }
+                },
+            )
+            .await;
+        match polled {
+            Ok(reply) => {
+                for task in reply.tasks {
+                    let fresh = {
+                        let mut s = shared.state();
+                        let fresh = s.seen.insert(task.attempt.clone());
+                        if fresh {
+                            s.running.insert(task.attempt.clone());
+                        }
+                        fresh
+                    };
+                    if fresh {
+                        tokio::spawn(execute(shared.clone(), task));
+                    }
+                }
+            }
+            Err(e) => {
+                shared.failed(&e);
+                if !matches!(e, CallError::NotRegistered) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn execute(shared: Arc<Shared>, task: Assignment) {
+    let received = Instant::now();
+    if !shared.work.is_zero() {
+        tokio::time::sleep(shared.work).await;
+    }
+    let finished = Instant::now();
+    let ti = task.ti.clone().unwrap_or_default();
+    {
+        let mut s = shared.state();
+        s.running.remove(&task.attempt);
+        s.unacked.insert(task.attempt.clone());
+        s.records.push(AttemptRecord {
+            task_id: ti.task_id.clone(),
+            run_id: ti.run_id.clone(),
+            attempt: task.attempt.clone(),
+            try_number: task.try_number,
+            received,
+            finished,
+            acknowledged: None,
+        });
+    }
+    shared.slot_freed.notify_one();
+    let report = ReportFinishedRequest {
+        worker_id: shared.worker_id(),
+        ti: Some(ti),
+        attempt: task.attempt.clone(),
+        state: "success".to_string(),
+        ..Default::default()
+    };
+    // Re-send until the cluster answers (accepted, or refused as stale). A call
+    // the cluster refuses outright is not sent again: the attempt then stays
+    // unacknowledged in the records, for the test to see.
+    loop {
+        let sent = shared
+            .conn
+            .call(Duration::from_secs(30), |mut c| {
+                let report = report.clone();
+                async move { c.report_finished(report).await }
+            })
+            .await;
+        match sent {
+            Ok(_) => break,
+            Err(CallError::Refused(_)) => return,
+            Err(e) => {
+                shared.failed(&e);
+                if shared.stopped() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    let mut s = shared.state();
+    s.unacked.remove(&task.attempt);
+    let now = Instant::now();
+    if let Some(r) = s
+        .records
+        .iter_mut()
+        .rev()
+        .find(|r| r.attempt == task.attempt)
+    {
+        r.acknowledged = Some(now);
+    }
+}

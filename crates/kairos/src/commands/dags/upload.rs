@@ -1,0 +1,99 @@
+//! DAG files read, validated and uploaded: what `dags push`, `dags test` and
+//! `kairos dev` share. Nothing is uploaded that does not validate locally first.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use kairos_client::Client;
+use kairos_dag::load::{LoadOptions, load_file};
+use serde_json::Value;
+
+/// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
+pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+/// One DAG file read and validated locally, ready to upload.
+pub(crate) struct Upload {
+    pub path: PathBuf,
+    file_name: String,
+    content: String,
+    files: BTreeMap<String, String>,
+}
+
+/// Reads and validates a DAG file, gathering the files it references; the
+/// problems, one per line, when it is not valid.
+pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Upload, String> {
+    let loaded = load_file(path, opts);
+    if loaded.has_errors() {
+        return Err(loaded.error_messages().join("\n"));
+    }
+    let mut files = BTreeMap::new();
+    for version in &loaded.dags {
+        for key in version.files.keys() {
+            if let Some(text) = loaded.file(version, key) {
+                files.insert(key.clone(), text.to_string());
+            }
+        }
+    }
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Upload {
+        path: path.to_path_buf(),
+        file_name,
+        content,
+        files,
+    })
+}
+
+impl Upload {
+    /// Uploads the file; the server's answer, or the error after the file's path.
+    pub(crate) async fn push(
+        &self,
+        client: &Client,
+        bundle: Option<&str>,
+    ) -> Result<Value, String> {
+        client
+            .push_dag_file(&self.file_name, &self.content, &self.files, bundle)
+            .await
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+/// `dag: new version V` lines for a push answer.
+pub(crate) fn describe_push(answer: &Value) -> Vec<String> {
+    answer["dags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|dag| {
+            let created = dag["created"].as_bool().unwrap_or(false);
+            format!(
+                "{}: {} version {}",
+                dag["dag_id"].as_str().unwrap_or("?"),
+                if created { "new" } else { "unchanged, still" },
+                dag["version"]
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,81 @@
+//! `kairos dags validate PATHS`: every problem of DAG files (or folders of them),
+//! read locally; exits 1 on any error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use kairos_dag::diag::{Diagnostic, Severity};
+use kairos_dag::load::{LoadOptions, load_paths};
+use serde_json::json;
+
+use crate::commands::output::Output;
+
+/// Exit code for "the files have problems" (usage errors exit 2, from clap).
+pub(crate) const PROBLEMS: u8 = 1;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// DAG files, or folders searched for *.yml and *.yaml.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Treat warnings (Airflow options Kairos ignores) as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn validate(args: &ValidateArgs) -> ExitCode {
+    let (files, problems) = load_paths(&args.paths, &LoadOptions::default());
+    let all: Vec<&Diagnostic> = problems
+        .iter()
+        .chain(files.iter().flat_map(|f| f.diagnostics.iter()))
+        .collect();
+    let errors = all.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = all.len() - errors;
+    let dags: usize = files.iter().map(|f| f.dags.len()).sum();
+    match args.output {
+        Output::Json => {
+            let report = json!({
+                "files": files.iter().map(|f| json!({
+                    "path": f.path,
+                    "dags": f.dags.iter().map(|v| &v.dag.dag_id).collect::<Vec<_>>(),
+                    "diagnostics": f.diagnostics,
+                })).collect::<Vec<_>>(),
+                "problems": problems,
+                "valid_dags": dags,
+                "errors": errors,
+                "warnings": warnings,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+        Output::Text => {
+            for d in &problems {
+                eprintln!("{d}");
+            }
+            for f in &files {
+                for d in &f.diagnostics {
+                    eprintln!("{d}");
+                }
+                if !f.dags.is_empty() {
+                    let ids: Vec<&str> = f.dags.iter().map(|v| v.dag.dag_id.as_str()).collect();
+                    println!("ok  {}: {}", f.path, ids.join(", "));
+                }
+            }
+            println!(
+                "{} file(s) checked: {dags} valid DAG(s), {errors} error(s), {warnings} warning(s)",
+                files.len()
+            );
+        }
+    }
+    if errors > 0 || (args.strict && warnings > 0) || files.is_empty() && !problems.is_empty() {
+        ExitCode::from(PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
