@@ -45,15 +45,18 @@ fn text(
     response
 }
 
-/// Asks the worker at `base` for the log; `None` when it does not answer.
+/// Asks the worker at `base` for the log; why not, when it does not answer.
 async fn from_worker(
     base: &str,
     ti: &TaskInstanceKey,
     try_number: u32,
     offset: u64,
-) -> Option<(String, Option<String>, Option<String>)> {
-    let mut url = reqwest::Url::parse(base).ok()?;
-    url.path_segments_mut().ok()?.extend([
+) -> Result<(String, Option<String>, Option<String>), String> {
+    let mut url =
+        reqwest::Url::parse(base).map_err(|e| format!("its log URL {base:?} is not a URL: {e}"))?;
+    url.path_segments_mut()
+        .map_err(|()| format!("its log URL {base:?} cannot take a path"))?
+        .extend([
         "logs",
         &ti.dag_id,
         &ti.run_id,
@@ -68,13 +71,13 @@ async fn from_worker(
         .timeout(std::time::Duration::from_secs(3))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .ok()?
+        .map_err(|e| format!("no HTTP client: {e}"))?
         .get(url)
         .send()
         .await
-        .ok()?;
+        .map_err(|e| format!("{base} did not answer: {e}"))?;
     if !response.status().is_success() {
-        return None;
+        return Err(format!("{base} answered {}", response.status()));
     }
     let header = |name: &str| {
         response
@@ -87,13 +90,17 @@ async fn from_worker(
     // At most what a worker sends in one answer (8 MiB) and a little more.
     let mut body = Vec::new();
     let mut response = response;
-    while let Some(chunk) = response.chunk().await.ok()? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{base} broke off its answer: {e}"))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > 9 * 1024 * 1024 {
-            return None;
+            return Err(format!("{base} sent more than 9 MiB in one answer"));
         }
     }
-    Some((String::from_utf8_lossy(&body).into_owned(), size, next))
+    Ok((String::from_utf8_lossy(&body).into_owned(), size, next))
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
@@ -132,9 +139,11 @@ pub async fn get_log(
             ended.and_then(|t| t.log_url.clone()),
         )
     };
+    let mut unreachable = None;
     if let Some(base) = &log_url {
-        if let Some((body, size, next)) = from_worker(base, &key, try_number, q.offset).await {
-            return Ok(text(body, "worker", size, next));
+        match from_worker(base, &key, try_number, q.offset).await {
+            Ok((body, size, next)) => return Ok(text(body, "worker", size, next)),
+            Err(why) => unreachable = Some(why),
         }
     }
     // The worker is gone: the tail replicated with the last finished attempt.
@@ -143,8 +152,9 @@ pub async fn get_log(
         return Ok(text(tail, "replicated-tail", None, None));
     }
     Err(Problem::not_found(format!(
-        "the log of try {try_number} is on worker {}, which does not answer{}",
+        "the log of try {try_number} is on worker {}, which does not answer ({}){}",
         worker.as_deref().unwrap_or("(none)"),
+        unreachable.as_deref().unwrap_or("it serves no logs"),
         if latest_finished {
             ", and no tail was replicated"
         } else {
