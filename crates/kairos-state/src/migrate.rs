@@ -110,6 +110,129 @@ mod tests {
         assert_eq!(store.digest().unwrap(), digest);
     }
 
+    /// A snapshot in version 1's format: the header of its day, and a backfill
+    /// where it kept them.
+    fn version_one_snapshot() -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut out = b"KAIROS-SNAPSHOT-1\n".to_vec();
+        let key = legacy_backfill_key("backfill-7.0");
+        let value = serde_json::to_vec(&record()).unwrap();
+        out.push(Cf::Index.tag());
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(&key);
+        out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        out.extend_from_slice(&value);
+        out.push(0);
+        let checksum = Sha256::digest(&out);
+        out.extend_from_slice(&checksum);
+        out
+    }
+
+    #[test]
+    fn a_version_one_snapshot_installs_in_todays_layout() {
+        let new = tempfile::tempdir().unwrap();
+        let new = Store::open(new.path()).unwrap();
+        new.install_snapshot(&version_one_snapshot()).unwrap();
+        assert_moved(&new);
+    }
+
+    #[test]
+    fn a_snapshot_from_a_newer_format_is_refused_by_its_header() {
+        let mut newer = version_one_snapshot();
+        newer[16] = b'9';
+        let store = tempfile::tempdir().unwrap();
+        let store = Store::open(store.path()).unwrap();
+        let error = store.install_snapshot(&newer).unwrap_err().to_string();
+        assert!(error.contains("newer Kairos"), "{error}");
+        assert!(error.contains("KAIROS-SNAPSHOT-9"), "{error}");
+    }
+
+    #[test]
+    fn a_migrated_store_equals_one_that_applied_the_same_log_today() {
+        use crate::apply::EntryToApply;
+        use crate::command::{Batch, Command};
+        use kairos_dag::load::{LoadOptions, load_bytes};
+        let yaml = "etl:\n  schedule: '@daily'\n  start_date: 2024-01-01\n  catchup: false\n  tasks:\n    t: {operator: bash, bash_command: 'true'}\n";
+        let files = std::collections::BTreeMap::new();
+        let loaded = load_bytes(
+            "etl.yml",
+            std::path::Path::new("dags/etl.yml"),
+            yaml.as_bytes(),
+            &files,
+            &LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let stamp = chrono::DateTime::parse_from_rfc3339("2024-02-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |d: &str| {
+            chrono::DateTime::parse_from_rfc3339(d)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let batches = [
+            Batch {
+                stamp,
+                commands: vec![Command::PutDagVersion {
+                    content: loaded.dags[0].clone(),
+                    files: loaded.contents.clone(),
+                }],
+            },
+            Batch {
+                stamp,
+                commands: vec![Command::CreateBackfill {
+                    dag_id: "etl".into(),
+                    from_date: at("2024-01-01T00:00:00Z"),
+                    to_date: at("2024-01-03T00:00:00Z"),
+                    reprocess_behavior: ReprocessBehavior::None,
+                    max_active_runs: 1,
+                    conf: Default::default(),
+                    triggered_by: "test".into(),
+                }],
+            },
+        ];
+        let apply = |store: &Store| {
+            for (i, batch) in batches.iter().enumerate() {
+                let results = store
+                    .apply(&[EntryToApply {
+                        index: i as u64 + 1,
+                        batch: Some(batch),
+                        raft_meta: Vec::new(),
+                    }])
+                    .unwrap();
+                assert!(results[0][0].is_ok(), "{:?}", results[0][0]);
+            }
+        };
+        let today = tempfile::tempdir().unwrap();
+        let today = Store::open(today.path()).unwrap();
+        apply(&today);
+        // The same log on a store that then keeps its backfills where an older
+        // Kairos did, reopened.
+        let older = tempfile::tempdir().unwrap();
+        let store = Store::open(older.path()).unwrap();
+        apply(&store);
+        let backfills = store
+            .scan_raw(Cf::Backfills, b"", None, usize::MAX)
+            .unwrap();
+        assert_eq!(backfills.len(), 1);
+        for (key, value) in backfills {
+            let mut legacy = LEGACY_BACKFILL_PREFIX.to_vec();
+            legacy.extend_from_slice(&key);
+            store
+                .db
+                .delete_cf(store.handle(Cf::Backfills), &key)
+                .unwrap();
+            store
+                .db
+                .put_cf(store.handle(Cf::Index), legacy, value)
+                .unwrap();
+        }
+        assert_ne!(store.digest().unwrap(), today.digest().unwrap());
+        drop(store);
+        let migrated = Store::open(older.path()).unwrap();
+        assert_eq!(migrated.digest().unwrap(), today.digest().unwrap());
+    }
+
     #[test]
     fn a_snapshot_from_an_older_node_installs_in_todays_layout() {
         let old = tempfile::tempdir().unwrap();

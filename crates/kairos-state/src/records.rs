@@ -1,4 +1,5 @@
-//! What the state machine stores: one record type per column family.
+//! What the state machine stores: one record type per column family, and the
+//! values the index family keeps (`Candidate`, `RunningAttempt`, `Timer`).
 //!
 //! Records are JSON in RocksDB: readable with any tool, tolerant of added fields,
 //! and deterministic (maps are ordered, so the same record is always the same bytes).

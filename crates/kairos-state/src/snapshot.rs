@@ -4,7 +4,7 @@
 //! entries atomically, so the view is the state after some whole entry). Its format:
 //!
 //! ```text
-//! "KAIROS-SNAPSHOT-1\n"
+//! "KAIROS-SNAPSHOT-2\n"   (version 1, before the `backfills` family, is read too)
 //! repeated: tag(u8, the column family) klen(u32 BE) key vlen(u32 BE) value
 //! 0u8 (end)
 //! sha256 of everything before (32 bytes)
@@ -19,7 +19,12 @@ use sha2::{Digest, Sha256};
 use crate::keys::Cf;
 use crate::store::{Store, StoreError};
 
-const MAGIC: &[u8] = b"KAIROS-SNAPSHOT-1\n";
+/// The header snapshots are written with. Version 2 may hold the `backfills`
+/// family (tag 10); a node that only knows version 1 refuses it by its header.
+const MAGIC: &[u8] = b"KAIROS-SNAPSHOT-2\n";
+/// Headers this node reads: today's, and version 1 (whose backfills sit in the
+/// index family and are moved on install, see `crate::migrate`).
+const READABLE: [&[u8]; 2] = [MAGIC, b"KAIROS-SNAPSHOT-1\n"];
 
 impl Store {
     /// Calls `visit` with every (family, key, value) of one consistent view, families
@@ -155,15 +160,31 @@ pub fn for_each_record<'a>(
     data: &'a [u8],
     mut visit: impl FnMut(Record<'a>),
 ) -> Result<(), StoreError> {
-    if data.len() < MAGIC.len() + 1 + 32 || !data.starts_with(MAGIC) {
-        return Err(damaged("it does not start with the Kairos snapshot header"));
+    let Some(magic) = READABLE.iter().find(|m| data.starts_with(m)) else {
+        return Err(if data.starts_with(b"KAIROS-SNAPSHOT-") {
+            StoreError::Snapshot(format!(
+                "the snapshot was made by a newer Kairos ({:?}); this node reads {}. \
+                 Upgrade this node first",
+                String::from_utf8_lossy(data.split(|b| *b == b'\n').next().unwrap_or(&[])),
+                READABLE
+                    .iter()
+                    .map(|m| String::from_utf8_lossy(m).trim_end().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))
+        } else {
+            damaged("it does not start with the Kairos snapshot header")
+        });
+    };
+    if data.len() < magic.len() + 1 + 32 {
+        return Err(damaged("it is shorter than an empty snapshot"));
     }
     let (body, checksum) = data.split_at(data.len() - 32);
     if Sha256::digest(body).as_slice() != checksum {
         return Err(damaged("its checksum does not match"));
     }
     let mut reader = Reader {
-        rest: &body[MAGIC.len()..],
+        rest: &body[magic.len()..],
     };
     loop {
         let tag = reader.take(1)?[0];

@@ -1,8 +1,10 @@
 //! The RocksDB store under the state machine: opening it, typed reads and scans.
 //!
 //! Writes happen only through [`crate::apply`] (one `WriteBatch` per applied group of
-//! entries) and [`crate::snapshot`] (one `WriteBatch` per installed snapshot), so the
-//! store is always the state after some whole number of log entries.
+//! entries), [`crate::snapshot`] (one `WriteBatch` per installed snapshot) and, once
+//! when a store opens, `crate::migrate` (moving an older layout's records, the same
+//! on every node), so the store is always the state after some whole number of log
+//! entries.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -416,6 +416,19 @@ fn variables_are_set_listed_read_and_deleted() {
 }
 
 #[test]
+fn marking_a_task_that_never_started_finished_stamps_its_start_and_end_as_airflow_does() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(CHAIN), run("etl", "r1")]);
+    let later = t0() + Duration::minutes(5);
+    let results = store.apply_at(later, vec![set("extract", S::Success, Actor::Mark, None)]);
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    let marked = store.store.task_instance(&ti("extract")).unwrap().unwrap();
+    assert_eq!(marked.state, S::Success);
+    assert_eq!(marked.start_date, Some(later));
+    assert_eq!(marked.end_date, Some(later));
+}
+
+#[test]
 fn time_comes_from_the_entry_and_never_runs_backwards() {
     let mut store = TempStore::new();
     let later = t0() + Duration::hours(1);

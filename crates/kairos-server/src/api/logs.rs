@@ -57,12 +57,12 @@ async fn from_worker(
     url.path_segments_mut()
         .map_err(|()| format!("its log URL {base:?} cannot take a path"))?
         .extend([
-        "logs",
-        &ti.dag_id,
-        &ti.run_id,
-        &ti.task_id,
-        &try_number.to_string(),
-    ]);
+            "logs",
+            &ti.dag_id,
+            &ti.run_id,
+            &ti.task_id,
+            &try_number.to_string(),
+        ]);
     url.query_pairs_mut()
         .append_pair("map_index", &ti.map_index.to_string())
         .append_pair("offset", &offset.to_string());

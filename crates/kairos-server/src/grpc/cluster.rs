@@ -42,15 +42,8 @@ impl Cluster for ClusterService {
     ) -> Result<Response<ProposeReply>, Status> {
         let request = request.into_inner();
         let bytes = request.commands_json.len();
-        if bytes > crate::node::MAX_PROPOSAL_BYTES {
-            // Refused before the JSON is parsed.
-            return Err(NodeError::Invalid(format!(
-                "the proposal is {bytes} bytes; a proposal may be at most {} bytes. \
-                 Send its commands in smaller proposals",
-                crate::node::MAX_PROPOSAL_BYTES
-            ))
-            .into());
-        }
+        // Refused before the JSON is parsed.
+        crate::node::check_size(bytes)?;
         let commands: Vec<Command> = serde_json::from_slice(&request.commands_json)
             .map_err(|e| Status::invalid_argument(format!("the commands are not valid: {e}")))?;
         let committed = self

@@ -20,7 +20,7 @@ use crate::client::ClusterClient;
 
 pub use error::NodeError;
 pub use kairos_raft::Committed;
-pub use propose::MAX_PROPOSAL_BYTES;
+pub use propose::{MAX_PROPOSAL_BYTES, check_size};
 pub use read::Consistency;
 pub use status::{role, status_json};
 

@@ -19,6 +19,17 @@ pub const MAX_PROPOSAL_BYTES: usize = 8 * 1024 * 1024;
 /// How long a forwarded request may take at the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Refuses a proposal of more than [`MAX_PROPOSAL_BYTES`] of JSON.
+pub fn check_size(bytes: usize) -> Result<(), NodeError> {
+    if bytes > MAX_PROPOSAL_BYTES {
+        return Err(NodeError::Invalid(format!(
+            "the proposal is {bytes} bytes; a proposal may be at most {MAX_PROPOSAL_BYTES} bytes. \
+             Send its commands in smaller proposals"
+        )));
+    }
+    Ok(())
+}
+
 impl Node {
     /// Proposes `commands` through the leader, wherever it is.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Committed, NodeError> {
@@ -49,12 +60,7 @@ impl Node {
         bytes: usize,
         forwarded: bool,
     ) -> Result<Committed, NodeError> {
-        if bytes > MAX_PROPOSAL_BYTES {
-            return Err(NodeError::Invalid(format!(
-                "the proposal is {bytes} bytes; a proposal may be at most {MAX_PROPOSAL_BYTES} bytes. \
-                 Send its commands in smaller proposals"
-            )));
-        }
+        check_size(bytes)?;
         if forwarded && !self.is_leader() {
             return Err(leader_moved());
         }

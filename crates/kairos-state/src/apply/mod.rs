@@ -44,7 +44,7 @@ pub struct EntryToApply<'a> {
     /// The commands, or `None` for Raft's own entries (blank, membership).
     pub batch: Option<&'a Batch>,
     /// The Raft glue's own records (last applied log id, membership), opaque here and
-    /// written in the same batch under their names in the meta family.
+    /// written in the same batch in the meta family, under `keys::meta::raft(name)`.
     pub raft_meta: Vec<(String, Vec<u8>)>,
 }
 

@@ -12,7 +12,7 @@
 //! schedules and [`crate::Command::Tick`]s when timers come due.
 //!
 //! Files from the bottom up: `sched` (the work list), `lookup` (reads), `counters`,
-//! `write` (every task-instance write, with its indexes), `plan`; then `attempt`,
+//! `write` (every task-instance write, with its indexes); then `attempt`,
 //! `start`, `mapping`, `runs`, `readiness`, `finish`, `timers`, `queueing`,
 //! `run_removal`, `xcom`, `gap`; `settle` on top; `due` and `explain` answer the
 //! leader's and the API's questions.

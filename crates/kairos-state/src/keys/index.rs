@@ -85,6 +85,13 @@ pub(crate) fn queued_prefix_of(key: &[u8]) -> Option<&[u8]> {
     key.get(..QUEUED.len() + end + 1)
 }
 
+/// The queue a queued-index key belongs to.
+pub fn queue_of(key: &[u8]) -> Option<String> {
+    let prefix = queued_prefix_of(key)?;
+    let name = prefix.get(QUEUED.len()..prefix.len() - 1)?;
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
 /// The tries of one task instance, in try order.
 pub fn tries_prefix(ti: &TaskInstanceKey) -> Vec<u8> {
     let mut key = TRIES.to_vec();
@@ -213,3 +220,17 @@ pub mod counter {
 /// The prefix backfills sat under in this family before they had their own
 /// (`crate::migrate` moves them).
 pub(crate) const LEGACY_BACKFILL_PREFIX: &[u8] = b"Fbackfill/";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_key_names_its_queue() {
+        let mut key = queued_prefix("gpu");
+        key.extend_from_slice(b"\x00\x00rest");
+        assert_eq!(queue_of(&key).as_deref(), Some("gpu"));
+        assert_eq!(queued_prefix_of(&key), Some(&queued_prefix("gpu")[..]));
+        assert_eq!(queue_of(b"Sxyz"), None);
+    }
+}

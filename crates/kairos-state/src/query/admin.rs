@@ -36,11 +36,8 @@ impl Store {
         let queued = self.scan_raw(Cf::Index, QUEUED, None, limit)?;
         depths.truncated |= queued.len() == limit;
         for (key, _) in queued {
-            let name = key[QUEUED.len()..].split(|b| *b == 0).next().unwrap_or(&[]);
-            *depths
-                .queued_by_queue
-                .entry(String::from_utf8_lossy(name).into_owned())
-                .or_default() += 1;
+            let name = index::queue_of(&key).unwrap_or_default();
+            *depths.queued_by_queue.entry(name).or_default() += 1;
         }
         Ok(depths)
     }

@@ -52,11 +52,10 @@ impl Store {
         run_id: &str,
         task_id: Option<&str>,
     ) -> Result<Vec<XComRecord>, StoreError> {
-        let mut prefix = keys::run_prefix(dag_id, run_id);
-        if let Some(task_id) = task_id {
-            prefix.extend_from_slice(task_id.as_bytes());
-            prefix.push(0);
-        }
+        let prefix = match task_id {
+            Some(task_id) => keys::task_prefix(dag_id, run_id, task_id),
+            None => keys::run_prefix(dag_id, run_id),
+        };
         Ok(self
             .scan::<XComRecord>(Cf::XComs, &prefix, None, usize::MAX)?
             .into_iter()
