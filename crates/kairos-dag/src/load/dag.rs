@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono_tz::Tz;
 
 use super::LoadOptions;
+use super::default_args::{Inherited, check_default_args};
 use super::deps::resolve_dependencies;
 use super::files::FileRefs;
 use super::groups::{read_groups, resolve_groups};
@@ -14,7 +15,7 @@ use super::read::{
     read_tz, read_u32,
 };
 use super::sink::{Scope, Sink};
-use super::task::{Inherited, TaskDraft, check_default_args, read_task};
+use super::task::{TaskDraft, read_task};
 use super::timetable::read_schedule;
 use crate::model::{Dag, MapSource, TaskOperator, defaults};
 use crate::timetable::Schedule;

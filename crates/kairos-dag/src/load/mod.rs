@@ -7,6 +7,7 @@
 
 mod aliases;
 mod dag;
+mod default_args;
 mod deps;
 mod files;
 mod groups;
