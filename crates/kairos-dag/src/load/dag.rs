@@ -4,17 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
-use super::LoadOptions;
+use super::default_args::{Inherited, check_default_args};
 use super::deps::resolve_dependencies;
 use super::files::FileRefs;
 use super::groups::{read_groups, resolve_groups};
 use super::keys::{IGNORED_DAG_KEYS, TASK_SETTINGS};
+use super::options::LoadOptions;
 use super::read::{
     MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text,
     read_tz, read_u32,
 };
 use super::sink::{Scope, Sink};
-use super::task::{Inherited, TaskDraft, check_default_args, read_task};
+use super::task::{TaskDraft, read_task};
 use super::timetable::read_schedule;
 use crate::model::{Dag, MapSource, TaskOperator, defaults};
 use crate::timetable::Schedule;

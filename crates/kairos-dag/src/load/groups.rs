@@ -3,10 +3,10 @@
 //! `default_args` of each group (its own over its parent's, down to the DAG's, each
 //! key replaced whole, as Airflow's `dict.update` does).
 
+use super::default_args::check_default_args;
 use super::merge::merge_shallow;
 use super::read::{MapReader, read_bool, read_string_list, read_text};
 use super::sink::{Scope, Sink};
-use super::task::check_default_args;
 use crate::model::TaskGroup;
 use crate::yaml::{Node, Pos, Value};
 

@@ -7,12 +7,14 @@
 
 mod aliases;
 mod dag;
+mod default_args;
 mod deps;
 mod files;
 mod groups;
 mod keys;
 mod merge;
 mod objects;
+mod options;
 mod read;
 mod sink;
 mod task;
@@ -20,6 +22,7 @@ mod timetable;
 
 pub use dag::is_valid_id;
 pub use files::{FileRefs, FsReader, MAX_FILE_BYTES, SourceReader, relative_key};
+pub use options::LoadOptions;
 pub use timetable::schedule_from_str;
 
 use std::collections::BTreeMap;
@@ -30,22 +33,6 @@ use crate::version::{FileContents, VersionContent};
 use crate::yaml;
 
 use sink::{Scope, Sink};
-
-/// Who the DAGs belong to; set by whoever pushes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadOptions {
-    pub bundle: String,
-    pub team: Option<String>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> LoadOptions {
-        LoadOptions {
-            bundle: crate::model::defaults::BUNDLE.to_string(),
-            team: None,
-        }
-    }
-}
 
 /// What one file gave: its valid DAGs, the contents of the files they reference
 /// (each distinct content once, by hash), and every problem found.

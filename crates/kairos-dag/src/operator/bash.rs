@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::FileSet;
 use super::args::Args;
+use super::files::FileSet;
 use super::sensor::SensorArgs;
 
 /// Airflow treats a `bash_command` ending in one of these as the path of a Jinja

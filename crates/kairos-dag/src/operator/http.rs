@@ -56,7 +56,7 @@ impl HttpOperator {
             match (k.as_str(), v) {
                 ("check_response", Value::Bool(b)) => check_response = *b,
                 ("verify", Value::Bool(b)) => verify_tls = *b,
-                ("timeout", v) => match super::duration_from_json(v) {
+                ("timeout", v) => match super::args::duration_from_json(v) {
                     Ok(d) => timeout = Some(d),
                     Err(e) => a.error(
                         "extra_options",

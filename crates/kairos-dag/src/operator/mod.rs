@@ -8,6 +8,7 @@
 
 mod args;
 pub(crate) mod bash;
+mod files;
 mod http;
 mod python;
 mod sensor;
@@ -15,12 +16,12 @@ mod trigger;
 
 pub use args::{ArgError, Args, duration_from_json, json_kind, timedelta_from_json};
 pub use bash::{BashCommand, BashOperator, BashSensor};
+pub use files::FileSet;
 pub use http::HttpOperator;
 pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
 pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
 pub use trigger::TriggerDagRunOperator;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -28,16 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::suggest::closest;
 
-/// The files of a DAG version, by key, as far as parsing needs to know them.
-pub trait FileSet {
-    fn contains_file(&self, key: &str) -> bool;
-}
-
-impl FileSet for BTreeMap<String, String> {
-    fn contains_file(&self, key: &str) -> bool {
-        self.contains_key(key)
-    }
-}
+use files::AnyFile;
 
 /// Which operator a task uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -374,15 +366,6 @@ impl Operator {
             Operator::ExternalTaskSensor(s) => Some(&s.sensor),
             _ => None,
         }
-    }
-}
-
-/// A file set that holds every key, for listing argument names.
-struct AnyFile;
-
-impl FileSet for AnyFile {
-    fn contains_file(&self, _key: &str) -> bool {
-        true
     }
 }
 

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::FileSet;
 use super::args::Args;
+use super::files::FileSet;
 use super::sensor::SensorArgs;
 
 /// A function in a file of the DAG version.

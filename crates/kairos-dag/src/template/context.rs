@@ -180,8 +180,8 @@ pub fn build_context(
                 "datetime",
                 Value::from_object(DatetimeClass { now: sources.now }),
             ),
-            ("ds_add", Value::from_function(super::ds_add)),
-            ("ds_format", Value::from_function(super::ds_format)),
+            ("ds_add", Value::from_function(super::macros::ds_add)),
+            ("ds_format", Value::from_function(super::macros::ds_format)),
         ])),
     );
     ctx.insert(

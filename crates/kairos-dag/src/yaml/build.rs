@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 
 use super::scalar::{resolve_plain, resolve_tagged};
-use super::{Key, Node, Pos, Value};
+use super::tree::{Key, Node, Pos, Value};
 
 /// Most nodes that aliases may produce in one file. Real DAG files stay far below.
 const ALIAS_NODE_BUDGET: usize = 200_000;

@@ -5,7 +5,7 @@
 //! octal 3, `1e5` is a string (1.1 floats need a dot). Only plain (unquoted)
 //! scalars are resolved; quoted and block scalars are always strings.
 
-use super::Value;
+use super::tree::Value;
 
 /// Resolves a plain scalar's text to a value, following PyYAML's implicit resolvers.
 pub(super) fn resolve_plain(text: &str) -> Value {

@@ -1,0 +1,18 @@
+//! The options of a load: who the loaded DAGs belong to (in a file of its own so that
+//! the loader's parts can take it without importing the loader's entry points).
+
+/// Who the DAGs belong to; set by whoever pushes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub bundle: String,
+    pub team: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            bundle: crate::model::defaults::BUNDLE.to_string(),
+            team: None,
+        }
+    }
+}

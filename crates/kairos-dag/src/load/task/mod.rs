@@ -1,0 +1,219 @@
+//! Reading one task: its structure (operator, dependencies, group), then its settings
+//! and its operator put together into a [`TaskDraft`]. The parts live beside it:
+//! `settings` (the `BaseOperator` settings), `arguments` (operator arguments and the
+//! files they name), `expand` (mapped tasks); what a task inherits is `default_args`.
+
+mod arguments;
+mod expand;
+mod settings;
+
+use std::collections::HashMap;
+
+use serde_json::Map;
+
+use super::default_args::Inherited;
+use super::files::FileRefs;
+use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE};
+use super::read::{MapReader, expect_str, read_string_list, read_text};
+use super::sink::{Scope, Sink};
+use crate::model::{Task, TaskOperator};
+use crate::operator::{Operator, OperatorKind};
+use crate::yaml::{Node, Pos};
+
+use arguments::{capture_file_args, put_arg, report_arg_errors};
+use expand::read_expand;
+use settings::read_settings;
+
+/// A task as read, before group prefixes and dependencies are resolved.
+pub struct TaskDraft {
+    /// The name used in the file (and in `dependencies`).
+    pub name: String,
+    pub pos: Pos,
+    pub group: Option<(String, Pos)>,
+    pub dependencies: Vec<(String, Pos)>,
+    /// Upstream tasks implied by `expand: {arg: upstream.output}`.
+    pub implied_upstream: Vec<(String, Pos)>,
+    /// The task, with `task_id` still the plain name and no upstream yet.
+    pub task: Task,
+    /// Keys of the version files this task needs.
+    pub files: Vec<String>,
+}
+
+/// Reads a task. `name` and `pos` come from the mapping key or the list item's
+/// `task_id`; `body` is the task's mapping.
+pub fn read_task(
+    name: &str,
+    pos: Pos,
+    body: &Node,
+    inherited: &Inherited<'_>,
+    refs: &mut FileRefs<'_>,
+    sink: &mut Sink,
+    dag_scope: &Scope,
+) -> Option<TaskDraft> {
+    let scope = dag_scope.task(name);
+    let mut r = MapReader::new(body, &format!("task `{name}`"), sink, &scope)?;
+    let mark = sink.mark();
+
+    let _ = r.take("task_id");
+    if let Some(d) = r.take("decorator") {
+        sink.error(
+            &scope,
+            d.pos,
+            "TaskFlow `decorator` tasks are not supported yet",
+            Some(
+                "use `operator: airflow.providers.standard.operators.python.PythonOperator` with \
+                  `python_callable_name` and `python_callable_file`"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    if let Some(v) = r.take("variables_as_arguments") {
+        sink.error(
+            &scope,
+            v.pos,
+            "`variables_as_arguments` reads Airflow Variables when the file is parsed; Kairos does not",
+            Some("use a template instead, e.g. `bash_command: \"{{ var.value.my_var }}\"`".into()),
+        );
+    }
+    let kind = match r.take("operator") {
+        None => {
+            sink.error(
+                &scope,
+                pos,
+                "the task has no `operator`",
+                Some(
+                    "add e.g. `operator: airflow.providers.standard.operators.bash.BashOperator`"
+                        .into(),
+                ),
+            );
+            None
+        }
+        Some(op) => expect_str(op, "operator", sink, &scope).and_then(|path| {
+            OperatorKind::from_path(path)
+                .map_err(|(msg, hint)| sink.error(&scope, op.pos, msg, hint))
+                .ok()
+        }),
+    };
+    let dependencies = r
+        .take("dependencies")
+        .map(|n| read_string_list(n, "dependencies", sink, &scope))
+        .unwrap_or_default();
+    let group = r
+        .take("task_group_name")
+        .and_then(|n| read_text(n, "task_group_name", sink, &scope).map(|g| (g, n.pos)));
+
+    let settings = read_settings(&mut r, inherited, sink, &scope);
+
+    r.warn_ignored(IGNORED_TASK_KEYS, sink, &scope);
+
+    let partial = r.take_with_key("partial");
+    let expand = r.take_with_key("expand");
+    // Whatever is left is the operator's arguments.
+    let rest = r.take_remaining();
+    let kind = kind?;
+
+    let mut args = Map::new();
+    let mut arg_pos: HashMap<String, Pos> = HashMap::new();
+    let mut value_pos: HashMap<String, Pos> = HashMap::new();
+    // Every argument that cannot be read is reported; the mark tells at the end.
+    for (k, v) in &rest {
+        value_pos.insert(k.name.clone(), v.pos);
+        put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+    }
+    if let Some((pk, pnode)) = partial {
+        match pnode.as_map() {
+            Some(entries) => {
+                for (k, v) in entries {
+                    if args.contains_key(&k.name) {
+                        sink.error(
+                            &scope,
+                            k.pos,
+                            format!("`{}` is given both in `partial` and on the task", k.name),
+                            None,
+                        );
+                    } else {
+                        put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+                    }
+                }
+            }
+            None => {
+                sink.error(
+                    &scope,
+                    pk.pos,
+                    "`partial` must be a mapping of operator arguments",
+                    None,
+                );
+            }
+        }
+    }
+    // default_args hold operator arguments too (Airflow applies each where the operator takes it).
+    let accepted = Operator::argument_names(kind);
+    if let Some(Node {
+        value: crate::yaml::Value::Map(defaults),
+        ..
+    }) = inherited.default_args
+    {
+        // An argument the task expands is not fixed by a default.
+        let expanded = |name: &str| expand.is_some_and(|(_, e)| e.get(name).is_some());
+        for (k, v) in defaults {
+            if accepted.contains(&k.name.as_str())
+                && !args.contains_key(&k.name)
+                && !expanded(&k.name)
+            {
+                put_arg(&mut args, &mut arg_pos, k, v, sink, &scope);
+            }
+        }
+    }
+
+    let mut files = Vec::new();
+    if !capture_file_args(kind, &mut args, &value_pos, refs, &mut files, sink, &scope) {
+        // The missing file is the problem; the operator's checks would only repeat it.
+        return None;
+    }
+
+    let also_known: Vec<&str> = TASK_SETTINGS
+        .iter()
+        .chain(TASK_STRUCTURE)
+        .copied()
+        .collect();
+    let mut implied_upstream = Vec::new();
+    let operator = match expand {
+        None => match Operator::parse(kind, &args, refs.all(), &also_known) {
+            Ok(op) => Some(TaskOperator::Plain { operator: op }),
+            Err(errs) => {
+                report_arg_errors(&errs, &arg_pos, pos, sink, &scope);
+                None
+            }
+        },
+        Some((ek, enode)) => read_expand(
+            kind,
+            ek,
+            enode,
+            args,
+            &arg_pos,
+            &accepted,
+            refs,
+            &mut files,
+            &mut implied_upstream,
+            sink,
+            &scope,
+        )
+        .map(TaskOperator::Mapped),
+    };
+
+    if sink.errors_since(mark) {
+        return None;
+    }
+    let mut task = settings?;
+    task.operator = operator?;
+    Some(TaskDraft {
+        name: name.to_string(),
+        pos,
+        group,
+        dependencies,
+        implied_upstream,
+        task,
+        files,
+    })
+}

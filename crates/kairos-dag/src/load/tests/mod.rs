@@ -1,0 +1,14 @@
+//! Loader tests over in-memory files: what valid files mean, and that every problem
+//! is reported once, at its line and column, with its DAG and task.
+//!
+//! One file per area: `dags` (a DAG's own keys), `defaults` (the `default:` block and
+//! `default_args`), `tasks` (operators, arguments, shipped files), `mapped` (mapped
+//! tasks), `groups` (task groups), `deps` (ids and dependencies); `support` loads.
+
+mod dags;
+mod defaults;
+mod deps;
+mod groups;
+mod mapped;
+mod support;
+mod tasks;
