@@ -51,12 +51,8 @@ pub async fn find_leader(api: &Api, n: usize) -> Option<u64> {
     for node in 0..n {
         let Some(one) = api.node(node) else { continue };
         if let Ok(health) = one.health().await {
-            if health["role"] == "leader" {
-                let term = health["term"].as_u64().unwrap_or(0);
-                let id = health["node_id"].as_u64().unwrap_or(0);
-                if best.is_none_or(|(t, _)| term > t) {
-                    best = Some((term, id));
-                }
+            if health.role == "leader" && best.is_none_or(|(t, _)| health.term > t) {
+                best = Some((health.term, health.node_id));
             }
         }
     }
@@ -260,12 +256,12 @@ async fn version_loop(
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         revision += 1;
         let dag = workload::versioned(revision);
-        if let Ok(body) = api::push(&api, revision as usize, &dag).await {
-            if let Some(pushed) = body["dags"].get(0) {
+        if let Ok(answer) = api::push(&api, revision as usize, &dag).await {
+            if let Some(pushed) = answer.dags.first() {
                 lock(&history).versions.push(PushedVersion {
                     revision,
-                    version: pushed["version"].as_u64().unwrap_or(0),
-                    created: pushed["created"].as_bool().unwrap_or(false),
+                    version: pushed.version,
+                    created: pushed.created,
                 });
             }
         }

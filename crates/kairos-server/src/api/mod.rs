@@ -26,7 +26,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use serde::Deserialize;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -121,24 +120,6 @@ where
             answer => return answer.map_err(Problem::from_node),
         }
     }
-}
-
-/// `?consistent=true` asks for a linearizable read.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct ReadOptions {
-    #[serde(default)]
-    pub consistent: bool,
-}
-
-/// `?limit=&after=`: pages in key order; `after` is the previous page's `next`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct Page {
-    /// At most this many (1 to 1000; default 100, 1000 for a run's task instances).
-    pub limit: Option<usize>,
-    /// Start after this key.
-    pub after: Option<String>,
-    #[serde(default)]
-    pub consistent: bool,
 }
 
 #[derive(OpenApi)]
