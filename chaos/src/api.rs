@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use kairos_client::api::{PushRequest, PushResponse};
 use kairos_client::{Client, Error, Failover};
-use serde_json::Value;
 
 use crate::workload::DagFile;
 
@@ -25,8 +25,13 @@ pub fn client(nodes: &[String]) -> Result<Client, Error> {
 }
 
 /// Pushes a workload DAG file, asking node `first` first.
-pub async fn push(api: &Client, first: usize, dag: &DagFile) -> Result<Value, Error> {
-    api.starting_at(first)
-        .push_dag_file(dag.file_name, &dag.yaml, &dag.files, None)
-        .await
+pub async fn push(api: &Client, first: usize, dag: &DagFile) -> Result<PushResponse, Error> {
+    let push = PushRequest {
+        file_name: dag.file_name.to_string(),
+        content: dag.yaml.clone(),
+        files: dag.files.clone(),
+        bundle: None,
+        team: None,
+    };
+    api.starting_at(first).push_dag_file(&push).await
 }

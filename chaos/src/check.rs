@@ -198,11 +198,11 @@ pub async fn check(outcome: &Outcome) -> Report {
         };
         xcoms.checked += 1;
         match api.xcom_entries(dag, run, task, Read::Consistent).await {
-            Ok(body) => {
-                let value = body["xcom_entries"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|x| x["key"] == "return_value"))
-                    .map(|x| x["value"].clone());
+            Ok(entries) => {
+                let value = entries
+                    .into_iter()
+                    .find(|x| x.key == "return_value")
+                    .map(|x| x.value);
                 if value.as_ref().and_then(|v| v.as_str()) != Some(want.as_str()) {
                     xcoms.violations.push(format!(
                         "{dag}/{run}/{task}: return_value {value:?}, the task printed {want:?}"
@@ -267,15 +267,15 @@ pub async fn check(outcome: &Outcome) -> Report {
     let mut versions = prop("acknowledged DAG versions kept, numbered without gaps");
     match api.versions("chaos_versions", Read::Consistent).await {
         Ok(list) => {
-            let numbers: Vec<u64> = list.iter().filter_map(|v| v["version"].as_u64()).collect();
-            let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+            let numbers: Vec<u32> = list.iter().map(|v| v.version).collect();
+            let expected: Vec<u32> = (1..=numbers.len() as u32).collect();
             if numbers != expected {
                 versions.violations.push(format!(
                     "versions are {numbers:?}, not 1..={}",
                     numbers.len()
                 ));
             }
-            let mut owner: BTreeMap<u64, u64> = BTreeMap::new();
+            let mut owner: BTreeMap<u32, u64> = BTreeMap::new();
             for pushed in history.versions.iter().filter(|p| p.created) {
                 versions.checked += 1;
                 if let Some(other) = owner.insert(pushed.version, pushed.revision) {
@@ -287,16 +287,16 @@ pub async fn check(outcome: &Outcome) -> Report {
                 let file = api
                     .version_file(
                         "chaos_versions",
-                        pushed.version as u32,
+                        pushed.version,
                         "chaos_versions.yml",
                         Read::Local,
                     )
                     .await;
                 match file {
-                    Ok(body)
-                        if body["content"].as_str().is_some_and(|c| {
-                            c.contains(&format!("# revision {}\n", pushed.revision))
-                        }) => {}
+                    Ok(file)
+                        if file
+                            .content
+                            .contains(&format!("# revision {}\n", pushed.revision)) => {}
                     other => versions.violations.push(format!(
                         "version {} (revision {}) does not hold its file: {other:?}",
                         pushed.version, pushed.revision

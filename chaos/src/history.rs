@@ -33,7 +33,7 @@ pub struct Triggered {
 #[derive(Debug, Clone)]
 pub struct PushedVersion {
     pub revision: u64,
-    pub version: u64,
+    pub version: u32,
     pub created: bool,
 }
 

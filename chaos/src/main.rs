@@ -9,11 +9,16 @@
 
 mod api;
 mod check;
+mod drive;
 mod faults;
 mod history;
+mod inject;
+mod leader;
 mod procs;
 mod proxy;
 mod run;
+mod settle;
+mod shared;
 mod workload;
 
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
-//! DAGs as the API shows them, and the change a client may make to one.
+//! DAGs as the API shows them, the filters of their list, and the change a
+//! client may make to one.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,4 +31,27 @@ pub struct DagList {
 #[serde(deny_unknown_fields)]
 pub struct DagPatch {
     pub is_paused: bool,
+}
+
+/// `GET /dags` paging and filters, as Airflow names them (one struct: a
+/// flattened one would read numbers as strings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct DagListQuery {
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<usize>,
+    /// Start after this DAG id (the previous page's `next`).
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::query::is_false")]
+    pub consistent: bool,
+    /// Only paused (`true`) or only active (`false`) DAGs.
+    pub paused: Option<bool>,
+    /// DAGs with any of these tags; repeat the parameter for more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// DAGs whose id contains this text.
+    pub dag_id_pattern: Option<String>,
+    /// DAGs of this bundle.
+    pub bundle: Option<String>,
+    /// DAGs owned by this team.
+    pub team: Option<String>,
 }

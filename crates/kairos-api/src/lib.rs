@@ -1,18 +1,44 @@
-//! The REST API's wire types: the JSON shapes the server answers with and the
-//! bodies it accepts, named as Airflow's stable REST API names them where the
-//! same thing exists (`dag_run_id`, `logical_date`, `is_paused`, ...). The server
-//! (`kairos-server::api`) and its clients (`kairos-client`) compile against these
-//! same types, so they cannot drift apart. Each derives utoipa's `ToSchema`, from
-//! which the server's OpenAPI document is generated.
+//! The REST API's wire types: the JSON shapes the server answers with, the
+//! bodies it accepts and the query parameters it reads, named as Airflow's
+//! stable REST API names them where the same thing exists (`dag_run_id`,
+//! `logical_date`, `is_paused`, ...). The server (`kairos-server::api`) and its
+//! clients (`kairos-client`) compile against these same types, so they cannot
+//! drift apart. Bodies derive utoipa's `ToSchema` and queries its `IntoParams`,
+//! from which the server's OpenAPI document is generated.
 //!
 //! Plain data only: no dependency on the state machine (so a client does not pull
 //! in RocksDB), no conversions from its records (those are the server's, in
-//! `kairos-server::api::convert`).
+//! `kairos-server::api::convert`). One file per resource; `query` holds the
+//! parameters many endpoints share.
 
+pub mod backfills;
+pub mod cluster;
+pub mod dag_files;
 pub mod dags;
+pub mod logs;
+pub mod pools;
+pub mod query;
 pub mod runs;
 pub mod task_instances;
+pub mod variables;
+pub mod versions;
+pub mod xcoms;
 
-pub use dags::{Dag, DagList, DagPatch};
-pub use runs::{DagRun, DagRunList, DagRunPatch, MarkRunState, TriggerRun};
-pub use task_instances::{Explanation, TaskInstance, TaskInstanceList, TaskTry, TaskTryList};
+pub use backfills::{Backfill, BackfillRequest, Reprocess};
+pub use cluster::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
+pub use dag_files::{PushRequest, PushResponse, PushedDag};
+pub use dags::{Dag, DagList, DagListQuery, DagPatch};
+pub use logs::LogQuery;
+pub use pools::{Pool, PoolBody, PoolList};
+pub use query::{Page, ReadOptions};
+pub use runs::{DagRun, DagRunList, DagRunPatch, MarkRunState, RunOrderParam, TriggerRun};
+pub use task_instances::{
+    ClearRequest, ClearResponse, Explanation, MarkRequest, TaskInstance, TaskInstanceList,
+    TaskInstanceQuery, TaskTry, TaskTryList,
+};
+pub use variables::{Variable, VariableBody, VariableList};
+pub use versions::{
+    Diff, FileKey, FileText, GraphTask, TaskChange, Version, VersionChanges, VersionDetail,
+    VersionList,
+};
+pub use xcoms::{XComEntry, XComList};

@@ -1,4 +1,5 @@
-//! DAG runs as the API shows them, and the bodies that trigger and mark one.
+//! DAG runs as the API shows them, the order of their list, and the bodies that
+//! trigger and mark one.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,15 @@ pub enum MarkRunState {
 #[serde(deny_unknown_fields)]
 pub struct DagRunPatch {
     pub state: MarkRunState,
+}
+
+/// `?order_by=`: the order of a run list, by Airflow's names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct RunOrderParam {
+    /// `run_id` (the default), `logical_date` (oldest first) or `-logical_date`
+    /// (newest first, as Airflow's grid shows them); `execution_date` is taken for
+    /// `logical_date`. A run without a logical date sorts by its `run_after`.
+    pub order_by: Option<String>,
 }
 
 #[cfg(test)]

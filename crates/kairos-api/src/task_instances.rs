@@ -1,5 +1,6 @@
 //! Task instances as the API shows them: their state, their ended tries, and why
-//! one is not running.
+//! one is not running; the query that names one, and the bodies that mark and
+//! clear them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,4 +60,49 @@ pub struct Explanation {
     pub state: Option<String>,
     pub queue: Option<String>,
     pub reasons: Vec<String>,
+}
+
+/// `?map_index=` (default -1, the unmapped instance) and `?consistent=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct TaskInstanceQuery {
+    pub map_index: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::query::is_false")]
+    pub consistent: bool,
+}
+
+/// Airflow's task instance PATCH body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    /// success, failed or skipped.
+    pub new_state: String,
+    pub note: Option<String>,
+}
+
+/// Airflow's `clearTaskInstances` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    pub dag_run_id: String,
+    /// The tasks to clear; all of the run's when empty.
+    #[serde(default)]
+    pub task_ids: Vec<String>,
+    #[serde(default)]
+    pub include_upstream: bool,
+    #[serde(default)]
+    pub include_downstream: bool,
+    /// Only instances that failed or whose upstream failed.
+    #[serde(default)]
+    pub only_failed: bool,
+    /// List what would be cleared without clearing it.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClearResponse {
+    /// The task ids chosen (after adding upstream / downstream and filtering).
+    pub task_ids: Vec<String>,
+    /// How many task instances were cleared (0 on a dry run).
+    pub cleared: usize,
 }

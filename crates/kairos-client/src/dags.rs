@@ -5,17 +5,18 @@ use reqwest::Method;
 
 use crate::error::Error;
 use crate::path;
+use crate::query::query;
 use crate::transport::{Client, Read, with_query};
 
 impl Client {
     /// Every DAG of the cluster, in id order.
     pub async fn dags(&self) -> Result<Vec<Dag>, Error> {
-        self.all::<DagList>("/dags").await
+        self.all::<DagList>("/dags", Read::Local).await
     }
 
     pub async fn dag(&self, dag_id: &str, read: Read) -> Result<Dag, Error> {
-        let params = read.param().into_iter().collect::<Vec<_>>();
-        self.get(&with_query(&path::dag(dag_id), &params)).await
+        let params = query(&read.options())?;
+        self.get(&with_query(&path::dag(dag_id), &[&params])).await
     }
 
     /// Pauses (no new runs, no new tasks) or unpauses a DAG; the DAG after it.

@@ -9,9 +9,8 @@
 //! Errors say what happened: no node answered, a node answered with a problem
 //! (its status and detail), or the answer was not what the API documents.
 //!
-//! Endpoints whose wire types still live in the server's handler files (pools,
-//! variables, versions, cluster membership, pushes, backfills, clearing, XComs)
-//! answer `serde_json::Value` here until those types move into `kairos-api`.
+//! Query strings are written from `kairos-api`'s query types too (`query`), so
+//! a parameter's name is the server's.
 
 mod backfills;
 mod cluster;
@@ -22,6 +21,7 @@ mod logs;
 mod paging;
 mod path;
 mod pools;
+mod query;
 mod runs;
 mod task_instances;
 mod transport;

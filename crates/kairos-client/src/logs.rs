@@ -1,9 +1,13 @@
 //! Task logs: from the worker that ran the try while it is there, else the tail
 //! replicated with the try's report.
 
+use kairos_api::LogQuery;
+use kairos_api::logs::{LOG_FROM_REPLICATED_TAIL, LOG_NEXT_HEADER, LOG_SOURCE_HEADER};
+
 use crate::error::Error;
 use crate::path;
-use crate::transport::Client;
+use crate::query::query;
+use crate::transport::{Client, with_query};
 
 /// A piece of a try's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +31,21 @@ impl Client {
         map_index: i32,
         offset: u64,
     ) -> Result<LogChunk, Error> {
-        let url = format!(
-            "{}/logs/{try_number}?map_index={map_index}&offset={offset}",
+        let log = format!(
+            "{}/logs/{try_number}",
             path::task_instance(dag_id, run_id, task_id)
         );
-        let (headers, text) = self.call(reqwest::Method::GET, &url, None).await?;
+        let params = query(&LogQuery {
+            map_index: Some(map_index),
+            offset,
+        })?;
+        let (headers, text) = self
+            .call(reqwest::Method::GET, &with_query(&log, &[&params]), None)
+            .await?;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         Ok(LogChunk {
-            next_offset: header("x-kairos-log-next").and_then(|v| v.parse().ok()),
-            replicated_tail: header("x-kairos-log-source") == Some("replicated-tail"),
+            next_offset: header(LOG_NEXT_HEADER).and_then(|v| v.parse().ok()),
+            replicated_tail: header(LOG_SOURCE_HEADER) == Some(LOG_FROM_REPLICATED_TAIL),
             text,
         })
     }

@@ -1,38 +1,27 @@
-//! Pools: named slot limits. Untyped until their wire types move into
-//! `kairos-api`.
+//! Pools: named slot limits.
 
+use kairos_api::{Pool, PoolBody, PoolList};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::path::encode;
 use crate::transport::Client;
 
 impl Client {
-    /// Every pool (`pools`).
-    pub async fn pools(&self) -> Result<Value, Error> {
-        self.get("/pools").await
+    /// Every pool, `default_pool` included.
+    pub async fn pools(&self) -> Result<Vec<Pool>, Error> {
+        let list: PoolList = self.get("/pools").await?;
+        Ok(list.pools)
     }
 
-    pub async fn pool(&self, name: &str) -> Result<Value, Error> {
+    pub async fn pool(&self, name: &str) -> Result<Pool, Error> {
         self.get(&format!("/pools/{}", encode(name))).await
     }
 
     /// Creates or changes a pool; the pool after it.
-    pub async fn set_pool(
-        &self,
-        name: &str,
-        slots: u32,
-        description: Option<&str>,
-        include_deferred: bool,
-    ) -> Result<Value, Error> {
-        let body = json!({"slots": slots, "description": description, "include_deferred": include_deferred});
-        self.request(
-            Method::PUT,
-            &format!("/pools/{}", encode(name)),
-            Some(&body),
-        )
-        .await
+    pub async fn set_pool(&self, name: &str, pool: &PoolBody) -> Result<Pool, Error> {
+        self.request(Method::PUT, &format!("/pools/{}", encode(name)), Some(pool))
+            .await
     }
 
     pub async fn delete_pool(&self, name: &str) -> Result<(), Error> {

@@ -1,10 +1,11 @@
 //! DAG runs: list, read, trigger, mark and delete.
 
-use kairos_api::{DagRun, DagRunList, DagRunPatch, MarkRunState, TriggerRun};
+use kairos_api::{DagRun, DagRunList, DagRunPatch, MarkRunState, Page, RunOrderParam, TriggerRun};
 use reqwest::Method;
 
 use crate::error::Error;
 use crate::path;
+use crate::query::query;
 use crate::transport::{Client, Read, with_query};
 
 /// One page of a DAG's runs.
@@ -22,45 +23,27 @@ pub struct RunsQuery {
 impl Client {
     /// Every run of a DAG, in run id order.
     pub async fn dag_runs(&self, dag_id: &str, read: Read) -> Result<Vec<DagRun>, Error> {
-        let params = read.param().into_iter().collect::<Vec<_>>();
-        let list = with_query(&format!("{}/dagRuns", path::dag(dag_id)), &params);
-        self.all::<DagRunList>(&list).await
+        let list = format!("{}/dagRuns", path::dag(dag_id));
+        self.all::<DagRunList>(&list, read).await
     }
 
     /// One page of a DAG's runs.
-    pub async fn dag_runs_page(
-        &self,
-        dag_id: &str,
-        query: &RunsQuery,
-    ) -> Result<DagRunList, Error> {
-        let order = query
-            .order_by
-            .as_deref()
-            .map(|o| format!("order_by={}", path::encode(o)));
-        let limit = query.limit.map(|l| format!("limit={l}"));
-        let after = query
-            .after
-            .as_deref()
-            .map(|a| format!("after={}", path::encode(a)));
-        let params: Vec<&str> = [
-            order.as_deref(),
-            limit.as_deref(),
-            after.as_deref(),
-            query.read.param(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        self.get(&with_query(
-            &format!("{}/dagRuns", path::dag(dag_id)),
-            &params,
-        ))
-        .await
+    pub async fn dag_runs_page(&self, dag_id: &str, runs: &RunsQuery) -> Result<DagRunList, Error> {
+        let order = query(&RunOrderParam {
+            order_by: runs.order_by.clone(),
+        })?;
+        let page = query(&Page {
+            limit: runs.limit,
+            after: runs.after.clone(),
+            consistent: runs.read == Read::Consistent,
+        })?;
+        let list = format!("{}/dagRuns", path::dag(dag_id));
+        self.get(&with_query(&list, &[&order, &page])).await
     }
 
     pub async fn dag_run(&self, dag_id: &str, run_id: &str, read: Read) -> Result<DagRun, Error> {
-        let params = read.param().into_iter().collect::<Vec<_>>();
-        self.get(&with_query(&path::run(dag_id, run_id), &params))
+        let params = query(&read.options())?;
+        self.get(&with_query(&path::run(dag_id, run_id), &[&params]))
             .await
     }
 

@@ -1,12 +1,15 @@
 //! Task instances: a run's list, one instance, its tries, why it waits, marking
 //! and clearing, and its XComs.
 
-use kairos_api::{Explanation, TaskInstance, TaskInstanceList, TaskTryList};
+use kairos_api::{
+    ClearRequest, ClearResponse, Explanation, MarkRequest, TaskInstance, TaskInstanceList,
+    TaskInstanceQuery, TaskTryList, XComEntry, XComList,
+};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::path;
+use crate::query::query;
 use crate::transport::{Client, Read, with_query};
 
 impl Client {
@@ -17,12 +20,8 @@ impl Client {
         run_id: &str,
         read: Read,
     ) -> Result<Vec<TaskInstance>, Error> {
-        let params = read.param().into_iter().collect::<Vec<_>>();
-        let list = with_query(
-            &format!("{}/taskInstances", path::run(dag_id, run_id)),
-            &params,
-        );
-        self.all::<TaskInstanceList>(&list).await
+        let list = format!("{}/taskInstances", path::run(dag_id, run_id));
+        self.all::<TaskInstanceList>(&list, read).await
     }
 
     /// One task instance (`map_index` -1, or `None`, for an unmapped task).
@@ -34,14 +33,13 @@ impl Client {
         map_index: Option<i32>,
         read: Read,
     ) -> Result<TaskInstance, Error> {
-        let map = map_index.map(|m| format!("map_index={m}"));
-        let params: Vec<&str> = [map.as_deref(), read.param()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let params = query(&TaskInstanceQuery {
+            map_index,
+            consistent: read == Read::Consistent,
+        })?;
         self.get(&with_query(
             &path::task_instance(dag_id, run_id, task_id),
-            &params,
+            &[&params],
         ))
         .await
     }
@@ -68,10 +66,12 @@ impl Client {
         task_id: &str,
         map_index: Option<i32>,
     ) -> Result<TaskTryList, Error> {
-        let map = map_index.map(|m| format!("map_index={m}"));
-        let params: Vec<&str> = map.as_deref().into_iter().collect();
+        let params = query(&TaskInstanceQuery {
+            map_index,
+            consistent: false,
+        })?;
         let tries = format!("{}/tries", path::task_instance(dag_id, run_id, task_id));
-        self.get(&with_query(&tries, &params)).await
+        self.get(&with_query(&tries, &[&params])).await
     }
 
     /// Marks a task instance success, failed or skipped; the instance after it.
@@ -82,40 +82,48 @@ impl Client {
         task_id: &str,
         new_state: &str,
     ) -> Result<TaskInstance, Error> {
+        let mark = MarkRequest {
+            new_state: new_state.to_string(),
+            note: None,
+        };
         self.request(
             Method::PATCH,
             &path::task_instance(dag_id, run_id, task_id),
-            Some(&json!({ "new_state": new_state })),
+            Some(&mark),
         )
         .await
     }
 
-    /// Clears task instances so they run again: `body` is the clear request
-    /// (`dag_run_id`, `task_ids`, `include_downstream`, ...). Untyped until its
-    /// wire type moves into `kairos-api`.
-    pub async fn clear_task_instances(&self, dag_id: &str, body: &Value) -> Result<Value, Error> {
+    /// Clears task instances of a run so they run again (or, on a dry run, says
+    /// which it would clear).
+    pub async fn clear_task_instances(
+        &self,
+        dag_id: &str,
+        clear: &ClearRequest,
+    ) -> Result<ClearResponse, Error> {
         self.request(
             Method::POST,
             &format!("{}/clearTaskInstances", path::dag(dag_id)),
-            Some(body),
+            Some(clear),
         )
         .await
     }
 
-    /// A task instance's XComs (`xcom_entries`). Untyped until its wire type moves
-    /// into `kairos-api`.
+    /// A task's XComs: of every instance of a mapped task, as the server lists
+    /// them without `map_index`.
     pub async fn xcom_entries(
         &self,
         dag_id: &str,
         run_id: &str,
         task_id: &str,
         read: Read,
-    ) -> Result<Value, Error> {
-        let params = read.param().into_iter().collect::<Vec<_>>();
+    ) -> Result<Vec<XComEntry>, Error> {
+        let params = query(&read.options())?;
         let xcoms = format!(
             "{}/xcomEntries",
             path::task_instance(dag_id, run_id, task_id)
         );
-        self.get(&with_query(&xcoms, &params)).await
+        let list: XComList = self.get(&with_query(&xcoms, &[&params])).await?;
+        Ok(list.xcom_entries)
     }
 }

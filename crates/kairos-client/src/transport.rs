@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use kairos_api::ReadOptions;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::Serialize;
@@ -24,11 +25,10 @@ pub enum Read {
 }
 
 impl Read {
-    /// The query parameter, when one is needed.
-    pub(crate) fn param(self) -> Option<&'static str> {
-        match self {
-            Read::Local => None,
-            Read::Consistent => Some("consistent=true"),
+    /// The query parameters that ask for it.
+    pub(crate) fn options(self) -> ReadOptions {
+        ReadOptions {
+            consistent: self == Read::Consistent,
         }
     }
 }
@@ -283,7 +283,8 @@ impl Client {
     }
 }
 
-/// `path` with `params` added to its query (`path` may carry a query already).
+/// `path` with `params` added to its query (`path` may carry a query already;
+/// empty params are skipped).
 pub(crate) fn with_query(path: &str, params: &[&str]) -> String {
     let mut out = path.to_string();
     for param in params.iter().filter(|p| !p.is_empty()) {

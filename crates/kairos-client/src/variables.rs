@@ -1,35 +1,32 @@
-//! Variables: values tasks read with `var.value.KEY`. Untyped until their wire
-//! types move into `kairos-api`.
+//! Variables: values tasks read with `var.value.KEY`.
 
+use kairos_api::{Variable, VariableBody, VariableList};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::path::encode;
-use crate::transport::Client;
+use crate::transport::{Client, Read};
 
 impl Client {
-    /// Every Variable (`key`, `value`, `description`).
-    pub async fn variables(&self) -> Result<Vec<Value>, Error> {
-        self.all_values("/variables", "variables").await
+    /// Every Variable with its value, in key order.
+    pub async fn variables(&self) -> Result<Vec<Variable>, Error> {
+        self.all::<VariableList>("/variables", Read::Local).await
     }
 
-    pub async fn variable(&self, key: &str) -> Result<Value, Error> {
+    pub async fn variable(&self, key: &str) -> Result<Variable, Error> {
         self.get(&format!("/variables/{}", encode(key))).await
     }
 
-    /// Creates or changes a Variable.
+    /// Creates or changes a Variable; the Variable after it.
     pub async fn set_variable(
         &self,
         key: &str,
-        value: &str,
-        description: Option<&str>,
-    ) -> Result<(), Error> {
-        let body = json!({"value": value, "description": description});
-        self.send_only(
+        variable: &VariableBody,
+    ) -> Result<Variable, Error> {
+        self.request(
             Method::PUT,
             &format!("/variables/{}", encode(key)),
-            Some(&body),
+            Some(variable),
         )
         .await
     }

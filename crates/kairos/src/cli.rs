@@ -1,14 +1,12 @@
 //! The command line's top level, as clap types: `Cli` and its `Command`s. Each
-//! remote or file subcommand's own arguments live beside its code in `commands/`;
-//! the server's, the worker's and `dev`'s are still here. Verbs follow Airflow's
-//! CLI where one exists.
+//! subcommand's own arguments live beside its code in `commands/`. Verbs follow
+//! Airflow's CLI where one exists.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::commands::cluster::ClusterArgs;
 use crate::commands::dags::DagsArgs;
+use crate::commands::dev::DevArgs;
 use crate::commands::pools::PoolsArgs;
 use crate::commands::runs::RunsArgs;
 use crate::commands::tasks::TasksArgs;
@@ -55,23 +53,4 @@ pub enum Command {
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct DevArgs {
-    /// The folder of DAG files to watch.
-    #[arg(long, default_value = "dags")]
-    pub dags: PathBuf,
-    /// Where the node and the worker keep their data.
-    #[arg(long, default_value = ".kairos")]
-    pub data_dir: PathBuf,
-    /// The REST API's address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub http_addr: String,
-    /// The node's gRPC address (the worker connects here).
-    #[arg(long, default_value = "127.0.0.1:7070")]
-    pub grpc_addr: String,
-    /// Attempts the local worker runs at once.
-    #[arg(long, default_value_t = 4)]
-    pub slots: u32,
 }

@@ -30,6 +30,17 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// An optional value as a cell: `-` when there is none, as [`cell`] shows null.
+pub fn optional(value: Option<impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// A time as the API writes it (RFC 3339, UTC as `Z`, fractions of a second
+/// only when there are some).
+pub fn date(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// A JSON value as a cell: a string as itself, null as `-`, anything else as JSON.
 pub fn cell(value: &serde_json::Value) -> String {
     match value {
@@ -51,5 +62,18 @@ mod tests {
             ],
         );
         assert_eq!(t, "ID       STATE\na        ok\nlong_id  x\n");
+    }
+
+    #[test]
+    fn typed_cells_read_as_their_json_would() {
+        use super::{cell, date, optional};
+        assert_eq!(optional(None::<&str>), cell(&serde_json::Value::Null));
+        assert_eq!(optional(Some("etl")), cell(&serde_json::json!("etl")));
+        assert_eq!(optional(Some(3u64)), cell(&serde_json::json!(3u64)));
+        for text in ["2026-01-01T00:00:00Z", "2026-01-01T06:30:00.250Z"] {
+            let at: chrono::DateTime<chrono::Utc> = text.parse().expect("a date");
+            assert_eq!(date(&at), cell(&serde_json::json!(at)));
+            assert_eq!(date(&at), text);
+        }
     }
 }

@@ -7,48 +7,18 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use kairos_api::TaskInstance;
+use kairos_api::{
+    ClearRequest, ClearResponse, MarkRequest, TaskInstance, TaskInstanceQuery, XComList,
+};
 use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_state::records::{TaskInstanceRecord, VersionRecord, XComRecord};
 use kairos_state::{Command, Outcome, TaskInstanceKey};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::Api;
 use super::auth::Role;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
-use super::task_instances::Instance;
-
-/// Airflow's `clearTaskInstances` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClearRequest {
-    pub dag_run_id: String,
-    /// The tasks to clear; all of the run's when empty.
-    #[serde(default)]
-    pub task_ids: Vec<String>,
-    #[serde(default)]
-    pub include_upstream: bool,
-    #[serde(default)]
-    pub include_downstream: bool,
-    /// Only instances that failed or whose upstream failed.
-    #[serde(default)]
-    pub only_failed: bool,
-    /// List what would be cleared without clearing it.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClearResponse {
-    /// The task ids chosen (after adding upstream / downstream and filtering).
-    pub task_ids: Vec<String>,
-    /// How many task instances were cleared (0 on a dry run).
-    pub cleared: usize,
-}
 
 /// The tasks reachable from `start` along `edges` (task -> next tasks).
 fn closure(start: &[String], next: impl Fn(&str) -> Vec<String>) -> BTreeSet<String> {
@@ -154,24 +124,15 @@ pub async fn clear_task_instances(
     Ok(Json(ClearResponse { task_ids, cleared }))
 }
 
-/// Airflow's task instance PATCH body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MarkRequest {
-    /// success, failed or skipped.
-    pub new_state: String,
-    pub note: Option<String>,
-}
-
 #[utoipa::path(patch, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
     request_body = MarkRequest,
     responses((status = 200, body = TaskInstance), (status = 409, body = Problem)))]
 pub async fn mark_task_instance(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<Instance>,
+    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
     Body(req): Body<MarkRequest>,
 ) -> Result<Json<TaskInstance>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
@@ -207,28 +168,14 @@ pub async fn mark_task_instance(
     )))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct XComEntry {
-    pub key: String,
-    pub map_index: i32,
-    /// Any JSON value.
-    pub value: Value,
-    pub timestamp: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct XComList {
-    pub xcom_entries: Vec<XComEntry>,
-}
-
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
     responses((status = 200, body = XComList), (status = 404, body = Problem)))]
 pub async fn list_xcoms(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<Instance>,
+    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<XComList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
     // A named instance must exist; without a map index, the run must.
@@ -255,12 +202,7 @@ pub async fn list_xcoms(
         xcom_entries: xcoms
             .into_iter()
             .filter(|x| at.map_index.is_none_or(|m| x.map_index == m))
-            .map(|x| XComEntry {
-                key: x.key,
-                map_index: x.map_index,
-                value: x.value,
-                timestamp: x.timestamp,
-            })
+            .map(convert::xcom_entry)
             .collect(),
     }))
 }

@@ -5,100 +5,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_api::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
 use kairos_proto::v1::{Member, NodeStatus};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Api;
 use super::auth::Role;
 use super::body::Body;
+use super::convert;
 use super::extract::Path;
 use super::problem::Problem;
-
-/// One node's own view: answered without a token, for load balancers and probes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct NodeHealth {
-    pub node_id: u64,
-    pub grpc_addr: String,
-    pub http_addr: String,
-    /// leader, follower, candidate, learner or shutdown.
-    pub role: String,
-    pub term: u64,
-    /// The node it follows, when it knows one.
-    pub leader_id: Option<u64>,
-    pub last_log_index: u64,
-    pub last_applied: u64,
-    pub snapshot_index: u64,
-    pub purged_index: u64,
-    /// False until `cluster init` (or joining through `add-node`).
-    pub initialized: bool,
-}
-
-impl From<&NodeStatus> for NodeHealth {
-    fn from(s: &NodeStatus) -> NodeHealth {
-        NodeHealth {
-            node_id: s.node_id,
-            grpc_addr: s.grpc_addr.clone(),
-            http_addr: s.http_addr.clone(),
-            role: s.role.clone(),
-            term: s.term,
-            leader_id: (s.leader_id != 0).then_some(s.leader_id),
-            last_log_index: s.last_log_index,
-            last_applied: s.last_applied,
-            snapshot_index: s.snapshot_index,
-            purged_index: s.purged_index,
-            initialized: s.initialized,
-        }
-    }
-}
-
-/// A member as the membership lists it, with its own answer or why there is none.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemberView {
-    pub node_id: u64,
-    pub grpc_addr: String,
-    pub voter: bool,
-    /// What the member says of itself; absent when it did not answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<NodeHealth>,
-    /// Why it did not answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClusterView {
-    /// The leader as the answering node knows it.
-    pub leader_id: Option<u64>,
-    pub members: Vec<MemberView>,
-}
-
-/// A node to initialize a cluster with, or to add.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMember {
-    pub node_id: u64,
-    /// Its gRPC address, `HOST:PORT`, as the other nodes reach it.
-    pub grpc_addr: String,
-    /// Its HTTP address, if the others should show it.
-    #[serde(default)]
-    pub http_addr: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InitCluster {
-    /// Every initial voter; empty means the answering node alone.
-    #[serde(default)]
-    pub members: Vec<NewMember>,
-}
-
-/// A committed membership change.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MembershipChange {
-    /// The Raft index of the membership entry.
-    pub log_index: u64,
-}
 
 fn member(m: NewMember) -> Result<Member, Problem> {
     if m.node_id == 0 {
@@ -130,7 +45,7 @@ impl Api {
 #[utoipa::path(get, path = "/health", responses((status = 200, body = NodeHealth),
     (status = 503, body = Problem)))]
 pub async fn health(State(api): State<Api>) -> Result<Json<NodeHealth>, Problem> {
-    Ok(Json(NodeHealth::from(&api.own_status().await?)))
+    Ok(Json(convert::node_health(&api.own_status().await?)))
 }
 
 /// Every member, each asked for its own view (a member that does not answer within
@@ -163,7 +78,7 @@ pub async fn cluster(
             asker.status(&m.grpc_addr).await
         };
         let (status, error) = match answer {
-            Ok(s) => (Some(NodeHealth::from(&s)), None),
+            Ok(s) => (Some(convert::node_health(&s)), None),
             Err(e) => (None, Some(e.to_string())),
         };
         views.push(MemberView {
@@ -200,7 +115,7 @@ pub async fn init(
             format!("the cluster was not initialized: {e}"),
         )
     })?;
-    Ok(Json(NodeHealth::from(&api.own_status().await?)))
+    Ok(Json(convert::node_health(&api.own_status().await?)))
 }
 
 /// Adds a node: it joins as a learner, catches up, then becomes a voter.

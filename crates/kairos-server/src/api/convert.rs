@@ -1,10 +1,22 @@
-//! From the state machine's records to the API's wire types (`kairos-api`). They
-//! are functions, not `From` impls: both sides are other crates' types, and the
-//! wire types stay free of the state machine.
+//! From the state machine's records (and the model's, and the node's status) to
+//! the API's wire types (`kairos-api`), and from the wire's few enums back to the
+//! state machine's. They are functions, not `From` impls: both sides are other
+//! crates' types, and the wire types stay free of the state machine.
 
-use kairos_api::{Dag, DagRun, MarkRunState, TaskInstance, TaskTry};
+use kairos_api::{
+    Dag, DagRun, Explanation, GraphTask, MarkRunState, NodeHealth, Pool, Reprocess, TaskChange,
+    TaskInstance, TaskTry, Version, VersionChanges, VersionDetail, XComEntry,
+};
+use kairos_dag::diff::VersionDiff;
 use kairos_dag::lifecycle::DagRunState;
-use kairos_state::records::{DagRecord, DagRunRecord, TaskInstanceRecord, TryRecord};
+use kairos_dag::model::Task;
+use kairos_proto::v1::NodeStatus;
+use kairos_state::engine::explain::Explanation as StateExplanation;
+use kairos_state::query::VersionSummary;
+use kairos_state::records::{
+    DagRecord, DagRunRecord, PoolRecord, ReprocessBehavior, TaskInstanceRecord, TryRecord,
+    VersionRecord, XComRecord,
+};
 
 /// The API's view of a DAG.
 pub fn dag(d: DagRecord) -> Dag {
@@ -79,5 +91,119 @@ pub fn run_state(s: MarkRunState) -> DagRunState {
     match s {
         MarkRunState::Success => DagRunState::Success,
         MarkRunState::Failed => DagRunState::Failed,
+    }
+}
+
+/// Why a task instance is not running, as the API shows it.
+pub fn explanation(e: StateExplanation) -> Explanation {
+    Explanation {
+        state: e.state.map(|s| s.as_str().to_string()),
+        queue: e.queue,
+        reasons: e.reasons,
+    }
+}
+
+/// The API's view of one XCom.
+pub fn xcom_entry(x: XComRecord) -> XComEntry {
+    XComEntry {
+        key: x.key,
+        map_index: x.map_index,
+        value: x.value,
+        timestamp: x.timestamp,
+    }
+}
+
+/// The API's view of a pool.
+pub fn pool(p: PoolRecord) -> Pool {
+    Pool {
+        name: p.name,
+        slots: p.slots,
+        description: p.description,
+        include_deferred: p.include_deferred,
+    }
+}
+
+/// What a backfill does with dates that have a run, as the state machine names it.
+pub fn reprocess(r: Reprocess) -> ReprocessBehavior {
+    match r {
+        Reprocess::None => ReprocessBehavior::None,
+        Reprocess::Failed => ReprocessBehavior::Failed,
+        Reprocess::Completed => ReprocessBehavior::Completed,
+    }
+}
+
+/// A version in a DAG's list of versions.
+pub fn version(v: VersionSummary) -> Version {
+    Version {
+        version: v.version,
+        hash: v.hash,
+        created_at: v.created_at,
+        tasks: v.tasks,
+    }
+}
+
+/// One version as it was: its graph, its files and the whole model (which
+/// fails only if the model cannot be written as JSON).
+pub fn version_detail(
+    dag_id: String,
+    v: VersionRecord,
+) -> Result<VersionDetail, serde_json::Error> {
+    Ok(VersionDetail {
+        dag_id,
+        version: v.version,
+        tasks: v.content.dag.tasks.iter().map(graph_task).collect(),
+        dag: serde_json::to_value(&v.content.dag)?,
+        files: v.content.files,
+        hash: v.hash,
+        created_at: v.created_at,
+    })
+}
+
+/// A task as a node of its version's graph.
+pub fn graph_task(t: &Task) -> GraphTask {
+    GraphTask {
+        task_id: t.task_id.clone(),
+        operator: t.operator_kind().class_name().to_string(),
+        upstream: t.upstream.clone(),
+        trigger_rule: t.trigger_rule.to_string(),
+        group_id: t.group_id.clone(),
+        mapped: t.plain_operator().is_none(),
+    }
+}
+
+/// What changed between two versions, as the API shows it.
+pub fn version_changes(d: VersionDiff) -> VersionChanges {
+    VersionChanges {
+        tasks_added: d.tasks_added,
+        tasks_removed: d.tasks_removed,
+        tasks_changed: d
+            .tasks_changed
+            .into_iter()
+            .map(|t| TaskChange {
+                task_id: t.task_id,
+                fields: t.fields,
+            })
+            .collect(),
+        dag_fields_changed: d.dag_fields_changed,
+        files_added: d.files_added,
+        files_removed: d.files_removed,
+        files_changed: d.files_changed,
+    }
+}
+
+/// A node's own view of Raft, as `/health` shows it (leader 0 means none).
+pub fn node_health(s: &NodeStatus) -> NodeHealth {
+    NodeHealth {
+        node_id: s.node_id,
+        grpc_addr: s.grpc_addr.clone(),
+        http_addr: s.http_addr.clone(),
+        role: s.role.clone(),
+        term: s.term,
+        leader_id: (s.leader_id != 0).then_some(s.leader_id),
+        last_log_index: s.last_log_index,
+        last_applied: s.last_applied,
+        snapshot_index: s.snapshot_index,
+        purged_index: s.purged_index,
+        initialized: s.initialized,
     }
 }

@@ -4,40 +4,16 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use kairos_api::{Dag, DagList, DagPatch};
+use kairos_api::{Dag, DagList, DagListQuery, DagPatch, ReadOptions};
 use kairos_state::Command;
 use kairos_state::query::DagFilter;
 use kairos_state::records::DagRecord;
-use serde::Deserialize;
 
+use super::Api;
 use super::auth::Role;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
-use super::{Api, ReadOptions};
-
-/// `GET /dags` paging and filters, as Airflow names them (one struct: a
-/// flattened one would read numbers as strings).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct DagListQuery {
-    /// At most this many (1 to 1000, default 100).
-    pub limit: Option<usize>,
-    /// Start after this DAG id (the previous page's `next`).
-    pub after: Option<String>,
-    #[serde(default)]
-    pub consistent: bool,
-    /// Only paused (`true`) or only active (`false`) DAGs.
-    pub paused: Option<bool>,
-    /// DAGs with any of these tags; repeat the parameter for more than one.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// DAGs whose id contains this text.
-    pub dag_id_pattern: Option<String>,
-    /// DAGs of this bundle.
-    pub bundle: Option<String>,
-    /// DAGs owned by this team.
-    pub team: Option<String>,
-}
 
 #[utoipa::path(get, path = "/dags", params(DagListQuery), responses(
     (status = 200, body = DagList), (status = 400, body = Problem), (status = 401, body = Problem),

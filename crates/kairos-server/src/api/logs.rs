@@ -6,22 +6,16 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kairos_api::LogQuery;
+use kairos_api::logs::{
+    LOG_FROM_REPLICATED_TAIL, LOG_FROM_WORKER, LOG_NEXT_HEADER, LOG_SIZE_HEADER, LOG_SOURCE_HEADER,
+};
 use kairos_state::TaskInstanceKey;
 use kairos_state::records::TryRecord;
-use serde::Deserialize;
 
 use super::Api;
 use super::auth::Role;
 use super::problem::Problem;
-
-/// `?map_index=&offset=`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct LogQuery {
-    pub map_index: Option<i32>,
-    /// Start at this byte of the log (to follow a growing one).
-    #[serde(default)]
-    pub offset: u64,
-}
 
 fn text(
     body: String,
@@ -35,12 +29,12 @@ fn text(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    h.insert("x-kairos-log-source", HeaderValue::from_static(source));
+    h.insert(LOG_SOURCE_HEADER, HeaderValue::from_static(source));
     if let Some(size) = size.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        h.insert("x-kairos-log-size", size);
+        h.insert(LOG_SIZE_HEADER, size);
     }
     if let Some(next) = next.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        h.insert("x-kairos-log-next", next);
+        h.insert(LOG_NEXT_HEADER, next);
     }
     response
 }
@@ -86,7 +80,7 @@ async fn from_worker(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let (size, next) = (header("x-kairos-log-size"), header("x-kairos-log-next"));
+    let (size, next) = (header(LOG_SIZE_HEADER), header(LOG_NEXT_HEADER));
     // At most what a worker sends in one answer (8 MiB) and a little more.
     let mut body = Vec::new();
     let mut response = response;
@@ -142,14 +136,14 @@ pub async fn get_log(
     let mut unreachable = None;
     if let Some(base) = &log_url {
         match from_worker(base, &key, try_number, q.offset).await {
-            Ok((body, size, next)) => return Ok(text(body, "worker", size, next)),
+            Ok((body, size, next)) => return Ok(text(body, LOG_FROM_WORKER, size, next)),
             Err(why) => unreachable = Some(why),
         }
     }
     // The worker is gone: the tail replicated with the last finished attempt.
     let latest_finished = try_number == ti.try_number && ti.state.is_finished();
     if let (true, Some(tail)) = (latest_finished, ti.log_tail.clone()) {
-        return Ok(text(tail, "replicated-tail", None, None));
+        return Ok(text(tail, LOG_FROM_REPLICATED_TAIL, None, None));
     }
     Err(Problem::not_found(format!(
         "the log of try {try_number} is on worker {}, which does not answer ({}){}",

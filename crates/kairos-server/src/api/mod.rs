@@ -23,10 +23,8 @@ mod versions;
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use serde::Deserialize;
+use axum::{Extension, Json};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,13 +34,9 @@ use std::time::{Duration, Instant};
 use crate::leader::Leader;
 use crate::node::{Consistency, Node, NodeError};
 use auth::ApiTokens;
+use body::{BodyLimit, MAX_BODY, MAX_DAG_FILE_BODY};
 use kairos_state::{Store, StoreError};
 use problem::Problem;
-
-/// Request bodies larger than this are refused (413).
-const MAX_BODY: usize = 1024 * 1024;
-/// ... except a DAG file's upload, which carries the files it references.
-const MAX_DAG_FILE_BODY: usize = 16 * 1024 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -123,24 +117,6 @@ where
     }
 }
 
-/// `?consistent=true` asks for a linearizable read.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct ReadOptions {
-    #[serde(default)]
-    pub consistent: bool,
-}
-
-/// `?limit=&after=`: pages in key order; `after` is the previous page's `next`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct Page {
-    /// At most this many (1 to 1000; default 100, 1000 for a run's task instances).
-    pub limit: Option<usize>,
-    /// Start after this key.
-    pub after: Option<String>,
-    #[serde(default)]
-    pub consistent: bool,
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -187,7 +163,7 @@ pub fn router(api: Api) -> axum::Router {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(push::push))
-                .layer(DefaultBodyLimit::max(MAX_DAG_FILE_BODY)),
+                .layer(Extension(BodyLimit(MAX_DAG_FILE_BODY))),
         )
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(runs::list_runs, runs::trigger_run))
@@ -244,6 +220,6 @@ pub fn router(api: Api) -> axum::Router {
                     "no API endpoint {uri}: see /api/v1/openapi.json for the endpoints"
                 ))
             })
-            .layer(DefaultBodyLimit::max(MAX_BODY)),
+            .layer(Extension(BodyLimit(MAX_BODY))),
     )
 }

@@ -5,49 +5,15 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_api::{Pool, PoolBody, PoolList, ReadOptions};
 use kairos_state::Command;
 use kairos_state::records::PoolRecord;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::Api;
 use super::auth::Role;
 use super::body::Body;
+use super::convert;
 use super::problem::Problem;
-use super::{Api, ReadOptions};
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Pool {
-    pub name: String,
-    pub slots: u32,
-    pub description: Option<String>,
-    pub include_deferred: bool,
-}
-
-impl From<PoolRecord> for Pool {
-    fn from(p: PoolRecord) -> Pool {
-        Pool {
-            name: p.name,
-            slots: p.slots,
-            description: p.description,
-            include_deferred: p.include_deferred,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PoolList {
-    pub pools: Vec<Pool>,
-}
-
-/// PUT body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PoolBody {
-    pub slots: u32,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub include_deferred: bool,
-}
 
 #[utoipa::path(get, path = "/pools", params(ReadOptions), responses((status = 200, body = PoolList)))]
 pub async fn list_pools(
@@ -58,7 +24,7 @@ pub async fn list_pools(
     api.tokens.authorize(&headers, Role::Viewer)?;
     let pools: Vec<PoolRecord> = api.read(read.consistent, |s| s.pools()).await?;
     Ok(Json(PoolList {
-        pools: pools.into_iter().map(Pool::from).collect(),
+        pools: pools.into_iter().map(convert::pool).collect(),
     }))
 }
 
@@ -75,7 +41,7 @@ pub async fn get_pool(
     pools
         .into_iter()
         .find(|p| p.name == name)
-        .map(|p| Json(p.into()))
+        .map(|p| Json(convert::pool(p)))
         .ok_or_else(|| Problem::not_found(format!("no pool `{name}`")))
 }
 
@@ -95,7 +61,7 @@ pub async fn put_pool(
         include_deferred: body.include_deferred,
     };
     api.write(Command::SetPool { pool: pool.clone() }).await?;
-    Ok(Json(pool.into()))
+    Ok(Json(convert::pool(pool)))
 }
 
 #[utoipa::path(delete, path = "/pools/{name}", params(("name" = String, Path)),

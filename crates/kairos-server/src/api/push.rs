@@ -8,10 +8,9 @@ use std::path::{Component, Path, PathBuf};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use kairos_api::{PushRequest, PushResponse, PushedDag};
 use kairos_dag::load::{LoadOptions, load_bytes};
 use kairos_state::{Command, Outcome};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Api;
 use super::auth::Role;
@@ -20,36 +19,6 @@ use super::problem::Problem;
 
 /// Where uploads are laid out for the loader; only a name, nothing is written.
 const ROOT: &str = "/kairos-upload";
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PushRequest {
-    /// The DAG file's name (a relative path, e.g. `etl.yml`).
-    pub file_name: String,
-    /// The DAG file's YAML.
-    pub content: String,
-    /// Files it references, by path relative to the DAG file's folder.
-    #[serde(default)]
-    pub files: BTreeMap<String, String>,
-    /// The bundle the DAGs belong to (default `default`).
-    pub bundle: Option<String>,
-    pub team: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PushedDag {
-    pub dag_id: String,
-    pub version: u32,
-    /// False when the content equals the newest version's (no new version).
-    pub created: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PushResponse {
-    pub dags: Vec<PushedDag>,
-    /// Warnings from validation (errors refuse the push).
-    pub warnings: Vec<String>,
-}
 
 /// A relative path that stays inside the upload (no `..`, not absolute).
 fn inside(path: &str) -> Option<PathBuf> {

@@ -4,37 +4,27 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kairos_api::{DagRun, DagRunList, DagRunPatch, TriggerRun};
+use kairos_api::{DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunOrderParam, TriggerRun};
 use kairos_dag::lifecycle::RunType;
 use kairos_state::Command;
 use kairos_state::query::RunOrder;
 use kairos_state::records::DagRunRecord;
 
+use super::Api;
 use super::auth::Role;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
-use super::{Api, Page, ReadOptions};
 
-/// `?order_by=`: the order of a run list, by Airflow's names.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-pub struct RunOrderParam {
-    /// `run_id` (the default), `logical_date` (oldest first) or `-logical_date`
-    /// (newest first, as Airflow's grid shows them); `execution_date` is taken for
-    /// `logical_date`. A run without a logical date sorts by its `run_after`.
-    pub order_by: Option<String>,
-}
-
-impl RunOrderParam {
-    fn order(&self) -> Result<RunOrder, Problem> {
-        match self.order_by.as_deref().map(str::trim) {
-            None | Some("") | Some("run_id") => Ok(RunOrder::RunId),
-            Some("logical_date") | Some("execution_date") => Ok(RunOrder::OldestFirst),
-            Some("-logical_date") | Some("-execution_date") => Ok(RunOrder::NewestFirst),
-            Some(other) => Err(Problem::bad_request(format!(
-                "order_by `{other}` is not known: use run_id, logical_date or -logical_date"
-            ))),
-        }
+/// The order `?order_by=` names, by Airflow's names.
+fn run_order(param: &RunOrderParam) -> Result<RunOrder, Problem> {
+    match param.order_by.as_deref().map(str::trim) {
+        None | Some("") | Some("run_id") => Ok(RunOrder::RunId),
+        Some("logical_date") | Some("execution_date") => Ok(RunOrder::OldestFirst),
+        Some("-logical_date") | Some("-execution_date") => Ok(RunOrder::NewestFirst),
+        Some(other) => Err(Problem::bad_request(format!(
+            "order_by `{other}` is not known: use run_id, logical_date or -logical_date"
+        ))),
     }
 }
 
@@ -48,7 +38,7 @@ pub async fn list_runs(
     UrlQuery(order): UrlQuery<RunOrderParam>,
 ) -> Result<Json<DagRunList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
-    let order = order.order()?;
+    let order = run_order(&order)?;
     super::dags::load_dag(&api, &dag_id, page.consistent).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let after = page.after;

@@ -4,23 +4,16 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use kairos_api::{Explanation, TaskInstance, TaskInstanceList, TaskTryList};
+use kairos_api::{
+    Explanation, Page, TaskInstance, TaskInstanceList, TaskInstanceQuery, TaskTryList,
+};
 use kairos_state::TaskInstanceKey;
 use kairos_state::records::{TaskInstanceRecord, TryRecord};
-use serde::Deserialize;
 
+use super::Api;
 use super::auth::Role;
 use super::convert;
 use super::problem::Problem;
-use super::{Api, Page};
-
-/// `?map_index=` (default -1, the unmapped instance) and `?consistent=`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct Instance {
-    pub map_index: Option<i32>,
-    #[serde(default)]
-    pub consistent: bool,
-}
 
 fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) -> TaskInstanceKey {
     TaskInstanceKey {
@@ -74,13 +67,13 @@ pub async fn list_task_instances(
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
     responses((status = 200, body = TaskInstance), (status = 404, body = Problem)))]
 pub async fn get_task_instance(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<Instance>,
+    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<TaskInstance>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = load_ti(
@@ -112,13 +105,13 @@ pub(super) async fn load_ti(
 
 /// What holds the task instance back (pool, limits, trigger rule, missing worker).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
     responses((status = 200, body = Explanation), (status = 404, body = Problem)))]
 pub async fn explain_task_instance(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<Instance>,
+    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<Explanation>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
@@ -131,22 +124,18 @@ pub async fn explain_task_instance(
     )
     .await
     .map_err(Problem::from_node)?;
-    Ok(Json(Explanation {
-        state: explanation.state.map(|s| s.as_str().to_string()),
-        queue: explanation.queue,
-        reasons: explanation.reasons,
-    }))
+    Ok(Json(convert::explanation(explanation)))
 }
 
 /// Every ended attempt, in try order (Airflow's task instance history).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Instance),
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
     responses((status = 200, body = TaskTryList), (status = 404, body = Problem)))]
 pub async fn list_tries(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<Instance>,
+    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<TaskTryList>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
     let ti = key(dag_id, run_id, task_id, at.map_index);

@@ -8,36 +8,14 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use kairos_api::{Page, ReadOptions, Variable, VariableBody, VariableList};
 use kairos_state::Command;
 use kairos_state::records::VariableRecord;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::Api;
 use super::auth::Role;
 use super::body::Body;
 use super::problem::Problem;
-use super::{Api, Page, ReadOptions};
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Variable {
-    pub key: String,
-    pub value: String,
-    pub description: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VariableList {
-    pub variables: Vec<Variable>,
-    pub next: Option<String>,
-}
-
-/// PUT body: the value (and an optional description).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VariableBody {
-    pub value: String,
-    pub description: Option<String>,
-}
 
 impl Api {
     fn open_variable(&self, record: VariableRecord) -> Result<Variable, Problem> {

@@ -3,79 +3,18 @@
 //! pinned to its version (`version` on the run), so this is how the API shows a
 //! run's graph and code as they were for that run.
 
-use std::collections::BTreeMap;
-
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use kairos_dag::diff::VersionDiff;
+use axum::http::{HeaderMap, StatusCode};
+use kairos_api::{Diff, FileKey, FileText, Page, ReadOptions, VersionDetail, VersionList};
 use kairos_state::query::VersionSummary;
 use kairos_state::records::VersionRecord;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::Api;
 use super::auth::Role;
+use super::convert;
 use super::problem::Problem;
-use super::{Api, Page, ReadOptions};
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Version {
-    pub version: u32,
-    /// `sha256:` of the version's canonical content.
-    pub hash: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub tasks: usize,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VersionList {
-    pub versions: Vec<Version>,
-    /// The `after` of the next page (a version number), if any.
-    pub next: Option<String>,
-}
-
-/// One task as a node of the graph.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct GraphTask {
-    pub task_id: String,
-    /// Airflow's class name (BashOperator, ...).
-    pub operator: String,
-    pub upstream: Vec<String>,
-    pub trigger_rule: String,
-    pub group_id: Option<String>,
-    pub mapped: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VersionDetail {
-    pub dag_id: String,
-    pub version: u32,
-    pub hash: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub tasks: Vec<GraphTask>,
-    /// File key (path relative to the DAG file's folder) -> content hash.
-    pub files: BTreeMap<String, String>,
-    /// The whole DAG model as the version holds it.
-    #[schema(value_type = Object)]
-    pub dag: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct FileText {
-    pub key: String,
-    pub hash: String,
-    pub content: String,
-}
-
-/// What changed from version `a` to version `b`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Diff {
-    pub from: u32,
-    pub to: u32,
-    #[schema(value_type = Object)]
-    pub changes: VersionDiff,
-}
 
 async fn load_version(
     api: &Api,
@@ -121,15 +60,7 @@ pub async fn list_versions(
         .flatten();
     Ok(Json(VersionList {
         next,
-        versions: versions
-            .into_iter()
-            .map(|v| Version {
-                version: v.version,
-                hash: v.hash,
-                created_at: v.created_at,
-                tasks: v.tasks,
-            })
-            .collect(),
+        versions: versions.into_iter().map(convert::version).collect(),
     }))
 }
 
@@ -144,35 +75,13 @@ pub async fn get_version(
 ) -> Result<Json<VersionDetail>, Problem> {
     api.tokens.authorize(&headers, Role::Viewer)?;
     let record = load_version(&api, &dag_id, version, read.consistent).await?;
-    let tasks = record
-        .content
-        .dag
-        .tasks
-        .iter()
-        .map(|t| GraphTask {
-            task_id: t.task_id.clone(),
-            operator: t.operator_kind().class_name().to_string(),
-            upstream: t.upstream.clone(),
-            trigger_rule: t.trigger_rule.to_string(),
-            group_id: t.group_id.clone(),
-            mapped: t.plain_operator().is_none(),
-        })
-        .collect();
-    Ok(Json(VersionDetail {
-        dag_id,
-        version: record.version,
-        hash: record.hash,
-        created_at: record.created_at,
-        tasks,
-        files: record.content.files.clone(),
-        dag: serde_json::to_value(&record.content.dag).unwrap_or_default(),
-    }))
-}
-
-/// `?key=` names the file (its path relative to the DAG file's folder).
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct FileKey {
-    pub key: String,
+    let detail = convert::version_detail(dag_id, record).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the version's DAG cannot be written as JSON: {e}"),
+        )
+    })?;
+    Ok(Json(detail))
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/versions/{version}/file",
@@ -223,6 +132,6 @@ pub async fn diff_versions(
     Ok(Json(Diff {
         from,
         to,
-        changes: kairos_dag::diff::diff(&a.content, &b.content),
+        changes: convert::version_changes(kairos_dag::diff::diff(&a.content, &b.content)),
     }))
 }

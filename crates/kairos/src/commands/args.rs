@@ -1,7 +1,9 @@
 //! Parsing of the values people type after flags: dates and `--conf`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A date as RFC 3339 (`2026-01-01T06:00:00Z`) or a bare day (`2026-01-01`,
 /// midnight UTC), as Airflow's CLI takes them.
@@ -19,17 +21,13 @@ pub(crate) fn parse_date(flag: &str, text: &str) -> Result<DateTime<Utc>, String
     ))
 }
 
-/// `--conf`: a JSON object (an empty one when not given).
-pub(crate) fn parse_conf(text: Option<&str>) -> Result<Value, String> {
-    parse_conf_map(text).map(Value::Object)
-}
-
-/// [`parse_conf`] as the object's members.
-pub(crate) fn parse_conf_map(text: Option<&str>) -> Result<Map<String, Value>, String> {
+/// `--conf`: a JSON object's members (none when not given), as a run's or a
+/// backfill's `conf` holds them.
+pub(crate) fn parse_conf(text: Option<&str>) -> Result<BTreeMap<String, Value>, String> {
     match text {
-        None => Ok(Map::new()),
+        None => Ok(BTreeMap::new()),
         Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => Ok(map),
+            Ok(Value::Object(map)) => Ok(map.into_iter().collect()),
             _ => Err(format!(
                 "--conf {text:?} is not a JSON object, e.g. '{{\"date\": \"2026-01-01\"}}'"
             )),
@@ -61,6 +59,6 @@ mod tests {
         let err = parse_date("--end", "yesterday").unwrap_err();
         assert!(err.contains("--end") && err.contains("2026-01-01"), "{err}");
         assert!(parse_conf(Some("[1]")).is_err());
-        assert_eq!(parse_conf(None), Ok(serde_json::json!({})));
+        assert_eq!(parse_conf(None), Ok(BTreeMap::new()));
     }
 }

@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use kairos_client::Client;
+use kairos_client::api::{InitCluster, NewMember};
 use kairos_server::config::parse_peers;
-use serde_json::Value;
+use serde::Serialize;
 
 use super::connect::{Failure, Remote, with_api};
-use super::output::Output;
-use crate::table::{self, cell};
+use super::output::{Output, print_json};
+use crate::table;
 
 #[derive(Args, Debug)]
 pub struct ClusterArgs {
@@ -55,92 +56,101 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
         match &args.command {
             ClusterCommand::Status => status(&api, output).await,
             ClusterCommand::Init { members } => {
-                let members: Vec<(u64, String)> = parse_peers(members)
+                let members = parse_peers(members)
                     .map_err(|e| e.to_string())?
                     .into_iter()
+                    .map(|(node_id, grpc_addr)| NewMember {
+                        node_id,
+                        grpc_addr,
+                        http_addr: String::new(),
+                    })
                     .collect();
-                let answer = api.init_cluster(&members).await?;
-                print_or(output, &answer, || "initialized".to_string());
-                Ok(())
+                let node = api.init_cluster(&InitCluster { members }).await?;
+                print_or(output, &node, || "initialized".to_string())
             }
             ClusterCommand::AddNode {
                 node_id,
                 grpc_addr,
                 http_addr,
             } => {
-                let answer = api.add_node(*node_id, grpc_addr, http_addr).await?;
-                print_or(output, &answer, || {
+                let member = NewMember {
+                    node_id: *node_id,
+                    grpc_addr: grpc_addr.clone(),
+                    http_addr: http_addr.clone(),
+                };
+                let change = api.add_node(&member).await?;
+                print_or(output, &change, || {
                     format!(
                         "node {node_id} is a voter (membership entry {})",
-                        answer["log_index"]
+                        change.log_index
                     )
-                });
-                Ok(())
+                })
             }
             ClusterCommand::RemoveNode { node_id } => {
-                let answer = api.remove_node(*node_id).await?;
-                print_or(output, &answer, || {
+                let change = api.remove_node(*node_id).await?;
+                print_or(output, &change, || {
                     format!(
                         "node {node_id} removed (membership entry {})",
-                        answer["log_index"]
+                        change.log_index
                     )
-                });
-                Ok(())
+                })
             }
         }
     })
 }
 
-fn print_or(output: Output, answer: &Value, text: impl FnOnce() -> String) {
+fn print_or(
+    output: Output,
+    answer: &impl Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<(), Failure> {
     match output {
-        Output::Json => println!("{answer}"),
+        Output::Json => print_json(answer)?,
         Output::Text => println!("{}", text()),
     }
+    Ok(())
 }
 
 /// Every member as it reports itself, and who leads.
 async fn status(api: &Client, output: Output) -> Result<(), Failure> {
     let view = api.cluster().await?;
     if output == Output::Json {
-        println!("{view}");
+        print_json(&view)?;
         return Ok(());
     }
-    let members = view["members"].as_array().cloned().unwrap_or_default();
-    let rows: Vec<Vec<String>> = members
+    let rows: Vec<Vec<String>> = view
+        .members
         .iter()
-        .map(|m| {
-            let s = &m["status"];
-            if s.is_null() {
-                vec![
-                    cell(&m["node_id"]),
-                    cell(&m["grpc_addr"]),
-                    "unreachable".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                ]
-            } else {
-                vec![
-                    cell(&s["node_id"]),
-                    cell(&s["grpc_addr"]),
-                    cell(&s["role"]),
-                    cell(&s["term"]),
-                    cell(&s["last_log_index"]),
-                    cell(&s["last_applied"]),
-                    cell(&s["leader_id"]),
-                ]
-            }
+        .map(|m| match &m.status {
+            None => vec![
+                m.node_id.to_string(),
+                m.grpc_addr.clone(),
+                "unreachable".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+            Some(s) => vec![
+                s.node_id.to_string(),
+                s.grpc_addr.clone(),
+                s.role.clone(),
+                s.term.to_string(),
+                s.last_log_index.to_string(),
+                s.last_applied.to_string(),
+                table::optional(s.leader_id),
+            ],
         })
         .collect();
     let header = [
         "ID", "ADDRESS", "ROLE", "TERM", "LAST LOG", "APPLIED", "LEADER",
     ];
     print!("{}", table::render(&header, &rows));
-    let leaders: Vec<String> = members
+    let leaders: Vec<String> = view
+        .members
         .iter()
-        .filter(|m| m["status"]["role"] == "leader")
-        .map(|m| cell(&m["node_id"]))
+        .filter(|m| m.status.as_ref().is_some_and(|s| s.role == "leader"))
+        .map(|m| m.node_id.to_string())
         .collect();
     match leaders.as_slice() {
         [leader] => println!("leader: node {leader}"),

@@ -8,18 +8,32 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use clap::Args;
+use kairos_client::Client;
 use kairos_dag::load::LoadOptions;
 use kairos_server::config::{ConfigLayer, ServerConfig};
 use kairos_worker::{WorkerConfig, WorkerLayer};
-use serde_json::json;
 
-use super::api_client::Api;
-use super::remote::{describe_push, prepare};
-use crate::cli::DevArgs;
+use super::connect::fail;
+use super::dags::upload::{dag_files, describe_push, prepare};
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::FAILURE
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    /// The folder of DAG files to watch.
+    #[arg(long, default_value = "dags")]
+    pub dags: PathBuf,
+    /// Where the node and the worker keep their data.
+    #[arg(long, default_value = ".kairos")]
+    pub data_dir: PathBuf,
+    /// The REST API's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// The node's gRPC address (the worker connects here).
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub grpc_addr: String,
+    /// Attempts the local worker runs at once.
+    #[arg(long, default_value_t = 4)]
+    pub slots: u32,
 }
 
 /// The settings of a one-node cluster and a worker in one process, with their data
@@ -116,21 +130,23 @@ pub fn run(args: &DevArgs) -> ExitCode {
 /// Makes new DAGs unpaused (a dev server runs what it is given), then pushes every
 /// DAG file of `dir` whose modification time changed, once a second.
 async fn watch(http: String, dir: PathBuf) {
-    let Ok(api) = Api::to(&http, None) else {
-        return;
+    let api = match Client::new(&http) {
+        Ok(api) => api,
+        Err(e) => {
+            eprintln!("kairos dev: no client of the API ({e}); DAGs are not watched");
+            return;
+        }
     };
     // Wait for the API (the node elects itself within a second).
-    let mut settings = None;
+    let mut leading = false;
     for _ in 0..100 {
-        if let Ok(s) = api.health().await {
-            if s["role"] == "leader" {
-                settings = Some(());
-                break;
-            }
+        if api.health().await.is_ok_and(|h| h.role == "leader") {
+            leading = true;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    if settings.is_none() {
+    if !leading {
         eprintln!("kairos dev: the API did not come up; DAGs are not watched");
         return;
     }
@@ -150,29 +166,21 @@ async fn watch(http: String, dir: PathBuf) {
             continue;
         }
         let mut all_done = true;
-        for path in super::remote::dag_files(std::slice::from_ref(&dir)) {
+        for path in dag_files(std::slice::from_ref(&dir)) {
             match prepare(&path, &opts) {
                 Err(problems) => {
                     eprintln!("kairos dev: {} is not valid:\n{problems}", path.display())
                 }
-                Ok(upload) => match api.push(&upload, None).await {
+                Ok(upload) => match upload.push(&api, None).await {
                     Ok(answer) => {
                         for line in describe_push(&answer) {
                             if !line.contains("unchanged") {
                                 println!("kairos dev: pushed {line}");
                             }
                         }
-                        for dag in answer["dags"].as_array().into_iter().flatten() {
-                            if dag["created"] == true {
-                                if let Some(id) = dag["dag_id"].as_str() {
-                                    let _ = api
-                                        .json(
-                                            reqwest::Method::PATCH,
-                                            &format!("/dags/{}", super::api_client::urlencode(id)),
-                                            Some(json!({"is_paused": false})),
-                                        )
-                                        .await;
-                                }
+                        for dag in answer.dags.iter().filter(|d| d.created) {
+                            if let Err(e) = api.set_paused(&dag.dag_id, false).await {
+                                eprintln!("kairos dev: {} stays paused: {e}", dag.dag_id);
                             }
                         }
                     }

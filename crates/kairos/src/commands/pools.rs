@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use kairos_client::api::{Pool, PoolBody};
 
 use super::connect::{Remote, with_api};
-use super::output::Output;
-use crate::table::{self, cell};
+use super::output::{Output, print_json};
+use crate::table;
 
 #[derive(Args, Debug)]
 pub struct PoolsArgs {
@@ -38,15 +38,15 @@ pub enum PoolsCommand {
     Delete { name: String },
 }
 
-fn pool_rows(pools: &[Value]) -> String {
+fn pool_rows(pools: &[Pool]) -> String {
     let rows: Vec<Vec<String>> = pools
         .iter()
         .map(|p| {
             vec![
-                cell(&p["name"]),
-                cell(&p["slots"]),
-                cell(&p["include_deferred"]),
-                cell(&p["description"]),
+                p.name.clone(),
+                p.slots.to_string(),
+                p.include_deferred.to_string(),
+                table::optional(p.description.as_deref()),
             ]
         })
         .collect();
@@ -56,8 +56,15 @@ fn pool_rows(pools: &[Value]) -> String {
 pub fn pools(args: &PoolsArgs) -> ExitCode {
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
-        let answer = match &args.command {
-            PoolsCommand::List => api.pools().await?["pools"].take(),
+        let pool = match &args.command {
+            PoolsCommand::List => {
+                let pools = api.pools().await?;
+                match output {
+                    Output::Json => print_json(&pools)?,
+                    Output::Text => print!("{}", pool_rows(&pools)),
+                }
+                return Ok(());
+            }
             PoolsCommand::Get { name } => api.pool(name).await?,
             PoolsCommand::Set {
                 name,
@@ -65,8 +72,12 @@ pub fn pools(args: &PoolsArgs) -> ExitCode {
                 description,
                 include_deferred,
             } => {
-                api.set_pool(name, *slots, description.as_deref(), *include_deferred)
-                    .await?
+                let body = PoolBody {
+                    slots: *slots,
+                    description: description.clone(),
+                    include_deferred: *include_deferred,
+                };
+                api.set_pool(name, &body).await?
             }
             PoolsCommand::Delete { name } => {
                 api.delete_pool(name).await?;
@@ -77,11 +88,8 @@ pub fn pools(args: &PoolsArgs) -> ExitCode {
             }
         };
         match output {
-            Output::Json => println!("{answer}"),
-            Output::Text => match answer.as_array() {
-                Some(list) => print!("{}", pool_rows(list)),
-                None => print!("{}", pool_rows(std::slice::from_ref(&answer))),
-            },
+            Output::Json => print_json(&pool)?,
+            Output::Text => print!("{}", pool_rows(std::slice::from_ref(&pool))),
         }
         Ok(())
     })

@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use kairos_client::api::VariableBody;
 
 use super::connect::{Remote, with_api};
-use super::output::Output;
-use crate::table::{self, cell};
+use super::output::{Output, print_json};
+use crate::table;
 
 #[derive(Args, Debug)]
 pub struct VariablesArgs {
@@ -42,22 +42,22 @@ pub fn variables(args: &VariablesArgs) -> ExitCode {
             VariablesCommand::List => {
                 let all = api.variables().await?;
                 match output {
-                    Output::Json => println!("{}", Value::Array(all)),
+                    Output::Json => print_json(&all)?,
                     Output::Text => {
                         // Values are secrets as often as not: keys only, as Airflow lists them.
                         let rows: Vec<Vec<String>> = all
                             .iter()
-                            .map(|v| vec![cell(&v["key"]), cell(&v["description"])])
+                            .map(|v| vec![v.key.clone(), table::optional(v.description.as_deref())])
                             .collect();
                         print!("{}", table::render(&["KEY", "DESCRIPTION"], &rows));
                     }
                 }
             }
             VariablesCommand::Get { key } => {
-                let answer = api.variable(key).await?;
+                let variable = api.variable(key).await?;
                 match output {
-                    Output::Json => println!("{answer}"),
-                    Output::Text => println!("{}", cell(&answer["value"])),
+                    Output::Json => print_json(&variable)?,
+                    Output::Text => println!("{}", variable.value),
                 }
             }
             VariablesCommand::Set {
@@ -65,7 +65,11 @@ pub fn variables(args: &VariablesArgs) -> ExitCode {
                 value,
                 description,
             } => {
-                api.set_variable(key, value, description.as_deref()).await?;
+                let body = VariableBody {
+                    value: value.clone(),
+                    description: description.clone(),
+                };
+                api.set_variable(key, &body).await?;
                 if output == Output::Text {
                     println!("variable {key} set");
                 }

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use kairos_client::api::{BackfillRequest, Reprocess};
 use kairos_client::{Client, Read};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::commands::args::{parse_conf, parse_date};
 use crate::commands::connect::{Failure, Remote, fail, with_api};
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct BackfillArgs {
@@ -48,19 +49,14 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
     let output = args.remote.output;
     with_api(&args.remote, |api| async move {
         let created = api.create_backfill(&body).await?;
-        let runs: Vec<String> = created["dag_run_ids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.as_str().map(str::to_string))
-            .collect();
+        let runs = &created.dag_run_ids;
         if output == Output::Text {
             println!(
                 "backfill {} of {}: {} run(s) created, {} date(s) already had a run",
-                created["id"].as_str().unwrap_or("?"),
+                created.id,
                 args.dag_id,
                 runs.len(),
-                created["skipped"]
+                created.skipped
             );
         }
         let paused = api.dag(&args.dag_id, Read::Local).await?.is_paused;
@@ -72,13 +68,13 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
         }
         if args.no_wait || runs.is_empty() || paused {
             if output == Output::Json {
-                println!("{created}");
+                print_json(&created)?;
             }
             return Ok(());
         }
-        let states = follow(&api, &args.dag_id, &runs, output).await?;
+        let states = follow(&api, &args.dag_id, runs, output).await?;
         if output == Output::Json {
-            println!("{}", json!({"backfill": created, "runs": states}));
+            print_json(&json!({"backfill": created, "runs": states}))?;
         }
         let failed = states.iter().filter(|(_, s)| s == "failed").count();
         if failed > 0 {
@@ -88,26 +84,28 @@ pub fn backfill(args: &BackfillArgs) -> ExitCode {
     })
 }
 
-fn request(args: &BackfillArgs) -> Result<Value, String> {
+fn request(args: &BackfillArgs) -> Result<BackfillRequest, String> {
     let start = parse_date("--start", &args.start)?;
     let end = parse_date("--end", &args.end)?;
-    if !matches!(
-        args.reprocess_behavior.as_str(),
-        "none" | "failed" | "completed"
-    ) {
-        return Err(format!(
-            "--reprocess-behavior {:?}: use none, failed or completed",
-            args.reprocess_behavior
-        ));
-    }
-    Ok(json!({
-        "dag_id": args.dag_id,
-        "from_date": start,
-        "to_date": end,
-        "reprocess_behavior": args.reprocess_behavior,
-        "max_active_runs": args.max_active_runs,
-        "dag_run_conf": parse_conf(args.conf.as_deref())?,
-    }))
+    let reprocess_behavior = match args.reprocess_behavior.as_str() {
+        "none" => Reprocess::None,
+        "failed" => Reprocess::Failed,
+        "completed" => Reprocess::Completed,
+        _ => {
+            return Err(format!(
+                "--reprocess-behavior {:?}: use none, failed or completed",
+                args.reprocess_behavior
+            ));
+        }
+    };
+    Ok(BackfillRequest {
+        dag_id: args.dag_id.clone(),
+        from_date: start,
+        to_date: end,
+        reprocess_behavior,
+        max_active_runs: args.max_active_runs,
+        dag_run_conf: parse_conf(args.conf.as_deref())?,
+    })
 }
 
 /// Polls the DAG's runs until every run of the backfill has finished; their

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::commands::connect::{Remote, with_api};
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
@@ -19,43 +19,35 @@ pub struct DiffArgs {
 pub fn diff(args: &DiffArgs) -> ExitCode {
     let (dag_id, from, to, output) = (args.dag_id.clone(), args.from, args.to, args.remote.output);
     with_api(&args.remote, |api| async move {
-        let answer = api.diff(&dag_id, from, to).await?;
-        let c = &answer["changes"];
+        let c = api.diff(&dag_id, from, to).await?.changes;
         if output == Output::Json {
-            println!("{c}");
+            print_json(&c)?;
             return Ok(());
         }
-        let list = |key: &str| -> Vec<String> {
-            c[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        };
         println!("{dag_id}: version {from} -> {to}");
-        for t in list("tasks_added") {
+        for t in &c.tasks_added {
             println!("  + task {t}");
         }
-        for t in list("tasks_removed") {
+        for t in &c.tasks_removed {
             println!("  - task {t}");
         }
-        for t in c["tasks_changed"].as_array().into_iter().flatten() {
+        for t in &c.tasks_changed {
+            // The fields as a JSON list, as this line has always shown them.
             println!(
                 "  ~ task {}: {}",
-                t["task_id"].as_str().unwrap_or("?"),
-                t["fields"]
+                t.task_id,
+                serde_json::to_string(&t.fields)?
             );
         }
-        for f in list("dag_fields_changed") {
+        for f in &c.dag_fields_changed {
             println!("  ~ dag {f}");
         }
-        for (key, mark) in [
-            ("files_added", "+"),
-            ("files_removed", "-"),
-            ("files_changed", "~"),
+        for (files, mark) in [
+            (&c.files_added, "+"),
+            (&c.files_removed, "-"),
+            (&c.files_changed, "~"),
         ] {
-            for f in list(key) {
+            for f in files {
                 println!("  {mark} file {f}");
             }
         }

@@ -12,7 +12,7 @@ use diff::DiffArgs;
 use list::ListArgs;
 use push::PushArgs;
 use show::ShowArgs;
-use test_args::DagTestArgs;
+use test::DagTestArgs;
 use trigger::TriggerArgs;
 use validate::ValidateArgs;
 
@@ -23,7 +23,6 @@ pub mod pause;
 pub mod push;
 pub mod show;
 pub mod test;
-pub mod test_args;
 pub mod trigger;
 pub(crate) mod upload;
 pub mod validate;

@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use kairos_dag::load::LoadOptions;
-use serde_json::Value;
 
 use super::upload::{dag_files, describe_push, prepare};
 use crate::commands::connect::{Remote, fail, with_api};
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct PushArgs {
@@ -60,7 +59,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
             all.push(answer);
         }
         if output == Output::Json {
-            println!("{}", Value::Array(all));
+            print_json(&all)?;
         }
         Ok(())
     })

@@ -5,20 +5,42 @@
 //! task finishes, and the exit code says whether the run succeeded.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use kairos_client::api::{DagRun, TaskInstance, TriggerRun};
 use kairos_client::{Client, Read};
 use kairos_dag::load::{LoadOptions, load_file};
 use serde_json::json;
 
-use super::test_args::DagTestArgs;
 use super::upload::prepare;
-use crate::commands::args::{parse_conf_map, parse_date};
+use crate::commands::args::{parse_conf, parse_date};
 use crate::commands::connect::{Failure, fail};
+use crate::commands::dev::local_stack;
 use crate::commands::output::{Output, print_json};
 use crate::table;
+
+#[derive(Args, Debug)]
+pub struct DagTestArgs {
+    /// The DAG file.
+    pub file: PathBuf,
+    /// The DAG to run (may be left out when the file has one DAG).
+    pub dag_id: Option<String>,
+    /// The run's logical date (RFC 3339 or a date; default now).
+    #[arg(long)]
+    pub logical_date: Option<String>,
+    /// The run's conf, a JSON object.
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
 
 const FINISHED: [&str; 5] = ["success", "failed", "skipped", "upstream_failed", "removed"];
 
@@ -82,13 +104,13 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
         Some(text) => parse_date("--logical-date", text)?,
         None => chrono::Utc::now(),
     };
-    let conf = parse_conf_map(args.conf.as_deref())?.into_iter().collect();
+    let conf = parse_conf(args.conf.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("kairos-dags-test-")
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     let (grpc, http) = loopback_addrs()?;
-    let (mut server, worker) = crate::commands::dev::local_stack(dir.path(), &grpc, &http, 4)?;
+    let (mut server, worker) = local_stack(dir.path(), &grpc, &http, 4)?;
     server.scheduler.create_scheduled_runs = false;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -126,10 +148,8 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
 
 async fn wait_for_leader(api: &Client) -> Result<(), Failure> {
     for _ in 0..200 {
-        if let Ok(health) = api.health().await {
-            if health["role"] == "leader" {
-                return Ok(());
-            }
+        if api.health().await.is_ok_and(|h| h.role == "leader") {
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

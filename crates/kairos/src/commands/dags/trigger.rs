@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 use kairos_client::api::TriggerRun;
 
-use crate::commands::args::{parse_conf_map, parse_rfc3339};
+use crate::commands::args::{parse_conf, parse_rfc3339};
 use crate::commands::connect::{Remote, fail, with_api};
 use crate::commands::output::{Output, print_json};
 
@@ -52,6 +52,6 @@ fn request(args: &TriggerArgs) -> Result<TriggerRun, String> {
             .as_deref()
             .map(|text| parse_rfc3339("--logical-date", text))
             .transpose()?,
-        conf: parse_conf_map(args.conf.as_deref())?.into_iter().collect(),
+        conf: parse_conf(args.conf.as_deref())?,
     })
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use kairos_client::Client;
+use kairos_client::api::{PushRequest, PushResponse};
 use kairos_dag::load::{LoadOptions, load_file};
-use serde_json::Value;
 
 /// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
 pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -72,27 +72,36 @@ impl Upload {
         &self,
         client: &Client,
         bundle: Option<&str>,
-    ) -> Result<Value, String> {
+    ) -> Result<PushResponse, String> {
+        let push = PushRequest {
+            file_name: self.file_name.clone(),
+            content: self.content.clone(),
+            files: self.files.clone(),
+            bundle: bundle.map(str::to_string),
+            team: None,
+        };
         client
-            .push_dag_file(&self.file_name, &self.content, &self.files, bundle)
+            .push_dag_file(&push)
             .await
             .map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 
 /// `dag: new version V` lines for a push answer.
-pub(crate) fn describe_push(answer: &Value) -> Vec<String> {
-    answer["dags"]
-        .as_array()
-        .into_iter()
-        .flatten()
+pub(crate) fn describe_push(answer: &PushResponse) -> Vec<String> {
+    answer
+        .dags
+        .iter()
         .map(|dag| {
-            let created = dag["created"].as_bool().unwrap_or(false);
             format!(
                 "{}: {} version {}",
-                dag["dag_id"].as_str().unwrap_or("?"),
-                if created { "new" } else { "unchanged, still" },
-                dag["version"]
+                dag.dag_id,
+                if dag.created {
+                    "new"
+                } else {
+                    "unchanged, still"
+                },
+                dag.version
             )
         })
         .collect()

@@ -2,13 +2,11 @@
 
 use std::process::ExitCode;
 
-use serde_json::Value;
-
 use kairos_client::Read;
 
 use super::DagArgs;
 use crate::commands::connect::with_api;
-use crate::commands::output::Output;
+use crate::commands::output::{Output, print_json};
 use crate::table;
 
 pub fn versions(args: &DagArgs) -> ExitCode {
@@ -16,17 +14,17 @@ pub fn versions(args: &DagArgs) -> ExitCode {
     with_api(&args.remote, |api| async move {
         let versions = api.versions(&dag_id, Read::Local).await?;
         if output == Output::Json {
-            println!("{}", Value::Array(versions));
+            print_json(&versions)?;
             return Ok(());
         }
         let rows: Vec<Vec<String>> = versions
             .iter()
             .map(|v| {
                 vec![
-                    v["version"].to_string(),
-                    v["created_at"].as_str().unwrap_or("").to_string(),
-                    v["tasks"].to_string(),
-                    v["hash"].as_str().unwrap_or("").chars().take(19).collect(),
+                    v.version.to_string(),
+                    table::date(&v.created_at),
+                    v.tasks.to_string(),
+                    v.hash.chars().take(19).collect(),
                 ]
             })
             .collect();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use kairos_client::Read;
-use serde_json::{Value, json};
+use kairos_client::api::ClearRequest;
 
 use super::connect::{Remote, with_api};
 use super::output::{Output, print_json};
@@ -94,27 +94,21 @@ pub fn run(args: &TasksArgs) -> ExitCode {
             dry_run,
             remote,
         } => {
-            let body = json!({
-                "dag_run_id": run_id, "task_ids": task_ids, "include_downstream": downstream,
-                "include_upstream": upstream, "only_failed": only_failed, "dry_run": dry_run,
-            });
-            let dry = *dry_run;
+            let clear = ClearRequest {
+                dag_run_id: run_id.clone(),
+                task_ids: task_ids.clone(),
+                include_upstream: *upstream,
+                include_downstream: *downstream,
+                only_failed: *only_failed,
+                dry_run: *dry_run,
+            };
             with_api(remote, |api| async move {
-                let answer = api.clear_task_instances(dag_id, &body).await?;
-                let ids: Vec<&str> = answer["task_ids"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str())
-                    .collect();
-                if dry {
-                    println!("would clear: {}", ids.join(", "));
+                let answer = api.clear_task_instances(dag_id, &clear).await?;
+                let ids = answer.task_ids.join(", ");
+                if clear.dry_run {
+                    println!("would clear: {ids}");
                 } else {
-                    println!(
-                        "cleared {} task instance(s): {}",
-                        answer["cleared"],
-                        ids.join(", ")
-                    );
+                    println!("cleared {} task instance(s): {ids}", answer.cleared);
                 }
                 Ok(())
             })
@@ -204,30 +198,23 @@ pub fn list_tasks(dag_id: &str, version: Option<u32>, remote: &Remote) -> ExitCo
             Some(v) => v,
             None => api.dag(dag_id, Read::Local).await?.latest_version,
         };
-        let detail = api.version(dag_id, version).await?;
-        let tasks = detail["tasks"].as_array().cloned().unwrap_or_default();
+        let tasks = api.version(dag_id, version).await?.tasks;
         if output == Output::Json {
-            println!("{}", Value::Array(tasks));
+            print_json(&tasks)?;
             return Ok(());
         }
         let rows: Vec<Vec<String>> = tasks
             .iter()
             .map(|t| {
-                let upstream: Vec<&str> = t["upstream"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
                 vec![
-                    t["task_id"].as_str().unwrap_or("").to_string(),
-                    t["operator"].as_str().unwrap_or("").to_string(),
-                    if upstream.is_empty() {
+                    t.task_id.clone(),
+                    t.operator.clone(),
+                    if t.upstream.is_empty() {
                         "-".into()
                     } else {
-                        upstream.join(",")
+                        t.upstream.join(",")
                     },
-                    t["trigger_rule"].as_str().unwrap_or("").to_string(),
+                    t.trigger_rule.clone(),
                 ]
             })
             .collect();

@@ -1,0 +1,72 @@
+//! The cluster as the API shows it: one node's own view, every member's, and
+//! the bodies and answers of membership changes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One node's own view: answered without a token, for load balancers and probes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NodeHealth {
+    pub node_id: u64,
+    pub grpc_addr: String,
+    pub http_addr: String,
+    /// leader, follower, candidate, learner or shutdown.
+    pub role: String,
+    pub term: u64,
+    /// The node it follows, when it knows one.
+    pub leader_id: Option<u64>,
+    pub last_log_index: u64,
+    pub last_applied: u64,
+    pub snapshot_index: u64,
+    pub purged_index: u64,
+    /// False until `cluster init` (or joining through `add-node`).
+    pub initialized: bool,
+}
+
+/// A member as the membership lists it, with its own answer or why there is none.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    pub node_id: u64,
+    pub grpc_addr: String,
+    pub voter: bool,
+    /// What the member says of itself; absent when it did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<NodeHealth>,
+    /// Why it did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClusterView {
+    /// The leader as the answering node knows it.
+    pub leader_id: Option<u64>,
+    pub members: Vec<MemberView>,
+}
+
+/// A node to initialize a cluster with, or to add.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub node_id: u64,
+    /// Its gRPC address, `HOST:PORT`, as the other nodes reach it.
+    pub grpc_addr: String,
+    /// Its HTTP address, if the others should show it.
+    #[serde(default)]
+    pub http_addr: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitCluster {
+    /// Every initial voter; empty means the answering node alone.
+    #[serde(default)]
+    pub members: Vec<NewMember>,
+}
+
+/// A committed membership change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MembershipChange {
+    /// The Raft index of the membership entry.
+    pub log_index: u64,
+}
