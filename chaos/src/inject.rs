@@ -147,16 +147,12 @@ pub async fn apply(
                 }
             }
             Fault::KillWorker { .. } => {
-                for i in 0..p.workers.len() {
-                    p.workers[i].proc.reap();
-                    if !p.workers[i].proc.is_up() && p.start_worker(i).is_ok() {
-                        let id = p.workers[i].id.clone();
-                        lock(history)
-                            .worker_starts
-                            .entry(id)
-                            .or_default()
-                            .push(now_ms());
-                    }
+                for id in p.restart_dead_workers() {
+                    lock(history)
+                        .worker_starts
+                        .entry(id)
+                        .or_default()
+                        .push(now_ms());
                 }
             }
             Fault::PauseLeader { .. } => {

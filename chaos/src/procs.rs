@@ -275,6 +275,19 @@ impl Procs {
         Ok(())
     }
 
+    /// Starts again every worker that is not running; returns the ids of those
+    /// started.
+    pub fn restart_dead_workers(&mut self) -> Vec<String> {
+        let mut started = Vec::new();
+        for i in 0..self.workers.len() {
+            self.workers[i].proc.reap();
+            if !self.workers[i].proc.is_up() && self.start_worker(i).is_ok() {
+                started.push(self.workers[i].id.clone());
+            }
+        }
+        started
+    }
+
     pub fn server_mut(&mut self, id: u64) -> Option<&mut Server> {
         self.servers.iter_mut().find(|s| s.id == id)
     }

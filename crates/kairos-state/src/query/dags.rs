@@ -1,9 +1,10 @@
 //! Reads about DAGs: one, a filtered page of them, their versions and files.
 
+use super::filtered::filtered_page;
 use super::wire::{DagFilter, VersionSummary, page};
 use crate::keys::{self, Cf};
 use crate::records::{DagRecord, VersionRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, decode};
 
 impl Store {
     pub fn dag(&self, dag_id: &str) -> Result<Option<DagRecord>, StoreError> {
@@ -17,26 +18,15 @@ impl Store {
         limit: Option<usize>,
         filter: &DagFilter,
     ) -> Result<Vec<DagRecord>, StoreError> {
-        let limit = page(limit);
-        let mut cursor = after.map(keys::dag);
-        let mut out = Vec::new();
-        // Filtering reads further pages until this one is full.
-        loop {
-            let chunk = self.scan::<DagRecord>(Cf::Dags, b"", cursor.as_deref(), limit)?;
-            let exhausted = chunk.len() < limit;
-            for (key, dag) in chunk {
-                cursor = Some(key);
-                if filter.admits(&dag) {
-                    out.push(dag);
-                    if out.len() == limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            if exhausted {
-                return Ok(out);
-            }
-        }
+        filtered_page(
+            page(limit),
+            after.map(keys::dag),
+            |cursor, n| self.scan_raw(Cf::Dags, b"", cursor, n),
+            |value| {
+                let dag: DagRecord = decode(Cf::Dags, value)?;
+                Ok(filter.admits(&dag).then_some(dag))
+            },
+        )
     }
 
     /// Every version of a DAG, oldest first, without content.

@@ -8,6 +8,7 @@
 mod admin;
 mod answer;
 mod dags;
+mod filtered;
 mod runs;
 mod task_instances;
 mod wire;

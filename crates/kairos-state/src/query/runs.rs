@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use kairos_dag::lifecycle::DagRunState;
 
+use super::filtered::filtered_page;
 use super::wire::{RunOrder, page};
 use crate::keys::{self, Cf, index};
 use crate::records::DagRunRecord;
@@ -38,27 +39,16 @@ impl Store {
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Vec<DagRunRecord>, StoreError> {
-        let limit = page(limit);
         let prefix = keys::dag_prefix(dag_id);
-        let mut cursor = after.map(|run_id| keys::run(dag_id, run_id));
-        let mut out = Vec::new();
-        // Filtering by state reads further pages until this one is full.
-        loop {
-            let chunk = self.scan::<DagRunRecord>(Cf::Runs, &prefix, cursor.as_deref(), limit)?;
-            let exhausted = chunk.len() < limit;
-            for (key, run) in chunk {
-                cursor = Some(key);
-                if state.is_none_or(|s| run.state == s) {
-                    out.push(run);
-                    if out.len() == limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            if exhausted {
-                return Ok(out);
-            }
-        }
+        filtered_page(
+            page(limit),
+            after.map(|run_id| keys::run(dag_id, run_id)),
+            |cursor, n| self.scan_raw(Cf::Runs, &prefix, cursor, n),
+            |value| {
+                let run: DagRunRecord = decode(Cf::Runs, value)?;
+                Ok(state.is_none_or(|s| run.state == s).then_some(run))
+            },
+        )
     }
 
     /// A DAG's runs in date order (oldest or newest first), read through the index
@@ -71,42 +61,33 @@ impl Store {
         limit: Option<usize>,
         newest_first: bool,
     ) -> Result<Vec<DagRunRecord>, StoreError> {
-        let limit = page(limit);
         let prefix = index::runs_by_date_prefix(dag_id);
         // The cursor is the index key of the run named by `after`; a run that is
         // gone ends the listing rather than starting it over.
-        let mut cursor = match after {
+        let cursor = match after {
             None => None,
             Some(run_id) => match self.run(dag_id, run_id)? {
                 Some(run) => Some(index::run_by_date(dag_id, run.order_date(), run_id)),
                 None => return Ok(Vec::new()),
             },
         };
-        let mut out = Vec::new();
-        loop {
-            let chunk = if newest_first {
-                self.scan_raw_back(Cf::Index, &prefix, cursor.as_deref(), limit)?
-            } else {
-                self.scan_raw(Cf::Index, &prefix, cursor.as_deref(), limit)?
-            };
-            let exhausted = chunk.len() < limit;
-            for (key, value) in chunk {
-                cursor = Some(key);
-                let run_id: String = decode(Cf::Index, &value)?;
-                let Some(run) = self.run(dag_id, &run_id)? else {
-                    continue;
-                };
-                if state.is_none_or(|s| run.state == s) {
-                    out.push(run);
-                    if out.len() == limit {
-                        return Ok(out);
-                    }
+        filtered_page(
+            page(limit),
+            cursor,
+            |cursor, n| {
+                if newest_first {
+                    self.scan_raw_back(Cf::Index, &prefix, cursor, n)
+                } else {
+                    self.scan_raw(Cf::Index, &prefix, cursor, n)
                 }
-            }
-            if exhausted {
-                return Ok(out);
-            }
-        }
+            },
+            |value| {
+                let run_id: String = decode(Cf::Index, value)?;
+                Ok(self
+                    .run(dag_id, &run_id)?
+                    .filter(|run| state.is_none_or(|s| run.state == s)))
+            },
+        )
     }
 
     /// The run of `dag_id` whose logical date is `at`, if any.
