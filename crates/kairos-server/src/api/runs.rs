@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kairos_api::{DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunOrderParam, TriggerRun};
-use kairos_dag::lifecycle::RunType;
 use kairos_state::Command;
+
+use crate::trigger::Trigger;
 use kairos_state::query::RunOrder;
 use kairos_state::records::DagRunRecord;
 
@@ -94,31 +95,22 @@ pub async fn trigger_run(
     Body(body): Body<TriggerRun>,
 ) -> Result<Json<DagRun>, Problem> {
     api.tokens.authorize(&headers, Role::Operator)?;
-    let run_id = match body.dag_run_id {
-        Some(id) if id.trim().is_empty() => {
-            return Err(Problem::new(StatusCode::BAD_REQUEST, "dag_run_id is empty"));
-        }
-        Some(id) => id,
-        None => format!(
-            "manual__{}",
-            kairos_dag::lifecycle::python_isoformat(
-                body.logical_date.unwrap_or_else(chrono::Utc::now)
-            )
-        ),
-    };
-    api.write(Command::CreateDagRun {
+    if body
+        .dag_run_id
+        .as_deref()
+        .is_some_and(|id| id.trim().is_empty())
+    {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "dag_run_id is empty"));
+    }
+    let trigger = Trigger {
         dag_id: dag_id.clone(),
-        run_id: run_id.clone(),
-        run_type: RunType::Manual,
-        version: None,
+        run_id: body.dag_run_id,
         logical_date: body.logical_date,
-        data_interval_start: body.logical_date,
-        data_interval_end: body.logical_date,
-        run_after: None,
         conf: body.conf,
         triggered_by: "api".into(),
-    })
-    .await?;
+    };
+    let run_id = trigger.run_id(chrono::Utc::now());
+    api.write(trigger.command(run_id.clone())).await?;
     Ok(Json(convert::dag_run(
         load_run(&api, &dag_id, &run_id, true).await?,
     )))

@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
             let at = chrono::DateTime::parse_from_rfc3339(&logical_date)
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_else(|_| chrono::Utc::now());
-            format!("manual__{}", kairos_dag::lifecycle::python_isoformat(at))
+            kairos_dag::lifecycle::RunType::Manual.run_id(at, None)
         }
     };
     let triggered_by = format!(
