@@ -1,0 +1,131 @@
+//! What the clock does: retries after their delay, time sensors on the
+//! server, and a deleted run's timers kept away from its successor.
+
+use chrono::{DateTime, Duration, Utc};
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
+use kairos_state::Command;
+
+use crate::common::*;
+use crate::support::*;
+
+#[test]
+fn a_failed_attempt_is_retried_after_its_delay_by_a_tick() {
+    let mut store = TempStore::new();
+    let yaml = CHAIN.replace(
+        "etl:\n",
+        "etl:\n  is_paused_upon_creation: false\n  default_args: {retries: 1, retry_delay: 60}\n",
+    );
+    store.apply_at(day(1), vec![put(&yaml), manual("etl", "r1")]);
+    let attempt = dispatch(&mut store, key("etl", "r1", "extract"));
+    store.apply_at(
+        day(1),
+        vec![report(
+            key("etl", "r1", "extract"),
+            &attempt,
+            S::Failed,
+            None,
+        )],
+    );
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForRetry);
+    let due = store.store.next_timer().unwrap().expect("a retry timer");
+    assert_eq!(due, day(1) + Duration::seconds(60));
+    store.apply_at(day(1) + Duration::seconds(30), vec![Command::Tick]);
+    assert_eq!(
+        state(&store, "etl", "r1", "extract"),
+        S::UpForRetry,
+        "not before its time"
+    );
+    store.apply_at(due, vec![Command::Tick]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
+    let second = dispatch(&mut store, key("etl", "r1", "extract"));
+    assert!(second.starts_with("2-"), "{second}");
+    store.apply_at(
+        due,
+        vec![report(
+            key("etl", "r1", "extract"),
+            &second,
+            S::Failed,
+            None,
+        )],
+    );
+    assert_eq!(
+        state(&store, "etl", "r1", "extract"),
+        S::Failed,
+        "no tries left"
+    );
+    assert_eq!(state(&store, "etl", "r1", "transform"), S::UpstreamFailed);
+    assert_eq!(state(&store, "etl", "r1", "load"), S::UpstreamFailed);
+    assert_eq!(
+        store.store.run("etl", "r1").unwrap().unwrap().state,
+        DagRunState::Failed
+    );
+    // Both tries are kept, each with its token, its end and when it ended.
+    let tries = store.store.tries(&key("etl", "r1", "extract")).unwrap();
+    let summary: Vec<(u32, Option<&str>, S, DateTime<Utc>)> = tries
+        .iter()
+        .map(|t| (t.try_number, t.attempt.as_deref(), t.state, t.end_date))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, Some(attempt.as_str()), S::UpForRetry, day(1)),
+            (2, Some(second.as_str()), S::Failed, due),
+        ]
+    );
+    assert!(
+        store
+            .store
+            .tries(&key("etl", "r1", "transform"))
+            .unwrap()
+            .is_empty(),
+        "a task that never ran has no tries"
+    );
+}
+
+#[test]
+fn time_sensors_wait_on_the_server_without_a_worker() {
+    let mut store = TempStore::new();
+    let yaml = "
+waits:
+  is_paused_upon_creation: false
+  tasks:
+    wait: {operator: airflow.sensors.time_delta.TimeDeltaSensor, delta: 3600}
+    after: {operator: bash, bash_command: 'true', dependencies: [wait]}
+";
+    store.apply_at(day(1), vec![put(yaml), manual("waits", "r1")]);
+    assert_eq!(state(&store, "waits", "r1", "wait"), S::Deferred);
+    assert!(queued(&store, "waits", "r1").is_empty());
+    let due = store.store.next_timer().unwrap().expect("a sensor timer");
+    assert_eq!(due, day(1) + Duration::hours(1));
+    store.apply_at(due, vec![Command::Tick]);
+    assert_eq!(state(&store, "waits", "r1", "wait"), S::Success);
+    assert_eq!(state(&store, "waits", "r1", "after"), S::Queued);
+}
+
+#[test]
+fn a_deleted_run_s_timers_do_not_fire_on_a_new_run_with_its_id() {
+    let mut store = TempStore::new();
+    let t = t0();
+    let yaml = "
+timed:
+  is_paused_upon_creation: false
+  dagrun_timeout: 3600
+  tasks:
+    a: {operator: bash, bash_command: 'true'}
+";
+    store.apply_at(t, vec![put(yaml), manual("timed", "again")]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Running);
+    store.apply_at(
+        t + Duration::minutes(10),
+        vec![Command::DeleteDagRun {
+            dag_id: "timed".into(),
+            run_id: "again".into(),
+        }],
+    );
+    store.apply_at(t + Duration::minutes(30), vec![manual("timed", "again")]);
+    // The first run's timeout was due at t + 60 min; the new run's is at t + 90.
+    store.apply_at(t + Duration::minutes(61), vec![Command::Tick]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Running);
+    store.apply_at(t + Duration::minutes(91), vec![Command::Tick]);
+    assert_eq!(run_state(&store, "timed", "again"), DagRunState::Failed);
+}
