@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod node;
 pub mod secrets;
 pub mod server;
+pub mod tokens;
 pub mod trigger;
 
 pub use client::{ClientError, ClusterClient, Proposed};

@@ -93,6 +93,12 @@ pub enum Command {
         /// task instance so any node's API can proxy the log.
         #[serde(default)]
         log_url: Option<String>,
+        /// The new attempt's fencing token: 128 random bits (32 hex digits) drawn by
+        /// the leader that builds the command, so that nobody can guess it; apply
+        /// only stores it. Entries written before tokens were random carry none and
+        /// get the old token made from the entry's position.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Makes each temporary file name unique within the worker process.
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
-use kairos_proto::v1::FetchFilesRequest;
+use kairos_proto::v1::{AttemptRef, FetchFilesRequest};
 
 use crate::conn::Conn;
 
@@ -39,14 +39,22 @@ impl FileCache {
         self.dir.join(hex).join(name)
     }
 
-    /// The local path of file `key` (content `hash`), fetched when not cached yet.
-    pub async fn get(&self, conn: &Conn, key: &str, hash: &str) -> Result<PathBuf, String> {
+    /// The local path of file `key` (content `hash`), fetched for the attempt `by`
+    /// when not cached yet.
+    pub async fn get(
+        &self,
+        conn: &Conn,
+        key: &str,
+        hash: &str,
+        by: &AttemptRef,
+    ) -> Result<PathBuf, String> {
         let path = self.path_of(key, hash);
         if path.exists() {
             return Ok(path);
         }
         let request = FetchFilesRequest {
             hashes: vec![hash.to_string()],
+            by: Some(by.clone()),
         };
         let reply = conn
             .call(Duration::from_secs(30), |mut c| {

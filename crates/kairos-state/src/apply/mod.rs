@@ -200,7 +200,8 @@ fn dispatch(
             ti,
             worker,
             log_url,
-        } => task_instances::dispatch(txn, sched, ti, worker, log_url.as_deref()),
+            token,
+        } => task_instances::dispatch(txn, sched, ti, worker, log_url.as_deref(), token.as_deref()),
         Command::FinishAttempt {
             ti,
             attempt,

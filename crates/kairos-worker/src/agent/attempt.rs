@@ -51,7 +51,7 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
         // hand it back) until its result is on disk.
         let mut backoff = Duration::from_millis(200);
         while let Err(e) = agent.spool.put(&finished) {
-            tracing::error!(attempt = %token, "cannot spool the result, retrying: {e}");
+            tracing::error!(attempt = %kairos_dag::identity::token_tag(&token), "cannot spool the result, retrying: {e}");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
@@ -92,7 +92,9 @@ async fn run_attempt(
                 &log,
                 &format!(
                     "{ti} try {} (attempt {}) on worker {}",
-                    attempt.try_number, attempt.token, agent.config.worker_id
+                    attempt.try_number,
+                    kairos_dag::identity::token_tag(&attempt.token),
+                    agent.config.worker_id
                 ),
             );
             record(agent, assignment, &ti, "start", None, None);

@@ -63,6 +63,13 @@ impl Report {
 }
 
 /// Everything an operator needs to run one attempt.
+/// This attempt, as reads made for it name it.
+impl Ctx<'_> {
+    pub fn by(&self) -> kairos_proto::v1::AttemptRef {
+        self.attempt.by(&self.config.worker_id)
+    }
+}
+
 pub struct Ctx<'a> {
     pub attempt: &'a Attempt,
     pub conn: Arc<Conn>,
@@ -90,10 +97,11 @@ impl Ctx<'_> {
     {
         let attempt = self.attempt.clone();
         let conn = self.conn.clone();
+        let by = self.by();
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let templates = Templates {
-                ctx: attempt.template_context(conn, runtime),
+                ctx: attempt.template_context(conn, runtime, by),
                 renderer: Renderer::new(),
                 native: attempt.dag.render_template_as_native_obj,
             };
@@ -136,7 +144,7 @@ impl Ctx<'_> {
         let hash = self.attempt.files.get(key).ok_or_else(|| {
             format!("the DAG version ships no file `{key}`; push it with the DAG")
         })?;
-        self.files.get(&self.conn, key, hash).await
+        self.files.get(&self.conn, key, hash, &self.by()).await
     }
 }
 
