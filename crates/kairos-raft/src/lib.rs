@@ -2,7 +2,8 @@
 //!
 //! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
-//! - [`network`] and [`service`]: Raft's RPCs, client and server side;
+//! - [`network`] and [`service`]: Raft's RPCs, client and server side, with
+//!   [`snapshot_gate`] checking a snapshot's chunks before they are written;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
 //! - [`node`]: all of it started together;
 //! - [`observer`]: what a node tells its metrics.
@@ -16,6 +17,7 @@ pub mod node;
 pub mod observer;
 pub mod proposer;
 pub mod service;
+pub mod snapshot_gate;
 pub mod state_machine;
 pub mod types;
 

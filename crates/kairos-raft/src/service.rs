@@ -6,16 +6,22 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
-use crate::types::Raft;
+use crate::snapshot_gate::SnapshotGate;
+use crate::types::{InstallSnapshotRequest, Raft};
 
 /// Serves `kairos.v1.Raft` for one node.
 pub struct RaftService {
     raft: Raft,
+    /// Snapshot chunks are checked before openraft writes them.
+    gate: SnapshotGate,
 }
 
 impl RaftService {
     pub fn new(raft: Raft) -> RaftService {
-        RaftService { raft }
+        RaftService {
+            raft,
+            gate: SnapshotGate::default(),
+        }
     }
 }
 
@@ -49,7 +55,9 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.install_snapshot(decode(request)?).await;
+        let chunk: InstallSnapshotRequest = decode(request)?;
+        self.gate.admit(&chunk).map_err(Status::invalid_argument)?;
+        let answer = self.raft.install_snapshot(chunk).await;
         encode(&answer)
     }
 }
