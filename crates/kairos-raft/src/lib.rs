@@ -1,5 +1,7 @@
 //! Raft for Kairos: openraft over RocksDB, with its RPCs over gRPC.
 //!
+//! - [`identity`]: which node and cluster a data dir belongs to, checked at start
+//!   and on every Raft call;
 //! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
 //! - [`network`] and [`service`]: Raft's RPCs, client and server side, with
@@ -11,6 +13,7 @@
 //! This crate knows Kairos's state only as "batches of commands in, results out";
 //! what a command means is `kairos-state`'s business.
 
+pub mod identity;
 pub mod log_store;
 pub mod network;
 pub mod node;

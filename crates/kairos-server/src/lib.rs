@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client;
+pub mod cluster_identity;
 pub mod config;
 pub mod explain;
 pub mod grpc;

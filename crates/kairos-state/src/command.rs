@@ -159,6 +159,13 @@ pub enum Command {
     DeleteVariable {
         key: String,
     },
+    /// Name the cluster once, at bootstrap (from its CA's certificate, or drawn by
+    /// the first leader): every node keeps it beside its data and refuses peers and
+    /// snapshots of another cluster. Setting the same id again changes nothing; a
+    /// different one is refused.
+    SetClusterId {
+        cluster_id: String,
+    },
 }
 
 impl Command {
@@ -215,6 +222,7 @@ impl Command {
             Command::SetSettings { .. } => "set_settings",
             Command::SetVariable { .. } => "set_variable",
             Command::DeleteVariable { .. } => "delete_variable",
+            Command::SetClusterId { .. } => "set_cluster_id",
         }
     }
 }
