@@ -246,10 +246,16 @@ mod tests {
         tag.learn("aaaa").unwrap();
         assert!(tag.learn("bbbb").is_err());
         // Remembered across restarts, and checked against the certificate's.
-        assert_eq!(claim(dir.path(), 1, None).unwrap().get().as_deref(), Some("aaaa"));
+        assert_eq!(
+            claim(dir.path(), 1, None).unwrap().get().as_deref(),
+            Some("aaaa")
+        );
         assert!(claim(dir.path(), 1, Some("aaaa")).is_ok());
         let error = claim(dir.path(), 1, Some("bbbb")).unwrap_err().to_string();
-        assert!(error.contains("cluster `aaaa`") && error.contains("`bbbb`"), "{error}");
+        assert!(
+            error.contains("cluster `aaaa`") && error.contains("`bbbb`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use kairos_state::Store;
 use openraft::{Config, SnapshotPolicy};
 
-use crate::log_store::{LogStore, has_state};
 use crate::identity::{self, ClusterTag};
+use crate::log_store::{LogStore, has_state};
 use crate::network::Network;
 use crate::proposer::Proposer;
 use crate::state_machine::StateMachine;

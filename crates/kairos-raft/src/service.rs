@@ -35,7 +35,9 @@ impl RaftService {
     fn decode<T: DeserializeOwned>(&self, request: Request<RaftPayload>) -> Result<T, Status> {
         if let Err(refusal) = self.cluster.admit(&request) {
             // Said once, then every 1,024th time: a misrouted peer calls 10 times a second.
-            let refused = self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let refused = self
+                .refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if refused.is_power_of_two() && refused <= 1024 || refused % 1024 == 0 {
                 tracing::warn!(from = ?request.remote_addr(), refused = refused + 1, "refused a Raft call: {}", refusal.message());
             }

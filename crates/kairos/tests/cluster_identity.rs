@@ -47,7 +47,9 @@ fn recorded(data_dir: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
     let mut a = Cluster::start(binary(), 3, &CALM_TIMINGS).expect("start cluster a");
-    a.wait_leader(Duration::from_secs(30)).await.expect("a leads");
+    a.wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leads");
     let a_id = cluster_id(&a).await;
     assert_eq!(a_id.len(), 16, "{a_id}");
     for node in &a.nodes {
@@ -77,7 +79,9 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
 
     // Another cluster, and its node 3's data dir copied over a's node 3.
     let mut b = Cluster::start(binary(), 3, &CALM_TIMINGS).expect("start cluster b");
-    b.wait_leader(Duration::from_secs(30)).await.expect("b leads");
+    b.wait_leader(Duration::from_secs(30))
+        .await
+        .expect("b leads");
     let b_id = cluster_id(&b).await;
     assert_ne!(a_id, b_id);
     b.kill(3);
@@ -100,7 +104,11 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
         if let Some(status) = a.status(3).await {
             break status;
         }
-        assert!(Instant::now() < deadline, "node 3 never answered\n{}", a.logs());
+        assert!(
+            Instant::now() < deadline,
+            "node 3 never answered\n{}",
+            a.logs()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(status.cluster_id, b_id, "{status:?}");
@@ -111,7 +119,10 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
         .await
         .expect("node 3 reads");
     let text = pools.to_string();
-    assert!(!text.contains("after-copy"), "node 3 took a's entries: {text}");
+    assert!(
+        !text.contains("after-copy"),
+        "node 3 took a's entries: {text}"
+    );
     let logs = a.logs();
     assert!(
         logs.contains(&format!("this node belongs to cluster `{b_id}`")),
