@@ -11,6 +11,7 @@ pub mod conn;
 pub mod context;
 pub mod files;
 pub mod logs;
+pub mod mask;
 pub mod operators;
 pub mod process;
 pub mod scratch;
