@@ -15,6 +15,7 @@ use kairos_proto::v1::{Assignment, GetVariableRequest, PullXComRequest};
 use serde_json::{Value as Json, json};
 
 use crate::conn::Conn;
+use crate::mask::Secrets;
 use kairos_dag::identity::TaskInstanceKey;
 
 /// One attempt, decoded.
@@ -63,12 +64,14 @@ impl Attempt {
         })
     }
 
-    /// Airflow's template context, with the cluster behind XComs and Variables.
+    /// Airflow's template context, with the cluster behind XComs and Variables;
+    /// every Variable read is added to `secrets`.
     /// Call from a blocking thread: the sources block on gRPC calls.
     pub fn template_context(
         &self,
         conn: Arc<Conn>,
         runtime: tokio::runtime::Handle,
+        secrets: Arc<Secrets>,
     ) -> minijinja::Value {
         let sources = Sources {
             xcom: Arc::new(ClusterXComs {
@@ -77,7 +80,11 @@ impl Attempt {
                 dag_id: self.ti.dag_id.clone(),
                 run_id: self.ti.run_id.clone(),
             }),
-            variables: Arc::new(ClusterVariables { conn, runtime }),
+            variables: Arc::new(ClusterVariables {
+                conn,
+                runtime,
+                secrets,
+            }),
             now: Utc::now(),
         };
         let ti = TaskInstanceFacts {
@@ -181,6 +188,7 @@ impl XComSource for ClusterXComs {
 struct ClusterVariables {
     conn: Arc<Conn>,
     runtime: tokio::runtime::Handle,
+    secrets: Arc<Secrets>,
 }
 
 impl VariableSource for ClusterVariables {
@@ -195,6 +203,10 @@ impl VariableSource for ClusterVariables {
                 async move { c.get_variable(request).await }
             }))
             .map_err(|e| format!("variable `{name}`: {e}"))?;
+        if reply.found {
+            // Masked before any template can put it in a command or a log line.
+            self.secrets.add_variable(name, &reply.value);
+        }
         Ok(reply.found.then_some(reply.value))
     }
 }

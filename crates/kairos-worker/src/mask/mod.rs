@@ -116,6 +116,15 @@ pub struct Masker {
     longest: usize,
 }
 
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets themselves.
+        f.debug_struct("Masker")
+            .field("active", &self.matcher.is_some())
+            .finish()
+    }
+}
+
 impl Masker {
     fn build(patterns: &BTreeSet<String>) -> Result<Masker, aho_corasick::BuildError> {
         // Leftmost-longest: a secret that contains another is masked whole.
