@@ -63,7 +63,9 @@ impl FileCache {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(file = %path.display(), "cannot read the cached copy of `{key}`, fetching it again: {e}"),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), "cannot read the cached copy of `{key}`, fetching it again: {e}")
+            }
         }
         let request = FetchFilesRequest {
             hashes: vec![hash.to_string()],

@@ -10,7 +10,11 @@ use std::path::Path;
 use crate::config::WorkerConfig;
 
 pub fn protect(config: &WorkerConfig) -> std::io::Result<()> {
-    let passage = if config.run_as.is_some() { 0o711 } else { 0o700 };
+    let passage = if config.run_as.is_some() {
+        0o711
+    } else {
+        0o700
+    };
     for (dir, mode) in [
         (config.data_dir.clone(), passage),
         (config.attempts_dir(), passage),
@@ -25,7 +29,6 @@ pub fn protect(config: &WorkerConfig) -> std::io::Result<()> {
 }
 
 fn set(dir: &Path, mode: u32) -> std::io::Result<()> {
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("{}: {e}", dir.display()))
-    })
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
 }

@@ -75,10 +75,7 @@ mod tests {
         // The rest depends on who runs the tests.
         match RunAs::resolve("nobody") {
             Ok(user) => assert!(nix::unistd::geteuid().is_root() && !user.uid.is_root()),
-            Err(e) => assert!(
-                e.contains("not root") || e.contains("no such user"),
-                "{e}"
-            ),
+            Err(e) => assert!(e.contains("not root") || e.contains("no such user"), "{e}"),
         }
     }
 }

@@ -82,6 +82,9 @@ mod tests {
         let key = "-----BEGIN KEY-----\nMIIEvQIBADANBg\nab\n-----END KEY-----";
         let f = forms(key, 5);
         assert!(f.contains(&"MIIEvQIBADANBg".to_string()), "{f:?}");
-        assert!(!f.contains(&"ab".to_string()), "a short line is not a form: {f:?}");
+        assert!(
+            !f.contains(&"ab".to_string()),
+            "a short line is not a form: {f:?}"
+        );
     }
 }

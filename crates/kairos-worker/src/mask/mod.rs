@@ -203,7 +203,10 @@ mod tests {
     #[test]
     fn a_json_variable_masks_its_inner_values_too() {
         let secrets = Secrets::new();
-        secrets.add_variable("cfg", r#"{"host": "db.example.com", "pin": "1234", "token": "t0k"}"#);
+        secrets.add_variable(
+            "cfg",
+            r#"{"host": "db.example.com", "pin": "1234", "token": "t0k"}"#,
+        );
         assert_eq!(
             secrets.mask("db.example.com 1234 t0k"),
             "*** 1234 ***",

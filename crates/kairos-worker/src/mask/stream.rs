@@ -84,7 +84,10 @@ mod tests {
         secrets.add("hunter22", true);
         let mut stream = MaskedStream::with_hold_limit(secrets.masker(), 16);
         let first = stream.push(b"aaaaaaaaaaaaaaaaaaaahunt");
-        assert!(!first.is_empty(), "past the limit, part of the line is written");
+        assert!(
+            !first.is_empty(),
+            "past the limit, part of the line is written"
+        );
         assert!(!String::from_utf8_lossy(&first).contains("hunt"));
         let rest = run(&mut stream, &["er22bbbbbbbbbbbbbbbbbbbbhunter", "22"]);
         let all = format!("{}{rest}", String::from_utf8_lossy(&first));
@@ -96,7 +99,10 @@ mod tests {
         let secrets = Secrets::new();
         secrets.add("-----BEGIN-----\nMIIEvQIBADANBg\n-----END-----", true);
         let mut stream = MaskedStream::new(secrets.masker());
-        let out = run(&mut stream, &["key:\n-----BEGIN-----\nMIIE", "vQIBADANBg\n-----END-----\n"]);
+        let out = run(
+            &mut stream,
+            &["key:\n-----BEGIN-----\nMIIE", "vQIBADANBg\n-----END-----\n"],
+        );
         assert_eq!(out, "key:\n***\n***\n***\n");
     }
 }

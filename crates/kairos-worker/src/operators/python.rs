@@ -104,7 +104,9 @@ pub async fn call(
         "result": result,
         "show_return_value": show_return_value,
     });
-    if let Err(e) = private_file::write(&spec_path, spec.to_string().as_bytes(), ctx.run_as.as_ref()) {
+    if let Err(e) =
+        private_file::write(&spec_path, spec.to_string().as_bytes(), ctx.run_as.as_ref())
+    {
         return Called::Failed(Report::failed(format!("cannot write the call spec: {e}")));
     }
     let python = interpreter(ctx);
