@@ -91,8 +91,12 @@ pub async fn run(ctx: &Ctx<'_>, op: &BashOperator) -> Report {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
     };
-    // Masked like every line of the log: the Variables it read are `***`.
-    ctx.note(&format!("running: bash: {:?}", rendered.command));
+    // Masked before it is quoted (quoting escapes what a secret may hold), and
+    // again as every line of the log is: the Variables it read are `***`.
+    ctx.note(&format!(
+        "running: bash: {:?}",
+        ctx.secrets.mask(&rendered.command)
+    ));
     let spec = match spec(ctx, &rendered, op.append_env) {
         Ok(spec) => spec,
         Err(e) => return Report::failed(e),
