@@ -82,8 +82,8 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
     // SAFETY: the closure runs in the forked child before exec and only calls
     // prctl(2), which is async-signal-safe. It makes the kernel SIGKILL the child
     // if the worker dies (e.g. `kill -9`), so an attempt the cluster retries
-    // elsewhere does not keep running here unowned. (After a uid change the
-    // kernel clears the death signal, so `RunAs::apply` sets it again.)
+    // elsewhere does not keep running here unowned. (The standard library runs
+    // it after switching to the `--run-as` user, which clears an earlier one.)
     unsafe {
         command.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
@@ -306,6 +306,25 @@ mod tests {
             log.contains("hello") && log.contains("oops") && log.contains("last"),
             "{log}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_secret_written_in_two_pieces_is_masked_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, rx) = watch::channel(false);
+        let secrets = crate::mask::Secrets::new();
+        secrets.add("hunter22-long", false);
+        let mut spec = bash(
+            dir.path(),
+            "printf 'pw=hunter'; sleep 0.2; printf '22-long\\n'; echo 'err hunter22-long' >&2",
+            None,
+        );
+        spec.masker = secrets.masker();
+        let out = run(&spec, rx).await.unwrap();
+        assert_eq!(out.ended, Ended::Exited(0));
+        let log = std::fs::read_to_string(dir.path().join("attempt.log")).unwrap();
+        assert!(log.contains("pw=***") && log.contains("err ***"), "{log}");
+        assert!(!log.contains("hunter"), "{log}");
     }
 
     #[tokio::test]
