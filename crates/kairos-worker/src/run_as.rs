@@ -26,12 +26,16 @@ impl RunAs {
         }
         .map_err(|e| format!("--run-as {user}: cannot look the user up: {e}"))?
         .ok_or_else(|| format!("--run-as {user}: no such user on this machine"))?;
+        RunAs::checked(user, found, nix::unistd::geteuid())
+    }
+
+    /// `found` as the user tasks run as, for a worker running as `me`.
+    fn checked(user: &str, found: User, me: Uid) -> Result<RunAs, String> {
         if found.uid.is_root() {
             return Err(format!(
                 "--run-as {user}: that is root; name an unprivileged user for tasks"
             ));
         }
-        let me = nix::unistd::geteuid();
         if !me.is_root() {
             return Err(format!(
                 "--run-as {user}: the worker runs as uid {me}, not root, and only root can start tasks as another user; \
@@ -72,6 +76,16 @@ mod tests {
         assert!(err.contains("unprivileged"), "{err}");
         let err = RunAs::resolve("0").unwrap_err();
         assert!(err.contains("unprivileged"), "{err}");
+        let nobody = User::from_name("nobody").ok().flatten();
+        if let Some(nobody) = nobody {
+            let err = RunAs::checked("nobody", nobody.clone(), Uid::from_raw(1000)).unwrap_err();
+            assert!(
+                err.contains("runs as uid 1000, not root") && err.contains("drop --run-as"),
+                "{err}"
+            );
+            let user = RunAs::checked("nobody", nobody.clone(), Uid::from_raw(0)).unwrap();
+            assert_eq!(user.uid, nobody.uid);
+        }
         // The rest depends on who runs the tests.
         match RunAs::resolve("nobody") {
             Ok(user) => assert!(nix::unistd::geteuid().is_root() && !user.uid.is_root()),
