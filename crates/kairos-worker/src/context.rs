@@ -15,6 +15,7 @@ use kairos_proto::v1::{Assignment, AttemptRef, GetVariableRequest, PullXComReque
 use serde_json::{Value as Json, json};
 
 use crate::conn::Conn;
+use crate::mask::Secrets;
 use kairos_dag::identity::TaskInstanceKey;
 
 /// One attempt, decoded.
@@ -74,13 +75,14 @@ impl Attempt {
     }
 
     /// Airflow's template context, with the cluster behind XComs and Variables,
-    /// read for this attempt (`by`). Call from a blocking thread: the sources
-    /// block on gRPC calls.
+    /// read for this attempt (`by`); every Variable read is added to `secrets`.
+    /// Call from a blocking thread: the sources block on gRPC calls.
     pub fn template_context(
         &self,
         conn: Arc<Conn>,
         runtime: tokio::runtime::Handle,
         by: AttemptRef,
+        secrets: Arc<Secrets>,
     ) -> minijinja::Value {
         let sources = Sources {
             xcom: Arc::new(ClusterXComs {
@@ -90,7 +92,12 @@ impl Attempt {
                 run_id: self.ti.run_id.clone(),
                 by: by.clone(),
             }),
-            variables: Arc::new(ClusterVariables { conn, runtime, by }),
+            variables: Arc::new(ClusterVariables {
+                conn,
+                runtime,
+                by,
+                secrets,
+            }),
             now: Utc::now(),
         };
         let ti = TaskInstanceFacts {
@@ -201,6 +208,7 @@ struct ClusterVariables {
     conn: Arc<Conn>,
     runtime: tokio::runtime::Handle,
     by: AttemptRef,
+    secrets: Arc<Secrets>,
 }
 
 impl VariableSource for ClusterVariables {
@@ -216,6 +224,10 @@ impl VariableSource for ClusterVariables {
                 async move { c.get_variable(request).await }
             }))
             .map_err(|e| format!("variable `{name}`: {e}"))?;
+        if reply.found {
+            // Masked before any template can put it in a command or a log line.
+            self.secrets.add_variable(name, &reply.value);
+        }
         Ok(reply.found.then_some(reply.value))
     }
 }
