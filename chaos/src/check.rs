@@ -116,6 +116,14 @@ pub async fn check(outcome: &Outcome) -> Report {
             .get(worker)
             .cloned()
             .unwrap_or_default();
+        // Keyed by task instance and attempt: the log holds a token's 8-digit tag,
+        // which two instances may share.
+        let key = |e: &AttemptEvent| {
+            format!(
+                "{}/{}/{}/{}/{}",
+                e.dag_id, e.run_id, e.task_id, e.map_index, e.attempt
+            )
+        };
         let mut open: BTreeMap<String, (i64, AttemptEvent)> = BTreeMap::new();
         let mut close = |start: i64, end: i64, e: &AttemptEvent| {
             by_ti
@@ -132,14 +140,14 @@ pub async fn check(outcome: &Outcome) -> Report {
             match e.event.as_str() {
                 "start" => {
                     attempts += 1;
-                    if let Some((start, prev)) = open.remove(&e.attempt) {
+                    if let Some((start, prev)) = open.remove(&key(e)) {
                         let restart = starts.iter().copied().find(|s| *s >= start);
                         close(start, restart.unwrap_or(e.at_ms), &prev);
                     }
-                    open.insert(e.attempt.clone(), (e.at_ms, e.clone()));
+                    open.insert(key(e), (e.at_ms, e.clone()));
                 }
                 _ => {
-                    if let Some((start, prev)) = open.remove(&e.attempt) {
+                    if let Some((start, prev)) = open.remove(&key(e)) {
                         close(start, e.at_ms, &prev);
                     }
                 }

@@ -21,6 +21,10 @@ pub struct NodeHealth {
     pub purged_index: u64,
     /// False until `cluster init` (or joining through `add-node`).
     pub initialized: bool,
+    /// The cluster the node belongs to; absent until it knows (see
+    /// docs/security.md, "Cluster identity").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
 }
 
 /// A member as the membership lists it, with its own answer or why there is none.

@@ -35,6 +35,17 @@ impl TaskInstanceKey {
     }
 }
 
+/// A short, safe name for an attempt token in logs, messages and records others
+/// can read: the first 8 hex digits of its SHA-256. It tells attempts apart
+/// without giving the token (the attempt's credential) away.
+pub fn token_tag(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `dag/run/task`, and `[i]` after a mapped instance: how messages name it.
 impl std::fmt::Display for TaskInstanceKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,6 +67,18 @@ mod tests {
         assert_eq!(
             TaskInstanceKey::new("d", "r", "t", 3).to_string(),
             "d/r/t[3]"
+        );
+    }
+
+    #[test]
+    fn a_token_tag_is_short_stable_and_not_the_token() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(token_tag(token), token_tag(token));
+        assert_eq!(token_tag(token).len(), 8);
+        assert!(!token.contains(&token_tag(token)));
+        assert_ne!(
+            token_tag(token),
+            token_tag("0123456789abcdef0123456789abcdee")
         );
     }
 

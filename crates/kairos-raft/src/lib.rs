@@ -1,8 +1,11 @@
 //! Raft for Kairos: openraft over RocksDB, with its RPCs over gRPC.
 //!
+//! - [`identity`]: which node and cluster a data dir belongs to, checked at start
+//!   and on every Raft call;
 //! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
-//! - [`network`] and [`service`]: Raft's RPCs, client and server side;
+//! - [`network`] and [`service`]: Raft's RPCs, client and server side, with
+//!   [`snapshot_gate`] checking a snapshot's chunks before they are written;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
 //! - [`node`]: all of it started together;
 //! - [`observer`]: what a node tells its metrics.
@@ -10,12 +13,14 @@
 //! This crate knows Kairos's state only as "batches of commands in, results out";
 //! what a command means is `kairos-state`'s business.
 
+pub mod identity;
 pub mod log_store;
 pub mod network;
 pub mod node;
 pub mod observer;
 pub mod proposer;
 pub mod service;
+pub mod snapshot_gate;
 pub mod state_machine;
 pub mod types;
 

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+use crate::identity::ClusterTag;
 use crate::types::{KairosNode, NodeId, TypeConfig};
 
 /// How long a connection attempt to a peer may take.
@@ -81,18 +82,24 @@ pub fn use_client_tls(ca_pem: &[u8]) -> Result<(), String> {
 }
 
 /// Makes connections to peers, sharing one channel per address.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Network {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     /// Addresses that replace the membership's for some peers.
     routes: Arc<std::collections::BTreeMap<NodeId, String>>,
+    /// This node's cluster id, sent with every call.
+    cluster: ClusterTag,
 }
 
 impl Network {
-    pub fn with_routes(routes: std::collections::BTreeMap<NodeId, String>) -> Network {
+    pub fn with_routes(
+        routes: std::collections::BTreeMap<NodeId, String>,
+        cluster: ClusterTag,
+    ) -> Network {
         Network {
             channels: Arc::default(),
             routes: Arc::new(routes),
+            cluster,
         }
     }
 }
@@ -133,7 +140,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         let client = channel_to(&self.channels, addr)
             .map(RaftClient::new)
             .map_err(|e| format!("bad address {addr:?} of node {target}: {e}"));
-        Connection { target, client }
+        Connection {
+            target,
+            client,
+            cluster: self.cluster.clone(),
+        }
     }
 }
 
@@ -141,6 +152,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 pub struct Connection {
     target: NodeId,
     client: Result<RaftClient<Channel>, String>,
+    cluster: ClusterTag,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +181,7 @@ impl Connection {
             serde_json::to_vec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let mut request = tonic::Request::new(RaftPayload { json });
         request.set_timeout(option.hard_ttl());
+        self.cluster.stamp(&mut request);
         let reply = match method {
             Method::AppendEntries => client.append_entries(request).await,
             Method::Vote => client.vote(request).await,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use kairos_state::Store;
 use openraft::{Config, SnapshotPolicy};
 
+use crate::identity::{self, ClusterTag};
 use crate::log_store::{LogStore, has_state};
 use crate::network::Network;
 use crate::proposer::Proposer;
@@ -34,6 +35,9 @@ pub struct RaftSettings {
     /// (a NAT, or a proxy on each link: the chaos suite partitions the cluster so).
     /// Raft's RPCs and forwarded requests use it; the membership is unchanged.
     pub peer_routes: BTreeMap<NodeId, String>,
+    /// The cluster id this node's certificate names, if it has one: the data dir
+    /// must be of that cluster (see [`crate::identity`]).
+    pub cluster_id: Option<String>,
 }
 
 impl Default for RaftSettings {
@@ -48,6 +52,7 @@ impl Default for RaftSettings {
             snapshot_every: 5000,
             keep_behind_snapshot: 1000,
             peer_routes: BTreeMap::new(),
+            cluster_id: None,
         }
     }
 }
@@ -63,6 +68,8 @@ pub enum StartError {
     Log { path: PathBuf, error: String },
     #[error("cannot open the state store in {path}: {error}")]
     State { path: PathBuf, error: String },
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
     #[error("invalid Raft settings: {0}")]
     Config(String),
     #[error("Raft failed to start: {0}")]
@@ -80,6 +87,8 @@ pub struct RaftNode {
     pub applied: tokio::sync::watch::Receiver<u64>,
     /// [`RaftSettings::peer_routes`].
     pub peer_routes: Arc<BTreeMap<NodeId, String>>,
+    /// The cluster this node belongs to, once known.
+    pub cluster: ClusterTag,
     log: LogStore,
 }
 
@@ -97,6 +106,7 @@ impl RaftNode {
             path: data_dir.to_path_buf(),
             error,
         })?;
+        let cluster = identity::claim(data_dir, id, settings.cluster_id.as_deref())?;
         let log_path = data_dir.join("raft-log");
         let log = LogStore::open(&log_path).map_err(|e| StartError::Log {
             path: log_path.clone(),
@@ -107,12 +117,18 @@ impl RaftNode {
             path: state_path.clone(),
             error: with_lock_hint(e.to_string()),
         })?);
+        // The replicated state names the cluster too (a snapshot carries it): a data
+        // dir whose state is another cluster's is refused like its identity file.
+        if let Ok(Some(named)) = store.cluster_id() {
+            cluster.learn(&named)?;
+        }
         let (applied_tx, applied) = tokio::sync::watch::channel(0);
         let state_machine = StateMachine::new(
             store.clone(),
             &data_dir.join("snapshots"),
             applied_tx,
             observer.clone(),
+            cluster.clone(),
         )
         .map_err(|error| StartError::DataDir {
             path: data_dir.join("snapshots"),
@@ -136,7 +152,7 @@ impl RaftNode {
         let raft = Raft::new(
             id,
             Arc::new(config),
-            Network::with_routes(settings.peer_routes.clone()),
+            Network::with_routes(settings.peer_routes.clone(), cluster.clone()),
             log.clone(),
             state_machine,
         )
@@ -150,6 +166,7 @@ impl RaftNode {
             proposer,
             applied,
             peer_routes: Arc::new(settings.peer_routes.clone()),
+            cluster,
             log,
         })
     }

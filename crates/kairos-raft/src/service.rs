@@ -6,16 +6,44 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
-use crate::types::Raft;
+use crate::identity::ClusterTag;
+use crate::snapshot_gate::SnapshotGate;
+use crate::types::{InstallSnapshotRequest, Raft};
 
 /// Serves `kairos.v1.Raft` for one node.
 pub struct RaftService {
     raft: Raft,
+    /// Snapshot chunks are checked before openraft writes them.
+    gate: SnapshotGate,
+    /// Calls from nodes of another cluster are refused.
+    cluster: ClusterTag,
+    /// How many calls of another cluster were refused (for the log).
+    refused: std::sync::atomic::AtomicU64,
 }
 
 impl RaftService {
-    pub fn new(raft: Raft) -> RaftService {
-        RaftService { raft }
+    pub fn new(raft: Raft, cluster: ClusterTag) -> RaftService {
+        RaftService {
+            raft,
+            gate: SnapshotGate::default(),
+            cluster,
+            refused: Default::default(),
+        }
+    }
+
+    /// Decodes a call's message once its sender is known to be of this cluster.
+    fn decode<T: DeserializeOwned>(&self, request: Request<RaftPayload>) -> Result<T, Status> {
+        if let Err(refusal) = self.cluster.admit(&request) {
+            // Said once, then every 1,024th time: a misrouted peer calls 10 times a second.
+            let refused = self
+                .refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if refused.is_power_of_two() && refused <= 1024 || refused % 1024 == 0 {
+                tracing::warn!(from = ?request.remote_addr(), refused = refused + 1, "refused a Raft call: {}", refusal.message());
+            }
+            return Err(refusal);
+        }
+        decode(request)
     }
 }
 
@@ -36,12 +64,12 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.append_entries(decode(request)?).await;
+        let answer = self.raft.append_entries(self.decode(request)?).await;
         encode(&answer)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.vote(decode(request)?).await;
+        let answer = self.raft.vote(self.decode(request)?).await;
         encode(&answer)
     }
 
@@ -49,7 +77,9 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.install_snapshot(decode(request)?).await;
+        let chunk: InstallSnapshotRequest = self.decode(request)?;
+        self.gate.admit(&chunk).map_err(Status::invalid_argument)?;
+        let answer = self.raft.install_snapshot(chunk).await;
         encode(&answer)
     }
 }

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use kairos_state::snapshot::for_each_record;
 use kairos_state::{EntryToApply, Store};
+
+use crate::identity::ClusterTag;
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,8 @@ pub struct StateMachine {
     /// waits on it to hand out work queued by fast-follow without polling.
     applied: tokio::sync::watch::Sender<u64>,
     observer: Arc<dyn crate::NodeObserver>,
+    /// A snapshot of another cluster is never installed.
+    cluster: ClusterTag,
 }
 
 impl StateMachine {
@@ -38,10 +42,12 @@ impl StateMachine {
         snapshot_dir: &Path,
         applied: tokio::sync::watch::Sender<u64>,
         observer: Arc<dyn crate::NodeObserver>,
+        cluster: ClusterTag,
     ) -> std::io::Result<StateMachine> {
         std::fs::create_dir_all(snapshot_dir)?;
         Ok(StateMachine {
             applied,
+            cluster,
             observer,
             store,
             snapshots: SnapshotFiles {
@@ -75,6 +81,20 @@ fn applied_state(store: &Store) -> Result<(Option<LogId>, StoredMembership), Sto
         None => StoredMembership::default(),
     };
     Ok((last, membership))
+}
+
+/// The cluster id a snapshot's state holds, if its cluster was named.
+fn snapshot_cluster(data: &[u8]) -> Result<Option<String>, StorageError> {
+    let mut named = None;
+    for_each_record(data, |(cf, key, value)| {
+        if cf == kairos_state::keys::Cf::Meta && key == kairos_state::keys::meta::CLUSTER_ID {
+            named = Some(value);
+        }
+    })
+    .map_err(snapshot_err)?;
+    named
+        .map(|value| serde_json::from_slice(value).map_err(snapshot_err))
+        .transpose()
 }
 
 /// The same two records, read out of a snapshot's bytes.
@@ -167,6 +187,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let (last, _) = snapshot_state(&data)?;
+        // A snapshot of another cluster (a misrouted peer, a copied data dir) would
+        // turn this node into that cluster's replica: refused, nothing written.
+        if let (Some(ours), Some(theirs)) = (self.cluster.get(), snapshot_cluster(&data)?) {
+            if ours != theirs {
+                return Err(snapshot_err(format!(
+                    "the snapshot is of cluster `{theirs}`, this node of cluster `{ours}`"
+                )));
+            }
+        }
         if last != meta.last_log_id {
             return Err(snapshot_err(format!(
                 "the snapshot's data ends at {last:?} but its metadata says {:?}",

@@ -46,3 +46,4 @@ pub type StorageError = openraft::StorageError<NodeId>;
 pub type StoredMembership = openraft::StoredMembership<NodeId, KairosNode>;
 pub type SnapshotMeta = openraft::SnapshotMeta<NodeId, KairosNode>;
 pub type Snapshot = openraft::Snapshot<TypeConfig>;
+pub type InstallSnapshotRequest = openraft::raft::InstallSnapshotRequest<TypeConfig>;

@@ -22,6 +22,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
             &dir.path().join("snapshots"),
             applied,
             Arc::new(kairos_raft::NoObserver),
+            kairos_raft::identity::ClusterTag::in_memory(None),
         )
         .expect("state machine");
         Ok((dir, log, sm))

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client;
+pub mod cluster_identity;
 pub mod config;
 pub mod explain;
 pub mod grpc;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod node;
 pub mod secrets;
 pub mod server;
+pub mod tokens;
 pub mod trigger;
 
 pub use client::{ClientError, ClusterClient, Proposed};

@@ -67,6 +67,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     };
     let handle = Node::new(node.clone(), me.clone());
     metrics.watch_leader(&handle);
+    crate::cluster_identity::spawn(handle.clone());
     let leader = crate::leader::start(handle.clone(), config.scheduler.clone());
     let grpc_listener = TcpListener::bind(&config.grpc_addr)
         .await
@@ -91,9 +92,10 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grpc = {
         let mut stop = stop_rx.clone();
-        let raft_service = RaftServer::new(RaftService::new(node.raft.clone()))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
+        let raft_service =
+            RaftServer::new(RaftService::new(node.raft.clone(), node.cluster.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE);
         let cluster_service =
             ClusterServer::new(ClusterService::new(handle.clone(), leader.clone()))
                 .max_decoding_message_size(MAX_MESSAGE)

@@ -93,6 +93,12 @@ pub enum Command {
         /// task instance so any node's API can proxy the log.
         #[serde(default)]
         log_url: Option<String>,
+        /// The new attempt's fencing token: 128 random bits (32 hex digits) drawn by
+        /// the leader that builds the command, so that nobody can guess it; apply
+        /// only stores it. Entries written before tokens were random carry none and
+        /// get the old token made from the entry's position.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes
@@ -153,6 +159,13 @@ pub enum Command {
     DeleteVariable {
         key: String,
     },
+    /// Name the cluster once, at bootstrap (from its CA's certificate, or drawn by
+    /// the first leader): every node keeps it beside its data and refuses peers and
+    /// snapshots of another cluster. Setting the same id again changes nothing; a
+    /// different one is refused.
+    SetClusterId {
+        cluster_id: String,
+    },
 }
 
 impl Command {
@@ -209,6 +222,7 @@ impl Command {
             Command::SetSettings { .. } => "set_settings",
             Command::SetVariable { .. } => "set_variable",
             Command::DeleteVariable { .. } => "delete_variable",
+            Command::SetClusterId { .. } => "set_cluster_id",
         }
     }
 }

@@ -25,6 +25,7 @@ pub struct AttemptEvent {
     pub task_id: String,
     pub map_index: i32,
     pub try_number: u32,
+    /// The attempt token's tag (`kairos_dag::identity::token_tag`), never the token.
     pub attempt: String,
     /// Milliseconds since the epoch, by this machine's clock.
     pub at_ms: i64,

@@ -66,6 +66,10 @@ kairos_config_layers::layer! {
         /// worker's own record, independent of the cluster's.
         #[arg(long, env = "KAIROS_ATTEMPT_LOG")]
         pub attempt_log: Option<PathBuf>,
+        /// Run every task as this user (name or uid), not as the worker's: the
+        /// worker must run as root. See docs/security-worker.md.
+        #[arg(long, env = "KAIROS_RUN_AS")]
+        pub run_as: Option<String>,
     }
 }
 
@@ -95,6 +99,8 @@ pub struct WorkerConfig {
     pub tls_ca: Option<Vec<u8>>,
     /// See [`crate::attempt_log`].
     pub attempt_log: Option<PathBuf>,
+    /// `--run-as`: the user tasks run as.
+    pub run_as: Option<crate::run_as::RunAs>,
 }
 
 impl WorkerLayer {
@@ -177,6 +183,12 @@ impl WorkerLayer {
                 None => None,
             },
             attempt_log: self.attempt_log,
+            run_as: match self.run_as.as_deref().map(str::trim) {
+                Some(user) if !user.is_empty() => {
+                    Some(crate::run_as::RunAs::resolve(user).map_err(ConfigError::Invalid)?)
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -236,6 +248,11 @@ impl WorkerConfig {
     }
     pub fn attempts_dir(&self) -> PathBuf {
         self.data_dir.join("attempts")
+    }
+    /// Where each attempt's inputs are staged (the bash command, the runner,
+    /// the callable): beside the attempts, out of their tasks' reach.
+    pub fn stage_dir(&self) -> PathBuf {
+        self.data_dir.join("stage")
     }
 }
 

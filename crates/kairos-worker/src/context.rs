@@ -11,10 +11,11 @@ use kairos_dag::lifecycle::python_isoformat;
 use kairos_dag::model::{Dag, Task};
 use kairos_dag::template::{RunFacts, Sources, TaskInstanceFacts, build_context};
 use kairos_dag::template::{VariableSource, XComSource};
-use kairos_proto::v1::{Assignment, GetVariableRequest, PullXComRequest};
+use kairos_proto::v1::{Assignment, AttemptRef, GetVariableRequest, PullXComRequest};
 use serde_json::{Value as Json, json};
 
 use crate::conn::Conn;
+use crate::mask::Secrets;
 use kairos_dag::identity::TaskInstanceKey;
 
 /// One attempt, decoded.
@@ -63,12 +64,25 @@ impl Attempt {
         })
     }
 
-    /// Airflow's template context, with the cluster behind XComs and Variables.
+    /// The attempt, as the reads made for it name it (the cluster serves a read
+    /// only for an attempt the worker holds).
+    pub fn by(&self, worker_id: &str) -> AttemptRef {
+        AttemptRef {
+            ti: Some((&self.ti).into()),
+            attempt: self.token.clone(),
+            worker_id: worker_id.to_string(),
+        }
+    }
+
+    /// Airflow's template context, with the cluster behind XComs and Variables,
+    /// read for this attempt (`by`); every Variable read is added to `secrets`.
     /// Call from a blocking thread: the sources block on gRPC calls.
     pub fn template_context(
         &self,
         conn: Arc<Conn>,
         runtime: tokio::runtime::Handle,
+        by: AttemptRef,
+        secrets: Arc<Secrets>,
     ) -> minijinja::Value {
         let sources = Sources {
             xcom: Arc::new(ClusterXComs {
@@ -76,8 +90,14 @@ impl Attempt {
                 runtime: runtime.clone(),
                 dag_id: self.ti.dag_id.clone(),
                 run_id: self.ti.run_id.clone(),
+                by: by.clone(),
             }),
-            variables: Arc::new(ClusterVariables { conn, runtime }),
+            variables: Arc::new(ClusterVariables {
+                conn,
+                runtime,
+                by,
+                secrets,
+            }),
             now: Utc::now(),
         };
         let ti = TaskInstanceFacts {
@@ -136,7 +156,11 @@ impl Attempt {
             vars.push((format!("KAIROS_{suffix}"), value));
         }
         vars.push(("KAIROS_MAP_INDEX".into(), self.ti.map_index.to_string()));
-        vars.push(("KAIROS_ATTEMPT".into(), self.token.clone()));
+        // The token is the attempt's credential: a task sees only its tag.
+        vars.push((
+            "KAIROS_ATTEMPT".into(),
+            kairos_dag::identity::token_tag(&self.token),
+        ));
         vars
     }
 }
@@ -149,6 +173,7 @@ struct ClusterXComs {
     runtime: tokio::runtime::Handle,
     dag_id: String,
     run_id: String,
+    by: AttemptRef,
 }
 
 impl XComSource for ClusterXComs {
@@ -161,6 +186,7 @@ impl XComSource for ClusterXComs {
                 map_index: -1,
             }),
             key: key.to_string(),
+            by: Some(self.by.clone()),
         };
         let reply = self
             .runtime
@@ -181,12 +207,15 @@ impl XComSource for ClusterXComs {
 struct ClusterVariables {
     conn: Arc<Conn>,
     runtime: tokio::runtime::Handle,
+    by: AttemptRef,
+    secrets: Arc<Secrets>,
 }
 
 impl VariableSource for ClusterVariables {
     fn get(&self, name: &str) -> Result<Option<String>, String> {
         let request = GetVariableRequest {
             key: name.to_string(),
+            by: Some(self.by.clone()),
         };
         let reply = self
             .runtime
@@ -195,6 +224,10 @@ impl VariableSource for ClusterVariables {
                 async move { c.get_variable(request).await }
             }))
             .map_err(|e| format!("variable `{name}`: {e}"))?;
+        if reply.found {
+            // Masked before any template can put it in a command or a log line.
+            self.secrets.add_variable(name, &reply.value);
+        }
         Ok(reply.found.then_some(reply.value))
     }
 }

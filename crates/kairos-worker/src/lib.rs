@@ -9,10 +9,16 @@ pub mod attempt_log;
 pub mod config;
 pub mod conn;
 pub mod context;
+pub mod env;
 pub mod files;
 pub mod logs;
+pub mod mask;
+pub mod modes;
 pub mod operators;
+pub mod output;
+pub mod private_file;
 pub mod process;
+pub mod run_as;
 pub mod scratch;
 pub mod spool;
 

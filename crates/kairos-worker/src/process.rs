@@ -9,8 +9,11 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
+
+use crate::mask::Masker;
+use crate::output;
+use crate::run_as::RunAs;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -18,11 +21,14 @@ pub struct Spec {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub cwd: PathBuf,
-    /// Start from an empty environment (then `env`) instead of the worker's.
-    pub clear_env: bool,
+    /// The whole environment of the process: nothing of the worker's is
+    /// inherited (see `env.rs` for what an attempt gets).
     pub env: Vec<(String, String)>,
-    /// Appended to; stdout and stderr both go here.
+    /// Appended to; stdout and stderr both go here, through `masker`.
     pub log: PathBuf,
+    pub masker: Masker,
+    /// The user the process runs as (`--run-as`); `None`: the worker's.
+    pub run_as: Option<RunAs>,
     /// Where to record the process group id while it runs, so that a restarted
     /// worker can stop what its earlier life left behind.
     pub pgid_file: Option<PathBuf>,
@@ -64,18 +70,20 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::piped())
         // Its own group, so that a stop reaches everything it started.
         .process_group(0)
-        .kill_on_drop(false);
-    if spec.clear_env {
-        command.env_clear();
+        .kill_on_drop(false)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    if let Some(user) = &spec.run_as {
+        user.apply(&mut command);
     }
-    command.envs(spec.env.iter().map(|(k, v)| (k, v)));
     // SAFETY: the closure runs in the forked child before exec and only calls
     // prctl(2), which is async-signal-safe. It makes the kernel SIGKILL the child
     // if the worker dies (e.g. `kill -9`), so an attempt the cluster retries
-    // elsewhere does not keep running here unowned.
+    // elsewhere does not keep running here unowned. (The standard library runs
+    // it after switching to the `--run-as` user, which clears an earlier one.)
     unsafe {
         command.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
@@ -93,42 +101,20 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         }
     }
     let stdout = child.stdout.take();
-    let mut log_writer = tokio::fs::File::from_std(log);
-    let log_path = spec.log.clone();
+    let stderr = child.stderr.take();
+    let (log_path, masker) = (spec.log.clone(), spec.masker.clone());
+    let err_log = log.try_clone()?;
     let reader = tokio::spawn(async move {
-        let mut last: Option<String> = None;
-        let Some(stdout) = stdout else {
-            return last;
-        };
-        let mut lines = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        // The first write that fails is logged; the output is still read to the
-        // end (the process must not block on a full pipe) and its last line kept.
-        let mut log_failed = false;
-        loop {
-            buf.clear();
-            match lines.read_until(b'\n', &mut buf).await {
-                Ok(0) => break,
-                Err(e) => {
-                    tracing::warn!(log = %log_path.display(), "cannot read an attempt's stdout any further: {e}");
-                    break;
-                }
-                Ok(_) => {
-                    if let Err(e) = log_writer.write_all(&buf).await {
-                        if !log_failed {
-                            tracing::warn!(log = %log_path.display(), "cannot write an attempt's output to its log: {e}");
-                            log_failed = true;
-                        }
-                    }
-                    let line = String::from_utf8_lossy(&buf);
-                    last = Some(line.trim_end().to_string());
-                }
-            }
+        match stdout {
+            Some(out) => output::pump(out, log, log_path, masker, true).await,
+            None => None,
         }
-        if let Err(e) = log_writer.flush().await {
-            tracing::warn!(log = %log_path.display(), "cannot write an attempt's output to its log: {e}");
+    });
+    let (log_path, masker) = (spec.log.clone(), spec.masker.clone());
+    let err_reader = tokio::spawn(async move {
+        if let Some(err) = stderr {
+            output::pump(err, err_log, log_path, masker, false).await;
         }
-        last
     });
 
     let timeout = async {
@@ -166,6 +152,7 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         Ok(Ok(last)) => last,
         _ => None,
     };
+    let _ = tokio::time::timeout(Duration::from_secs(2), err_reader).await;
     Ok(Outcome {
         ended,
         last_line,
@@ -289,9 +276,13 @@ mod tests {
             program: "bash".into(),
             args: vec!["-c".into(), script.into()],
             cwd: dir.to_path_buf(),
-            clear_env: false,
-            env: vec![("GREETING".into(), "hello".into())],
+            env: vec![
+                ("GREETING".into(), "hello".into()),
+                ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ],
             log: dir.join("attempt.log"),
+            masker: Masker::default(),
+            run_as: None,
             pgid_file: Some(dir.join("attempt.pgid")),
             timeout,
             grace: Duration::from_millis(300),
@@ -315,6 +306,25 @@ mod tests {
             log.contains("hello") && log.contains("oops") && log.contains("last"),
             "{log}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_secret_written_in_two_pieces_is_masked_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, rx) = watch::channel(false);
+        let secrets = crate::mask::Secrets::new();
+        secrets.add("hunter22-long", false);
+        let mut spec = bash(
+            dir.path(),
+            "printf 'pw=hunter'; sleep 0.2; printf '22-long\\n'; echo 'err hunter22-long' >&2",
+            None,
+        );
+        spec.masker = secrets.masker();
+        let out = run(&spec, rx).await.unwrap();
+        assert_eq!(out.ended, Ended::Exited(0));
+        let log = std::fs::read_to_string(dir.path().join("attempt.log")).unwrap();
+        assert!(log.contains("pw=***") && log.contains("err ***"), "{log}");
+        assert!(!log.contains("hunter"), "{log}");
     }
 
     #[tokio::test]

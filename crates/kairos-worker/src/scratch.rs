@@ -10,13 +10,23 @@
 //! emptied when released, and group files that are truncated rather than
 //! deleted. Airflow gives each BashOperator a fresh temporary directory; an
 //! emptied one is the same to the task.
+//!
+//! Beside each directory is a staging directory of the worker's (under
+//! `stage/`): what the worker hands the task's process (its bash command, the
+//! Python runner and callable, the call spec) is written there fresh for each
+//! process, owned by the worker so the task cannot swap its entries for links.
+//! With `--run-as`, the working directory belongs to the task's user (0700).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::run_as::RunAs;
+
 pub struct Scratch {
     root: PathBuf,
+    stage_root: PathBuf,
+    run_as: Option<RunAs>,
     /// Directories released empty, ready for the next attempt.
     free: Mutex<Vec<usize>>,
     next: AtomicUsize,
@@ -28,14 +38,19 @@ pub struct ScratchDir<'a> {
     index: usize,
     pub dir: PathBuf,
     pub pgid_file: PathBuf,
+    /// The worker's staging directory for this attempt's inputs.
+    pub stage: PathBuf,
 }
 
 impl Scratch {
     /// A pool under `root`, which must hold nothing of a running attempt (the
     /// worker empties it at start, after stopping the groups recorded there).
-    pub fn new(root: &Path) -> Scratch {
+    /// `stage_root` likewise. `run_as`: the user whose directories they are.
+    pub fn new(root: &Path, stage_root: &Path, run_as: Option<RunAs>) -> Scratch {
         Scratch {
             root: root.to_path_buf(),
+            stage_root: stage_root.to_path_buf(),
+            run_as,
             free: Mutex::new(Vec::new()),
             next: AtomicUsize::new(0),
         }
@@ -50,10 +65,15 @@ impl Scratch {
             index,
             dir: self.root.join(format!("w{index}")),
             pgid_file: self.root.join(format!("w{index}.pgid")),
+            stage: self.stage_root.join(format!("w{index}")),
         };
         // Also for a reused one: a process its last task left behind may have
         // removed it since (creating an existing directory allocates nothing).
         std::fs::create_dir_all(&taken.dir)?;
+        std::fs::create_dir_all(&taken.stage)?;
+        if let Some(user) = &self.run_as {
+            user.own_dir(&taken.dir)?;
+        }
         Ok(taken)
     }
 }
@@ -70,6 +90,9 @@ impl Drop for ScratchDir<'_> {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(file = %self.pgid_file.display(), "cannot clear a process group file: {e}");
             }
+        }
+        if let Err(e) = empty(&self.stage) {
+            tracing::warn!(dir = %self.stage.display(), "cannot empty an attempt's staging directory: {e}");
         }
         // A directory that cannot be emptied (or was removed by its task) is not
         // handed out again; the next attempt gets a new one.
@@ -107,7 +130,7 @@ mod tests {
     #[test]
     fn a_released_directory_comes_back_empty_and_its_group_file_blank() {
         let root = tempfile::tempdir().unwrap();
-        let pool = Scratch::new(root.path());
+        let pool = Scratch::new(&root.path().join("a"), &root.path().join("s"), None);
         let first = pool.take().unwrap();
         let second = pool.take().unwrap();
         assert_ne!(first.dir, second.dir);
@@ -129,7 +152,7 @@ mod tests {
     #[test]
     fn a_directory_its_task_removed_is_not_handed_out_again() {
         let root = tempfile::tempdir().unwrap();
-        let pool = Scratch::new(root.path());
+        let pool = Scratch::new(&root.path().join("a"), &root.path().join("s"), None);
         let taken = pool.take().unwrap();
         let gone = taken.dir.clone();
         std::fs::remove_dir_all(&gone).unwrap();

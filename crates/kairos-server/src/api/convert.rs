@@ -205,5 +205,6 @@ pub fn node_health(s: &NodeStatus) -> NodeHealth {
         snapshot_index: s.snapshot_index,
         purged_index: s.purged_index,
         initialized: s.initialized,
+        cluster_id: (!s.cluster_id.is_empty()).then(|| s.cluster_id.clone()),
     }
 }

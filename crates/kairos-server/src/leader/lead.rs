@@ -109,7 +109,7 @@ async fn expire_leases(s: &Leader) {
     let commands: Vec<Command> = expired
         .into_iter()
         .map(|(attempt, l)| {
-            tracing::warn!(attempt, worker = ?l.worker, "lease expired");
+            tracing::warn!(attempt = %crate::tokens::token_tag(&attempt), worker = ?l.worker, "lease expired");
             Command::FinishAttempt {
                 ti: l.ti,
                 attempt,
@@ -141,7 +141,7 @@ fn reconcile(s: &Leader) {
         let record = match s.node.read_now(|store| store.task_instance(&ti)) {
             Ok(record) => record,
             Err(e) => {
-                tracing::error!(%ti, attempt, "cannot read the task instance of a lease; keeping it: {e}");
+                tracing::error!(%ti, attempt = %crate::tokens::token_tag(&attempt), "cannot read the task instance of a lease; keeping it: {e}");
                 continue;
             }
         };

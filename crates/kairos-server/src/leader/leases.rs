@@ -41,13 +41,14 @@ impl Leases {
     }
 
     /// Renews the leases of `attempts` held by `worker`; returns the attempts the
-    /// worker must stop (unknown here, or cancelled).
+    /// worker must stop (unknown here, cancelled, or handed to another worker: a
+    /// worker never keeps another's attempt alive, nor takes it over).
     pub fn renew(&mut self, worker: &str, attempts: &[String], lease: Duration) -> Vec<String> {
         let until = Instant::now() + lease;
         let mut cancel = Vec::new();
         for attempt in attempts {
             match self.by_attempt.get_mut(attempt) {
-                Some(l) if !l.cancel => {
+                Some(l) if !l.cancel && l.worker.as_deref().is_none_or(|w| w == worker) => {
                     l.deadline = until;
                     l.worker = Some(worker.to_string());
                 }
@@ -148,6 +149,11 @@ mod tests {
             Duration::from_secs(60),
         );
         assert_eq!(cancel, vec!["9-9.9".to_string()]);
+        // Another worker naming an attempt neither renews it nor takes it over.
+        assert_eq!(
+            leases.renew("thief", &["1-6.0".into()], Duration::from_secs(60)),
+            vec!["1-6.0".to_string()]
+        );
         let expired = leases.take_expired(now + Duration::from_millis(100));
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].0, "1-6.0");

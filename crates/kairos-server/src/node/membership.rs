@@ -166,6 +166,16 @@ impl Node {
                 member.grpc_addr, status.node_id, member.node_id
             )));
         }
+        // A node that knows its cluster (a data dir of a cluster, or a certificate
+        // naming one) joins that cluster only.
+        if let Some(ours) = self.raft.cluster.get() {
+            if !status.cluster_id.is_empty() && status.cluster_id != ours {
+                return Err(NodeError::FailedPrecondition(format!(
+                    "node {} at {} belongs to cluster `{}`, this cluster is `{ours}`; give it an empty data dir (and this cluster's certificate) to add it here",
+                    member.node_id, member.grpc_addr, status.cluster_id
+                )));
+            }
+        }
         // Every cluster has a node 1: ours means this node, at this address.
         let ours = status
             .members

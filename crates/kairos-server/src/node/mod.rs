@@ -66,6 +66,11 @@ impl Node {
         self.raft.applied.clone()
     }
 
+    /// The cluster this node belongs to, once known (see `crate::cluster_identity`).
+    pub fn cluster(&self) -> &kairos_raft::identity::ClusterTag {
+        &self.raft.cluster
+    }
+
     /// The client this node reaches other nodes with.
     pub(crate) fn forwarder(&self) -> &ClusterClient {
         &self.forwarder

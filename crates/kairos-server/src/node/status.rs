@@ -43,6 +43,7 @@ impl Node {
             snapshot_index: metrics.snapshot.map_or(0, |id| id.index),
             purged_index: metrics.purged.map_or(0, |id| id.index),
             initialized,
+            cluster_id: self.raft.cluster.get().unwrap_or_default(),
         }
     }
 
@@ -107,5 +108,6 @@ pub fn status_json(status: &NodeStatus) -> serde_json::Value {
         "leader_id": (status.leader_id != 0).then_some(status.leader_id),
         "snapshot_index": status.snapshot_index,
         "purged_index": status.purged_index,
+        "cluster_id": (!status.cluster_id.is_empty()).then_some(&status.cluster_id),
     })
 }

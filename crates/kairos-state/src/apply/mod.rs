@@ -14,6 +14,7 @@
 //! run lifecycle, timers) is `crate::engine`, settled once per accepted command.
 
 mod backfills;
+pub mod cluster_id;
 mod dags;
 mod outcome;
 mod pools;
@@ -200,7 +201,8 @@ fn dispatch(
             ti,
             worker,
             log_url,
-        } => task_instances::dispatch(txn, sched, ti, worker, log_url.as_deref()),
+            token,
+        } => task_instances::dispatch(txn, sched, ti, worker, log_url.as_deref(), token.as_deref()),
         Command::FinishAttempt {
             ti,
             attempt,
@@ -260,5 +262,6 @@ fn dispatch(
         Command::SetVariable { variable } => variables::set(txn, variable),
         Command::DeleteVariable { key } => variables::delete(txn, key),
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
+        Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
     }
 }

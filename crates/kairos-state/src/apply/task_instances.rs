@@ -19,8 +19,25 @@ use crate::keys::{self, Cf};
 use crate::records::{Settings, TaskInstanceRecord, XComRecord};
 use crate::txn::Txn;
 
+/// A leader-drawn attempt token: 32 to 64 lowercase hex digits.
+fn check_token(token: &str) -> Result<(), ApplyError> {
+    let ok = (32..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(refused(
+            RejectionKind::Invalid,
+            "an attempt token must be 32 to 64 lowercase hex digits (128 random bits or more)",
+        ))
+    }
+}
+
 /// The task instance, if `attempt` is its current attempt's token (when one is
-/// asked for); refused otherwise, so that a stale attempt changes nothing.
+/// asked for); refused otherwise, so that a stale attempt changes nothing. The
+/// refusal names neither token: a refusal is shown to whoever sent the report.
 pub(super) fn current_attempt(
     txn: &Txn<'_>,
     ti: &TaskInstanceKey,
@@ -37,9 +54,9 @@ pub(super) fn current_attempt(
             return Err(refused(
                 RejectionKind::StaleAttempt,
                 format!(
-                    "attempt {attempt} of task instance {ti} is not its current attempt ({}); \
-                     the report is refused",
-                    record.attempt.as_deref().unwrap_or("none")
+                    "the attempt token sent is not task instance {ti}'s current attempt's \
+                     (it is {}, try {}); the report is refused",
+                    record.state, record.try_number
                 ),
             ));
         }
@@ -104,7 +121,7 @@ pub(super) fn set_state(
         };
         finish(txn, sched, record, report)?;
     } else if to == TaskInstanceState::Running {
-        start_attempt(txn, sched, &mut record, None)?;
+        start_attempt(txn, sched, &mut record, None, None)?;
     } else {
         move_state(
             txn,
@@ -191,8 +208,12 @@ pub(super) fn dispatch(
     ti: &TaskInstanceKey,
     worker: &str,
     log_url: Option<&str>,
+    token: Option<&str>,
 ) -> Handled {
     check_id("worker id", worker)?;
+    if let Some(token) = token {
+        check_token(token)?;
+    }
     let Some(mut record) = load_ti(txn, ti)? else {
         return Err(refused(
             RejectionKind::NotFound,
@@ -210,7 +231,7 @@ pub(super) fn dispatch(
     }
     record.log_url = log_url.filter(|u| !u.is_empty()).map(str::to_string);
     record_dispatch_gap(txn, sched, ti)?;
-    start_attempt(txn, sched, &mut record, Some(worker))?;
+    start_attempt(txn, sched, &mut record, Some(worker), token)?;
     Ok(Reply::TaskState(ti.clone()))
 }
 

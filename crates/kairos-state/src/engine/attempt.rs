@@ -17,20 +17,26 @@ use crate::records::{DagRunRecord, TaskInstanceRecord, Timer};
 use crate::store::StoreError;
 use crate::txn::Txn;
 
-/// A new attempt: the try number goes up and apply mints the attempt's token from
-/// the entry's position, unique across the cluster's history and the same on every node.
+/// A new attempt: the try number goes up and the attempt gets its fencing token:
+/// the one the leader drew into the command, or (for commands that carry none)
+/// one made from the entry's position, unique across the cluster's history and
+/// the same on every node, but guessable.
 pub(crate) fn start_attempt(
     txn: &mut Txn<'_>,
     sched: &mut Sched,
     record: &mut TaskInstanceRecord,
     worker: Option<&str>,
+    token: Option<&str>,
 ) -> Result<(), StoreError> {
     let before = record.state;
     record.try_number += 1;
-    record.attempt = Some(format!(
-        "{}-{}.{}",
-        record.try_number, sched.at.index, sched.at.position
-    ));
+    record.attempt = Some(match token {
+        Some(token) => token.to_string(),
+        None => format!(
+            "{}-{}.{}",
+            record.try_number, sched.at.index, sched.at.position
+        ),
+    });
     record.start_date = Some(sched.stamp());
     record.end_date = None;
     record.worker = worker.map(str::to_string);

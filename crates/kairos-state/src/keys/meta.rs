@@ -8,6 +8,8 @@ pub const SETTINGS: &[u8] = b"settings";
 pub const LAST_STAMP: &[u8] = b"last_stamp";
 /// The Raft index of the last applied entry, as the state machine saw it.
 pub const APPLIED_INDEX: &[u8] = b"applied_index";
+/// The cluster's id (a string), set once by [`crate::Command::SetClusterId`].
+pub const CLUSTER_ID: &[u8] = b"cluster_id";
 /// Prefix of Variables (`variable/<key>` → [`crate::records::VariableRecord`]).
 pub const VARIABLE_PREFIX: &[u8] = b"variable/";
 /// Prefix of the Raft glue's records.

@@ -75,6 +75,11 @@ impl Store {
         Ok(self.get(Cf::Meta, meta::SETTINGS)?.unwrap_or_default())
     }
 
+    /// The cluster's id, once the first leader named it.
+    pub fn cluster_id(&self) -> Result<Option<String>, StoreError> {
+        self.get(Cf::Meta, meta::CLUSTER_ID)
+    }
+
     /// The index of the last entry applied (0 before any).
     pub fn applied_index(&self) -> Result<u64, StoreError> {
         Ok(self.get(Cf::Meta, meta::APPLIED_INDEX)?.unwrap_or(0))

@@ -206,3 +206,55 @@ fn marking_a_task_that_never_started_finished_stamps_its_start_and_end_as_airflo
     assert_eq!(marked.start_date, Some(later));
     assert_eq!(marked.end_date, Some(later));
 }
+
+#[test]
+fn a_dispatch_stores_the_token_the_leader_drew_and_refusals_never_name_tokens() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(CHAIN), run("etl", "r1")]);
+    // Scheduled, then queued by the same entry's queueing pass.
+    let queued = store.apply(vec![set("extract", S::Scheduled, Actor::Scheduler, None)]);
+    assert!(
+        matches!(
+            &queued[0],
+            Ok(Outcome::TaskState {
+                state: S::Queued,
+                ..
+            })
+        ),
+        "{queued:?}"
+    );
+    let dispatch = |token: &str| Command::Dispatch {
+        ti: ti("extract"),
+        worker: "w".into(),
+        log_url: None,
+        token: Some(token.to_string()),
+    };
+    // A token that is not 128 random bits in hex is refused.
+    let bad = store.apply(vec![dispatch("1-2.0")]);
+    assert_eq!(bad[0].clone().unwrap_err().kind, RejectionKind::Invalid);
+    let token = "8f14e45fceea167a5a36dedd4bea2543";
+    let started = store.apply(vec![dispatch(token)]);
+    match &started[0] {
+        Ok(Outcome::TaskState {
+            attempt: Some(attempt),
+            state: S::Running,
+            ..
+        }) => assert_eq!(attempt, token),
+        other => panic!("{other:?}"),
+    }
+    // A forged token is refused, and the refusal names neither token.
+    let forged = "00000000000000000000000000000000";
+    let refused = store.apply(vec![set(
+        "extract",
+        S::Success,
+        Actor::Worker,
+        Some(forged),
+    )]);
+    let rejection = refused[0].clone().unwrap_err();
+    assert_eq!(rejection.kind, RejectionKind::StaleAttempt);
+    assert!(!rejection.message.contains(token), "{rejection}");
+    assert!(!rejection.message.contains(forged), "{rejection}");
+    // The holder's report is accepted.
+    let done = store.apply(vec![set("extract", S::Success, Actor::Worker, Some(token))]);
+    assert!(done[0].is_ok(), "{done:?}");
+}

@@ -35,6 +35,7 @@ fn apply_counts_runs_queued_tasks_and_task_to_task_gaps() {
         ti,
         worker: "w".into(),
         log_url: None,
+        token: None,
     };
     let (results, stats) = apply(2, t, vec![dispatch(key("chain3", "r1", "a"))]);
     assert!(stats.task_gaps.is_empty(), "a root task has no gap");

@@ -39,6 +39,7 @@ pub fn dispatch(store: &mut TempStore, ti: TaskInstanceKey) -> String {
         ti: ti.clone(),
         worker: "w".into(),
         log_url: None,
+        token: None,
     }]);
     match &r[0] {
         Ok(Outcome::TaskState {

@@ -13,6 +13,7 @@ use super::shared::Agent;
 use crate::attempt_log::AttemptEvent;
 use crate::context::Attempt;
 use crate::logs;
+use crate::mask::Secrets;
 use crate::operators::{self, Ctx, Report};
 use crate::spool::Finished;
 
@@ -51,7 +52,7 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
         // hand it back) until its result is on disk.
         let mut backoff = Duration::from_millis(200);
         while let Err(e) = agent.spool.put(&finished) {
-            tracing::error!(attempt = %token, "cannot spool the result, retrying: {e}");
+            tracing::error!(attempt = %kairos_dag::identity::token_tag(&token), "cannot spool the result, retrying: {e}");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
@@ -83,6 +84,7 @@ async fn run_attempt(
     // A directory of its own, emptied and handed back when this function ends.
     // What an earlier life of this worker left running was stopped at start.
     let scratch = agent.scratch.take();
+    let secrets = Secrets::new();
     let report = match (Attempt::decode(assignment), &scratch, log_dir) {
         (Err(e), _, _) => Report::failed(e),
         (_, Err(e), _) => Report::failed(format!("cannot create the attempt's directory: {e}")),
@@ -92,10 +94,14 @@ async fn run_attempt(
                 &log,
                 &format!(
                     "{ti} try {} (attempt {}) on worker {}",
-                    attempt.try_number, attempt.token, agent.config.worker_id
+                    attempt.try_number,
+                    kairos_dag::identity::token_tag(&attempt.token),
+                    agent.config.worker_id
                 ),
             );
             record(agent, assignment, &ti, "start", None, None);
+            // `params` and `conf` values under secret-looking names.
+            secrets.add_named_in(&attempt.python_context());
             let ctx = Ctx {
                 attempt: &attempt,
                 conn: agent.conn.clone(),
@@ -105,11 +111,18 @@ async fn run_attempt(
                 workdir: scratch.dir.clone(),
                 log: log.clone(),
                 cancel,
-                runner: agent.runner.clone(),
                 pgid_file: scratch.pgid_file.clone(),
+                stage: scratch.stage.clone(),
+                secrets: secrets.clone(),
+                run_as: agent.config.run_as.clone(),
             };
             operators::run(&ctx).await
         }
+    };
+    // The reason travels to the cluster: masked as the log is.
+    let report = Report {
+        reason: report.reason.map(|r| secrets.mask(&r)),
+        ..report
     };
     logs::note(
         &log,
@@ -176,7 +189,8 @@ fn record(
         task_id: ti.task_id.clone(),
         map_index: ti.map_index,
         try_number: assignment.try_number,
-        attempt: assignment.attempt.clone(),
+        // The token's tag: the log is testimony, not a credential.
+        attempt: kairos_dag::identity::token_tag(&assignment.attempt),
         at_ms: now.timestamp_millis(),
         at_us: now.timestamp_micros(),
         state,

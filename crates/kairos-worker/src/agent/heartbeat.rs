@@ -41,7 +41,7 @@ pub(super) async fn heartbeat_loop(agent: Arc<Agent>) {
                 let running = agent.running();
                 for attempt in reply.cancel {
                     if let Some(cancel) = running.get(&attempt) {
-                        tracing::info!(%attempt, "the cluster cancelled this attempt: stopping it");
+                        tracing::info!(attempt = %kairos_dag::identity::token_tag(&attempt), "the cluster cancelled this attempt: stopping it");
                         // Fails only when the attempt has just ended by itself.
                         let _ = cancel.send(true);
                     }

@@ -62,19 +62,19 @@ fn settle_report(
     match result {
         Ok(reply) => {
             if reply.accepted {
-                tracing::info!(ti = %finished.ti, attempt = %finished.attempt, state = %reply.outcome, "result recorded");
+                tracing::info!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), state = %reply.outcome, "result recorded");
             } else {
-                tracing::warn!(ti = %finished.ti, attempt = %finished.attempt, "result refused ({}): {}", reply.outcome, reply.message);
+                tracing::warn!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "result refused ({}): {}", reply.outcome, reply.message);
             }
             if let Err(e) = agent.spool.remove(&finished.attempt) {
-                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot remove a delivered result from the spool (it is sent again, and recorded once): {e}");
+                tracing::error!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "cannot remove a delivered result from the spool (it is sent again, and recorded once): {e}");
             }
         }
         Err(CallError::Refused(status)) if finished.reason.as_deref() != Some(UNDELIVERABLE) => {
             // The cluster will never take this report as it is (too large, or
             // malformed). Dropping it would leave the lease held and the attempt
             // handed back to run again; report a plain failure instead.
-            tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "result rejected, reporting a failure instead: {}", status.message());
+            tracing::error!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "result rejected, reporting a failure instead: {}", status.message());
             let fallback = Finished {
                 state: "failed".into(),
                 reason: Some(UNDELIVERABLE.into()),
@@ -97,13 +97,13 @@ fn settle_report(
                 ..finished.clone()
             };
             if let Err(e) = agent.spool.put(&fallback) {
-                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot spool the fallback report (the rejected result is sent again): {e}");
+                tracing::error!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "cannot spool the fallback report (the rejected result is sent again): {e}");
             }
         }
         Err(CallError::Refused(status)) => {
-            tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "even the fallback report was rejected, dropping it: {}", status.message());
+            tracing::error!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "even the fallback report was rejected, dropping it: {}", status.message());
             if let Err(e) = agent.spool.remove(&finished.attempt) {
-                tracing::error!(ti = %finished.ti, attempt = %finished.attempt, "cannot remove the rejected fallback report from the spool (it is sent again): {e}");
+                tracing::error!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "cannot remove the rejected fallback report from the spool (it is sent again): {e}");
             }
         }
         Err(e) => {

@@ -3,7 +3,6 @@
 //! and whether the cluster refused this worker.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -23,7 +22,6 @@ pub(super) struct Agent {
     /// Attempts' working directories, reused.
     pub(super) scratch: Scratch,
     pub(super) files: FileCache,
-    pub(super) runner: PathBuf,
     pub(super) log_url: String,
     pub(super) registered: AtomicBool,
     pub(super) heartbeat_ms: AtomicU64,

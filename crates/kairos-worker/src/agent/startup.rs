@@ -16,12 +16,10 @@ use crate::config::WorkerConfig;
 use crate::conn::Conn;
 use crate::files::FileCache;
 use crate::logs;
+use crate::modes;
 use crate::process;
 use crate::scratch::Scratch;
 use crate::spool::Spool;
-
-/// The runner script Python callables run through.
-const RUNNER: &str = include_str!("../runner.py");
 
 /// Prepares the data directory, starts the log server and connects.
 pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerError> {
@@ -51,9 +49,18 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     std::fs::remove_dir_all(&attempts)
         .and_then(|()| std::fs::create_dir_all(&attempts))
         .map_err(|e| setup("emptying the attempts directory", e))?;
-    let scratch = Scratch::new(&attempts);
-    let runner = config.data_dir.join("runner.py");
-    std::fs::write(&runner, RUNNER).map_err(|e| setup("writing the Python runner", e))?;
+    let stage = config.stage_dir();
+    if let Err(e) = std::fs::remove_dir_all(&stage) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(setup("emptying the staging directory", e));
+        }
+    }
+    std::fs::create_dir_all(&stage).map_err(|e| setup("the staging directory", e))?;
+    // A runner.py written there by an earlier version: Python callables now get
+    // a fresh copy for each call, so one a task rewrote is never used again.
+    let _ = std::fs::remove_file(config.data_dir.join("runner.py"));
+    modes::protect(&config).map_err(|e| setup("the data directory's permissions", e))?;
+    let scratch = Scratch::new(&attempts, &stage, config.run_as.clone());
 
     let listener = tokio::net::TcpListener::bind(&config.http_addr)
         .await
@@ -100,7 +107,6 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         spool,
         scratch,
         files,
-        runner,
         log_url,
         registered: AtomicBool::new(false),
         heartbeat_ms: AtomicU64::new(3000),

@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[worker]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 12] = [
+const SETTINGS: [(&str, &str, &str, &str); 13] = [
     ("servers", "servers", "KAIROS_SERVERS", "\"127.0.0.1:7071\""),
     ("queues", "queues", "KAIROS_QUEUES", "\"default,etl\""),
     ("slots", "slots", "KAIROS_SLOTS", "8"),
@@ -41,6 +41,7 @@ const SETTINGS: [(&str, &str, &str, &str); 12] = [
         "KAIROS_ATTEMPT_LOG",
         "\"/a.jsonl\"",
     ),
+    ("run_as", "run-as", "KAIROS_RUN_AS", "\"nobody\""),
 ];
 
 fn command() -> clap::Command {

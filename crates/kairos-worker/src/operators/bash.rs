@@ -1,6 +1,8 @@
-//! BashOperator: `bash -c` of the rendered command (or of a shipped script, rendered
+//! BashOperator: bash runs the rendered command (or a shipped script, rendered
 //! as a template, as Airflow does), with `env` / `append_env` / `cwd`; exit codes in
 //! `skip_on_exit_code` skip; the last line of stdout is the `return_value` XCom.
+//! The command reaches bash through a private file (`bash FILE`), never through
+//! its arguments: any local user can read those in /proc/PID/cmdline.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,6 +10,7 @@ use std::path::PathBuf;
 use kairos_dag::operator::{BashCommand, BashOperator};
 
 use super::{Ctx, Report, unclean};
+use crate::private_file;
 use crate::process::{self, Ended};
 
 /// The rendered pieces of a bash command line.
@@ -27,9 +30,9 @@ pub async fn render(
     let (field, template) = match command {
         BashCommand::Inline { command } => ("bash_command", command.clone()),
         BashCommand::Script { file } => {
-            let path = ctx.file(file).await?;
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read script `{file}`: {e}"))?;
+            let bytes = ctx.file(file).await?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("script `{file}` is not UTF-8 text"))?;
             ("bash_command", text)
         }
     };
@@ -48,24 +51,39 @@ pub async fn render(
         Ok(Rendered { command, env, cwd })
     })
     .await
+    .inspect(|rendered| {
+        // `env: {DB_PASSWORD: ...}` is a secret by its name.
+        if let Some(env) = &rendered.env {
+            ctx.secrets.add_named_in(&serde_json::json!(env));
+        }
+    })
 }
 
-/// The process spec of a rendered command.
-pub fn spec(ctx: &Ctx<'_>, rendered: &Rendered, append_env: bool) -> process::Spec {
-    let mut spec = ctx.process_spec(
-        PathBuf::from("bash"),
-        vec!["-c".into(), rendered.command.clone()],
-    );
+/// The process spec of a rendered command, its script written for bash to read.
+pub fn spec(ctx: &Ctx<'_>, rendered: &Rendered, append_env: bool) -> Result<process::Spec, String> {
+    let script = ctx.stage.join("command.sh");
+    private_file::write(&script, rendered.command.as_bytes(), ctx.run_as.as_ref()).map_err(
+        |e| {
+            format!(
+                "cannot write the command for bash to {}: {e}",
+                script.display()
+            )
+        },
+    )?;
+    let mut spec = ctx.process_spec(PathBuf::from("bash"), vec![script.display().to_string()]);
     if let Some(env) = &rendered.env {
-        // Airflow: `env` replaces the worker's environment unless `append_env`.
-        spec.clear_env = !append_env;
+        // Airflow: `env` replaces the host environment (PATH, HOME, ...) unless
+        // `append_env`; the attempt's own variables stay either way.
+        if !append_env {
+            spec.env = ctx.attempt_env();
+        }
         spec.env
             .extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     if let Some(cwd) = &rendered.cwd {
         spec.cwd = PathBuf::from(cwd);
     }
-    spec
+    Ok(spec)
 }
 
 pub async fn run(ctx: &Ctx<'_>, op: &BashOperator) -> Report {
@@ -73,14 +91,16 @@ pub async fn run(ctx: &Ctx<'_>, op: &BashOperator) -> Report {
         Ok(r) => r,
         Err(e) => return Report::failed(e),
     };
-    // The template, not the rendered command: rendering may have put Variable
-    // values (secrets) into it, and the log's tail is replicated.
-    let template = match &op.command {
-        BashCommand::Inline { command } => command.clone(),
-        BashCommand::Script { file } => format!("(script {file})"),
+    // Masked before it is quoted (quoting escapes what a secret may hold), and
+    // again as every line of the log is: the Variables it read are `***`.
+    ctx.note(&format!(
+        "running: bash: {:?}",
+        ctx.secrets.mask(&rendered.command)
+    ));
+    let spec = match spec(ctx, &rendered, op.append_env) {
+        Ok(spec) => spec,
+        Err(e) => return Report::failed(e),
     };
-    ctx.note(&format!("running: bash -c {template:?} (rendered)"));
-    let spec = spec(ctx, &rendered, op.append_env);
     let outcome = match process::run(&spec, ctx.cancel.clone()).await {
         Ok(o) => o,
         Err(e) => return Report::failed(format!("cannot start bash: {e}")),

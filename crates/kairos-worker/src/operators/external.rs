@@ -25,6 +25,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &ExternalTaskSensor) -> Report {
         run_id: String::new(),
         logical_date: at.to_rfc3339(),
         task_ids: op.external_task_ids.clone(),
+        by: Some(ctx.by()),
     };
     let what = if let Some(group) = &op.external_task_group_id {
         format!(

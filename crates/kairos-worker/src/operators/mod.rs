@@ -22,7 +22,9 @@ use crate::conn::Conn;
 use crate::context::Attempt;
 use crate::files::FileCache;
 use crate::logs;
+use crate::mask::Secrets;
 use crate::process::{self, Ended};
+use crate::run_as::RunAs;
 
 /// What an attempt ended with (the report minus its ids and log tail).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,13 @@ impl Report {
 }
 
 /// Everything an operator needs to run one attempt.
+/// This attempt, as reads made for it name it.
+impl Ctx<'_> {
+    pub fn by(&self) -> kairos_proto::v1::AttemptRef {
+        self.attempt.by(&self.config.worker_id)
+    }
+}
+
 pub struct Ctx<'a> {
     pub attempt: &'a Attempt,
     pub conn: Arc<Conn>,
@@ -74,10 +83,16 @@ pub struct Ctx<'a> {
     pub cancel: watch::Receiver<bool>,
     /// Where the task may write JSON lines `{"key": ..., "value": ...}`.
     pub xcom_file: PathBuf,
-    /// The embedded Python runner, written once under the data dir.
-    pub runner: PathBuf,
     /// Where each process's group id is recorded while it runs.
     pub pgid_file: PathBuf,
+    /// The worker's directory for what it hands this attempt's processes (the
+    /// bash command: not in bash's arguments, which any local user can read in
+    /// /proc; the Python runner, callable and call spec).
+    pub stage: PathBuf,
+    /// What this attempt must not print: its log lines pass through it.
+    pub secrets: Arc<Secrets>,
+    /// The user its processes run as (`--run-as`).
+    pub run_as: Option<RunAs>,
 }
 
 impl Ctx<'_> {
@@ -90,10 +105,12 @@ impl Ctx<'_> {
     {
         let attempt = self.attempt.clone();
         let conn = self.conn.clone();
+        let by = self.by();
+        let secrets = self.secrets.clone();
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let templates = Templates {
-                ctx: attempt.template_context(conn, runtime),
+                ctx: attempt.template_context(conn, runtime, by, secrets),
                 renderer: Renderer::new(),
                 native: attempt.dag.render_template_as_native_obj,
             };
@@ -103,20 +120,19 @@ impl Ctx<'_> {
         .map_err(|e| format!("rendering stopped: {e}"))?
     }
 
-    /// The base of every process spec: the attempt's directory, log and timeout.
+    /// The base of every process spec: the attempt's directory, log, masker,
+    /// user, timeout and clean environment (see `env.rs`).
     pub fn process_spec(&self, program: PathBuf, args: Vec<String>) -> process::Spec {
-        let mut env = self.attempt.env_vars();
-        env.push((
-            "KAIROS_XCOM_FILE".into(),
-            self.xcom_file.display().to_string(),
-        ));
+        let mut env = crate::env::base(self.run_as.as_ref());
+        env.extend(self.attempt_env());
         process::Spec {
             program,
             args,
             cwd: self.workdir.clone(),
-            clear_env: false,
             env,
             log: self.log.clone(),
+            masker: self.secrets.masker(),
+            run_as: self.run_as.clone(),
             pgid_file: Some(self.pgid_file.clone()),
             timeout: self
                 .attempt
@@ -127,16 +143,27 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn note(&self, line: &str) {
-        logs::note(&self.log, line);
+    /// The attempt's own variables: `AIRFLOW_CTX_*`, `KAIROS_*`, `KAIROS_XCOM_FILE`.
+    pub fn attempt_env(&self) -> Vec<(String, String)> {
+        let mut env = self.attempt.env_vars();
+        env.push((
+            "KAIROS_XCOM_FILE".into(),
+            self.xcom_file.display().to_string(),
+        ));
+        env
     }
 
-    /// The local path of one of the version's files.
-    pub async fn file(&self, key: &str) -> Result<PathBuf, String> {
+    /// A line of the worker's own in the attempt's log, masked.
+    pub fn note(&self, line: &str) {
+        logs::note(&self.log, &self.secrets.mask(line));
+    }
+
+    /// The content of one of the version's files, checked against its hash.
+    pub async fn file(&self, key: &str) -> Result<Vec<u8>, String> {
         let hash = self.attempt.files.get(key).ok_or_else(|| {
             format!("the DAG version ships no file `{key}`; push it with the DAG")
         })?;
-        self.files.get(&self.conn, key, hash).await
+        self.files.get(&self.conn, key, hash, &self.by()).await
     }
 }
 
@@ -248,7 +275,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Report {
 /// What the task wrote to `$KAIROS_XCOM_FILE`: one `{"key": ..., "value": ...}`
 /// per line.
 pub fn read_xcom_file(path: &Path) -> Result<Vec<(String, Json)>, String> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::private_file::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("cannot read $KAIROS_XCOM_FILE: {e}")),

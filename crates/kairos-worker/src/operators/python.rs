@@ -1,6 +1,9 @@
 //! PythonOperator, BranchPythonOperator and ShortCircuitOperator: the embedded
 //! runner calls the function from the version's file in the Python of the
-//! execution environment the DAG's bundle names (default `python3`).
+//! execution environment the DAG's bundle names (default `python3`). The
+//! runner (from the worker binary), the callable's file (checked against its
+//! hash) and the call spec are written fresh into the attempt's staging
+//! directory for each call, so nothing a task changes there outlives it.
 
 use std::path::PathBuf;
 
@@ -8,7 +11,11 @@ use kairos_dag::operator::{PythonCallable, PythonKind, PythonOperator};
 use serde_json::{Value as Json, json};
 
 use super::{Ctx, Report, unclean};
+use crate::private_file;
 use crate::process::{self, Ended};
+
+/// The runner script Python callables run through.
+const RUNNER: &str = include_str!("../runner.py");
 
 /// What a runner call returned.
 pub enum Called {
@@ -37,9 +44,25 @@ pub async fn call(
     show_return_value: bool,
 ) -> Called {
     let file = match ctx.file(&callable.file).await {
-        Ok(f) => f,
+        Ok(bytes) => bytes,
         Err(e) => return Called::Failed(Report::failed(e)),
     };
+    // Under its own name, for readable tracebacks.
+    let name = std::path::Path::new(&callable.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| n != "call.json" && n != "runner.py")
+        .unwrap_or_else(|| "callable.py".to_string());
+    let file_path = ctx.stage.join(&name);
+    let runner = ctx.stage.join("runner.py");
+    for (path, bytes) in [(&file_path, &file[..]), (&runner, RUNNER.as_bytes())] {
+        if let Err(e) = private_file::write(path, bytes, ctx.run_as.as_ref()) {
+            return Called::Failed(Report::failed(format!(
+                "cannot write {} for the runner: {e}",
+                path.display()
+            )));
+        }
+    }
     let raw = json!({
         "op_args": op_args,
         "op_kwargs": op_kwargs,
@@ -68,9 +91,11 @@ pub async fn call(
             )));
         }
     }
-    let spec_path = ctx.workdir.join("call.json");
+    // Values under secret-looking names are masked in the log.
+    ctx.secrets.add_named_in(&rendered);
+    let spec_path = ctx.stage.join("call.json");
     let spec = json!({
-        "file": file,
+        "file": file_path,
         "name": callable.name,
         "op_args": rendered["op_args"],
         "op_kwargs": rendered["op_kwargs"],
@@ -79,14 +104,16 @@ pub async fn call(
         "result": result,
         "show_return_value": show_return_value,
     });
-    if let Err(e) = std::fs::write(&spec_path, spec.to_string()) {
+    if let Err(e) =
+        private_file::write(&spec_path, spec.to_string().as_bytes(), ctx.run_as.as_ref())
+    {
         return Called::Failed(Report::failed(format!("cannot write the call spec: {e}")));
     }
     let python = interpreter(ctx);
     let process_spec = ctx.process_spec(
         python.clone(),
         vec![
-            ctx.runner.display().to_string(),
+            runner.display().to_string(),
             spec_path.display().to_string(),
         ],
     );
@@ -102,7 +129,7 @@ pub async fn call(
     };
     match outcome.ended {
         Ended::Exited(0) => {
-            let text = match std::fs::read_to_string(&result) {
+            let text = match private_file::read_to_string(&result) {
                 Ok(t) => t,
                 Err(e) => {
                     return Called::Failed(Report::failed(format!(

@@ -29,7 +29,10 @@ async fn poke_bash(ctx: &Ctx<'_>, op: &BashSensor) -> Poke {
         Ok(r) => r,
         Err(e) => return Poke::End(Report::failed(e)),
     };
-    let spec = bash::spec(ctx, &rendered, false);
+    let spec = match bash::spec(ctx, &rendered, false) {
+        Ok(spec) => spec,
+        Err(e) => return Poke::End(Report::failed(e)),
+    };
     match process::run(&spec, ctx.cancel.clone()).await {
         Ok(out) => match out.ended {
             Ended::Exited(0) => Poke::Done,

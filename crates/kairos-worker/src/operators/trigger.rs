@@ -52,7 +52,10 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
     };
     let triggered_by = format!(
         "trigger_dag_run:{}.{}:{}:{}",
-        ctx.attempt.ti.dag_id, ctx.attempt.ti.task_id, ctx.attempt.ti.run_id, ctx.attempt.token
+        ctx.attempt.ti.dag_id,
+        ctx.attempt.ti.task_id,
+        ctx.attempt.ti.run_id,
+        kairos_dag::identity::token_tag(&ctx.attempt.token)
     );
     let request = TriggerRunRequest {
         dag_id: dag_id.clone(),
@@ -65,6 +68,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
         logical_date,
         reset_dag_run: op.reset_dag_run,
         triggered_by: triggered_by.clone(),
+        by: Some(ctx.by()),
     };
     let reply = match ctx
         .conn
@@ -106,6 +110,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &TriggerDagRunOperator) -> Report {
             run_id: run_id.clone(),
             logical_date: String::new(),
             task_ids: Vec::new(),
+            by: Some(ctx.by()),
         };
         match ctx
             .conn

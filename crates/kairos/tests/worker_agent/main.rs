@@ -16,4 +16,5 @@ mod support;
 
 mod killed_worker;
 mod leader_kill_and_timeout;
+mod task_isolation;
 mod xcoms_and_drain;

@@ -52,10 +52,26 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(cluster: &Cluster, dir: &Path, id: &str, token: &str) -> Worker {
+        Worker::start_with(cluster, dir, id, token, &[], &[])
+    }
+
+    /// A worker with more flags and variables of its own.
+    pub fn start_with(
+        cluster: &Cluster,
+        dir: &Path,
+        id: &str,
+        token: &str,
+        flags: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Worker {
+        use std::os::unix::fs::PermissionsExt;
         let token_file = dir.join(format!("{id}.token"));
         std::fs::write(&token_file, format!("{token}\n")).expect("token file");
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+            .expect("token file mode");
         let log = dir.join(format!("{id}.log"));
         let child = Process::new(binary())
+            .envs(vars.iter().copied())
             .args(["worker", "--servers", &cluster.addrs().join(",")])
             .args(["--queues", "default", "--slots", "4", "--worker-id", id])
             .arg("--data-dir")
@@ -65,6 +81,7 @@ impl Worker {
             .arg(&token_file)
             .arg("--config")
             .arg(dir.join("no-such-kairos.toml"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("worker log"))

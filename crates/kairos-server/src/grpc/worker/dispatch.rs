@@ -14,6 +14,7 @@ use kairos_state::{Command, Outcome, TaskInstanceKey};
 use tonic::Status;
 
 use super::assignment::Assignments;
+use super::caller::acting_as;
 use super::guard::{check_leader, known_worker, propose_error};
 use crate::leader::Leader;
 use crate::node::NodeError;
@@ -24,9 +25,11 @@ const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
 pub(super) async fn poll(
     s: &Arc<Leader>,
     assignments: &Assignments,
+    proven: &Option<String>,
     r: PollRequest,
 ) -> Result<PollReply, Status> {
     check_leader(s)?;
+    acting_as(proven, &r.worker_id)?;
     // Lost assignments are sent again from the lease table: only a leader a
     // quorum follows may do that (an isolated one may hold expired leases).
     s.confirm_leadership().await?;
@@ -98,14 +101,19 @@ async fn dispatch(
     log_url: Option<String>,
     picks: Vec<TaskInstanceKey>,
 ) -> Result<Vec<(String, TaskInstanceKey)>, Status> {
-    let commands = picks
-        .iter()
-        .map(|ti| Command::Dispatch {
+    let mut commands = Vec::with_capacity(picks.len());
+    for ti in &picks {
+        let token = crate::tokens::attempt_token().map_err(|e| {
+            s.claims.release(&picks);
+            Status::unavailable(e)
+        })?;
+        commands.push(Command::Dispatch {
             ti: ti.clone(),
             worker: worker.to_string(),
             log_url: log_url.clone(),
-        })
-        .collect();
+            token: Some(token),
+        });
+    }
     let lease = s.settings.lease;
     let (leader, worker) = (s.clone(), worker.to_string());
     tokio::spawn(async move {

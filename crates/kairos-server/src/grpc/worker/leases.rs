@@ -5,11 +5,17 @@
 use kairos_proto::v1::{HeartbeatReply, HeartbeatRequest, ReportReply, ReportStartedRequest};
 use tonic::Status;
 
+use super::caller::acting_as;
 use super::guard::{check_leader, known_worker};
 use crate::leader::Leader;
 
-pub(super) async fn heartbeat(s: &Leader, r: HeartbeatRequest) -> Result<HeartbeatReply, Status> {
+pub(super) async fn heartbeat(
+    s: &Leader,
+    proven: &Option<String>,
+    r: HeartbeatRequest,
+) -> Result<HeartbeatReply, Status> {
     check_leader(s)?;
+    acting_as(proven, &r.worker_id)?;
     s.confirm_leadership().await?;
     known_worker(s, &r.worker_id)?;
     let lease = s.settings.lease;
@@ -19,9 +25,11 @@ pub(super) async fn heartbeat(s: &Leader, r: HeartbeatRequest) -> Result<Heartbe
 
 pub(super) async fn report_started(
     s: &Leader,
+    proven: &Option<String>,
     r: ReportStartedRequest,
 ) -> Result<ReportReply, Status> {
     check_leader(s)?;
+    acting_as(proven, &r.worker_id)?;
     s.confirm_leadership().await?;
     known_worker(s, &r.worker_id)?;
     let lease = s.settings.lease;

@@ -6,6 +6,7 @@
 //! gRPC trait, handing each call to its file.
 
 mod assignment;
+mod caller;
 mod convert;
 mod dispatch;
 mod guard;

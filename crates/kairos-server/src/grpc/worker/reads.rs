@@ -1,6 +1,7 @@
 //! What a running attempt reads from the cluster: XComs (`xcom_pull`), Variables
 //! (`var.value`, opened when sealed), a run's state (sensors on other DAGs) and
-//! the DAG's files. Any node answers, from what it has applied.
+//! the DAG's files. Any node answers, from what it has applied, and only for an
+//! attempt the caller holds: XComs and files of that attempt's DAG only.
 
 use std::collections::HashSet;
 
@@ -11,14 +12,26 @@ use kairos_proto::v1::{
 use kairos_state::records::XComRecord;
 use tonic::Status;
 
+use super::caller::held;
 use super::convert::{key_of, parse_time};
 use crate::node::{Node, NodeError};
 use crate::secrets::VariableKey;
 
 /// One XCom of a task instance; pulled without a map index from a mapped task, the
 /// values of all its instances in map-index order (as Airflow's `xcom_pull`).
-pub(super) fn pull_xcom(node: &Node, r: PullXComRequest) -> Result<PullXComReply, Status> {
+pub(super) fn pull_xcom(
+    node: &Node,
+    proven: &Option<String>,
+    r: PullXComRequest,
+) -> Result<PullXComReply, Status> {
+    let (by, _) = held(node, proven, r.by)?;
     let ti = key_of(r.ti)?;
+    if ti.dag_id != by.dag_id {
+        return Err(Status::permission_denied(format!(
+            "an attempt of DAG `{}` reads XComs of its own DAG only, not of `{}`",
+            by.dag_id, ti.dag_id
+        )));
+    }
     let xcoms = node.read_now(|store| store.xcoms(&ti.dag_id, &ti.run_id, Some(&ti.task_id)))?;
     let found = xcoms
         .iter()
@@ -55,9 +68,11 @@ pub(super) fn pull_xcom(node: &Node, r: PullXComRequest) -> Result<PullXComReply
 /// A Variable's value, opened with this server's key when it is sealed.
 pub(super) fn get_variable(
     node: &Node,
+    proven: &Option<String>,
     key: Option<&VariableKey>,
     r: GetVariableRequest,
 ) -> Result<GetVariableReply, Status> {
+    held(node, proven, r.by)?;
     let name = r.key;
     let variable = node.read_now(|store| store.variable(&name))?;
     Ok(match variable {
@@ -86,7 +101,12 @@ pub(super) fn get_variable(
 }
 
 /// A run's state and its tasks' states, by run id or logical date.
-pub(super) fn run_state(node: &Node, r: RunStateRequest) -> Result<RunStateReply, Status> {
+pub(super) fn run_state(
+    node: &Node,
+    proven: &Option<String>,
+    r: RunStateRequest,
+) -> Result<RunStateReply, Status> {
+    held(node, proven, r.by.clone())?;
     let at = if r.run_id.is_empty() {
         match parse_time("logical_date", &r.logical_date)? {
             Some(at) => Some(at),
@@ -132,8 +152,34 @@ pub(super) fn run_state(node: &Node, r: RunStateRequest) -> Result<RunStateReply
     Ok(reply)
 }
 
-/// The contents of files by hash (those this node has).
-pub(super) fn fetch_files(node: &Node, r: FetchFilesRequest) -> Result<FetchFilesReply, Status> {
+/// The contents of files by hash (those this node has), each a file of the
+/// version the caller's attempt runs.
+pub(super) fn fetch_files(
+    node: &Node,
+    proven: &Option<String>,
+    r: FetchFilesRequest,
+) -> Result<FetchFilesReply, Status> {
+    let (by, _) = held(node, proven, r.by)?;
+    let version_files = node.read_now(|store| {
+        let Some(run) = store.run(&by.dag_id, &by.run_id)? else {
+            return Ok(HashSet::new());
+        };
+        Ok(store
+            .version_record(&by.dag_id, run.version)?
+            .map(|v| {
+                v.content
+                    .files
+                    .values()
+                    .cloned()
+                    .collect::<HashSet<String>>()
+            })
+            .unwrap_or_default())
+    })?;
+    if let Some(other) = r.hashes.iter().find(|h| !version_files.contains(*h)) {
+        return Err(Status::permission_denied(format!(
+            "file {other} is not a file of the version task instance {by} runs"
+        )));
+    }
     let mut files = std::collections::HashMap::new();
     for hash in r.hashes {
         if let Some(text) = node.read_now(|store| store.file(&hash))? {

@@ -6,13 +6,19 @@ use std::time::Instant;
 use kairos_proto::v1::{RegisterReply, RegisterRequest};
 use tonic::Status;
 
+use super::caller::acting_as;
 use super::convert::checked_log_url;
 use super::guard::check_leader;
 use crate::leader::Leader;
 use crate::leader::workers::WorkerInfo;
 
-pub(super) fn register(s: &Leader, r: RegisterRequest) -> Result<RegisterReply, Status> {
+pub(super) fn register(
+    s: &Leader,
+    proven: &Option<String>,
+    r: RegisterRequest,
+) -> Result<RegisterReply, Status> {
     check_leader(s)?;
+    acting_as(proven, &r.worker_id)?;
     if r.worker_id.is_empty() || r.queues.is_empty() || r.slots == 0 {
         return Err(Status::invalid_argument(
             "a worker needs an id, at least one queue and at least one slot",

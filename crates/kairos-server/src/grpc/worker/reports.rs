@@ -7,16 +7,20 @@ use kairos_proto::v1::{PushXComRequest, ReportFinishedRequest, ReportReply};
 use kairos_state::{Command, RejectionKind};
 use tonic::Status;
 
+use super::caller::acting_as;
 use super::convert::{key_of, reply};
 use super::guard::{check_leader, propose};
 use crate::leader::Leader;
 
 pub(super) async fn report_finished(
     s: &Leader,
+    proven: &Option<String>,
     r: ReportFinishedRequest,
 ) -> Result<ReportReply, Status> {
     check_leader(s)?;
+    let worker = acting_as(proven, &r.worker_id)?;
     let ti = key_of(r.ti)?;
+    check_own_attempt(s, &worker, &ti, &r.attempt)?;
     let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
         Status::invalid_argument(format!(
             "`{}` is not a state a worker reports; use success, failed, skipped, up_for_retry or up_for_reschedule",
@@ -48,20 +52,26 @@ pub(super) async fn report_finished(
     };
     match result {
         Err(rejection) if rejection.kind == RejectionKind::StaleAttempt => {
-            tracing::warn!(attempt = %r.attempt, worker = %r.worker_id, "stale report refused: {}", rejection.message);
+            tracing::warn!(attempt = %crate::tokens::token_tag(&r.attempt), worker = %r.worker_id, "stale report refused: {}", rejection.message);
             s.with_leases(|l| l.remove(&r.attempt));
         }
         Err(rejection) => {
-            tracing::warn!(attempt = %r.attempt, "report refused: {}", rejection.message)
+            tracing::warn!(attempt = %crate::tokens::token_tag(&r.attempt), "report refused: {}", rejection.message)
         }
         Ok(_) => s.with_leases(|l| l.remove(&r.attempt)),
     }
     Ok(reply(result))
 }
 
-pub(super) async fn push_xcom(s: &Leader, r: PushXComRequest) -> Result<ReportReply, Status> {
+pub(super) async fn push_xcom(
+    s: &Leader,
+    proven: &Option<String>,
+    r: PushXComRequest,
+) -> Result<ReportReply, Status> {
     check_leader(s)?;
+    let worker = acting_as(proven, &r.worker_id)?;
     let ti = key_of(r.ti)?;
+    check_own_attempt(s, &worker, &ti, &r.attempt)?;
     let xcom = r
         .xcom
         .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
@@ -82,4 +92,24 @@ pub(super) async fn push_xcom(s: &Leader, r: PushXComRequest) -> Result<ReportRe
         .first()
         .ok_or_else(|| Status::internal("no result for the XCom"))?;
     Ok(reply(result))
+}
+
+/// A worker reports only attempts handed to it: when `attempt` is the instance's
+/// current attempt, that attempt must be this worker's. (Whether the token is
+/// current at all is the state machine's check, made in the same entry.)
+fn check_own_attempt(
+    s: &Leader,
+    worker: &str,
+    ti: &kairos_state::TaskInstanceKey,
+    attempt: &str,
+) -> Result<(), Status> {
+    let record = s.node.read_now(|store| store.task_instance(ti))?;
+    match record {
+        Some(r) if r.attempt.as_deref() == Some(attempt) && r.worker.as_deref() != Some(worker) => {
+            Err(Status::permission_denied(format!(
+                "task instance {ti}'s current attempt was not handed to worker `{worker}`"
+            )))
+        }
+        _ => Ok(()),
+    }
 }

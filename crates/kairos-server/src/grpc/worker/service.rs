@@ -14,6 +14,7 @@ use kairos_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use super::assignment::Assignments;
+use super::caller::proven_worker;
 use super::{dispatch, leases, reads, register, reports, trigger};
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
@@ -41,56 +42,87 @@ impl Worker for WorkerService {
         &self,
         request: Request<RegisterRequest>,
     ) -> Result<Response<RegisterReply>, Status> {
-        register::register(&self.leader, request.into_inner()).map(Response::new)
+        register::register(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .map(Response::new)
     }
 
     async fn poll(&self, request: Request<PollRequest>) -> Result<Response<PollReply>, Status> {
-        dispatch::poll(&self.leader, &self.assignments, request.into_inner())
-            .await
-            .map(Response::new)
+        dispatch::poll(
+            &self.leader,
+            &self.assignments,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn heartbeat(
         &self,
         request: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatReply>, Status> {
-        leases::heartbeat(&self.leader, request.into_inner())
-            .await
-            .map(Response::new)
+        leases::heartbeat(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn report_started(
         &self,
         request: Request<ReportStartedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
-        leases::report_started(&self.leader, request.into_inner())
-            .await
-            .map(Response::new)
+        leases::report_started(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn report_finished(
         &self,
         request: Request<ReportFinishedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
-        reports::report_finished(&self.leader, request.into_inner())
-            .await
-            .map(Response::new)
+        reports::report_finished(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn push_x_com(
         &self,
         request: Request<PushXComRequest>,
     ) -> Result<Response<ReportReply>, Status> {
-        reports::push_xcom(&self.leader, request.into_inner())
-            .await
-            .map(Response::new)
+        reports::push_xcom(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn pull_x_com(
         &self,
         request: Request<PullXComRequest>,
     ) -> Result<Response<PullXComReply>, Status> {
-        reads::pull_xcom(&self.leader.node, request.into_inner()).map(Response::new)
+        reads::pull_xcom(
+            &self.leader.node,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .map(Response::new)
     }
 
     async fn get_variable(
@@ -99,6 +131,7 @@ impl Worker for WorkerService {
     ) -> Result<Response<GetVariableReply>, Status> {
         reads::get_variable(
             &self.leader.node,
+            &proven_worker(&request)?,
             self.variables_key.as_ref(),
             request.into_inner(),
         )
@@ -109,22 +142,36 @@ impl Worker for WorkerService {
         &self,
         request: Request<TriggerRunRequest>,
     ) -> Result<Response<TriggerRunReply>, Status> {
-        trigger::trigger_run(&self.leader, request.into_inner())
-            .await
-            .map(Response::new)
+        trigger::trigger_run(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn run_state(
         &self,
         request: Request<RunStateRequest>,
     ) -> Result<Response<RunStateReply>, Status> {
-        reads::run_state(&self.leader.node, request.into_inner()).map(Response::new)
+        reads::run_state(
+            &self.leader.node,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .map(Response::new)
     }
 
     async fn fetch_files(
         &self,
         request: Request<FetchFilesRequest>,
     ) -> Result<Response<FetchFilesReply>, Status> {
-        reads::fetch_files(&self.leader.node, request.into_inner()).map(Response::new)
+        reads::fetch_files(
+            &self.leader.node,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .map(Response::new)
     }
 }

@@ -6,6 +6,7 @@ use kairos_proto::v1::{TriggerRunReply, TriggerRunRequest};
 use kairos_state::{Command, RejectionKind};
 use tonic::Status;
 
+use super::caller::held;
 use super::convert::parse_time;
 use super::guard::{check_leader, propose};
 use crate::leader::Leader;
@@ -13,9 +14,11 @@ use crate::trigger::Trigger;
 
 pub(super) async fn trigger_run(
     s: &Leader,
+    proven: &Option<String>,
     r: TriggerRunRequest,
 ) -> Result<TriggerRunReply, Status> {
     check_leader(s)?;
+    held(&s.node, proven, r.by.clone())?;
     let conf = if r.conf_json.trim().is_empty() {
         Default::default()
     } else {
