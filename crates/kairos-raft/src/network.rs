@@ -5,7 +5,7 @@
 //! `Unreachable`, which makes openraft back off instead of spinning.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kairos_proto::v1::RaftPayload;
@@ -21,7 +21,7 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::identity::ClusterTag;
 use crate::types::{KairosNode, NodeId, TypeConfig};
@@ -62,25 +62,6 @@ fn trim_to_budget<E: Serialize>(
     entries.last().map(log_id)
 }
 
-/// The TLS settings of every outgoing gRPC channel of this process, set once at
-/// start when the cluster runs with TLS. One process speaks to one cluster, and
-/// every channel (Raft between servers, forwarding, the CLI) must agree, so the
-/// setting is process-wide rather than threaded through every constructor.
-static CLIENT_TLS: OnceLock<(Vec<u8>, ClientTlsConfig)> = OnceLock::new();
-
-/// Makes outgoing channels use TLS, trusting the CA certificates in `ca_pem`.
-/// Call before any channel is made. Calling again with the same CA is harmless;
-/// another CA is refused (channels already made would disagree).
-pub fn use_client_tls(ca_pem: &[u8]) -> Result<(), String> {
-    let config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
-    let (set, _) = CLIENT_TLS.get_or_init(|| (ca_pem.to_vec(), config));
-    if set.as_slice() == ca_pem {
-        Ok(())
-    } else {
-        Err("this process already trusts another TLS CA".to_string())
-    }
-}
-
 /// Makes connections to peers, sharing one channel per address.
 #[derive(Clone)]
 pub struct Network {
@@ -89,43 +70,48 @@ pub struct Network {
     routes: Arc<std::collections::BTreeMap<NodeId, String>>,
     /// This node's cluster id, sent with every call.
     cluster: ClusterTag,
+    /// This node's certificate, presented to peers (`None`: `--insecure`).
+    tls: Option<kairos_tls::Tls>,
 }
 
 impl Network {
     pub fn with_routes(
         routes: std::collections::BTreeMap<NodeId, String>,
         cluster: ClusterTag,
+        tls: Option<kairos_tls::Tls>,
     ) -> Network {
         Network {
             channels: Arc::default(),
             routes: Arc::new(routes),
             cluster,
+            tls,
         }
     }
 }
 
-/// A channel to `addr` (`host:port`), made once and then reused.
+/// A channel to the server at `addr` (`host:port`), made once and then reused.
+/// With `tls`, every connection presents its certificate and requires a server
+/// certificate of the same cluster valid for the host of `addr`.
 pub fn channel_to(
     cache: &Mutex<HashMap<String, Channel>>,
     addr: &str,
+    tls: Option<&kairos_tls::Tls>,
 ) -> Result<Channel, tonic::transport::Error> {
     if let Ok(cache) = cache.lock() {
         if let Some(channel) = cache.get(addr) {
             return Ok(channel.clone());
         }
     }
-    let tls = CLIENT_TLS.get().map(|(_, config)| config);
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
-    if let Some(tls) = tls {
-        endpoint = endpoint.tls_config(tls.clone())?;
-    }
-    let channel = endpoint
+    // TLS is the connector's job: the URI stays http://.
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_while_idle(true)
-        .connect_lazy();
+        .keep_alive_while_idle(true);
+    let channel = match tls {
+        Some(tls) => kairos_tls::grpc::connect_lazy(endpoint, tls, kairos_tls::Role::Server),
+        None => endpoint.connect_lazy(),
+    };
     if let Ok(mut cache) = cache.lock() {
         cache.insert(addr.to_string(), channel.clone());
     }
@@ -137,7 +123,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
     async fn new_client(&mut self, target: NodeId, node: &KairosNode) -> Connection {
         let addr = self.routes.get(&target).unwrap_or(&node.grpc_addr);
-        let client = channel_to(&self.channels, addr)
+        let client = channel_to(&self.channels, addr, self.tls.as_ref())
             .map(RaftClient::new)
             .map_err(|e| format!("bad address {addr:?} of node {target}: {e}"));
         Connection {

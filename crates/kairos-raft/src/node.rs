@@ -38,6 +38,9 @@ pub struct RaftSettings {
     /// The cluster id this node's certificate names, if it has one: the data dir
     /// must be of that cluster (see [`crate::identity`]).
     pub cluster_id: Option<String>,
+    /// This node's certificate, presented on every call to a peer (Raft and
+    /// forwarded requests); `None` only with `--insecure`.
+    pub tls: Option<kairos_tls::Tls>,
 }
 
 impl Default for RaftSettings {
@@ -53,6 +56,7 @@ impl Default for RaftSettings {
             keep_behind_snapshot: 1000,
             peer_routes: BTreeMap::new(),
             cluster_id: None,
+            tls: None,
         }
     }
 }
@@ -89,6 +93,8 @@ pub struct RaftNode {
     pub peer_routes: Arc<BTreeMap<NodeId, String>>,
     /// The cluster this node belongs to, once known.
     pub cluster: ClusterTag,
+    /// [`RaftSettings::tls`].
+    pub tls: Option<kairos_tls::Tls>,
     log: LogStore,
 }
 
@@ -152,7 +158,11 @@ impl RaftNode {
         let raft = Raft::new(
             id,
             Arc::new(config),
-            Network::with_routes(settings.peer_routes.clone(), cluster.clone()),
+            Network::with_routes(
+                settings.peer_routes.clone(),
+                cluster.clone(),
+                settings.tls.clone(),
+            ),
             log.clone(),
             state_machine,
         )
@@ -167,6 +177,7 @@ impl RaftNode {
             applied,
             peer_routes: Arc::new(settings.peer_routes.clone()),
             cluster,
+            tls: settings.tls.clone(),
             log,
         })
     }

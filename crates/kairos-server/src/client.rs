@@ -13,10 +13,6 @@ use kairos_proto::v1::{
 };
 use kairos_raft::network::channel_to;
 
-/// Makes every client channel of this process use TLS, trusting `ca_pem`.
-pub fn use_tls(ca_pem: &[u8]) -> Result<(), String> {
-    kairos_raft::network::use_client_tls(ca_pem)
-}
 use kairos_state::{Command, CommandResult, Query};
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -72,6 +68,9 @@ pub struct ClusterClient {
     /// The node that answered last: asked first next time.
     preferred: Mutex<usize>,
     patience: Duration,
+    /// The certificate presented to the nodes (a server's when a node forwards,
+    /// a client's for tools); `None` speaks plain text to `--insecure` nodes.
+    tls: Option<kairos_tls::Tls>,
 }
 
 impl ClusterClient {
@@ -81,7 +80,14 @@ impl ClusterClient {
             channels: Mutex::new(HashMap::new()),
             preferred: Mutex::new(0),
             patience: DEFAULT_PATIENCE,
+            tls: None,
         }
+    }
+
+    /// Calls over mutual TLS with `tls`'s certificate (`None`: plain text).
+    pub fn with_tls(mut self, tls: Option<kairos_tls::Tls>) -> ClusterClient {
+        self.tls = tls;
+        self
     }
 
     pub fn with_patience(mut self, patience: Duration) -> ClusterClient {
@@ -95,7 +101,7 @@ impl ClusterClient {
 
     /// The gRPC client of one node.
     pub fn node(&self, addr: &str) -> Result<Grpc<Channel>, ClientError> {
-        channel_to(&self.channels, addr)
+        channel_to(&self.channels, addr, self.tls.as_ref())
             .map(Grpc::new)
             .map_err(|e| ClientError::Address {
                 addr: addr.to_string(),

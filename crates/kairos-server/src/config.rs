@@ -62,16 +62,21 @@ kairos_config_layers::layer! {
         /// present one. Without it any worker may connect.
         #[arg(long, env = "KAIROS_WORKER_TOKEN_FILE")]
         pub worker_token_file: Option<PathBuf>,
-        /// PEM certificate chain for the gRPC port; with --tls-key it serves TLS.
+        /// This node's certificate (PEM, from `kairos certs server`): presented on
+        /// the gRPC and HTTPS ports and to the other nodes.
         #[arg(long, env = "KAIROS_TLS_CERT")]
         pub tls_cert: Option<PathBuf>,
-        /// PEM private key of --tls-cert.
+        /// The private key of --tls-cert.
         #[arg(long, env = "KAIROS_TLS_KEY")]
         pub tls_key: Option<PathBuf>,
-        /// PEM CA certificates trusted when calling other nodes (required with TLS: a
-        /// node's own certificate does not vouch for the others').
+        /// The cluster's CA certificate(s) (PEM): every caller must present a
+        /// certificate it signed.
         #[arg(long, env = "KAIROS_TLS_CA")]
         pub tls_ca: Option<PathBuf>,
+        /// Serve plain text, with no certificates: anyone who reaches the ports
+        /// may use them. For a trusted loopback only (`kairos dev`, tests).
+        #[arg(long, env = "KAIROS_INSECURE", num_args = 0..=1, default_missing_value = "true")]
+        pub insecure: Option<bool>,
         /// REST API tokens, `ROLE TOKEN` per line (viewer, operator, admin); without
         /// it the API is open.
         #[arg(long, env = "KAIROS_API_TOKEN_FILE")]
@@ -98,21 +103,13 @@ pub struct ServerConfig {
     pub peers: BTreeMap<u64, String>,
     pub raft: RaftSettings,
     pub scheduler: LeaderSettings,
-    pub tls: Option<TlsFiles>,
+    /// The certificate files (`None`: `--insecure`), loaded at start.
+    pub tls: Option<kairos_tls::TlsFiles>,
     pub api_tokens: crate::api::auth::ApiTokens,
     pub variables_key: Option<crate::secrets::VariableKey>,
     /// Answer API requests only for a loopback `Host` (`kairos dev`'s open API:
     /// a web page cannot reach it through DNS rebinding).
     pub api_loopback_only: bool,
-}
-
-/// TLS material, read when the configuration is resolved so a bad path fails at
-/// start with a clear message.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert_pem: Vec<u8>,
-    pub key_pem: Vec<u8>,
-    pub ca_pem: Vec<u8>,
 }
 
 impl ConfigLayer {
@@ -220,27 +217,19 @@ impl ConfigLayer {
         })
     }
 
-    fn tls_files(&self) -> Result<Option<TlsFiles>, ConfigError> {
-        let read = |path: &PathBuf| {
-            std::fs::read(path).map_err(|error| ConfigError::Read {
-                path: path.clone(),
-                error,
-            })
+    fn tls_files(&self) -> Result<Option<kairos_tls::TlsFiles>, ConfigError> {
+        let example = match self.node_id {
+            Some(id) => format!("server --node-id {id} --host <its host or IP>"),
+            None => "server --node-id <id> --host <its host or IP>".to_string(),
         };
-        match (&self.tls_cert, &self.tls_key, &self.tls_ca) {
-            (None, None, None) => Ok(None),
-            (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles {
-                cert_pem: read(cert)?,
-                key_pem: read(key)?,
-                ca_pem: read(ca)?,
-            })),
-            _ => Err(ConfigError::Invalid(
-                "TLS needs --tls-cert, --tls-key and --tls-ca (PEM files: this node's \
-                 certificate, its key, and the CA that signed every node's certificate); \
-                 give all three or none"
-                    .into(),
-            )),
+        kairos_tls::TlsFlags {
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            ca: self.tls_ca.clone(),
+            insecure: self.insecure.unwrap_or(false),
         }
+        .choose(kairos_tls::Role::Server, &example)
+        .map_err(ConfigError::Invalid)
     }
 
     fn scheduler_settings(&self) -> Result<LeaderSettings, ConfigError> {

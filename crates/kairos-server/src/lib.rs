@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod node;
 pub mod secrets;
 pub mod server;
+pub mod tls;
 pub mod tokens;
 pub mod trigger;
 

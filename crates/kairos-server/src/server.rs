@@ -28,6 +28,8 @@ pub enum ServerError {
     Start(#[from] kairos_raft::StartError),
     #[error("cannot listen on {addr}: {error}")]
     Listen { addr: String, error: std::io::Error },
+    #[error("{0}")]
+    Tls(String),
     #[error("the gRPC server failed: {0}")]
     Grpc(String),
     #[error(
@@ -40,18 +42,15 @@ pub enum ServerError {
 /// returns.
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     // TLS first: Raft's channels to its peers are made as soon as it starts, and
-    // must already speak TLS; a bad certificate fails here, before anything runs.
-    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
-    if let Some(tls) = &config.tls {
-        let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
-        builder = builder
-            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
-            .map_err(|e| {
-                ServerError::Grpc(format!("the TLS certificate or key is not usable: {e}"))
-            })?;
-        // Calls to the other nodes (Raft, forwarding) use TLS too.
-        kairos_raft::network::use_client_tls(&tls.ca_pem).map_err(ServerError::Grpc)?;
-        tracing::info!("gRPC serves TLS");
+    // must already present this node's certificate; a bad one fails here.
+    let builder = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .max_concurrent_streams(kairos_dag::limits::MAX_GRPC_CONCURRENT_STREAMS);
+    let tls = crate::tls::load(&config)?;
+    let mut config = config;
+    if let Some(tls) = &tls {
+        config.raft.tls = Some(tls.clone());
+        config.raft.cluster_id = Some(tls.identity().cluster);
     }
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let node = RaftNode::start(
@@ -92,15 +91,24 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grpc = {
         let mut stop = stop_rx.clone();
-        let raft_service =
+        use crate::grpc::authz;
+        let raft_service = authz::only(
             RaftServer::new(RaftService::new(node.raft.clone(), node.cluster.clone()))
                 .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE);
-        let cluster_service =
+                .max_encoding_message_size(MAX_MESSAGE),
+            tls.clone(),
+            "Raft",
+            authz::RAFT,
+        );
+        let cluster_service = authz::only(
             ClusterServer::new(ClusterService::new(handle.clone(), leader.clone()))
                 .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE);
-        let worker_service = crate::grpc::worker_auth::guarded(
+                .max_encoding_message_size(MAX_MESSAGE),
+            tls.clone(),
+            "Cluster",
+            authz::CLUSTER,
+        );
+        let worker_service = authz::only(crate::grpc::worker_auth::guarded(
             WorkerServer::new(WorkerService::new(
                 leader.clone(),
                 config.variables_key.clone(),
@@ -108,21 +116,27 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE),
             config.scheduler.worker_tokens.clone(),
-        );
-        let incoming = tokio_stream_from(grpc_listener);
-        tokio::spawn(
-            builder
-                .add_service(raft_service)
-                .add_service(cluster_service)
-                .add_service(worker_service)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                }),
-        )
+        ), tls.clone(), "Worker", authz::WORKER);
+        let router = builder
+            .add_service(raft_service)
+            .add_service(cluster_service)
+            .add_service(worker_service);
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        match &tls {
+            Some(tls) => tokio::spawn(router.serve_with_incoming_shutdown(
+                kairos_tls::grpc::incoming(grpc_listener, tls.clone()),
+                shutdown,
+            )),
+            None => tokio::spawn(
+                router.serve_with_incoming_shutdown(tokio_stream_from(grpc_listener), shutdown),
+            ),
+        }
     };
     let http = {
         let mut stop = stop_rx.clone();
-        if config.api_tokens.is_open() {
+        if config.api_tokens.is_open() && tls.is_none() {
             tracing::warn!(http = %config.http_addr, "the REST API is open: anyone who reaches this address may use it (set api_token_file)");
         }
         let api = crate::api::Api::new(
@@ -140,13 +154,25 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             api,
             config.api_loopback_only,
         );
-        tokio::spawn(async move {
-            axum::serve(http_listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        })
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        match &tls {
+            Some(tls) => {
+                let listener = kairos_tls::http::TlsListener::new(http_listener, tls)
+                    .map_err(|error| ServerError::Listen {
+                        addr: config.http_addr.clone(),
+                        error,
+                    })?;
+                let app = app.layer(axum::middleware::from_fn(crate::tls::rest_callers));
+                tokio::spawn(kairos_tls::http::serve(listener, app, shutdown))
+            }
+            None => tokio::spawn(async move {
+                axum::serve(http_listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }),
+        }
     };
 
     if !node.has_raft_state() {

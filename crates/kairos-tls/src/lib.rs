@@ -18,6 +18,7 @@
 //! decided by the services that use it, not here.
 
 mod accept;
+mod choice;
 pub mod error;
 pub mod grpc;
 pub mod http;
@@ -28,6 +29,7 @@ mod pem;
 mod reload;
 mod verify;
 
+pub use choice::TlsFlags;
 pub use error::TlsError;
 pub use identity::{Identity, IdentityError, Role};
 pub use material::{Alpn, TlsFiles};

@@ -69,7 +69,8 @@ pub async fn cluster(
     }
     let asker =
         crate::client::ClusterClient::new(members.iter().map(|m| m.grpc_addr.clone()).collect())
-            .with_patience(std::time::Duration::from_secs(1));
+            .with_patience(std::time::Duration::from_secs(1))
+            .with_tls(api.node.tls().cloned());
     let mut views = Vec::with_capacity(members.len());
     for m in members {
         let answer = if m.node_id == own.node_id {

@@ -45,6 +45,7 @@ async fn from_worker(
     ti: &TaskInstanceKey,
     try_number: u32,
     offset: u64,
+    tls: Option<&kairos_tls::Tls>,
 ) -> Result<(String, Option<String>, Option<String>), String> {
     let mut url =
         reqwest::Url::parse(base).map_err(|e| format!("its log URL {base:?} is not a URL: {e}"))?;
@@ -61,9 +62,18 @@ async fn from_worker(
         .append_pair("map_index", &ti.map_index.to_string())
         .append_pair("offset", &offset.to_string());
     // No redirects: the URL came from a worker, and must not lead elsewhere.
-    let response = reqwest::Client::builder()
+    let mut client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(tls) = tls {
+        // Over TLS the worker must prove it is a worker of this cluster, and
+        // this server presents its own certificate.
+        if url.scheme() != "https" {
+            return Err(format!("its log URL {base:?} is not https:// (a worker of a TLS cluster serves HTTPS)"));
+        }
+        client = client.use_preconfigured_tls(crate::tls::to_workers(tls));
+    }
+    let response = client
         .build()
         .map_err(|e| format!("no HTTP client: {e}"))?
         .get(url)
@@ -135,7 +145,7 @@ pub async fn get_log(
     };
     let mut unreachable = None;
     if let Some(base) = &log_url {
-        match from_worker(base, &key, try_number, q.offset).await {
+        match from_worker(base, &key, try_number, q.offset, api.node.tls()).await {
             Ok((body, size, next)) => return Ok(text(body, LOG_FROM_WORKER, size, next)),
             Err(why) => unreachable = Some(why),
         }

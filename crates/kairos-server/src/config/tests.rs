@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[server]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 18] = [
+const SETTINGS: [(&str, &str, &str, &str); 19] = [
     ("node_id", "node-id", "KAIROS_NODE_ID", "1"),
     ("data_dir", "data-dir", "KAIROS_DATA_DIR", "\"/d\""),
     (
@@ -64,6 +64,7 @@ const SETTINGS: [(&str, &str, &str, &str); 18] = [
     ("tls_cert", "tls-cert", "KAIROS_TLS_CERT", "\"/c.pem\""),
     ("tls_key", "tls-key", "KAIROS_TLS_KEY", "\"/k.pem\""),
     ("tls_ca", "tls-ca", "KAIROS_TLS_CA", "\"/ca.pem\""),
+    ("insecure", "insecure", "KAIROS_INSECURE", "true"),
     (
         "api_token_file",
         "api-token-file",
@@ -167,6 +168,7 @@ fn flags_beat_environment_beat_file() {
     let environment = ConfigLayer {
         node_id: Some(2),
         data_dir: Some("/from/env".into()),
+        insecure: Some(true),
         ..ConfigLayer::default()
     };
     let config = flags
@@ -209,6 +211,7 @@ fn bad_settings_say_what_to_give() {
     let layer = ConfigLayer {
         node_id: Some(1),
         data_dir: Some("/d".into()),
+        insecure: Some(true),
         election_timeout_ms: Some("900-300".into()),
         ..ConfigLayer::default()
     };
@@ -237,6 +240,7 @@ fn worker_settings_come_from_every_layer() {
     let base = ConfigLayer {
         node_id: Some(1),
         data_dir: Some("/d".into()),
+        insecure: Some(true),
         ..ConfigLayer::default()
     };
     // What clap reads from KAIROS_WORKER_HEARTBEAT_MS=1000.
@@ -270,37 +274,44 @@ fn worker_settings_come_from_every_layer() {
 }
 
 #[test]
-fn tls_needs_certificate_key_and_ca_together() {
-    let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("x.pem");
-    std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\n").unwrap();
+fn tls_needs_certificate_key_and_ca_together_or_insecure() {
     let base = ConfigLayer {
-        node_id: Some(1),
+        node_id: Some(3),
         data_dir: Some("/d".into()),
         ..ConfigLayer::default()
     };
+    let err = base.clone().resolve().unwrap_err().to_string();
+    assert!(
+        err.contains("kairos certs server --node-id 3") && err.contains("--insecure"),
+        "{err}"
+    );
     let partial = ConfigLayer {
-        tls_cert: Some(pem.clone()),
-        tls_key: Some(pem.clone()),
+        tls_cert: Some("/c.pem".into()),
+        tls_key: Some("/k.pem".into()),
         ..base.clone()
     };
     let err = partial.resolve().unwrap_err().to_string();
     assert!(err.contains("--tls-ca"), "{err}");
-    let missing = ConfigLayer {
-        tls_cert: Some(pem.clone()),
-        tls_key: Some(pem.clone()),
-        tls_ca: Some(dir.path().join("nope.pem")),
+    let both = ConfigLayer {
+        tls_cert: Some("/c.pem".into()),
+        tls_key: Some("/k.pem".into()),
+        tls_ca: Some("/ca.pem".into()),
+        insecure: Some(true),
         ..base.clone()
     };
-    let err = missing.resolve().unwrap_err().to_string();
-    assert!(err.contains("nope.pem"), "{err}");
+    assert!(both.resolve().unwrap_err().to_string().contains("not both"));
     let all = ConfigLayer {
-        tls_cert: Some(pem.clone()),
-        tls_key: Some(pem.clone()),
-        tls_ca: Some(pem),
+        tls_cert: Some("/c.pem".into()),
+        tls_key: Some("/k.pem".into()),
+        tls_ca: Some("/ca.pem".into()),
+        ..base.clone()
+    };
+    assert_eq!(all.resolve().unwrap().tls.unwrap().ca, PathBuf::from("/ca.pem"));
+    let insecure = ConfigLayer {
+        insecure: Some(true),
         ..base
     };
-    assert!(all.resolve().unwrap().tls.is_some());
+    assert!(insecure.resolve().unwrap().tls.is_none());
 }
 
 #[test]
@@ -308,6 +319,7 @@ fn peer_routes_reach_peers_elsewhere_and_bad_ones_are_refused() {
     let base = ConfigLayer {
         node_id: Some(1),
         data_dir: Some("/d".into()),
+        insecure: Some(true),
         ..ConfigLayer::default()
     };
     // What clap reads from KAIROS_PEER_ROUTES=2=127.0.0.1:9002,3=127.0.0.1:9003.
@@ -332,6 +344,7 @@ fn peers_must_agree_with_this_node() {
     let layer = ConfigLayer {
         node_id: Some(1),
         data_dir: Some("/d".into()),
+        insecure: Some(true),
         grpc_addr: Some("127.0.0.1:7071".into()),
         peers: Some("1=127.0.0.1:7999,2=127.0.0.1:7072".into()),
         ..ConfigLayer::default()

@@ -3,6 +3,7 @@
 //! protocol. Each is an adapter: it decodes, calls the node or the leader's state,
 //! and encodes.
 
+pub mod authz;
 pub mod cluster;
 pub mod worker;
 pub mod worker_auth;

@@ -41,7 +41,7 @@ impl Node {
         Node {
             raft,
             me,
-            forwarder: Arc::new(ClusterClient::new(Vec::new())),
+            forwarder: Arc::new(ClusterClient::new(Vec::new()).with_tls(raft.tls.clone())),
             membership_lock: Arc::new(Mutex::new(())),
         }
     }
@@ -69,6 +69,11 @@ impl Node {
     /// The cluster this node belongs to, once known (see `crate::cluster_identity`).
     pub fn cluster(&self) -> &kairos_raft::identity::ClusterTag {
         &self.raft.cluster
+    }
+
+    /// This node's certificate (`None`: `--insecure`).
+    pub fn tls(&self) -> Option<&kairos_tls::Tls> {
+        self.raft.tls.as_ref()
     }
 
     /// The client this node reaches other nodes with.

@@ -64,6 +64,8 @@ pub(crate) fn local_stack(
         // One node: nobody to wait for, so short timings.
         heartbeat_ms: Some(50),
         election_timeout_ms: Some("150-300".into()),
+        // Loopback only (checked above): plain text, no certificates to make.
+        insecure: Some(true),
         ..ConfigLayer::default()
     }
     .resolve()
@@ -75,6 +77,7 @@ pub(crate) fn local_stack(
         data_dir: Some(data_dir.join("worker")),
         http_addr: Some("127.0.0.1:0".into()),
         slots: Some(slots),
+        insecure: Some(true),
         ..WorkerLayer::default()
     }
     .resolve()

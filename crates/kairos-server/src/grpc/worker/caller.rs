@@ -13,9 +13,10 @@ use kairos_proto::v1::AttemptRef;
 use crate::node::Node;
 
 /// The worker id the transport proved, if the server checks certificates.
+/// The Worker service takes only worker certificates (`crate::grpc::authz`), so
+/// over TLS this is always `Some`.
 pub(super) fn proven_worker<T>(request: &Request<T>) -> Result<Option<String>, Status> {
-    let _ = request;
-    Ok(None)
+    Ok(crate::grpc::authz::worker_id(request))
 }
 
 /// The worker a request acts as: the certificate's, which must be the one the
