@@ -7,6 +7,7 @@ use kairos_proto::v1::{PushXComRequest, ReportFinishedRequest, ReportReply};
 use kairos_state::{Command, RejectionKind};
 use tonic::Status;
 
+use super::caps::{check_report, check_xcom};
 use super::convert::{key_of, reply};
 use super::guard::{check_leader, propose};
 use crate::leader::Leader;
@@ -16,6 +17,7 @@ pub(super) async fn report_finished(
     r: ReportFinishedRequest,
 ) -> Result<ReportReply, Status> {
     check_leader(s)?;
+    check_report(&r)?;
     let ti = key_of(r.ti)?;
     let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
         Status::invalid_argument(format!(
@@ -65,6 +67,7 @@ pub(super) async fn push_xcom(s: &Leader, r: PushXComRequest) -> Result<ReportRe
     let xcom = r
         .xcom
         .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
+    check_xcom(&xcom)?;
     let value = serde_json::from_str(&xcom.value_json)
         .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key)))?;
     let committed = propose(
