@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kairos_proto::v1::RaftPayload;
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::raft_client::RaftClient;
 use openraft::error::{
     InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,
@@ -131,7 +132,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: NodeId, node: &KairosNode) -> Connection {
         let addr = self.routes.get(&target).unwrap_or(&node.grpc_addr);
         let client = channel_to(&self.channels, addr)
-            .map(RaftClient::new)
+            .map(|channel| {
+                RaftClient::new(channel)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            })
             .map_err(|e| format!("bad address {addr:?} of node {target}: {e}"));
         Connection { target, client }
     }

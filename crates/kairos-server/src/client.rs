@@ -11,6 +11,7 @@ use kairos_proto::v1::{
     AddNodeRequest, InitRequest, Member, MembershipReply, NodeStatus, ProposeRequest, QueryRequest,
     ReadIndexRequest, RemoveNodeRequest, StatusRequest,
 };
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_raft::network::channel_to;
 
 /// Makes every client channel of this process use TLS, trusting `ca_pem`.
@@ -96,7 +97,11 @@ impl ClusterClient {
     /// The gRPC client of one node.
     pub fn node(&self, addr: &str) -> Result<Grpc<Channel>, ClientError> {
         channel_to(&self.channels, addr)
-            .map(Grpc::new)
+            .map(|channel| {
+                Grpc::new(channel)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            })
             .map_err(|e| ClientError::Address {
                 addr: addr.to_string(),
                 error: e.to_string(),
