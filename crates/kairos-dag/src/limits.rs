@@ -38,6 +38,11 @@ pub const MAX_REPORT_REASON_BYTES: usize = 8 * 1024;
 /// apply); the worker fails the attempt with a clear log line, the server refuses.
 pub const MAX_XCOM_VALUE_BYTES: usize = 1024 * 1024;
 
+/// The most bytes of an HttpOperator's response the worker reads: the response is
+/// its XCom, so a larger one fails the attempt rather than filling the worker's
+/// memory and then being refused.
+pub const MAX_HTTP_RESPONSE_BYTES: usize = MAX_XCOM_VALUE_BYTES - 1024;
+
 /// The most bytes of JSON all XComs of one report may have together.
 pub const MAX_REPORT_XCOMS_BYTES: usize = 4 * 1024 * 1024;
 
