@@ -57,6 +57,10 @@ pub const MAX_YAML_ALIAS_BYTES: usize = 16 * 1024 * 1024;
 /// The most nodes YAML aliases may expand to in one file ("billion laughs").
 pub const MAX_YAML_ALIAS_NODES: usize = 200_000;
 
+/// The most runs one backfill may create; a longer range is refused (in apply,
+/// which counts the range's runs and stops there) and must be split.
+pub const MAX_BACKFILL_RUNS: usize = 10_000;
+
 /// The most tasks one DAG may have (Airflow has no limit; DAGs of a few thousand
 /// tasks exist, and every run reads them all).
 pub const MAX_TASKS_PER_DAG: usize = 10_000;

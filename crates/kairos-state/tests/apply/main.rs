@@ -8,6 +8,7 @@ mod common;
 mod support;
 
 mod attempts;
+mod backfill_limit;
 mod entries;
 mod pools_and_variables;
 mod run_lists;
