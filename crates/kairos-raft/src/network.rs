@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use kairos_proto::v1::RaftPayload;
 use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
+use kairos_proto::v1::RaftPayload;
 use kairos_proto::v1::raft_client::RaftClient;
 use openraft::error::{
     InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::cluster_client::ClusterClient as Grpc;
 use kairos_proto::v1::{
     AddNodeRequest, InitRequest, Member, MembershipReply, NodeStatus, ProposeRequest, QueryRequest,
     ReadIndexRequest, RemoveNodeRequest, StatusRequest,
 };
-use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_raft::network::channel_to;
 
 /// Makes every client channel of this process use TLS, trusting `ca_pem`.

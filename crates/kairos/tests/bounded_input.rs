@@ -82,7 +82,10 @@ async fn bombs_and_oversized_reports_are_refused_and_the_cluster_keeps_serving()
     );
     let (status, body) = push(&http, "sensor.yml", &sensor).await;
     assert!((400..500).contains(&status), "{status}: {body}");
-    assert!(body.contains("target_time") && body.contains("not accepted"), "{body}");
+    assert!(
+        body.contains("target_time") && body.contains("not accepted"),
+        "{body}"
+    );
 
     // A worker report whose log tail is 12 MiB of control characters: 72 MiB once
     // escaped in the entry's JSON, more than a follower takes in one message.
@@ -107,8 +110,16 @@ async fn bombs_and_oversized_reports_are_refused_and_the_cluster_keeps_serving()
         .await
         .expect("the report is answered, not left waiting on a stuck log");
     let status = answer.expect_err("the oversized report is refused");
-    assert_eq!(format!("{:?}", status.code()), "InvalidArgument", "{status:?}");
-    assert!(status.message().contains("log tail"), "{}", status.message());
+    assert_eq!(
+        format!("{:?}", status.code()),
+        "InvalidArgument",
+        "{status:?}"
+    );
+    assert!(
+        status.message().contains("log tail"),
+        "{}",
+        status.message()
+    );
 
     // The log still moves: a later write commits, on every node.
     tokio::time::timeout(
@@ -131,7 +142,12 @@ async fn bombs_and_oversized_reports_are_refused_and_the_cluster_keeps_serving()
     for (dag_id, stored) in [("good", true), ("bomb", false), ("sensor", false)] {
         let dag: Value = cluster
             .client()
-            .query(&Query::Dag { dag_id: dag_id.into() }, true)
+            .query(
+                &Query::Dag {
+                    dag_id: dag_id.into(),
+                },
+                true,
+            )
             .await
             .expect("a DAG read");
         assert_eq!(!dag.is_null(), stored, "{dag_id}: {dag}");

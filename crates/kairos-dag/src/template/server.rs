@@ -82,7 +82,11 @@ struct Walk<'c> {
 
 fn refused(span: Span, what: &str, instead: &str) -> String {
     let at = if span.start_line > 0 {
-        format!(" at line {}, column {}", span.start_line, span.start_col + 1)
+        format!(
+            " at line {}, column {}",
+            span.start_line,
+            span.start_col + 1
+        )
     } else {
         String::new()
     };
@@ -248,9 +252,7 @@ impl<'c> Walk<'c> {
                 let last = args.last().copied().unwrap_or(0);
                 match (name, receiver) {
                     ("ds_format", _) => self.build(last.saturating_mul(FORMAT_GROWTH) + SMALL),
-                    ("strftime", Some(_)) => {
-                        self.build(last.saturating_mul(FORMAT_GROWTH) + SMALL)
-                    }
+                    ("strftime", Some(_)) => self.build(last.saturating_mul(FORMAT_GROWTH) + SMALL),
                     ("get", Some(map)) => args.get(1).map_or(map, |d| map.max(*d)),
                     ("strip", Some(text)) => self.build(text),
                     (

@@ -52,7 +52,11 @@ fn a_template_that_repeats_text_is_refused_before_anything_is_built() {
         assert!(check_server_template(t).is_err(), "{t}");
     }
     let long = format!("{{{{ ds }}}}{}", " ".repeat(MAX_SERVER_TEMPLATE_BYTES));
-    assert!(check_server_template(&long).unwrap_err().contains("at most"));
+    assert!(
+        check_server_template(&long)
+            .unwrap_err()
+            .contains("at most")
+    );
 }
 
 #[test]
@@ -60,7 +64,10 @@ fn the_loader_refuses_a_template_bomb_with_the_field_and_the_reason() {
     let f = load("{{ 'x' * 100000000 ~ 'x' * 100000000 }}");
     assert!(f.has_errors());
     let text = format!("{:?}", f.diagnostics);
-    assert!(text.contains("target_time") && text.contains("not accepted"), "{text}");
+    assert!(
+        text.contains("target_time") && text.contains("not accepted"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -7,9 +7,7 @@ use kairos_dag::date::DateSpec;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::TaskOperator;
 use kairos_dag::operator::Operator;
-use kairos_dag::template::{
-    Renderer, Sources, TaskInstanceFacts, build_context, render_on_server,
-};
+use kairos_dag::template::{Renderer, Sources, TaskInstanceFacts, build_context, render_on_server};
 
 use super::sched::Sched;
 use super::write::set_state;

@@ -32,11 +32,15 @@ hourly:
     let err = results[0].clone().expect_err("too many runs");
     assert_eq!(err.kind, RejectionKind::TooLarge);
     assert!(
-        err.message.contains(&kairos_dag::limits::MAX_BACKFILL_RUNS.to_string())
+        err.message
+            .contains(&kairos_dag::limits::MAX_BACKFILL_RUNS.to_string())
             && err.message.contains("split"),
         "{}",
         err.message
     );
-    let runs = store.store.runs("hourly", None, None, Some(10)).expect("runs");
+    let runs = store
+        .store
+        .runs("hourly", None, None, Some(10))
+        .expect("runs");
     assert!(runs.is_empty(), "{runs:?}");
 }

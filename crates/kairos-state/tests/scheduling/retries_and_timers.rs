@@ -147,10 +147,7 @@ bomb:
     // Small first (rendering it would give `xx`, not a refusal), then the bomb:
     // with the check in place neither is compiled or rendered.
     let small = "{{ 'x' * 2 }}".to_string();
-    let bomb = format!(
-        "{{{{ {} }}}}",
-        vec!["('x' * 100000000)"; 40].join(" ~ ")
-    );
+    let bomb = format!("{{{{ {} }}}}", vec!["('x' * 100000000)"; 40].join(" ~ "));
     for (n, template) in [small, bomb].into_iter().enumerate() {
         let mut store = TempStore::new();
         let (mut content, files) = version_of(yaml);
@@ -163,7 +160,10 @@ bomb:
         let run = format!("r{n}");
         store.apply_at(
             day(1),
-            vec![Command::PutDagVersion { content, files }, manual("bomb", &run)],
+            vec![
+                Command::PutDagVersion { content, files },
+                manual("bomb", &run),
+            ],
         );
         let ti = store
             .store

@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(sent.state, "failed");
         assert!(sent.xcoms.is_empty());
         let reason = sent.reason.unwrap_or_default();
-        assert!(reason.contains("return_value") && reason.contains("at most"), "{reason}");
+        assert!(
+            reason.contains("return_value") && reason.contains("at most"),
+            "{reason}"
+        );
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(text.contains("XCom `return_value`"), "{text}");
     }
@@ -113,8 +116,14 @@ mod tests {
     fn reasons_and_tails_are_cut_within_the_limits_and_the_cut_is_marked() {
         let dir = tempfile::tempdir().expect("tempdir");
         let report = Report::failed("é".repeat(MAX_REPORT_REASON_BYTES));
-        let reason = bounded(report, &dir.path().join("l")).reason.unwrap_or_default();
-        assert!(reason.len() <= MAX_REPORT_REASON_BYTES && reason.contains("cut"), "{}", reason.len());
+        let reason = bounded(report, &dir.path().join("l"))
+            .reason
+            .unwrap_or_default();
+        assert!(
+            reason.len() <= MAX_REPORT_REASON_BYTES && reason.contains("cut"),
+            "{}",
+            reason.len()
+        );
         let tail = cut_tail(format!("{}END", "ü".repeat(MAX_REPORT_LOG_TAIL_BYTES)));
         assert!(tail.len() <= MAX_REPORT_LOG_TAIL_BYTES);
         assert!(tail.starts_with("[kairos: the log tail was cut") && tail.ends_with("END"));

@@ -94,5 +94,8 @@ fn a_dag_with_more_tasks_than_the_limit_is_refused_at_the_tasks_key() {
     let f = load(&yaml);
     let (line, _, err) = one_error(&f);
     assert_eq!(line, 3, "{err}");
-    assert!(err.contains(&n.to_string()) && err.contains("at most"), "{err}");
+    assert!(
+        err.contains(&n.to_string()) && err.contains("at most"),
+        "{err}"
+    );
 }
