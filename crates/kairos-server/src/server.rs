@@ -20,7 +20,7 @@ use crate::grpc::cluster::ClusterService;
 use crate::node::Node;
 
 /// The largest gRPC message accepted (snapshot chunks and large DAG pushes).
-const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+const MAX_MESSAGE: usize = kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -41,7 +41,9 @@ pub enum ServerError {
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     // TLS first: Raft's channels to its peers are made as soon as it starts, and
     // must already speak TLS; a bad certificate fails here, before anything runs.
-    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    let mut builder = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .max_concurrent_streams(kairos_dag::limits::MAX_GRPC_CONCURRENT_STREAMS);
     if let Some(tls) = &config.tls {
         let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
         builder = builder

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::worker_client::WorkerClient;
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
@@ -134,7 +135,8 @@ impl Conn {
             }
         };
         let client = WorkerClient::with_interceptor(channel, self.auth.clone())
-            .max_decoding_message_size(64 * 1024 * 1024);
+            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         Ok((addr, client))
     }
 
