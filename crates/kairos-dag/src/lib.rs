@@ -46,6 +46,7 @@ pub mod duration;
 pub mod graph;
 pub mod identity;
 pub mod lifecycle;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod operator;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::RaftPayload;
 use kairos_proto::v1::raft_client::RaftClient;
 use openraft::error::{
@@ -124,7 +125,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: NodeId, node: &KairosNode) -> Connection {
         let addr = self.routes.get(&target).unwrap_or(&node.grpc_addr);
         let client = channel_to(&self.channels, addr, self.tls.as_ref())
-            .map(RaftClient::new)
+            .map(|channel| {
+                RaftClient::new(channel)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            })
             .map_err(|e| format!("bad address {addr:?} of node {target}: {e}"));
         Connection {
             target,

@@ -20,7 +20,10 @@ use crate::types::{KairosNode, NodeId, Raft};
 pub const MAX_COMMANDS_PER_ENTRY: usize = 1024;
 /// The most bytes (of the commands' JSON) one entry carries, unless one proposal
 /// alone is larger. Keeps an AppendEntries of many entries under the gRPC limit.
-pub const MAX_BYTES_PER_ENTRY: usize = 1024 * 1024;
+pub const MAX_BYTES_PER_ENTRY: usize = kairos_dag::limits::MAX_BATCH_BYTES;
+/// The largest proposal: one entry alone must reach every follower in one gRPC
+/// message, or the leader sends it again for ever and nothing after it commits.
+pub const MAX_PROPOSAL_BYTES: usize = kairos_dag::limits::MAX_PROPOSAL_BYTES;
 /// How many entries may be waiting for commit at once.
 const MAX_ENTRIES_IN_FLIGHT: usize = 4;
 /// How many proposals may wait for the proposer before callers are slowed down.
@@ -52,6 +55,13 @@ pub enum ProposeError {
     /// Refused outright (e.g. a membership change while another is in progress).
     #[error("{0}")]
     Refused(String),
+    /// Larger than [`MAX_PROPOSAL_BYTES`]: never proposed.
+    #[error(
+        "the proposal is {bytes} bytes of JSON; a proposal may be at most {max} bytes \
+         (an entry must reach every follower in one message). Send smaller values, or \
+         split the commands into several proposals"
+    )]
+    TooLarge { bytes: usize, max: usize },
 }
 
 struct Proposal {
@@ -78,7 +88,9 @@ impl Proposer {
     /// Proposes `commands` (applied together, in order, within one entry) and waits
     /// for their results.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Committed, ProposeError> {
-        let bytes = serde_json::to_vec(&commands).map_or(0, |json| json.len());
+        let bytes = serde_json::to_vec(&commands)
+            .map_err(|e| ProposeError::Refused(format!("the commands cannot be encoded: {e}")))?
+            .len();
         self.propose_sized(commands, bytes).await
     }
 
@@ -88,6 +100,14 @@ impl Proposer {
         commands: Vec<Command>,
         bytes: usize,
     ) -> Result<Committed, ProposeError> {
+        // Every proposal path comes here (API, worker reports, the leader's own
+        // commands): an entry too large for a follower is never proposed.
+        if bytes > MAX_PROPOSAL_BYTES {
+            return Err(ProposeError::TooLarge {
+                bytes,
+                max: MAX_PROPOSAL_BYTES,
+            });
+        }
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Proposal {
@@ -204,5 +224,31 @@ pub fn raft_write_error(
     match error {
         RaftError::APIError(e) => write_error(e),
         RaftError::Fatal(e) => ProposeError::Stopped(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_proposal_too_large_for_a_follower_is_refused_before_it_is_queued() {
+        // No proposer task behind the queue: anything queued would be `Stopped`.
+        let (queue, receiver) = mpsc::channel(1);
+        drop(receiver);
+        let proposer = Proposer { queue };
+        let big = vec![Command::Tick];
+        match proposer.propose_sized(big, MAX_PROPOSAL_BYTES + 1).await {
+            Err(e @ ProposeError::TooLarge { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(&MAX_PROPOSAL_BYTES.to_string()), "{text}");
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        // Within the limit it is queued (and here finds the proposer stopped).
+        assert!(matches!(
+            proposer.propose(vec![Command::Tick]).await,
+            Err(ProposeError::Stopped(_))
+        ));
     }
 }

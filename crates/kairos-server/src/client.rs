@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::cluster_client::ClusterClient as Grpc;
 use kairos_proto::v1::{
     AddNodeRequest, InitRequest, Member, MembershipReply, NodeStatus, ProposeRequest, QueryRequest,
@@ -102,7 +103,11 @@ impl ClusterClient {
     /// The gRPC client of one node.
     pub fn node(&self, addr: &str) -> Result<Grpc<Channel>, ClientError> {
         channel_to(&self.channels, addr, self.tls.as_ref())
-            .map(Grpc::new)
+            .map(|channel| {
+                Grpc::new(channel)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            })
             .map_err(|e| ClientError::Address {
                 addr: addr.to_string(),
                 error: e.to_string(),

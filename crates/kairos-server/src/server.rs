@@ -20,7 +20,7 @@ use crate::grpc::cluster::ClusterService;
 use crate::node::Node;
 
 /// The largest gRPC message accepted (snapshot chunks and large DAG pushes).
-const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+const MAX_MESSAGE: usize = kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -43,7 +43,7 @@ pub enum ServerError {
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     // TLS first: Raft's channels to its peers are made as soon as it starts, and
     // must already present this node's certificate; a bad one fails here.
-    let builder = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .max_concurrent_streams(kairos_dag::limits::MAX_GRPC_CONCURRENT_STREAMS);
     let tls = crate::tls::load(&config)?;

@@ -59,9 +59,21 @@ kairos_config_layers::layer! {
         /// Seconds between SIGTERM and SIGKILL when an attempt is stopped (default 10).
         #[arg(long, env = "KAIROS_KILL_GRACE_SECS", value_parser = whole_number::<u64>())]
         pub kill_grace_secs: Option<u64>,
-        /// PEM CA certificates to verify the servers with; connects with TLS when set.
+        /// This worker's certificate (PEM, from `kairos certs worker`): presented
+        /// to the servers and on the log server. It names the worker id.
+        #[arg(long, env = "KAIROS_TLS_CERT")]
+        pub tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert.
+        #[arg(long, env = "KAIROS_TLS_KEY")]
+        pub tls_key: Option<PathBuf>,
+        /// The cluster's CA certificate(s) (PEM): servers must present a server
+        /// certificate it signed, log readers one it signed.
         #[arg(long, env = "KAIROS_TLS_CA")]
         pub tls_ca: Option<PathBuf>,
+        /// Speak plain text to the servers and serve logs over plain HTTP, with no
+        /// certificates. For a trusted loopback only (`kairos dev`, tests).
+        #[arg(long, env = "KAIROS_INSECURE", num_args = 0..=1, default_missing_value = "true")]
+        pub insecure: Option<bool>,
         /// Append each attempt's start and end to this file as JSON lines: the
         /// worker's own record, independent of the cluster's.
         #[arg(long, env = "KAIROS_ATTEMPT_LOG")]
@@ -95,8 +107,8 @@ pub struct WorkerConfig {
     pub http_addr: String,
     pub advertise_http: Option<String>,
     pub kill_grace: Duration,
-    /// The CA certificates (PEM) when the servers serve TLS.
-    pub tls_ca: Option<Vec<u8>>,
+    /// The certificate files (`None`: `--insecure`), loaded at start.
+    pub tls: Option<kairos_tls::TlsFiles>,
     /// See [`crate::attempt_log`].
     pub attempt_log: Option<PathBuf>,
     /// `--run-as`: the user tasks run as.
@@ -157,10 +169,29 @@ impl WorkerLayer {
         let data_dir = std::path::absolute(&data_dir).map_err(|e| {
             ConfigError::Invalid(format!("the data dir {}: {e}", data_dir.display()))
         })?;
+        let example = match self.worker_id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => format!("worker --id {id} --host <its host or IP>"),
+            _ => "worker --id <worker id> --host <its host or IP>".to_string(),
+        };
+        let tls = kairos_tls::TlsFlags {
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            ca: self.tls_ca.clone(),
+            insecure: self.insecure.unwrap_or(false),
+        }
+        .choose(kairos_tls::Role::Worker, &example)
+        .map_err(ConfigError::Invalid)?;
         let worker_id = match self.worker_id {
             Some(id) if !id.trim().is_empty() => id.trim().to_string(),
             Some(_) => return Err(ConfigError::Invalid("--worker-id is empty".into())),
-            None => default_worker_id(&data_dir)?,
+            // With a certificate, the id is the one it names.
+            None => match &tls {
+                Some(files) => kairos_tls::Tls::load(files.clone())
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?
+                    .identity()
+                    .name,
+                None => default_worker_id(&data_dir)?,
+            },
         };
         Ok(WorkerConfig {
             servers,
@@ -175,13 +206,7 @@ impl WorkerLayer {
                 .unwrap_or_else(|| "127.0.0.1:8793".to_string()),
             advertise_http: self.advertise_http,
             kill_grace: Duration::from_secs(self.kill_grace_secs.unwrap_or(10)),
-            tls_ca: match &self.tls_ca {
-                Some(path) => Some(std::fs::read(path).map_err(|error| ConfigError::Read {
-                    path: path.clone(),
-                    error,
-                })?),
-                None => None,
-            },
+            tls,
             attempt_log: self.attempt_log,
             run_as: match self.run_as.as_deref().map(str::trim) {
                 Some(user) if !user.is_empty() => {

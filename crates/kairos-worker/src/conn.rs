@@ -8,10 +8,11 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kairos_dag::limits::MAX_GRPC_MESSAGE_BYTES;
 use kairos_proto::v1::worker_client::WorkerClient;
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
 /// The client type every call goes through: the worker token added to each call.
@@ -54,8 +55,9 @@ pub enum CallError {
 pub struct Conn {
     addrs: Vec<String>,
     auth: Auth,
-    /// TLS to the servers, trusting these CA certificates, when set.
-    tls: Option<ClientTlsConfig>,
+    /// This worker's certificate, presented to the servers (which must present
+    /// server certificates of its cluster); `None` with `--insecure`.
+    tls: Option<kairos_tls::Tls>,
     inner: Mutex<Inner>,
 }
 
@@ -74,7 +76,7 @@ impl Conn {
     pub fn new(
         addrs: Vec<String>,
         token: Option<&str>,
-        tls_ca_pem: Option<&[u8]>,
+        tls: Option<kairos_tls::Tls>,
     ) -> Result<Conn, String> {
         let header = match token {
             Some(token) => Some(
@@ -88,8 +90,7 @@ impl Conn {
         Ok(Conn {
             addrs,
             auth: Auth { header },
-            tls: tls_ca_pem
-                .map(|pem| ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))),
+            tls,
             inner: Mutex::new(Inner {
                 current,
                 channels: HashMap::new(),
@@ -115,26 +116,28 @@ impl Conn {
         let channel = match inner.channels.get(&addr) {
             Some(channel) => channel.clone(),
             None => {
-                let scheme = if self.tls.is_some() { "https" } else { "http" };
-                let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
-                    .map_err(|e| format!("bad server address {addr}: {e}"))?;
-                if let Some(tls) = &self.tls {
-                    endpoint = endpoint
-                        .tls_config(tls.clone())
-                        .map_err(|e| format!("TLS to {addr}: {e}"))?;
-                }
-                let channel = endpoint
+                // TLS is the connector's job: the URI stays http://.
+                let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+                    .map_err(|e| format!("bad server address {addr}: {e}"))?
                     .connect_timeout(Duration::from_secs(1))
                     .tcp_nodelay(true)
                     .http2_keep_alive_interval(Duration::from_secs(10))
-                    .keep_alive_timeout(Duration::from_secs(5))
-                    .connect_lazy();
+                    .keep_alive_timeout(Duration::from_secs(5));
+                let channel = match &self.tls {
+                    Some(tls) => kairos_tls::grpc::connect_lazy(
+                        endpoint,
+                        tls,
+                        kairos_tls::Role::Server,
+                    ),
+                    None => endpoint.connect_lazy(),
+                };
                 inner.channels.insert(addr.clone(), channel.clone());
                 channel
             }
         };
         let client = WorkerClient::with_interceptor(channel, self.auth.clone())
-            .max_decoding_message_size(64 * 1024 * 1024);
+            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         Ok((addr, client))
     }
 

@@ -21,6 +21,7 @@ pub mod process;
 pub mod run_as;
 pub mod scratch;
 pub mod spool;
+pub mod tls;
 
 pub use agent::{WorkerError, run};
 pub use config::{WorkerConfig, WorkerLayer};

@@ -1,5 +1,6 @@
 //! Reading one DAG: its own keys, then its groups and tasks, then its dependencies.
 
+use crate::limits::MAX_TASKS_PER_DAG;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
@@ -174,7 +175,26 @@ pub fn read_dag(
     match tasks_node {
         None => sink.warn(&scope, pos, "the DAG has no `tasks`", None),
         Some(tn) => {
-            for (name, tpos, body) in task_entries(tn, sink, &scope) {
+            let entries = task_entries(tn, sink, &scope);
+            if entries.len() > MAX_TASKS_PER_DAG {
+                sink.error(
+                    &scope,
+                    tn.pos,
+                    format!(
+                        "the DAG has {} tasks; a DAG may have at most {MAX_TASKS_PER_DAG} \
+                         (see docs/limits.md). Split it into several DAGs, or map one task \
+                         over a list (`expand`)",
+                        entries.len()
+                    ),
+                    None,
+                );
+            }
+            let entries = if entries.len() > MAX_TASKS_PER_DAG {
+                Vec::new()
+            } else {
+                entries
+            };
+            for (name, tpos, body) in entries {
                 let group = body
                     .get("task_group_name")
                     .and_then(Node::as_str)

@@ -123,6 +123,14 @@ impl DateTimeSensor {
                 );
                 return None;
             }
+            // The server renders it inside apply, on every node: only the bounded
+            // part of Jinja is accepted (apply checks again before rendering).
+            if templated {
+                if let Err(problem) = crate::template::check_server_template(t) {
+                    a.error("target_time", problem, None);
+                    return None;
+                }
+            }
         }
         Some(DateTimeSensor {
             target_time: target_time?,

@@ -12,8 +12,10 @@ use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 use super::scalar::{resolve_plain, resolve_tagged};
 use super::tree::{Key, Node, Pos, Value};
 
-/// Most nodes that aliases may produce in one file. Real DAG files stay far below.
-const ALIAS_NODE_BUDGET: usize = 200_000;
+use crate::limits::{MAX_YAML_ALIAS_BYTES, MAX_YAML_ALIAS_NODES};
+
+/// What one node weighs, beyond its text, in the alias byte budget.
+const NODE_OVERHEAD: usize = 32;
 
 /// Deepest nesting accepted; far beyond any DAG file, low enough to keep recursion safe.
 const MAX_DEPTH: usize = 256;
@@ -50,7 +52,9 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
-    alias_budget: usize,
+    /// Nodes and bytes aliases may still expand to.
+    alias_nodes: usize,
+    alias_bytes: usize,
     document: Option<Node>,
     documents_seen: usize,
 }
@@ -61,7 +65,8 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
-        alias_budget: ALIAS_NODE_BUDGET,
+        alias_nodes: MAX_YAML_ALIAS_NODES,
+        alias_bytes: MAX_YAML_ALIAS_BYTES,
         document: None,
         documents_seen: 0,
     };
@@ -158,21 +163,26 @@ impl Builder {
                 self.complete(Node { pos, value }, anchor)
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| ParseError {
+                // Weighed before it is copied: the copy is the expansion.
+                let anchored = self.anchors.get(&id).ok_or_else(|| ParseError {
                     pos,
                     message: "alias refers to an anchor that is not defined before it".into(),
                 })?;
-                let size = count_nodes(&node);
-                if size > self.alias_budget {
+                let (nodes, bytes) = weigh(anchored);
+                if nodes > self.alias_nodes || bytes > self.alias_bytes {
                     return Err(ParseError {
                         pos,
                         message: format!(
-                            "aliases expand to more than {ALIAS_NODE_BUDGET} nodes; \
-                             this looks like an alias bomb, not a DAG file"
+                            "aliases expand to more than {MAX_YAML_ALIAS_NODES} nodes or \
+                             {MAX_YAML_ALIAS_BYTES} bytes in this file (this alias adds {nodes} \
+                             nodes, {bytes} bytes); this looks like an alias bomb, not a DAG \
+                             file. Write the value once, or use fewer aliases of large values"
                         ),
                     });
                 }
-                self.alias_budget -= size;
+                self.alias_nodes -= nodes;
+                self.alias_bytes -= bytes;
+                let node = anchored.clone();
                 if self.expects_key() {
                     return match node.value {
                         Value::Str(s) => self.set_key(Key { name: s, pos }),
@@ -332,11 +342,25 @@ fn apply_merge_keys(entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, Parse
     Ok(merged)
 }
 
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Seq(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
-        _ => 0,
+/// What a node weighs when copied: its nodes, and its bytes (scalars' and keys'
+/// text plus [`NODE_OVERHEAD`] per node). Numbers and booleans count as overhead.
+fn weigh(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Str(s) => (1, NODE_OVERHEAD.saturating_add(s.len())),
+        Value::Seq(items) => items.iter().fold((1, NODE_OVERHEAD), |(n, b), item| {
+            let (n2, b2) = weigh(item);
+            (n.saturating_add(n2), b.saturating_add(b2))
+        }),
+        Value::Map(entries) => entries.iter().fold((1, NODE_OVERHEAD), |(n, b), (k, v)| {
+            let (n2, b2) = weigh(v);
+            (
+                n.saturating_add(n2).saturating_add(1),
+                b.saturating_add(b2)
+                    .saturating_add(k.name.len())
+                    .saturating_add(NODE_OVERHEAD),
+            )
+        }),
+        _ => (1, NODE_OVERHEAD),
     }
 }
 
@@ -428,6 +452,23 @@ mod tests {
         }
         let err = parse(&text).expect_err("bomb");
         assert!(err.message.contains("alias"), "{err}");
+    }
+
+    #[test]
+    fn aliases_of_one_large_scalar_are_counted_in_bytes_and_refused_where_they_cross() {
+        // 40 aliases of a 500 KiB scalar: 40 nodes (far within the node budget),
+        // 20 MB once expanded; a 1 MiB file of them would be ~75 GB.
+        let mut text = format!("big: &a '{}'\nlist:\n", "x".repeat(500 * 1024));
+        for _ in 0..40 {
+            text.push_str("  - *a\n");
+        }
+        let err = parse(&text).expect_err("an alias bomb of bytes");
+        assert!(err.message.contains("bytes"), "{err}");
+        // The first alias past the budget: 16 MiB / (500 KiB + 32) = 32 fit.
+        assert_eq!((err.pos.line, err.pos.col), (2 + 33, 5), "{err}");
+        // A few aliases of it are fine.
+        let few = format!("big: &a '{}'\nlist: [*a, *a, *a]\n", "x".repeat(500 * 1024));
+        assert!(parse(&few).is_ok());
     }
 
     #[test]

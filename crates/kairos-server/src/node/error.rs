@@ -72,6 +72,7 @@ impl From<ProposeError> for NodeError {
                 NodeError::Unavailable(format!("this node is stopping: {e}"))
             }
             ProposeError::Refused(e) => NodeError::FailedPrecondition(e),
+            too_large @ ProposeError::TooLarge { .. } => NodeError::Invalid(too_large.to_string()),
         }
     }
 }

@@ -38,10 +38,11 @@ pub struct Node {
 
 impl Node {
     pub fn new(raft: RaftNode, me: KairosNode) -> Node {
+        let forwarder = ClusterClient::new(Vec::new()).with_tls(raft.tls.clone());
         Node {
             raft,
             me,
-            forwarder: Arc::new(ClusterClient::new(Vec::new()).with_tls(raft.tls.clone())),
+            forwarder: Arc::new(forwarder),
             membership_lock: Arc::new(Mutex::new(())),
         }
     }

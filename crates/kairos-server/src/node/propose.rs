@@ -13,8 +13,9 @@ use super::error::{leader_moved, no_leader};
 use super::{Node, NodeError};
 
 /// The largest proposal accepted, in bytes of its commands' JSON: an entry must fit
-/// in one gRPC message to a follower with room to spare.
-pub const MAX_PROPOSAL_BYTES: usize = 8 * 1024 * 1024;
+/// in one gRPC message to a follower with room to spare (the proposer checks it
+/// again, for the paths that propose on the leader directly).
+pub use kairos_dag::limits::MAX_PROPOSAL_BYTES;
 
 /// How long a forwarded request may take at the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);

@@ -25,8 +25,8 @@ use crate::records::{
 use crate::store::{StoreError, decode};
 use crate::txn::Txn;
 
-/// The most runs one backfill may create.
-pub const MAX_BACKFILL_RUNS: usize = 10_000;
+/// The most runs one backfill may create (see `kairos_dag::limits`).
+pub const MAX_BACKFILL_RUNS: usize = kairos_dag::limits::MAX_BACKFILL_RUNS;
 
 pub(super) struct Request<'a> {
     pub dag_id: &'a str,
@@ -108,7 +108,10 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, req: Request<'_>) -> 
         if infos.len() >= MAX_BACKFILL_RUNS {
             return Err(refused(
                 RejectionKind::TooLarge,
-                format!("the range holds more than {MAX_BACKFILL_RUNS} runs; split it"),
+                format!(
+                    "the range holds more than {MAX_BACKFILL_RUNS} runs, the most one backfill \
+                     may create (see docs/limits.md); split it into shorter ranges"
+                ),
             ));
         }
         last = Some(info.data_interval);

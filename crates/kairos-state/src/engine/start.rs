@@ -7,7 +7,7 @@ use kairos_dag::date::DateSpec;
 use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::model::TaskOperator;
 use kairos_dag::operator::Operator;
-use kairos_dag::template::{Renderer, Sources, TaskInstanceFacts, build_context};
+use kairos_dag::template::{Renderer, Sources, TaskInstanceFacts, build_context, render_on_server};
 
 use super::sched::Sched;
 use super::write::set_state;
@@ -110,6 +110,11 @@ pub(crate) fn start_ready(
 
 /// A DateTimeSensor's `target_time`, rendered with the run's context (no XComs or
 /// Variables on the server; "now" is the entry's stamp, so every node agrees).
+/// Only the bounded part of Jinja is rendered (`template::render_on_server`): the
+/// loader refuses anything else, but a version stored before that check, or a
+/// `PutDagVersion` proposed without the loader (its model is plain JSON), reaches
+/// here unchecked, so it is checked again and refused (the instance fails with the
+/// reason) instead of rendered.
 fn render_target(
     plan: &Plan,
     run: &DagRunRecord,
@@ -131,9 +136,7 @@ fn render_target(
             },
             &Sources::none(stamp),
         );
-        Renderer::new()
-            .render(template, &ctx)
-            .map_err(|e| e.to_string())?
+        render_on_server(&Renderer::new(), template, &ctx)?
     } else {
         template.to_string()
     };

@@ -8,6 +8,7 @@ mod common;
 mod support;
 
 mod attempts;
+mod backfill_limit;
 mod cluster_id;
 mod entries;
 mod pools_and_variables;

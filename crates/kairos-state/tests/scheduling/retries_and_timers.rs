@@ -129,3 +129,52 @@ timed:
     store.apply_at(t + Duration::minutes(91), vec![Command::Tick]);
     assert_eq!(run_state(&store, "timed", "again"), DagRunState::Failed);
 }
+
+/// A DateTimeSensor's `target_time` is rendered inside apply, on every node and
+/// again on every replay: a template that could build gigabytes (a version that
+/// did not go through the loader, which refuses it) fails the instance with the
+/// reason instead of being rendered.
+#[test]
+fn a_server_template_that_could_build_without_bound_fails_instead_of_rendering() {
+    use kairos_dag::model::TaskOperator;
+    use kairos_dag::operator::Operator;
+    let yaml = "
+bomb:
+  is_paused_upon_creation: false
+  tasks:
+    wait: {operator: date_time_sensor, target_time: '{{ data_interval_end }}'}
+";
+    // Small first (rendering it would give `xx`, not a refusal), then the bomb:
+    // with the check in place neither is compiled or rendered.
+    let small = "{{ 'x' * 2 }}".to_string();
+    let bomb = format!("{{{{ {} }}}}", vec!["('x' * 100000000)"; 40].join(" ~ "));
+    for (n, template) in [small, bomb].into_iter().enumerate() {
+        let mut store = TempStore::new();
+        let (mut content, files) = version_of(yaml);
+        match &mut content.dag.tasks[0].operator {
+            TaskOperator::Plain {
+                operator: Operator::DateTimeSensor(s),
+            } => s.target_time = template,
+            other => panic!("not a DateTimeSensor: {other:?}"),
+        }
+        let run = format!("r{n}");
+        store.apply_at(
+            day(1),
+            vec![
+                Command::PutDagVersion { content, files },
+                manual("bomb", &run),
+            ],
+        );
+        let ti = store
+            .store
+            .task_instance(&key("bomb", &run, "wait"))
+            .unwrap()
+            .expect("the sensor's instance");
+        assert_eq!(ti.state, S::Failed, "{ti:?}");
+        let reason = ti.reason.unwrap_or_default();
+        assert!(
+            reason.contains("`*`") && reason.contains("not accepted"),
+            "{reason}"
+        );
+    }
+}

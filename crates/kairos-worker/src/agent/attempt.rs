@@ -124,6 +124,8 @@ async fn run_attempt(
         reason: report.reason.map(|r| secrets.mask(&r)),
         ..report
     };
+    // Within the limits the server takes (an oversized XCom fails the attempt).
+    let report = super::caps::bounded(report, &log);
     logs::note(
         &log,
         &format!(
@@ -152,7 +154,7 @@ async fn run_attempt(
     );
     // The tail is what the cluster keeps of the log: when it cannot be read, it
     // says why instead of arriving empty.
-    let log_tail = logs::tail(&log).unwrap_or_else(|e| {
+    let log_tail = logs::tail(&log).map(super::caps::cut_tail).unwrap_or_else(|e| {
         tracing::warn!(ti = %ti, log = %log.display(), "cannot read the log's tail for the report: {e}");
         format!("kairos: cannot read the log {}: {e}\n", log.display())
     });

@@ -11,6 +11,7 @@
 //! `shared`, and none of them imports another's caller.
 
 mod attempt;
+mod caps;
 mod drain;
 mod error;
 mod fence;

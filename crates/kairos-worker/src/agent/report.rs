@@ -79,7 +79,7 @@ fn settle_report(
                 state: "failed".into(),
                 reason: Some(UNDELIVERABLE.into()),
                 xcoms: Vec::new(),
-                log_tail: format!(
+                log_tail: super::caps::cut_tail(format!(
                     "{}\nkairos: the result was rejected: {}",
                     finished
                         .log_tail
@@ -91,7 +91,7 @@ fn settle_report(
                         .rev()
                         .collect::<String>(),
                     status.message()
-                ),
+                )),
                 follow: None,
                 reschedule_at_ms: None,
                 ..finished.clone()

@@ -68,22 +68,20 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     let local = listener
         .local_addr()
         .map_err(|e| setup("the log server's address", e))?;
+    let tls = crate::tls::load(&config).map_err(WorkerError::Setup)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let log_url = config
         .advertise_http
         .clone()
-        .map(|a| format!("http://{a}"))
-        .unwrap_or_else(|| format!("http://{local}"));
-    let app = logs::router(config.log_dir());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!("the log server stopped: {e}");
-        }
-    });
+        .map(|a| format!("{scheme}://{a}"))
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+    crate::tls::serve_logs(listener, logs::router(config.log_dir()), tls.as_ref())
+        .map_err(|e| setup("the log server", e))?;
 
     let conn = Conn::new(
         config.servers.clone(),
         config.token.as_deref(),
-        config.tls_ca.as_deref(),
+        tls,
     )
     .map_err(WorkerError::Setup)?;
     tracing::info!(

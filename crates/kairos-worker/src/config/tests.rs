@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[worker]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 13] = [
+const SETTINGS: [(&str, &str, &str, &str); 16] = [
     ("servers", "servers", "KAIROS_SERVERS", "\"127.0.0.1:7071\""),
     ("queues", "queues", "KAIROS_QUEUES", "\"default,etl\""),
     ("slots", "slots", "KAIROS_SLOTS", "8"),
@@ -34,7 +34,10 @@ const SETTINGS: [(&str, &str, &str, &str); 13] = [
         "KAIROS_KILL_GRACE_SECS",
         "10",
     ),
+    ("tls_cert", "tls-cert", "KAIROS_TLS_CERT", "\"/w1.pem\""),
+    ("tls_key", "tls-key", "KAIROS_TLS_KEY", "\"/w1.key\""),
     ("tls_ca", "tls-ca", "KAIROS_TLS_CA", "\"/ca.pem\""),
+    ("insecure", "insecure", "KAIROS_INSECURE", "true"),
     (
         "attempt_log",
         "attempt-log",
@@ -138,6 +141,7 @@ fn flags_beat_environment_beat_file() {
     .unwrap();
     let flags = WorkerLayer {
         slots: Some(4),
+        insecure: Some(true),
         ..WorkerLayer::default()
     };
     // What clap reads from KAIROS_SLOTS=3 and
@@ -189,6 +193,14 @@ fn bad_settings_say_what_to_give() {
         ..WorkerLayer::default()
     });
     assert!(err.contains("HOST:PORT"), "{err}");
+    let err = bad(WorkerLayer {
+        worker_id: Some("w7".into()),
+        ..WorkerLayer::default()
+    });
+    assert!(
+        err.contains("kairos certs worker --id w7") && err.contains("--insecure"),
+        "{err}"
+    );
     // A bad KAIROS_SLOTS is refused by the argument that declares it, naming
     // the variable (tests/config_layers.rs sets it for real).
     let command = command();

@@ -6,6 +6,7 @@
 //! 5xx status fails the task unless `check_response` is off. The response body is
 //! the `return_value` XCom.
 
+use kairos_dag::limits::MAX_HTTP_RESPONSE_BYTES;
 use std::time::Duration;
 
 use kairos_dag::operator::HttpOperator;
@@ -159,7 +160,7 @@ pub async fn run(ctx: &Ctx<'_>, op: &HttpOperator) -> Report {
         Err(e) => return Report::failed(format!("{} {shown} failed: {e}", op.method)),
     };
     let status = response.status();
-    let body = match response.text().await {
+    let body = match read_capped(response, MAX_HTTP_RESPONSE_BYTES).await {
         Ok(b) => b,
         Err(e) => return Report::failed(format!("reading the response of {shown}: {e}")),
     };
@@ -182,9 +183,61 @@ pub async fn run(ctx: &Ctx<'_>, op: &HttpOperator) -> Report {
     report
 }
 
+/// The response's body as text, refused past `max` bytes (read in chunks, so a
+/// huge answer never fills the worker's memory).
+async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<String, String> {
+    let too_large = |n: u64| {
+        format!(
+            "the response is {n} bytes or more; an HttpOperator reads at most {max} bytes, \
+             since the response is its XCom (see docs/limits.md). Ask for less, or have the \
+             service store the data and answer with a reference"
+        )
+    };
+    if let Some(n) = response.content_length().filter(|n| *n > max as u64) {
+        return Err(too_large(n));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_response_larger_than_the_limit_is_refused_while_reading() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for chunked in [false, true] {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = "x".repeat(3000);
+                let head = if chunked {
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
+                } else {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                };
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body.as_bytes());
+            }
+        });
+        for _ in 0..2 {
+            let response = reqwest::get(format!("http://{addr}/")).await.expect("get");
+            let err = read_capped(response, 1000).await.unwrap_err();
+            assert!(err.contains("at most 1000 bytes"), "{err}");
+        }
+    }
 
     #[test]
     fn urls_come_from_the_connection_or_a_full_endpoint() {

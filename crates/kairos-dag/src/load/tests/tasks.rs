@@ -83,3 +83,19 @@ fn files_outside_the_folder_are_refused() {
     let (_, _, msg) = one_error(&f);
     assert!(msg.contains("outside the DAG file's folder"), "{msg}");
 }
+
+#[test]
+fn a_dag_with_more_tasks_than_the_limit_is_refused_at_the_tasks_key() {
+    let n = crate::limits::MAX_TASKS_PER_DAG + 1;
+    let mut yaml = String::from("wide:\n  tasks:\n");
+    for i in 0..n {
+        yaml.push_str(&format!("    t{i}: {{operator: empty}}\n"));
+    }
+    let f = load(&yaml);
+    let (line, _, err) = one_error(&f);
+    assert_eq!(line, 3, "{err}");
+    assert!(
+        err.contains(&n.to_string()) && err.contains("at most"),
+        "{err}"
+    );
+}

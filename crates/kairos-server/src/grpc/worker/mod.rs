@@ -1,12 +1,13 @@
 //! The worker protocol's server side, one file per job: `guard` (leader and
 //! registration checks), `register`, `dispatch` (polls: claims, dispatch, leases),
 //! `assignment` (what an attempt needs), `leases` (heartbeats), `reports` (results
-//! and XComs), `reads` (XComs, Variables, run states, files), `trigger`
+//! and XComs, after `caps` checked their sizes), `reads` (XComs, Variables, run states, files), `trigger`
 //! (TriggerDagRunOperator), `convert` (protocol fields checked); `service` is the
 //! gRPC trait, handing each call to its file.
 
 mod assignment;
 mod caller;
+mod caps;
 mod convert;
 mod dispatch;
 mod guard;

@@ -8,6 +8,7 @@ use kairos_state::{Command, RejectionKind};
 use tonic::Status;
 
 use super::caller::acting_as;
+use super::caps::{check_report, check_xcom};
 use super::convert::{key_of, reply};
 use super::guard::{check_leader, propose};
 use crate::leader::Leader;
@@ -19,6 +20,7 @@ pub(super) async fn report_finished(
 ) -> Result<ReportReply, Status> {
     check_leader(s)?;
     let worker = acting_as(proven, &r.worker_id)?;
+    check_report(&r)?;
     let ti = key_of(r.ti)?;
     check_own_attempt(s, &worker, &ti, &r.attempt)?;
     let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
@@ -75,6 +77,7 @@ pub(super) async fn push_xcom(
     let xcom = r
         .xcom
         .ok_or_else(|| Status::invalid_argument("the XCom is missing"))?;
+    check_xcom(&xcom)?;
     let value = serde_json::from_str(&xcom.value_json)
         .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", xcom.key)))?;
     let committed = propose(
