@@ -222,6 +222,7 @@ impl Procs {
         let log = Self::log_file(&server.proc.log)?;
         let child = Command::new(&self.binary)
             .arg("server")
+            .env("KAIROS_INSECURE", "true")
             .args(["--node-id", &id.to_string()])
             .arg("--data-dir")
             .arg(&server.data_dir)
@@ -256,6 +257,7 @@ impl Procs {
         let log = Self::log_file(&worker.proc.log)?;
         let child = Command::new(&self.binary)
             .arg("worker")
+            .env("KAIROS_INSECURE", "true")
             .args(["--servers", &servers, "--worker-id", &worker.id])
             .args(["--slots", "4", "--kill-grace-secs", "1"])
             .args(["--http-addr", "127.0.0.1:0"])

@@ -122,7 +122,7 @@ impl ConfigLayer {
     /// Checks the merged layer and fills in defaults.
     pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
         let scheduler = self.scheduler_settings()?;
-        let tls = self.tls_files()?;
+        let tls = self.tls_files();
         let api_tokens = match &self.api_token_file {
             Some(path) => {
                 crate::api::auth::ApiTokens::from_file(path).map_err(ConfigError::Invalid)?
@@ -202,6 +202,8 @@ impl ConfigLayer {
         if let Some(text) = &self.peer_routes {
             raft.peer_routes = parse_peers(text)?;
         }
+        // Checked last: the other settings' errors are more specific.
+        let tls = tls?;
         Ok(ServerConfig {
             node_id,
             data_dir,

@@ -39,6 +39,11 @@ pub struct Cluster {
     /// The `kairos` binary the servers run.
     pub binary: PathBuf,
     pub dir: tempfile::TempDir,
+    /// The cluster's certificates when it runs mutual TLS (`start_tls`);
+    /// `None`: every process gets `--insecure`.
+    pub certs: Option<crate::certs::TestCerts>,
+    /// The client certificate the harness's own clients present.
+    pub client_tls: Option<kairos_tls::Tls>,
 }
 
 /// A wait that ran out, with what was seen.
@@ -53,6 +58,14 @@ impl Cluster {
         Cluster::start_with(binary, n, extra, true)
     }
 
+    /// [`Cluster::start`] with mutual TLS: a CA made in the cluster's temp dir,
+    /// a server certificate per node, a worker certificate per
+    /// [`Cluster::spawn_worker`], and a client certificate (`admin`) for the
+    /// harness's clients ([`Cluster::client`], [`Cluster::cluster_cli`]).
+    pub fn start_tls(binary: &Path, n: u64, extra: &[&str]) -> std::io::Result<Cluster> {
+        Cluster::start_full(binary, n, extra, true, true)
+    }
+
     /// Starts `n` servers; without `peers` they bootstrap nothing and wait for
     /// `kairos cluster init` or `add-node`.
     pub fn start_with(
@@ -61,7 +74,26 @@ impl Cluster {
         extra: &[&str],
         peers: bool,
     ) -> std::io::Result<Cluster> {
+        Cluster::start_full(binary, n, extra, peers, false)
+    }
+
+    fn start_full(
+        binary: &Path,
+        n: u64,
+        extra: &[&str],
+        peers: bool,
+        tls: bool,
+    ) -> std::io::Result<Cluster> {
         let dir = tempfile::tempdir()?;
+        let certs = if tls {
+            Some(crate::certs::TestCerts::new(&dir.path().join("certs"))?)
+        } else {
+            None
+        };
+        let client_tls = match &certs {
+            Some(certs) => Some(certs.client("admin")?),
+            None => None,
+        };
         let mut nodes = Vec::new();
         for id in 1..=n {
             nodes.push(Node {
@@ -85,6 +117,8 @@ impl Cluster {
             peers,
             binary: binary.to_path_buf(),
             dir,
+            certs,
+            client_tls,
         };
         for id in 1..=n {
             cluster.spawn(id)?;
@@ -105,6 +139,10 @@ impl Cluster {
         let peers = self.peers.clone();
         let config = self.dir.path().join("no-such-kairos.toml");
         let binary = self.binary.clone();
+        let tls_flags = match &self.certs {
+            Some(certs) => crate::certs::flags(&certs.server(id)?),
+            None => vec!["--insecure".to_string()],
+        };
         let node = self.node_mut(id);
         let log = File::options().create(true).append(true).open(&node.log)?;
         let mut command = Command::new(binary);
@@ -117,6 +155,7 @@ impl Cluster {
             .arg("--config")
             .arg(&config)
             .args(&node.extra)
+            .args(&tls_flags)
             .env("KAIROS_LOG", "info,openraft=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -180,7 +219,9 @@ impl Cluster {
     pub fn client_via(&self, first: u64) -> ClusterClient {
         let mut addrs = self.addrs();
         addrs.rotate_left((first - 1) as usize);
-        ClusterClient::new(addrs).with_patience(Duration::from_secs(30))
+        ClusterClient::new(addrs)
+            .with_patience(Duration::from_secs(30))
+            .with_tls(self.client_tls.clone())
     }
 
     pub fn client(&self) -> ClusterClient {
@@ -189,6 +230,7 @@ impl Cluster {
 
     pub async fn status(&self, id: u64) -> Option<NodeStatus> {
         ClusterClient::new(vec![])
+            .with_tls(self.client_tls.clone())
             .status(&self.node(id).grpc)
             .await
             .ok()
@@ -266,7 +308,7 @@ impl Cluster {
 
     /// Each running node's state digest, read from that node alone.
     pub async fn digests(&self) -> Result<Vec<(u64, String)>, ClusterError> {
-        let client = ClusterClient::new(vec![]);
+        let client = ClusterClient::new(vec![]).with_tls(self.client_tls.clone());
         let mut out = Vec::new();
         for node in self.nodes.iter().filter(|n| n.child.is_some()) {
             let digest = client
@@ -319,6 +361,7 @@ impl Cluster {
     pub fn spawn_worker(&self, id: &str, dir: &Path, extra: &[&str]) -> std::io::Result<Child> {
         Command::new(&self.binary)
             .args(["worker", "--servers", &self.addrs().join(",")])
+            .args(self.worker_tls_flags(id)?)
             .args(["--worker-id", id, "--http-addr", "127.0.0.1:0"])
             .args(extra)
             .arg("--data-dir")
@@ -341,11 +384,32 @@ impl Cluster {
             .arg("cluster")
             .args(args)
             .args(["--server", server])
+            .args(self.cli_tls_flags()?)
             .output()?;
         Ok((
             output.status.success(),
             String::from_utf8_lossy(&output.stdout).into_owned(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
         ))
+    }
+}
+
+impl Cluster {
+    /// The TLS flags of a `kairos worker` with id `id` (`--insecure` when the
+    /// cluster has no certificates).
+    pub fn worker_tls_flags(&self, id: &str) -> std::io::Result<Vec<String>> {
+        match &self.certs {
+            Some(certs) => Ok(crate::certs::flags(&certs.worker(id)?)),
+            None => Ok(vec!["--insecure".to_string()]),
+        }
+    }
+
+    /// The flags a CLI command (`kairos dags ...`) needs to reach the REST API
+    /// over HTTPS with the `admin` client certificate (none without TLS).
+    pub fn cli_tls_flags(&self) -> std::io::Result<Vec<String>> {
+        match &self.certs {
+            Some(certs) => Ok(crate::certs::flags(&certs.client_files("admin")?)),
+            None => Ok(Vec::new()),
+        }
     }
 }

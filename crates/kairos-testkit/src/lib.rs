@@ -4,6 +4,7 @@
 //! tests and the benchmark push ([`dags`]). No product crate depends on it except
 //! under `[dev-dependencies]`; `bench/` and `chaos/` use it like tests do.
 
+pub mod certs;
 pub mod cluster;
 pub mod dags;
 pub mod ports;

@@ -76,7 +76,20 @@ impl LocalWorker {
         slots: u32,
         work: Duration,
     ) -> Result<LocalWorker, String> {
-        let conn = Conn::new(addrs, None, None)?;
+        LocalWorker::start_with(addrs, id, queue, slots, work, None)
+    }
+
+    /// [`LocalWorker::start`] presenting `tls` (a worker certificate) to a TLS
+    /// cluster.
+    pub fn start_with(
+        addrs: Vec<String>,
+        id: &str,
+        queue: &str,
+        slots: u32,
+        work: Duration,
+        tls: Option<kairos_tls::Tls>,
+    ) -> Result<LocalWorker, String> {
+        let conn = Conn::new(addrs, None, tls)?;
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             conn,
