@@ -66,9 +66,18 @@ pub struct Builder {
     timeout: Duration,
     connect_timeout: Duration,
     failover: Failover,
+    tls: Option<kairos_tls::Tls>,
 }
 
 impl Builder {
+    /// Calls over HTTPS presenting `tls`'s certificate (a client certificate of
+    /// the cluster) and requiring the nodes' server certificates; `HOST:PORT`
+    /// servers are then reached as `https://HOST:PORT`.
+    pub fn tls(mut self, tls: Option<kairos_tls::Tls>) -> Builder {
+        self.tls = tls;
+        self
+    }
+
     /// An API token, sent as `Authorization: Bearer` (servers with api_token_file).
     pub fn token(mut self, token: Option<String>) -> Builder {
         self.token = token;
@@ -96,6 +105,8 @@ impl Builder {
             .map(|s| {
                 if s.starts_with("http://") || s.starts_with("https://") {
                     s.to_string()
+                } else if self.tls.is_some() {
+                    format!("https://{s}")
                 } else {
                     format!("http://{s}")
                 }
@@ -104,9 +115,14 @@ impl Builder {
         if roots.is_empty() {
             return Err(Error::NoServers);
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(self.connect_timeout);
+        if let Some(tls) = &self.tls {
+            let config = tls.client_config(kairos_tls::Role::Server, kairos_tls::Alpn::Http);
+            http = http.use_preconfigured_tls((*config).clone());
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Setup(e.to_string()))?;
         Ok(Client {
@@ -132,6 +148,7 @@ impl Client {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(3),
             failover: Failover::default(),
+            tls: None,
         }
     }
 

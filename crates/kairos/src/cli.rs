@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::certs::CertsArgs;
 use crate::commands::cluster::ClusterArgs;
 use crate::commands::dags::DagsArgs;
 use crate::commands::dev::DevArgs;
@@ -50,6 +51,10 @@ pub enum Command {
     /// Pools: named slot limits for task instances.
     #[command(subcommand_required = true)]
     Pools(PoolsArgs),
+    /// Make the cluster's CA and the certificates of its servers, workers and
+    /// clients (every port speaks mutual TLS).
+    #[command(subcommand_required = true)]
+    Certs(CertsArgs),
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),

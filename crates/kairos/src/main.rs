@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Cluster(args) => commands::cluster::cluster(&args),
         cli::Command::Tasks(args) => commands::tasks::run(&args),
         cli::Command::Dev(args) => commands::dev::run(&args),
+        cli::Command::Certs(args) => commands::certs::run(&args),
         cli::Command::Runs(args) => commands::runs::run(&args),
         cli::Command::Pools(args) => commands::pools::pools(&args),
         cli::Command::Variables(args) => commands::variables::variables(&args),

@@ -33,6 +33,17 @@ pub struct Remote {
     /// An API token (when the servers have api_token_file).
     #[arg(long, env = "KAIROS_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// A client certificate (PEM, from `kairos certs client`): the API is then
+    /// reached over HTTPS with mutual TLS. Give --tls-key and --tls-ca with it.
+    #[arg(long, env = "KAIROS_TLS_CERT", global = true)]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert.
+    #[arg(long, env = "KAIROS_TLS_KEY", global = true)]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// The cluster's CA certificate (PEM): the servers must present certificates
+    /// it signed.
+    #[arg(long, env = "KAIROS_TLS_CA", global = true)]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// `text` for people, `json` for scripts.
     #[arg(long, short, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
@@ -40,8 +51,25 @@ pub struct Remote {
 
 /// A client of the API the flags name.
 pub(crate) fn api(remote: &Remote) -> Result<Client, String> {
+    let tls = match (&remote.tls_cert, &remote.tls_key, &remote.tls_ca) {
+        (None, None, None) => None,
+        (Some(cert), Some(key), Some(ca)) => Some(
+            kairos_tls::Tls::load(kairos_tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                ca: ca.clone(),
+            })
+            .map_err(|e| e.to_string())?,
+        ),
+        _ => {
+            return Err("HTTPS needs all three of --tls-cert, --tls-key and --tls-ca \
+                 (a client certificate from `kairos certs client`, its key, and the CA)"
+                .to_string());
+        }
+    };
     Client::builder(&remote.server)
         .token(remote.token.clone())
+        .tls(tls)
         .build()
         .map_err(|e| match e {
             kairos_client::Error::NoServers => {

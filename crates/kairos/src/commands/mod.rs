@@ -5,6 +5,7 @@
 //! `--conf`).
 
 pub(crate) mod args;
+pub mod certs;
 pub mod cluster;
 pub(crate) mod connect;
 pub mod dags;
