@@ -1,0 +1,235 @@
+//! Mutual TLS end to end (issue 16): three `kairos server`s and a `kairos worker`
+//! with certificates from `kairos_tls::issue` run a DAG; the CLI and REST over
+//! HTTPS work with a client certificate; and each port refuses what it must: no
+//! certificate, a certificate of another CA, a worker certificate on Raft or
+//! Cluster, a client certificate on Worker, a worker acting as another worker,
+//! a worker certificate on the REST API.
+
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
+use kairos_state::records::{DagRunRecord, TaskInstanceRecord};
+use kairos_state::{Command, Query};
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
+/// What a TLS port answers to the opening of a plain-text HTTP/2 connection: a TLS
+/// alert or nothing, where a plain server would send a SETTINGS frame.
+fn plain_http2_answer(addr: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // An empty SETTINGS frame, as every HTTP/2 client sends after the preface.
+    hello.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let _ = stream.write_all(&hello);
+    let mut answer = vec![0u8; 64];
+    let n = stream.read(&mut answer).unwrap_or(0);
+    answer.truncate(n);
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_cluster_runs_a_dag_and_refuses_every_wrong_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster = Cluster::start_tls(Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &CALM_TIMINGS)
+        .expect("start the cluster");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader elected over TLS");
+
+    // A plain-text HTTP/2 client gets no HTTP/2 answer from the gRPC port.
+    let answer = plain_http2_answer(&cluster.node(1).grpc);
+    assert!(
+        !(answer.len() >= 9 && answer[3] == 0x04),
+        "the gRPC port answered plain HTTP/2 with SETTINGS: {answer:?}"
+    );
+    // The CLI (over the HTTP API) sees every member: each node asks the others over TLS.
+    let (ok, out, err) = cluster
+        .cluster_cli(&cluster.node(1).http, &["status"])
+        .expect("kairos cluster status");
+    assert!(
+        ok && out.contains("leader: node") && !out.contains("unreachable"),
+        "{out}\n{err}"
+    );
+
+    let client = cluster.client();
+    let dag = "tls_dag:\n  schedule: null\n  is_paused_upon_creation: false\n  tasks:\n    hello: {operator: bash, bash_command: 'echo over tls'}\n";
+    client
+        .propose(&[put_dag_command(dag).expect("a valid DAG")])
+        .await
+        .expect("push");
+    client
+        .propose(&[Command::manual_run("tls_dag", "r1", "test")])
+        .await
+        .expect("trigger");
+    let log = dir.path().join("worker.log");
+    let mut worker = Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(["worker", "--servers", &cluster.addrs().join(",")])
+        .args(["--http-addr", "127.0.0.1:0"])
+        .args(cluster.worker_tls_flags("tls-worker").expect("worker certificate"))
+        .arg("--data-dir")
+        .arg(dir.path().join("worker"))
+        .arg("--config")
+        .arg(dir.path().join("no-such-kairos.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start the worker");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run: Option<DagRunRecord> = serde_json::from_value(
+            client
+                .query(
+                    &Query::Run {
+                        dag_id: "tls_dag".into(),
+                        run_id: "r1".into(),
+                    },
+                    true,
+                )
+                .await
+                .expect("query"),
+        )
+        .expect("a run");
+        if run.is_some_and(|r| r.state == DagRunState::Success) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the task did not run over TLS:\n{}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default(),
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let tis: Vec<TaskInstanceRecord> = serde_json::from_value(
+        client
+            .query(
+                &Query::TaskInstances {
+                    dag_id: "tls_dag".into(),
+                    run_id: "r1".into(),
+                    after: None,
+                    limit: None,
+                },
+                true,
+            )
+            .await
+            .expect("query"),
+    )
+    .expect("task instances");
+    assert_eq!(tis[0].state, S::Success);
+    // The worker id is the one its certificate names (no --worker-id given).
+    assert_eq!(tis[0].worker.as_deref(), Some("tls-worker"));
+
+    // REST over HTTPS with the client certificate: the CLI lists the run.
+    let (ok, out, err) = cli(&cluster, &["runs", "list", "tls_dag"]);
+    assert!(ok && out.contains("r1"), "{out}\n{err}");
+    refusals(&cluster).await;
+}
+
+/// `kairos ARGS --server NODE1 <client certificate flags>`.
+fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String, String) {
+    let out = Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(args)
+        .args(["--server", &cluster.node(1).http])
+        .args(cluster.cli_tls_flags().expect("client certificate"))
+        .output()
+        .expect("run kairos");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each wrong caller is refused, and the cluster still serves afterwards.
+async fn refusals(cluster: &Cluster) {
+    use kairos_proto::v1::raft_client::RaftClient;
+    use kairos_proto::v1::worker_client::WorkerClient;
+    use kairos_proto::v1::{RaftPayload, RegisterRequest};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use tonic::Code;
+
+    let certs = cluster.certs.as_ref().expect("a TLS cluster");
+    let addr = cluster.node(1).grpc.clone();
+    let load = |files| kairos_tls::Tls::load(files).expect("load certificate");
+    let channel = |tls: &kairos_tls::Tls| {
+        kairos_raft::network::channel_to(&Mutex::new(HashMap::new()), &addr, Some(tls))
+            .expect("channel")
+    };
+    let worker = load(certs.worker("w-a").expect("worker cert"));
+    let client = load(certs.client_files("mallory").expect("client cert"));
+
+    // A worker certificate calling Raft: refused.
+    let err = RaftClient::new(channel(&worker))
+        .vote(RaftPayload { json: b"{}".to_vec() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("server certificates only"), "{err:?}");
+    // A worker certificate calling Cluster: refused.
+    let err = kairos_server::ClusterClient::new(vec![addr.clone()])
+        .with_tls(Some(worker.clone()))
+        .status(&addr)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("server and client certificates only"), "{err}");
+    // A client certificate calling Worker: refused.
+    let register = |id: &str| RegisterRequest {
+        worker_id: id.to_string(),
+        queues: vec!["default".into()],
+        slots: 1,
+        ..Default::default()
+    };
+    let err = WorkerClient::new(channel(&client))
+        .register(register("w-a"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // A worker certificate acting as another worker: refused.
+    let err = WorkerClient::new(channel(&worker))
+        .register(register("w-b"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("cannot act as worker `w-b`"), "{err:?}");
+
+    // A client certificate of another CA (another cluster): no connection.
+    let other_dir = tempfile::tempdir().expect("tempdir");
+    let other = kairos_testkit::certs::TestCerts::new(other_dir.path()).expect("other CA");
+    let foreign = other.client("admin").expect("foreign client");
+    let err = kairos_server::ClusterClient::new(vec![addr.clone()])
+        .with_tls(Some(foreign))
+        .with_patience(Duration::from_millis(500))
+        .status(&addr)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+
+    // HTTPS without a client certificate: the handshake fails.
+    let ca = reqwest::Certificate::from_pem(certs.ca.cert_pem().as_bytes()).expect("CA");
+    let bare = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .expect("client");
+    let url = format!("https://{}/health", cluster.node(1).http);
+    assert!(bare.get(&url).send().await.is_err(), "HTTPS without a certificate answered");
+    // A worker certificate on the REST API: 403.
+    let as_worker = kairos_client::Client::builder(&cluster.node(1).http)
+        .tls(Some(worker))
+        .build()
+        .expect("client");
+    let err = as_worker.health().await.unwrap_err().to_string();
+    assert!(err.contains("client certificates only") || err.contains("403"), "{err}");
+
+    // Still serving the right callers.
+    let (ok, out, err) = cli(cluster, &["cluster", "status"]);
+    assert!(ok && out.contains("leader: node"), "{out}\n{err}");
+}
