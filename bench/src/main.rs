@@ -26,6 +26,10 @@ use kairos_testkit::Cluster;
     about = "Benchmarks of Kairos against real server processes"
 )]
 struct Cli {
+    /// Run every cluster with mutual TLS (certificates made in its temp dir),
+    /// to compare with the plain-text figures.
+    #[arg(long, global = true)]
+    tls: bool,
     #[command(subcommand)]
     command: Bench,
 }
@@ -72,7 +76,9 @@ enum Bench {
 }
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
+    let cli = Cli::parse();
+    Cluster::use_tls_by_default(cli.tls);
+    let command = cli.command;
     let kairos = match &command {
         Bench::Raft { kairos, .. }
         | Bench::Scheduler { kairos, .. }
@@ -244,7 +250,9 @@ async fn raft(
             .filter(|n| n.id != leader)
             .map(|n| n.grpc.clone())
             .collect();
-        let client = ClusterClient::new(others).with_patience(Duration::from_secs(30));
+        let client = ClusterClient::new(others)
+            .with_patience(Duration::from_secs(30))
+            .with_tls(cluster.client_tls.clone());
         let killed = Instant::now();
         cluster.kill(leader);
         client

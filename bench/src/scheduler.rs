@@ -15,7 +15,6 @@ use hdrhistogram::Histogram;
 use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::records::{DagRunRecord, PoolRecord, Settings, TaskInstanceRecord};
 use kairos_state::{Command, Query};
-use kairos_testkit::LocalWorker;
 use kairos_testkit::{Cluster, chain_yaml, put_dag_command};
 
 type Error = Box<dyn std::error::Error>;
@@ -61,7 +60,7 @@ pub async fn run(binary: &Path, chain: usize, ready: usize) -> Result<(), Error>
     client
         .propose(&[put_dag_command(&chain_yaml("chain", chain))?])
         .await?;
-    let worker = LocalWorker::start(cluster.addrs(), "bench", "default", 1, Duration::ZERO)?;
+    let worker = cluster.local_worker("bench", "default", 1, Duration::ZERO)?;
     // A warm-up run, then the measured one.
     for run_id in ["warmup", "measured"] {
         client.propose(&[manual("chain", run_id)]).await?;

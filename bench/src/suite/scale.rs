@@ -238,7 +238,7 @@ pub async fn measure(
 
     // A DAG's last 25 runs from a follower, newest first (the grid's read).
     let follower = (1..=3).find(|id| *id != leader).unwrap_or(2);
-    let api = kairos_client::Client::new(&stack.cluster.node(follower).http)?;
+    let api = stack.cluster.api(follower)?;
     let newest = RunsQuery {
         order_by: Some("-logical_date".into()),
         limit: Some(25),

@@ -87,8 +87,7 @@ pub async fn measure(
     let workers: Vec<LocalWorker> = match kind {
         Kind::Protocol => (1..=2)
             .map(|n| {
-                LocalWorker::start(
-                    stack.cluster.addrs(),
+                stack.cluster.local_worker(
                     &format!("protocol{n}"),
                     PROTOCOL_QUEUE,
                     16,

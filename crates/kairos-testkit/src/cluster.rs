@@ -33,6 +33,9 @@ pub struct Node {
     pub with_peers: bool,
 }
 
+/// See [`Cluster::use_tls_by_default`].
+static TLS_BY_DEFAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub peers: String,
@@ -58,6 +61,13 @@ impl Cluster {
         Cluster::start_with(binary, n, extra, true)
     }
 
+    /// Makes every later [`Cluster::start`] and [`Cluster::start_with`] of this
+    /// process run mutual TLS, as [`Cluster::start_tls`] does (the benchmark's
+    /// `--tls`, to measure what TLS costs).
+    pub fn use_tls_by_default(on: bool) {
+        TLS_BY_DEFAULT.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// [`Cluster::start`] with mutual TLS: a CA made in the cluster's temp dir,
     /// a server certificate per node, a worker certificate per
     /// [`Cluster::spawn_worker`], and a client certificate (`admin`) for the
@@ -74,7 +84,8 @@ impl Cluster {
         extra: &[&str],
         peers: bool,
     ) -> std::io::Result<Cluster> {
-        Cluster::start_full(binary, n, extra, peers, false)
+        let tls = TLS_BY_DEFAULT.load(std::sync::atomic::Ordering::SeqCst);
+        Cluster::start_full(binary, n, extra, peers, tls)
     }
 
     fn start_full(
@@ -411,5 +422,37 @@ impl Cluster {
             Some(certs) => Ok(crate::certs::flags(&certs.client_files("admin")?)),
             None => Ok(Vec::new()),
         }
+    }
+}
+
+impl Cluster {
+    /// A protocol-level [`crate::LocalWorker`] of this cluster, presenting a
+    /// worker certificate for `id` when the cluster runs TLS.
+    pub fn local_worker(
+        &self,
+        id: &str,
+        queue: &str,
+        slots: u32,
+        work: Duration,
+    ) -> Result<crate::LocalWorker, String> {
+        let tls = match &self.certs {
+            Some(certs) => Some(
+                certs
+                    .worker(id)
+                    .map_err(|e| e.to_string())
+                    .and_then(|files| kairos_tls::Tls::load(files).map_err(|e| e.to_string()))?,
+            ),
+            None => None,
+        };
+        crate::LocalWorker::start_with(self.addrs(), id, queue, slots, work, tls)
+    }
+
+    /// A REST client of node `id` (HTTPS with the harness's client certificate
+    /// when the cluster runs TLS).
+    pub fn api(&self, id: u64) -> Result<kairos_client::Client, kairos_client::Error> {
+        let node = self.node(id);
+        kairos_client::Client::builder(&node.http)
+            .tls(self.client_tls.clone())
+            .build()
     }
 }

@@ -233,3 +233,48 @@ async fn refusals(cluster: &Cluster) {
     let (ok, out, err) = cli(cluster, &["cluster", "status"]);
     assert!(ok && out.contains("leader: node"), "{out}\n{err}");
 }
+
+/// The certificate node 1 serves on its HTTPS port to a new connection.
+async fn served_certificate(cluster: &Cluster, client: &kairos_tls::Tls) -> Option<Vec<u8>> {
+    let config = client.client_config(kairos_tls::Role::Server, kairos_tls::Alpn::Http);
+    let tcp = tokio::net::TcpStream::connect(&cluster.node(1).http).await.ok()?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").ok()?;
+    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.ok()?;
+    let leaf = tls.get_ref().1.peer_certificates()?.first()?.to_vec();
+    Some(leaf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_server_certificate_is_served_without_a_restart() {
+    use rustls::pki_types::pem::PemObject;
+    let mut cluster = Cluster::start_tls(Path::new(env!("CARGO_BIN_EXE_kairos")), 1, &[])
+        .expect("start a node");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let certs = cluster.certs.as_ref().expect("TLS");
+    let client = certs.client("rotator").expect("client cert");
+    let before = served_certificate(&cluster, &client).await.expect("a handshake");
+    // `kairos certs server` again over the same files: a new key and certificate.
+    let files = certs.server(1).expect("reissue");
+    let pem = std::fs::read(&files.cert).expect("new cert");
+    let new = rustls::pki_types::CertificateDer::from_pem_slice(&pem)
+        .expect("PEM")
+        .to_vec();
+    assert_ne!(before, new);
+    let pid = cluster.nodes[0].child.as_ref().expect("running").id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if served_certificate(&cluster, &client).await.as_deref() == Some(new.as_slice()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new certificate was never served:\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The same process, and it still serves Raft and the API with the new one.
+    assert_eq!(cluster.nodes[0].child.as_ref().expect("running").id(), pid);
+    let (ok, out, err) = cli(&cluster, &["cluster", "status"]);
+    assert!(ok && out.contains("leader: node 1"), "{out}\n{err}");
+    cluster.kill(1);
+}
