@@ -14,8 +14,10 @@ use kairos_client::{Client, Error, Failover};
 use crate::workload::DagFile;
 
 /// A client of the nodes at `nodes` (HTTP addresses, in node order).
-pub fn client(nodes: &[String]) -> Result<Client, Error> {
+/// With `tls`, over HTTPS presenting that client certificate.
+pub fn client(nodes: &[String], tls: Option<kairos_tls::Tls>) -> Result<Client, Error> {
     Client::builder(&nodes.join(","))
+        .tls(tls)
         .timeouts(Duration::from_secs(5), Duration::from_millis(500))
         .failover(Failover {
             on_unavailable: true,

@@ -226,7 +226,8 @@ pub async fn check(outcome: &Outcome) -> Report {
 
     // 4. Every server's state digest is the same once the faults stopped.
     let mut digests = prop("all servers' state digests are equal");
-    let client = kairos_server::ClusterClient::new(vec![]);
+    let client =
+        kairos_server::ClusterClient::new(vec![]).with_tls(outcome.procs.client_tls.clone());
     let mut seen_digests: Vec<(u64, String)> = Vec::new();
     // Applying may trail a little: ask until the applied indexes agree.
     for _ in 0..60 {

@@ -60,6 +60,10 @@ struct Args {
     /// kept when a property is violated).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run every server and worker with mutual TLS (certificates made under
+    /// --dir), to compare with the plain-text run.
+    #[arg(long)]
+    tls: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -158,6 +162,7 @@ fn real_main(args: Args) -> Result<bool, String> {
         duration,
         trigger_rate: args.rate,
         settle: Duration::from_secs(180),
+        tls: args.tls,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -88,6 +88,10 @@ pub struct Procs {
     /// Why the servers' data dirs are not small tmpfs mounts (then there are no
     /// disk faults), or `None` when they are.
     pub no_disks: Option<String>,
+    /// The cluster's certificates with `--tls` (else every process is `--insecure`).
+    pub certs: Option<kairos_testkit::certs::TestCerts>,
+    /// The client certificate the runner's own clients present.
+    pub client_tls: Option<kairos_tls::Tls>,
 }
 
 /// Each server's data dir is a tmpfs this big, so that filling it is quick.
@@ -125,7 +129,22 @@ pub fn fill_disk(dir: &Path) -> std::io::Result<PathBuf> {
 
 impl Procs {
     /// Lays out `n` servers and `m` workers under `dir` and starts the link proxies.
-    pub async fn new(binary: &Path, dir: &Path, n: u64, m: usize) -> std::io::Result<Procs> {
+    pub async fn new(
+        binary: &Path,
+        dir: &Path,
+        n: u64,
+        m: usize,
+        tls: bool,
+    ) -> std::io::Result<Procs> {
+        let certs = if tls {
+            Some(kairos_testkit::certs::TestCerts::new(&dir.join("certs"))?)
+        } else {
+            None
+        };
+        let client_tls = match &certs {
+            Some(certs) => Some(certs.client("chaos")?),
+            None => None,
+        };
         let mut servers = Vec::new();
         for id in 1..=n {
             let data_dir = dir.join(format!("server-{id}"));
@@ -186,6 +205,8 @@ impl Procs {
             workers,
             links,
             no_disks,
+            certs,
+            client_tls,
         })
     }
 
@@ -216,13 +237,17 @@ impl Procs {
             .filter(|s| s.id != id)
             .filter_map(|s| self.links.addr(id, s.id).map(|a| format!("{}={a}", s.id)))
             .collect();
+        let tls_flags = match &self.certs {
+            Some(certs) => kairos_testkit::certs::flags(&certs.server(id)?),
+            None => vec!["--insecure".to_string()],
+        };
         let Some(server) = self.servers.iter_mut().find(|s| s.id == id) else {
             return Ok(());
         };
         let log = Self::log_file(&server.proc.log)?;
         let child = Command::new(&self.binary)
             .arg("server")
-            .env("KAIROS_INSECURE", "true")
+            .args(tls_flags)
             .args(["--node-id", &id.to_string()])
             .arg("--data-dir")
             .arg(&server.data_dir)
@@ -251,13 +276,17 @@ impl Procs {
 
     pub fn start_worker(&mut self, i: usize) -> std::io::Result<()> {
         let servers = self.grpc_addrs().join(",");
+        let tls_flags = match (&self.certs, self.workers.get(i)) {
+            (Some(certs), Some(worker)) => kairos_testkit::certs::flags(&certs.worker(&worker.id)?),
+            _ => vec!["--insecure".to_string()],
+        };
         let Some(worker) = self.workers.get_mut(i) else {
             return Ok(());
         };
         let log = Self::log_file(&worker.proc.log)?;
         let child = Command::new(&self.binary)
             .arg("worker")
-            .env("KAIROS_INSECURE", "true")
+            .args(tls_flags)
             .args(["--servers", &servers, "--worker-id", &worker.id])
             .args(["--slots", "4", "--kill-grace-secs", "1"])
             .args(["--http-addr", "127.0.0.1:0"])

@@ -28,6 +28,8 @@ pub struct Settings {
     pub trigger_rate: f64,
     /// How long the runs may take to finish once the faults stop.
     pub settle: Duration,
+    /// Mutual TLS on every port (`--tls`), else `--insecure`.
+    pub tls: bool,
 }
 
 /// Everything the checker needs once the run is over.
@@ -44,6 +46,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
         &settings.dir,
         settings.servers,
         settings.workers,
+        settings.tls,
     )
     .await
     .map_err(|e| format!("cannot set up the processes: {e}"))?;
@@ -52,7 +55,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
             .start_server(id)
             .map_err(|e| format!("cannot start server {id}: {e}"))?;
     }
-    let api = api::client(&procs.http_addrs()).map_err(|e| e.to_string())?;
+    let api = api::client(&procs.http_addrs(), procs.client_tls.clone()).map_err(|e| e.to_string())?;
     let n = settings.servers as usize;
     leader::wait_for_leader(&api, n, Duration::from_secs(30))
         .await
