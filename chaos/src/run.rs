@@ -55,7 +55,8 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
             .start_server(id)
             .map_err(|e| format!("cannot start server {id}: {e}"))?;
     }
-    let api = api::client(&procs.http_addrs(), procs.client_tls.clone()).map_err(|e| e.to_string())?;
+    let api =
+        api::client(&procs.http_addrs(), procs.client_tls.clone()).map_err(|e| e.to_string())?;
     let n = settings.servers as usize;
     leader::wait_for_leader(&api, n, Duration::from_secs(30))
         .await

@@ -122,9 +122,7 @@ impl Builder {
             let config = tls.client_config(kairos_tls::Role::Server, kairos_tls::Alpn::Http);
             http = http.use_preconfigured_tls((*config).clone());
         }
-        let http = http
-            .build()
-            .map_err(|e| Error::Setup(e.to_string()))?;
+        let http = http.build().map_err(|e| Error::Setup(e.to_string()))?;
         Ok(Client {
             roots: roots.into(),
             current: Arc::new(AtomicUsize::new(0)),

@@ -108,15 +108,20 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             "Cluster",
             authz::CLUSTER,
         );
-        let worker_service = authz::only(crate::grpc::worker_auth::guarded(
-            WorkerServer::new(WorkerService::new(
-                leader.clone(),
-                config.variables_key.clone(),
-            ))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE),
-            config.scheduler.worker_tokens.clone(),
-        ), tls.clone(), "Worker", authz::WORKER);
+        let worker_service = authz::only(
+            crate::grpc::worker_auth::guarded(
+                WorkerServer::new(WorkerService::new(
+                    leader.clone(),
+                    config.variables_key.clone(),
+                ))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+                config.scheduler.worker_tokens.clone(),
+            ),
+            tls.clone(),
+            "Worker",
+            authz::WORKER,
+        );
         let router = builder
             .add_service(raft_service)
             .add_service(cluster_service)
@@ -159,10 +164,12 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         };
         match &tls {
             Some(tls) => {
-                let listener = kairos_tls::http::TlsListener::new(http_listener, tls)
-                    .map_err(|error| ServerError::Listen {
-                        addr: config.http_addr.clone(),
-                        error,
+                let listener =
+                    kairos_tls::http::TlsListener::new(http_listener, tls).map_err(|error| {
+                        ServerError::Listen {
+                            addr: config.http_addr.clone(),
+                            error,
+                        }
                     })?;
                 let app = app.layer(axum::middleware::from_fn(crate::tls::rest_callers));
                 tokio::spawn(kairos_tls::http::serve(listener, app, shutdown))

@@ -48,7 +48,10 @@ pub async fn rest_callers(request: Request, next: Next) -> Response {
         Some(caller) if caller.role == Role::Client => next.run(request).await,
         Some(caller) => (
             StatusCode::FORBIDDEN,
-            format!("the REST API takes client certificates only; {caller} is a {}\n", caller.role),
+            format!(
+                "the REST API takes client certificates only; {caller} is a {}\n",
+                caller.role
+            ),
         )
             .into_response(),
         None => (

@@ -50,11 +50,17 @@ impl TestCerts {
     }
 
     pub fn worker(&self, id: &str) -> std::io::Result<TlsFiles> {
-        self.issue(&Identity::worker(self.cluster(), id), &format!("worker-{id}"))
+        self.issue(
+            &Identity::worker(self.cluster(), id),
+            &format!("worker-{id}"),
+        )
     }
 
     pub fn client_files(&self, name: &str) -> std::io::Result<TlsFiles> {
-        self.issue(&Identity::client(self.cluster(), name), &format!("client-{name}"))
+        self.issue(
+            &Identity::client(self.cluster(), name),
+            &format!("client-{name}"),
+        )
     }
 
     /// A loaded client certificate, for in-process clients.

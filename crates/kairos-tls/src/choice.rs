@@ -59,13 +59,20 @@ mod tests {
         let err = TlsFlags::default()
             .choose(Role::Server, "server --node-id 1 --host 127.0.0.1")
             .unwrap_err();
-        assert!(err.contains("kairos certs init") && err.contains("--insecure"), "{err}");
+        assert!(
+            err.contains("kairos certs init") && err.contains("--insecure"),
+            "{err}"
+        );
         let both = TlsFlags {
             cert: Some("a".into()),
             insecure: true,
             ..TlsFlags::default()
         };
-        assert!(both.choose(Role::Worker, "worker --id w1").unwrap_err().contains("not both"));
+        assert!(
+            both.choose(Role::Worker, "worker --id w1")
+                .unwrap_err()
+                .contains("not both")
+        );
         let insecure = TlsFlags {
             insecure: true,
             ..TlsFlags::default()

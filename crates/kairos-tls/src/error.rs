@@ -20,7 +20,11 @@ pub enum TlsError {
 }
 
 impl TlsError {
-    pub(crate) fn file(what: &'static str, path: &std::path::Path, problem: impl Into<String>) -> TlsError {
+    pub(crate) fn file(
+        what: &'static str,
+        path: &std::path::Path,
+        problem: impl Into<String>,
+    ) -> TlsError {
         TlsError::File {
             what,
             path: path.to_path_buf(),
@@ -30,5 +34,4 @@ impl TlsError {
 }
 
 /// The hint every "make certificates" message ends with.
-pub const HOW_TO_MAKE: &str =
-    "make them with `kairos certs ca` and `kairos certs server|worker|client` (see docs/cluster.md#certificates)";
+pub const HOW_TO_MAKE: &str = "make them with `kairos certs ca` and `kairos certs server|worker|client` (see docs/cluster.md#certificates)";

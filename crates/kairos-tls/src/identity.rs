@@ -174,7 +174,9 @@ impl Identity {
         let role = parts.next().ok_or_else(|| {
             bad("it names a cluster but no holder (that is a CA's URI); expected kairos://CLUSTER/ROLE/NAME")
         })?;
-        let name = parts.next().ok_or_else(|| bad("it has no name after the role"))?;
+        let name = parts
+            .next()
+            .ok_or_else(|| bad("it has no name after the role"))?;
         let role = Role::parse(role).ok_or_else(|| {
             bad(&format!(
                 "the role {role:?} is not server, worker or client"

@@ -122,8 +122,14 @@ impl Ca {
         })?;
         let key_pem = std::fs::read_to_string(key)
             .map_err(|e| TlsError::file("the CA key", key, format!("cannot be read: {e}")))?;
-        let der = rustls_pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes())
-            .map_err(|e| TlsError::file("the CA certificate", cert, format!("is not a PEM certificate: {e}")))?;
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| {
+                TlsError::file(
+                    "the CA certificate",
+                    cert,
+                    format!("is not a PEM certificate: {e}"),
+                )
+            })?;
         let cluster = ca_cluster_id(&der)
             .map_err(|e| TlsError::file("the CA certificate", cert, e.to_string()))?
             .ok_or_else(|| {
@@ -180,8 +186,15 @@ impl Ca {
     /// and, for a server or a worker, for the DNS names and IP addresses in
     /// `hosts` (what its peers dial). Servers and workers may serve and call;
     /// clients only call.
-    pub fn issue(&self, holder: &Identity, hosts: &[String], days: u32) -> Result<Issued, TlsError> {
-        holder.check().map_err(|e| TlsError::Invalid(e.to_string()))?;
+    pub fn issue(
+        &self,
+        holder: &Identity,
+        hosts: &[String],
+        days: u32,
+    ) -> Result<Issued, TlsError> {
+        holder
+            .check()
+            .map_err(|e| TlsError::Invalid(e.to_string()))?;
         if holder.cluster != self.cluster {
             return Err(TlsError::Invalid(format!(
                 "{holder} is not of this CA's cluster {}",
@@ -194,7 +207,10 @@ impl Ca {
             DnType::CommonName,
             format!("{} {}", holder.role, holder.name),
         );
-        dn.push(DnType::OrganizationalUnitName, format!("kairos {}", holder.cluster));
+        dn.push(
+            DnType::OrganizationalUnitName,
+            format!("kairos {}", holder.cluster),
+        );
         params.distinguished_name = dn;
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -248,7 +264,9 @@ fn check_dns_name(host: &str) -> Result<(), TlsError> {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
@@ -313,12 +331,14 @@ mod tests {
                 10,
             )
             .unwrap();
-        let der = rustls_pki_types::CertificateDer::from_pem_slice(issued.cert_pem.as_bytes())
-            .unwrap();
-        assert_eq!(Identity::from_der(&der).unwrap(), Identity::server("test-1", 2));
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            Identity::from_der(&der).unwrap(),
+            Identity::server("test-1", 2)
+        );
         let ca_der =
-            rustls_pki_types::CertificateDer::from_pem_slice(ca.cert_pem().as_bytes())
-                .unwrap();
+            rustls_pki_types::CertificateDer::from_pem_slice(ca.cert_pem().as_bytes()).unwrap();
         assert_eq!(ca_cluster_id(&ca_der).unwrap().as_deref(), Some("test-1"));
         assert!(Identity::from_der(&ca_der).is_err());
     }
@@ -364,6 +384,9 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&sub), 0o700);
         assert_eq!(mode(&sub.join("x.key")), 0o600);
-        assert_eq!(std::fs::read_to_string(sub.join("x.key")).unwrap(), "replaced");
+        assert_eq!(
+            std::fs::read_to_string(sub.join("x.key")).unwrap(),
+            "replaced"
+        );
     }
 }

@@ -63,22 +63,28 @@ impl Material {
         }
         let roots = Arc::new(roots);
 
-        let identity = Identity::from_der(&chain[0])
-            .map_err(|e| TlsError::file("the certificate", &files.cert, format!("{e}; {HOW_TO_MAKE}")))?;
+        let identity = Identity::from_der(&chain[0]).map_err(|e| {
+            TlsError::file(
+                "the certificate",
+                &files.cert,
+                format!("{e}; {HOW_TO_MAKE}"),
+            )
+        })?;
         let parsed = x509_parser::parse_x509_certificate(&chain[0])
             .map_err(|e| TlsError::file("the certificate", &files.cert, e.to_string()))?
             .1;
         let not_after = parsed.validity().not_after.timestamp();
 
         // The key must be the certificate's.
-        let certified = rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
-            .map_err(|e| {
-                TlsError::Invalid(format!(
-                    "the key {} does not go with the certificate {}: {e}",
-                    files.key.display(),
-                    files.cert.display()
-                ))
-            })?;
+        let certified =
+            rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider)
+                .map_err(|e| {
+                    TlsError::Invalid(format!(
+                        "the key {} does not go with the certificate {}: {e}",
+                        files.key.display(),
+                        files.cert.display()
+                    ))
+                })?;
         certified.keys_match().map_err(|_| {
             TlsError::Invalid(format!(
                 "the key {} is not the key of the certificate {}: give the key made with it",
@@ -136,9 +142,12 @@ impl Material {
             Ok(Arc::new(config))
         };
         let client = |role: Role, alpn: Alpn| -> Result<Arc<ClientConfig>, TlsError> {
-            let inner = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-                .build()
-                .map_err(|e| TlsError::file("the CA certificate file", &files.ca, e.to_string()))?;
+            let inner =
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                    .build()
+                    .map_err(|e| {
+                        TlsError::file("the CA certificate file", &files.ca, e.to_string())
+                    })?;
             let verifier = Arc::new(ExpectedPeer {
                 inner,
                 role,

@@ -9,7 +9,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::error::{HOW_TO_MAKE, TlsError};
 
 /// Every certificate in a PEM file, in order; at least one.
-pub fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub fn read_certs(
+    path: &Path,
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(path, what)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()

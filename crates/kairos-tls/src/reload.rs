@@ -157,7 +157,9 @@ impl Tls {
             let mut hangup = match signal(SignalKind::hangup()) {
                 Ok(hangup) => Some(hangup),
                 Err(e) => {
-                    tracing::warn!("no SIGHUP handler ({e}); certificates reload when their files change");
+                    tracing::warn!(
+                        "no SIGHUP handler ({e}); certificates reload when their files change"
+                    );
                     None
                 }
             };
@@ -216,6 +218,8 @@ fn warn_if_expiring(files: &TlsFiles, material: &Material) {
 
 /// A moment as an RFC 3339 date.
 pub(crate) fn date(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m-%d %H:%M:%SZ").to_string())
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+    )
 }

@@ -45,7 +45,10 @@ fn material_that_does_not_fit_is_refused_naming_the_file() {
         ..good.clone()
     };
     let err = Tls::load(missing).unwrap_err().to_string();
-    assert!(err.contains("nope.pem") && err.contains("cannot be read"), "{err}");
+    assert!(
+        err.contains("nope.pem") && err.contains("cannot be read"),
+        "{err}"
+    );
 
     let n2 = files(dir.path(), &ca, &Identity::server("one", 2), "n2");
     let swapped = TlsFiles {
@@ -62,11 +65,17 @@ fn material_that_does_not_fit_is_refused_naming_the_file() {
     })
     .unwrap_err()
     .to_string();
-    assert!(err.contains("cluster two") && err.contains("n1-ca.pem"), "{err}");
+    assert!(
+        err.contains("cluster two") && err.contains("n1-ca.pem"),
+        "{err}"
+    );
 
     std::fs::write(&good.key, "not a key").unwrap();
     let err = Tls::load(good).unwrap_err().to_string();
-    assert!(err.contains("n1.key") && err.contains("no PEM private key"), "{err}");
+    assert!(
+        err.contains("n1.key") && err.contains("no PEM private key"),
+        "{err}"
+    );
 }
 
 /// An HTTPS server on 127.0.0.1 that answers `/who` with the caller's identity.
@@ -85,7 +94,10 @@ async fn who_server(tls: &Tls) -> std::net::SocketAddr {
 }
 
 /// GET /who over TLS with `config`; the body, or the error.
-async fn who(addr: std::net::SocketAddr, config: Arc<rustls::ClientConfig>) -> Result<String, String> {
+async fn who(
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<String, String> {
     let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let mut stream = tokio_rustls::TlsConnector::from(config)
@@ -101,7 +113,11 @@ async fn who(addr: std::net::SocketAddr, config: Arc<rustls::ClientConfig>) -> R
         .read_to_string(&mut answer)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(answer.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
+    Ok(answer
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string())
 }
 
 #[tokio::test]
@@ -111,7 +127,13 @@ async fn https_requires_a_certificate_from_the_ca_and_names_the_caller() {
     let server = Tls::load(files(dir.path(), &ca, &Identity::server("c1", 1), "s")).unwrap();
     let addr = who_server(&server).await;
 
-    let alice = Tls::load(files(dir.path(), &ca, &Identity::client("c1", "alice"), "a")).unwrap();
+    let alice = Tls::load(files(
+        dir.path(),
+        &ca,
+        &Identity::client("c1", "alice"),
+        "a",
+    ))
+    .unwrap();
     let body = who(addr, alice.client_config(Role::Server, Alpn::Http)).await;
     assert_eq!(body.as_deref(), Ok("kairos://c1/client/alice"));
 
@@ -119,7 +141,8 @@ async fn https_requires_a_certificate_from_the_ca_and_names_the_caller() {
     // first read, so the request gets no answer).
     let roots = {
         let mut roots = rustls::RootCertStore::empty();
-        let der = rustls_pki_types::pem::PemObject::from_pem_slice(ca.cert_pem().as_bytes()).unwrap();
+        let der =
+            rustls_pki_types::pem::PemObject::from_pem_slice(ca.cert_pem().as_bytes()).unwrap();
         roots.add(der).unwrap();
         roots
     };
@@ -131,13 +154,19 @@ async fn https_requires_a_certificate_from_the_ca_and_names_the_caller() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     let refused = who(addr, Arc::new(anonymous)).await;
-    assert!(refused.as_ref().map_or(true, |b| b.is_empty()), "{refused:?}");
+    assert!(
+        refused.as_ref().map_or(true, |b| b.is_empty()),
+        "{refused:?}"
+    );
 
     // A client of another cluster's CA is refused too.
     let other = Ca::new(Some("c2"), 30).unwrap();
     let mallory = Tls::load(files(dir.path(), &other, &Identity::client("c2", "m"), "m")).unwrap();
     let refused = who(addr, mallory.client_config(Role::Server, Alpn::Http)).await;
-    assert!(refused.as_ref().map_or(true, |b| b.is_empty()), "{refused:?}");
+    assert!(
+        refused.as_ref().map_or(true, |b| b.is_empty()),
+        "{refused:?}"
+    );
 
     // A caller that wants a worker refuses a server's certificate.
     let err = who(addr, alice.client_config(Role::Worker, Alpn::Http))
@@ -156,7 +185,13 @@ async fn a_reload_serves_new_connections_with_the_new_certificate() {
     let server_files = files(dir.path(), &ca, &Identity::server("c1", 1), "s");
     let server = Tls::load(server_files.clone()).unwrap();
     let addr = who_server(&server).await;
-    let alice = Tls::load(files(dir.path(), &ca, &Identity::client("c1", "alice"), "a")).unwrap();
+    let alice = Tls::load(files(
+        dir.path(),
+        &ca,
+        &Identity::client("c1", "alice"),
+        "a",
+    ))
+    .unwrap();
 
     let served = |config: Arc<rustls::ClientConfig>| async move {
         let tcp = TcpStream::connect(addr).await.unwrap();
@@ -177,7 +212,10 @@ async fn a_reload_serves_new_connections_with_the_new_certificate() {
     write_private(&server_files.cert, &renewed.cert_pem).unwrap();
     let err = server.reload().unwrap_err().to_string();
     assert!(err.contains("s.key"), "{err}");
-    assert_eq!(served(alice.client_config(Role::Server, Alpn::Http)).await, before);
+    assert_eq!(
+        served(alice.client_config(Role::Server, Alpn::Http)).await,
+        before
+    );
 
     write_private(&server_files.key, &renewed.key_pem).unwrap();
     server.reload().unwrap();

@@ -186,10 +186,12 @@ impl WorkerLayer {
             Some(_) => return Err(ConfigError::Invalid("--worker-id is empty".into())),
             // With a certificate, the id is the one it names.
             None => match &tls {
-                Some(files) => kairos_tls::Tls::load(files.clone())
-                    .map_err(|e| ConfigError::Invalid(e.to_string()))?
-                    .identity()
-                    .name,
+                Some(files) => {
+                    kairos_tls::Tls::load(files.clone())
+                        .map_err(|e| ConfigError::Invalid(e.to_string()))?
+                        .identity()
+                        .name
+                }
                 None => default_worker_id(&data_dir)?,
             },
         };

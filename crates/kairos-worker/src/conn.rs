@@ -124,11 +124,9 @@ impl Conn {
                     .http2_keep_alive_interval(Duration::from_secs(10))
                     .keep_alive_timeout(Duration::from_secs(5));
                 let channel = match &self.tls {
-                    Some(tls) => kairos_tls::grpc::connect_lazy(
-                        endpoint,
-                        tls,
-                        kairos_tls::Role::Server,
-                    ),
+                    Some(tls) => {
+                        kairos_tls::grpc::connect_lazy(endpoint, tls, kairos_tls::Role::Server)
+                    }
                     None => endpoint.connect_lazy(),
                 };
                 inner.channels.insert(addr.clone(), channel.clone());

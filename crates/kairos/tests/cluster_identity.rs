@@ -62,7 +62,7 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
     a.kill(3);
     let out = Process::new(binary())
         .args(["server", "--node-id", "2", "--data-dir"])
-            .env("KAIROS_INSECURE", "true")
+        .env("KAIROS_INSECURE", "true")
         .arg(&a.node(3).data_dir)
         .args(["--grpc-addr", &kairos_testkit::free_addr().unwrap()])
         .args(["--http-addr", &kairos_testkit::free_addr().unwrap()])

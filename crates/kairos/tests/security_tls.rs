@@ -70,7 +70,11 @@ async fn a_tls_cluster_runs_a_dag_and_refuses_every_wrong_certificate() {
     let mut worker = Process::new(env!("CARGO_BIN_EXE_kairos"))
         .args(["worker", "--servers", &cluster.addrs().join(",")])
         .args(["--http-addr", "127.0.0.1:0"])
-        .args(cluster.worker_tls_flags("tls-worker").expect("worker certificate"))
+        .args(
+            cluster
+                .worker_tls_flags("tls-worker")
+                .expect("worker certificate"),
+        )
         .arg("--data-dir")
         .arg(dir.path().join("worker"))
         .arg("--config")
@@ -169,18 +173,27 @@ async fn refusals(cluster: &Cluster) {
 
     // A worker certificate calling Raft: refused.
     let err = RaftClient::new(channel(&worker))
-        .vote(RaftPayload { json: b"{}".to_vec() })
+        .vote(RaftPayload {
+            json: b"{}".to_vec(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
-    assert!(err.message().contains("server certificates only"), "{err:?}");
+    assert!(
+        err.message().contains("server certificates only"),
+        "{err:?}"
+    );
     // A worker certificate calling Cluster: refused.
     let err = kairos_server::ClusterClient::new(vec![addr.clone()])
         .with_tls(Some(worker.clone()))
         .status(&addr)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("server and client certificates only"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("server and client certificates only"),
+        "{err}"
+    );
     // A client certificate calling Worker: refused.
     let register = |id: &str| RegisterRequest {
         worker_id: id.to_string(),
@@ -199,7 +212,10 @@ async fn refusals(cluster: &Cluster) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
-    assert!(err.message().contains("cannot act as worker `w-b`"), "{err:?}");
+    assert!(
+        err.message().contains("cannot act as worker `w-b`"),
+        "{err:?}"
+    );
 
     // A client certificate of another CA (another cluster): no connection.
     let other_dir = tempfile::tempdir().expect("tempdir");
@@ -220,14 +236,20 @@ async fn refusals(cluster: &Cluster) {
         .build()
         .expect("client");
     let url = format!("https://{}/health", cluster.node(1).http);
-    assert!(bare.get(&url).send().await.is_err(), "HTTPS without a certificate answered");
+    assert!(
+        bare.get(&url).send().await.is_err(),
+        "HTTPS without a certificate answered"
+    );
     // A worker certificate on the REST API: 403.
     let as_worker = kairos_client::Client::builder(&cluster.node(1).http)
         .tls(Some(worker))
         .build()
         .expect("client");
     let err = as_worker.health().await.unwrap_err().to_string();
-    assert!(err.contains("client certificates only") || err.contains("403"), "{err}");
+    assert!(
+        err.contains("client certificates only") || err.contains("403"),
+        "{err}"
+    );
 
     // Still serving the right callers.
     let (ok, out, err) = cli(cluster, &["cluster", "status"]);
@@ -237,9 +259,14 @@ async fn refusals(cluster: &Cluster) {
 /// The certificate node 1 serves on its HTTPS port to a new connection.
 async fn served_certificate(cluster: &Cluster, client: &kairos_tls::Tls) -> Option<Vec<u8>> {
     let config = client.client_config(kairos_tls::Role::Server, kairos_tls::Alpn::Http);
-    let tcp = tokio::net::TcpStream::connect(&cluster.node(1).http).await.ok()?;
+    let tcp = tokio::net::TcpStream::connect(&cluster.node(1).http)
+        .await
+        .ok()?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").ok()?;
-    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.ok()?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .ok()?;
     let leaf = tls.get_ref().1.peer_certificates()?.first()?.to_vec();
     Some(leaf)
 }
@@ -247,15 +274,17 @@ async fn served_certificate(cluster: &Cluster, client: &kairos_tls::Tls) -> Opti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_server_certificate_is_served_without_a_restart() {
     use rustls::pki_types::pem::PemObject;
-    let mut cluster = Cluster::start_tls(Path::new(env!("CARGO_BIN_EXE_kairos")), 1, &[])
-        .expect("start a node");
+    let mut cluster =
+        Cluster::start_tls(Path::new(env!("CARGO_BIN_EXE_kairos")), 1, &[]).expect("start a node");
     cluster
         .wait_leader(Duration::from_secs(30))
         .await
         .expect("a leader");
     let certs = cluster.certs.as_ref().expect("TLS");
     let client = certs.client("rotator").expect("client cert");
-    let before = served_certificate(&cluster, &client).await.expect("a handshake");
+    let before = served_certificate(&cluster, &client)
+        .await
+        .expect("a handshake");
     // `kairos certs server` again over the same files: a new key and certificate.
     let files = certs.server(1).expect("reissue");
     let pem = std::fs::read(&files.cert).expect("new cert");
@@ -269,7 +298,11 @@ async fn a_rotated_server_certificate_is_served_without_a_restart() {
         if served_certificate(&cluster, &client).await.as_deref() == Some(new.as_slice()) {
             break;
         }
-        assert!(Instant::now() < deadline, "the new certificate was never served:\n{}", cluster.logs());
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was never served:\n{}",
+            cluster.logs()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The same process, and it still serves Raft and the API with the new one.

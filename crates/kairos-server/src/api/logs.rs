@@ -69,7 +69,9 @@ async fn from_worker(
         // Over TLS the worker must prove it is a worker of this cluster, and
         // this server presents its own certificate.
         if url.scheme() != "https" {
-            return Err(format!("its log URL {base:?} is not https:// (a worker of a TLS cluster serves HTTPS)"));
+            return Err(format!(
+                "its log URL {base:?} is not https:// (a worker of a TLS cluster serves HTTPS)"
+            ));
         }
         client = client.use_preconfigured_tls(crate::tls::to_workers(tls));
     }

@@ -306,7 +306,10 @@ fn tls_needs_certificate_key_and_ca_together_or_insecure() {
         tls_ca: Some("/ca.pem".into()),
         ..base.clone()
     };
-    assert_eq!(all.resolve().unwrap().tls.unwrap().ca, PathBuf::from("/ca.pem"));
+    assert_eq!(
+        all.resolve().unwrap().tls.unwrap().ca,
+        PathBuf::from("/ca.pem")
+    );
     let insecure = ConfigLayer {
         insecure: Some(true),
         ..base

@@ -41,12 +41,7 @@ pub const CLUSTER: &[Role] = &[Role::Server, Role::Client];
 /// The Worker service: workers only.
 pub const WORKER: &[Role] = &[Role::Worker];
 
-fn check<T>(
-    tls: &Tls,
-    service: &str,
-    roles: &[Role],
-    request: &Request<T>,
-) -> Result<(), Status> {
+fn check<T>(tls: &Tls, service: &str, roles: &[Role], request: &Request<T>) -> Result<(), Status> {
     let peer = request
         .remote_addr()
         .map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
@@ -112,8 +107,17 @@ mod tests {
         assert!(allowed(&me, "Worker", WORKER, &worker).is_ok());
         let err = allowed(&me, "Worker", WORKER, &client).unwrap_err();
         assert_eq!(err.code(), tonic::Code::PermissionDenied);
-        assert!(err.message().contains("worker certificates only"), "{}", err.message());
+        assert!(
+            err.message().contains("worker certificates only"),
+            "{}",
+            err.message()
+        );
         let foreign = Identity::server("c2", 2);
-        assert!(allowed(&me, "Raft", RAFT, &foreign).unwrap_err().message().contains("cluster c2"));
+        assert!(
+            allowed(&me, "Raft", RAFT, &foreign)
+                .unwrap_err()
+                .message()
+                .contains("cluster c2")
+        );
     }
 }

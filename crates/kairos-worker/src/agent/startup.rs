@@ -78,12 +78,8 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     crate::tls::serve_logs(listener, logs::router(config.log_dir()), tls.as_ref())
         .map_err(|e| setup("the log server", e))?;
 
-    let conn = Conn::new(
-        config.servers.clone(),
-        config.token.as_deref(),
-        tls,
-    )
-    .map_err(WorkerError::Setup)?;
+    let conn = Conn::new(config.servers.clone(), config.token.as_deref(), tls)
+        .map_err(WorkerError::Setup)?;
     tracing::info!(
         worker = %config.worker_id,
         queues = ?config.queues,

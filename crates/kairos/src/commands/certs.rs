@@ -105,15 +105,24 @@ fn make(command: &CertsCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        CertsCommand::Server { at, node_id, hosts } => {
-            issue(at, |c| Identity::server(c, *node_id), &format!("node-{node_id}"), hosts)
-        }
-        CertsCommand::Worker { at, id, hosts } => {
-            issue(at, |c| Identity::worker(c, id), &format!("worker-{id}"), hosts)
-        }
-        CertsCommand::Client { at, name } => {
-            issue(at, |c| Identity::client(c, name), &format!("client-{name}"), &[])
-        }
+        CertsCommand::Server { at, node_id, hosts } => issue(
+            at,
+            |c| Identity::server(c, *node_id),
+            &format!("node-{node_id}"),
+            hosts,
+        ),
+        CertsCommand::Worker { at, id, hosts } => issue(
+            at,
+            |c| Identity::worker(c, id),
+            &format!("worker-{id}"),
+            hosts,
+        ),
+        CertsCommand::Client { at, name } => issue(
+            at,
+            |c| Identity::client(c, name),
+            &format!("client-{name}"),
+            &[],
+        ),
     }
 }
 
@@ -124,7 +133,10 @@ fn issue(
     hosts: &[String],
 ) -> Result<(), String> {
     let ca = Ca::load(&at.dir.join("ca.pem"), &at.dir.join("ca.key")).map_err(|e| {
-        format!("{e} (make the CA first with `kairos certs init --dir {}`)", at.dir.display())
+        format!(
+            "{e} (make the CA first with `kairos certs init --dir {}`)",
+            at.dir.display()
+        )
     })?;
     let holder = holder(ca.cluster());
     let issued = ca

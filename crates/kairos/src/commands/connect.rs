@@ -62,9 +62,11 @@ pub(crate) fn api(remote: &Remote) -> Result<Client, String> {
             .map_err(|e| e.to_string())?,
         ),
         _ => {
-            return Err("HTTPS needs all three of --tls-cert, --tls-key and --tls-ca \
+            return Err(
+                "HTTPS needs all three of --tls-cert, --tls-key and --tls-ca \
                  (a client certificate from `kairos certs client`, its key, and the CA)"
-                .to_string());
+                    .to_string(),
+            );
         }
     };
     Client::builder(&remote.server)
