@@ -152,6 +152,14 @@ fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `call`, which must answer within 20 s (a refusal is an answer; a hang is a
+/// failure naming `what`).
+async fn answer<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
+}
+
 /// Each wrong caller is refused, and the cluster still serves afterwards.
 async fn refusals(cluster: &Cluster) {
     use kairos_proto::v1::raft_client::RaftClient;
@@ -172,21 +180,20 @@ async fn refusals(cluster: &Cluster) {
     let client = load(certs.client_files("mallory").expect("client cert"));
 
     // A worker certificate calling Raft: refused.
-    let err = RaftClient::new(channel(&worker))
-        .vote(RaftPayload {
-            json: b"{}".to_vec(),
-        })
-        .await
-        .unwrap_err();
+    let mut raft = RaftClient::new(channel(&worker));
+    let vote = raft.vote(RaftPayload {
+        json: b"{}".to_vec(),
+    });
+    let err = answer("Raft with a worker cert", vote).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     assert!(
         err.message().contains("server certificates only"),
         "{err:?}"
     );
     // A worker certificate calling Cluster: refused.
-    let err = kairos_server::ClusterClient::new(vec![addr.clone()])
-        .with_tls(Some(worker.clone()))
-        .status(&addr)
+    let as_worker =
+        kairos_server::ClusterClient::new(vec![addr.clone()]).with_tls(Some(worker.clone()));
+    let err = answer("Cluster with a worker cert", as_worker.status(&addr))
         .await
         .unwrap_err();
     assert!(
@@ -201,14 +208,17 @@ async fn refusals(cluster: &Cluster) {
         slots: 1,
         ..Default::default()
     };
-    let err = WorkerClient::new(channel(&client))
-        .register(register("w-a"))
-        .await
-        .unwrap_err();
+    let mut as_client = WorkerClient::new(channel(&client));
+    let err = answer(
+        "Worker with a client cert",
+        as_client.register(register("w-a")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     // A worker certificate acting as another worker: refused.
-    let err = WorkerClient::new(channel(&worker))
-        .register(register("w-b"))
+    let mut as_w_a = WorkerClient::new(channel(&worker));
+    let err = answer("w-a registering as w-b", as_w_a.register(register("w-b")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
@@ -221,10 +231,10 @@ async fn refusals(cluster: &Cluster) {
     let other_dir = tempfile::tempdir().expect("tempdir");
     let other = kairos_testkit::certs::TestCerts::new(other_dir.path()).expect("other CA");
     let foreign = other.client("admin").expect("foreign client");
-    let err = kairos_server::ClusterClient::new(vec![addr.clone()])
+    let foreigner = kairos_server::ClusterClient::new(vec![addr.clone()])
         .with_tls(Some(foreign))
-        .with_patience(Duration::from_millis(500))
-        .status(&addr)
+        .with_patience(Duration::from_millis(500));
+    let err = answer("another CA's client", foreigner.status(&addr))
         .await
         .unwrap_err();
     assert!(!err.to_string().is_empty());
@@ -232,20 +242,26 @@ async fn refusals(cluster: &Cluster) {
     // HTTPS without a client certificate: the handshake fails.
     let ca = reqwest::Certificate::from_pem(certs.ca.cert_pem().as_bytes()).expect("CA");
     let bare = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
         .add_root_certificate(ca)
         .build()
         .expect("client");
     let url = format!("https://{}/health", cluster.node(1).http);
     assert!(
-        bare.get(&url).send().await.is_err(),
+        answer("HTTPS without a certificate", bare.get(&url).send())
+            .await
+            .is_err(),
         "HTTPS without a certificate answered"
     );
     // A worker certificate on the REST API: 403.
-    let as_worker = kairos_client::Client::builder(&cluster.node(1).http)
+    let rest_as_worker = kairos_client::Client::builder(&cluster.node(1).http)
         .tls(Some(worker))
         .build()
         .expect("client");
-    let err = as_worker.health().await.unwrap_err().to_string();
+    let err = answer("REST with a worker cert", rest_as_worker.health())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("client certificates only") || err.contains("403"),
         "{err}"
