@@ -6,5 +6,8 @@
 //! One test binary (each links RocksDB), one module per kind of attacker.
 
 mod attempts;
+mod identity;
+mod input;
 mod raft;
 mod support;
+mod tls;

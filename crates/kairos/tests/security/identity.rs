@@ -78,6 +78,30 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
         "{stderr}"
     );
 
+    // Node 3's data dir started with a certificate of another cluster (another
+    // CA): refused, naming both clusters.
+    let other = kairos_testkit::certs::TestCerts::new(&a.path().join("other-ca")).expect("a CA");
+    let out = Process::new(binary())
+        .args(["server", "--node-id", "3", "--data-dir"])
+        .arg(&a.node(3).data_dir)
+        .args(kairos_testkit::certs::flags(
+            &other.server(3).expect("a cert"),
+        ))
+        .args(["--grpc-addr", &kairos_testkit::free_addr().unwrap()])
+        .args(["--http-addr", &kairos_testkit::free_addr().unwrap()])
+        .arg("--config")
+        .arg(a.path().join("no-such-kairos.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kairos server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("belongs to cluster `{a_id}`"))
+            && stderr.contains(&format!("`{}`", other.cluster())),
+        "{stderr}"
+    );
+
     // Another cluster, and its node 3's data dir copied over a's node 3.
     let mut b = Cluster::start(binary(), 3, &CALM_TIMINGS).expect("start cluster b");
     b.wait_leader(Duration::from_secs(30))
