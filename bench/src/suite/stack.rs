@@ -121,9 +121,23 @@ impl Drop for Stack {
     }
 }
 
-/// Counters of a node's `/metrics` (name without labels → value).
-pub async fn metrics(http: &str) -> Result<BTreeMap<String, f64>, Error> {
-    let text = reqwest::get(format!("http://{http}/metrics"))
+/// Counters of a node's `/metrics` (name without labels → value), over HTTPS
+/// with the cluster's client certificate when it runs with TLS.
+pub async fn metrics(
+    http: &str,
+    tls: Option<&kairos_tls::Tls>,
+) -> Result<BTreeMap<String, f64>, Error> {
+    let mut client = reqwest::Client::builder();
+    let mut scheme = "http";
+    if let Some(tls) = tls {
+        let config = tls.client_config(kairos_tls::Role::Server, kairos_tls::Alpn::Http);
+        client = client.use_preconfigured_tls((*config).clone());
+        scheme = "https";
+    }
+    let text = client
+        .build()?
+        .get(format!("{scheme}://{http}/metrics"))
+        .send()
         .await?
         .text()
         .await?;

@@ -118,7 +118,7 @@ pub async fn measure(
     for round in 0..rounds {
         let leader = stack.leader().await?;
         let http = stack.cluster.node(leader).http.clone();
-        let before = metrics(&http).await?;
+        let before = metrics(&http, stack.cluster.client_tls.as_ref()).await?;
         let triggers: Vec<Command> = (0..runs)
             .map(|r| Command::manual_run(dag_id, format!("wide_{round}_{r:03}"), "bench"))
             .collect();
@@ -139,7 +139,7 @@ pub async fn measure(
                 .await?;
             ended = ended.max(run.end_date.unwrap_or(sent));
         }
-        let after = metrics(&http).await?;
+        let after = metrics(&http, stack.cluster.client_tls.as_ref()).await?;
         let delta = |name: &str| {
             after.get(name).copied().unwrap_or(0.0) - before.get(name).copied().unwrap_or(0.0)
         };
