@@ -50,7 +50,8 @@ async fn step(node: &Node) -> Result<bool, String> {
         None if node.is_leader() => {
             let id = match tag.get() {
                 Some(id) => id,
-                None => new_cluster_id()?,
+                // The same form `kairos certs init` draws a CA's cluster id in.
+                None => kairos_tls::issue::new_cluster_id().map_err(|e| e.to_string())?,
             };
             node.propose_here(vec![Command::SetClusterId { cluster_id: id }])
                 .await
@@ -59,14 +60,4 @@ async fn step(node: &Node) -> Result<bool, String> {
         }
         None => Ok(false),
     }
-}
-
-/// 16 lowercase hex digits from the system's secure random source.
-fn new_cluster_id() -> Result<String, String> {
-    use ring::rand::{SecureRandom, SystemRandom};
-    let mut bytes = [0u8; 8];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| "the system's random source failed".to_string())?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -378,5 +378,4 @@ fn stmt_span(stmt: &Stmt<'_>) -> Span {
 }
 
 #[cfg(test)]
-#[path = "server_tests.rs"]
 mod tests;

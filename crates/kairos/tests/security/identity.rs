@@ -39,6 +39,25 @@ async fn cluster_id(cluster: &Cluster) -> String {
     }
 }
 
+/// Starts a server on node 3's data dir as node `node_id` with `flags`, expects it
+/// to refuse to start, and returns what it said.
+fn refused_start(cluster: &Cluster, node_id: u64, flags: &[&str]) -> String {
+    let out = Process::new(binary())
+        .args(["server", "--node-id", &node_id.to_string(), "--data-dir"])
+        .arg(&cluster.node(3).data_dir)
+        .args(flags)
+        .args(["--grpc-addr", &kairos_testkit::free_addr().expect("a port")])
+        .args(["--http-addr", &kairos_testkit::free_addr().expect("a port")])
+        .arg("--config")
+        .arg(cluster.path().join("no-such-kairos.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kairos server");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "it started: {stderr}");
+    stderr
+}
+
 fn recorded(data_dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(data_dir.join("identity.json")).expect("identity.json");
     serde_json::from_str(&text).expect("identity.json is JSON")
@@ -60,19 +79,7 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
 
     // Node 3's data dir started as node 2: refused, with what to do instead.
     a.kill(3);
-    let out = Process::new(binary())
-        .args(["server", "--node-id", "2", "--data-dir"])
-        .env("KAIROS_INSECURE", "true")
-        .arg(&a.node(3).data_dir)
-        .args(["--grpc-addr", &kairos_testkit::free_addr().unwrap()])
-        .args(["--http-addr", &kairos_testkit::free_addr().unwrap()])
-        .arg("--config")
-        .arg(a.path().join("no-such-kairos.toml"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kairos server");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = refused_start(&a, 2, &["--insecure"]);
     assert!(
         stderr.contains("belongs to node 3") && stderr.contains("--node-id 3"),
         "{stderr}"
@@ -81,21 +88,9 @@ async fn a_cluster_is_named_and_its_data_dirs_keep_their_node_and_cluster() {
     // Node 3's data dir started with a certificate of another cluster (another
     // CA): refused, naming both clusters.
     let other = kairos_testkit::certs::TestCerts::new(&a.path().join("other-ca")).expect("a CA");
-    let out = Process::new(binary())
-        .args(["server", "--node-id", "3", "--data-dir"])
-        .arg(&a.node(3).data_dir)
-        .args(kairos_testkit::certs::flags(
-            &other.server(3).expect("a cert"),
-        ))
-        .args(["--grpc-addr", &kairos_testkit::free_addr().unwrap()])
-        .args(["--http-addr", &kairos_testkit::free_addr().unwrap()])
-        .arg("--config")
-        .arg(a.path().join("no-such-kairos.toml"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kairos server");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let tls = kairos_testkit::certs::flags(&other.server(3).expect("a cert"));
+    let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
+    let stderr = refused_start(&a, 3, &tls);
     assert!(
         stderr.contains(&format!("belongs to cluster `{a_id}`"))
             && stderr.contains(&format!("`{}`", other.cluster())),
