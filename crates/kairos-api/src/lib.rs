@@ -12,6 +12,7 @@
 //! parameters many endpoints share.
 
 pub mod backfills;
+pub mod bundles;
 pub mod cluster;
 pub mod dag_files;
 pub mod dags;
@@ -25,6 +26,10 @@ pub mod versions;
 pub mod xcoms;
 
 pub use backfills::{Backfill, BackfillRequest, Reprocess};
+pub use bundles::{
+    Bundle, BundleList, BundlePush, BundlePushResponse, BundleVersion, BundleVersionDetail,
+    BundleVersionList, FilesStored, FilesUpload, MissingFiles, MissingFilesRequest,
+};
 pub use cluster::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};
 pub use dags::{Dag, DagList, DagListQuery, DagPatch};

@@ -28,6 +28,10 @@ pub struct DagRun {
     pub conf: BTreeMap<String, Value>,
     pub triggered_by: String,
     pub backfill_id: Option<String>,
+    /// The bundle version whose code the run's tasks run (Airflow 3's
+    /// `bundle_version`); none for DAGs pushed as single files.
+    #[serde(default)]
+    pub bundle_version: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

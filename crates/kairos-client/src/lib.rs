@@ -13,6 +13,7 @@
 //! a parameter's name is the server's.
 
 mod backfills;
+mod bundles;
 mod cluster;
 mod dag_files;
 mod dags;

@@ -8,6 +8,8 @@
 //! team = "analytics"         # the team that owns it (default: none)
 //! environment = "py312-etl"  # the execution environment its tasks need (default: any)
 //! ignore = ["*.ipynb", "scratch/"]  # left out of a push, as .gitignore patterns
+//! requirements = "requirements.lock" # packages layered on the environment (optional)
+//! wheels = "wheels/"         # where the lock's wheels are, inside the bundle (optional)
 //! ```
 
 use serde::Deserialize;
@@ -26,6 +28,11 @@ pub struct Manifest {
     pub environment: Option<String>,
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// A pip requirements file inside the bundle, installed (offline) on top of
+    /// the environment by each worker, once per lock.
+    pub requirements: Option<String>,
+    /// A folder inside the bundle holding the wheels `requirements` installs.
+    pub wheels: Option<String>,
 }
 
 /// A manifest that cannot be used: where, and what to change.
@@ -83,6 +90,21 @@ impl Manifest {
                         key_at(key),
                         format!(
                             "`{key}` {value:?} is not a valid name: use letters, digits, `_`, `-` and `.` (at most 250)"
+                        ),
+                    ));
+                }
+            }
+        }
+        for (key, value) in [
+            ("requirements", &manifest.requirements),
+            ("wheels", &manifest.wheels),
+        ] {
+            if let Some(value) = value {
+                if !crate::bundle_content::is_bundle_path(value.trim_end_matches('/')) {
+                    return Err(at(
+                        key_at(key),
+                        format!(
+                            "`{key}` {value:?} must be a path inside the bundle (relative, no `..`)"
                         ),
                     ));
                 }

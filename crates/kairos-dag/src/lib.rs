@@ -40,6 +40,7 @@
 //! ```
 
 pub mod bundle;
+pub mod bundle_content;
 pub mod date;
 pub mod diag;
 pub mod diff;

@@ -64,3 +64,12 @@ pub const MAX_BACKFILL_RUNS: usize = 10_000;
 /// The most tasks one DAG may have (Airflow has no limit; DAGs of a few thousand
 /// tasks exist, and every run reads them all).
 pub const MAX_TASKS_PER_DAG: usize = 10_000;
+
+/// The most files one bundle version may hold (each at most the loader's
+/// `MAX_FILE_BYTES`); the version's record lists them all, so it stays well
+/// within one proposal.
+pub const MAX_BUNDLE_FILES: usize = 10_000;
+
+/// The most bytes of file contents one `PutFiles` command carries: a bundle push
+/// sends its new files in as many commands as this takes.
+pub const MAX_FILES_PER_PROPOSAL_BYTES: usize = 4 * 1024 * 1024;

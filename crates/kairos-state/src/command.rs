@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use kairos_dag::lifecycle::{Actor, DagRunState, RunType, TaskInstanceState};
+use kairos_dag::bundle_content::BundleContent;
 use kairos_dag::version::{FileContents, VersionContent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -41,6 +42,19 @@ pub enum Command {
     SetPaused {
         dag_id: String,
         is_paused: bool,
+    },
+    /// Store file contents by hash, ahead of the bundle version that names them (a
+    /// bundle's files come in as many of these as their size takes).
+    PutFiles {
+        contents: FileContents,
+    },
+    /// Store a bundle version (its files already in the cluster) and the DAG
+    /// versions of its DAG files, in one step. A new bundle version is made only
+    /// when the content hash differs from the bundle's newest version; a bundle
+    /// belongs to the team of its first push.
+    PutBundleVersion {
+        bundle: BundleContent,
+        dags: Vec<VersionContent>,
     },
     /// Create a run pinned to a version (the newest when `version` is `None`), with
     /// one task instance per task, all without state.
@@ -207,6 +221,8 @@ impl Command {
         match self {
             Command::PutDagVersion { .. } => "put_dag_version",
             Command::SetPaused { .. } => "set_paused",
+            Command::PutFiles { .. } => "put_files",
+            Command::PutBundleVersion { .. } => "put_bundle_version",
             Command::CreateDagRun { .. } => "create_dag_run",
             Command::SetTaskState { .. } => "set_task_state",
             Command::PushXCom { .. } => "push_xcom",
@@ -241,6 +257,19 @@ pub enum Outcome {
     Paused {
         dag_id: String,
         is_paused: bool,
+    },
+    /// Files stored (`new` of them were not in the cluster yet).
+    Files {
+        new: usize,
+    },
+    /// `created` is false when the content equals the newest bundle version's;
+    /// `dags` are the DAG versions of its DAG files.
+    BundleVersion {
+        bundle: String,
+        version: u32,
+        hash: String,
+        created: bool,
+        dags: Vec<PushedDagVersion>,
     },
     DagRun {
         dag_id: String,
@@ -290,6 +319,14 @@ pub enum Outcome {
         skipped: usize,
     },
     Done,
+}
+
+/// One DAG of a bundle push: the version it has now, and whether the push made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedDagVersion {
+    pub dag_id: String,
+    pub version: u32,
+    pub created: bool,
 }
 
 /// Why a command was refused.

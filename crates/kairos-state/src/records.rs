@@ -36,6 +36,11 @@ pub struct DagRecord {
     /// interval after it.
     #[serde(default)]
     pub last_automated: Option<DataInterval>,
+    /// The bundle version of the newest push that carried this DAG (a push of a
+    /// bundle whose DAG file did not change still moves it): a new run uses it.
+    /// `None` for DAGs pushed as single files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_version: Option<u32>,
 }
 
 /// One immutable version of a DAG.
@@ -49,6 +54,9 @@ pub struct VersionRecord {
     /// (`start_date: 3 days ago`) are resolved from this instant.
     pub created_at: DateTime<Utc>,
     pub content: VersionContent,
+    /// The bundle version this DAG version was first pushed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_version: Option<u32>,
 }
 
 /// A DAG run, pinned to the version it was created with.
@@ -75,6 +83,12 @@ pub struct DagRunRecord {
     /// backfill's own `max_active_runs`, not the DAG's.
     #[serde(default)]
     pub backfill_id: Option<String>,
+    /// The bundle version whose code the run's tasks run (Airflow 3's
+    /// `DagRun.bundle_version`), fixed when the run is created: a run started
+    /// before a push finishes on the old code. `None` for DAGs without a bundle
+    /// version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_version: Option<u32>,
 }
 
 impl DagRunRecord {
@@ -358,4 +372,27 @@ pub enum Timer {
     },
     /// A run reached its `dagrun_timeout`.
     RunTimeout { dag_id: String, run_id: String },
+}
+
+/// A bundle: a versioned folder of DAG files and code, owned by a team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleRecord {
+    pub name: String,
+    pub team: Option<String>,
+    pub environment: Option<String>,
+    pub latest_version: u32,
+    pub latest_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One immutable version of a bundle, with the DAG versions its push made or kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleVersionRecord {
+    pub version: u32,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub content: kairos_dag::bundle_content::BundleContent,
+    /// DAG id → the DAG version the push made or found unchanged.
+    pub dags: BTreeMap<String, u32>,
 }

@@ -273,6 +273,9 @@ impl WorkerConfig {
     pub fn files_dir(&self) -> PathBuf {
         self.data_dir.join("files")
     }
+    pub fn bundles_dir(&self) -> PathBuf {
+        self.data_dir.join("bundles")
+    }
     pub fn attempts_dir(&self) -> PathBuf {
         self.data_dir.join("attempts")
     }

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod attempt_log;
+pub mod bundle;
 pub mod config;
 pub mod conn;
 pub mod context;

@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::certs::CertsArgs;
+use crate::commands::bundles::BundlesArgs;
 use crate::commands::cluster::ClusterArgs;
 use crate::commands::dags::DagsArgs;
 use crate::commands::dev::DevArgs;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Inspect and change the cluster's membership.
     #[command(subcommand_required = true)]
     Cluster(ClusterArgs),
+    /// Bundles: versioned folders of DAG files and code (`dags push FOLDER` makes one).
+    #[command(subcommand_required = true)]
+    Bundles(BundlesArgs),
     /// Pools: named slot limits for task instances.
     #[command(subcommand_required = true)]
     Pools(PoolsArgs),

@@ -49,6 +49,7 @@ pub fn dag_run(r: DagRunRecord) -> DagRun {
         conf: r.conf,
         triggered_by: r.triggered_by,
         backfill_id: r.backfill_id,
+        bundle_version: r.bundle_version,
     }
 }
 

@@ -8,6 +8,8 @@ mod actions;
 pub mod auth;
 mod backfills;
 mod body;
+mod bundle_push;
+mod bundles;
 pub mod cluster;
 mod convert;
 mod dags;
@@ -163,8 +165,15 @@ pub fn router(api: Api) -> axum::Router {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(push::push))
+                .routes(routes!(bundle_push::upload_files))
+                .routes(routes!(bundle_push::push_bundle))
                 .layer(Extension(BodyLimit(MAX_DAG_FILE_BODY))),
         )
+        .routes(routes!(bundle_push::missing_files))
+        .routes(routes!(bundles::list_bundles))
+        .routes(routes!(bundles::get_bundle))
+        .routes(routes!(bundles::list_bundle_versions))
+        .routes(routes!(bundles::get_bundle_version))
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))

@@ -160,6 +160,7 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, req: Request<'_>) -> 
             end_date: None,
             triggered_by: req.triggered_by.to_string(),
             backfill_id: Some(backfill_id.clone()),
+            bundle_version: dag.bundle_version,
         };
         insert_run(txn, sched, &run)?;
         created.push(run_id);

@@ -18,6 +18,7 @@ pub(super) fn put_version(
     sched: &Sched,
     content: &VersionContent,
     files: &FileContents,
+    bundle_version: Option<u32>,
 ) -> Handled {
     let dag_id = &content.dag.dag_id;
     check_id("DAG id", dag_id)?;
@@ -68,6 +69,14 @@ pub(super) fn put_version(
             ));
         }
         if dag.latest_hash == hash {
+            if bundle_version.is_some() && dag.bundle_version != bundle_version {
+                // The DAG file did not change but its bundle did: new runs run the
+                // new code.
+                let mut dag = dag.clone();
+                dag.bundle_version = bundle_version;
+                dag.updated_at = sched.stamp();
+                txn.put(Cf::Dags, keys::dag(dag_id), &dag);
+            }
             return Ok(Reply::from(Outcome::DagVersion {
                 dag_id: dag_id.clone(),
                 version: dag.latest_version,
@@ -105,6 +114,7 @@ pub(super) fn put_version(
             .map_or(sched.stamp(), |dag| dag.created_at),
         updated_at: sched.stamp(),
         last_automated: existing.as_ref().and_then(|dag| dag.last_automated),
+        bundle_version,
     };
     txn.put(Cf::Dags, keys::dag(dag_id), &record);
     txn.put(
@@ -116,6 +126,7 @@ pub(super) fn put_version(
             hash: hash.clone(),
             created_at: sched.stamp(),
             content: content.clone(),
+            bundle_version,
         },
     );
     Ok(Reply::from(Outcome::DagVersion {

@@ -14,6 +14,7 @@
 //! run lifecycle, timers) is `crate::engine`, settled once per accepted command.
 
 mod backfills;
+mod bundles;
 pub mod cluster_id;
 mod dags;
 mod outcome;
@@ -136,7 +137,11 @@ fn dispatch(
 ) -> Handled {
     match command {
         Command::PutDagVersion { content, files } => {
-            dags::put_version(txn, settings, sched, content, files)
+            dags::put_version(txn, settings, sched, content, files, None)
+        }
+        Command::PutFiles { contents } => bundles::put_files(txn, contents),
+        Command::PutBundleVersion { bundle, dags } => {
+            bundles::put_bundle_version(txn, settings, sched, bundle, dags)
         }
         Command::SetPaused { dag_id, is_paused } => {
             dags::set_paused(txn, sched, dag_id, *is_paused)

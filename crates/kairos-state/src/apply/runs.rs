@@ -58,7 +58,7 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, new: NewRun<'_>) -> H
         ));
     };
     let version = version.unwrap_or(dag.latest_version);
-    if txn.version_record(dag_id, version)?.is_none() {
+    let Some(pinned) = txn.version_record(dag_id, version)? else {
         return Err(refused(
             RejectionKind::NotFound,
             format!(
@@ -66,7 +66,14 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, new: NewRun<'_>) -> H
                 dag.latest_version
             ),
         ));
-    }
+    };
+    // The newest version runs the bundle's newest code; an older one, the code it
+    // was pushed with.
+    let bundle_version = if version == dag.latest_version {
+        dag.bundle_version
+    } else {
+        pinned.bundle_version
+    };
     if txn.get_raw(Cf::Runs, &keys::run(dag_id, run_id))?.is_some() {
         return Err(refused(
             RejectionKind::AlreadyExists,
@@ -99,6 +106,7 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, new: NewRun<'_>) -> H
         end_date: None,
         triggered_by: triggered_by.clone(),
         backfill_id: None,
+        bundle_version,
     };
     let task_instances = insert_run(txn, sched, &run)?;
     if run_type == RunType::Scheduled {

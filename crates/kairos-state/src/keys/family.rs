@@ -32,10 +32,14 @@ pub enum Cf {
     /// backfills sat in `indexes` under `Fbackfill/`; opening a store moves them,
     /// see `crate::migrate`.)
     Backfills,
+    /// bundle name → [`crate::records::BundleRecord`].
+    Bundles,
+    /// `bundle \0 version(u32 BE)` → [`crate::records::BundleVersionRecord`].
+    BundleVersions,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 12] = [
         Cf::Dags,
         Cf::Versions,
         Cf::Files,
@@ -46,6 +50,8 @@ impl Cf {
         Cf::Meta,
         Cf::Index,
         Cf::Backfills,
+        Cf::Bundles,
+        Cf::BundleVersions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +66,8 @@ impl Cf {
             Cf::Meta => "meta",
             Cf::Index => "indexes",
             Cf::Backfills => "backfills",
+            Cf::Bundles => "bundles",
+            Cf::BundleVersions => "bundle_versions",
         }
     }
 
@@ -76,6 +84,8 @@ impl Cf {
             Cf::Meta => 8,
             Cf::Index => 9,
             Cf::Backfills => 10,
+            Cf::Bundles => 11,
+            Cf::BundleVersions => 12,
         }
     }
 

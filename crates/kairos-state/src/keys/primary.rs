@@ -100,3 +100,16 @@ mod tests {
         assert!(!version("ab", 1).starts_with(&dag_prefix("a")));
     }
 }
+
+pub fn bundle(name: &str) -> Vec<u8> {
+    name.as_bytes().to_vec()
+}
+
+pub fn bundle_version(name: &str, version: u32) -> Vec<u8> {
+    join(&[name.as_bytes(), &version.to_be_bytes()])
+}
+
+/// The prefix of every version of one bundle.
+pub fn bundle_prefix(name: &str) -> Vec<u8> {
+    prefix(&[name.as_bytes()])
+}

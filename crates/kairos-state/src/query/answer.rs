@@ -69,6 +69,15 @@ impl Store {
             Query::Digest => to_json(&self.digest()?),
             Query::AppliedIndex => to_json(&self.applied_index()?),
             Query::Explain { ti } => to_json(&self.explain(ti)?),
+            Query::Bundles { after, limit } => to_json(&self.bundles(after.as_deref(), *limit)?),
+            Query::Bundle { name } => to_json(&self.bundle(name)?),
+            Query::BundleVersions { name, after, limit } => {
+                to_json(&self.bundle_versions(name, *after, *limit)?)
+            }
+            Query::BundleVersion { name, version } => {
+                to_json(&self.bundle_version(name, *version)?)
+            }
+            Query::MissingFiles { hashes } => to_json(&self.missing_files(hashes)?),
         }
     }
 }

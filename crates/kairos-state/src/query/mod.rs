@@ -7,10 +7,11 @@
 
 mod admin;
 mod answer;
+mod bundles;
 mod dags;
 mod filtered;
 mod runs;
 mod task_instances;
 mod wire;
 
-pub use wire::{DEFAULT_PAGE, DagFilter, MAX_PAGE, Query, QueueDepths, RunOrder, VersionSummary};
+pub use wire::{BundleVersionSummary, DEFAULT_PAGE, DagFilter, MAX_PAGE, Query, QueueDepths, RunOrder, VersionSummary};

@@ -42,6 +42,19 @@ pub struct VersionSummary {
     pub tasks: usize,
 }
 
+/// A bundle version without its file list: what a version list shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleVersionSummary {
+    pub bundle: String,
+    pub version: u32,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    /// How many files it holds.
+    pub files: usize,
+    /// DAG id → the DAG version its push made or kept.
+    pub dags: BTreeMap<String, u32>,
+}
+
 /// Task instances waiting, for metrics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueueDepths {
@@ -175,5 +188,32 @@ pub enum Query {
     /// What holds a task instance back (see `schedule::explain`).
     Explain {
         ti: TaskInstanceKey,
+    },
+    /// Bundles in name order, `limit` after `after`.
+    Bundles {
+        #[serde(default)]
+        after: Option<String>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    Bundle {
+        name: String,
+    },
+    /// A bundle's versions, oldest first, without their files.
+    BundleVersions {
+        name: String,
+        #[serde(default)]
+        after: Option<u32>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// One bundle version with its files (`null` when there is none).
+    BundleVersion {
+        name: String,
+        version: u32,
+    },
+    /// Which of these file hashes the cluster has no content for.
+    MissingFiles {
+        hashes: Vec<String>,
     },
 }

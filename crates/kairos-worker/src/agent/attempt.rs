@@ -102,6 +102,25 @@ async fn run_attempt(
             record(agent, assignment, &ti, "start", None, None);
             // `params` and `conf` values under secret-looking names.
             secrets.add_named_in(&attempt.python_context());
+            let bundle_root = match assignment.bundle_version {
+                0 => Ok(None),
+                version => agent
+                    .bundles
+                    .root(
+                        &agent.conn,
+                        &attempt.by(&agent.config.worker_id),
+                        &attempt.dag.bundle,
+                        version,
+                    )
+                    .await
+                    .map(Some),
+            };
+            match bundle_root {
+                Err(e) => Report::failed(format!(
+                    "the code of bundle `{}` version {} is not available on this worker: {e}",
+                    attempt.dag.bundle, assignment.bundle_version
+                )),
+                Ok(bundle_root) => {
             let ctx = Ctx {
                 attempt: &attempt,
                 conn: agent.conn.clone(),
@@ -115,8 +134,11 @@ async fn run_attempt(
                 stage: scratch.stage.clone(),
                 secrets: secrets.clone(),
                 run_as: agent.config.run_as.clone(),
+                bundle_root,
             };
             operators::run(&ctx).await
+                }
+            }
         }
     };
     // The reason travels to the cluster: masked as the log is.

@@ -22,6 +22,8 @@ pub(super) struct Agent {
     /// Attempts' working directories, reused.
     pub(super) scratch: Scratch,
     pub(super) files: FileCache,
+    /// Bundle versions laid out as folders.
+    pub(super) bundles: crate::bundle::Bundles,
     pub(super) log_url: String,
     pub(super) registered: AtomicBool,
     pub(super) heartbeat_ms: AtomicU64,

@@ -33,6 +33,8 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     }
     let spool = Spool::open(&config.spool_dir()).map_err(|e| setup("the spool directory", e))?;
     let files = FileCache::open(&config.files_dir()).map_err(|e| setup("the file cache", e))?;
+    let bundles = crate::bundle::Bundles::open(&config.bundles_dir())
+        .map_err(|e| setup("the bundle cache", e))?;
     // Process groups left by an earlier life of this worker (killed with -9) are
     // stopped before anything runs: the cluster may hand those attempts back.
     // A directory that cannot be read is a setup error: its groups would go on
@@ -101,6 +103,7 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         spool,
         scratch,
         files,
+        bundles,
         log_url,
         registered: AtomicBool::new(false),
         heartbeat_ms: AtomicU64::new(3000),

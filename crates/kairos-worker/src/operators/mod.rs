@@ -93,6 +93,9 @@ pub struct Ctx<'a> {
     pub secrets: Arc<Secrets>,
     /// The user its processes run as (`--run-as`).
     pub run_as: Option<RunAs>,
+    /// The materialized bundle version's root directory (on the Python import
+    /// path); `None` for DAGs pushed without a bundle.
+    pub bundle_root: Option<PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -143,13 +146,17 @@ impl Ctx<'_> {
         }
     }
 
-    /// The attempt's own variables: `AIRFLOW_CTX_*`, `KAIROS_*`, `KAIROS_XCOM_FILE`.
+    /// The attempt's own variables: `AIRFLOW_CTX_*`, `KAIROS_*`, `KAIROS_XCOM_FILE`,
+    /// and `KAIROS_BUNDLE_ROOT` (the bundle version's folder) for DAGs of a bundle.
     pub fn attempt_env(&self) -> Vec<(String, String)> {
         let mut env = self.attempt.env_vars();
         env.push((
             "KAIROS_XCOM_FILE".into(),
             self.xcom_file.display().to_string(),
         ));
+        if let Some(root) = &self.bundle_root {
+            env.push(("KAIROS_BUNDLE_ROOT".into(), root.display().to_string()));
+        }
         env
     }
 

@@ -10,12 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use kairos_client::Client;
-use kairos_dag::load::LoadOptions;
 use kairos_server::config::{ConfigLayer, ServerConfig};
 use kairos_worker::{WorkerConfig, WorkerLayer};
 
 use super::connect::fail;
-use super::dags::upload::{dag_files, describe_push, prepare};
+use super::dags::bundle::{describe_bundle_push, read_bundle};
 
 #[derive(Args, Debug)]
 pub struct DevArgs {
@@ -153,7 +152,6 @@ async fn watch(http: String, dir: PathBuf) {
         eprintln!("kairos dev: the API did not come up; DAGs are not watched");
         return;
     }
-    let opts = LoadOptions::default();
     // The folder's files (DAG files and the scripts and callables they reference)
     // by modification time. A change is pushed once the folder has been still for a
     // second (so a file caught mid-write is not pushed), and counts as handled only
@@ -168,31 +166,29 @@ async fn watch(http: String, dir: PathBuf) {
         if !still || now == handled {
             continue;
         }
+        // The folder is one bundle: pushed whole, a new version when anything
+        // in it changed.
         let mut all_done = true;
-        for path in dag_files(std::slice::from_ref(&dir)) {
-            match prepare(&path, &opts) {
-                Err(problems) => {
-                    eprintln!("kairos dev: {} is not valid:\n{problems}", path.display())
+        match read_bundle(&dir, None) {
+            Err(problems) => eprintln!("kairos dev: {} is not valid:\n{problems}", dir.display()),
+            Ok(bundle) => match bundle.push(&api).await {
+                Ok(pushed) => {
+                    for line in describe_bundle_push(&pushed) {
+                        if !line.contains("unchanged") {
+                            println!("kairos dev: pushed {line}");
+                        }
+                    }
+                    for dag in pushed.answer.dags.iter().filter(|d| d.created) {
+                        if let Err(e) = api.set_paused(&dag.dag_id, false).await {
+                            eprintln!("kairos dev: {} stays paused: {e}", dag.dag_id);
+                        }
+                    }
                 }
-                Ok(upload) => match upload.push(&api, None).await {
-                    Ok(answer) => {
-                        for line in describe_push(&answer) {
-                            if !line.contains("unchanged") {
-                                println!("kairos dev: pushed {line}");
-                            }
-                        }
-                        for dag in answer.dags.iter().filter(|d| d.created) {
-                            if let Err(e) = api.set_paused(&dag.dag_id, false).await {
-                                eprintln!("kairos dev: {} stays paused: {e}", dag.dag_id);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        all_done = false;
-                        eprintln!("kairos dev: {e} (retrying)");
-                    }
-                },
-            }
+                Err(e) => {
+                    all_done = false;
+                    eprintln!("kairos dev: {e} (retrying)");
+                }
+            },
         }
         if all_done {
             handled = now;
@@ -200,7 +196,7 @@ async fn watch(http: String, dir: PathBuf) {
     }
 }
 
-/// Every file under `dir` (two levels deep) with its modification time.
+/// Every file under `dir` (six levels deep) with its modification time.
 fn snapshot(dir: &std::path::Path) -> BTreeMap<PathBuf, SystemTime> {
     let mut out = BTreeMap::new();
     let mut folders = vec![(dir.to_path_buf(), 0)];
@@ -209,7 +205,7 @@ fn snapshot(dir: &std::path::Path) -> BTreeMap<PathBuf, SystemTime> {
             let path = entry.path();
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
-                if depth < 2 {
+                if depth < 6 {
                     folders.push((path, depth + 1));
                 }
             } else if let Ok(modified) = meta.modified() {

@@ -11,6 +11,7 @@ pub(crate) mod connect;
 pub mod dags;
 pub mod dev;
 pub(crate) mod output;
+pub mod bundles;
 pub mod pools;
 pub mod runs;
 pub mod serve;

@@ -62,6 +62,7 @@ impl Assignments {
                 }
                 None => String::new(),
             },
+            bundle_version: run.bundle_version.unwrap_or(0),
         }))
     }
 

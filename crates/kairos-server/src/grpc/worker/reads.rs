@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use kairos_proto::v1::{
-    FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, PullXComReply,
+    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, PullXComReply,
     PullXComRequest, RunStateReply, RunStateRequest,
 };
 use kairos_state::records::XComRecord;
@@ -164,20 +164,21 @@ pub(super) fn fetch_files(
         let Some(run) = store.run(&by.dag_id, &by.run_id)? else {
             return Ok(HashSet::new());
         };
-        Ok(store
-            .version_record(&by.dag_id, run.version)?
-            .map(|v| {
-                v.content
-                    .files
-                    .values()
-                    .cloned()
-                    .collect::<HashSet<String>>()
-            })
-            .unwrap_or_default())
+        let Some(version) = store.version_record(&by.dag_id, run.version)? else {
+            return Ok(HashSet::new());
+        };
+        let mut files: HashSet<String> = version.content.files.values().cloned().collect();
+        // And the files of the bundle version the run runs.
+        if let Some(bundle_version) = run.bundle_version {
+            if let Some(bundle) = store.bundle_version(&version.content.dag.bundle, bundle_version)? {
+                files.extend(bundle.content.files.into_values());
+            }
+        }
+        Ok(files)
     })?;
     if let Some(other) = r.hashes.iter().find(|h| !version_files.contains(*h)) {
         return Err(Status::permission_denied(format!(
-            "file {other} is not a file of the version task instance {by} runs"
+            "file {other} is not a file of the version (or bundle version) task instance {by} runs"
         )));
     }
     let mut files = std::collections::HashMap::new();
@@ -187,4 +188,37 @@ pub(super) fn fetch_files(
         }
     }
     Ok(FetchFilesReply { files })
+}
+
+/// The file list of the bundle version the caller's attempt runs.
+pub(super) fn fetch_bundle(
+    node: &Node,
+    proven: &Option<String>,
+    r: FetchBundleRequest,
+) -> Result<FetchBundleReply, Status> {
+    let (by, _) = held(node, proven, r.by)?;
+    let found = node.read_now(|store| {
+        let Some(run) = store.run(&by.dag_id, &by.run_id)? else {
+            return Ok(None);
+        };
+        let (Some(bundle_version), Some(dag)) = (run.bundle_version, store.dag(&by.dag_id)?) else {
+            return Ok(None);
+        };
+        store.bundle_version(&dag.bundle, bundle_version)
+    })?;
+    let Some(record) = found else {
+        return Err(Status::not_found(format!(
+            "the run of task instance {by} runs no bundle version"
+        )));
+    };
+    let c = record.content;
+    Ok(FetchBundleReply {
+        bundle: c.name,
+        version: record.version,
+        files: c.files.into_iter().collect(),
+        binary: c.binary.into_iter().collect(),
+        requirements: c.requirements.unwrap_or_default(),
+        wheels: c.wheels.unwrap_or_default(),
+        environment: c.environment.unwrap_or_default(),
+    })
 }

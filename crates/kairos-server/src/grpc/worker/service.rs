@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
-    FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, HeartbeatReply,
+    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, HeartbeatReply,
     HeartbeatRequest, PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest,
     RegisterReply, RegisterRequest, ReportFinishedRequest, ReportReply, ReportStartedRequest,
     RunStateReply, RunStateRequest, TriggerRunReply, TriggerRunRequest,
@@ -156,6 +156,18 @@ impl Worker for WorkerService {
         request: Request<RunStateRequest>,
     ) -> Result<Response<RunStateReply>, Status> {
         reads::run_state(
+            &self.leader.node,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .map(Response::new)
+    }
+
+    async fn fetch_bundle(
+        &self,
+        request: Request<FetchBundleRequest>,
+    ) -> Result<Response<FetchBundleReply>, Status> {
+        reads::fetch_bundle(
             &self.leader.node,
             &proven_worker(&request)?,
             request.into_inner(),

@@ -17,6 +17,7 @@ use trigger::TriggerArgs;
 use validate::ValidateArgs;
 
 pub mod backfill;
+pub(crate) mod bundle;
 pub mod diff;
 pub mod list;
 pub mod pause;

@@ -1,5 +1,7 @@
-//! `kairos dags push PATHS`: validate DAG files locally, then upload each with the
-//! files it references; an unchanged DAG makes no new version.
+//! `kairos dags push PATHS`: a folder is pushed as a bundle (every file in it, one
+//! bundle version, see docs/bundles.md); a single DAG file is uploaded with the
+//! files it references. Everything is validated locally first, and an unchanged
+//! DAG makes no new version.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,16 +9,17 @@ use std::process::ExitCode;
 use clap::Args;
 use kairos_dag::load::LoadOptions;
 
-use super::upload::{dag_files, describe_push, prepare};
+use super::bundle::{describe_bundle_push, read_bundle};
+use super::upload::{describe_push, prepare};
 use crate::commands::connect::{Remote, fail, with_api};
 use crate::commands::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct PushArgs {
-    /// DAG files, or folders searched for *.yml and *.yaml.
+    /// Bundle folders (with an optional kairos-bundle.toml), or DAG files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The bundle the DAGs belong to.
+    /// The bundle the DAGs belong to (a folder's kairos-bundle.toml may name it).
     #[arg(long)]
     pub bundle: Option<String>,
     #[command(flatten)]
@@ -32,9 +35,23 @@ pub fn push(args: &PushArgs) -> ExitCode {
         team: None,
     };
     // Validate everything locally first: nothing is uploaded if any file is broken.
+    let mut bundles = Vec::new();
     let mut uploads = Vec::new();
-    for path in dag_files(&args.paths) {
-        match prepare(&path, &opts) {
+    for path in &args.paths {
+        if path.is_dir() {
+            match read_bundle(path, args.bundle.as_deref()) {
+                Ok(bundle) => bundles.push(bundle),
+                Err(problems) => {
+                    eprintln!("{problems}");
+                    return fail(format!(
+                        "bundle {} is not valid; nothing was pushed",
+                        path.display()
+                    ));
+                }
+            }
+            continue;
+        }
+        match prepare(path, &opts) {
             Ok(upload) => uploads.push(upload),
             Err(problems) => {
                 eprintln!("{problems}");
@@ -49,6 +66,15 @@ pub fn push(args: &PushArgs) -> ExitCode {
     let bundle = args.bundle.clone();
     with_api(&args.remote, |api| async move {
         let mut all = Vec::new();
+        for local in &bundles {
+            let pushed = local.push(&api).await?;
+            if output == Output::Text {
+                for line in describe_bundle_push(&pushed) {
+                    println!("{line}");
+                }
+            }
+            all.push(serde_json::to_value(&pushed.answer).map_err(|e| e.to_string())?);
+        }
         for (n, upload) in uploads.iter().enumerate() {
             let answer = upload.push(&api, bundle.as_deref()).await?;
             if output == Output::Text {
@@ -56,7 +82,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
                     println!("[{}/{}] {line}", n + 1, uploads.len());
                 }
             }
-            all.push(answer);
+            all.push(serde_json::to_value(&answer).map_err(|e| e.to_string())?);
         }
         if output == Output::Json {
             print_json(&all)?;
