@@ -115,6 +115,8 @@ async fn run_attempt(
                 stage: scratch.stage.clone(),
                 secrets: secrets.clone(),
                 run_as: agent.config.run_as.clone(),
+                // Filled by the bundle materialization (issue 17, item 1).
+                bundle_root: None,
             };
             operators::run(&ctx).await
         }
