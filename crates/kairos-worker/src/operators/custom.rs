@@ -65,6 +65,9 @@ pub async fn run(ctx: &Ctx<'_>, class: &str, args: &BTreeMap<String, Json>) -> R
         Ok(path) => path,
         Err(e) => return Report::failed(e),
     };
+    // Arguments under secret-looking names (`password: ...`) are masked in the
+    // log, as op_kwargs are.
+    ctx.secrets.add_named_in(&json!(args));
     let base = json!({
         "class": class,
         "task_id": ctx.attempt.ti.task_id,
