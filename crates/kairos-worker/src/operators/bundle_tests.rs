@@ -41,7 +41,8 @@ impl Harness {
             &bundle_root().join("dags/breakfast.yml"),
             &LoadOptions::default(),
         );
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        // Valid, without a warning: nothing of the dotted forms is imported here.
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         let version = &loaded.dags[0];
         let dag = version.dag.clone();
         let mut task = dag.task(task_id).expect("task").clone();
