@@ -204,6 +204,15 @@ impl Task {
         }
     }
 
+    /// The operator's name for people: Airflow's class name, or a custom
+    /// operator's class path.
+    pub fn operator_name(&self) -> String {
+        match self.plain_operator() {
+            Some(Operator::Custom { class, .. }) => class.clone(),
+            _ => self.operator_kind().class_name().to_string(),
+        }
+    }
+
     pub fn is_mapped(&self) -> bool {
         matches!(self.operator, TaskOperator::Mapped(_))
     }

@@ -107,6 +107,32 @@ impl Attempt {
         build_context(&self.dag, &self.task, &self.run, &ti, &sources)
     }
 
+    /// The `return_value` XComs of the task's direct upstream tasks, asked of the
+    /// cluster (`PullXCom`, as templates ask): for `ti.xcom_pull` inside Python
+    /// code. An upstream task that pushed none is absent. Call from a blocking
+    /// thread.
+    pub fn upstream_return_values(
+        &self,
+        conn: Arc<Conn>,
+        runtime: tokio::runtime::Handle,
+        by: AttemptRef,
+    ) -> Result<BTreeMap<String, Json>, String> {
+        let source = ClusterXComs {
+            conn,
+            runtime,
+            dag_id: self.ti.dag_id.clone(),
+            run_id: self.ti.run_id.clone(),
+            by,
+        };
+        let mut out = BTreeMap::new();
+        for task_id in &self.task.upstream {
+            if let Some(value) = source.pull(task_id, "return_value")? {
+                out.insert(task_id.clone(), value);
+            }
+        }
+        Ok(out)
+    }
+
     /// The plain-JSON part of the context, for Python callables (the runner turns
     /// the dates back into `datetime`s).
     pub fn python_context(&self) -> Json {

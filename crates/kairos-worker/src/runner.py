@@ -1,21 +1,36 @@
-"""Kairos's Python runner: calls one function from a DAG's Python file, the way
-Airflow's PythonOperator would, without Airflow installed.
+"""Kairos's Python runner: calls one function from a DAG's Python file or from a
+module of the DAG's bundle, the way Airflow's PythonOperator would, or runs a
+custom operator class; without Airflow installed (a small shim stands in for
+`airflow.exceptions` and `BaseOperator`), or with it when the environment has it.
 
 Usage: python runner.py SPEC.json
 
-SPEC names the file and function, the rendered op_args / op_kwargs /
-templates_dict, the template context (plain JSON; dates as ISO strings) and where
-to write the result. The function gets op_args positionally, op_kwargs by name,
-and, like Airflow, the context entries its signature asks for (all of them when
-it takes **kwargs). The return value is written as JSON to the result file.
-Exit codes: 0 done, 1 the function raised (or the file did not load), 98 the
-result is not JSON, 99 skipped (AirflowSkipException, ours or Airflow's).
+SPEC's `sys_path` (the bundle version's root) goes first on sys.path before
+anything is imported; the working directory is left as it is. SPEC's `mode`:
+
+- "call" (the default): `file` or `module` and `name` name the function; the
+  rendered op_args / op_kwargs / templates_dict, the template context (plain
+  JSON; dates as ISO strings). The function gets op_args positionally, op_kwargs
+  by name, and, like Airflow, the context entries its signature asks for (all of
+  them when it takes **kwargs).
+- "template_fields": `class` is imported and constructed with `args` (as
+  written, unrendered, as Airflow constructs it); the result is its
+  `template_fields` and the JSON value of each of those attributes, which the
+  worker renders with its own Jinja context.
+- "execute": `class` is constructed again with `args`, the rendered `rendered`
+  attributes are set on it, and `execute(context)` is called.
+
+The return value is written as JSON to the result file. Exit codes: 0 done, 1
+the function raised (or the file, module or class did not load), 98 the result
+is not JSON, 99 skipped (AirflowSkipException, ours or Airflow's).
 """
 
 import datetime
+import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import os
 import sys
 import traceback
@@ -34,8 +49,37 @@ class AirflowFailException(AirflowException):
     pass
 
 
+class BaseOperator:
+    """The part of Airflow's BaseOperator a custom operator may rely on when
+    Airflow is not installed: `task_id`, every other keyword argument kept as an
+    attribute, `template_fields` / `template_ext` (empty by default), `log`, and
+    `execute(context)` to override."""
+
+    template_fields = ()
+    template_ext = ()
+    template_fields_renderers = {}
+    ui_color = "#fff"
+    ui_fgcolor = "#000"
+
+    def __init__(self, task_id=None, **kwargs):
+        self.task_id = task_id
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        self.log = logging.getLogger(
+            "airflow.task.operators.%s.%s" % (type(self).__module__, type(self).__name__))
+
+    def execute(self, context):
+        raise NotImplementedError("%s does not define execute(context)" % type(self).__name__)
+
+    def __repr__(self):
+        return "<Task(%s): %s>" % (type(self).__name__, self.task_id)
+
+
 def install_airflow_shim():
-    """Lets `from airflow.exceptions import AirflowSkipException` work without Airflow.
+    """Lets `from airflow.exceptions import AirflowSkipException` and
+    `from airflow.models import BaseOperator` (also `airflow.sdk`,
+    `airflow.models.baseoperator`, `airflow.sdk.bases.operator`) work without
+    Airflow. With Airflow installed, Airflow's own modules are used.
 
     Returns the skip exception classes to honour: ours, and Airflow's when installed.
     """
@@ -44,26 +88,68 @@ def install_airflow_shim():
         return (AirflowSkipException, airflow.exceptions.AirflowSkipException)
     except ImportError:
         pass
-    airflow = types.ModuleType("airflow")
-    exceptions = types.ModuleType("airflow.exceptions")
+    modules = {}
+    for name in ("airflow", "airflow.exceptions", "airflow.models",
+                 "airflow.models.baseoperator", "airflow.sdk", "airflow.sdk.bases",
+                 "airflow.sdk.bases.operator", "airflow.utils", "airflow.utils.context"):
+        module = types.ModuleType(name)
+        module.__path__ = []
+        modules[name] = module
+    exceptions = modules["airflow.exceptions"]
     exceptions.AirflowException = AirflowException
     exceptions.AirflowSkipException = AirflowSkipException
     exceptions.AirflowFailException = AirflowFailException
-    airflow.exceptions = exceptions
-    sys.modules.setdefault("airflow", airflow)
-    sys.modules.setdefault("airflow.exceptions", exceptions)
+    for name in ("airflow.models", "airflow.models.baseoperator", "airflow.sdk",
+                 "airflow.sdk.bases.operator"):
+        modules[name].BaseOperator = BaseOperator
+    modules["airflow.utils.context"].Context = dict
+    modules["airflow.sdk"].Context = dict
+    for name, module in modules.items():
+        parent, _, child = name.rpartition(".")
+        if parent:
+            setattr(modules[parent], child, module)
+        sys.modules.setdefault(name, module)
     return (AirflowSkipException,)
 
 
 class TaskInstance:
-    """The `ti` a callable sees: ids, and xcom_push into $KAIROS_XCOM_FILE."""
+    """The `ti` a callable sees: ids, xcom_push into $KAIROS_XCOM_FILE, and
+    xcom_pull of the `return_value` of the task's direct upstream tasks (the
+    worker fetched them before the call)."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, upstream, xcoms):
         self.dag_id = ctx.get("dag_id")
         self.task_id = ctx.get("task_id")
         self.run_id = ctx.get("run_id")
         self.try_number = ctx.get("try_number")
         self.map_index = ctx.get("map_index")
+        self._upstream = list(upstream or [])
+        self._xcoms = dict(xcoms or {})
+
+    def xcom_pull(self, task_ids=None, key="return_value", **kwargs):
+        """The `return_value` of direct upstream tasks: one value for a task id,
+        a list for a list of them; None for an upstream task that pushed none."""
+        unsupported = sorted(k for k, v in kwargs.items()
+                             if v is not None and k not in ("include_prior_dates", "map_indexes"))
+        if key != "return_value" or task_ids is None or unsupported or kwargs.get("include_prior_dates"):
+            raise RuntimeError(
+                "Kairos's ti.xcom_pull inside Python code reads only the `return_value` of "
+                "the task's direct upstream tasks (%s): xcom_pull(task_ids=..., key=%r%s) "
+                "is not supported; pull other XComs with a template in op_kwargs, e.g. "
+                "\"{{ ti.xcom_pull(task_ids='t', key='k') }}\""
+                % (", ".join(self._upstream) or "none",
+                   key, "".join(", %s=..." % k for k in unsupported)))
+        one = isinstance(task_ids, str)
+        ids = [task_ids] if one else list(task_ids)
+        for task_id in ids:
+            if task_id not in self._upstream:
+                raise RuntimeError(
+                    "ti.xcom_pull(task_ids=%r): `%s` is not a direct upstream task of `%s`; "
+                    "inside Python code Kairos can pull only the return_value of direct "
+                    "upstream tasks (%s)" % (task_ids, task_id, self.task_id,
+                                             ", ".join(self._upstream) or "none"))
+        values = [self._xcoms.get(task_id) for task_id in ids]
+        return values[0] if one else values
 
     def xcom_push(self, key, value):
         path = os.environ.get("KAIROS_XCOM_FILE")
@@ -91,24 +177,144 @@ def context_of(spec):
         data_interval_start=ctx.get("data_interval_start"),
         data_interval_end=ctx.get("data_interval_end"),
     )
-    ti = TaskInstance(ctx)
+    ti = TaskInstance(ctx, spec.get("xcom_upstream"), spec.get("xcoms"))
     ctx["ti"] = ti
     ctx["task_instance"] = ti
     ctx["templates_dict"] = spec.get("templates_dict")
     return ctx
 
 
-def load(path, name):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    module_name = os.path.splitext(os.path.basename(path))[0]
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[module_name] = module
-    loader_spec.loader.exec_module(module)
+def import_module(module_name, what):
+    """Imports a module from sys.path; an ImportError says which module, where
+    Python looked and why."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as e:
+        print("kairos: cannot import module `%s` (for %s): %s: %s\n"
+              "kairos: sys.path was: %s" % (
+                  module_name, what, type(e).__name__, e, json.dumps(sys.path)),
+              file=sys.stderr, flush=True)
+        raise
+
+
+def load(spec):
+    name = spec["name"]
+    if spec.get("module"):
+        module = import_module(spec["module"], "%s.%s" % (spec["module"], name))
+        where = "module `%s`" % spec["module"]
+    else:
+        path = spec["file"]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        module_name = os.path.splitext(os.path.basename(path))[0]
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        loader_spec.loader.exec_module(module)
+        where = path
     fn = getattr(module, name, None)
     if fn is None or not callable(fn):
-        raise AttributeError("%s defines no function `%s`" % (path, name))
+        raise AttributeError("%s defines no function `%s`" % (where, name))
     return fn
+
+
+def load_class(path):
+    module_name, _, class_name = path.rpartition(".")
+    module = import_module(module_name, path)
+    cls = getattr(module, class_name, None)
+    if cls is None or not isinstance(cls, type):
+        raise AttributeError("module `%s` defines no class `%s`" % (module_name, class_name))
+    return cls
+
+
+# BaseOperator settings a custom operator's constructor gets, when it takes them.
+BASE_KWARGS = ("owner", "retries", "queue", "pool", "do_xcom_push", "params")
+
+
+def construct(spec):
+    """The custom operator, built as Airflow builds it: task_id, the task's
+    arguments as written, and the BaseOperator settings its constructor takes."""
+    cls = load_class(spec["class"])
+    kwargs = dict(spec.get("args") or {})
+    params = inspect.signature(cls.__init__).parameters.values()
+    takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params)
+    names = {p.name for p in params}
+    for key, value in (spec.get("base_kwargs") or {}).items():
+        if key not in kwargs and (takes_any or key in names):
+            kwargs[key] = value
+    return cls(task_id=spec.get("task_id"), **kwargs)
+
+
+def template_fields_of(op):
+    fields = getattr(op, "template_fields", ()) or ()
+    if isinstance(fields, str):
+        fields = (fields,)
+    return [str(f) for f in fields]
+
+
+def describe_template_fields(spec):
+    """Mode "template_fields": the fields and their JSON values after __init__."""
+    op = construct(spec)
+    fields = template_fields_of(op)
+    values, skipped = {}, []
+    for field in fields:
+        if not hasattr(op, field):
+            skipped.append(field)
+            continue
+        value = getattr(op, field)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            skipped.append(field)
+            continue
+        values[field] = value
+    if skipped:
+        print("kairos: template fields not rendered (no attribute, or not JSON): %s"
+              % ", ".join(skipped), flush=True)
+    ext = getattr(op, "template_ext", ()) or ()
+    if ext:
+        print("kairos: template_ext %s: files named in template fields are not read "
+              "and rendered (Kairos renders the field's text only)" % (list(ext),), flush=True)
+    with open(spec["result"], "w", encoding="utf-8") as f:
+        json.dump({"template_fields": fields, "values": values}, f)
+    return 0
+
+
+def custom_context(spec, op):
+    ctx = context_of(spec)
+    ctx["task"] = op
+    ctx["dag"] = types.SimpleNamespace(dag_id=ctx.get("dag_id"))
+    return ctx
+
+
+def write_result(spec, result):
+    try:
+        encoded = json.dumps({"return_value": result}, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        print("kairos: the return value is not JSON-serializable: %s" % e, file=sys.stderr)
+        return 98
+    with open(spec["result"], "w", encoding="utf-8") as f:
+        f.write(encoded)
+    if spec.get("show_return_value", True):
+        print("kairos: returned %s" % encoded[len('{"return_value": '):-1][:1000], flush=True)
+    return 0
+
+
+def execute(spec, skips):
+    """Mode "execute": construct, set the rendered template fields, execute."""
+    op = construct(spec)
+    for field, value in (spec.get("rendered") or {}).items():
+        setattr(op, field, value)
+    ctx = custom_context(spec, op)
+    print("kairos: executing %s (task %s)" % (spec["class"], spec.get("task_id")), flush=True)
+    try:
+        result = op.execute(ctx)
+    except skips as e:
+        print("kairos: skipped: %s" % e, flush=True)
+        return 99
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return write_result(spec, result)
 
 
 def arguments(fn, op_args, op_kwargs, ctx):
@@ -131,12 +337,10 @@ def arguments(fn, op_args, op_kwargs, ctx):
     }
 
 
-def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
-        spec = json.load(f)
-    skips = install_airflow_shim()
+def call(spec, skips):
+    """Mode "call": a PythonOperator's callable."""
     ctx = context_of(spec)
-    fn = load(spec["file"], spec["name"])
+    fn = load(spec)
     op_args = spec.get("op_args") or []
     kwargs = arguments(fn, op_args, spec.get("op_kwargs") or {}, ctx)
     print("kairos: calling %s(%s)" % (spec["name"], ", ".join(
@@ -149,16 +353,35 @@ def main():
     except Exception:
         traceback.print_exc()
         return 1
+    return write_result(spec, result)
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        spec = json.load(f)
+    # Compiled modules are read and written only beside this call's copy of the
+    # runner (fresh for each call), never in the bundle's __pycache__ folders:
+    # a .pyc a task planted there would otherwise run in a later task.
+    sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pycache")
+    # The bundle's root first: its packages win over anything installed.
+    for path in reversed(spec.get("sys_path") or []):
+        sys.path.insert(0, path)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="[%(asctime)s] {%(name)s} %(levelname)s - %(message)s")
+    skips = install_airflow_shim()
+    mode = spec.get("mode", "call")
     try:
-        encoded = json.dumps({"return_value": result}, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        print("kairos: the return value is not JSON-serializable: %s" % e, file=sys.stderr)
-        return 98
-    with open(spec["result"], "w", encoding="utf-8") as f:
-        f.write(encoded)
-    if spec.get("show_return_value", True):
-        print("kairos: returned %s" % encoded[len('{"return_value": '):-1][:1000], flush=True)
-    return 0
+        if mode == "template_fields":
+            return describe_template_fields(spec)
+        if mode == "execute":
+            return execute(spec, skips)
+        return call(spec, skips)
+    except skips as e:
+        print("kairos: skipped: %s" % e, flush=True)
+        return 99
+    except Exception:
+        traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

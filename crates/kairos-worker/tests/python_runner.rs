@@ -87,3 +87,203 @@ fn skips_and_bad_results_have_their_own_exit_codes() {
     let (code, _) = call(dir.path(), "no_such_function", json!([]), json!({}));
     assert_eq!(code, 1);
 }
+
+/// The bundle fixture: its root goes first on the runner's `sys.path`.
+fn bundle_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bakery_bundle")
+}
+
+/// Runs the runner on `spec` (with `result` and the bundle's `sys_path` added)
+/// in an empty working directory; returns (exit code, result, output).
+fn run_spec(dir: &Path, mut spec: Value) -> (i32, Option<Value>, String) {
+    std::fs::write(dir.join("runner.py"), RUNNER).unwrap();
+    let result = dir.join("result.json");
+    let _ = std::fs::remove_file(&result);
+    let _ = std::fs::remove_file(dir.join("xcom.jsonl"));
+    spec["result"] = json!(result);
+    if spec.get("sys_path").is_none() {
+        spec["sys_path"] = json!([bundle_root()]);
+    }
+    if spec.get("context").is_none() {
+        spec["context"] = json!({"dag_id": "breakfast", "task_id": "t", "run_id": "r1",
+            "ds": "2026-01-02", "ds_nodash": "20260102",
+            "logical_date": "2026-01-02T00:00:00+00:00", "run_conf": {"n": 5},
+            "params": {"kind": "rye"}});
+    }
+    std::fs::write(dir.join("call.json"), spec.to_string()).unwrap();
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = Command::new("python3")
+        .arg(dir.join("runner.py"))
+        .arg(dir.join("call.json"))
+        .current_dir(&work)
+        .env_remove("PYTHONPATH")
+        .env("KAIROS_XCOM_FILE", dir.join("xcom.jsonl"))
+        .output()
+        .expect("python3 runs");
+    let value = std::fs::read_to_string(&result)
+        .ok()
+        .map(|t| serde_json::from_str::<Value>(&t).unwrap());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), value, text)
+}
+
+#[test]
+fn dotted_callables_are_imported_from_the_bundle_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, value, out) = run_spec(
+        dir.path(),
+        json!({"module": "bakery.numbers", "name": "count_to", "op_args": [], "op_kwargs": {"n": 3}}),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value.unwrap()["return_value"], json!([1, 2, 3]));
+    // A callable file (staged apart from the bundle) imports the bundle's modules.
+    let staged = dir.path().join("callables.py");
+    std::fs::copy(bundle_root().join("dags/callables.py"), &staged).unwrap();
+    let (code, value, out) = run_spec(
+        dir.path(),
+        json!({"file": staged, "name": "weigh_rye", "op_args": [2], "op_kwargs": {}}),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value.unwrap()["return_value"], json!(1500));
+}
+
+#[test]
+fn a_module_that_does_not_import_says_which_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, value, out) = run_spec(
+        dir.path(),
+        json!({"module": "bakery.no_such_module", "name": "f", "op_args": [], "op_kwargs": {}}),
+    );
+    assert_eq!((code, value), (1, None));
+    assert!(
+        out.contains("cannot import module `bakery.no_such_module`")
+            && out.contains("ModuleNotFoundError")
+            && out.contains("sys.path was: [")
+            && out.contains("bakery_bundle"),
+        "{out}"
+    );
+    // Without the bundle on the path, the package itself is not found.
+    let (code, _, out) = run_spec(
+        dir.path(),
+        json!({"module": "bakery.numbers", "name": "count_to", "op_args": [], "op_kwargs": {"n": 1}, "sys_path": []}),
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("No module named 'bakery'"), "{out}");
+}
+
+#[test]
+fn xcom_pull_reads_direct_upstream_return_values_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |name: &str| {
+        json!({"module": "bakery.numbers", "name": name, "op_args": [],
+               "op_kwargs": {"upstream": ["a", "b", "silent"]},
+               "xcom_upstream": ["a", "b", "silent"], "xcoms": {"a": 1, "b": 2}})
+    };
+    // An upstream task that pushed nothing gives None (sum would fail): pull two.
+    let mut two = spec("sum_upstream");
+    two["op_kwargs"]["upstream"] = json!(["a", "b"]);
+    let (code, value, out) = run_spec(dir.path(), two);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value.unwrap()["return_value"], json!(3));
+    let (code, _, out) = run_spec(dir.path(), spec("pull_other_key"));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "reads only the `return_value` of the task's direct upstream tasks (a, b, silent)"
+        ),
+        "{out}"
+    );
+    let mut stranger = spec("sum_upstream");
+    stranger["op_kwargs"]["upstream"] = json!(["z"]);
+    let (code, _, out) = run_spec(dir.path(), stranger);
+    assert_eq!(code, 1);
+    assert!(out.contains("`z` is not a direct upstream task"), "{out}");
+}
+
+fn operator_spec(mode: &str, class: &str, args: Value) -> Value {
+    json!({"mode": mode, "class": format!("bakery.operators.breakfast.{class}"),
+           "task_id": "bread", "args": args,
+           "base_kwargs": {"owner": "bakers", "retries": 1, "params": {"kind": "rye"}},
+           "xcom_upstream": ["numbers"], "xcoms": {"numbers": [1, 2, 3]}})
+}
+
+#[test]
+fn custom_operators_answer_their_template_fields_then_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = json!({"bread_type": "{{ params.kind }}", "loaves": 2,
+                      "note": "baked on {{ ds }}", "options": {"crust": ["{{ ds_nodash }}"]}});
+    let (code, value, out) = run_spec(
+        dir.path(),
+        operator_spec("template_fields", "MakeBreadOperator", args.clone()),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        value.unwrap(),
+        json!({"template_fields": ["bread_type", "note", "options"],
+               "values": {"bread_type": "{{ params.kind }}", "note": "baked on {{ ds }}",
+                          "options": {"crust": ["{{ ds_nodash }}"]}}})
+    );
+    // A single string is one field, as Airflow reads it.
+    let (code, value, out) = run_spec(
+        dir.path(),
+        operator_spec(
+            "template_fields",
+            "ServeCoffeeOperator",
+            json!({"cups": "{{ 1 }}"}),
+        ),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value.unwrap()["template_fields"], json!(["cups"]));
+
+    let mut spec = operator_spec("execute", "MakeBreadOperator", args);
+    spec["rendered"] = json!({"bread_type": "rye", "note": "baked on 2026-01-02",
+                              "options": {"crust": ["20260102"]}});
+    let (code, value, out) = run_spec(dir.path(), spec);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        value.unwrap()["return_value"],
+        json!({"bread": "rye", "note": "baked on 2026-01-02", "options": {"crust": ["20260102"]},
+               "task": "bread", "dag": "breakfast", "run_id": "r1", "conf": {"n": 5},
+               "year": 2026, "ds_nodash": "20260102", "owner": "bakers"})
+    );
+    assert!(
+        out.contains("baking 2 x rye for 2026-01-02"),
+        "the operator's log: {out}"
+    );
+    let pushed = std::fs::read_to_string(dir.path().join("xcom.jsonl")).unwrap();
+    assert_eq!(pushed.trim(), r#"{"key": "grams", "value": 1500}"#);
+}
+
+#[test]
+fn custom_operators_skip_fail_and_refuse_what_is_not_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, value, out) = run_spec(
+        dir.path(),
+        operator_spec("execute", "ClosedOperator", json!({})),
+    );
+    assert_eq!((code, value), (99, None), "{out}");
+    assert!(out.contains("the bakery is closed on 2026-01-02"), "{out}");
+    let (code, _, out) = run_spec(
+        dir.path(),
+        operator_spec("execute", "SetOperator", json!({})),
+    );
+    assert_eq!(code, 98, "{out}");
+    let (code, _, out) = run_spec(
+        dir.path(),
+        operator_spec("template_fields", "NoSuchOperator", json!({})),
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("defines no class `NoSuchOperator`"), "{out}");
+    // A missing constructor argument is the class's own TypeError.
+    let (code, _, out) = run_spec(
+        dir.path(),
+        operator_spec("template_fields", "MakeBreadOperator", json!({})),
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("bread_type"), "{out}");
+}

@@ -40,6 +40,31 @@ fn the_examples_are_valid() {
     assert_eq!(report["valid_dags"], 8);
 }
 
+/// dag-factory's forms for Python code from a bundle: `python_callable:
+/// package.module.function` and a custom operator class. Valid without a
+/// warning, and nothing is imported (the package is not on any path here).
+#[test]
+fn dotted_callables_and_custom_operators_are_valid_without_importing() {
+    let dags = "crates/kairos-worker/tests/fixtures/bakery_bundle/dags";
+    let out = kairos(&["dags", "validate", dags]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("1 valid DAG(s), 0 error(s), 0 warning(s)"),
+        "{text}"
+    );
+    let out = kairos(&["dags", "show", &format!("{dags}/breakfast.yml")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Each broken file says which error it must produce, on its first line:
 /// `# expect: LINE:COL text; more text` (every `;`-separated part must appear).
 fn expectation(path: &Path) -> (u64, u64, Vec<String>) {

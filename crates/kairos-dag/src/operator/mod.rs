@@ -8,6 +8,7 @@
 
 mod args;
 pub(crate) mod bash;
+mod custom;
 mod files;
 mod http;
 mod python;
@@ -16,12 +17,14 @@ mod trigger;
 
 pub use args::{ArgError, Args, duration_from_json, json_kind, timedelta_from_json};
 pub use bash::{BashCommand, BashOperator, BashSensor};
+pub use custom::{OperatorRef, resolve_operator};
 pub use files::FileSet;
 pub use http::HttpOperator;
 pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
 pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
 pub use trigger::TriggerDagRunOperator;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,9 @@ pub enum OperatorKind {
     ExternalTaskSensor,
     TriggerDagRun,
     Http,
+    /// A class of the user's own (`my_pkg.operators.MakeBreadOperator`), imported
+    /// and run on the worker; not in the registry of operators Kairos knows.
+    Custom,
 }
 
 /// Every accepted spelling of every operator: (kind, Airflow class name, dotted paths, aliases).
@@ -235,7 +241,7 @@ impl OperatorKind {
             .iter()
             .find(|(k, ..)| *k == self)
             .map(|(_, name, ..)| *name)
-            .unwrap_or("operator")
+            .unwrap_or("a custom operator")
     }
 
     /// Arguments of this operator that name files to ship with the DAG version.
@@ -270,6 +276,13 @@ pub enum Operator {
     ExternalTaskSensor(ExternalTaskSensor),
     TriggerDagRun(TriggerDagRunOperator),
     Http(HttpOperator),
+    /// A class of the user's own, by its import path; `args` are every operator
+    /// argument the task wrote (task-level settings are the task's, not here).
+    /// Nothing is imported when the DAG is loaded.
+    Custom {
+        class: String,
+        args: BTreeMap<String, Value>,
+    },
 }
 
 impl Operator {
@@ -334,6 +347,16 @@ impl Operator {
                 TriggerDagRunOperator::parse(a).map(Operator::TriggerDagRun)
             }
             OperatorKind::Http => HttpOperator::parse(a).map(Operator::Http),
+            // The class is not in the arguments: the loader builds custom operators
+            // itself (`Operator::custom`), and mapping them is refused there.
+            OperatorKind::Custom => {
+                a.error(
+                    "operator",
+                    "a custom operator class cannot be built from arguments alone",
+                    None,
+                );
+                None
+            }
         }
     }
 
@@ -353,6 +376,7 @@ impl Operator {
             Operator::ExternalTaskSensor(_) => OperatorKind::ExternalTaskSensor,
             Operator::TriggerDagRun(_) => OperatorKind::TriggerDagRun,
             Operator::Http(_) => OperatorKind::Http,
+            Operator::Custom { .. } => OperatorKind::Custom,
         }
     }
 

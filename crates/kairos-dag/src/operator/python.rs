@@ -1,9 +1,11 @@
 //! PythonOperator, BranchPythonOperator, ShortCircuitOperator and PythonSensor.
 //!
-//! The callable is named by `python_callable_name` in `python_callable_file`, as in
-//! dag-factory. The file ships with the DAG version, so workers need no shared DAG
-//! folder; a dotted `python_callable` import path cannot ship and is refused with
-//! the two keys to write instead.
+//! The callable is named either by `python_callable_name` in `python_callable_file`
+//! (the file ships with the DAG version, so workers need no shared DAG folder), or,
+//! as dag-factory's most common form, by a dotted `python_callable:
+//! package.module.function`, which the worker imports from the DAG's bundle (the
+//! bundle version's root is first on the runner's `sys.path`). Nothing is imported
+//! at load time: the loader only checks that the path is made of Python names.
 
 use std::collections::BTreeMap;
 
@@ -14,13 +16,45 @@ use super::args::Args;
 use super::files::FileSet;
 use super::sensor::SensorArgs;
 
-/// A function in a file of the DAG version.
+/// The function a Python task calls.
+///
+/// Untagged, so the file form serializes as it always has (`{"file", "name"}`)
+/// and versions pushed before the module form existed keep their hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PythonCallable {
-    /// The file's key among the version's files.
-    pub file: String,
-    /// The function's name in that file.
-    pub name: String,
+#[serde(untagged)]
+pub enum PythonCallable {
+    /// `python_callable_name` in `python_callable_file`, a file of the DAG version.
+    File {
+        /// The file's key among the version's files.
+        file: String,
+        /// The function's name in that file.
+        name: String,
+    },
+    /// `python_callable: package.module.function`: imported on the worker from the
+    /// import path (the bundle version's root first).
+    Module {
+        /// The dotted module path (`package.module`).
+        module: String,
+        /// The function's name in that module.
+        name: String,
+    },
+}
+
+impl PythonCallable {
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        match self {
+            PythonCallable::File { name, .. } | PythonCallable::Module { name, .. } => name,
+        }
+    }
+
+    /// Where the function comes from, for messages: `name` in `file`, or the dotted path.
+    pub fn describe(&self) -> String {
+        match self {
+            PythonCallable::File { file, name } => format!("`{name}` in `{file}`"),
+            PythonCallable::Module { module, name } => format!("`{module}.{name}`"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,22 +116,31 @@ impl PythonOperator {
 impl PythonCallable {
     pub(super) fn parse(a: &mut Args<'_>, files: &dyn FileSet) -> Option<PythonCallable> {
         if let Some(dotted) = a.string("python_callable") {
-            let (module, func) = dotted
-                .rsplit_once('.')
-                .unwrap_or(("module", dotted.as_str()));
-            let file = module.replace('.', "/");
-            a.error(
-                "python_callable",
-                format!(
-                    "`python_callable: {dotted}` imports a module from the scheduler's Python path; \
-                     Kairos ships a task's code with the DAG version instead"
-                ),
-                Some(format!(
-                    "write `python_callable_name: {func}` and \
-                     `python_callable_file: $CONFIG_ROOT_DIR/{file}.py`"
-                )),
-            );
-            return None;
+            if a.has("python_callable_name") || a.has("python_callable_file") {
+                a.error(
+                    "python_callable",
+                    "give either `python_callable` or `python_callable_name` with \
+                     `python_callable_file`, not both",
+                    None,
+                );
+                return None;
+            }
+            return match split_dotted(&dotted) {
+                Ok((module, name)) => Some(PythonCallable::Module { module, name }),
+                Err(why) => {
+                    a.error(
+                        "python_callable",
+                        format!("`python_callable: {dotted}`: {why}"),
+                        Some(
+                            "write the import path of a function, `package.module.function` \
+                             (imported from the DAG's bundle on the worker), or \
+                             `python_callable_name` with `python_callable_file`"
+                                .into(),
+                        ),
+                    );
+                    None
+                }
+            };
         }
         let name = a.required_string("python_callable_name", "my_function");
         let file = a.required_string("python_callable_file", "$CONFIG_ROOT_DIR/callables.py");
@@ -118,11 +161,32 @@ impl PythonCallable {
             );
             return None;
         }
-        Some(PythonCallable { file, name })
+        Some(PythonCallable::File { file, name })
     }
 }
 
-fn is_python_identifier(s: &str) -> bool {
+/// `package.module.name` split into the module path and the last name; the error
+/// says what is wrong with the path.
+pub(crate) fn split_dotted(dotted: &str) -> Result<(String, String), String> {
+    let Some((module, name)) = dotted.rsplit_once('.') else {
+        return Err(format!(
+            "`{dotted}` names no module: write `module.{dotted}` (the module that defines it)"
+        ));
+    };
+    for part in dotted.split('.') {
+        if part.is_empty() {
+            return Err(
+                "an import path has no empty parts (`a..b`, a leading or trailing `.`)".into(),
+            );
+        }
+        if !is_python_identifier(part) {
+            return Err(format!("`{part}` is not a Python name"));
+        }
+    }
+    Ok((module.to_string(), name.to_string()))
+}
+
+pub(crate) fn is_python_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())

@@ -164,7 +164,7 @@ pub fn version_detail(
 pub fn graph_task(t: &Task) -> GraphTask {
     GraphTask {
         task_id: t.task_id.clone(),
-        operator: t.operator_kind().class_name().to_string(),
+        operator: t.operator_name(),
         upstream: t.upstream.clone(),
         trigger_rule: t.trigger_rule.to_string(),
         group_id: t.group_id.clone(),

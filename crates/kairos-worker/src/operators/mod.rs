@@ -1,12 +1,14 @@
 //! Running one attempt of each kind of operator, and what it reports.
 
 mod bash;
+mod custom;
 mod external;
 mod http;
 mod python;
 mod sensor;
 mod trigger;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,8 +95,11 @@ pub struct Ctx<'a> {
     pub secrets: Arc<Secrets>,
     /// The user its processes run as (`--run-as`).
     pub run_as: Option<RunAs>,
-    /// The materialized bundle version's root directory (on the Python import
-    /// path); `None` for DAGs pushed without a bundle.
+    /// The root directory of the DAG's bundle version as materialized on this
+    /// worker: the Python runner puts it first on `sys.path`, so
+    /// `python_callable: pkg.mod.func`, custom operator classes and a callable
+    /// file's own imports find the bundle's modules. `None` for a DAG pushed
+    /// without a bundle (the callable file's folder is then all there is).
     pub bundle_root: Option<PathBuf>,
 }
 
@@ -163,6 +168,33 @@ impl Ctx<'_> {
     /// A line of the worker's own in the attempt's log, masked.
     pub fn note(&self, line: &str) {
         logs::note(&self.log, &self.secrets.mask(line));
+    }
+
+    /// What the Python runner puts first on `sys.path`: the bundle root, if any.
+    pub fn sys_path(&self) -> Vec<String> {
+        self.bundle_root
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+
+    /// The task's direct upstream task ids, and the `return_value` XComs they
+    /// pushed (asked of the cluster only when there are upstream tasks), for
+    /// `ti.xcom_pull` in Python code.
+    pub async fn upstream_xcoms(&self) -> Result<(Vec<String>, BTreeMap<String, Json>), String> {
+        let upstream = self.attempt.task.upstream.clone();
+        if upstream.is_empty() {
+            return Ok((upstream, BTreeMap::new()));
+        }
+        let attempt = self.attempt.clone();
+        let conn = self.conn.clone();
+        let by = self.by();
+        let runtime = tokio::runtime::Handle::current();
+        let values =
+            tokio::task::spawn_blocking(move || attempt.upstream_return_values(conn, runtime, by))
+                .await
+                .map_err(|e| format!("reading upstream XComs stopped: {e}"))??;
+        Ok((upstream, values))
     }
 
     /// The content of one of the version's files, checked against its hash.
@@ -268,6 +300,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Report {
         Operator::ExternalTaskSensor(op) => external::run(ctx, op).await,
         Operator::TriggerDagRun(op) => trigger::run(ctx, op).await,
         Operator::Http(op) => http::run(ctx, op).await,
+        Operator::Custom { class, args } => custom::run(ctx, class, args).await,
     };
     match read_xcom_file(&ctx.xcom_file) {
         Ok(pushed) if report.state == "success" || report.state == "skipped" => Report {
@@ -327,6 +360,9 @@ pub fn unclean(ended: &Ended, timeout: Option<Duration>) -> Report {
         }
     }
 }
+
+#[cfg(test)]
+mod bundle_tests;
 
 #[cfg(test)]
 mod tests {

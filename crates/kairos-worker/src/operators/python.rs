@@ -1,9 +1,10 @@
 //! PythonOperator, BranchPythonOperator and ShortCircuitOperator: the embedded
-//! runner calls the function from the version's file in the Python of the
-//! execution environment the DAG's bundle names (default `python3`). The
-//! runner (from the worker binary), the callable's file (checked against its
-//! hash) and the call spec are written fresh into the attempt's staging
-//! directory for each call, so nothing a task changes there outlives it.
+//! runner calls the function from the version's file, or imports it from a
+//! module of the DAG's bundle (the bundle root first on `sys.path`), in the
+//! Python of the execution environment the DAG's bundle names (default
+//! `python3`). The runner (from the worker binary), the callable's file (checked
+//! against its hash) and the call spec are written fresh into the attempt's
+//! staging directory for each call, so nothing a task changes there outlives it.
 
 use std::path::PathBuf;
 
@@ -43,25 +44,33 @@ pub async fn call(
     templates_dict: &Option<std::collections::BTreeMap<String, Json>>,
     show_return_value: bool,
 ) -> Called {
-    let file = match ctx.file(&callable.file).await {
-        Ok(bytes) => bytes,
+    let runner = match stage_runner(ctx) {
+        Ok(path) => path,
         Err(e) => return Called::Failed(Report::failed(e)),
     };
-    // Under its own name, for readable tracebacks.
-    let name = std::path::Path::new(&callable.file)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| n != "call.json" && n != "runner.py")
-        .unwrap_or_else(|| "callable.py".to_string());
-    let file_path = ctx.stage.join(&name);
-    let runner = ctx.stage.join("runner.py");
-    for (path, bytes) in [(&file_path, &file[..]), (&runner, RUNNER.as_bytes())] {
-        if let Err(e) = private_file::write(path, bytes, ctx.run_as.as_ref()) {
+    // The file form: the version's file, staged under its own name for readable
+    // tracebacks. The module form is imported from the bundle (`sys_path`).
+    let mut target = json!({"name": callable.name()});
+    if let PythonCallable::File { file, .. } = callable {
+        let bytes = match ctx.file(file).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Called::Failed(Report::failed(e)),
+        };
+        let name = std::path::Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n != "call.json" && n != "runner.py")
+            .unwrap_or_else(|| "callable.py".to_string());
+        let file_path = ctx.stage.join(&name);
+        if let Err(e) = private_file::write(&file_path, &bytes, ctx.run_as.as_ref()) {
             return Called::Failed(Report::failed(format!(
                 "cannot write {} for the runner: {e}",
-                path.display()
+                file_path.display()
             )));
         }
+        target["file"] = json!(file_path);
+    } else if let PythonCallable::Module { module, .. } = callable {
+        target["module"] = json!(module);
     }
     let raw = json!({
         "op_args": op_args,
@@ -81,33 +90,83 @@ pub async fn call(
         Ok(r) => r,
         Err(e) => return Called::Failed(Report::failed(e)),
     };
+    let (upstream, xcoms) = match ctx.upstream_xcoms().await {
+        Ok(pulled) => pulled,
+        Err(e) => return Called::Failed(Report::failed(e)),
+    };
+    // Values under secret-looking names are masked in the log.
+    ctx.secrets.add_named_in(&rendered);
+    let spec = json!({
+        "mode": "call",
+        "file": target.get("file"),
+        "module": target.get("module"),
+        "name": callable.name(),
+        "sys_path": ctx.sys_path(),
+        "op_args": rendered["op_args"],
+        "op_kwargs": rendered["op_kwargs"],
+        "templates_dict": rendered["templates_dict"],
+        "context": ctx.attempt.python_context(),
+        "xcom_upstream": upstream,
+        "xcoms": xcoms,
+        "show_return_value": show_return_value,
+    });
+    let (outcome, result, timeout) = match run_runner(ctx, &runner, spec).await {
+        Ok(ran) => ran,
+        Err(report) => return Called::Failed(report),
+    };
+    match outcome {
+        Ended::Exited(0) => read_result(&result),
+        Ended::Exited(99) => Called::Skipped,
+        Ended::Exited(98) => Called::Failed(Report::failed(format!(
+            "{} returned a value that is not JSON-serializable (see the log)",
+            callable.name()
+        ))),
+        Ended::Exited(code) => Called::Failed(Report::failed(match callable {
+            PythonCallable::File { file, name } => format!(
+                "{name} raised an exception, or `{file}` could not be loaded (exit code {code}; \
+                 the traceback is in the log)"
+            ),
+            PythonCallable::Module { module, name } => format!(
+                "{module}.{name} raised an exception, or module `{module}` could not be imported \
+                 (exit code {code}; the traceback and the import path are in the log)"
+            ),
+        })),
+        ended => Called::Failed(unclean(&ended, timeout)),
+    }
+}
+
+/// Writes a fresh copy of the runner into the attempt's staging directory.
+pub(super) fn stage_runner(ctx: &Ctx<'_>) -> Result<PathBuf, String> {
+    let runner = ctx.stage.join("runner.py");
+    private_file::write(&runner, RUNNER.as_bytes(), ctx.run_as.as_ref())
+        .map_err(|e| format!("cannot write {} for the runner: {e}", runner.display()))?;
+    Ok(runner)
+}
+
+/// Runs the staged runner on `spec` (its `result` path is added) in the
+/// attempt's interpreter: how the process ended, where its result is, and the
+/// timeout it ran under. A result left by an earlier call is removed first.
+pub(super) async fn run_runner(
+    ctx: &Ctx<'_>,
+    runner: &std::path::Path,
+    mut spec: Json,
+) -> Result<(Ended, PathBuf, Option<std::time::Duration>), Report> {
     let result = ctx.workdir.join("result.json");
     // A result left from an earlier call would be read as this call's.
     if let Err(e) = std::fs::remove_file(&result) {
         if e.kind() != std::io::ErrorKind::NotFound {
-            return Called::Failed(Report::failed(format!(
+            return Err(Report::failed(format!(
                 "cannot remove an earlier result {}: {e}",
                 result.display()
             )));
         }
     }
-    // Values under secret-looking names are masked in the log.
-    ctx.secrets.add_named_in(&rendered);
+    spec["result"] = json!(result);
     let spec_path = ctx.stage.join("call.json");
-    let spec = json!({
-        "file": file_path,
-        "name": callable.name,
-        "op_args": rendered["op_args"],
-        "op_kwargs": rendered["op_kwargs"],
-        "templates_dict": rendered["templates_dict"],
-        "context": ctx.attempt.python_context(),
-        "result": result,
-        "show_return_value": show_return_value,
-    });
     if let Err(e) =
         private_file::write(&spec_path, spec.to_string().as_bytes(), ctx.run_as.as_ref())
     {
-        return Called::Failed(Report::failed(format!("cannot write the call spec: {e}")));
+        return Err(Report::failed(format!("cannot write the call spec: {e}")));
     }
     let python = interpreter(ctx);
     let process_spec = ctx.process_spec(
@@ -117,45 +176,31 @@ pub async fn call(
             spec_path.display().to_string(),
         ],
     );
-    let outcome = match process::run(&process_spec, ctx.cancel.clone()).await {
-        Ok(o) => o,
+    match process::run(&process_spec, ctx.cancel.clone()).await {
+        Ok(o) => Ok((o.ended, result, process_spec.timeout)),
+        Err(e) => Err(Report::failed(format!(
+            "cannot start {}: {e} (give the worker --env {}=PATH_TO_PYTHON)",
+            python.display(),
+            ctx.attempt.dag.bundle
+        ))),
+    }
+}
+
+/// The `return_value` the runner wrote.
+pub(super) fn read_result(result: &std::path::Path) -> Called {
+    let text = match private_file::read_to_string(result) {
+        Ok(t) => t,
         Err(e) => {
-            return Called::Failed(Report::failed(format!(
-                "cannot start {}: {e} (give the worker --env {}=PATH_TO_PYTHON)",
-                python.display(),
-                ctx.attempt.dag.bundle
-            )));
+            return Called::Failed(Report::failed(format!("the runner wrote no result: {e}")));
         }
     };
-    match outcome.ended {
-        Ended::Exited(0) => {
-            let text = match private_file::read_to_string(&result) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Called::Failed(Report::failed(format!(
-                        "the runner wrote no result: {e}"
-                    )));
-                }
-            };
-            match serde_json::from_str::<Json>(&text) {
-                Ok(mut v) => Called::Returned(
-                    v.get_mut("return_value")
-                        .map(Json::take)
-                        .unwrap_or(Json::Null),
-                ),
-                Err(e) => Called::Failed(Report::failed(format!("the result is not JSON: {e}"))),
-            }
-        }
-        Ended::Exited(99) => Called::Skipped,
-        Ended::Exited(98) => Called::Failed(Report::failed(format!(
-            "{} returned a value that is not JSON-serializable (see the log)",
-            callable.name
-        ))),
-        Ended::Exited(code) => Called::Failed(Report::failed(format!(
-            "{} raised an exception, or `{}` could not be loaded (exit code {code}; the traceback is in the log)",
-            callable.name, callable.file
-        ))),
-        ended => Called::Failed(unclean(&ended, process_spec.timeout)),
+    match serde_json::from_str::<Json>(&text) {
+        Ok(mut v) => Called::Returned(
+            v.get_mut("return_value")
+                .map(Json::take)
+                .unwrap_or(Json::Null),
+        ),
+        Err(e) => Called::Failed(Report::failed(format!("the result is not JSON: {e}"))),
     }
 }
 

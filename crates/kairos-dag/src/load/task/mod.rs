@@ -17,7 +17,8 @@ use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE};
 use super::read::{MapReader, expect_str, read_string_list, read_text};
 use super::sink::{Scope, Sink};
 use crate::model::{Task, TaskOperator};
-use crate::operator::{Operator, OperatorKind};
+use crate::operator::{Operator, OperatorRef, resolve_operator};
+use crate::yaml::Key;
 use crate::yaml::{Node, Pos};
 
 use arguments::{capture_file_args, put_arg, report_arg_errors};
@@ -90,9 +91,24 @@ pub fn read_task(
             None
         }
         Some(op) => expect_str(op, "operator", sink, &scope).and_then(|path| {
-            OperatorKind::from_path(path)
+            let resolved = resolve_operator(path)
                 .map_err(|(msg, hint)| sink.error(&scope, op.pos, msg, hint))
-                .ok()
+                .ok();
+            if let Some(OperatorRef::Custom(class)) = &resolved {
+                if class.starts_with("airflow.") {
+                    sink.warn(
+                        &scope,
+                        op.pos,
+                        format!(
+                            "`{class}` is not an operator Kairos runs itself: it runs as a \
+                             custom operator, only where the execution environment has Airflow \
+                             and the package that defines it installed"
+                        ),
+                        None,
+                    );
+                }
+            }
+            resolved
         }),
     };
     let dependencies = r
@@ -111,7 +127,27 @@ pub fn read_task(
     let expand = r.take_with_key("expand");
     // Whatever is left is the operator's arguments.
     let rest = r.take_remaining();
-    let kind = kind?;
+    let kind = match kind? {
+        OperatorRef::Builtin(kind) => kind,
+        OperatorRef::Custom(class) => {
+            return read_custom_task(
+                CustomTask {
+                    name,
+                    pos,
+                    class,
+                    group,
+                    dependencies,
+                    settings,
+                    partial,
+                    expand,
+                },
+                &rest,
+                mark,
+                sink,
+                &scope,
+            );
+        }
+    };
 
     let mut args = Map::new();
     let mut arg_pos: HashMap<String, Pos> = HashMap::new();
@@ -215,5 +251,77 @@ pub fn read_task(
         implied_upstream,
         task,
         files,
+    })
+}
+
+/// What `read_task` has read of a task whose operator is a custom class.
+struct CustomTask<'a> {
+    name: &'a str,
+    pos: Pos,
+    class: String,
+    group: Option<(String, Pos)>,
+    dependencies: Vec<(String, Pos)>,
+    settings: Option<Task>,
+    partial: Option<(&'a Key, &'a Node)>,
+    expand: Option<(&'a Key, &'a Node)>,
+}
+
+/// A custom operator's task: every key that is not a task setting (or structure)
+/// is an argument of the class, as written. `default_args` give it no arguments
+/// (which ones its constructor takes is known only on the worker), and mapping it
+/// is not supported yet.
+fn read_custom_task(
+    t: CustomTask<'_>,
+    rest: &[&(Key, Node)],
+    mark: usize,
+    sink: &mut Sink,
+    scope: &Scope,
+) -> Option<TaskDraft> {
+    if let Some((ek, _)) = t.expand {
+        sink.error(
+            scope,
+            ek.pos,
+            format!(
+                "`expand` is not supported yet for a custom operator ({})",
+                t.class
+            ),
+            Some("map a PythonOperator that calls your code instead".into()),
+        );
+    }
+    if let Some((pk, _)) = t.partial {
+        sink.error(
+            scope,
+            pk.pos,
+            "`partial` goes with `expand`, which custom operators do not support yet",
+            Some("write the arguments on the task itself".into()),
+        );
+    }
+    let mut args = Map::new();
+    let mut arg_pos: HashMap<String, Pos> = HashMap::new();
+    for (k, v) in rest {
+        put_arg(&mut args, &mut arg_pos, k, v, sink, scope);
+    }
+    let operator = match Operator::custom(&t.class, &args) {
+        Ok(op) => Some(op),
+        Err(errs) => {
+            report_arg_errors(&errs, &arg_pos, t.pos, sink, scope);
+            None
+        }
+    };
+    if sink.errors_since(mark) {
+        return None;
+    }
+    let mut task = t.settings?;
+    task.operator = TaskOperator::Plain {
+        operator: operator?,
+    };
+    Some(TaskDraft {
+        name: t.name.to_string(),
+        pos: t.pos,
+        group: t.group,
+        dependencies: t.dependencies,
+        implied_upstream: Vec::new(),
+        task,
+        files: Vec::new(),
     })
 }

@@ -190,7 +190,7 @@ fn show_text(v: &VersionContent, path: &str, now: DateTime<Utc>, n: usize) -> St
             let op = if t.is_mapped() {
                 format!("{} (mapped)", t.operator_kind())
             } else {
-                t.operator_kind().to_string()
+                t.operator_name()
             };
             vec![
                 t.task_id.clone(),
