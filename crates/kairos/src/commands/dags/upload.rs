@@ -1,5 +1,6 @@
-//! DAG files read, validated and uploaded: what `dags push`, `dags test` and
-//! `kairos dev` share. Nothing is uploaded that does not validate locally first.
+//! Single DAG files read, validated and uploaded: what `dags push FILE` and
+//! `dags test` share (a folder is a bundle: `bundle.rs`). Nothing is uploaded
+//! that does not validate locally first.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,27 +8,6 @@ use std::path::PathBuf;
 use kairos_client::Client;
 use kairos_client::api::{PushRequest, PushResponse};
 use kairos_dag::load::{LoadOptions, load_file};
-
-/// `*.yml` / `*.yaml` files of the paths (folders searched, sorted).
-pub(crate) fn dag_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
-                .collect();
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(path.clone());
-        }
-    }
-    out
-}
 
 /// One DAG file read and validated locally, ready to upload.
 pub(crate) struct Upload {
