@@ -10,6 +10,7 @@ pub mod config;
 pub mod conn;
 pub mod context;
 pub mod env;
+pub mod environments;
 pub mod files;
 pub mod logs;
 pub mod mask;

@@ -23,6 +23,8 @@ pub(super) struct Agent {
     pub(super) scratch: Scratch,
     pub(super) files: FileCache,
     pub(super) log_url: String,
+    /// The execution environments, as probed at start.
+    pub(super) environments: Vec<crate::environments::Environment>,
     pub(super) registered: AtomicBool,
     pub(super) heartbeat_ms: AtomicU64,
     /// The leases' length, as the leader said at registration.
