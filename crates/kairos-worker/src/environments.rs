@@ -159,6 +159,9 @@ mod tests {
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let envs = BTreeMap::from([("fake".to_string(), fake)]);
         let err = probe_all(&envs).await.unwrap_err();
-        assert!(err.contains("`fake`") && err.contains("printed no version"), "{err}");
+        assert!(
+            err.contains("`fake`") && err.contains("printed no version"),
+            "{err}"
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod env;
 pub mod environments;
 pub mod files;
+pub mod layered_env;
 pub mod logs;
 pub mod mask;
 pub mod modes;
