@@ -7,7 +7,8 @@ use std::path::Path;
 use super::support::{load, one_error, only_dag};
 use crate::load::{LoadOptions, load_bytes};
 
-const TASKS: &str = "  tasks:\n    plain: {operator: empty}\n    own: {operator: empty, environment: py311}\n";
+const TASKS: &str =
+    "  tasks:\n    plain: {operator: empty}\n    own: {operator: empty, environment: py311}\n";
 
 #[test]
 fn a_task_names_its_own_else_default_args_else_the_dags() {
@@ -23,7 +24,10 @@ fn a_task_names_its_own_else_default_args_else_the_dags() {
 
     let f = load(&format!("d:\n  environment: py312-etl\n{TASKS}"));
     let d = &only_dag(&f).dag;
-    assert_eq!(d.environment_of(d.task("plain").unwrap()), Some("py312-etl"));
+    assert_eq!(
+        d.environment_of(d.task("plain").unwrap()),
+        Some("py312-etl")
+    );
     assert_eq!(d.environment_of(d.task("own").unwrap()), Some("py311"));
 }
 
@@ -45,7 +49,10 @@ fn the_bundles_environment_is_the_default_and_the_dag_file_wins() {
     };
     let d = read(&format!("d:\n{TASKS}"));
     assert_eq!(d.environment.as_deref(), Some("bundle-env"));
-    assert_eq!(d.environment_of(d.task("plain").unwrap()), Some("bundle-env"));
+    assert_eq!(
+        d.environment_of(d.task("plain").unwrap()),
+        Some("bundle-env")
+    );
     let d = read(&format!("d:\n  environment: mine\n{TASKS}"));
     assert_eq!(d.environment_of(d.task("plain").unwrap()), Some("mine"));
 }
@@ -63,7 +70,10 @@ fn bad_names_are_refused_where_written() {
     let f = load("d:\n  tasks:\n    t: {operator: empty, environment: 'py 3/12'}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 3, "{msg}");
-    assert!(msg.contains("`py 3/12` is not a valid environment name"), "{msg}");
+    assert!(
+        msg.contains("`py 3/12` is not a valid environment name"),
+        "{msg}"
+    );
     let f = load("d:\n  environment: [a, b]\n  tasks: {t: {operator: empty}}\n");
     let (line, _, msg) = one_error(&f);
     assert_eq!(line, 2, "{msg}");
