@@ -59,6 +59,12 @@ pub struct TaskTryList {
 pub struct Explanation {
     pub state: Option<String>,
     pub queue: Option<String>,
+    /// The execution environment it needs, while it waits (none: any worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Its DAG's team, while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     pub reasons: Vec<String>,
 }
 

@@ -44,6 +44,11 @@ pub struct Dag {
     pub bundle: String,
     /// The team that owns the bundle, when known.
     pub team: Option<String>,
+    /// The execution environment the DAG's tasks need, unless a task names its
+    /// own: the DAG file's `environment`, else its bundle manifest's. `None`: any
+    /// worker, in its default `python3`. See docs/environments.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub display_name: Option<String>,
     pub description: Option<String>,
     pub doc_md: Option<String>,
@@ -119,6 +124,10 @@ pub struct Task {
     pub params: BTreeMap<String, Value>,
     pub max_active_tis_per_dag: Option<u32>,
     pub max_active_tis_per_dagrun: Option<u32>,
+    /// The execution environment this task needs (its own `environment`, else
+    /// `default_args`'), overriding the DAG's; see [`Dag::environment_of`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// A task's operator: one instance, or one per element of a list (dynamic task mapping).
@@ -221,6 +230,12 @@ impl Task {
 impl Dag {
     pub fn task(&self, task_id: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.task_id == task_id)
+    }
+
+    /// The execution environment `task` runs in: the task's own, else the DAG's,
+    /// else `None` (any worker, its default `python3`).
+    pub fn environment_of<'a>(&'a self, task: &'a Task) -> Option<&'a str> {
+        task.environment.as_deref().or(self.environment.as_deref())
     }
 
     /// The bounds on automated runs, with relative dates resolved at `resolved_at` (the

@@ -31,12 +31,17 @@ kairos_config_layers::layer! {
         /// Attempts run at once (default 8).
         #[arg(long, env = "KAIROS_SLOTS", value_parser = whole_number::<u32>())]
         pub slots: Option<u32>,
-        /// An execution environment, `NAME=PATH_TO_PYTHON`; repeat for more (in the
-        /// variable and in kairos.toml: comma separated). A DAG's Python tasks run in
-        /// the environment named like its bundle, else `python3`.
-        #[arg(long = "env", env = "KAIROS_ENVS", value_delimiter = ',')]
-        #[serde(default, deserialize_with = "comma_separated")]
+        /// An execution environment, `NAME=PATH`: a virtualenv's folder or a
+        /// Python interpreter; repeat for more (in the variable and in kairos.toml:
+        /// comma separated). A task naming an environment runs only on a worker
+        /// that has it; others run in `python3`. `--env` is the old name.
+        #[arg(long = "environment", visible_alias = "env", env = "KAIROS_ENVS", value_delimiter = ',')]
+        #[serde(default, alias = "environments", deserialize_with = "comma_separated")]
         pub envs: Option<Vec<String>>,
+        /// The teams whose tasks this worker serves, comma separated (default:
+        /// every team's). A DAG's team is its bundle's.
+        #[arg(long, env = "KAIROS_TEAMS")]
+        pub teams: Option<String>,
         /// A file whose first line is the worker token the servers know.
         #[arg(long, env = "KAIROS_TOKEN_FILE")]
         pub token_file: Option<PathBuf>,
@@ -99,8 +104,11 @@ pub struct WorkerConfig {
     pub servers: Vec<String>,
     pub queues: Vec<String>,
     pub slots: u32,
-    /// Environment name → Python interpreter.
+    /// Environment name → Python interpreter (a venv's `bin/python` when a
+    /// folder was given).
     pub envs: BTreeMap<String, PathBuf>,
+    /// The teams this worker serves; empty: every team.
+    pub teams: Vec<String>,
     pub token: Option<String>,
     pub worker_id: String,
     pub data_dir: PathBuf,
@@ -152,10 +160,22 @@ impl WorkerLayer {
         for part in parts.map(str::trim).filter(|p| !p.is_empty()) {
             let (name, path) = part.split_once('=').ok_or_else(|| {
                 ConfigError::Invalid(format!(
-                    "environment {part:?} should be NAME=PATH_TO_PYTHON, e.g. python3=/usr/bin/python3"
+                    "environment {part:?} should be NAME=PATH (a virtualenv's folder or a Python interpreter), e.g. etl=/opt/venvs/etl or python3=/usr/bin/python3"
                 ))
             })?;
-            envs.insert(name.trim().to_string(), PathBuf::from(path.trim()));
+            let name = name.trim();
+            if !kairos_dag::load::is_valid_id(name) {
+                return Err(ConfigError::Invalid(format!(
+                    "environment name {name:?} in {part:?}: use letters, digits, `_`, `-` and `.` (DAGs name environments the same way)"
+                )));
+            }
+            envs.insert(name.to_string(), interpreter_of(Path::new(path.trim())));
+        }
+        let teams = list(self.teams.as_deref().unwrap_or(""));
+        if let Some(bad) = teams.iter().find(|t| !kairos_dag::load::is_valid_id(t)) {
+            return Err(ConfigError::Invalid(format!(
+                "team {bad:?} in --teams: use letters, digits, `_`, `-` and `.`"
+            )));
         }
         let token = match &self.token_file {
             Some(path) => Some(read_token(path)?),
@@ -200,6 +220,7 @@ impl WorkerLayer {
             queues,
             slots,
             envs,
+            teams,
             token,
             worker_id,
             data_dir,
@@ -217,6 +238,17 @@ impl WorkerLayer {
                 _ => None,
             },
         })
+    }
+}
+
+/// The interpreter of an environment given as `path`: a virtualenv's folder
+/// (anything that is a directory) means its `bin/python`; anything else is the
+/// interpreter itself. Whether it runs is checked at start (`crate::environments`).
+fn interpreter_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("bin").join("python")
+    } else {
+        path.to_path_buf()
     }
 }
 

@@ -12,8 +12,8 @@ use super::groups::{read_groups, resolve_groups};
 use super::keys::{IGNORED_DAG_KEYS, TASK_SETTINGS};
 use super::options::LoadOptions;
 use super::read::{
-    MapReader, read_bool, read_date, read_duration, read_json_map, read_string_list, read_text,
-    read_tz, read_u32,
+    MapReader, read_bool, read_date, read_duration, read_environment, read_json_map,
+    read_string_list, read_text, read_tz, read_u32,
 };
 use super::sink::{Scope, Sink};
 use super::task::{TaskDraft, read_task};
@@ -147,6 +147,13 @@ pub fn read_dag(
     let mut doc_md = r
         .take("doc_md")
         .and_then(|n| read_text(n, "doc_md", sink, &scope));
+    // The DAG's own `environment` (a Kairos key; dag-factory passes unknown DAG
+    // keys to `DAG(...)`, which has none) wins over its bundle manifest's.
+    // Written in `default_args` instead, it reaches every task the same way.
+    let environment = match r.take("environment") {
+        Some(n) => read_environment(n, "environment", sink, &scope),
+        None => opts.environment.clone(),
+    };
     let mut files = Vec::new();
     if let Some(n) = r.take("doc_md_file_path") {
         if let Some(path) = read_text(n, "doc_md_file_path", sink, &scope) {
@@ -252,6 +259,7 @@ pub fn read_dag(
             dag_id: dag_id.to_string(),
             bundle: opts.bundle.clone(),
             team: opts.team.clone(),
+            environment,
             display_name,
             description,
             doc_md,

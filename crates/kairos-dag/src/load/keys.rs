@@ -23,6 +23,7 @@ pub const TASK_SETTINGS: &[&str] = &[
     "max_active_tis_per_dagrun",
     "doc_md",
     "task_display_name",
+    "environment",
 ];
 
 /// Keys of a task that are about the DAG's structure, not the operator.

@@ -6,6 +6,9 @@
 pub struct LoadOptions {
     pub bundle: String,
     pub team: Option<String>,
+    /// The bundle manifest's `environment`: the DAGs' execution environment
+    /// unless a DAG file or a task names its own.
+    pub environment: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -13,6 +16,7 @@ impl Default for LoadOptions {
         LoadOptions {
             bundle: crate::model::defaults::BUNDLE.to_string(),
             team: None,
+            environment: None,
         }
     }
 }

@@ -418,3 +418,22 @@ pub fn find_python_object(v: &Json) -> Option<String> {
         _ => None,
     }
 }
+
+/// An execution environment's name (`environment` of a DAG, a task or
+/// `default_args`): text that is a valid id, as workers name theirs.
+pub fn read_environment(node: &Node, key: &str, sink: &mut Sink, scope: &Scope) -> Option<String> {
+    let name = read_text(node, key, sink, scope)?;
+    if super::is_valid_id(&name) {
+        return Some(name);
+    }
+    sink.error(
+        scope,
+        node.pos,
+        format!("`{key}`: `{name}` is not a valid environment name"),
+        Some(
+            "use letters, digits, `_`, `-` and `.`, as the workers' `--environment NAME=PATH` do"
+                .into(),
+        ),
+    );
+    None
+}

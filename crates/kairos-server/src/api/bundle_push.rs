@@ -155,6 +155,7 @@ pub async fn push_bundle(
     let opts = LoadOptions {
         bundle: name.clone(),
         team: bundle.team.clone(),
+        environment: bundle.environment.clone(),
     };
     let mut dags = Vec::new();
     let mut warnings = Vec::new();

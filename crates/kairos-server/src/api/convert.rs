@@ -100,6 +100,8 @@ pub fn explanation(e: StateExplanation) -> Explanation {
     Explanation {
         state: e.state.map(|s| s.as_str().to_string()),
         queue: e.queue,
+        environment: e.environment,
+        team: e.team,
         reasons: e.reasons,
     }
 }

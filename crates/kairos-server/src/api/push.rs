@@ -59,6 +59,7 @@ pub async fn push(
             .clone()
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
         team: req.team.clone(),
+        environment: None,
     };
     let loaded = load_bytes(
         &req.file_name,

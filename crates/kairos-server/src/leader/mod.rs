@@ -7,11 +7,13 @@
 //! leases expire; each tick it proposes the runs schedules ask for and a `Tick`
 //! when a timer is due. Readiness, fast-follow and queueing happen inside apply
 //! (kairos-state's `engine`). What the loop shares with the worker service
-//! (leases, workers, claims) is `state::Leader`.
+//! (leases, workers, claims, placements) is `state::Leader`; `placement` decides
+//! which worker may take a task (its environment, its team).
 
 pub mod claims;
 mod lead;
 pub mod leases;
+pub mod placement;
 mod state;
 mod supervise;
 pub mod workers;

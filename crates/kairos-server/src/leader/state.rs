@@ -11,6 +11,7 @@ use kairos_state::engine::explain::Explanation;
 
 use super::claims::Claims;
 use super::leases::Leases;
+use super::placement::Placements;
 use super::workers::Workers;
 use crate::node::{Node, NodeError};
 
@@ -57,6 +58,8 @@ pub struct Leader {
     workers: Mutex<Workers>,
     /// Task instances a poll is dispatching.
     pub claims: Claims,
+    /// What queued tasks need of a worker (environment, team), cached per run.
+    pub placements: Placements,
     /// When a quorum last confirmed this node's leadership.
     confirmed: Mutex<Option<Instant>>,
 }
@@ -78,6 +81,7 @@ impl Leader {
             leases: Mutex::new(Leases::default()),
             workers: Mutex::new(Workers::default()),
             claims: Claims::default(),
+            placements: Placements::default(),
             confirmed: Mutex::new(None),
         }
     }
@@ -102,7 +106,8 @@ impl Leader {
     }
 
     /// Adds what only the leader knows to an explanation: whether any live worker
-    /// serves the queue a waiting task instance needs. A worker is live while it was
+    /// serves the queue a waiting task instance needs, has its execution
+    /// environment and serves its team. A worker is live while it was
     /// heard from within one lease.
     pub fn explain_workers(&self, explanation: &mut Explanation) {
         let waiting = matches!(
@@ -117,7 +122,16 @@ impl Leader {
             explanation.reasons.push(format!(
                 "no live worker serves queue `{queue}`: start one with `kairos worker --queues {queue}`"
             ));
+            return;
         }
+        let workers = self.with_workers(|w| w.live(self.settings.lease));
+        let why = super::placement::why_no_worker(
+            queue,
+            explanation.environment.as_deref(),
+            explanation.team.as_deref(),
+            &workers,
+        );
+        explanation.reasons.extend(why);
     }
 
     /// The leader's gRPC address as this node knows it (where workers go).

@@ -1,13 +1,26 @@
 //! The workers the leader knows: what they serve and when they were last heard from.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kairos_proto::v1::WorkerEnvironment;
+
+use super::placement::Fit;
 
 #[derive(Debug, Clone)]
 pub struct WorkerInfo {
     pub queues: Vec<String>,
     pub slots: u32,
+    /// The names of its execution environments.
     pub environments: Vec<String>,
+    /// Each environment's Python version and packages, as the worker probed them
+    /// (shared: a poll clones this record).
+    pub environment_details: Arc<[WorkerEnvironment]>,
+    /// The teams it serves; empty: every team.
+    pub teams: Vec<String>,
+    /// `environments` and `teams` as sets, for dispatch.
+    pub fit: Arc<Fit>,
     pub labels: HashMap<String, String>,
     /// Where the worker serves attempt logs (`http://HOST:PORT`), empty if nowhere.
     pub log_url: String,
@@ -39,6 +52,18 @@ impl Workers {
             .filter(|(_, w)| w.last_seen.elapsed() <= within)
             .map(|(id, w)| (id.clone(), w.slots))
             .collect()
+    }
+
+    /// Every worker heard from within `within`, by id.
+    pub fn live(&self, within: Duration) -> Vec<(String, WorkerInfo)> {
+        let mut out: Vec<(String, WorkerInfo)> = self
+            .by_id
+            .iter()
+            .filter(|(_, w)| w.last_seen.elapsed() <= within)
+            .map(|(id, w)| (id.clone(), w.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     pub fn touch(&mut self, id: &str) -> Option<WorkerInfo> {

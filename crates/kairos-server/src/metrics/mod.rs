@@ -36,6 +36,21 @@ pub struct QueueLabel {
     pub queue: String,
 }
 
+/// A live worker's execution environment.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerEnvironmentLabels {
+    pub worker: String,
+    pub environment: String,
+    pub python_version: String,
+    pub packages: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerTeamLabels {
+    pub worker: String,
+    pub team: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
@@ -77,6 +92,8 @@ pub struct Metrics {
     depth_truncated: Gauge,
     workers: Gauge,
     worker_slots: Gauge,
+    worker_environments: Family<WorkerEnvironmentLabels, Gauge>,
+    worker_teams: Family<WorkerTeamLabels, Gauge>,
     worker_free_slots: Gauge,
     pub(crate) requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
@@ -105,6 +122,8 @@ impl Metrics {
             depth_truncated: Gauge::default(),
             workers: Gauge::default(),
             worker_slots: Gauge::default(),
+            worker_environments: Family::default(),
+            worker_teams: Family::default(),
             worker_free_slots: Gauge::default(),
             requests: Family::new_with_constructor(latency_histogram),
         };
@@ -192,6 +211,16 @@ impl Metrics {
             "workers",
             "Live workers (leader only; 0 elsewhere)",
             m.workers.clone(),
+        );
+        r.register(
+            "worker_environment",
+            "1 per execution environment of each live worker, with its Python version and how many packages it has (leader only)",
+            m.worker_environments.clone(),
+        );
+        r.register(
+            "worker_team",
+            "1 per team a live worker is restricted to (leader only; none: it serves every team)",
+            m.worker_teams.clone(),
         );
         r.register(
             "worker_slots",
@@ -286,7 +315,29 @@ impl Metrics {
         }
 
         let (mut workers, mut slots, mut busy) = (0i64, 0i64, 0i64);
+        self.worker_environments.clear();
+        self.worker_teams.clear();
         if let Some(s) = scheduler.filter(|s| s.is_leading()) {
+            for (worker, info) in s.with_workers(|w| w.live(s.settings.lease)) {
+                for env in info.environment_details.iter() {
+                    self.worker_environments
+                        .get_or_create(&WorkerEnvironmentLabels {
+                            worker: worker.clone(),
+                            environment: env.name.clone(),
+                            python_version: env.python_version.clone(),
+                            packages: env.packages.len().to_string(),
+                        })
+                        .set(1);
+                }
+                for team in &info.teams {
+                    self.worker_teams
+                        .get_or_create(&WorkerTeamLabels {
+                            worker: worker.clone(),
+                            team: team.clone(),
+                        })
+                        .set(1);
+                }
+            }
             let live = s.with_workers(|w| w.live_slots(s.settings.lease));
             let held = s.with_leases(|l| l.held_by_worker());
             for (id, n) in live {

@@ -24,6 +24,12 @@ pub struct Explanation {
     pub state: Option<S>,
     /// The queue it waits in, so the leader can add "no live worker serves it".
     pub queue: Option<String>,
+    /// The execution environment it needs, if any, and its DAG's team, so the
+    /// leader can add "no live worker has it" (set while it waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     pub reasons: Vec<String>,
 }
 
@@ -34,6 +40,8 @@ impl Store {
             ti: ti.clone(),
             state: None,
             queue: None,
+            environment: None,
+            team: None,
             reasons: Vec::new(),
         };
         let Some(record) = load_ti(&txn, ti)? else {
@@ -46,6 +54,16 @@ impl Store {
         let Some(run) = load_run(&txn, &ti.dag_id, &ti.run_id)? else {
             return Ok(out);
         };
+        if matches!(record.state, S::Scheduled | S::Queued) {
+            if let Some(plan) = txn.plan(&ti.dag_id, run.version)? {
+                let dag = plan.dag();
+                out.team = dag.team.clone();
+                out.environment = plan
+                    .index_of(&ti.task_id)
+                    .and_then(|i| dag.environment_of(plan.task(i)))
+                    .map(str::to_string);
+            }
+        }
         let settings: Settings = txn
             .get(Cf::Meta, crate::keys::meta::SETTINGS)?
             .unwrap_or_default();

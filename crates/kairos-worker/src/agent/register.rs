@@ -1,6 +1,7 @@
 //! Registration with the current leader: this worker's queues, slots,
-//! environments and log URL go in; the cluster's heartbeat interval and lease
-//! length come back, and a lease too short for self-fencing draws a warning.
+//! environments (with their Python versions and packages), teams and log URL
+//! go in; the cluster's heartbeat interval and lease length come back, and a
+//! lease too short for self-fencing draws a warning.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -17,17 +18,15 @@ pub(super) async fn ensure_registered(agent: &Agent) -> Result<(), CallError> {
     if agent.registered.load(Ordering::SeqCst) {
         return Ok(());
     }
-    let mut environments: Vec<String> = agent.config.envs.keys().cloned().collect();
-    if !environments.iter().any(|e| e == "python3") {
-        environments.push("python3".into());
-    }
     let request = RegisterRequest {
         worker_id: agent.config.worker_id.clone(),
         queues: agent.config.queues.clone(),
         slots: agent.config.slots,
         labels: HashMap::new(),
-        environments,
+        environments: agent.environments.iter().map(|e| e.name.clone()).collect(),
         log_url: agent.log_url.clone(),
+        environment_details: agent.environments.iter().map(|e| e.to_proto()).collect(),
+        teams: agent.config.teams.clone(),
     };
     let reply = agent
         .conn

@@ -25,6 +25,8 @@ pub(super) struct Agent {
     /// Bundle versions laid out as folders.
     pub(super) bundles: crate::bundle::Bundles,
     pub(super) log_url: String,
+    /// The execution environments, as probed at start.
+    pub(super) environments: Vec<crate::environments::Environment>,
     pub(super) registered: AtomicBool,
     pub(super) heartbeat_ms: AtomicU64,
     /// The leases' length, as the leader said at registration.

@@ -1,6 +1,7 @@
 //! Everything before the first registration: the data directory's parts, the
 //! process groups an earlier life of this worker left behind, the Python runner,
-//! the log server, the connection and the attempt log, gathered into the
+//! the execution environments (probed), the log server, the connection and the
+//! attempt log, gathered into the
 //! [`Agent`] every loop shares.
 
 use std::collections::HashMap;
@@ -80,6 +81,18 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
     crate::tls::serve_logs(listener, logs::router(config.log_dir()), tls.as_ref())
         .map_err(|e| setup("the log server", e))?;
 
+    let environments = crate::environments::probe_all(&config.envs)
+        .await
+        .map_err(WorkerError::Setup)?;
+    for env in &environments {
+        tracing::info!(
+            environment = %env.name,
+            python = %env.python.display(),
+            version = %env.python_version,
+            packages = env.packages.len(),
+            "execution environment"
+        );
+    }
     let conn = Conn::new(config.servers.clone(), config.token.as_deref(), tls)
         .map_err(WorkerError::Setup)?;
     tracing::info!(
@@ -105,6 +118,7 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         files,
         bundles,
         log_url,
+        environments,
         registered: AtomicBool::new(false),
         heartbeat_ms: AtomicU64::new(3000),
         lease_ms: AtomicU64::new(30_000),

@@ -8,11 +8,17 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[worker]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 16] = [
+const SETTINGS: [(&str, &str, &str, &str); 17] = [
     ("servers", "servers", "KAIROS_SERVERS", "\"127.0.0.1:7071\""),
     ("queues", "queues", "KAIROS_QUEUES", "\"default,etl\""),
     ("slots", "slots", "KAIROS_SLOTS", "8"),
-    ("envs", "env", "KAIROS_ENVS", "\"a=/a/python, b=/b/python\""),
+    (
+        "envs",
+        "environment",
+        "KAIROS_ENVS",
+        "\"a=/a/python, b=/b/python\"",
+    ),
+    ("teams", "teams", "KAIROS_TEAMS", "\"sales,ops\""),
     ("token_file", "token-file", "KAIROS_TOKEN_FILE", "\"/t\""),
     ("worker_id", "worker-id", "KAIROS_WORKER_ID", "\"w1\""),
     ("data_dir", "data-dir", "KAIROS_WORKER_DIR", "\"/d\""),
@@ -187,7 +193,7 @@ fn bad_settings_say_what_to_give() {
         envs: Some(vec!["python3".into()]),
         ..WorkerLayer::default()
     });
-    assert!(err.contains("NAME=PATH_TO_PYTHON"), "{err}");
+    assert!(err.contains("NAME=PATH"), "{err}");
     let err = bad(WorkerLayer {
         servers: Some("localhost".into()),
         ..WorkerLayer::default()
@@ -218,4 +224,53 @@ fn bad_settings_say_what_to_give() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("KAIROS_SLOTS"), "{err}");
+}
+
+#[test]
+fn environments_take_a_venv_folder_or_an_interpreter_under_either_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    let command = command().mut_args(|arg| arg.env(None));
+    let given = format!("etl={}", venv.display());
+    let matches = command
+        .try_get_matches_from([
+            "kairos-worker",
+            "--environment",
+            &given,
+            "--env",
+            "old=/usr/bin/python3",
+            "--teams",
+            "sales, ops",
+            "--insecure",
+        ])
+        .unwrap();
+    let layer = <WorkerLayer as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
+    let config = layer.resolve().unwrap();
+    assert_eq!(config.envs["etl"], venv.join("bin").join("python"));
+    assert_eq!(config.envs["old"], PathBuf::from("/usr/bin/python3"));
+    assert_eq!(config.teams, ["sales", "ops"]);
+    // kairos.toml: `envs` as before, or `environments`.
+    let file = dir.path().join("kairos.toml");
+    std::fs::write(&file, "[worker]\nenvironments = \"a=/a/python\"\n").unwrap();
+    let layer = WorkerLayer::from_file(&file).unwrap();
+    assert_eq!(layer.envs, Some(vec!["a=/a/python".to_string()]));
+    let err = WorkerLayer {
+        envs: Some(vec!["py 3=/x".into()]),
+        insecure: Some(true),
+        ..WorkerLayer::default()
+    }
+    .resolve()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("environment name \"py 3\""), "{err}");
+    let err = WorkerLayer {
+        teams: Some("a b".into()),
+        insecure: Some(true),
+        ..WorkerLayer::default()
+    }
+    .resolve()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("team \"a b\""), "{err}");
 }

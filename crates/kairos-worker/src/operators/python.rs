@@ -1,8 +1,7 @@
 //! PythonOperator, BranchPythonOperator and ShortCircuitOperator: the embedded
 //! runner calls the function from the version's file, or imports it from a
 //! module of the DAG's bundle (the bundle root first on `sys.path`), in the
-//! Python of the execution environment the DAG's bundle names (default
-//! `python3`). The runner (from the worker binary), the callable's file (checked
+//! Python of the task's execution environment (default `python3`). The runner (from the worker binary), the callable's file (checked
 //! against its hash) and the call spec are written fresh into the attempt's
 //! staging directory for each call, so nothing a task changes there outlives it.
 
@@ -25,14 +24,25 @@ pub enum Called {
     Failed(Report),
 }
 
-/// The interpreter for this attempt: the environment named like the DAG's bundle,
-/// else the one named `python3`, else `python3` on the PATH.
-fn interpreter(ctx: &Ctx<'_>) -> PathBuf {
+/// The interpreter for this attempt: the task's effective environment (its
+/// own, else its DAG's), else `python3` (the one configured under that name,
+/// else from `PATH`). A task naming an environment this worker lacks fails
+/// rather than running in the wrong Python (the scheduler never sends one here
+/// unless an older server did).
+fn interpreter(ctx: &Ctx<'_>) -> Result<PathBuf, String> {
     let envs = &ctx.config.envs;
-    envs.get(&ctx.attempt.dag.bundle)
-        .or_else(|| envs.get("python3"))
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from("python3"))
+    let attempt = ctx.attempt;
+    match attempt.task.environment.as_deref().or(attempt.dag.environment.as_deref()) {
+        Some(name) => envs.get(name).cloned().ok_or_else(|| {
+            format!(
+                "this worker has no execution environment `{name}`: start it with --environment {name}=PATH (a virtualenv's folder or a Python interpreter)"
+            )
+        }),
+        None => Ok(envs
+            .get(crate::environments::DEFAULT)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(crate::environments::DEFAULT))),
+    }
 }
 
 /// Calls `callable` with rendered arguments through the runner.
@@ -168,7 +178,10 @@ pub(super) async fn run_runner(
     {
         return Err(Report::failed(format!("cannot write the call spec: {e}")));
     }
-    let python = interpreter(ctx);
+    let python = match interpreter(ctx) {
+        Ok(python) => python,
+        Err(e) => return Err(Report::failed(e)),
+    };
     let process_spec = ctx.process_spec(
         python.clone(),
         vec![
@@ -179,9 +192,8 @@ pub(super) async fn run_runner(
     match process::run(&process_spec, ctx.cancel.clone()).await {
         Ok(o) => Ok((o.ended, result, process_spec.timeout)),
         Err(e) => Err(Report::failed(format!(
-            "cannot start {}: {e} (give the worker --env {}=PATH_TO_PYTHON)",
+            "cannot start {}: {e} (check the worker's --environment NAME=PATH)",
             python.display(),
-            ctx.attempt.dag.bundle
         ))),
     }
 }

@@ -7,13 +7,16 @@
 //!   retries it, the run succeeds, and the killed try is recorded failed once;
 //! - `kill -9` of the leader while tasks run: every task recorded once, on try 1;
 //! - an `execution_timeout` kills a `sleep 600` and its whole process group;
-//! - a worker with a wrong token is refused with a clear message.
+//! - a worker with a wrong token is refused with a clear message;
+//! - tasks go to the worker that has their execution environment and serves
+//!   their team; the others stay queued, explained.
 //!
 //! One test binary, one module per test; `support.rs` starts the cluster and
 //! the workers, and holds the lock that runs the tests one at a time.
 
 mod support;
 
+mod environments;
 mod killed_worker;
 mod leader_kill_and_timeout;
 mod task_isolation;

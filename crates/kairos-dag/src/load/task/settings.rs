@@ -3,7 +3,8 @@
 
 use crate::load::default_args::Inherited;
 use crate::load::read::{
-    MapReader, read_bool, read_duration, read_i32, read_json_map, read_text, read_u32,
+    MapReader, read_bool, read_duration, read_environment, read_i32, read_json_map, read_text,
+    read_u32,
 };
 use crate::load::sink::{Scope, Sink};
 use crate::model::{Task, TaskOperator, WeightRule, defaults};
@@ -112,6 +113,7 @@ pub(super) fn read_settings(
     let max_active_tis_per_dagrun = count(pick("max_active_tis_per_dagrun"), sink);
     let doc_md = text(pick("doc_md"), sink);
     let display_name = text(pick("task_display_name"), sink);
+    let environment = pick("environment").and_then(|(k, n)| read_environment(&n, k, sink, scope));
     if sink.errors_since(mark) {
         return None;
     }
@@ -142,5 +144,6 @@ pub(super) fn read_settings(
         params,
         max_active_tis_per_dag,
         max_active_tis_per_dagrun,
+        environment,
     })
 }

@@ -3,11 +3,13 @@
 //!
 //! One file per area: `dags` (a DAG's own keys), `defaults` (the `default:` block and
 //! `default_args`), `tasks` (operators, arguments, shipped files), `mapped` (mapped
-//! tasks), `groups` (task groups), `deps` (ids and dependencies); `support` loads.
+//! tasks), `groups` (task groups), `deps` (ids and dependencies), `environments` (which
+//! execution environment a task needs); `support` loads.
 
 mod dags;
 mod defaults;
 mod deps;
+mod environments;
 mod groups;
 mod mapped;
 mod support;

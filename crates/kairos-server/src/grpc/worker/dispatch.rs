@@ -1,6 +1,7 @@
 //! `Poll`: hands queued attempts to a worker. Attempts it already holds but never
 //! received (a failover, a lost answer) are sent again from the lease table;
-//! otherwise the queued index of its queues is read, the instances claimed, one
+//! otherwise the queued index of its queues is read, the instances it may take
+//! (its environments and teams, `leader::placement`) claimed, one
 //! `Dispatch` per instance proposed (queued -> running with a fresh attempt
 //! token) and each granted a lease. A poll with nothing to hand out waits for the
 //! next apply, up to the worker's deadline.
@@ -17,6 +18,7 @@ use super::assignment::Assignments;
 use super::caller::acting_as;
 use super::guard::{check_leader, known_worker, propose_error};
 use crate::leader::Leader;
+use crate::leader::placement::Fit;
 use crate::node::NodeError;
 
 /// The longest a poll waits for work.
@@ -59,8 +61,7 @@ pub(super) async fn poll(
         applied.borrow_and_update();
         let mut picks: Vec<TaskInstanceKey> = Vec::new();
         for queue in &worker.queues {
-            let queued = s.node.read_now(|store| store.queued(queue, free * 2))?;
-            picks.extend(s.claims.take(queued, free - picks.len()));
+            picks.extend(fitting(s, &worker.fit, queue, free - picks.len())?);
             if picks.len() >= free {
                 break;
             }
@@ -85,6 +86,40 @@ pub(super) async fn poll(
             }
         }
         check_leader(s)?;
+    }
+}
+
+/// How far down a queue a poll looks for tasks this worker may take, when the
+/// ones at its head need an environment or a team it does not serve.
+const MAX_SCAN: usize = 4096;
+
+/// Claims up to `room` queued instances of `queue` that this worker may take (its
+/// environments, its teams), highest priority first. The queue's head is read
+/// as before; only when some of it did not fit is more of the queue read, so
+/// that tasks nobody here can take do not hide the ones behind them.
+fn fitting(
+    s: &Leader,
+    fit: &Fit,
+    queue: &str,
+    room: usize,
+) -> Result<Vec<TaskInstanceKey>, NodeError> {
+    let mut limit = room * 2;
+    loop {
+        let (queued, read, refused) = s.node.read_now(|store| {
+            let mut queued = store.queued(queue, limit)?;
+            let read = queued.len();
+            let refused = s.placements.keep_fitting(store, fit, &mut queued)?;
+            Ok((queued, read, refused))
+        })?;
+        let enough = queued.len() >= room;
+        let taken = s.claims.take(queued, room);
+        // Everything there was read, nothing was left out for this worker, or
+        // enough fit: what was claimed is the answer.
+        if read < limit || refused == 0 || enough || limit >= MAX_SCAN {
+            return Ok(taken);
+        }
+        s.claims.release(&taken);
+        limit = (limit * 4).min(MAX_SCAN);
     }
 }
 

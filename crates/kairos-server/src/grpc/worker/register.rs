@@ -1,6 +1,8 @@
-//! `Register`: a worker says what it serves; the leader answers with the lease and
-//! heartbeat it must keep.
+//! `Register`: a worker says what it serves (queues, slots, execution
+//! environments, teams); the leader answers with the lease and heartbeat it must
+//! keep.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use kairos_proto::v1::{RegisterReply, RegisterRequest};
@@ -10,6 +12,7 @@ use super::caller::acting_as;
 use super::convert::checked_log_url;
 use super::guard::check_leader;
 use crate::leader::Leader;
+use crate::leader::placement::Fit;
 use crate::leader::workers::WorkerInfo;
 
 pub(super) fn register(
@@ -24,15 +27,26 @@ pub(super) fn register(
             "a worker needs an id, at least one queue and at least one slot",
         ));
     }
-    tracing::info!(worker = %r.worker_id, queues = ?r.queues, slots = r.slots, "worker registered");
+    tracing::info!(worker = %r.worker_id, queues = ?r.queues, slots = r.slots, environments = ?r.environments, teams = ?r.teams, "worker registered");
     let log_url = checked_log_url(&r.log_url)?;
+    let mut environments = r.environments;
+    // A worker reports details for every name; older workers send names only.
+    for detail in &r.environment_details {
+        if !environments.contains(&detail.name) {
+            environments.push(detail.name.clone());
+        }
+    }
+    let fit = Arc::new(Fit::new(&environments, &r.teams));
     s.with_workers(|w| {
         w.register(
             r.worker_id.clone(),
             WorkerInfo {
                 queues: r.queues,
                 slots: r.slots,
-                environments: r.environments,
+                environments,
+                environment_details: r.environment_details.into(),
+                teams: r.teams,
+                fit,
                 labels: r.labels.into_iter().collect(),
                 log_url,
                 last_seen: Instant::now(),

@@ -112,6 +112,7 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
     let opts = LoadOptions {
         bundle: name.clone(),
         team: manifest.team.clone(),
+        environment: manifest.environment.clone(),
     };
     let mut problems = Vec::new();
     for relative in &dag_files {

@@ -33,6 +33,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
         team: None,
+        environment: None,
     };
     // Validate everything locally first: nothing is uploaded if any file is broken.
     let mut bundles = Vec::new();

@@ -97,6 +97,7 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
     let opts = LoadOptions {
         bundle: kairos_dag::model::defaults::BUNDLE.to_string(),
         team: None,
+        environment: None,
     };
     let dag_id = choose_dag(args, &opts)?;
     let upload = prepare(&args.file, &opts)?;
