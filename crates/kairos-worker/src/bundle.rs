@@ -35,6 +35,46 @@ struct LaidOut {
     root: PathBuf,
     files: BTreeMap<String, String>,
     binary: std::collections::BTreeSet<String>,
+    requirements: Option<String>,
+    wheels: Option<String>,
+}
+
+/// A bundle version on this worker: its folder, and the packages its manifest
+/// layers on the environment (`requirements`, `wheels`), paths inside it.
+#[derive(Debug, Clone)]
+pub struct BundleRoot {
+    pub root: PathBuf,
+    pub requirements: Option<String>,
+    pub wheels: Option<String>,
+}
+
+impl BundleRoot {
+    /// The lock's text and the wheels (file name, bytes) of the manifest's
+    /// `wheels` folder, when the manifest names a lock.
+    pub fn layer(&self) -> Result<Option<(String, Vec<(String, Vec<u8>)>)>, String> {
+        let Some(lock) = &self.requirements else {
+            return Ok(None);
+        };
+        let at = self.root.join(lock);
+        let text = std::fs::read_to_string(&at)
+            .map_err(|e| format!("cannot read the bundle's requirements {}: {e}", at.display()))?;
+        let mut wheels = Vec::new();
+        if let Some(folder) = &self.wheels {
+            let dir = self.root.join(folder.trim_end_matches('/'));
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot read the bundle's wheels {}: {e}", dir.display()))?;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".whl") {
+                    let bytes = std::fs::read(entry.path())
+                        .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+                    wheels.push((name, bytes));
+                }
+            }
+            wheels.sort();
+        }
+        Ok(Some((text, wheels)))
+    }
 }
 
 pub struct Bundles {
@@ -64,12 +104,12 @@ impl Bundles {
         by: &AttemptRef,
         bundle: &str,
         version: u32,
-    ) -> Result<PathBuf, String> {
+    ) -> Result<BundleRoot, String> {
         let key = (bundle.to_string(), version);
         let known = self.lock_known().get(&key).cloned();
         if let Some(laid) = known {
             match check(&laid) {
-                Ok(()) => return Ok(laid.root),
+                Ok(()) => return Ok(laid.handle()),
                 Err(why) => {
                     tracing::warn!(bundle, version, "the bundle's folder changed since it was laid out ({why}): laying it out again");
                     let _ = make_writable(&laid.root);
@@ -80,7 +120,7 @@ impl Bundles {
         }
         let _one_at_a_time = self.building.lock().await;
         if let Some(laid) = self.lock_known().get(&key).cloned() {
-            return Ok(laid.root);
+            return Ok(laid.handle());
         }
         let reply = conn
             .call(Duration::from_secs(30), |mut c| {
@@ -99,7 +139,7 @@ impl Bundles {
         }
         let laid = self.lay_out(conn, by, reply).await?;
         self.lock_known().insert(key, laid.clone());
-        Ok(laid.root)
+        Ok(laid.handle())
     }
 
     fn lock_known(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, u32), LaidOut>> {
@@ -126,10 +166,13 @@ impl Bundles {
         std::fs::create_dir_all(&parent)
             .and_then(|()| set_mode(&parent, 0o711))
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        let optional = |text: String| (!text.is_empty()).then_some(text);
         let laid = LaidOut {
             root: parent.join(&name),
             files,
             binary: reply.binary.into_iter().collect(),
+            requirements: optional(reply.requirements),
+            wheels: optional(reply.wheels),
         };
         // Laid out by an earlier life of this worker, and still intact.
         if laid.root.is_dir() && check(&laid).is_ok() {
@@ -210,6 +253,16 @@ impl Bundles {
             set_mode(&at, 0o444).map_err(|e| failed("protect", &at, e))?;
         }
         seal_dirs(tmp).map_err(|e| failed("protect", tmp, e))
+    }
+}
+
+impl LaidOut {
+    fn handle(&self) -> BundleRoot {
+        BundleRoot {
+            root: self.root.clone(),
+            requirements: self.requirements.clone(),
+            wheels: self.wheels.clone(),
+        }
     }
 }
 

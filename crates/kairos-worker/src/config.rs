@@ -308,6 +308,10 @@ impl WorkerConfig {
     pub fn bundles_dir(&self) -> PathBuf {
         self.data_dir.join("bundles")
     }
+    /// Where bundles' `requirements` are installed, layered on environments.
+    pub fn layered_envs_dir(&self) -> PathBuf {
+        self.data_dir.join("layered-envs")
+    }
     pub fn attempts_dir(&self) -> PathBuf {
         self.data_dir.join("attempts")
     }

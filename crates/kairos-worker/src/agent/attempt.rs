@@ -102,7 +102,7 @@ async fn run_attempt(
             record(agent, assignment, &ti, "start", None, None);
             // `params` and `conf` values under secret-looking names.
             secrets.add_named_in(&attempt.python_context());
-            let bundle_root = match assignment.bundle_version {
+            let bundle = match assignment.bundle_version {
                 0 => Ok(None),
                 version => agent
                     .bundles
@@ -115,12 +115,21 @@ async fn run_attempt(
                     .await
                     .map(Some),
             };
-            match bundle_root {
+            // The bundle's own packages, layered on the task's environment once
+            // per worker and lock.
+            let bundle = match bundle {
+                Ok(Some(root)) => layered_python(agent, &attempt, &root)
+                    .await
+                    .map(|python| (Some(root.root), python)),
+                Ok(None) => Ok((None, None)),
+                Err(e) => Err(e),
+            };
+            match bundle {
                 Err(e) => Report::failed(format!(
                     "the code of bundle `{}` version {} is not available on this worker: {e}",
                     attempt.dag.bundle, assignment.bundle_version
                 )),
-                Ok(bundle_root) => {
+                Ok((bundle_root, layered_python)) => {
             let ctx = Ctx {
                 attempt: &attempt,
                 conn: agent.conn.clone(),
@@ -135,6 +144,7 @@ async fn run_attempt(
                 secrets: secrets.clone(),
                 run_as: agent.config.run_as.clone(),
                 bundle_root,
+                layered_python,
             };
             operators::run(&ctx).await
                 }
@@ -229,4 +239,25 @@ fn unknown_ti() -> TaskInstanceKey {
         task_id: String::new(),
         map_index: -1,
     }
+}
+
+/// The interpreter of the virtualenv that layers the bundle's `requirements`
+/// (and `wheels`) on the task's environment, built on first use; `None` when
+/// the bundle's manifest names no lock.
+async fn layered_python(
+    agent: &Agent,
+    attempt: &crate::context::Attempt,
+    root: &crate::bundle::BundleRoot,
+) -> Result<Option<std::path::PathBuf>, String> {
+    let Some((lock, wheels)) = root.layer()? else {
+        return Ok(None);
+    };
+    let base = crate::operators::python::interpreter_of(&agent.config, attempt)?;
+    let cache = agent.config.layered_envs_dir();
+    tokio::task::spawn_blocking(move || {
+        crate::layered_env::ensure(&base, &lock, &wheels, &cache)
+    })
+    .await
+    .map_err(|e| format!("the layered environment's build stopped: {e}"))?
+    .map(Some)
 }

@@ -127,6 +127,7 @@ impl Harness {
             secrets: Secrets::new(),
             run_as: None,
             bundle_root,
+            layered_python: None,
         };
         let report = run(&ctx).await;
         (report, std::fs::read_to_string(&log).unwrap_or_default())

@@ -4,7 +4,7 @@ mod bash;
 mod custom;
 mod external;
 mod http;
-mod python;
+pub(crate) mod python;
 mod sensor;
 mod trigger;
 
@@ -101,6 +101,9 @@ pub struct Ctx<'a> {
     /// file's own imports find the bundle's modules. `None` for a DAG pushed
     /// without a bundle (the callable file's folder is then all there is).
     pub bundle_root: Option<PathBuf>,
+    /// The interpreter of the virtualenv the bundle's `requirements` layer on the
+    /// task's environment, when its manifest names them: Python tasks run in it.
+    pub layered_python: Option<PathBuf>,
 }
 
 impl Ctx<'_> {

@@ -30,8 +30,18 @@ pub enum Called {
 /// rather than running in the wrong Python (the scheduler never sends one here
 /// unless an older server did).
 fn interpreter(ctx: &Ctx<'_>) -> Result<PathBuf, String> {
-    let envs = &ctx.config.envs;
-    let attempt = ctx.attempt;
+    if let Some(layered) = &ctx.layered_python {
+        return Ok(layered.clone());
+    }
+    interpreter_of(ctx.config, ctx.attempt)
+}
+
+/// The interpreter of the attempt's execution environment on this worker.
+pub fn interpreter_of(
+    config: &crate::config::WorkerConfig,
+    attempt: &crate::context::Attempt,
+) -> Result<PathBuf, String> {
+    let envs = &config.envs;
     match attempt.task.environment.as_deref().or(attempt.dag.environment.as_deref()) {
         Some(name) => envs.get(name).cloned().ok_or_else(|| {
             format!(
