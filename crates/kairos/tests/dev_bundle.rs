@@ -1,0 +1,147 @@
+//! `kairos dev --dags FOLDER` with a folder written as dag-factory users write
+//! theirs: DAG files beside their own Python package, `python_callable:
+//! package.module.function` and custom operator classes from that package. The
+//! folder is pushed as a bundle, runs unchanged, and its XComs are the
+//! functions' and operators' results; a change to a module (not to any DAG
+//! file) makes a new bundle version that the next run uses.
+
+use std::path::Path;
+use std::process::{Child, Command as Process, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_testkit::free_addr;
+use serde_json::{Value, json};
+
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kairos(args: &[&str]) -> Output {
+    Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(args)
+        .env_remove("KAIROS_SERVER")
+        .output()
+        .expect("kairos runs")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read the fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_tree(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+async fn run_done(api: &kairos_client::Client, run: &str, log: &dyn Fn() -> String) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = api
+            .dag_run("breakfast", run, kairos_client::Read::Consistent)
+            .await
+        {
+            if r.state == "success" || r.state == "failed" {
+                return serde_json::to_value(r).expect("json");
+            }
+        }
+        assert!(Instant::now() < deadline, "run {run} did not end:\n{}", log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn xcom(api: &kairos_client::Client, run: &str, task: &str, key: &str) -> Value {
+    api.xcom_entries("breakfast", run, task, kairos_client::Read::Consistent)
+        .await
+        .expect("XComs")
+        .into_iter()
+        .find(|x| x.key == key)
+        .map(|x| x.value)
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dags = dir.path().join("dags");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../kairos-worker/tests/fixtures/bakery_bundle");
+    copy_tree(&fixture, &dags);
+    let http = free_addr().expect("a port");
+    let grpc = free_addr().expect("a port");
+    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
+    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
+        .arg("--dags")
+        .arg(&dags)
+        .arg("--data-dir")
+        .arg(dir.path().join(".kairos"))
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("kairos dev"));
+    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev_log().contains("pushed breakfast: new version 1") {
+        assert!(Instant::now() < deadline, "the folder was not pushed:\n{}", dev_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let api = kairos_client::Client::new(&format!("http://{http}")).expect("a client");
+    let trigger = |run: &'static str| {
+        let out = kairos(&[
+            "dags", "trigger", "breakfast", "--run-id", run, "--logical-date",
+            "2026-03-04T00:00:00Z", "--server", &http,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    trigger("first");
+    let run = run_done(&api, "first", &dev_log).await;
+    assert_eq!(run["state"], "success", "{run}\n{}", dev_log());
+    assert_eq!(run["bundle_version"], 1, "{run}");
+    assert_eq!(xcom(&api, "first", "numbers", "return_value").await, json!([1, 2, 3]));
+    let bread = xcom(&api, "first", "bread", "return_value").await;
+    assert_eq!(bread["bread"], "rye", "{bread}");
+    assert_eq!(bread["note"], "baked on 2026-03-04", "{bread}");
+    assert_eq!(bread["options"], json!({"crust": ["20260304", "dark"]}), "{bread}");
+    assert_eq!(bread["run_id"], "first", "{bread}");
+    assert!(xcom(&api, "first", "bread", "grams").await.is_number());
+    let coffee = xcom(&api, "first", "coffee", "return_value").await;
+    assert_eq!(coffee, json!({"cups": "3", "with": "rye"}), "{coffee}");
+    let closed = api
+        .task_instance("breakfast", "first", "closed", None, kairos_client::Read::Consistent)
+        .await
+        .expect("closed");
+    assert_eq!(closed.state, "skipped");
+
+    // A module changes, no DAG file does: a new bundle version, the same DAG
+    // version, and the next run computes with the new code.
+    let numbers = dags.join("bakery/numbers.py");
+    let text = std::fs::read_to_string(&numbers).expect("read");
+    std::fs::write(
+        &numbers,
+        text.replace("return list(range(1, n + 1))", "return list(range(10, 10 + n))"),
+    )
+    .expect("edit");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev_log().contains("bundle dags-folder: new version 2") {
+        assert!(Instant::now() < deadline, "the change was not pushed:\n{}", dev_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    trigger("second");
+    let run = run_done(&api, "second", &dev_log).await;
+    assert_eq!(run["state"], "success", "{run}\n{}", dev_log());
+    assert_eq!((run["version"].clone(), run["bundle_version"].clone()), (json!(1), json!(2)));
+    assert_eq!(xcom(&api, "second", "numbers", "return_value").await, json!([10, 11, 12]));
+    assert_eq!(xcom(&api, "first", "numbers", "return_value").await, json!([1, 2, 3]));
+}
