@@ -134,7 +134,7 @@ async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
     )
     .expect("edit");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !dev_log().contains("bundle dags-folder: new version 2") {
+    while !dev_log().contains("bundle default: new version 2") {
         assert!(Instant::now() < deadline, "the change was not pushed:\n{}", dev_log());
         std::thread::sleep(Duration::from_millis(100));
     }
