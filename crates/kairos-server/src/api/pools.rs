@@ -59,6 +59,7 @@ pub async fn put_pool(
         slots: body.slots,
         description: body.description,
         include_deferred: body.include_deferred,
+        team: None,
     };
     api.write(Command::SetPool { pool: pool.clone() }).await?;
     Ok(Json(convert::pool(pool)))

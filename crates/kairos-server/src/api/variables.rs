@@ -107,6 +107,7 @@ pub async fn put_variable(
             value,
             description: body.description.clone(),
             encrypted,
+            team: None,
         },
     })
     .await?;
@@ -125,6 +126,6 @@ pub async fn delete_variable(
     Path(key): Path<String>,
 ) -> Result<StatusCode, Problem> {
     api.tokens.authorize(&headers, Role::Admin)?;
-    api.write(Command::DeleteVariable { key }).await?;
+    api.write(Command::DeleteVariable { key, team: None }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
