@@ -19,6 +19,10 @@ pub struct PushArgs {
     /// The bundle the DAGs belong to.
     #[arg(long)]
     pub bundle: Option<String>,
+    /// The team the DAGs belong to. A team's token pushes for its own team
+    /// only (leave this out or name it); a cluster-wide token names any team.
+    #[arg(long)]
+    pub team: Option<String>,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -29,7 +33,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
             .bundle
             .clone()
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
-        team: None,
+        team: args.team.clone(),
     };
     // Validate everything locally first: nothing is uploaded if any file is broken.
     let mut uploads = Vec::new();
@@ -47,10 +51,13 @@ pub fn push(args: &PushArgs) -> ExitCode {
     }
     let output = args.remote.output;
     let bundle = args.bundle.clone();
+    let team = args.team.clone();
     with_api(&args.remote, |api| async move {
         let mut all = Vec::new();
         for (n, upload) in uploads.iter().enumerate() {
-            let answer = upload.push(&api, bundle.as_deref()).await?;
+            let answer = upload
+                .push_for(&api, bundle.as_deref(), team.as_deref())
+                .await?;
             if output == Output::Text {
                 for line in describe_push(&answer) {
                     println!("[{}/{}] {line}", n + 1, uploads.len());
