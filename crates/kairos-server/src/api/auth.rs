@@ -192,7 +192,7 @@ mod tests {
         let cases = [
             ("reader r1\n", ":1:", "not a role"),
             ("admin a1\n# a comment\nsales:boss s1\n", ":3:", "not a role"),
-            ("admin a1\n\nsa les:viewer s1\n", ":3:", "not a role"),
+            ("admin a1\n\n:viewer s1\n", ":3:", "not a team name"),
             ("admin a1\nsal/es:viewer s1\n", ":2:", "not a team name"),
             ("admin\n", ":1:", "no token"),
             ("admin a1\nviewer a1\n", ":2:", "already given"),
