@@ -41,7 +41,7 @@ pub use task_instances::{
     ClearRequest, ClearResponse, Explanation, MarkRequest, TaskInstance, TaskInstanceList,
     TaskInstanceQuery, TaskTry, TaskTryList,
 };
-pub use variables::{Variable, VariableBody, VariableList};
+pub use variables::{TeamQuery, Variable, VariableBody, VariableList};
 pub use versions::{
     Diff, FileKey, FileText, GraphTask, TaskChange, Version, VersionChanges, VersionDetail,
     VersionList,

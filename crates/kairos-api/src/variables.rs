@@ -1,13 +1,26 @@
 //! Variables as the API shows them (values opened), and the body that sets one.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Variable {
     pub key: String,
     pub value: String,
     pub description: Option<String>,
+    /// The team the Variable belongs to; absent for a cluster-wide one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+/// `?team=`: whose Variables. A team's token always means its own team (and
+/// reads cluster-wide Variables where its team has none of that key); a
+/// cluster-wide token names a team, or none for the cluster-wide Variables.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TeamQuery {
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -71,7 +71,9 @@ fn every_request_body_reads_back_as_the_server_reads_it() {
         slots: 4,
         description: Some("etl".into()),
         include_deferred: true,
+        team: Some("sales".into()),
     });
+    assert_eq!(back.team.as_deref(), Some("sales"));
     assert!(back.include_deferred);
 
     let (_, back) = round_trip(&VariableBody {

@@ -55,6 +55,16 @@ impl VariableKey {
         VariableKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// The name a Variable is sealed under (bound in as associated data): its
+    /// key, or `TEAM\0KEY` for a team's, so a sealed value cannot be moved from
+    /// one team to another, or to a cluster-wide Variable, and still open.
+    pub fn sealed_name(team: Option<&str>, key: &str) -> String {
+        match team {
+            None => key.to_string(),
+            Some(team) => format!("{team}\0{key}"),
+        }
+    }
+
     /// `v1:<hex of nonce and ciphertext>`.
     pub fn seal(&self, name: &str, value: &str) -> Result<String, String> {
         let mut nonce = [0u8; NONCE_LEN];

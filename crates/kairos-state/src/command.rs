@@ -172,6 +172,9 @@ pub enum Command {
     },
     DeleteVariable {
         key: String,
+        /// The team whose Variable it is; `None`: the cluster-wide one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
     },
     /// Name the cluster once, at bootstrap (from its CA's certificate, or drawn by
     /// the first leader): every node keeps it beside its data and refuses peers and
@@ -191,6 +194,7 @@ impl Command {
                 slots,
                 description: None,
                 include_deferred: false,
+                team: None,
             },
         }
     }

@@ -269,6 +269,11 @@ pub struct VariableRecord {
     pub description: Option<String>,
     #[serde(default)]
     pub encrypted: bool,
+    /// The team the Variable belongs to; `None` for a cluster-wide one. Names are
+    /// per team: a team's Variable shadows a cluster-wide one of the same key for
+    /// that team's tasks. Absent in records written before teams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// A pool: a named number of slots that tasks share.
@@ -279,6 +284,12 @@ pub struct PoolRecord {
     pub description: Option<String>,
     /// Whether deferred tasks take slots (Airflow's `include_deferred`).
     pub include_deferred: bool,
+    /// The team that owns the pool; `None` for a cluster-wide one. Pool names are
+    /// cluster-wide (a name is one set of slots); only the owner's DAGs and
+    /// cluster-wide ones may use a team's pool. Absent in records written before
+    /// teams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// The pool every task uses unless it names another, as in Airflow.
@@ -293,6 +304,7 @@ impl PoolRecord {
             slots: DEFAULT_POOL_SLOTS,
             description: Some("Default pool".to_string()),
             include_deferred: false,
+            team: None,
         }
     }
 }

@@ -34,6 +34,7 @@ async fn a_follower_far_behind_catches_up_through_large_entries() {
                     slots: i,
                     description: Some("x".repeat(480)),
                     include_deferred: false,
+                    team: None,
                 },
             })
             .collect();

@@ -32,6 +32,7 @@ async fn a_wiped_node_is_re_added_from_a_snapshot() {
                     slots: i,
                     description: Some("x".repeat(100)),
                     include_deferred: false,
+                    team: None,
                 },
             }])
             .await

@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, VecDeque};
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use kairos_api::{
     ClearRequest, ClearResponse, MarkRequest, TaskInstance, TaskInstanceQuery, XComList,
 };
@@ -16,6 +15,7 @@ use kairos_state::{Command, Outcome, TaskInstanceKey};
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
@@ -39,11 +39,12 @@ fn closure(start: &[String], next: impl Fn(&str) -> Vec<String>) -> BTreeSet<Str
     (status = 200, body = ClearResponse), (status = 404, body = Problem)))]
 pub async fn clear_task_instances(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(dag_id): Path<String>,
     Body(req): Body<ClearRequest>,
 ) -> Result<Json<ClearResponse>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
     let run = super::runs::load_run(&api, &dag_id, &req.dag_run_id, true).await?;
     let (id, number) = (dag_id.clone(), run.version);
     let version: Option<VersionRecord> = api
@@ -130,12 +131,12 @@ pub async fn clear_task_instances(
     responses((status = 200, body = TaskInstance), (status = 409, body = Problem)))]
 pub async fn mark_task_instance(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     UrlQuery(at): UrlQuery<TaskInstanceQuery>,
     Body(req): Body<MarkRequest>,
 ) -> Result<Json<TaskInstance>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
     let to = match TaskInstanceState::parse(&req.new_state) {
         Some(
             s @ (TaskInstanceState::Success
@@ -149,6 +150,7 @@ pub async fn mark_task_instance(
             )));
         }
     };
+    api.check_dag(&scope, &dag_id, true).await?;
     let ti = TaskInstanceKey {
         dag_id,
         run_id,
@@ -173,11 +175,12 @@ pub async fn mark_task_instance(
     responses((status = 200, body = XComList), (status = 404, body = Problem)))]
 pub async fn list_xcoms(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<XComList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, at.consistent).await?;
     // A named instance must exist; without a map index, the run must.
     match at.map_index {
         Some(map_index) => {

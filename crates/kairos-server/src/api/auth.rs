@@ -1,13 +1,16 @@
 //! API tokens and roles, as Airflow splits them: viewers read, operators also
 //! trigger, clear, mark and pause, admins also manage pools, variables and the
-//! cluster. Tokens come from the servers' `api_token_file`, one `ROLE TOKEN` per
-//! line; without the file the API is open (as `kairos dev` runs on 127.0.0.1).
+//! cluster. Tokens come from the servers' `api_token_file`, one `ROLE TOKEN`
+//! (cluster-wide) or `TEAM:ROLE TOKEN` (within one team) per line; without the
+//! file the API is open (as `kairos dev` runs on 127.0.0.1). What a token may
+//! reach is its [`Scope`].
 
 use std::path::Path;
 
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::problem::Problem;
+use super::scope::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -17,7 +20,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(text: &str) -> Option<Role> {
+    pub(super) fn parse(text: &str) -> Option<Role> {
         match text.to_ascii_lowercase().as_str() {
             "viewer" => Some(Role::Viewer),
             "operator" | "op" => Some(Role::Operator),
@@ -26,7 +29,7 @@ impl Role {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
             Role::Operator => "operator",
@@ -38,7 +41,7 @@ impl Role {
 /// The tokens the API accepts; empty means open.
 #[derive(Debug, Clone, Default)]
 pub struct ApiTokens {
-    tokens: Vec<(String, Role)>,
+    tokens: Vec<(String, Scope)>,
 }
 
 impl ApiTokens {
@@ -50,37 +53,56 @@ impl ApiTokens {
         self.tokens.is_empty()
     }
 
-    /// Reads `ROLE TOKEN` lines (`#` comments, blank lines skipped).
+    /// Reads `ROLE TOKEN` and `TEAM:ROLE TOKEN` lines (`#` comments, blank
+    /// lines skipped); a mistake names its line.
     pub fn from_file(path: &Path) -> Result<ApiTokens, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut tokens = Vec::new();
+        ApiTokens::parse(&text).map_err(|e| format!("{}{e}", path.display()))
+    }
+
+    /// The lines of a token file; errors start with `:LINE: ` (the caller puts
+    /// the file's name before it).
+    pub fn parse(text: &str) -> Result<ApiTokens, String> {
+        let mut tokens: Vec<(String, Scope)> = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
-            let bad = || {
-                format!(
-                    "{}:{}: write `ROLE TOKEN`, ROLE one of viewer, operator, admin",
-                    path.display(),
-                    n + 1
-                )
+            let at = n + 1;
+            let usage = "write `ROLE TOKEN` (cluster-wide) or `TEAM:ROLE TOKEN` (one team), \
+                         ROLE one of viewer, operator, admin";
+            let Some((scope, token)) = line.split_once(char::is_whitespace) else {
+                return Err(format!(":{at}: no token after {line:?}: {usage}"));
             };
-            let (role, token) = line.split_once(char::is_whitespace).ok_or_else(bad)?;
-            let role = Role::parse(role).ok_or_else(bad)?;
-            tokens.push((token.trim().to_string(), role));
+            let token = token.trim();
+            if token.contains(char::is_whitespace) {
+                return Err(format!(
+                    ":{at}: the token holds a space; {usage} (a token is one word)"
+                ));
+            }
+            let scope = Scope::parse(scope).map_err(|e| format!(":{at}: {e}; {usage}"))?;
+            if let Some(earlier) = tokens.iter().position(|(t, _)| t == token) {
+                return Err(format!(
+                    ":{at}: this token is already given on an earlier line (entry {}); \
+                     every token must be different, or a request could not tell its scope",
+                    earlier + 1
+                ));
+            }
+            tokens.push((token.to_string(), scope));
         }
         if tokens.is_empty() {
-            return Err(format!("{} holds no token", path.display()));
+            return Err(" holds no token".into());
         }
         Ok(ApiTokens { tokens })
     }
 
-    /// Lets the request through when its bearer token has at least `needed`.
-    pub fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<(), Problem> {
+    /// The scope of the request's bearer token: cluster admin when the API is
+    /// open; 401 without a token or with one the servers do not know.
+    pub fn scope_of(&self, headers: &HeaderMap) -> Result<Scope, Problem> {
         if self.is_open() {
-            return Ok(());
+            return Ok(Scope::cluster(Role::Admin));
         }
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -98,7 +120,7 @@ impl ApiTokens {
         let digest = |t: &str| ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
         let presented = digest(presented);
         let mut found = None;
-        for (token, role) in &self.tokens {
+        for (token, scope) in &self.tokens {
             let known = digest(token);
             let differs = known
                 .as_ref()
@@ -106,26 +128,15 @@ impl ApiTokens {
                 .zip(presented.as_ref())
                 .fold(0u8, |acc, (x, y)| acc | (x ^ y));
             if differs == 0 {
-                found = Some(*role);
+                found = Some(scope);
             }
         }
-        let role = found.ok_or_else(|| {
+        found.cloned().ok_or_else(|| {
             Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "the token is not one the servers know",
             )
-        })?;
-        if role < needed {
-            return Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "this needs the {} role; the token has {}",
-                    needed.name(),
-                    role.name()
-                ),
-            ));
-        }
-        Ok(())
+        })
     }
 }
 
@@ -143,59 +154,63 @@ mod tests {
     }
 
     #[test]
-    fn roles_nest_and_missing_or_wrong_tokens_are_refused() {
+    fn tokens_carry_their_scope_and_missing_or_wrong_tokens_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tokens");
-        std::fs::write(&file, "viewer v1\noperator o1 # the on-call\nadmin a1\n").unwrap();
+        std::fs::write(
+            &file,
+            "viewer v1\noperator o1 # the on-call\nadmin a1\n\nsales:operator s1\nops:admin x1\n",
+        )
+        .unwrap();
         let tokens = ApiTokens::from_file(&file).unwrap();
-        assert!(tokens.authorize(&bearer("v1"), Role::Viewer).is_ok());
         assert_eq!(
-            tokens
-                .authorize(&bearer("v1"), Role::Operator)
-                .unwrap_err()
-                .status,
-            403
-        );
-        assert!(tokens.authorize(&bearer("a1"), Role::Operator).is_ok());
-        assert_eq!(
-            tokens
-                .authorize(&HeaderMap::new(), Role::Viewer)
-                .unwrap_err()
-                .status,
-            401
+            tokens.scope_of(&bearer("v1")).unwrap(),
+            Scope::cluster(Role::Viewer)
         );
         assert_eq!(
-            tokens
-                .authorize(&bearer("x"), Role::Viewer)
-                .unwrap_err()
-                .status,
-            401
+            tokens.scope_of(&bearer("a1")).unwrap(),
+            Scope::cluster(Role::Admin)
         );
-        std::fs::write(&file, "reader r1\n").unwrap();
-        assert!(ApiTokens::from_file(&file).unwrap_err().contains(":1:"));
-        assert!(
-            ApiTokens::open()
-                .authorize(&HeaderMap::new(), Role::Admin)
-                .is_ok()
+        assert_eq!(
+            tokens.scope_of(&bearer("s1")).unwrap(),
+            Scope::team("sales", Role::Operator)
+        );
+        assert_eq!(
+            tokens.scope_of(&bearer("x1")).unwrap(),
+            Scope::team("ops", Role::Admin)
+        );
+        assert_eq!(tokens.scope_of(&HeaderMap::new()).unwrap_err().status, 401);
+        assert_eq!(tokens.scope_of(&bearer("x")).unwrap_err().status, 401);
+        assert_eq!(
+            ApiTokens::open().scope_of(&HeaderMap::new()).unwrap(),
+            Scope::cluster(Role::Admin)
         );
     }
-}
 
-/// Refuses a request without a valid token (401) before its body is read, so that
-/// an anonymous caller learns nothing from how a body is parsed. Roles are checked
-/// by each handler (403). `/health` stays open, for probes.
-pub async fn require_token(
-    axum::extract::State(tokens): axum::extract::State<std::sync::Arc<ApiTokens>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    // The nested API router sees paths without `/api/v1`.
-    if request.uri().path() == "/health" {
-        return next.run(request).await;
-    }
-    match tokens.authorize(request.headers(), Role::Viewer) {
-        Ok(()) => next.run(request).await,
-        Err(problem) => problem.into_response(),
+    #[test]
+    fn token_file_mistakes_name_their_line() {
+        let cases = [
+            ("reader r1\n", ":1:", "not a role"),
+            ("admin a1\n# a comment\nsales:boss s1\n", ":3:", "not a role"),
+            ("admin a1\n\n:viewer s1\n", ":3:", "not a team name"),
+            ("admin a1\nsal/es:viewer s1\n", ":2:", "not a team name"),
+            ("admin\n", ":1:", "no token"),
+            ("admin a1\nviewer a1\n", ":2:", "already given"),
+            ("admin a1 b1\n", ":1:", "holds a space"),
+        ];
+        for (text, line, why) in cases {
+            let error = ApiTokens::parse(text).unwrap_err();
+            assert!(error.starts_with(line), "{text:?}: {error}");
+            assert!(error.contains(why), "{text:?}: {error}");
+        }
+        assert!(ApiTokens::parse("# nothing\n").unwrap_err().contains("no token"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "admin a1\nsales:root s1\n").unwrap();
+        let error = ApiTokens::from_file(&file).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{}:2: ", file.display())),
+            "{error}"
+        );
     }
 }

@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use kairos_api::{Backfill, BackfillRequest};
 use kairos_state::{Command, Outcome};
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
@@ -18,10 +19,11 @@ use super::problem::Problem;
     (status = 413, body = Problem)))]
 pub async fn create_backfill(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(body): Body<BackfillRequest>,
 ) -> Result<Json<Backfill>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &body.dag_id, true).await?;
     if body.max_active_runs == 0 {
         return Err(Problem::bad_request(
             "max_active_runs 0 would never start a run; give it at least 1",

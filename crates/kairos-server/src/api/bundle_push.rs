@@ -10,7 +10,6 @@ use std::path::{Path as FsPath, PathBuf};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use kairos_api::{
     BundlePush, BundlePushResponse, FilesStored, FilesUpload, MissingFiles, MissingFilesRequest,
     PushedDag,
@@ -26,6 +25,8 @@ use super::auth::Role;
 use super::body::Body;
 use super::extract::Path;
 use super::problem::Problem;
+use super::push::{check_not_anothers, team_of_push};
+use super::scope::Scope;
 
 /// Where a bundle is laid out for the loader; only a name, nothing is written.
 const ROOT: &str = "/kairos-bundle";
@@ -34,10 +35,10 @@ const ROOT: &str = "/kairos-bundle";
     (status = 200, body = MissingFiles), (status = 400, body = Problem)))]
 pub async fn missing_files(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(req): Body<MissingFilesRequest>,
 ) -> Result<Json<MissingFiles>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
     if req.hashes.len() > MAX_BUNDLE_FILES {
         return Err(Problem::bad_request(format!(
             "{} hashes asked about; ask about at most {MAX_BUNDLE_FILES} at a time",
@@ -58,10 +59,10 @@ pub async fn missing_files(
     (status = 200, body = FilesStored), (status = 400, body = Problem), (status = 413, body = Problem)))]
 pub async fn upload_files(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(req): Body<FilesUpload>,
 ) -> Result<Json<FilesStored>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
     // Checked here too, so that a wrong file costs no write.
     for (hash, text) in &req.files {
         let actual = content_hash(text.as_bytes());
@@ -94,14 +95,16 @@ pub async fn upload_files(
     (status = 200, body = BundlePushResponse), (status = 400, body = Problem), (status = 413, body = Problem)))]
 pub async fn push_bundle(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(name): Path<String>,
     Body(req): Body<BundlePush>,
 ) -> Result<Json<BundlePushResponse>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    // The team is the caller's: a team's token pushes for its own team only.
+    let team = team_of_push(&scope, req.team.as_deref())?;
     let bundle = BundleContent {
         name: name.clone(),
-        team: req.team,
+        team,
         environment: req.environment,
         files: req.files,
         binary: req.binary,
@@ -185,6 +188,9 @@ pub async fn push_bundle(
             "bundle `{name}` is not valid: {}",
             errors.join(" | ")
         )));
+    }
+    for dag in &dags {
+        check_not_anothers(&api, &scope, &dag.dag.dag_id).await?;
     }
     let outcome = api
         .write(Command::PutBundleVersion { bundle, dags })

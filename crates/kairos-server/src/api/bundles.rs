@@ -5,7 +5,6 @@
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use kairos_api::{
     Bundle, BundleList, BundleVersion, BundleVersionDetail, BundleVersionList, Page, ReadOptions,
 };
@@ -14,6 +13,7 @@ use kairos_state::records::{BundleRecord, BundleVersionRecord};
 use super::Api;
 use super::auth::Role;
 use super::problem::Problem;
+use super::scope::Scope;
 
 fn bundle_view(b: BundleRecord) -> Bundle {
     Bundle {
@@ -26,14 +26,17 @@ fn bundle_view(b: BundleRecord) -> Bundle {
     }
 }
 
+/// The bundle, when the caller may see it (another team's answers as absent).
 pub(super) async fn load_bundle(
     api: &Api,
+    scope: &Scope,
     name: &str,
     consistent: bool,
 ) -> Result<BundleRecord, Problem> {
     let owned = name.to_string();
     api.read(consistent, move |s| s.bundle(&owned))
         .await?
+        .filter(|b| scope.sees(b.team.as_deref()))
         .ok_or_else(|| Problem::not_found(format!("no bundle `{name}`; push a folder to make one")))
 }
 
@@ -41,10 +44,10 @@ pub(super) async fn load_bundle(
     responses((status = 200, body = BundleList), (status = 400, body = Problem)))]
 pub async fn list_bundles(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<BundleList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let after = page.after.clone();
     let bundles = api
@@ -54,7 +57,11 @@ pub async fn list_bundles(
         .then(|| bundles.last().map(|b| b.name.clone()))
         .flatten();
     Ok(Json(BundleList {
-        bundles: bundles.into_iter().map(bundle_view).collect(),
+        bundles: bundles
+            .into_iter()
+            .filter(|b| scope.sees(b.team.as_deref()))
+            .map(bundle_view)
+            .collect(),
         next,
     }))
 }
@@ -63,13 +70,13 @@ pub async fn list_bundles(
     responses((status = 200, body = Bundle), (status = 404, body = Problem)))]
 pub async fn get_bundle(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(name): Path<String>,
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<Bundle>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
     Ok(Json(bundle_view(
-        load_bundle(&api, &name, read.consistent).await?,
+        load_bundle(&api, &scope, &name, read.consistent).await?,
     )))
 }
 
@@ -77,12 +84,12 @@ pub async fn get_bundle(
     responses((status = 200, body = BundleVersionList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_bundle_versions(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(name): Path<String>,
     UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<BundleVersionList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
-    load_bundle(&api, &name, page.consistent).await?;
+    scope.require(Role::Viewer)?;
+    load_bundle(&api, &scope, &name, page.consistent).await?;
     let after = match page.after.as_deref() {
         None => None,
         Some(text) => Some(text.parse::<u32>().map_err(|_| {
@@ -121,12 +128,12 @@ pub async fn list_bundle_versions(
     responses((status = 200, body = BundleVersionDetail), (status = 404, body = Problem)))]
 pub async fn get_bundle_version(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((name, version)): Path<(String, u32)>,
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<BundleVersionDetail>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
-    load_bundle(&api, &name, read.consistent).await?;
+    scope.require(Role::Viewer)?;
+    load_bundle(&api, &scope, &name, read.consistent).await?;
     let owned = name.clone();
     let record: BundleVersionRecord = api
         .read(read.consistent, move |s| s.bundle_version(&owned, version))

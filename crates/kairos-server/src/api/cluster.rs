@@ -4,12 +4,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use kairos_api::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
 use kairos_proto::v1::{Member, NodeStatus};
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::extract::Path;
@@ -54,9 +55,9 @@ pub async fn health(State(api): State<Api>) -> Result<Json<NodeHealth>, Problem>
     (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn cluster(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
 ) -> Result<Json<ClusterView>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require_cluster(Role::Viewer)?;
     let own = api.own_status().await?;
     let mut members = own.members.clone();
     if members.is_empty() {
@@ -101,10 +102,10 @@ pub async fn cluster(
     (status = 200, body = NodeHealth), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn init(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(body): Body<InitCluster>,
 ) -> Result<Json<NodeHealth>, Problem> {
-    api.tokens.authorize(&headers, Role::Admin)?;
+    scope.require_cluster(Role::Admin)?;
     let members = body
         .members
         .into_iter()
@@ -124,10 +125,10 @@ pub async fn init(
     (status = 200, body = MembershipChange), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn add_node(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(body): Body<NewMember>,
 ) -> Result<Json<MembershipChange>, Problem> {
-    api.tokens.authorize(&headers, Role::Admin)?;
+    scope.require_cluster(Role::Admin)?;
     let member = member(body)?;
     let reply = super::patiently(|| api.node.add_node(member.clone())).await?;
     Ok(Json(MembershipChange {
@@ -140,10 +141,10 @@ pub async fn add_node(
     responses((status = 200, body = MembershipChange), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn remove_node(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(node_id): Path<u64>,
 ) -> Result<Json<MembershipChange>, Problem> {
-    api.tokens.authorize(&headers, Role::Admin)?;
+    scope.require_cluster(Role::Admin)?;
     let reply = super::patiently(|| api.node.remove_node(node_id)).await?;
     Ok(Json(MembershipChange {
         log_index: reply.log_index,

@@ -123,6 +123,7 @@ pub fn pool(p: PoolRecord) -> Pool {
         slots: p.slots,
         description: p.description,
         include_deferred: p.include_deferred,
+        team: p.team,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::extract::{Path, Query as UrlQuery};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kairos_api::LogQuery;
 use kairos_api::logs::{
@@ -15,6 +15,7 @@ use kairos_state::records::TryRecord;
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::problem::Problem;
 
 fn text(
@@ -116,11 +117,12 @@ async fn from_worker(
         (status = 404, body = Problem)))]
 pub async fn get_log(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id, try_number)): Path<(String, String, String, u32)>,
     UrlQuery(q): UrlQuery<LogQuery>,
 ) -> Result<Response, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, false).await?;
     let key = TaskInstanceKey {
         dag_id: dag_id.clone(),
         run_id: run_id.clone(),

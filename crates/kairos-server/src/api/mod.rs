@@ -19,6 +19,7 @@ mod pools;
 pub mod problem;
 mod push;
 mod runs;
+pub mod scope;
 mod task_instances;
 mod variables;
 mod versions;
@@ -213,7 +214,7 @@ pub fn router(api: Api) -> axum::Router {
         .split_for_parts();
     let router = router.route_layer(axum::middleware::from_fn_with_state(
         api.tokens.clone(),
-        auth::require_token,
+        scope::resolve,
     ));
     let doc = Arc::new(doc);
     let openapi = get(move || {

@@ -1,19 +1,26 @@
 //! `POST /dagFiles`: upload one DAG file (and the files it references); the
 //! server validates it again with the same loader the CLI used, then proposes a
 //! version per DAG in it. An unchanged DAG makes no new version.
+//!
+//! The DAGs' team is the caller's: a team's token pushes for its own team only
+//! (a request naming another team is refused, 403), and never over a DAG id of
+//! another team or of none (403: DAG ids are cluster-wide, so the pusher learns
+//! the id is taken, not by whom). A cluster-wide token pushes for the team the
+//! request names, or none.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use kairos_api::{PushRequest, PushResponse, PushedDag};
 use kairos_dag::load::{LoadOptions, load_bytes};
 use kairos_state::{Command, Outcome};
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::body::Body;
 use super::problem::Problem;
 
@@ -33,10 +40,11 @@ fn inside(path: &str) -> Option<PathBuf> {
     (status = 200, body = PushResponse), (status = 400, body = Problem), (status = 413, body = Problem)))]
 pub async fn push(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Body(req): Body<PushRequest>,
 ) -> Result<Json<PushResponse>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    let team = team_of_push(&scope, req.team.as_deref())?;
     let path = inside(&req.file_name).ok_or_else(|| {
         Problem::bad_request(format!(
             "file_name {:?} must be a relative path inside the bundle (no `..`)",
@@ -58,7 +66,7 @@ pub async fn push(
             .bundle
             .clone()
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
-        team: req.team.clone(),
+        team: team.clone(),
         environment: None,
     };
     let loaded = load_bytes(
@@ -77,6 +85,11 @@ pub async fn push(
         )));
     }
     let warnings = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    if scope.team.is_some() {
+        for content in &loaded.dags {
+            check_not_anothers(&api, &scope, &content.dag.dag_id).await?;
+        }
+    }
     let mut dags = Vec::new();
     for content in loaded.dags {
         let outcome = api
@@ -100,4 +113,39 @@ pub async fn push(
         }
     }
     Ok(Json(PushResponse { dags, warnings }))
+}
+
+/// The team pushed DAGs belong to: a team's caller's own (naming another is
+/// refused), or what a cluster-wide caller names.
+pub(super) fn team_of_push(scope: &Scope, asked: Option<&str>) -> Result<Option<String>, Problem> {
+    match (&scope.team, asked) {
+        (None, asked) => Ok(asked.map(str::to_string)),
+        (Some(mine), None) => Ok(Some(mine.clone())),
+        (Some(mine), Some(asked)) if asked == mine => Ok(Some(mine.clone())),
+        (Some(mine), Some(asked)) => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "a token of team `{mine}` pushes DAGs of team `{mine}` only, not of `{asked}`; \
+                 leave the team out or name `{mine}`"
+            ),
+        )),
+    }
+}
+
+/// 403 when DAG `dag_id` exists outside the team-scoped caller's team.
+pub(super) async fn check_not_anothers(api: &Api, scope: &Scope, dag_id: &str) -> Result<(), Problem> {
+    let id = dag_id.to_string();
+    let existing: Option<kairos_state::records::DagRecord> =
+        api.read(true, move |s| s.dag(&id)).await?;
+    match existing {
+        Some(dag) if !scope.sees(dag.team.as_deref()) => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "DAG id `{dag_id}` is taken outside team `{}` (DAG ids are cluster-wide); \
+                 rename the DAG",
+                scope.team.as_deref().unwrap_or_default()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -3,7 +3,7 @@
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use kairos_api::{DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunOrderParam, TriggerRun};
 use kairos_state::Command;
 
@@ -13,6 +13,7 @@ use kairos_state::records::DagRunRecord;
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
@@ -33,14 +34,14 @@ fn run_order(param: &RunOrderParam) -> Result<RunOrder, Problem> {
     (status = 200, body = DagRunList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_runs(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(dag_id): Path<String>,
     UrlQuery(page): UrlQuery<Page>,
     UrlQuery(order): UrlQuery<RunOrderParam>,
 ) -> Result<Json<DagRunList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
     let order = run_order(&order)?;
-    super::dags::load_dag(&api, &dag_id, page.consistent).await?;
+    super::dags::load_dag(&api, &scope, &dag_id, page.consistent).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let after = page.after;
     let runs: Vec<DagRunRecord> = api
@@ -73,11 +74,12 @@ pub(super) async fn load_run(
     (status = 200, body = DagRun), (status = 404, body = Problem)))]
 pub async fn get_run(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<DagRun>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, read.consistent).await?;
     Ok(Json(convert::dag_run(
         load_run(&api, &dag_id, &run_id, read.consistent).await?,
     )))
@@ -90,11 +92,12 @@ pub async fn get_run(
     (status = 200, body = DagRun), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn trigger_run(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(dag_id): Path<String>,
     Body(body): Body<TriggerRun>,
 ) -> Result<Json<DagRun>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
     if body
         .dag_run_id
         .as_deref()
@@ -125,11 +128,12 @@ pub async fn trigger_run(
     (status = 200, body = DagRun), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn patch_run(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
     Body(patch): Body<DagRunPatch>,
 ) -> Result<Json<DagRun>, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
     api.write(Command::SetDagRunState {
         dag_id: dag_id.clone(),
         run_id: run_id.clone(),
@@ -147,10 +151,11 @@ pub async fn patch_run(
     (status = 204), (status = 404, body = Problem)))]
 pub async fn delete_run(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    api.tokens.authorize(&headers, Role::Operator)?;
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
     api.write(Command::DeleteDagRun { dag_id, run_id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,6 @@
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use kairos_api::{
     Explanation, Page, TaskInstance, TaskInstanceList, TaskInstanceQuery, TaskTryList,
 };
@@ -12,6 +11,7 @@ use kairos_state::records::{TaskInstanceRecord, TryRecord};
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::convert;
 use super::problem::Problem;
 
@@ -31,11 +31,12 @@ fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) 
     (status = 200, body = TaskInstanceList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_task_instances(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
     UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<TaskInstanceList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, page.consistent).await?;
     super::runs::load_run(&api, &dag_id, &run_id, page.consistent).await?;
     let after = match page.after.as_deref() {
         None => None,
@@ -71,11 +72,12 @@ pub async fn list_task_instances(
     responses((status = 200, body = TaskInstance), (status = 404, body = Problem)))]
 pub async fn get_task_instance(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<TaskInstance>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, at.consistent).await?;
     let ti = load_ti(
         &api,
         &key(dag_id, run_id, task_id, at.map_index),
@@ -109,11 +111,12 @@ pub(super) async fn load_ti(
     responses((status = 200, body = Explanation), (status = 404, body = Problem)))]
 pub async fn explain_task_instance(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<Explanation>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, at.consistent).await?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
     load_ti(&api, &ti, at.consistent).await?;
     let explanation = crate::explain::explain(
@@ -133,11 +136,12 @@ pub async fn explain_task_instance(
     responses((status = 200, body = TaskTryList), (status = 404, body = Problem)))]
 pub async fn list_tries(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     UrlQuery(at): UrlQuery<TaskInstanceQuery>,
 ) -> Result<Json<TaskTryList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, at.consistent).await?;
     let ti = key(dag_id, run_id, task_id, at.map_index);
     load_ti(&api, &ti, at.consistent).await?;
     let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;

@@ -6,13 +6,14 @@
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use kairos_api::{Diff, FileKey, FileText, Page, ReadOptions, VersionDetail, VersionList};
 use kairos_state::query::VersionSummary;
 use kairos_state::records::VersionRecord;
 
 use super::Api;
 use super::auth::Role;
+use super::scope::Scope;
 use super::convert;
 use super::problem::Problem;
 
@@ -35,12 +36,12 @@ async fn load_version(
     responses((status = 200, body = VersionList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_versions(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path(dag_id): Path<String>,
     UrlQuery(page): UrlQuery<Page>,
 ) -> Result<Json<VersionList>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
-    super::dags::load_dag(&api, &dag_id, page.consistent).await?;
+    scope.require(Role::Viewer)?;
+    super::dags::load_dag(&api, &scope, &dag_id, page.consistent).await?;
     let after = match page.after.as_deref() {
         None => None,
         Some(text) => Some(text.parse::<u32>().map_err(|_| {
@@ -69,11 +70,12 @@ pub async fn list_versions(
     responses((status = 200, body = VersionDetail), (status = 404, body = Problem)))]
 pub async fn get_version(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, version)): Path<(String, u32)>,
     UrlQuery(read): UrlQuery<ReadOptions>,
 ) -> Result<Json<VersionDetail>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, read.consistent).await?;
     let record = load_version(&api, &dag_id, version, read.consistent).await?;
     let detail = convert::version_detail(dag_id, record).map_err(|e| {
         Problem::new(
@@ -89,11 +91,12 @@ pub async fn get_version(
     responses((status = 200, body = FileText), (status = 404, body = Problem)))]
 pub async fn get_file(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, version)): Path<(String, u32)>,
     UrlQuery(file): UrlQuery<FileKey>,
 ) -> Result<Json<FileText>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, false).await?;
     let record = load_version(&api, &dag_id, version, false).await?;
     let hash = record
         .content
@@ -123,10 +126,11 @@ pub async fn get_file(
     responses((status = 200, body = Diff), (status = 404, body = Problem)))]
 pub async fn diff_versions(
     State(api): State<Api>,
-    headers: HeaderMap,
+    scope: Scope,
     Path((dag_id, from, to)): Path<(String, u32, u32)>,
 ) -> Result<Json<Diff>, Problem> {
-    api.tokens.authorize(&headers, Role::Viewer)?;
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, false).await?;
     let a = load_version(&api, &dag_id, from, false).await?;
     let b = load_version(&api, &dag_id, to, false).await?;
     Ok(Json(Diff {

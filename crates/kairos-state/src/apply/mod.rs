@@ -265,7 +265,7 @@ fn dispatch(
         Command::SetPool { pool } => pools::set(txn, pool),
         Command::DeletePool { name } => pools::delete(txn, name),
         Command::SetVariable { variable } => variables::set(txn, variable),
-        Command::DeleteVariable { key } => variables::delete(txn, key),
+        Command::DeleteVariable { key, team } => variables::delete(txn, key, team.as_deref()),
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
         Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
     }

@@ -9,6 +9,9 @@ use crate::txn::Txn;
 
 pub(super) fn set(txn: &mut Txn<'_>, pool: &PoolRecord) -> Handled {
     check_id("pool name", &pool.name)?;
+    if let Some(team) = &pool.team {
+        check_id("team", team)?;
+    }
     txn.put(Cf::Pools, keys::pool(&pool.name), pool);
     Ok(Reply::from(Outcome::Done))
 }

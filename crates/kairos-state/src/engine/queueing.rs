@@ -70,6 +70,20 @@ pub(crate) fn blocked_by(
             c.pool
         ))));
     };
+    if let Some(owner) = &pool.team {
+        let team = txn
+            .get::<crate::records::DagRecord>(Cf::Dags, &keys::dag(&c.ti.dag_id))?
+            .and_then(|d| d.team);
+        if team.as_ref() != Some(owner) {
+            return Ok(Some(Blocked::Other(format!(
+                "pool `{}` belongs to team `{owner}`; DAG `{}` ({}) may not use it: \
+                 give the task a pool of its own team or a cluster-wide one",
+                c.pool,
+                c.ti.dag_id,
+                team.map_or("no team".to_string(), |t| format!("team `{t}`"))
+            ))));
+        }
+    }
     let used = counters::count(txn, &counter::pool(&c.pool))?;
     if used + i64::from(c.pool_slots) > i64::from(pool.slots) {
         let message = format!(

@@ -12,6 +12,10 @@ pub const APPLIED_INDEX: &[u8] = b"applied_index";
 pub const CLUSTER_ID: &[u8] = b"cluster_id";
 /// Prefix of Variables (`variable/<key>` → [`crate::records::VariableRecord`]).
 pub const VARIABLE_PREFIX: &[u8] = b"variable/";
+/// Prefix of team-scoped Variables (`team_variable/<team>\0<key>` →
+/// [`crate::records::VariableRecord`]); apart from `variable/`, so a scan of the
+/// cluster-wide ones never meets a team's.
+pub const TEAM_VARIABLE_PREFIX: &[u8] = b"team_variable/";
 /// Prefix of the Raft glue's records.
 const RAFT_PREFIX: &[u8] = b"raft/";
 
@@ -20,6 +24,26 @@ pub fn variable(key: &str) -> Vec<u8> {
     let mut k = VARIABLE_PREFIX.to_vec();
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// The prefix of team `team`'s Variables.
+pub fn team_variables(team: &str) -> Vec<u8> {
+    let mut k = TEAM_VARIABLE_PREFIX.to_vec();
+    k.extend_from_slice(team.as_bytes());
+    k.push(0);
+    k
+}
+
+/// The key of Variable `key` of `team`, or the cluster-wide one for `None`.
+pub fn variable_of(team: Option<&str>, key: &str) -> Vec<u8> {
+    match team {
+        None => variable(key),
+        Some(team) => {
+            let mut k = team_variables(team);
+            k.extend_from_slice(key.as_bytes());
+            k
+        }
+    }
 }
 
 /// The key of the Raft glue's record `name`.
@@ -43,5 +67,14 @@ mod tests {
         assert_eq!(raft_name(&raft("membership")), Some(&b"membership"[..]));
         assert_eq!(raft_name(&variable("membership")), None);
         assert_eq!(raft_name(SETTINGS), None);
+    }
+
+    #[test]
+    fn team_variables_stay_apart_from_cluster_wide_ones() {
+        assert_eq!(variable_of(None, "x"), variable("x"));
+        let a = variable_of(Some("a"), "x");
+        assert!(a.starts_with(&team_variables("a")));
+        assert!(!a.starts_with(VARIABLE_PREFIX));
+        assert!(!variable_of(Some("ab"), "x").starts_with(&team_variables("a")));
     }
 }

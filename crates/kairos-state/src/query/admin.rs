@@ -53,6 +53,51 @@ impl Store {
         self.get(Cf::Meta, &meta::variable(key))
     }
 
+    /// Variable `key` of `team` (the cluster-wide one for `None`), with no
+    /// fallback: the caller decides whether a team's lookup falls back.
+    pub fn variable_of(
+        &self,
+        team: Option<&str>,
+        key: &str,
+    ) -> Result<Option<VariableRecord>, StoreError> {
+        self.get(Cf::Meta, &meta::variable_of(team, key))
+    }
+
+    /// Variable `key` as a task of `team` reads it: the team's own, else the
+    /// cluster-wide one.
+    pub fn variable_for(
+        &self,
+        team: Option<&str>,
+        key: &str,
+    ) -> Result<Option<VariableRecord>, StoreError> {
+        if team.is_some() {
+            if let Some(own) = self.variable_of(team, key)? {
+                return Ok(Some(own));
+            }
+        }
+        self.variable(key)
+    }
+
+    /// Team `team`'s Variables in key order, after `after`.
+    pub fn team_variables(
+        &self,
+        team: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<VariableRecord>, StoreError> {
+        let after = after.map(|key| meta::variable_of(Some(team), key));
+        Ok(self
+            .scan::<VariableRecord>(
+                Cf::Meta,
+                &meta::team_variables(team),
+                after.as_deref(),
+                page(limit),
+            )?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
     pub fn variables(
         &self,
         after: Option<&str>,

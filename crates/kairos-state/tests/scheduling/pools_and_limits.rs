@@ -126,3 +126,54 @@ fn counters_equal_what_the_task_instances_say_after_every_kind_of_move() {
     }
     assert_counters_match(&store, "wide", &runs);
 }
+
+#[test]
+fn a_teams_pool_serves_only_that_teams_dags() {
+    use kairos_dag::load::{LoadOptions, load_bytes};
+    let put_for = |team: Option<&str>, dag_id: &str| {
+        let yaml = format!(
+            "{dag_id}:\n  is_paused_upon_creation: false\n  tasks:\n    t: {{operator: bash, bash_command: 'true', pool: sales_pool}}\n"
+        );
+        let loaded = load_bytes(
+            "dags/test.yml",
+            std::path::Path::new("dags/test.yml"),
+            yaml.as_bytes(),
+            &std::collections::BTreeMap::new(),
+            &LoadOptions {
+                team: team.map(str::to_string),
+                ..LoadOptions::default()
+            },
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        Command::PutDagVersion {
+            content: loaded.dags.into_iter().next().unwrap(),
+            files: loaded.contents,
+        }
+    };
+    let mut pool = match Command::set_pool("sales_pool", 4) {
+        Command::SetPool { pool } => pool,
+        _ => unreachable!(),
+    };
+    pool.team = Some("sales".into());
+    let mut store = TempStore::new();
+    {
+        let store = &mut store;
+        store.apply(vec![
+            Command::SetPool { pool: pool.clone() },
+            put_for(Some("sales"), "mine"),
+            put_for(Some("ops"), "theirs"),
+            put_for(None, "nobodys"),
+        ]);
+        store.apply(vec![
+            manual("mine", "r"),
+            manual("theirs", "r"),
+            manual("nobodys", "r"),
+        ]);
+        assert_eq!(queued(store, "mine", "r"), ["t"]);
+        for dag in ["theirs", "nobodys"] {
+            assert!(queued(store, dag, "r").is_empty(), "{dag} took a slot of sales' pool");
+            let why = format!("{:?}", store.store.explain(&key(dag, "r", "t")).unwrap());
+            assert!(why.contains("belongs to team `sales`"), "{why}");
+        }
+    }
+}

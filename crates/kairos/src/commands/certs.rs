@@ -3,7 +3,10 @@
 //!
 //! - `ca.pem` / `ca.key`: the CA (`init`); the key only ever stays here.
 //! - `node-<id>.pem` / `.key` (`server`), `worker-<id>.pem` / `.key` (`worker`),
-//!   `client-<name>.pem` / `.key` (`client`).
+//!   `client-<name>.pem` / `.key` (`client`); a team's client certificate
+//!   (`client --team T --role R`) names its holder `T:R:NAME`, which the
+//!   servers read as that role within team T (docs/teams.md), in
+//!   `client-T-NAME.pem`.
 //!
 //! Each command prints the flags that use what it wrote. Issuing again over an
 //! existing certificate replaces it (rotation: the process reloads it).
@@ -65,12 +68,19 @@ pub enum CertsCommand {
         hosts: Vec<String>,
     },
     /// A client certificate (the CLI, curl, tools): full use of the REST API
-    /// and of the gRPC Cluster service.
+    /// and of the gRPC Cluster service; with --team, the REST API as --role of
+    /// that team only.
     Client {
         #[command(flatten)]
         at: Where,
         #[arg(long)]
         name: String,
+        /// Scope the certificate to this team (its name becomes TEAM:ROLE:NAME).
+        #[arg(long, requires = "role")]
+        team: Option<String>,
+        /// The role within --team: viewer, operator or admin.
+        #[arg(long, requires = "team", value_parser = ["viewer", "operator", "admin"])]
+        role: Option<String>,
     },
 }
 
@@ -117,12 +127,32 @@ fn make(command: &CertsCommand) -> Result<(), String> {
             &format!("worker-{id}"),
             hosts,
         ),
-        CertsCommand::Client { at, name } => issue(
+        CertsCommand::Client {
             at,
-            |c| Identity::client(c, name),
-            &format!("client-{name}"),
-            &[],
-        ),
+            name,
+            team,
+            role,
+        } => match (team, role) {
+            (Some(team), Some(role)) => {
+                if !kairos_dag::load::is_valid_id(team) {
+                    return Err(format!(
+                        "--team {team:?} is not a team name: use letters, digits, `_`, `-` and `.`"
+                    ));
+                }
+                issue(
+                    at,
+                    |c| Identity::client(c, &format!("{team}:{role}:{name}")),
+                    &format!("client-{team}-{name}"),
+                    &[],
+                )
+            }
+            _ => issue(
+                at,
+                |c| Identity::client(c, name),
+                &format!("client-{name}"),
+                &[],
+            ),
+        },
     }
 }
 

@@ -33,6 +33,11 @@ pub enum PoolsCommand {
         /// Count deferred task instances against the slots.
         #[arg(long)]
         include_deferred: bool,
+        /// The team that owns the pool (only its DAGs may use it). A team's
+        /// token always sets its own team; a cluster admin names any team
+        /// (without it, the pool keeps the team it has).
+        #[arg(long)]
+        team: Option<String>,
     },
     /// Delete a pool (admin); `default_pool` stays.
     Delete { name: String },
@@ -46,11 +51,15 @@ fn pool_rows(pools: &[Pool]) -> String {
                 p.name.clone(),
                 p.slots.to_string(),
                 p.include_deferred.to_string(),
+                table::optional(p.team.as_deref()),
                 table::optional(p.description.as_deref()),
             ]
         })
         .collect();
-    table::render(&["POOL", "SLOTS", "INCLUDE DEFERRED", "DESCRIPTION"], &rows)
+    table::render(
+        &["POOL", "SLOTS", "INCLUDE DEFERRED", "TEAM", "DESCRIPTION"],
+        &rows,
+    )
 }
 
 pub fn pools(args: &PoolsArgs) -> ExitCode {
@@ -71,11 +80,13 @@ pub fn pools(args: &PoolsArgs) -> ExitCode {
                 slots,
                 description,
                 include_deferred,
+                team,
             } => {
                 let body = PoolBody {
                     slots: *slots,
                     description: description.clone(),
                     include_deferred: *include_deferred,
+                    team: team.clone(),
                 };
                 api.set_pool(name, &body).await?
             }

@@ -74,6 +74,7 @@ async fn set_variable(cluster: &kairos_testkit::Cluster, key: &str, value: &str)
                 value: value.into(),
                 description: None,
                 encrypted: false,
+                team: None,
             },
         }])
         .await

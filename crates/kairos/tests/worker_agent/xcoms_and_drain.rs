@@ -76,6 +76,7 @@ async fn bash_and_python_pass_xcoms_and_a_branch_picks_a_path() {
                 value: "eu-west-1".into(),
                 description: None,
                 encrypted: false,
+                team: None,
             },
         }])
         .await

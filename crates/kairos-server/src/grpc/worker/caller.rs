@@ -67,3 +67,17 @@ pub(super) fn held(
         ))),
     }
 }
+
+/// The team of DAG `dag_id` (`None`: no team, or no such DAG).
+pub(super) fn team_of(node: &Node, dag_id: &str) -> Result<Option<String>, Status> {
+    Ok(node
+        .read_now(|store| store.dag(dag_id))?
+        .and_then(|dag| dag.team))
+}
+
+/// Whether an attempt of DAG `from` may reach DAG `to` (sense its runs, trigger
+/// it): both of one team, or both of none. Another team's DAG is answered as
+/// absent, as the REST API answers it.
+pub(super) fn same_team(node: &Node, from: &str, to: &str) -> Result<bool, Status> {
+    Ok(from == to || team_of(node, from)? == team_of(node, to)?)
+}

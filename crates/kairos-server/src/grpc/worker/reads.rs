@@ -1,7 +1,9 @@
 //! What a running attempt reads from the cluster: XComs (`xcom_pull`), Variables
 //! (`var.value`, opened when sealed), a run's state (sensors on other DAGs) and
 //! the DAG's files. Any node answers, from what it has applied, and only for an
-//! attempt the caller holds: XComs and files of that attempt's DAG only.
+//! attempt the caller holds: XComs and files of that attempt's DAG only;
+//! Variables of the DAG's team before cluster-wide ones; runs of DAGs of the
+//! same team only.
 
 use std::collections::HashSet;
 
@@ -12,7 +14,7 @@ use kairos_proto::v1::{
 use kairos_state::records::XComRecord;
 use tonic::Status;
 
-use super::caller::held;
+use super::caller::{held, same_team, team_of};
 use super::convert::{key_of, parse_time};
 use crate::node::{Node, NodeError};
 use crate::secrets::VariableKey;
@@ -72,15 +74,16 @@ pub(super) fn get_variable(
     key: Option<&VariableKey>,
     r: GetVariableRequest,
 ) -> Result<GetVariableReply, Status> {
-    held(node, proven, r.by)?;
+    let (by, _) = held(node, proven, r.by)?;
     let name = r.key;
-    let variable = node.read_now(|store| store.variable(&name))?;
+    let team = team_of(node, &by.dag_id)?;
+    let variable = node.read_now(|store| store.variable_for(team.as_deref(), &name))?;
     Ok(match variable {
         Some(v) if v.encrypted => match key {
             Some(k) => GetVariableReply {
                 found: true,
                 value: k
-                    .open(&name, &v.value)
+                    .open(&VariableKey::sealed_name(v.team.as_deref(), &name), &v.value)
                     .map_err(Status::failed_precondition)?,
             },
             None => {
@@ -106,7 +109,10 @@ pub(super) fn run_state(
     proven: &Option<String>,
     r: RunStateRequest,
 ) -> Result<RunStateReply, Status> {
-    held(node, proven, r.by.clone())?;
+    let (by, _) = held(node, proven, r.by.clone())?;
+    if !same_team(node, &by.dag_id, &r.dag_id)? {
+        return Ok(RunStateReply::default());
+    }
     let at = if r.run_id.is_empty() {
         match parse_time("logical_date", &r.logical_date)? {
             Some(at) => Some(at),

@@ -1,12 +1,13 @@
 //! `TriggerRun`: a TriggerDagRunOperator asks for a manual run of another DAG. An
 //! existing run of that id is left alone, or cleared to run again when the
-//! operator asks to reset it (unless this same operator made it).
+//! operator asks to reset it (unless this same operator made it). A DAG of
+//! another team than the caller's is answered as absent.
 
 use kairos_proto::v1::{TriggerRunReply, TriggerRunRequest};
 use kairos_state::{Command, RejectionKind};
 use tonic::Status;
 
-use super::caller::held;
+use super::caller::{held, same_team};
 use super::convert::parse_time;
 use super::guard::{check_leader, propose};
 use crate::leader::Leader;
@@ -18,7 +19,10 @@ pub(super) async fn trigger_run(
     r: TriggerRunRequest,
 ) -> Result<TriggerRunReply, Status> {
     check_leader(s)?;
-    held(&s.node, proven, r.by.clone())?;
+    let (by, _) = held(&s.node, proven, r.by.clone())?;
+    if !same_team(&s.node, &by.dag_id, &r.dag_id)? {
+        return Err(Status::not_found(format!("no DAG `{}`", r.dag_id)));
+    }
     let conf = if r.conf_json.trim().is_empty() {
         Default::default()
     } else {

@@ -22,6 +22,10 @@ pub struct PushArgs {
     /// The bundle the DAGs belong to (a folder's kairos-bundle.toml may name it).
     #[arg(long)]
     pub bundle: Option<String>,
+    /// The team the DAGs belong to. A team's token pushes for its own team
+    /// only (leave this out or name it); a cluster-wide token names any team.
+    #[arg(long)]
+    pub team: Option<String>,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -32,7 +36,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
             .bundle
             .clone()
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
-        team: None,
+        team: args.team.clone(),
         environment: None,
     };
     // Validate everything locally first: nothing is uploaded if any file is broken.
@@ -41,7 +45,19 @@ pub fn push(args: &PushArgs) -> ExitCode {
     for path in &args.paths {
         if path.is_dir() {
             match read_bundle(path, args.bundle.as_deref()) {
-                Ok(bundle) => bundles.push(bundle),
+                Ok(mut bundle) => {
+                    match (&bundle.push.team, &args.team) {
+                        (Some(named), Some(flag)) if named != flag => {
+                            return fail(format!(
+                                "{} names team `{named}` but --team says `{flag}`; drop one of them",
+                                path.join(kairos_dag::bundle::MANIFEST).display()
+                            ));
+                        }
+                        (None, Some(flag)) => bundle.push.team = Some(flag.clone()),
+                        _ => {}
+                    }
+                    bundles.push(bundle)
+                }
                 Err(problems) => {
                     eprintln!("{problems}");
                     return fail(format!(
@@ -65,6 +81,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
     }
     let output = args.remote.output;
     let bundle = args.bundle.clone();
+    let team = args.team.clone();
     with_api(&args.remote, |api| async move {
         let mut all = Vec::new();
         for local in &bundles {
@@ -77,7 +94,9 @@ pub fn push(args: &PushArgs) -> ExitCode {
             all.push(serde_json::to_value(&pushed.answer).map_err(|e| e.to_string())?);
         }
         for (n, upload) in uploads.iter().enumerate() {
-            let answer = upload.push(&api, bundle.as_deref()).await?;
+            let answer = upload
+                .push_for(&api, bundle.as_deref(), team.as_deref())
+                .await?;
             if output == Output::Text {
                 for line in describe_push(&answer) {
                     println!("[{}/{}] {line}", n + 1, uploads.len());

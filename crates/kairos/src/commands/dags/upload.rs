@@ -53,12 +53,23 @@ impl Upload {
         client: &Client,
         bundle: Option<&str>,
     ) -> Result<PushResponse, String> {
+        self.push_for(client, bundle, None).await
+    }
+
+    /// Uploads the file for `team` (the server keeps a team's token to its own
+    /// team whatever is named here).
+    pub(crate) async fn push_for(
+        &self,
+        client: &Client,
+        bundle: Option<&str>,
+        team: Option<&str>,
+    ) -> Result<PushResponse, String> {
         let push = PushRequest {
             file_name: self.file_name.clone(),
             content: self.content.clone(),
             files: self.files.clone(),
             bundle: bundle.map(str::to_string),
-            team: None,
+            team: team.map(str::to_string),
         };
         client
             .push_dag_file(&push)
