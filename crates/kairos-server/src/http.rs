@@ -30,6 +30,11 @@ pub fn router(handles: NodeHandles, api: Api, loopback_only: bool) -> Router {
     let routes = Router::new()
         .route("/health", get(api::cluster::health))
         .route("/cluster", get(api::cluster::cluster))
+        // The same caller scope as under /api/v1.
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.tokens.clone(),
+            api::scope::resolve,
+        ))
         .with_state(api.clone())
         .merge(api::router(api))
         .merge(

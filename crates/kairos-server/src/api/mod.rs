@@ -49,7 +49,7 @@ pub struct Api {
     node: Node,
     /// The leader's state, for explanations (which workers are live).
     leader: Arc<Leader>,
-    tokens: Arc<ApiTokens>,
+    pub(crate) tokens: Arc<ApiTokens>,
     /// Seals Variables before they are proposed; `None` stores them in plain text.
     variables_key: Option<crate::secrets::VariableKey>,
 }

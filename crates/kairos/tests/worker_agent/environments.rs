@@ -71,7 +71,7 @@ team_y:
 
 /// A pure-Python wheel whose module `name` holds `source` (zipfile; pip takes
 /// a RECORD without hashes).
-fn make_wheel(dir: &Path, name: &str, version: &str, source: &str) -> PathBuf {
+pub(crate) fn make_wheel(dir: &Path, name: &str, version: &str, source: &str) -> PathBuf {
     let file = dir.join(format!("{name}-{version}-py3-none-any.whl"));
     let script = r#"
 import sys, zipfile
@@ -97,7 +97,7 @@ with zipfile.ZipFile(path, "w") as z:
     file
 }
 
-fn venv(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn venv(dir: &Path, name: &str) -> PathBuf {
     let venv = dir.join(name);
     let status = Process::new("python3")
         .args(["-m", "venv", "--without-pip"])

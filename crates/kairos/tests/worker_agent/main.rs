@@ -20,4 +20,5 @@ mod environments;
 mod killed_worker;
 mod leader_kill_and_timeout;
 mod task_isolation;
+mod teams_bundles;
 mod xcoms_and_drain;
