@@ -72,7 +72,11 @@ impl Client {
     }
 
     /// A bundle's versions, oldest first.
-    pub async fn bundle_versions(&self, name: &str, read: Read) -> Result<Vec<BundleVersion>, Error> {
+    pub async fn bundle_versions(
+        &self,
+        name: &str,
+        read: Read,
+    ) -> Result<Vec<BundleVersion>, Error> {
         self.all::<BundleVersionList>(&format!("/bundles/{}/versions", encode(name)), read)
             .await
     }

@@ -58,10 +58,14 @@ impl BundleContent {
             ));
         }
         if let Some(bad) = self.files.values().find(|h| !is_hash(h)) {
-            return Some(format!("{bad:?} is not a `sha256:<64 hex digits>` content hash"));
+            return Some(format!(
+                "{bad:?} is not a `sha256:<64 hex digits>` content hash"
+            ));
         }
         if let Some(bad) = self.binary.iter().find(|p| !self.files.contains_key(*p)) {
-            return Some(format!("binary file {bad:?} is not among the bundle's files"));
+            return Some(format!(
+                "binary file {bad:?} is not among the bundle's files"
+            ));
         }
         if let Some(lock) = &self.requirements {
             if !self.files.contains_key(lock) {
@@ -88,7 +92,10 @@ pub fn is_bundle_path(path: &str) -> bool {
 /// `sha256:` and 64 lowercase hex digits.
 pub fn is_hash(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -122,7 +129,16 @@ mod tests {
         for good in ["a.py", "pkg/mod.py", "x/y/z.yml", ".hidden"] {
             assert!(is_bundle_path(good), "{good}");
         }
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "./a", "a\\b", "a\0b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a\0b",
+        ] {
             assert!(!is_bundle_path(bad), "{bad:?}");
         }
         let bad = BundleContent {

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kairos_dag::lifecycle::{Actor, DagRunState, RunType, TaskInstanceState};
 use kairos_dag::bundle_content::BundleContent;
+use kairos_dag::lifecycle::{Actor, DagRunState, RunType, TaskInstanceState};
 use kairos_dag::version::{FileContents, VersionContent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -56,8 +56,12 @@ impl BundleRoot {
             return Ok(None);
         };
         let at = self.root.join(lock);
-        let text = std::fs::read_to_string(&at)
-            .map_err(|e| format!("cannot read the bundle's requirements {}: {e}", at.display()))?;
+        let text = std::fs::read_to_string(&at).map_err(|e| {
+            format!(
+                "cannot read the bundle's requirements {}: {e}",
+                at.display()
+            )
+        })?;
         let mut wheels = Vec::new();
         if let Some(folder) = &self.wheels {
             let dir = self.root.join(folder.trim_end_matches('/'));
@@ -111,7 +115,11 @@ impl Bundles {
             match check(&laid) {
                 Ok(()) => return Ok(laid.handle()),
                 Err(why) => {
-                    tracing::warn!(bundle, version, "the bundle's folder changed since it was laid out ({why}): laying it out again");
+                    tracing::warn!(
+                        bundle,
+                        version,
+                        "the bundle's folder changed since it was laid out ({why}): laying it out again"
+                    );
                     let _ = make_writable(&laid.root);
                     let _ = std::fs::remove_dir_all(&laid.root);
                     self.lock_known().remove(&key);
@@ -130,7 +138,9 @@ impl Bundles {
                 async move { c.fetch_bundle(request).await }
             })
             .await
-            .map_err(|e| format!("could not read bundle `{bundle}` version {version} from the cluster: {e}"))?;
+            .map_err(|e| {
+                format!("could not read bundle `{bundle}` version {version} from the cluster: {e}")
+            })?;
         if reply.bundle != bundle || reply.version != version {
             return Err(format!(
                 "the cluster sent bundle `{}` version {} for `{bundle}` version {version}",
@@ -155,7 +165,9 @@ impl Bundles {
         let bundle = reply.bundle.clone();
         let files: BTreeMap<String, String> = reply.files.into_iter().collect();
         if let Some(bad) = files.keys().find(|p| !is_bundle_path(p)) {
-            return Err(format!("bundle `{bundle}` holds a path {bad:?} outside its folder"));
+            return Err(format!(
+                "bundle `{bundle}` holds a path {bad:?} outside its folder"
+            ));
         }
         if !kairos_dag::load::is_valid_id(&bundle) {
             return Err(format!("bundle name {bundle:?} is not a valid name"));
@@ -230,9 +242,9 @@ impl Bundles {
             contents.extend(reply.files);
         }
         for (path, hash) in &laid.files {
-            let text = contents
-                .get(hash)
-                .ok_or_else(|| format!("the cluster has no content for bundle file `{path}` ({hash})"))?;
+            let text = contents.get(hash).ok_or_else(|| {
+                format!("the cluster has no content for bundle file `{path}` ({hash})")
+            })?;
             if &content_hash(text.as_bytes()) != hash {
                 return Err(format!(
                     "the cluster sent bundle file `{path}` with content that does not match {hash}"

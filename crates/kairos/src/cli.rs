@@ -4,8 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::certs::CertsArgs;
 use crate::commands::bundles::BundlesArgs;
+use crate::commands::certs::CertsArgs;
 use crate::commands::cluster::ClusterArgs;
 use crate::commands::dags::DagsArgs;
 use crate::commands::dev::DevArgs;

@@ -132,14 +132,27 @@ async fn a_run_keeps_the_bundle_version_it_started_with() {
         .collect();
     assert_eq!(
         files,
-        ["dags/orders.yml", "kairos-bundle.toml", "lib/blob.bin", "lib/greeting.txt"],
+        [
+            "dags/orders.yml",
+            "kairos-bundle.toml",
+            "lib/blob.bin",
+            "lib/greeting.txt"
+        ],
         "ignored files were pushed: {shown}"
     );
     assert_eq!(shown["team"], "sales");
     assert_eq!(shown["binary"], serde_json::json!(["lib/blob.bin"]));
 
     // Run 1 starts on version 1; version 2 is pushed while its first task runs.
-    let out = kairos(&["dags", "trigger", "shop_orders", "--run-id", "r1", "--server", &server]);
+    let out = kairos(&[
+        "dags",
+        "trigger",
+        "shop_orders",
+        "--run-id",
+        "r1",
+        "--server",
+        &server,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -158,7 +171,15 @@ async fn a_run_keeps_the_bundle_version_it_started_with() {
         "{}",
         text(&out)
     );
-    let out = kairos(&["dags", "trigger", "shop_orders", "--run-id", "r2", "--server", &server]);
+    let out = kairos(&[
+        "dags",
+        "trigger",
+        "shop_orders",
+        "--run-id",
+        "r2",
+        "--server",
+        &server,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
 
     let (state, r1) = finish(&server, "r1");
@@ -195,9 +216,19 @@ async fn a_run_keeps_the_bundle_version_it_started_with() {
 
     // Another team's push of the same bundle name is refused and changes nothing.
     let other = dir.path().join("other");
-    write(&other, "kairos-bundle.toml", b"name = \"shop\"\nteam = \"finance\"\n");
+    write(
+        &other,
+        "kairos-bundle.toml",
+        b"name = \"shop\"\nteam = \"finance\"\n",
+    );
     write(&other, "dags/orders.yml", DAG.as_bytes());
-    let out = kairos(&["dags", "push", &other.display().to_string(), "--server", &server]);
+    let out = kairos(&[
+        "dags",
+        "push",
+        &other.display().to_string(),
+        "--server",
+        &server,
+    ]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("bundle `shop` belongs to team `sales`"),
@@ -220,7 +251,10 @@ async fn a_run_keeps_the_bundle_version_it_started_with() {
         if digests.windows(2).all(|w| w[0].1 == w[1].1) {
             break;
         }
-        assert!(Instant::now() < deadline, "the nodes' states differ: {digests:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the nodes' states differ: {digests:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let _ = worker.kill();

@@ -55,7 +55,11 @@ async fn run_done(api: &kairos_client::Client, run: &str, log: &dyn Fn() -> Stri
                 return serde_json::to_value(r).expect("json");
             }
         }
-        assert!(Instant::now() < deadline, "run {run} did not end:\n{}", log());
+        assert!(
+            Instant::now() < deadline,
+            "run {run} did not end:\n{}",
+            log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -94,32 +98,60 @@ async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
     let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !dev_log().contains("pushed breakfast: new version 1") {
-        assert!(Instant::now() < deadline, "the folder was not pushed:\n{}", dev_log());
+        assert!(
+            Instant::now() < deadline,
+            "the folder was not pushed:\n{}",
+            dev_log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let api = kairos_client::Client::new(&format!("http://{http}")).expect("a client");
     let trigger = |run: &'static str| {
         let out = kairos(&[
-            "dags", "trigger", "breakfast", "--run-id", run, "--logical-date",
-            "2026-03-04T00:00:00Z", "--server", &http,
+            "dags",
+            "trigger",
+            "breakfast",
+            "--run-id",
+            run,
+            "--logical-date",
+            "2026-03-04T00:00:00Z",
+            "--server",
+            &http,
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     trigger("first");
     let run = run_done(&api, "first", &dev_log).await;
     assert_eq!(run["state"], "success", "{run}\n{}", dev_log());
     assert_eq!(run["bundle_version"], 1, "{run}");
-    assert_eq!(xcom(&api, "first", "numbers", "return_value").await, json!([1, 2, 3]));
+    assert_eq!(
+        xcom(&api, "first", "numbers", "return_value").await,
+        json!([1, 2, 3])
+    );
     let bread = xcom(&api, "first", "bread", "return_value").await;
     assert_eq!(bread["bread"], "rye", "{bread}");
     assert_eq!(bread["note"], "baked on 2026-03-04", "{bread}");
-    assert_eq!(bread["options"], json!({"crust": ["20260304", "dark"]}), "{bread}");
+    assert_eq!(
+        bread["options"],
+        json!({"crust": ["20260304", "dark"]}),
+        "{bread}"
+    );
     assert_eq!(bread["run_id"], "first", "{bread}");
     assert!(xcom(&api, "first", "bread", "grams").await.is_number());
     let coffee = xcom(&api, "first", "coffee", "return_value").await;
     assert_eq!(coffee, json!({"cups": "3", "with": "rye"}), "{coffee}");
     let closed = api
-        .task_instance("breakfast", "first", "closed", None, kairos_client::Read::Consistent)
+        .task_instance(
+            "breakfast",
+            "first",
+            "closed",
+            None,
+            kairos_client::Read::Consistent,
+        )
         .await
         .expect("closed");
     assert_eq!(closed.state, "skipped");
@@ -130,18 +162,34 @@ async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
     let text = std::fs::read_to_string(&numbers).expect("read");
     std::fs::write(
         &numbers,
-        text.replace("return list(range(1, n + 1))", "return list(range(10, 10 + n))"),
+        text.replace(
+            "return list(range(1, n + 1))",
+            "return list(range(10, 10 + n))",
+        ),
     )
     .expect("edit");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !dev_log().contains("bundle default: new version 2") {
-        assert!(Instant::now() < deadline, "the change was not pushed:\n{}", dev_log());
+        assert!(
+            Instant::now() < deadline,
+            "the change was not pushed:\n{}",
+            dev_log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     trigger("second");
     let run = run_done(&api, "second", &dev_log).await;
     assert_eq!(run["state"], "success", "{run}\n{}", dev_log());
-    assert_eq!((run["version"].clone(), run["bundle_version"].clone()), (json!(1), json!(2)));
-    assert_eq!(xcom(&api, "second", "numbers", "return_value").await, json!([10, 11, 12]));
-    assert_eq!(xcom(&api, "first", "numbers", "return_value").await, json!([1, 2, 3]));
+    assert_eq!(
+        (run["version"].clone(), run["bundle_version"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(
+        xcom(&api, "second", "numbers", "return_value").await,
+        json!([10, 11, 12])
+    );
+    assert_eq!(
+        xcom(&api, "first", "numbers", "return_value").await,
+        json!([1, 2, 3])
+    );
 }

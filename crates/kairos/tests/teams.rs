@@ -36,7 +36,13 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -49,12 +55,18 @@ impl Api {
         let response = request.send().await.expect("the API answers");
         let status = response.status();
         let text = response.text().await.expect("a body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn ok(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
         let (status, answer) = self.call(method.clone(), path, token, body).await;
-        assert!(status.is_success(), "{method} {path} as {token}: {status} {answer}");
+        assert!(
+            status.is_success(),
+            "{method} {path} as {token}: {status} {answer}"
+        );
         answer
     }
 
@@ -63,7 +75,8 @@ impl Api {
         if let Some(team) = team {
             body["team"] = json!(team);
         }
-        self.call(Method::POST, "/dagFiles", token, Some(body)).await
+        self.call(Method::POST, "/dagFiles", token, Some(body))
+            .await
     }
 
     /// Waits for run `run` of `dag_id` to succeed; its task's XCom.
@@ -71,13 +84,21 @@ impl Api {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let (_, r) = self
-                .call(Method::GET, &format!("/dags/{dag_id}/dagRuns/{run}"), token, None)
+                .call(
+                    Method::GET,
+                    &format!("/dags/{dag_id}/dagRuns/{run}"),
+                    token,
+                    None,
+                )
                 .await;
             if r["state"] == "success" {
                 break;
             }
             assert!(r["state"] != "failed", "{dag_id} {run} failed: {r}");
-            assert!(Instant::now() < deadline, "{dag_id} {run} did not finish: {r}");
+            assert!(
+                Instant::now() < deadline,
+                "{dag_id} {run} did not finish: {r}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let xcoms = self
@@ -88,7 +109,10 @@ impl Api {
                 None,
             )
             .await;
-        xcoms["xcom_entries"][0]["value"].as_str().unwrap_or_default().to_string()
+        xcoms["xcom_entries"][0]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -112,68 +136,267 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
     vec![
         (Method::GET, "/dags", "/dags".into(), None, ok),
         (Method::GET, "/dags/{dag_id}", d.into(), None, nf),
-        (Method::PATCH, "/dags/{dag_id}", d.into(), Some(json!({"is_paused": true})), nf),
-        (Method::POST, "/dagFiles", "/dagFiles".into(),
-            Some(json!({"file_name": "x.yml", "content": dag("sales_dag")})), no),
-        (Method::GET, "/dags/{dag_id}/versions", format!("{d}/versions"), None, nf),
-        (Method::GET, "/dags/{dag_id}/versions/{version}", format!("{d}/versions/1"), None, nf),
-        (Method::GET, "/dags/{dag_id}/versions/{version}/file",
-            format!("{d}/versions/1/file?key=sales_dag.yml"), None, nf),
-        (Method::GET, "/dags/{dag_id}/versions/{version}/diff/{other}",
-            format!("{d}/versions/1/diff/1"), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns", format!("{d}/dagRuns"), None, nf),
-        (Method::POST, "/dags/{dag_id}/dagRuns", format!("{d}/dagRuns"),
-            Some(json!({"dag_run_id": "intruder"})), nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}", r.into(), None, nf),
-        (Method::PATCH, "/dags/{dag_id}/dagRuns/{dag_run_id}", r.into(),
-            Some(json!({"state": "failed"})), nf),
-        (Method::DELETE, "/dags/{dag_id}/dagRuns/{dag_run_id}", r.into(), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-            format!("{r}/taskInstances"), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", t.into(), None, nf),
-        (Method::PATCH, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", t.into(),
-            Some(json!({"new_state": "failed"})), nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
-            format!("{t}/explain"), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
-            format!("{t}/tries"), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
-            format!("{t}/xcomEntries"), None, nf),
-        (Method::GET, "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
-            format!("{t}/logs/1"), None, nf),
-        (Method::POST, "/dags/{dag_id}/clearTaskInstances", format!("{d}/clearTaskInstances"),
-            Some(json!({"dag_run_id": "r1"})), nf),
-        (Method::POST, "/backfills", "/backfills".into(),
-            Some(json!({"dag_id": "sales_dag", "from_date": "2026-01-01T00:00:00Z",
-                        "to_date": "2026-01-02T00:00:00Z"})), nf),
-        (Method::POST, "/files/missing", "/files/missing".into(),
-            Some(json!({"hashes": [bundle_file_hash()]})), ok),
-        (Method::POST, "/files", "/files".into(),
-            Some(json!({"files": {bundle_file_hash(): BUNDLE_FILE}})), ok),
-        (Method::POST, "/bundles/{bundle}/versions", "/bundles/sales_bundle/versions".into(),
-            Some(json!({"team": "sales", "files": {"notes.txt": bundle_file_hash()}, "dag_files": []})), no),
+        (
+            Method::PATCH,
+            "/dags/{dag_id}",
+            d.into(),
+            Some(json!({"is_paused": true})),
+            nf,
+        ),
+        (
+            Method::POST,
+            "/dagFiles",
+            "/dagFiles".into(),
+            Some(json!({"file_name": "x.yml", "content": dag("sales_dag")})),
+            no,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/versions",
+            format!("{d}/versions"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/versions/{version}",
+            format!("{d}/versions/1"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/versions/{version}/file",
+            format!("{d}/versions/1/file?key=sales_dag.yml"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/versions/{version}/diff/{other}",
+            format!("{d}/versions/1/diff/1"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns",
+            format!("{d}/dagRuns"),
+            None,
+            nf,
+        ),
+        (
+            Method::POST,
+            "/dags/{dag_id}/dagRuns",
+            format!("{d}/dagRuns"),
+            Some(json!({"dag_run_id": "intruder"})),
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}",
+            r.into(),
+            None,
+            nf,
+        ),
+        (
+            Method::PATCH,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}",
+            r.into(),
+            Some(json!({"state": "failed"})),
+            nf,
+        ),
+        (
+            Method::DELETE,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}",
+            r.into(),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
+            format!("{r}/taskInstances"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
+            t.into(),
+            None,
+            nf,
+        ),
+        (
+            Method::PATCH,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
+            t.into(),
+            Some(json!({"new_state": "failed"})),
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
+            format!("{t}/explain"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
+            format!("{t}/tries"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
+            format!("{t}/xcomEntries"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
+            format!("{t}/logs/1"),
+            None,
+            nf,
+        ),
+        (
+            Method::POST,
+            "/dags/{dag_id}/clearTaskInstances",
+            format!("{d}/clearTaskInstances"),
+            Some(json!({"dag_run_id": "r1"})),
+            nf,
+        ),
+        (
+            Method::POST,
+            "/backfills",
+            "/backfills".into(),
+            Some(
+                json!({"dag_id": "sales_dag", "from_date": "2026-01-01T00:00:00Z",
+                        "to_date": "2026-01-02T00:00:00Z"}),
+            ),
+            nf,
+        ),
+        (
+            Method::POST,
+            "/files/missing",
+            "/files/missing".into(),
+            Some(json!({"hashes": [bundle_file_hash()]})),
+            ok,
+        ),
+        (
+            Method::POST,
+            "/files",
+            "/files".into(),
+            Some(json!({"files": {bundle_file_hash(): BUNDLE_FILE}})),
+            ok,
+        ),
+        (
+            Method::POST,
+            "/bundles/{bundle}/versions",
+            "/bundles/sales_bundle/versions".into(),
+            Some(
+                json!({"team": "sales", "files": {"notes.txt": bundle_file_hash()}, "dag_files": []}),
+            ),
+            no,
+        ),
         (Method::GET, "/bundles", "/bundles".into(), None, ok),
-        (Method::GET, "/bundles/{bundle}", "/bundles/sales_bundle".into(), None, nf),
-        (Method::GET, "/bundles/{bundle}/versions", "/bundles/sales_bundle/versions".into(), None, nf),
-        (Method::GET, "/bundles/{bundle}/versions/{version}",
-            "/bundles/sales_bundle/versions/1".into(), None, nf),
+        (
+            Method::GET,
+            "/bundles/{bundle}",
+            "/bundles/sales_bundle".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/bundles/{bundle}/versions",
+            "/bundles/sales_bundle/versions".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/bundles/{bundle}/versions/{version}",
+            "/bundles/sales_bundle/versions/1".into(),
+            None,
+            nf,
+        ),
         (Method::GET, "/pools", "/pools".into(), None, ok),
-        (Method::GET, "/pools/{name}", "/pools/sales_pool".into(), None, nf),
-        (Method::PUT, "/pools/{name}", "/pools/sales_pool".into(), Some(json!({"slots": 99})),
-            StatusCode::CONFLICT),
-        (Method::DELETE, "/pools/{name}", "/pools/sales_pool".into(), None, nf),
-        (Method::GET, "/variables", "/variables?team=sales".into(), None, ok),
-        (Method::GET, "/variables/{key}", "/variables/secret?team=sales".into(), None, nf),
-        (Method::PUT, "/variables/{key}", "/variables/secret?team=sales".into(),
-            Some(json!({"value": "stolen"})), no),
-        (Method::DELETE, "/variables/{key}", "/variables/secret?team=sales".into(), None, nf),
+        (
+            Method::GET,
+            "/pools/{name}",
+            "/pools/sales_pool".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::PUT,
+            "/pools/{name}",
+            "/pools/sales_pool".into(),
+            Some(json!({"slots": 99})),
+            StatusCode::CONFLICT,
+        ),
+        (
+            Method::DELETE,
+            "/pools/{name}",
+            "/pools/sales_pool".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/variables",
+            "/variables?team=sales".into(),
+            None,
+            ok,
+        ),
+        (
+            Method::GET,
+            "/variables/{key}",
+            "/variables/secret?team=sales".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::PUT,
+            "/variables/{key}",
+            "/variables/secret?team=sales".into(),
+            Some(json!({"value": "stolen"})),
+            no,
+        ),
+        (
+            Method::DELETE,
+            "/variables/{key}",
+            "/variables/secret?team=sales".into(),
+            None,
+            nf,
+        ),
         (Method::GET, "/health", "/health".into(), None, ok),
         (Method::GET, "/cluster", "/cluster".into(), None, no),
-        (Method::POST, "/cluster/init", "/cluster/init".into(),
-            Some(json!({"members": [{"node_id": 9, "grpc_addr": "127.0.0.1:1"}]})), no),
-        (Method::POST, "/cluster/nodes", "/cluster/nodes".into(),
-            Some(json!({"node_id": 9, "grpc_addr": "127.0.0.1:1"})), no),
-        (Method::DELETE, "/cluster/nodes/{node_id}", "/cluster/nodes/9".into(), None, no),
+        (
+            Method::POST,
+            "/cluster/init",
+            "/cluster/init".into(),
+            Some(json!({"members": [{"node_id": 9, "grpc_addr": "127.0.0.1:1"}]})),
+            no,
+        ),
+        (
+            Method::POST,
+            "/cluster/nodes",
+            "/cluster/nodes".into(),
+            Some(json!({"node_id": 9, "grpc_addr": "127.0.0.1:1"})),
+            no,
+        ),
+        (
+            Method::DELETE,
+            "/cluster/nodes/{node_id}",
+            "/cluster/nodes/9".into(),
+            None,
+            no,
+        ),
     ]
 }
 
@@ -187,7 +410,10 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     flags.extend(["--api-token-file", &tokens]);
     let cluster =
         Cluster::start(Path::new(env!("CARGO_BIN_EXE_kairos")), 1, &flags).expect("cluster");
-    cluster.wait_leader(Duration::from_secs(30)).await.expect("a leader");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
     let api = Api {
         base: format!("http://{}/api/v1", cluster.node(1).http),
         client: reqwest::Client::new(),
@@ -201,28 +427,76 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     let (status, answer) = api.push("root", "shared_dag", None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let (status, answer) = api.push("ops-admin", "ops_two", Some("sales")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "pushing as another team: {answer}");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "pushing as another team: {answer}"
+    );
     let (status, answer) = api.push("ops-admin", "shared_dag", None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "pushing over a DAG of no team: {answer}");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "pushing over a DAG of no team: {answer}"
+    );
     let sales = api.ok(Method::GET, "/dags/sales_dag", "root", None).await;
     assert_eq!(sales["team"], "sales", "{sales}");
     // A bundle of sales (its file first, then the version), as the CLI pushes one.
-    api.ok(Method::POST, "/files", "sales-admin",
-        Some(json!({"files": {bundle_file_hash(): BUNDLE_FILE}}))).await;
-    let pushed = api.ok(Method::POST, "/bundles/sales_bundle/versions", "sales-admin",
-        Some(json!({"files": {"notes.txt": bundle_file_hash()}, "dag_files": []}))).await;
-    assert_eq!((pushed["version"].clone(), pushed["created"].clone()), (json!(1), json!(true)));
-    let bundle = api.ok(Method::GET, "/bundles/sales_bundle", "sales-viewer", None).await;
+    api.ok(
+        Method::POST,
+        "/files",
+        "sales-admin",
+        Some(json!({"files": {bundle_file_hash(): BUNDLE_FILE}})),
+    )
+    .await;
+    let pushed = api
+        .ok(
+            Method::POST,
+            "/bundles/sales_bundle/versions",
+            "sales-admin",
+            Some(json!({"files": {"notes.txt": bundle_file_hash()}, "dag_files": []})),
+        )
+        .await;
+    assert_eq!(
+        (pushed["version"].clone(), pushed["created"].clone()),
+        (json!(1), json!(true))
+    );
+    let bundle = api
+        .ok(Method::GET, "/bundles/sales_bundle", "sales-viewer", None)
+        .await;
     assert_eq!(bundle["team"], "sales", "{bundle}");
     // A cluster admin pushes for any team.
     let (status, answer) = api.push("root", "sales_extra", Some("sales")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 
     // Variables: a cluster-wide one, sales' own of the same key, a sales secret.
-    api.ok(Method::PUT, "/variables/region", "root", Some(json!({"value": "global-eu"}))).await;
-    api.ok(Method::PUT, "/variables/region", "sales-admin", Some(json!({"value": "sales-eu"}))).await;
-    api.ok(Method::PUT, "/variables/secret", "sales-admin", Some(json!({"value": "s3"}))).await;
-    api.ok(Method::PUT, "/pools/sales_pool", "sales-admin", Some(json!({"slots": 2}))).await;
+    api.ok(
+        Method::PUT,
+        "/variables/region",
+        "root",
+        Some(json!({"value": "global-eu"})),
+    )
+    .await;
+    api.ok(
+        Method::PUT,
+        "/variables/region",
+        "sales-admin",
+        Some(json!({"value": "sales-eu"})),
+    )
+    .await;
+    api.ok(
+        Method::PUT,
+        "/variables/secret",
+        "sales-admin",
+        Some(json!({"value": "s3"})),
+    )
+    .await;
+    api.ok(
+        Method::PUT,
+        "/pools/sales_pool",
+        "sales-admin",
+        Some(json!({"slots": 2})),
+    )
+    .await;
     let pool = api.ok(Method::GET, "/pools/sales_pool", "root", None).await;
     assert_eq!(pool["team"], "sales", "{pool}");
 
@@ -231,7 +505,11 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     let mut worker = cluster
         .spawn_worker("teams-worker", worker_dir.path(), &[])
         .expect("a worker");
-    for (token, dag_id) in [("sales-admin", "sales_dag"), ("ops-admin", "ops_dag"), ("root", "shared_dag")] {
+    for (token, dag_id) in [
+        ("sales-admin", "sales_dag"),
+        ("ops-admin", "ops_dag"),
+        ("root", "shared_dag"),
+    ] {
         api.ok(
             Method::POST,
             &format!("/dags/{dag_id}/dagRuns"),
@@ -240,9 +518,18 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
         )
         .await;
     }
-    assert_eq!(api.finished_xcom("sales-admin", "sales_dag", "r1").await, "region=sales_eu");
-    assert_eq!(api.finished_xcom("ops-admin", "ops_dag", "r1").await, "region=global_eu");
-    assert_eq!(api.finished_xcom("root", "shared_dag", "r1").await, "region=global_eu");
+    assert_eq!(
+        api.finished_xcom("sales-admin", "sales_dag", "r1").await,
+        "region=sales_eu"
+    );
+    assert_eq!(
+        api.finished_xcom("ops-admin", "ops_dag", "r1").await,
+        "region=global_eu"
+    );
+    assert_eq!(
+        api.finished_xcom("root", "shared_dag", "r1").await,
+        "region=global_eu"
+    );
     let _ = worker.kill();
     let _ = worker.wait();
 
@@ -260,14 +547,23 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
         .map(|(m, template, ..)| (m.as_str().to_string(), template.to_string()))
         .collect();
     let missing: Vec<_> = documented.difference(&tabled).collect();
-    assert!(missing.is_empty(), "endpoints with no team-isolation check: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints with no team-isolation check: {missing:?}"
+    );
     let stale: Vec<_> = tabled.difference(&documented).collect();
-    assert!(stale.is_empty(), "table rows for endpoints the API no longer has: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "table rows for endpoints the API no longer has: {stale:?}"
+    );
 
     // A token of ops against sales' objects: absent, refused, or filtered.
     for (method, template, path, body, expected) in table {
         let (status, answer) = api.call(method.clone(), &path, "ops-admin", body).await;
-        assert_eq!(status, expected, "{method} {template} ({path}) as ops: {answer}");
+        assert_eq!(
+            status, expected,
+            "{method} {template} ({path}) as ops: {answer}"
+        );
         let text = answer.to_string();
         assert!(
             !text.contains("sales-eu") && !text.contains("\"s3\""),
@@ -279,31 +575,72 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     }
     // Lists are filtered.
     let dags = api.ok(Method::GET, "/dags", "ops-admin", None).await;
-    let ids: Vec<&str> = dags["dags"].as_array().unwrap().iter().filter_map(|d| d["dag_id"].as_str()).collect();
+    let ids: Vec<&str> = dags["dags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["dag_id"].as_str())
+        .collect();
     assert_eq!(ids, ["ops_dag"], "{dags}");
-    let dags = api.ok(Method::GET, "/dags?team=sales", "ops-admin", None).await;
+    let dags = api
+        .ok(Method::GET, "/dags?team=sales", "ops-admin", None)
+        .await;
     assert_eq!(dags["dags"], json!([]), "{dags}");
     let bundles = api.ok(Method::GET, "/bundles", "ops-admin", None).await;
     assert_eq!(bundles["bundles"], json!([]), "{bundles}");
     let bundles = api.ok(Method::GET, "/bundles", "sales-viewer", None).await;
     assert_eq!(bundles["bundles"][0]["name"], "sales_bundle", "{bundles}");
     let pools = api.ok(Method::GET, "/pools", "ops-admin", None).await;
-    let names: Vec<&str> = pools["pools"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    let names: Vec<&str> = pools["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
     assert_eq!(names, ["default_pool"], "{pools}");
     // ops reads the cluster-wide region (it has none of its own), never sales'.
     let vars = api.ok(Method::GET, "/variables", "ops-admin", None).await;
-    assert_eq!(vars["variables"], json!([{"key": "region", "value": "global-eu", "description": null}]), "{vars}");
+    assert_eq!(
+        vars["variables"],
+        json!([{"key": "region", "value": "global-eu", "description": null}]),
+        "{vars}"
+    );
 
     // Nothing of sales changed, and sales still reaches all of it.
-    let run = api.ok(Method::GET, "/dags/sales_dag/dagRuns/r1", "sales-viewer", None).await;
+    let run = api
+        .ok(
+            Method::GET,
+            "/dags/sales_dag/dagRuns/r1",
+            "sales-viewer",
+            None,
+        )
+        .await;
     assert_eq!(run["state"], "success", "{run}");
-    let dag = api.ok(Method::GET, "/dags/sales_dag", "sales-viewer", None).await;
+    let dag = api
+        .ok(Method::GET, "/dags/sales_dag", "sales-viewer", None)
+        .await;
     assert_eq!(dag["is_paused"], false, "{dag}");
-    let runs = api.ok(Method::GET, "/dags/sales_dag/dagRuns", "sales-viewer", None).await;
+    let runs = api
+        .ok(Method::GET, "/dags/sales_dag/dagRuns", "sales-viewer", None)
+        .await;
     assert_eq!(runs["dag_runs"].as_array().map(Vec::len), Some(1), "{runs}");
-    api.ok(Method::GET, "/dags/sales_dag/dagRuns/r1/taskInstances/t/logs/1", "sales-viewer", None).await;
-    api.ok(Method::GET, "/dags/sales_dag/versions/1", "sales-viewer", None).await;
-    let pool = api.ok(Method::GET, "/pools/sales_pool", "sales-viewer", None).await;
+    api.ok(
+        Method::GET,
+        "/dags/sales_dag/dagRuns/r1/taskInstances/t/logs/1",
+        "sales-viewer",
+        None,
+    )
+    .await;
+    api.ok(
+        Method::GET,
+        "/dags/sales_dag/versions/1",
+        "sales-viewer",
+        None,
+    )
+    .await;
+    let pool = api
+        .ok(Method::GET, "/pools/sales_pool", "sales-viewer", None)
+        .await;
     assert_eq!(pool["slots"], 2, "{pool}");
     let vars = api.ok(Method::GET, "/variables", "sales-admin", None).await;
     let seen: Vec<(&str, &str)> = vars["variables"]
@@ -316,19 +653,44 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     // A sales token sees no DAG of another team, nor of none; nor cluster-wide
     // operations.
     let dags = api.ok(Method::GET, "/dags", "sales-viewer", None).await;
-    let ids: Vec<&str> = dags["dags"].as_array().unwrap().iter().filter_map(|d| d["dag_id"].as_str()).collect();
+    let ids: Vec<&str> = dags["dags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["dag_id"].as_str())
+        .collect();
     assert_eq!(ids, ["sales_dag", "sales_extra"], "{dags}");
     for path in ["/dags/shared_dag", "/dags/ops_dag/dagRuns/r1"] {
         let (status, answer) = api.call(Method::GET, path, "sales-admin", None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {answer}");
     }
-    let (status, answer) = api.call(Method::PUT, "/pools/default_pool", "sales-admin", Some(json!({"slots": 1}))).await;
+    let (status, answer) = api
+        .call(
+            Method::PUT,
+            "/pools/default_pool",
+            "sales-admin",
+            Some(json!({"slots": 1})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    let (status, answer) = api.call(Method::PUT, "/variables/x", "sales-viewer", Some(json!({"value": "1"}))).await;
+    let (status, answer) = api
+        .call(
+            Method::PUT,
+            "/variables/x",
+            "sales-viewer",
+            Some(json!({"value": "1"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     // The cluster admin sees every team.
     let dags = api.ok(Method::GET, "/dags", "root", None).await;
     assert_eq!(dags["dags"].as_array().map(Vec::len), Some(4), "{dags}");
-    let vars = api.ok(Method::GET, "/variables?team=sales", "root", None).await;
-    assert_eq!(vars["variables"].as_array().map(Vec::len), Some(2), "{vars}");
+    let vars = api
+        .ok(Method::GET, "/variables?team=sales", "root", None)
+        .await;
+    assert_eq!(
+        vars["variables"].as_array().map(Vec::len),
+        Some(2),
+        "{vars}"
+    );
 }

@@ -15,10 +15,10 @@ use kairos_state::{Command, Outcome, TaskInstanceKey};
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 /// The tasks reachable from `start` along `edges` (task -> next tasks).
 fn closure(start: &[String], next: impl Fn(&str) -> Vec<String>) -> BTreeSet<String> {

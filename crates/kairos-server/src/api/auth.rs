@@ -191,7 +191,11 @@ mod tests {
     fn token_file_mistakes_name_their_line() {
         let cases = [
             ("reader r1\n", ":1:", "not a role"),
-            ("admin a1\n# a comment\nsales:boss s1\n", ":3:", "not a role"),
+            (
+                "admin a1\n# a comment\nsales:boss s1\n",
+                ":3:",
+                "not a role",
+            ),
             ("admin a1\n\n:viewer s1\n", ":3:", "not a team name"),
             ("admin a1\nsal/es:viewer s1\n", ":2:", "not a team name"),
             ("admin\n", ":1:", "no token"),
@@ -203,7 +207,11 @@ mod tests {
             assert!(error.starts_with(line), "{text:?}: {error}");
             assert!(error.contains(why), "{text:?}: {error}");
         }
-        assert!(ApiTokens::parse("# nothing\n").unwrap_err().contains("no token"));
+        assert!(
+            ApiTokens::parse("# nothing\n")
+                .unwrap_err()
+                .contains("no token")
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tokens");
         std::fs::write(&file, "admin a1\nsales:root s1\n").unwrap();

@@ -9,10 +9,10 @@ use kairos_state::{Command, Outcome};
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 #[utoipa::path(post, path = "/backfills", request_body = BackfillRequest, responses(
     (status = 200, body = Backfill), (status = 400, body = Problem), (status = 404, body = Problem),

@@ -148,7 +148,12 @@ pub async fn push_bundle(
         return Err(Problem::bad_request(format!(
             "{} file(s) of bundle `{name}` are not in the cluster (first: {}); send them with POST /files first",
             missing.len(),
-            missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let reader: BTreeMap<PathBuf, Vec<u8>> = texts

@@ -51,7 +51,9 @@ pub async fn list_bundles(
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let after = page.after.clone();
     let bundles = api
-        .read(page.consistent, move |s| s.bundles(after.as_deref(), Some(limit)))
+        .read(page.consistent, move |s| {
+            s.bundles(after.as_deref(), Some(limit))
+        })
         .await?;
     let next = (bundles.len() == limit)
         .then(|| bundles.last().map(|b| b.name.clone()))

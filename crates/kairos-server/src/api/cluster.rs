@@ -10,11 +10,11 @@ use kairos_proto::v1::{Member, NodeStatus};
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::extract::Path;
 use super::problem::Problem;
+use super::scope::Scope;
 
 fn member(m: NewMember) -> Result<Member, Problem> {
     if m.node_id == 0 {
@@ -53,10 +53,7 @@ pub async fn health(State(api): State<Api>) -> Result<Json<NodeHealth>, Problem>
 /// a second is listed with the error).
 #[utoipa::path(get, path = "/cluster", responses((status = 200, body = ClusterView),
     (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn cluster(
-    State(api): State<Api>,
-    scope: Scope,
-) -> Result<Json<ClusterView>, Problem> {
+pub async fn cluster(State(api): State<Api>, scope: Scope) -> Result<Json<ClusterView>, Problem> {
     scope.require_cluster(Role::Viewer)?;
     let own = api.own_status().await?;
     let mut members = own.members.clone();

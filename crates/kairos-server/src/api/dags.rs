@@ -10,10 +10,10 @@ use kairos_state::records::DagRecord;
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 #[utoipa::path(get, path = "/dags", params(DagListQuery), responses(
     (status = 200, body = DagList), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -105,5 +105,7 @@ pub async fn patch_dag(
         is_paused: patch.is_paused,
     })
     .await?;
-    Ok(Json(convert::dag(load_dag(&api, &scope, &dag_id, true).await?)))
+    Ok(Json(convert::dag(
+        load_dag(&api, &scope, &dag_id, true).await?,
+    )))
 }

@@ -15,8 +15,8 @@ use kairos_state::records::TryRecord;
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::problem::Problem;
+use super::scope::Scope;
 
 fn text(
     body: String,

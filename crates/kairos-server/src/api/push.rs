@@ -20,9 +20,9 @@ use kairos_state::{Command, Outcome};
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::problem::Problem;
+use super::scope::Scope;
 
 /// Where uploads are laid out for the loader; only a name, nothing is written.
 const ROOT: &str = "/kairos-upload";
@@ -133,7 +133,11 @@ pub(super) fn team_of_push(scope: &Scope, asked: Option<&str>) -> Result<Option<
 }
 
 /// 403 when DAG `dag_id` exists outside the team-scoped caller's team.
-pub(super) async fn check_not_anothers(api: &Api, scope: &Scope, dag_id: &str) -> Result<(), Problem> {
+pub(super) async fn check_not_anothers(
+    api: &Api,
+    scope: &Scope,
+    dag_id: &str,
+) -> Result<(), Problem> {
     let id = dag_id.to_string();
     let existing: Option<kairos_state::records::DagRecord> =
         api.read(true, move |s| s.dag(&id)).await?;

@@ -13,10 +13,10 @@ use kairos_state::records::DagRunRecord;
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::body::Body;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 /// The order `?order_by=` names, by Airflow's names.
 fn run_order(param: &RunOrderParam) -> Result<RunOrder, Problem> {

@@ -44,9 +44,8 @@ impl Scope {
             Some((team, role)) => (Some(team), role),
             None => (None, text),
         };
-        let role = Role::parse(role).ok_or_else(|| {
-            format!("{role:?} is not a role: use viewer, operator or admin")
-        })?;
+        let role = Role::parse(role)
+            .ok_or_else(|| format!("{role:?} is not a role: use viewer, operator or admin"))?;
         match team {
             None => Ok(Scope::cluster(role)),
             Some(team) if kairos_dag::load::is_valid_id(team) => Ok(Scope::team(team, role)),
@@ -228,11 +227,22 @@ mod tests {
         let sales_op = Scope::parse("sales:operator").unwrap();
         assert_eq!(sales_op, Scope::team("sales", Role::Operator));
         assert_eq!(Scope::parse("admin").unwrap(), Scope::cluster(Role::Admin));
-        assert!(Scope::parse("sales:root").unwrap_err().contains("not a role"));
-        assert!(Scope::parse("a b:viewer").unwrap_err().contains("not a team"));
+        assert!(
+            Scope::parse("sales:root")
+                .unwrap_err()
+                .contains("not a role")
+        );
+        assert!(
+            Scope::parse("a b:viewer")
+                .unwrap_err()
+                .contains("not a team")
+        );
         assert!(sales_op.sees(Some("sales")));
         assert!(!sales_op.sees(Some("ops")));
-        assert!(!sales_op.sees(None), "objects of no team are cluster-wide only");
+        assert!(
+            !sales_op.sees(None),
+            "objects of no team are cluster-wide only"
+        );
         assert!(Scope::cluster(Role::Viewer).sees(Some("ops")));
         assert_eq!(sales_op.require(Role::Admin).unwrap_err().status, 403);
         assert_eq!(

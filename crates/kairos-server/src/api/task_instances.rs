@@ -11,9 +11,9 @@ use kairos_state::records::{TaskInstanceRecord, TryRecord};
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) -> TaskInstanceKey {
     TaskInstanceKey {

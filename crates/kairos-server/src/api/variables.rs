@@ -159,8 +159,11 @@ pub async fn put_variable(
     })?;
     let (value, encrypted) = match &api.variables_key {
         Some(k) => (
-            k.seal(&VariableKey::sealed_name(team.as_deref(), &key), &body.value)
-                .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e))?,
+            k.seal(
+                &VariableKey::sealed_name(team.as_deref(), &key),
+                &body.value,
+            )
+            .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e))?,
             true,
         ),
         None => (body.value.clone(), false),

@@ -13,9 +13,9 @@ use kairos_state::records::VersionRecord;
 
 use super::Api;
 use super::auth::Role;
-use super::scope::Scope;
 use super::convert;
 use super::problem::Problem;
+use super::scope::Scope;
 
 async fn load_version(
     api: &Api,

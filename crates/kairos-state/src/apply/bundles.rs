@@ -28,7 +28,11 @@ pub(super) fn put_files(txn: &mut Txn<'_>, contents: &FileContents) -> Handled {
             ));
         }
         if txn.get_raw(Cf::Files, hash.as_bytes())?.is_none() {
-            txn.put_raw(Cf::Files, hash.as_bytes().to_vec(), text.as_bytes().to_vec());
+            txn.put_raw(
+                Cf::Files,
+                hash.as_bytes().to_vec(),
+                text.as_bytes().to_vec(),
+            );
             new += 1;
         }
     }

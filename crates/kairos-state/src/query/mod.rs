@@ -14,4 +14,7 @@ mod runs;
 mod task_instances;
 mod wire;
 
-pub use wire::{BundleVersionSummary, DEFAULT_PAGE, DagFilter, MAX_PAGE, Query, QueueDepths, RunOrder, VersionSummary};
+pub use wire::{
+    BundleVersionSummary, DEFAULT_PAGE, DagFilter, MAX_PAGE, Query, QueueDepths, RunOrder,
+    VersionSummary,
+};

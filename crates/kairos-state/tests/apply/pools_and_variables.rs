@@ -115,12 +115,29 @@ fn a_teams_variables_live_apart_and_shadow_cluster_wide_ones_for_its_tasks() {
             .unwrap()
             .map(|v| v.value)
     };
-    assert_eq!(value(&store, Some("sales"), "region").as_deref(), Some("sales-eu"));
-    assert_eq!(value(&store, Some("ops"), "region").as_deref(), Some("ops-us"));
-    assert_eq!(value(&store, Some("hr"), "region").as_deref(), Some("global"));
+    assert_eq!(
+        value(&store, Some("sales"), "region").as_deref(),
+        Some("sales-eu")
+    );
+    assert_eq!(
+        value(&store, Some("ops"), "region").as_deref(),
+        Some("ops-us")
+    );
+    assert_eq!(
+        value(&store, Some("hr"), "region").as_deref(),
+        Some("global")
+    );
     assert_eq!(value(&store, None, "region").as_deref(), Some("global"));
-    assert_eq!(value(&store, None, "bucket"), None, "a team's Variable is not global");
-    assert_eq!(value(&store, Some("ops"), "bucket"), None, "nor another team's");
+    assert_eq!(
+        value(&store, None, "bucket"),
+        None,
+        "a team's Variable is not global"
+    );
+    assert_eq!(
+        value(&store, Some("ops"), "bucket"),
+        None,
+        "nor another team's"
+    );
     let keys = |store: &TempStore, team: &str| -> Vec<String> {
         store
             .store
@@ -152,6 +169,12 @@ fn a_teams_variables_live_apart_and_shadow_cluster_wide_ones_for_its_tasks() {
     ]);
     assert!(gone[0].is_ok());
     assert_eq!(gone[1].clone().unwrap_err().kind, RejectionKind::NotFound);
-    assert_eq!(value(&store, Some("sales"), "region").as_deref(), Some("global"));
-    assert_eq!(value(&store, Some("ops"), "region").as_deref(), Some("ops-us"));
+    assert_eq!(
+        value(&store, Some("sales"), "region").as_deref(),
+        Some("global")
+    );
+    assert_eq!(
+        value(&store, Some("ops"), "region").as_deref(),
+        Some("ops-us")
+    );
 }

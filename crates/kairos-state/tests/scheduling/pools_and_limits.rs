@@ -171,7 +171,10 @@ fn a_teams_pool_serves_only_that_teams_dags() {
         ]);
         assert_eq!(queued(store, "mine", "r"), ["t"]);
         for dag in ["theirs", "nobodys"] {
-            assert!(queued(store, dag, "r").is_empty(), "{dag} took a slot of sales' pool");
+            assert!(
+                queued(store, dag, "r").is_empty(),
+                "{dag} took a slot of sales' pool"
+            );
             let why = format!("{:?}", store.store.explain(&key(dag, "r", "t")).unwrap());
             assert!(why.contains("belongs to team `sales`"), "{why}");
         }

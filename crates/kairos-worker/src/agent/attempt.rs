@@ -130,23 +130,23 @@ async fn run_attempt(
                     attempt.dag.bundle, assignment.bundle_version
                 )),
                 Ok((bundle_root, layered_python)) => {
-            let ctx = Ctx {
-                attempt: &attempt,
-                conn: agent.conn.clone(),
-                files: &agent.files,
-                config: &agent.config,
-                xcom_file: scratch.dir.join("xcom.jsonl"),
-                workdir: scratch.dir.clone(),
-                log: log.clone(),
-                cancel,
-                pgid_file: scratch.pgid_file.clone(),
-                stage: scratch.stage.clone(),
-                secrets: secrets.clone(),
-                run_as: agent.config.run_as.clone(),
-                bundle_root,
-                layered_python,
-            };
-            operators::run(&ctx).await
+                    let ctx = Ctx {
+                        attempt: &attempt,
+                        conn: agent.conn.clone(),
+                        files: &agent.files,
+                        config: &agent.config,
+                        xcom_file: scratch.dir.join("xcom.jsonl"),
+                        workdir: scratch.dir.clone(),
+                        log: log.clone(),
+                        cancel,
+                        pgid_file: scratch.pgid_file.clone(),
+                        stage: scratch.stage.clone(),
+                        secrets: secrets.clone(),
+                        run_as: agent.config.run_as.clone(),
+                        bundle_root,
+                        layered_python,
+                    };
+                    operators::run(&ctx).await
                 }
             }
         }
@@ -254,10 +254,8 @@ async fn layered_python(
     };
     let base = crate::operators::python::interpreter_of(&agent.config, attempt)?;
     let cache = agent.config.layered_envs_dir();
-    tokio::task::spawn_blocking(move || {
-        crate::layered_env::ensure(&base, &lock, &wheels, &cache)
-    })
-    .await
-    .map_err(|e| format!("the layered environment's build stopped: {e}"))?
-    .map(Some)
+    tokio::task::spawn_blocking(move || crate::layered_env::ensure(&base, &lock, &wheels, &cache))
+        .await
+        .map_err(|e| format!("the layered environment's build stopped: {e}"))?
+        .map(Some)
 }

@@ -29,11 +29,7 @@ pub enum BundlesCommand {
     /// The files of one version of a bundle, with their content hashes.
     Show { bundle: String, version: u32 },
     /// The files added, removed and changed from one version to another.
-    Diff {
-        bundle: String,
-        from: u32,
-        to: u32,
-    },
+    Diff { bundle: String, from: u32, to: u32 },
 }
 
 pub fn bundles(args: &BundlesArgs) -> ExitCode {
@@ -60,7 +56,10 @@ pub fn bundles(args: &BundlesArgs) -> ExitCode {
                             .collect();
                         print!(
                             "{}",
-                            table::render(&["BUNDLE", "TEAM", "ENVIRONMENT", "VERSION", "UPDATED"], &rows)
+                            table::render(
+                                &["BUNDLE", "TEAM", "ENVIRONMENT", "VERSION", "UPDATED"],
+                                &rows
+                            )
                         );
                     }
                 }
@@ -131,7 +130,11 @@ pub fn bundles(args: &BundlesArgs) -> ExitCode {
                             println!("no file changed from version {from} to {to}");
                         }
                         for c in &changes {
-                            println!("{:8} {}", c["change"].as_str().unwrap_or(""), c["path"].as_str().unwrap_or(""));
+                            println!(
+                                "{:8} {}",
+                                c["change"].as_str().unwrap_or(""),
+                                c["path"].as_str().unwrap_or("")
+                            );
                         }
                     }
                 }

@@ -5,13 +5,13 @@
 //! `--conf`).
 
 pub(crate) mod args;
+pub mod bundles;
 pub mod certs;
 pub mod cluster;
 pub(crate) mod connect;
 pub mod dags;
 pub mod dev;
 pub(crate) mod output;
-pub mod bundles;
 pub mod pools;
 pub mod runs;
 pub mod serve;

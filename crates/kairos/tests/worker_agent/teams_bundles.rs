@@ -17,8 +17,8 @@ use std::process::{Command as Process, Output};
 use std::time::Duration;
 
 use kairos_dag::lifecycle::DagRunState;
-use kairos_state::records::XComRecord;
 use kairos_state::Query;
+use kairos_state::records::XComRecord;
 use kairos_testkit::{CALM_TIMINGS, Cluster};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -79,7 +79,11 @@ async fn each_team_runs_its_own_bundle_in_its_own_environment() {
 
     // Team alpha: a package with a function.
     let alpha = dir.join("alpha");
-    write(&alpha, "kairos-bundle.toml", b"name = \"alpha\"\nteam = \"alpha\"\nenvironment = \"py-a\"\n");
+    write(
+        &alpha,
+        "kairos-bundle.toml",
+        b"name = \"alpha\"\nteam = \"alpha\"\nenvironment = \"py-a\"\n",
+    );
     write(&alpha, "alpha_pkg/__init__.py", b"");
     write(
         &alpha,
@@ -125,24 +129,63 @@ async fn each_team_runs_its_own_bundle_in_its_own_environment() {
         worker_tokens.display().to_string(),
     );
     let mut flags: Vec<&str> = CALM_TIMINGS.to_vec();
-    flags.extend(["--api-token-file", &api_tokens, "--worker-token-file", &worker_tokens]);
-    let cluster = Cluster::start(Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &flags)
-        .expect("three servers");
-    cluster.wait_leader(Duration::from_secs(30)).await.expect("a leader");
+    flags.extend([
+        "--api-token-file",
+        &api_tokens,
+        "--worker-token-file",
+        &worker_tokens,
+    ]);
+    let cluster =
+        Cluster::start(Path::new(env!("CARGO_BIN_EXE_kairos")), 3, &flags).expect("three servers");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
     let env_a = format!("py-a={}", venv_a.display());
     let env_b = format!("py-b={}", venv_b.display());
-    let wa = Worker::start_with(&cluster, dir, "wa", TOKEN, &["--environment", &env_a, "--teams", "alpha"], &[]);
-    let wb = Worker::start_with(&cluster, dir, "wb", TOKEN, &["--environment", &env_b, "--teams", "beta"], &[]);
-    let logs = || format!("{}\n--- wa\n{}\n--- wb\n{}", cluster.logs(), wa.log(), wb.log());
+    let wa = Worker::start_with(
+        &cluster,
+        dir,
+        "wa",
+        TOKEN,
+        &["--environment", &env_a, "--teams", "alpha"],
+        &[],
+    );
+    let wb = Worker::start_with(
+        &cluster,
+        dir,
+        "wb",
+        TOKEN,
+        &["--environment", &env_b, "--teams", "beta"],
+        &[],
+    );
+    let logs = || {
+        format!(
+            "{}\n--- wa\n{}\n--- wb\n{}",
+            cluster.logs(),
+            wa.log(),
+            wb.log()
+        )
+    };
 
     let server = format!("http://{}", cluster.node(1).http);
     for (folder, token) in [(&alpha, "tok-alpha"), (&beta, "tok-beta")] {
-        let out = kairos(&["dags", "push", &folder.display().to_string(), "--server", &server, "--token", token]);
+        let out = kairos(&[
+            "dags",
+            "push",
+            &folder.display().to_string(),
+            "--server",
+            &server,
+            "--token",
+            token,
+        ]);
         assert!(out.status.success(), "{}", text(&out));
         assert!(text(&out).contains("new version 1"), "{}", text(&out));
     }
     for (dag, token) in [("alpha_dag", "tok-alpha"), ("beta_dag", "tok-beta")] {
-        let out = kairos(&["dags", "trigger", dag, "--run-id", "r1", "--server", &server, "--token", token]);
+        let out = kairos(&[
+            "dags", "trigger", dag, "--run-id", "r1", "--server", &server, "--token", token,
+        ]);
         assert!(out.status.success(), "{}", text(&out));
     }
     for dag in ["alpha_dag", "beta_dag"] {
@@ -152,7 +195,11 @@ async fn each_team_runs_its_own_bundle_in_its_own_environment() {
 
     let calc = return_value(&cluster, "alpha_dag", "r1", "calc").await;
     assert_eq!(calc["value"], 42, "{calc}");
-    assert_eq!(calc["prefix"].as_str(), Some(venv_a.to_str().unwrap()), "{calc}");
+    assert_eq!(
+        calc["prefix"].as_str(),
+        Some(venv_a.to_str().unwrap()),
+        "{calc}"
+    );
     let extra = return_value(&cluster, "beta_dag", "r1", "extra").await;
     assert_eq!(extra["label"], "for beta-team", "{extra}");
     assert_eq!(extra["value"], 42, "{extra}");
@@ -203,9 +250,29 @@ async fn each_team_runs_its_own_bundle_in_its_own_environment() {
         assert_eq!(response.status(), StatusCode::OK, "{path} as beta");
     }
     // A bundle of alpha's named `beta` cannot replace beta's.
-    write(&alpha, "kairos-bundle.toml", b"name = \"beta\"\nteam = \"alpha\"\nenvironment = \"py-a\"\n");
-    write(&alpha, "dags/alpha.yml", b"alpha_two:\n  schedule: null\n  tasks:\n    t: {operator: empty}\n");
-    let out = kairos(&["dags", "push", &alpha.display().to_string(), "--server", &server, "--token", "tok-alpha"]);
+    write(
+        &alpha,
+        "kairos-bundle.toml",
+        b"name = \"beta\"\nteam = \"alpha\"\nenvironment = \"py-a\"\n",
+    );
+    write(
+        &alpha,
+        "dags/alpha.yml",
+        b"alpha_two:\n  schedule: null\n  tasks:\n    t: {operator: empty}\n",
+    );
+    let out = kairos(&[
+        "dags",
+        "push",
+        &alpha.display().to_string(),
+        "--server",
+        &server,
+        "--token",
+        "tok-alpha",
+    ]);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("bundle `beta` belongs to team `beta`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("bundle `beta` belongs to team `beta`"),
+        "{}",
+        text(&out)
+    );
 }

@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 
 use kairos_proto::v1::{
-    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, PullXComReply,
-    PullXComRequest, RunStateReply, RunStateRequest,
+    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply,
+    GetVariableRequest, PullXComReply, PullXComRequest, RunStateReply, RunStateRequest,
 };
 use kairos_state::records::XComRecord;
 use tonic::Status;
@@ -83,7 +83,10 @@ pub(super) fn get_variable(
             Some(k) => GetVariableReply {
                 found: true,
                 value: k
-                    .open(&VariableKey::sealed_name(v.team.as_deref(), &name), &v.value)
+                    .open(
+                        &VariableKey::sealed_name(v.team.as_deref(), &name),
+                        &v.value,
+                    )
                     .map_err(Status::failed_precondition)?,
             },
             None => {
@@ -176,7 +179,9 @@ pub(super) fn fetch_files(
         let mut files: HashSet<String> = version.content.files.values().cloned().collect();
         // And the files of the bundle version the run runs.
         if let Some(bundle_version) = run.bundle_version {
-            if let Some(bundle) = store.bundle_version(&version.content.dag.bundle, bundle_version)? {
+            if let Some(bundle) =
+                store.bundle_version(&version.content.dag.bundle, bundle_version)?
+            {
                 files.extend(bundle.content.files.into_values());
             }
         }

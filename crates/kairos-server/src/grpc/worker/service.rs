@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
-    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply, GetVariableRequest, HeartbeatReply,
-    HeartbeatRequest, PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest,
-    RegisterReply, RegisterRequest, ReportFinishedRequest, ReportReply, ReportStartedRequest,
-    RunStateReply, RunStateRequest, TriggerRunReply, TriggerRunRequest,
+    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply,
+    GetVariableRequest, HeartbeatReply, HeartbeatRequest, PollReply, PollRequest, PullXComReply,
+    PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest, ReportFinishedRequest,
+    ReportReply, ReportStartedRequest, RunStateReply, RunStateRequest, TriggerRunReply,
+    TriggerRunRequest,
 };
 use tonic::{Request, Response, Status};
 

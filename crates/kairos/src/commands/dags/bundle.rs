@@ -157,7 +157,11 @@ fn is_dag_file(relative: &str) -> bool {
 
 fn ignore_rules(dir: &Path, manifest: &Manifest) -> Result<Gitignore, String> {
     let mut builder = GitignoreBuilder::new(dir);
-    for pattern in ALWAYS_IGNORED.iter().copied().chain(manifest.ignore.iter().map(String::as_str)) {
+    for pattern in ALWAYS_IGNORED
+        .iter()
+        .copied()
+        .chain(manifest.ignore.iter().map(String::as_str))
+    {
         builder.add_line(None, pattern).map_err(|e| {
             format!("{MANIFEST}: ignore pattern {pattern:?} is not a valid pattern: {e}")
         })?;
@@ -192,8 +196,10 @@ fn walk(dir: &Path, ignore: &Gitignore) -> Result<Vec<(String, PathBuf)>, String
             let relative = path
                 .strip_prefix(dir)
                 .map_err(|_| format!("{} is outside {}", path.display(), dir.display()))?;
-            let parts: Option<Vec<&str>> =
-                relative.components().map(|c| c.as_os_str().to_str()).collect();
+            let parts: Option<Vec<&str>> = relative
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect();
             let Some(parts) = parts else {
                 return Err(format!(
                     "{} has a name that is not UTF-8; rename it or leave it out with `ignore`",
@@ -230,7 +236,9 @@ impl LocalBundle {
             bytes += text.len() + hash.len();
             batch.insert(hash.clone(), text.clone());
             if bytes >= UPLOAD_BATCH_BYTES || n + 1 == missing.len() {
-                api.upload_files(std::mem::take(&mut batch)).await.map_err(at)?;
+                api.upload_files(std::mem::take(&mut batch))
+                    .await
+                    .map_err(at)?;
                 bytes = 0;
             }
         }
@@ -258,7 +266,11 @@ pub(crate) fn describe_bundle_push(pushed: &Pushed) -> Vec<String> {
         lines.push(format!(
             "{}: {} version {}",
             dag.dag_id,
-            if dag.created { "new" } else { "unchanged, still" },
+            if dag.created {
+                "new"
+            } else {
+                "unchanged, still"
+            },
             dag.version
         ));
     }
