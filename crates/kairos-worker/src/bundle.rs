@@ -120,7 +120,6 @@ impl Bundles {
                         version,
                         "the bundle's folder changed since it was laid out ({why}): laying it out again"
                     );
-                    let _ = make_writable(&laid.root);
                     let _ = std::fs::remove_dir_all(&laid.root);
                     self.lock_known().remove(&key);
                 }
@@ -197,12 +196,10 @@ impl Bundles {
         ));
         let result = self.write_all(conn, by, &laid, &tmp).await;
         if let Err(e) = result {
-            let _ = make_writable(&tmp);
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
         if laid.root.exists() {
-            let _ = make_writable(&laid.root);
             let _ = std::fs::remove_dir_all(&laid.root);
         }
         std::fs::rename(&tmp, &laid.root)
@@ -304,18 +301,6 @@ fn seal_dirs(dir: &Path) -> std::io::Result<()> {
         }
     }
     set_mode(dir, 0o755)
-}
-
-/// So that a laid-out folder can be removed.
-fn make_writable(dir: &Path) -> std::io::Result<()> {
-    set_mode(dir, 0o755)?;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            make_writable(&entry.path())?;
-        }
-    }
-    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {

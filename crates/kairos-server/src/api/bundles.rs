@@ -92,14 +92,7 @@ pub async fn list_bundle_versions(
 ) -> Result<Json<BundleVersionList>, Problem> {
     scope.require(Role::Viewer)?;
     load_bundle(&api, &scope, &name, page.consistent).await?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(text) => Some(text.parse::<u32>().map_err(|_| {
-            Problem::bad_request(format!(
-                "after={text:?}: give the version number the previous page's `next` named"
-            ))
-        })?),
-    };
+    let after = super::versions::version_after(&page)?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let versions = api
         .read(page.consistent, move |s| {

@@ -32,6 +32,20 @@ async fn load_version(
     record.ok_or_else(|| Problem::not_found(format!("DAG `{dag_id}` has no version {version}")))
 }
 
+/// A page's `after` as a version number (lists of DAG and bundle versions).
+pub(super) fn version_after(page: &Page) -> Result<Option<u32>, Problem> {
+    page.after
+        .as_deref()
+        .map(|text| {
+            text.parse::<u32>().map_err(|_| {
+                Problem::bad_request(format!(
+                    "after={text:?}: give the version number the previous page's `next` named"
+                ))
+            })
+        })
+        .transpose()
+}
+
 #[utoipa::path(get, path = "/dags/{dag_id}/versions", params(("dag_id" = String, Path), Page),
     responses((status = 200, body = VersionList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_versions(
@@ -42,14 +56,7 @@ pub async fn list_versions(
 ) -> Result<Json<VersionList>, Problem> {
     scope.require(Role::Viewer)?;
     super::dags::load_dag(&api, &scope, &dag_id, page.consistent).await?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(text) => Some(text.parse::<u32>().map_err(|_| {
-            Problem::bad_request(format!(
-                "after={text:?}: give the version number the previous page's `next` named"
-            ))
-        })?),
-    };
+    let after = version_after(&page)?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let versions: Vec<VersionSummary> = api
         .read(page.consistent, move |s| {

@@ -11,8 +11,8 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use kairos_client::Client;
 use kairos_client::api::{BundlePush, BundlePushResponse};
 use kairos_dag::bundle::{MANIFEST, Manifest};
-use kairos_dag::bundle_content::MAX_BUNDLE_FILES;
-use kairos_dag::load::{LoadOptions, load_file};
+use kairos_dag::bundle_content::{BundleContent, MAX_BUNDLE_FILES};
+use kairos_dag::load::{LoadOptions, MAX_FILE_BYTES, load_file};
 use kairos_dag::version::content_hash;
 
 /// Left out of every bundle, as a `.gitignore` would: version control, caches
@@ -34,10 +34,6 @@ const ALWAYS_IGNORED: &[&str] = &[
 /// The most bytes of contents one upload request carries (the API takes 16 MiB
 /// bodies; JSON escaping needs room).
 const UPLOAD_BATCH_BYTES: usize = 6 * 1024 * 1024;
-
-/// The largest file a bundle may hold (the loader's limit for DAG files and
-/// the files they reference).
-const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A folder read as a bundle, ready to push.
 pub(crate) struct LocalBundle {
@@ -78,7 +74,7 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
         let size = std::fs::metadata(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?
             .len();
-        if size > MAX_FILE_BYTES {
+        if size > MAX_FILE_BYTES as u64 {
             return Err(format!(
                 "{} is {size} bytes; a bundle holds files up to {MAX_FILE_BYTES} bytes. \
                  Leave it out with `ignore` in {MANIFEST}",
@@ -124,25 +120,30 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
     if !problems.is_empty() {
         return Err(problems.join("\n"));
     }
-    if let Some(lock) = &manifest.requirements {
-        if !files.contains_key(lock) {
-            return Err(format!(
-                "{MANIFEST} names requirements {lock:?}, which is not in {} (or is ignored)",
-                dir.display()
-            ));
-        }
+    // What the server checks of the content, checked here first.
+    let content = BundleContent {
+        name: name.clone(),
+        team: manifest.team.clone(),
+        environment: manifest.environment.clone(),
+        files,
+        binary,
+        requirements: manifest.requirements,
+        wheels: manifest.wheels,
+    };
+    if let Some(problem) = content.problem() {
+        return Err(format!("{}: {problem}", dir.display()));
     }
     Ok(LocalBundle {
         name,
         dir: dir.to_path_buf(),
         push: BundlePush {
-            team: manifest.team,
-            environment: manifest.environment,
-            files,
-            binary,
+            team: content.team,
+            environment: content.environment,
+            files: content.files,
+            binary: content.binary,
             dag_files,
-            requirements: manifest.requirements,
-            wheels: manifest.wheels,
+            requirements: content.requirements,
+            wheels: content.wheels,
         },
         contents,
     })
