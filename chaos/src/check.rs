@@ -65,6 +65,8 @@ pub async fn check(outcome: &Outcome) -> Report {
         .collect();
     let mut final_runs: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut task_instances: Vec<TaskInstance> = Vec::new();
+    let mut wrong: Vec<(String, String)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for dag in workload::dags() {
         match api.dag_runs(dag.dag_id, Read::Consistent).await {
             Ok(runs) => {
@@ -85,10 +87,13 @@ pub async fn check(outcome: &Outcome) -> Report {
                 "{}/{} was acknowledged at {} but is gone",
                 t.dag_id, t.run_id, t.at_ms
             )),
-            Some(state) if state != want => runs_prop.violations.push(format!(
-                "{}/{} ended {state}, the workload predicts {want}",
-                t.dag_id, t.run_id
-            )),
+            Some(state) if state != want => {
+                wrong.push((t.dag_id.clone(), t.run_id.clone()));
+                runs_prop.violations.push(format!(
+                    "{}/{} ended {state}, the workload predicts {want}",
+                    t.dag_id, t.run_id
+                ))
+            }
             Some(_) => {}
         }
     }
@@ -98,6 +103,27 @@ pub async fn check(outcome: &Outcome) -> Report {
             Err(e) => runs_prop.violations.push(format!(
                 "cannot list the task instances of {dag}/{run}: {e}"
             )),
+        }
+    }
+    // What each wrongly ended run's tasks were doing, so that a violation can be
+    // diagnosed from the report alone.
+    for (dag, run) in &wrong {
+        for ti in task_instances
+            .iter()
+            .filter(|ti| &ti.dag_id == dag && &ti.dag_run_id == run)
+        {
+            let why = if matches!(ti.state.as_str(), "success" | "failed" | "skipped") {
+                String::new()
+            } else {
+                match api.explain(dag, run, &ti.task_id).await {
+                    Ok(e) => format!(" ({})", e.reasons.join("; ")),
+                    Err(e) => format!(" (explain failed: {e})"),
+                }
+            };
+            notes.push(format!(
+                "{dag}/{run} task {} is {} at try {} on {:?}, next retry {:?}{why}",
+                ti.task_id, ti.state, ti.try_number, ti.hostname, ti.next_retry_at
+            ));
         }
     }
     properties.push(runs_prop);
@@ -349,7 +375,7 @@ pub async fn check(outcome: &Outcome) -> Report {
         attempts,
         faults,
         failovers_ms,
-        notes: history.notes.clone(),
+        notes: history.notes.iter().cloned().chain(notes).collect(),
     }
 }
 
