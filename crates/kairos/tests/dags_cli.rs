@@ -45,8 +45,10 @@ fn the_examples_are_valid() {
 /// warning, and nothing is imported (the package is not on any path here).
 #[test]
 fn dotted_callables_and_custom_operators_are_valid_without_importing() {
-    let dags = "crates/kairos-worker/tests/fixtures/bakery_bundle/dags";
-    let out = kairos(&["dags", "validate", dags]);
+    // The bundle's folder is the DAGs root (`$CONFIG_ROOT_DIR`).
+    let root = "crates/kairos-worker/tests/fixtures/bakery_bundle";
+    let dags = format!("{root}/dags");
+    let out = kairos(&["dags", "validate", root]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -57,9 +59,30 @@ fn dotted_callables_and_custom_operators_are_valid_without_importing() {
         text.contains("1 valid DAG(s), 0 error(s), 0 warning(s)"),
         "{text}"
     );
-    let out = kairos(&["dags", "show", &format!("{dags}/breakfast.yml")]);
+    // One file alone finds its root in dag-factory's CONFIG_ROOT_DIR.
+    let show = |root: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kairos"));
+        cmd.args(["dags", "show", &format!("{dags}/breakfast.yml")])
+            .current_dir(repo());
+        match root {
+            Some(r) => cmd.env("CONFIG_ROOT_DIR", repo().join(r)),
+            None => cmd.env_remove("CONFIG_ROOT_DIR"),
+        };
+        cmd.output().expect("kairos runs")
+    };
+    let out = show(Some(root));
     assert!(
         out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = show(None);
+    assert!(
+        !out.status.success(),
+        "without the root, callables.py is missing"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dags/callables.py"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

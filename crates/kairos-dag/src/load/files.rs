@@ -1,11 +1,13 @@
 //! Files a DAG references, captured into its version.
 //!
-//! A DAG version holds the content of every file it needs (its YAML, Python
-//! callables, bash scripts, docs), keyed by their path relative to the folder of
-//! the YAML file, so that workers run exactly that code without a shared folder.
-//! `$CONFIG_ROOT_DIR` (or `${CONFIG_ROOT_DIR}`) names that folder, as in dag-factory
-//! setups; a relative path is relative to it too. A referenced file must live in
-//! that folder or below it, so that its key means the same on every machine.
+//! A DAG version holds the content of every file it needs (its YAML, the
+//! `defaults.yml` files above it, Python callables, bash scripts, docs), keyed by
+//! their path relative to the DAGs root (the folder given to `push`, `dev` or
+//! `validate`; the YAML file's own folder when there is none), so that workers run
+//! exactly that code without a shared folder. `$CONFIG_ROOT_DIR` (or
+//! `${CONFIG_ROOT_DIR}`) names the root, as in dag-factory setups; a plain relative
+//! path is relative to the YAML file's folder. A referenced file must live in the
+//! root or below it, so that its key means the same on every machine.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -41,6 +43,8 @@ impl SourceReader for BTreeMap<PathBuf, Vec<u8>> {
 /// content hash, and each distinct content once.
 pub struct FileRefs<'r> {
     root: PathBuf,
+    /// The YAML file's folder: where plain relative paths start.
+    here: PathBuf,
     reader: &'r dyn SourceReader,
     /// Key -> `sha256:` hash of the content.
     files: BTreeMap<String, String>,
@@ -49,14 +53,47 @@ pub struct FileRefs<'r> {
 }
 
 impl<'r> FileRefs<'r> {
-    /// `root` is the folder of the YAML file.
+    /// `root` is the DAGs root, which is also the YAML file's folder.
     pub fn new(root: &Path, reader: &'r dyn SourceReader) -> FileRefs<'r> {
+        FileRefs::below(root, root, reader)
+    }
+
+    /// `root` is the DAGs root, `here` the YAML file's folder (in `root` or below).
+    pub fn below(root: &Path, here: &Path, reader: &'r dyn SourceReader) -> FileRefs<'r> {
         FileRefs {
             root: root.to_path_buf(),
+            here: here.to_path_buf(),
             reader,
             files: BTreeMap::new(),
             contents: BTreeMap::new(),
         }
+    }
+
+    /// Reads an optional file (a `defaults.yml`) by its full path: its key and
+    /// content, `None` when there is no such file, an error when it cannot be read.
+    pub fn capture_optional(&mut self, full: &Path) -> Result<Option<(String, String)>, String> {
+        let Some(key) = relative_key(&self.root, full) else {
+            return Ok(None);
+        };
+        if let Some(text) = self.content(&key) {
+            return Ok(Some((key, text.to_string())));
+        }
+        let bytes = match self.reader.read(full) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", full.display())),
+        };
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{} is {} bytes; a DAG version carries files up to {MAX_FILE_BYTES} bytes",
+                full.display(),
+                bytes.len()
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("{} is not UTF-8 text", full.display()))?;
+        self.insert(&key, text.clone());
+        Ok(Some((key, text)))
     }
 
     /// Records a file whose content is already at hand (the YAML itself).
@@ -74,18 +111,18 @@ impl<'r> FileRefs<'r> {
             .replace("${CONFIG_ROOT_DIR}", &self.root.to_string_lossy())
             .replace("$CONFIG_ROOT_DIR", &self.root.to_string_lossy());
         let path = Path::new(&expanded);
-        // `$CONFIG_ROOT_DIR/x` already starts at the folder; a plain relative path is
-        // relative to the folder too.
+        // `$CONFIG_ROOT_DIR/x` already starts at the root; a plain relative path is
+        // relative to the YAML file's folder.
         let names_root =
             written.contains("$CONFIG_ROOT_DIR") || written.contains("${CONFIG_ROOT_DIR}");
         let full = if path.is_absolute() || names_root {
             path.to_path_buf()
         } else {
-            self.root.join(path)
+            self.here.join(path)
         };
         let key = relative_key(&self.root, &full).ok_or_else(|| {
             format!(
-                "`{written}` is outside the DAG file's folder ({}); Kairos ships a DAG's files \
+                "`{written}` is outside the DAGs root ({}); Kairos ships a DAG's files \
                  with its version, keyed by their place in that folder. Move the file into it \
                  (or below) and write `$CONFIG_ROOT_DIR/<path>`",
                 self.root.display()
@@ -228,6 +265,27 @@ mod tests {
         assert!(err.contains("cannot read"), "{err}");
         let err = refs.capture("/etc/passwd").expect_err("outside");
         assert!(err.contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn config_root_dir_is_the_root_and_plain_paths_start_at_the_file() {
+        let mut disk: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+        disk.insert(PathBuf::from("/d/top.py"), b"x = 1\n".to_vec());
+        disk.insert(PathBuf::from("/d/sub/near.py"), b"y = 2\n".to_vec());
+        let mut refs = FileRefs::below(Path::new("/d"), Path::new("/d/sub"), &disk);
+        assert_eq!(refs.capture("$CONFIG_ROOT_DIR/top.py"), Ok("top.py".into()));
+        assert_eq!(refs.capture("near.py"), Ok("sub/near.py".into()));
+        assert_eq!(refs.capture("../top.py"), Ok("top.py".into()));
+        let err = refs.capture("../../etc/x").expect_err("outside");
+        assert!(err.contains("outside the DAGs root"), "{err}");
+        assert_eq!(
+            refs.capture_optional(Path::new("/d/defaults.yml")),
+            Ok(None)
+        );
+        assert_eq!(
+            refs.capture_optional(Path::new("/d/sub/near.py")),
+            Ok(Some(("sub/near.py".into(), "y = 2\n".into())))
+        );
     }
 
     #[test]

@@ -30,8 +30,49 @@ pub fn merge_over(dag: &Node, default: &Node) -> Node {
                 value: Value::Map(entries),
             }
         }
+        (Value::Seq(own), Value::Seq(base)) => match merge_by_id(own, base) {
+            Some(items) => Node {
+                pos: dag.pos,
+                value: Value::Seq(items),
+            },
+            None => dag.clone(),
+        },
         _ => dag.clone(),
     }
+}
+
+/// The id of a list-form task (`task_id`) or task group (`group_name`).
+fn list_id(node: &Node) -> Option<&str> {
+    node.get("task_id")
+        .or_else(|| node.get("group_name"))
+        .and_then(Node::as_str)
+}
+
+/// List-form `tasks` (or `task_groups`) on both sides, merged by id: the
+/// `default:` block's items first, each merged under the DAG's item of the same
+/// id, then the DAG's own new items. This is what dag-factory documents for
+/// "templated" DAGs (a `default:` block with tasks that DAGs override); `None`
+/// when either list is not such a list (then the DAG's list replaces the other).
+fn merge_by_id(own: &[Node], base: &[Node]) -> Option<Vec<Node>> {
+    if own.is_empty() || base.is_empty() {
+        return None;
+    }
+    if !own.iter().chain(base).all(|n| list_id(n).is_some()) {
+        return None;
+    }
+    let mut items: Vec<Node> = base
+        .iter()
+        .map(|b| match own.iter().find(|o| list_id(o) == list_id(b)) {
+            Some(o) => merge_over(o, b),
+            None => b.clone(),
+        })
+        .collect();
+    items.extend(
+        own.iter()
+            .filter(|o| !base.iter().any(|b| list_id(b) == list_id(o)))
+            .cloned(),
+    );
+    Some(items)
 }
 
 /// `own` over `base` key by key, each value replaced whole: Python's `dict.update`,
@@ -58,6 +99,34 @@ pub fn merge_shallow(own: &Node, base: &Node) -> Node {
 mod tests {
     use super::*;
     use crate::yaml::parse;
+
+    #[test]
+    fn list_form_tasks_merge_by_task_id() {
+        let doc = parse(
+            "default:\n  tasks:\n    - {task_id: a, operator: bash, bash_command: echo a}\n\
+             \x20   - {task_id: b, operator: bash, dependencies: [a]}\n\
+             d:\n  tasks:\n    - {task_id: b, bash_command: echo b}\n    - {task_id: c, operator: bash, bash_command: echo c}\n",
+        )
+        .expect("yaml");
+        let merged = merge_over(
+            doc.get("d").expect("d"),
+            doc.get("default").expect("default"),
+        );
+        let Value::Seq(tasks) = &merged.get("tasks").expect("tasks").value else {
+            panic!("tasks is a list");
+        };
+        let ids: Vec<&str> = tasks.iter().filter_map(list_id).collect();
+        assert_eq!(ids, vec!["a", "b", "c"]);
+        assert_eq!(
+            tasks[1].get("operator").and_then(Node::as_str),
+            Some("bash")
+        );
+        assert_eq!(
+            tasks[1].get("bash_command").and_then(Node::as_str),
+            Some("echo b")
+        );
+        assert!(tasks[1].get("dependencies").is_some());
+    }
 
     #[test]
     fn dag_keys_win_and_mappings_merge_recursively() {

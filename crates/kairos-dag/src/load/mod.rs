@@ -8,6 +8,7 @@
 mod aliases;
 mod dag;
 mod default_args;
+mod defaults_files;
 mod deps;
 mod files;
 mod groups;
@@ -21,6 +22,7 @@ mod task;
 mod timetable;
 
 pub use dag::is_valid_id;
+pub use defaults_files::is_defaults_file;
 pub use files::{FileRefs, FsReader, MAX_FILE_BYTES, SourceReader, relative_key};
 pub use options::LoadOptions;
 pub use timetable::schedule_from_str;
@@ -74,8 +76,12 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
     // Files are keyed relative to the DAG file's folder: resolve it against the current
     // directory once, so that `../dags/x.yml` and absolute references agree.
     let located = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut opts = opts.clone();
+    if let Some(root) = &opts.root {
+        opts.root = Some(std::path::absolute(root).unwrap_or_else(|_| root.clone()));
+    }
     match std::fs::read(path) {
-        Ok(bytes) => load_bytes(&display, &located, &bytes, &FsReader, opts),
+        Ok(bytes) => load_bytes(&display, &located, &bytes, &FsReader, &opts),
         Err(e) => LoadedFile {
             path: display.clone(),
             dags: Vec::new(),
@@ -85,8 +91,8 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
     }
 }
 
-/// Loads a YAML file's bytes. `path` locates it (its folder is `$CONFIG_ROOT_DIR`);
-/// referenced files are read through `reader`.
+/// Loads a YAML file's bytes. `path` locates it (`opts.root`, or else its folder,
+/// is `$CONFIG_ROOT_DIR`); referenced files are read through `reader`.
 pub fn load_bytes(
     display: &str,
     path: &Path,
@@ -213,16 +219,30 @@ fn load_into(
     }
     let default_ok = !sink.errors_since(default_mark);
     // A bare file name has an empty parent: its folder is the current one.
-    let root = match path.parent() {
+    let here = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let fileloc = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dag.yml".into());
-    let mut refs = FileRefs::new(&root, reader);
+    let root = opts
+        .root
+        .clone()
+        .filter(|r| relative_key(r, path).is_some())
+        .unwrap_or_else(|| here.clone());
+    let fileloc = relative_key(&root, path).unwrap_or_else(|| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dag.yml".into())
+    });
+    let mut refs = FileRefs::below(&root, &here, reader);
     refs.insert(&fileloc, text.to_string());
+    // dag-factory's defaults files, under the file's own `default:` block.
+    let inherited = defaults_files::inherit(&root, &here, &mut refs, sink);
+    let default_ok = default_ok && !inherited.broken;
+    let default = match (default, inherited.node) {
+        (Some(own), Some(base)) if !own.is_null() => Some(merge::merge_over(&own, &base)),
+        (Some(own), None) => Some(own),
+        (_, base) => base,
+    };
 
     let mut out = Vec::new();
     for (i, (key, value)) in entries.iter().enumerate() {
@@ -255,6 +275,7 @@ fn load_into(
         {
             let mut keys: Vec<String> = read.files.clone();
             keys.push(fileloc.clone());
+            keys.extend(inherited.keys.iter().cloned());
             let files: BTreeMap<String, String> = refs.subset(&keys);
             out.push(VersionContent {
                 dag: read.dag,
@@ -274,8 +295,8 @@ fn load_into(
 }
 
 /// The DAG files under `paths` (files as given; folders searched for `*.yml` and
-/// `*.yaml`, sorted). dag-factory's `defaults.yml` files are not DAG files; they
-/// are not read yet, which is reported.
+/// `*.yaml`, sorted). dag-factory's `defaults.yml` files are not DAG files: each
+/// DAG file below one reads it.
 pub fn collect_dag_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -320,15 +341,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
         if path.is_dir() {
             walk(&path, files, problems);
         } else if name.ends_with(".yml") || name.ends_with(".yaml") {
-            if name == "defaults.yml" || name == "defaults.yaml" {
-                problems.push(
-                    Diagnostic::file_level(
-                        Severity::Warning,
-                        &path.display().to_string(),
-                        "dag-factory defaults files are not read yet; their settings do not apply",
-                    )
-                    .with_hint("move the settings into each file's `default:` block"),
-                );
+            if is_defaults_file(&name) {
                 continue;
             }
             files.push(path);
@@ -338,8 +351,24 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
 
 /// Loads every DAG file under `paths` and checks that dag ids are unique across them.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<LoadedFile>, Vec<Diagnostic>) {
-    let (files, mut problems) = collect_dag_files(paths);
-    let loaded: Vec<LoadedFile> = files.iter().map(|f| load_file(f, opts)).collect();
+    let mut problems = Vec::new();
+    let mut loaded: Vec<LoadedFile> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in paths {
+        let (files, found) = collect_dag_files(std::slice::from_ref(p));
+        problems.extend(found);
+        // A folder given is the DAGs root of the files in it; a file given has
+        // the caller's root (`$CONFIG_ROOT_DIR`), or else its own folder.
+        let mut opts = opts.clone();
+        if p.is_dir() {
+            opts.root = Some(p.clone());
+        }
+        for f in files {
+            if seen.insert(std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone())) {
+                loaded.push(load_file(&f, &opts));
+            }
+        }
+    }
     let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
     for file in &loaded {
         for v in &file.dags {

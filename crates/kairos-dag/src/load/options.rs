@@ -9,6 +9,11 @@ pub struct LoadOptions {
     /// The bundle manifest's `environment`: the DAGs' execution environment
     /// unless a DAG file or a task names its own.
     pub environment: Option<String>,
+    /// The DAGs root: the folder given to `push`, `dev` or `validate` (or
+    /// `$CONFIG_ROOT_DIR`). `$CONFIG_ROOT_DIR` names it, `defaults.yml` files are
+    /// read from a DAG file's folder up to it, and files are keyed relative to it.
+    /// `None`, or a root the DAG file is not in: the DAG file's own folder.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -17,6 +22,7 @@ impl Default for LoadOptions {
             bundle: crate::model::defaults::BUNDLE.to_string(),
             team: None,
             environment: None,
+            root: None,
         }
     }
 }

@@ -164,6 +164,7 @@ pub async fn push_bundle(
         bundle: name.clone(),
         team: bundle.team.clone(),
         environment: bundle.environment.clone(),
+        root: Some(PathBuf::from(ROOT)),
     };
     let mut dags = Vec::new();
     let mut warnings = Vec::new();

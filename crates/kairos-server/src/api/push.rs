@@ -51,15 +51,14 @@ pub async fn push(
             req.file_name
         ))
     })?;
-    // File keys are relative to the DAG file's folder, as the loader keys them.
-    let folder = path.parent().unwrap_or(Path::new(ROOT)).to_path_buf();
+    // File keys are relative to the DAGs root, as the loader keys them; the file
+    // name is its place below that root.
     let mut reader: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     for (key, text) in &req.files {
         let at = inside(key).ok_or_else(|| {
             Problem::bad_request(format!("file {key:?} must be a relative path (no `..`)"))
         })?;
-        let relative = at.strip_prefix(ROOT).unwrap_or(&at).to_path_buf();
-        reader.insert(folder.join(relative), text.as_bytes().to_vec());
+        reader.insert(at, text.as_bytes().to_vec());
     }
     let opts = LoadOptions {
         bundle: req
@@ -68,6 +67,7 @@ pub async fn push(
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
         team: team.clone(),
         environment: None,
+        root: Some(PathBuf::from(ROOT)),
     };
     let loaded = load_bytes(
         &req.file_name,

@@ -39,7 +39,10 @@ impl Harness {
     fn new(task_id: &str) -> Harness {
         let loaded = load_file(
             &bundle_root().join("dags/breakfast.yml"),
-            &LoadOptions::default(),
+            &LoadOptions {
+                root: Some(bundle_root()),
+                ..LoadOptions::default()
+            },
         );
         // Valid, without a warning: nothing of the dotted forms is imported here.
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);

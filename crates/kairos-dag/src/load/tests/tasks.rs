@@ -85,7 +85,7 @@ fn files_outside_the_folder_are_refused() {
         "d:\n  tasks:\n    t:\n      operator: python\n      python_callable_name: f\n      python_callable_file: /etc/cb.py\n",
     );
     let (_, _, msg) = one_error(&f);
-    assert!(msg.contains("outside the DAG file's folder"), "{msg}");
+    assert!(msg.contains("outside the DAGs root"), "{msg}");
 }
 
 #[test]

@@ -109,6 +109,7 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
         bundle: name.clone(),
         team: manifest.team.clone(),
         environment: manifest.environment.clone(),
+        root: Some(dir.to_path_buf()),
     };
     let mut problems = Vec::new();
     for relative in &dag_files {

@@ -38,6 +38,7 @@ pub fn push(args: &PushArgs) -> ExitCode {
             .unwrap_or_else(|| kairos_dag::model::defaults::BUNDLE.to_string()),
         team: args.team.clone(),
         environment: None,
+        root: super::upload::config_root(),
     };
     // Validate everything locally first: nothing is uploaded if any file is broken.
     let mut bundles = Vec::new();

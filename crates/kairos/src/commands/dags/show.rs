@@ -47,7 +47,13 @@ pub fn show(args: &ShowArgs) -> ExitCode {
             }
         },
     };
-    let file = load_file(&args.file, &LoadOptions::default());
+    let file = load_file(
+        &args.file,
+        &LoadOptions {
+            root: super::upload::config_root(),
+            ..LoadOptions::default()
+        },
+    );
     for d in &file.diagnostics {
         eprintln!("{d}");
     }

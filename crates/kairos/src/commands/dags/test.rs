@@ -98,6 +98,7 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
         bundle: kairos_dag::model::defaults::BUNDLE.to_string(),
         team: None,
         environment: None,
+        root: super::upload::config_root(),
     };
     let dag_id = choose_dag(args, &opts)?;
     let upload = prepare(&args.file, &opts)?;

@@ -9,6 +9,14 @@ use kairos_client::Client;
 use kairos_client::api::{PushRequest, PushResponse};
 use kairos_dag::load::{LoadOptions, load_file};
 
+/// dag-factory's `CONFIG_ROOT_DIR`, when set: the DAGs root of DAG files given
+/// one by one (a folder given is its own root).
+pub(crate) fn config_root() -> Option<PathBuf> {
+    std::env::var_os("CONFIG_ROOT_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 /// One DAG file read and validated locally, ready to upload.
 pub(crate) struct Upload {
     pub path: PathBuf,
@@ -34,9 +42,12 @@ pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Uplo
     }
     let content = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+    // Its place below the DAGs root, as the loader keyed it.
+    let file_name = loaded
+        .dags
+        .first()
+        .map(|v| v.dag.fileloc.clone())
+        .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
     Ok(Upload {
         path: path.to_path_buf(),

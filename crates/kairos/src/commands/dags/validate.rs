@@ -28,7 +28,13 @@ pub struct ValidateArgs {
 }
 
 pub fn validate(args: &ValidateArgs) -> ExitCode {
-    let (files, problems) = load_paths(&args.paths, &LoadOptions::default());
+    let (files, problems) = load_paths(
+        &args.paths,
+        &LoadOptions {
+            root: super::upload::config_root(),
+            ..LoadOptions::default()
+        },
+    );
     let all: Vec<&Diagnostic> = problems
         .iter()
         .chain(files.iter().flat_map(|f| f.diagnostics.iter()))
