@@ -131,6 +131,10 @@ pub enum Command {
         follow: Option<Vec<String>>,
         /// For `up_for_reschedule`: when the sensor wants to check again.
         reschedule_at: Option<DateTime<Utc>>,
+        /// A failure that fails for good, tries left or not (Airflow's
+        /// `AirflowFailException`, a sensor's timeout).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        no_retry: bool,
     },
     /// Fire the timers due at the entry's stamp and continue a queueing pass that
     /// ran out of budget. The leader proposes it when the earliest timer is due.

@@ -203,6 +203,19 @@ pub struct TaskInstanceRecord {
     /// A mapped instance's own arguments (its element of each expanded list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_element: Option<BTreeMap<String, Value>>,
+    /// A sensor in `reschedule` mode: when its first poke started (of its first
+    /// try since the last clear). Its `timeout` counts from here, as Airflow's
+    /// does, across reschedules and retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_poke_at: Option<DateTime<Utc>>,
+    /// How many of its attempts since the last clear ended `up_for_reschedule`:
+    /// a reschedule is not a try, so retries do not count them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reschedules: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl TaskInstanceRecord {

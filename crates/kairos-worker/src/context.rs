@@ -31,6 +31,8 @@ pub struct Attempt {
     pub files: BTreeMap<String, String>,
     /// A mapped instance's own arguments.
     pub map_element: Option<BTreeMap<String, Json>>,
+    /// A rescheduled sensor's first poke (its timeout counts from there).
+    pub first_poke_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Attempt {
@@ -52,6 +54,9 @@ impl Attempt {
             task,
             run,
             files: a.files.clone().into_iter().collect(),
+            first_poke_at: (a.first_poke_at_ms > 0)
+                .then(|| chrono::DateTime::from_timestamp_millis(a.first_poke_at_ms))
+                .flatten(),
             map_element: if a.map_element_json.is_empty() {
                 None
             } else {

@@ -22,7 +22,8 @@ anything is imported; the working directory is left as it is. SPEC's `mode`:
 
 The return value is written as JSON to the result file. Exit codes: 0 done, 1
 the function raised (or the file, module or class did not load), 98 the result
-is not JSON, 99 skipped (AirflowSkipException, ours or Airflow's).
+is not JSON, 99 skipped (AirflowSkipException, ours or Airflow's), 97 failed for
+good (AirflowFailException: no retry).
 """
 
 import datetime
@@ -110,6 +111,13 @@ def install_airflow_shim():
             setattr(modules[parent], child, module)
         sys.modules.setdefault(name, module)
     return (AirflowSkipException,)
+
+
+def fail_classes():
+    """The exceptions that fail a task for good: ours, and Airflow's when installed."""
+    found = sys.modules.get("airflow.exceptions")
+    theirs = getattr(found, "AirflowFailException", AirflowFailException)
+    return (AirflowFailException, theirs)
 
 
 class TaskInstance:
@@ -311,6 +319,9 @@ def execute(spec, skips):
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99
+    except fail_classes():
+        traceback.print_exc()
+        return 97
     except Exception:
         traceback.print_exc()
         return 1
@@ -350,6 +361,9 @@ def call(spec, skips):
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99
+    except fail_classes():
+        traceback.print_exc()
+        return 97
     except Exception:
         traceback.print_exc()
         return 1

@@ -28,6 +28,9 @@ pub struct Finished {
     /// A branch's chosen task ids; `Some(vec![])` for a short-circuit that skips.
     pub follow: Option<Vec<String>>,
     pub reschedule_at_ms: Option<i64>,
+    /// A failure not to retry.
+    #[serde(default)]
+    pub no_retry: bool,
 }
 
 impl Finished {
@@ -50,6 +53,7 @@ impl Finished {
             has_follow: self.follow.is_some(),
             follow: self.follow.clone().unwrap_or_default(),
             reschedule_at_ms: self.reschedule_at_ms.unwrap_or(0),
+            no_retry: self.no_retry,
         }
     }
 }
@@ -184,6 +188,7 @@ mod tests {
             log_tail: "done\n".into(),
             follow: None,
             reschedule_at_ms: None,
+            no_retry: false,
         }
     }
 

@@ -25,6 +25,10 @@ def skip():
 
 def nan():
     return float("nan")
+
+def give_up():
+    from airflow.exceptions import AirflowFailException
+    raise AirflowFailException("no point retrying")
 "#;
 
 /// Runs `name` with `op_args` / `op_kwargs`; returns (exit code, result).
@@ -84,6 +88,11 @@ fn skips_and_bad_results_have_their_own_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(call(dir.path(), "skip", json!([]), json!({})), (99, None));
     assert_eq!(call(dir.path(), "nan", json!([]), json!({})), (98, None));
+    // AirflowFailException: failed for good, no retry.
+    assert_eq!(
+        call(dir.path(), "give_up", json!([]), json!({})),
+        (97, None)
+    );
     let (code, _) = call(dir.path(), "no_such_function", json!([]), json!({}));
     assert_eq!(code, 1);
 }

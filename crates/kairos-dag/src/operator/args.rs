@@ -27,6 +27,8 @@ pub struct Args<'a> {
     map: &'a Map<String, Value>,
     known: Vec<&'static str>,
     errors: Vec<ArgError>,
+    /// Every key is taken (a TaskFlow function's keyword arguments): none is unknown.
+    open: bool,
 }
 
 impl<'a> Args<'a> {
@@ -35,7 +37,18 @@ impl<'a> Args<'a> {
             map,
             known: Vec::new(),
             errors: Vec::new(),
+            open: false,
         }
+    }
+
+    /// Every key not asked for yet, taken as is; after this no key is unknown.
+    pub fn take_rest(&mut self) -> BTreeMap<String, Value> {
+        self.open = true;
+        self.map
+            .iter()
+            .filter(|(k, _)| !self.known.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The value of `key`; JSON null counts as absent, as Python's `None` default does.
@@ -202,7 +215,7 @@ impl<'a> Args<'a> {
         let mut unknown: Vec<&String> = self
             .map
             .keys()
-            .filter(|k| !self.known.contains(&k.as_str()))
+            .filter(|k| !self.open && !self.known.contains(&k.as_str()))
             .collect();
         unknown.sort();
         for key in unknown {

@@ -13,6 +13,7 @@ mod files;
 mod http;
 mod python;
 mod sensor;
+mod taskflow;
 mod trigger;
 
 pub use args::{ArgError, Args, duration_from_json, json_kind, timedelta_from_json};
@@ -22,6 +23,7 @@ pub use files::FileSet;
 pub use http::HttpOperator;
 pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
 pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
+pub use taskflow::{DECORATORS, XCOM_ARG_MARKER, XComArg};
 pub use trigger::TriggerDagRunOperator;
 
 use std::collections::BTreeMap;
@@ -53,6 +55,9 @@ pub enum OperatorKind {
     /// A class of the user's own (`my_pkg.operators.MakeBreadOperator`), imported
     /// and run on the worker; not in the registry of operators Kairos knows.
     Custom,
+    /// A TaskFlow function (`decorator: airflow.sdk.task`): named by its decorator,
+    /// not by an operator path; it runs as a PythonOperator.
+    TaskFlow,
 }
 
 /// Every accepted spelling of every operator: (kind, Airflow class name, dotted paths, aliases).
@@ -237,6 +242,9 @@ impl OperatorKind {
 
     /// Airflow's class name, for messages and display.
     pub fn class_name(self) -> &'static str {
+        if self == OperatorKind::TaskFlow {
+            return "a TaskFlow @task";
+        }
         REGISTRY
             .iter()
             .find(|(k, ..)| *k == self)
@@ -250,7 +258,8 @@ impl OperatorKind {
             OperatorKind::Python
             | OperatorKind::BranchPython
             | OperatorKind::ShortCircuit
-            | OperatorKind::PythonSensor => &["python_callable_file"],
+            | OperatorKind::PythonSensor
+            | OperatorKind::TaskFlow => &["python_callable_file"],
             _ => &[],
         }
     }
@@ -347,6 +356,7 @@ impl Operator {
                 TriggerDagRunOperator::parse(a).map(Operator::TriggerDagRun)
             }
             OperatorKind::Http => HttpOperator::parse(a).map(Operator::Http),
+            OperatorKind::TaskFlow => taskflow::parse(a, files).map(Operator::Python),
             // The class is not in the arguments: the loader builds custom operators
             // itself (`Operator::custom`), and mapping them is refused there.
             OperatorKind::Custom => {

@@ -16,12 +16,14 @@ mod context;
 mod datetime;
 mod hooks;
 mod macros;
+mod names;
 mod server;
 
 pub use context::{RunFacts, Sources, TaskInstanceFacts, build_context, effective_params};
 pub use datetime::DateTimeValue;
 pub use hooks::{NoSources, VariableSource, XComSource};
 pub use macros::{ds_add, ds_format};
+pub use names::{CONTEXT_NAMES, REMOVED_IN_AIRFLOW_3, UnknownName, unknown_names};
 pub use server::{
     MAX_SERVER_RENDER_BYTES, MAX_SERVER_TEMPLATE_BYTES, check_server_template, render_on_server,
 };

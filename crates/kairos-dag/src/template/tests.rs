@@ -287,3 +287,18 @@ fn runs_without_a_logical_date_have_no_date_keys() {
         "no XCom source"
     );
 }
+
+/// The names `dags validate` accepts are the names a task's context has.
+#[test]
+fn the_checked_names_are_the_context_names() {
+    let ctx = ctx(true);
+    let mut keys: Vec<String> = ctx
+        .try_iter()
+        .expect("a map")
+        .map(|k| k.to_string())
+        .collect();
+    keys.sort();
+    let mut names: Vec<String> = super::CONTEXT_NAMES.iter().map(|s| s.to_string()).collect();
+    names.sort();
+    assert_eq!(keys, names);
+}

@@ -123,6 +123,7 @@ async fn expire_leases(s: &Leader) {
                 log_tail: None,
                 follow: None,
                 reschedule_at: None,
+                no_retry: false,
             }
         })
         .collect();

@@ -219,6 +219,8 @@ fn clear_all(txn: &mut Txn<'_>, sched: &mut Sched, run: &DagRunRecord) -> Result
         ti.end_date = None;
         ti.next_retry_at = None;
         ti.cleared_tries = ti.try_number;
+        ti.first_poke_at = None;
+        ti.reschedules = 0;
         ti.reason = Some("cleared by a backfill".to_string());
         ti.updated_at = sched.stamp();
         write_ti(txn, sched, before, &ti)?;

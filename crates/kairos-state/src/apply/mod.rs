@@ -218,6 +218,7 @@ fn dispatch(
             log_tail,
             follow,
             reschedule_at,
+            no_retry,
         } => task_instances::finish_attempt(
             txn,
             sched,
@@ -231,6 +232,7 @@ fn dispatch(
                 log_tail: log_tail.as_deref(),
                 follow: follow.as_deref(),
                 reschedule_at: *reschedule_at,
+                no_retry: *no_retry,
                 xcom_max_bytes: settings.xcom_max_bytes,
             },
         ),

@@ -117,6 +117,8 @@ pub(super) fn set_state(
             log_tail: None,
             follow: None,
             reschedule_at: None,
+            // Marked failed is failed, as in Airflow; not retried.
+            no_retry: to == TaskInstanceState::Failed,
             xcom_max_bytes: settings.xcom_max_bytes,
         };
         finish(txn, sched, record, report)?;
@@ -181,6 +183,8 @@ pub(super) fn clear(
         ti.end_date = None;
         ti.next_retry_at = None;
         ti.cleared_tries = ti.try_number;
+        ti.first_poke_at = None;
+        ti.reschedules = 0;
         ti.reason = Some("cleared".to_string());
         for (xcom_key, _) in txn.scan::<XComRecord>(
             Cf::XComs,

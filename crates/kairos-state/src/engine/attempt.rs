@@ -75,9 +75,22 @@ pub const EXECUTION_TIMEOUT_GRACE_SECS: i64 = 30;
 pub(crate) fn fail_attempt(
     txn: &mut Txn<'_>,
     sched: &mut Sched,
+    ti: TaskInstanceRecord,
+    actor: Actor,
+    reason: String,
+) -> Result<S, StoreError> {
+    fail_attempt_with(txn, sched, ti, actor, reason, true)
+}
+
+/// A failed attempt; with `retry` false it fails for good whatever tries remain
+/// (Airflow's `AirflowFailException` and a sensor's timeout).
+pub(crate) fn fail_attempt_with(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
     mut ti: TaskInstanceRecord,
     actor: Actor,
     reason: String,
+    retry: bool,
 ) -> Result<S, StoreError> {
     let Some(run) = load_run(txn, &ti.dag_id, &ti.run_id)? else {
         return Ok(ti.state);
@@ -88,6 +101,8 @@ pub(crate) fn fail_attempt(
         .and_then(|p| p.index_of(&ti.task_id).map(|i| p.task(i).clone()));
     let (to, retry_at) = if ti.state == S::Restarting {
         (S::UpForRetry, Some(sched.stamp()))
+    } else if !retry {
+        (S::Failed, None)
     } else {
         failure(task.as_ref(), &run, &ti, sched.stamp())
     };
@@ -110,7 +125,11 @@ fn failure(
     let Some(task) = task else {
         return (S::Failed, None);
     };
-    let tries_since_clear = ti.try_number.saturating_sub(ti.cleared_tries);
+    // Reschedules are not tries (Airflow keeps the try number across them).
+    let tries_since_clear = ti
+        .try_number
+        .saturating_sub(ti.cleared_tries)
+        .saturating_sub(ti.reschedules);
     if tries_since_clear > task.retries {
         return (S::Failed, None);
     }

@@ -8,7 +8,7 @@ use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::operator::OperatorKind;
 use serde_json::Value;
 
-use super::attempt::{arm_ready, fail_attempt};
+use super::attempt::{arm_ready, fail_attempt, fail_attempt_with};
 use super::lookup::{load_run, load_ti, plan_of_run};
 use super::sched::Sched;
 use super::write::set_state;
@@ -42,6 +42,8 @@ pub(crate) struct Report<'a> {
     pub log_tail: Option<&'a str>,
     pub follow: Option<&'a [String]>,
     pub reschedule_at: Option<DateTime<Utc>>,
+    /// A failure that must not be retried.
+    pub no_retry: bool,
     pub xcom_max_bytes: u64,
 }
 
@@ -72,7 +74,7 @@ pub(crate) fn finish(
     match report.state {
         S::Failed | S::UpForRetry => {
             let reason = reason.unwrap_or_else(|| "the attempt failed".to_string());
-            fail_attempt(txn, sched, ti, report.actor, reason)
+            fail_attempt_with(txn, sched, ti, report.actor, reason, !report.no_retry)
         }
         _ if ti.state == S::Restarting => fail_attempt(
             txn,
@@ -88,6 +90,10 @@ pub(crate) fn finish(
             let plan = plan_of_run(txn, &run)?;
             let at = report.reschedule_at.unwrap_or(sched.stamp());
             ti.next_retry_at = Some(at);
+            if ti.first_poke_at.is_none() {
+                ti.first_poke_at = ti.start_date;
+            }
+            ti.reschedules += 1;
             set_state(
                 txn,
                 sched,

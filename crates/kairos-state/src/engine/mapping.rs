@@ -213,6 +213,8 @@ pub(crate) fn expand(
             log_tail: None,
             log_url: None,
             map_element: Some(element.clone()),
+            first_poke_at: None,
+            reschedules: 0,
             ..placeholder.clone()
         };
         match before {

@@ -272,6 +272,8 @@ pub(crate) fn insert_run(
             cleared_tries: 0,
             map_element: None,
             log_url: None,
+            first_poke_at: None,
+            reschedules: 0,
         };
         txn.put(
             Cf::TaskInstances,

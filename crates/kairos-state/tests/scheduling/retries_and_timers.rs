@@ -178,3 +178,69 @@ bomb:
         );
     }
 }
+
+/// A sensor in `reschedule` mode: its first poke's start is kept across
+/// reschedules (its timeout counts from there), reschedules are not tries (a
+/// failure after three of them is still retried), and a failure reported as
+/// not to be retried (a sensor's timeout) fails for good.
+#[test]
+fn reschedules_keep_the_first_poke_and_are_not_tries() {
+    let mut store = TempStore::new();
+    let yaml = CHAIN.replace(
+        "etl:\n",
+        "etl:\n  is_paused_upon_creation: false\n  default_args: {retries: 1, retry_delay: 0}\n",
+    );
+    store.apply_at(day(1), vec![put(&yaml), manual("etl", "r1")]);
+    let ti = key("etl", "r1", "extract");
+    let mut at = day(1);
+    for _ in 0..3 {
+        let attempt = dispatch(&mut store, ti.clone());
+        let mut poke = report(ti.clone(), &attempt, S::UpForReschedule, None);
+        if let Command::FinishAttempt { reschedule_at, .. } = &mut poke {
+            *reschedule_at = Some(at + Duration::seconds(5));
+        }
+        store.apply_at(at, vec![poke]);
+        assert_eq!(state(&store, "etl", "r1", "extract"), S::UpForReschedule);
+        at += Duration::seconds(5);
+        store.apply_at(at, vec![Command::Tick]);
+        assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
+    }
+    let record = store.store.task_instance(&ti).unwrap().expect("ti");
+    assert_eq!(record.first_poke_at, Some(day(1)), "the first poke's start");
+    assert_eq!(record.reschedules, 3);
+    // A failure now (try 4 counting pokes) still has its one retry.
+    let attempt = dispatch(&mut store, ti.clone());
+    store.apply_at(at, vec![report(ti.clone(), &attempt, S::Failed, None)]);
+    // retry_delay 0: retried at once, queued again.
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Queued);
+    let attempt = dispatch(&mut store, ti.clone());
+    let record = store.store.task_instance(&ti).unwrap().expect("ti");
+    assert_eq!(record.first_poke_at, Some(day(1)), "kept across retries");
+    // A timeout: failed for good even though a retry would remain after a clear.
+    store.apply_at(at, vec![Command::Tick]);
+    let mut timeout = report(ti.clone(), &attempt, S::Failed, None);
+    if let Command::FinishAttempt { no_retry, .. } = &mut timeout {
+        *no_retry = true;
+    }
+    store.apply_at(at, vec![timeout]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Failed);
+}
+
+/// `no_retry` fails an attempt for good while tries remain.
+#[test]
+fn a_failure_not_to_retry_fails_for_good() {
+    let mut store = TempStore::new();
+    let yaml = CHAIN.replace(
+        "etl:\n",
+        "etl:\n  is_paused_upon_creation: false\n  default_args: {retries: 3, retry_delay: 0}\n",
+    );
+    store.apply_at(day(1), vec![put(&yaml), manual("etl", "r1")]);
+    let ti = key("etl", "r1", "extract");
+    let attempt = dispatch(&mut store, ti.clone());
+    let mut fail = report(ti.clone(), &attempt, S::Failed, None);
+    if let Command::FinishAttempt { no_retry, .. } = &mut fail {
+        *no_retry = true;
+    }
+    store.apply_at(day(1), vec![fail]);
+    assert_eq!(state(&store, "etl", "r1", "extract"), S::Failed);
+}

@@ -65,6 +65,7 @@ pub fn report(
         log_tail: None,
         follow,
         reschedule_at: None,
+        no_retry: false,
     }
 }
 

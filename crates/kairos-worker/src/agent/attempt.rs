@@ -47,6 +47,7 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
             log_tail: String::new(),
             follow: None,
             reschedule_at_ms: None,
+            no_retry: false,
         });
         // The attempt stays `running` (so heartbeats keep its lease and polls do not
         // hand it back) until its result is on disk.
@@ -199,6 +200,7 @@ async fn run_attempt(
         log_tail,
         follow: report.follow,
         reschedule_at_ms: report.reschedule_at_ms,
+        no_retry: report.no_retry,
     }
 }
 

@@ -84,6 +84,7 @@ impl Harness {
             },
             token: "t0k3n".into(),
             try_number: 1,
+            first_poke_at: None,
             files: version.files.clone(),
             dag,
             task,

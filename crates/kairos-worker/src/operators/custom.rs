@@ -142,6 +142,12 @@ pub async fn run(ctx: &Ctx<'_>, class: &str, args: &BTreeMap<String, Json>) -> R
         Err(report) => return report,
         Ok((Ended::Exited(0), result, _)) => read_result(&result),
         Ok((Ended::Exited(99), ..)) => Called::Skipped,
+        Ok((Ended::Exited(97), ..)) => Called::Failed(Report {
+            no_retry: true,
+            ..Report::failed(format!(
+                "{class}.execute raised AirflowFailException: failed without retrying (see the log)"
+            ))
+        }),
         Ok((Ended::Exited(98), ..)) => Called::Failed(Report::failed(format!(
             "{class}.execute returned a value that is not JSON-serializable (see the log)"
         ))),

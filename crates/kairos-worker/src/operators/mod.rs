@@ -36,6 +36,8 @@ pub struct Report {
     pub xcoms: Vec<(String, Json)>,
     pub follow: Option<Vec<String>>,
     pub reschedule_at_ms: Option<i64>,
+    /// A failure not to retry (Airflow's `AirflowFailException`, a sensor's timeout).
+    pub no_retry: bool,
 }
 
 impl Report {
@@ -46,6 +48,7 @@ impl Report {
             xcoms: Vec::new(),
             follow: None,
             reschedule_at_ms: None,
+            no_retry: false,
         }
     }
 
@@ -235,6 +238,37 @@ impl Templates {
             self.renderer.render_json(value, &self.ctx)
         };
         rendered.map_err(|e| format!("cannot render `{field}`: {e}"))
+    }
+
+    /// `value` with every TaskFlow argument that is another task's result (an
+    /// `XComArg` marker the loader wrote) replaced by that XCom's value, pulled
+    /// from the cluster. The values are not rendered again, as in Airflow.
+    pub fn xcom_args(&self, value: &Json) -> Result<Json, String> {
+        if let Some(x) = kairos_dag::operator::XComArg::from_marker(value) {
+            // Task ids and keys are checked at load time: letters, digits, `_-.`.
+            let pull = format!(
+                "{{{{ ti.xcom_pull(task_ids='{}', key='{}') }}}}",
+                x.task_id, x.key
+            );
+            return self
+                .renderer
+                .render_native(&pull, &self.ctx)
+                .map_err(|e| format!("cannot pull `{}` of task `{}`: {e}", x.key, x.task_id));
+        }
+        Ok(match value {
+            Json::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|v| self.xcom_args(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.xcom_args(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other.clone(),
+        })
     }
 
     fn native_json(&self, value: &Json) -> Result<Json, kairos_dag::template::TemplateError> {

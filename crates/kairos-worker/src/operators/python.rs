@@ -100,8 +100,8 @@ pub async fn call(
     let rendered = match ctx
         .render(move |t| {
             Ok(json!({
-                "op_args": t.json("op_args", &raw["op_args"])?,
-                "op_kwargs": t.json("op_kwargs", &raw["op_kwargs"])?,
+                "op_args": t.xcom_args(&t.json("op_args", &raw["op_args"])?)?,
+                "op_kwargs": t.xcom_args(&t.json("op_kwargs", &raw["op_kwargs"])?)?,
                 "templates_dict": t.json("templates_dict", &raw["templates_dict"])?,
             }))
         })
@@ -137,6 +137,13 @@ pub async fn call(
     match outcome {
         Ended::Exited(0) => read_result(&result),
         Ended::Exited(99) => Called::Skipped,
+        Ended::Exited(97) => Called::Failed(Report {
+            no_retry: true,
+            ..Report::failed(format!(
+                "{} raised AirflowFailException: failed without retrying (see the log)",
+                callable.name()
+            ))
+        }),
         Ended::Exited(98) => Called::Failed(Report::failed(format!(
             "{} returned a value that is not JSON-serializable (see the log)",
             callable.name()

@@ -94,6 +94,14 @@ where
             Poke::NotYet => {}
         }
         if args.mode == SensorMode::Reschedule {
+            // Airflow counts a rescheduled sensor's timeout from its first poke,
+            // across reschedules (each attempt is a new process here).
+            let now = chrono::Utc::now();
+            let first = ctx.attempt.first_poke_at.unwrap_or(now);
+            let waited = (now - first).to_std().unwrap_or_default() + started.elapsed();
+            if waited + interval > timeout {
+                return timed_out(ctx, args, waited, None);
+            }
             let at = chrono::Utc::now()
                 + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::zero());
             ctx.note(&format!("not yet: rescheduled for {}", at.to_rfc3339()));
@@ -105,16 +113,7 @@ where
         }
         let elapsed = started.elapsed();
         if elapsed + interval > timeout {
-            let why = format!(
-                "the sensor timed out after {} s ({pokes} pokes)",
-                elapsed.as_secs()
-            );
-            ctx.note(&why);
-            return if args.soft_fail {
-                Report::skipped(why)
-            } else {
-                Report::failed(why)
-            };
+            return timed_out(ctx, args, elapsed, Some(pokes));
         }
         ctx.note(&format!(
             "not yet; poking again in {:.1} s",
@@ -128,6 +127,26 @@ where
         if args.exponential_backoff {
             let cap = args.max_wait.map_or(Duration::from_secs(3600), std);
             interval = (interval * 2).min(cap);
+        }
+    }
+}
+
+/// The end of a sensor whose `timeout` passed: failed, or skipped with `soft_fail`.
+fn timed_out(ctx: &Ctx<'_>, args: &SensorArgs, waited: Duration, pokes: Option<u32>) -> Report {
+    let pokes = pokes.map(|p| format!(" ({p} pokes)")).unwrap_or_default();
+    let why = format!(
+        "the sensor timed out after {} s{pokes} (timeout {} s)",
+        waited.as_secs(),
+        Duration::from_millis(args.timeout.as_millis()).as_secs()
+    );
+    ctx.note(&why);
+    if args.soft_fail {
+        Report::skipped(why)
+    } else {
+        // Airflow's AirflowSensorTimeout: failed, not retried.
+        Report {
+            no_retry: true,
+            ..Report::failed(why)
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - `kill -9` of the leader while tasks run: every task recorded once, on try 1;
 //! - an `execution_timeout` kills a `sleep 600` and its whole process group;
 //! - a worker with a wrong token is refused with a clear message;
+//! - a sensor in `reschedule` mode times out from its first poke, for good;
 //! - tasks go to the worker that has their execution environment and serves
 //!   their team; the others stay queued, explained.
 //!
@@ -19,6 +20,7 @@ mod support;
 mod environments;
 mod killed_worker;
 mod leader_kill_and_timeout;
+mod sensors;
 mod task_isolation;
 mod teams_bundles;
 mod xcoms_and_drain;

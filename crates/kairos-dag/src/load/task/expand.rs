@@ -46,7 +46,8 @@ pub(super) fn read_expand(
     let mut sample = partial.clone();
     let mut from_xcom = Vec::new();
     for (k, v) in entries {
-        if !accepted.contains(&k.name.as_str()) {
+        // A TaskFlow function takes any keyword argument.
+        if kind != OperatorKind::TaskFlow && !accepted.contains(&k.name.as_str()) {
             sink.error(
                 scope,
                 k.pos,
@@ -110,7 +111,7 @@ pub(super) fn read_expand(
                         scope,
                         v.pos,
                         format!(
-                            "`expand.{}` must be a list or `<task>.output`, found `{s}`",
+                            "`expand.{}` must be a list, `<task>.output` or `+task`, found `{s}`",
                             k.name
                         ),
                         None,
@@ -157,6 +158,10 @@ pub(super) fn read_expand(
 /// `upstream.output` or `XcomArg(upstream)` (dag-factory's spellings) to the task name.
 fn xcom_reference(text: &str) -> Option<String> {
     let t = text.trim();
+    // TaskFlow's `+task` (a task's return value).
+    if let Some(Ok(x)) = crate::operator::XComArg::parse(t) {
+        return (x.key == "return_value").then_some(x.task_id);
+    }
     let name = t
         .strip_suffix(".output")
         .or_else(|| t.strip_prefix("XcomArg(").and_then(|r| r.strip_suffix(')')))

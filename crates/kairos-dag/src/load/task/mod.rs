@@ -6,6 +6,8 @@
 mod arguments;
 mod expand;
 mod settings;
+mod templates;
+mod xcom_args;
 
 use std::collections::HashMap;
 
@@ -17,13 +19,15 @@ use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE};
 use super::read::{MapReader, expect_str, read_string_list, read_text};
 use super::sink::{Scope, Sink};
 use crate::model::{Task, TaskOperator};
-use crate::operator::{Operator, OperatorRef, resolve_operator};
+use crate::operator::{DECORATORS, Operator, OperatorKind, OperatorRef, resolve_operator};
 use crate::yaml::Key;
 use crate::yaml::{Node, Pos};
 
 use arguments::{capture_file_args, put_arg, report_arg_errors};
 use expand::read_expand;
 use settings::read_settings;
+use templates::check_templates;
+use xcom_args::xcom_args;
 
 /// A task as read, before group prefixes and dependencies are resolved.
 pub struct TaskDraft {
@@ -56,19 +60,7 @@ pub fn read_task(
     let mark = sink.mark();
 
     let _ = r.take("task_id");
-    if let Some(d) = r.take("decorator") {
-        sink.error(
-            &scope,
-            d.pos,
-            "TaskFlow `decorator` tasks are not supported yet",
-            Some(
-                "use `operator: airflow.providers.standard.operators.python.PythonOperator` with \
-                  `python_callable_name` and `python_callable_file`"
-                    .into(),
-            ),
-        );
-        return None;
-    }
+    let decorator = r.take("decorator");
     if let Some(v) = r.take("variables_as_arguments") {
         sink.error(
             &scope,
@@ -77,8 +69,30 @@ pub fn read_task(
             Some("use a template instead, e.g. `bash_command: \"{{ var.value.my_var }}\"`".into()),
         );
     }
-    let kind = match r.take("operator") {
-        None => {
+    let kind = match (decorator, r.take("operator")) {
+        (Some(_), Some(op)) => {
+            sink.error(
+                &scope,
+                op.pos,
+                "a TaskFlow task has a `decorator` and no `operator`",
+                Some("drop one of them".into()),
+            );
+            None
+        }
+        (Some(d), None) => expect_str(d, "decorator", sink, &scope).and_then(|path| {
+            if DECORATORS.contains(&path.trim()) {
+                Some(OperatorRef::Builtin(OperatorKind::TaskFlow))
+            } else {
+                sink.error(
+                    &scope,
+                    d.pos,
+                    format!("`decorator: {path}` is not a TaskFlow decorator Kairos runs"),
+                    Some(format!("use one of: {}", DECORATORS.join(", "))),
+                );
+                None
+            }
+        }),
+        (None, None) => {
             sink.error(
                 &scope,
                 pos,
@@ -90,7 +104,7 @@ pub fn read_task(
             );
             None
         }
-        Some(op) => expect_str(op, "operator", sink, &scope).and_then(|path| {
+        (None, Some(op)) => expect_str(op, "operator", sink, &scope).and_then(|path| {
             let resolved = resolve_operator(path)
                 .map_err(|(msg, hint)| sink.error(&scope, op.pos, msg, hint))
                 .ok();
@@ -202,6 +216,13 @@ pub fn read_task(
         }
     }
 
+    let mut where_ = arg_pos.clone();
+    where_.extend(value_pos.iter().map(|(k, p)| (k.clone(), *p)));
+    check_templates(&args, &where_, pos, sink, &scope);
+    let mut implied_upstream = Vec::new();
+    if kind == OperatorKind::TaskFlow {
+        xcom_args(&mut args, &where_, pos, &mut implied_upstream, sink, &scope);
+    }
     let mut files = Vec::new();
     if !capture_file_args(kind, &mut args, &value_pos, refs, &mut files, sink, &scope) {
         // The missing file is the problem; the operator's checks would only repeat it.
@@ -213,7 +234,6 @@ pub fn read_task(
         .chain(TASK_STRUCTURE)
         .copied()
         .collect();
-    let mut implied_upstream = Vec::new();
     let operator = match expand {
         None => match Operator::parse(kind, &args, refs.all(), &also_known) {
             Ok(op) => Some(TaskOperator::Plain { operator: op }),

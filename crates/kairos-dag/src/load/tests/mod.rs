@@ -4,7 +4,8 @@
 //! One file per area: `dags` (a DAG's own keys), `defaults` (the `default:` block and
 //! `default_args`), `tasks` (operators, arguments, shipped files), `mapped` (mapped
 //! tasks), `groups` (task groups), `deps` (ids and dependencies), `environments` (which
-//! execution environment a task needs); `support` loads.
+//! execution environment a task needs), `taskflow` (TaskFlow tasks, templates
+//! checked at load time); `support` loads.
 
 mod dags;
 mod defaults;
@@ -13,4 +14,5 @@ mod environments;
 mod groups;
 mod mapped;
 mod support;
+mod taskflow;
 mod tasks;

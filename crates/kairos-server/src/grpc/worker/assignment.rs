@@ -63,6 +63,7 @@ impl Assignments {
                 None => String::new(),
             },
             bundle_version: run.bundle_version.unwrap_or(0),
+            first_poke_at_ms: record.first_poke_at.map_or(0, |at| at.timestamp_millis()),
         }))
     }
 

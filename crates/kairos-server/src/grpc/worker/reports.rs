@@ -47,6 +47,7 @@ pub(super) async fn report_finished(
         reschedule_at: (r.reschedule_at_ms > 0)
             .then(|| chrono::DateTime::from_timestamp_millis(r.reschedule_at_ms))
             .flatten(),
+        no_retry: r.no_retry,
     };
     let committed = propose(s, vec![command]).await?;
     let Some(result) = committed.results.first() else {
