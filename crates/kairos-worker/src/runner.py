@@ -185,6 +185,8 @@ def context_of(spec):
         data_interval_start=ctx.get("data_interval_start"),
         data_interval_end=ctx.get("data_interval_end"),
     )
+    # Airflow's `dag` is the DAG object; what a callable reads of it most is its id.
+    ctx.setdefault("dag", types.SimpleNamespace(dag_id=ctx.get("dag_id")))
     ti = TaskInstance(ctx, spec.get("xcom_upstream"), spec.get("xcoms"))
     ctx["ti"] = ti
     ctx["task_instance"] = ti

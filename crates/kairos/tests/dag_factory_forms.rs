@@ -1,0 +1,226 @@
+//! `kairos dev` with a folder laid out as dag-factory lays out its examples
+//! (`tests/fixtures/dag_factory_forms`, our own files): `defaults.yml` files
+//! merged down the tree, `$CONFIG_ROOT_DIR` as the folder's root, a `default:`
+//! block of tasks overridden by id, and TaskFlow tasks that pass results with
+//! `+task` / `+task['key']` and map over them. Every DAG runs to success and
+//! the values they pass are the functions' results.
+
+use std::path::Path;
+use std::process::{Child, Command as Process, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_client::{Client, Read};
+use kairos_testkit::free_addr;
+use serde_json::{Value, json};
+
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kairos(args: &[&str]) -> Output {
+    Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(args)
+        .env_remove("KAIROS_SERVER")
+        .env_remove("CONFIG_ROOT_DIR")
+        .output()
+        .expect("kairos runs")
+}
+
+async fn run_state(api: &Client, dag: &str, run: &str, log: &dyn Fn() -> String) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = api.dag_run(dag, run, Read::Consistent).await {
+            if r.state == "success" || r.state == "failed" {
+                if r.state == "failed" {
+                    let tis = api.task_instances(dag, run, Read::Consistent).await;
+                    eprintln!("{dag}/{run} failed: {tis:#?}");
+                }
+                return r.state;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{dag}/{run} did not end:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn xcom(api: &Client, dag: &str, task: &str, key: &str) -> Value {
+    api.xcom_entries(dag, "r1", task, Read::Consistent)
+        .await
+        .expect("XComs")
+        .into_iter()
+        .find(|x| x.key == key)
+        .map(|x| x.value)
+        .unwrap_or(Value::Null)
+}
+
+/// The return values of a mapped task's instances, by map index.
+async fn mapped_values(api: &Client, task: &str) -> Vec<Value> {
+    let mut entries: Vec<_> = api
+        .xcom_entries("forms_taskflow", "r1", task, Read::Consistent)
+        .await
+        .expect("XComs")
+        .into_iter()
+        .filter(|x| x.key == "return_value")
+        .collect();
+    entries.sort_by_key(|x| x.map_index);
+    entries.into_iter().map(|x| x.value).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
+    let dags = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/dag_factory_forms");
+    // Valid as a folder: the defaults above each file apply.
+    let out = kairos(&["dags", "validate", dags.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = free_addr().expect("a port");
+    let grpc = free_addr().expect("a port");
+    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
+    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
+        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
+        .arg("--dags")
+        .arg(&dags)
+        .arg("--data-dir")
+        .arg(dir.path().join(".kairos"))
+        .env_remove("CONFIG_ROOT_DIR")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("kairos dev"));
+    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dev_log().contains("forms_taskflow: new version 1") {
+        assert!(
+            Instant::now() < deadline,
+            "the folder was not pushed:\n{}",
+            dev_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let api = Client::new(&format!("http://{http}")).expect("a client");
+    let dag_ids = [
+        "forms_taskflow",
+        "forms_templated_sales",
+        "forms_templated_stock",
+    ];
+    for dag in dag_ids {
+        let out = kairos(&[
+            "dags",
+            "trigger",
+            dag,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2026-05-06T00:00:00Z",
+            "--server",
+            &http,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for dag in dag_ids {
+        assert_eq!(
+            run_state(&api, dag, "r1", &dev_log).await,
+            "success",
+            "{dag}\n{}",
+            dev_log()
+        );
+    }
+
+    // TaskFlow results, passed by +task and +task['key'], mapped over +task.
+    assert_eq!(
+        xcom(&api, "forms_taskflow", "numbers", "return_value").await,
+        json!([1, 2, 3])
+    );
+    let doubled = api
+        .task_instances("forms_taskflow", "r1", Read::Consistent)
+        .await
+        .expect("task instances");
+    let mut mapped: Vec<i32> = doubled
+        .iter()
+        .filter(|t| t.task_id == "doubled" && t.map_index >= 0)
+        .map(|t| t.map_index)
+        .collect();
+    mapped.sort();
+    assert_eq!(mapped, vec![0, 1, 2], "one instance per number");
+    assert_eq!(
+        mapped_values(&api, "doubled").await,
+        vec![json!(2), json!(4), json!(6)]
+    );
+    let labelled = mapped_values(&api, "labelled").await;
+    assert_eq!(
+        labelled,
+        vec![
+            json!({"n": 10, "label": true}),
+            json!({"n": 12, "label": true})
+        ]
+    );
+    assert_eq!(
+        xcom(&api, "forms_taskflow", "split", "left").await,
+        json!(20)
+    );
+    assert_eq!(
+        xcom(&api, "forms_taskflow", "add", "return_value").await,
+        json!(42)
+    );
+    assert_eq!(
+        xcom(&api, "forms_taskflow", "greet", "return_value").await,
+        json!("hello from forms_taskflow")
+    );
+
+    // The defaults: owner from the closest defaults.yml, tags added up, and the
+    // defaults files carried in the version.
+    let dag = api
+        .dag("forms_taskflow", Read::Consistent)
+        .await
+        .expect("dag");
+    let dag = serde_json::to_value(dag).expect("json");
+    let tags = dag["tags"].to_string();
+    assert!(tags.contains("forms") && tags.contains("team"), "{dag}");
+    let version = kairos(&["dags", "versions", "forms_taskflow", "--server", &http]);
+    assert!(
+        version.status.success(),
+        "{}",
+        String::from_utf8_lossy(&version.stderr)
+    );
+    let shown = api.version("forms_taskflow", 1).await.expect("version 1");
+    let files = serde_json::to_value(&shown).expect("json")["files"].to_string();
+    for key in [
+        "defaults.yml",
+        "team/defaults.yml",
+        "team/taskflow.yml",
+        "hello.py",
+    ] {
+        assert!(files.contains(key), "{key} in {files}");
+    }
+    let sales = api
+        .task_instances("forms_templated_sales", "r1", Read::Consistent)
+        .await
+        .expect("sales");
+    let ids: Vec<&str> = sales.iter().map(|t| t.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["extract", "load"]);
+    let stock = api
+        .task_instances("forms_templated_stock", "r1", Read::Consistent)
+        .await
+        .expect("stock");
+    let ids: Vec<&str> = stock.iter().map(|t| t.task_id.as_str()).collect();
+    assert_eq!(ids, vec!["extract", "load", "report"]);
+}
