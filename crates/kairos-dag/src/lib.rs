@@ -39,6 +39,7 @@
 //! assert_eq!(due[0].logical_date(), Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap());
 //! ```
 
+pub mod asset;
 pub mod bundle;
 pub mod bundle_content;
 pub mod date;

@@ -53,6 +53,10 @@ pub struct Dag {
     pub description: Option<String>,
     pub doc_md: Option<String>,
     pub schedule: Schedule,
+    /// The assets whose updates trigger runs (`asset_triggered`), besides any
+    /// time `schedule` (assets or time). See [`crate::asset`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_schedule: Option<crate::asset::AssetCondition>,
     pub timezone: Tz,
     pub start_date: Option<DateSpec>,
     pub end_date: Option<DateSpec>,
@@ -128,6 +132,12 @@ pub struct Task {
     /// `default_args`'), overriding the DAG's; see [`Dag::environment_of`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// Assets a success of this task updates (an asset event each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outlets: Vec<crate::asset::AssetRef>,
+    /// Assets the task reads (shown, not waited for, as in Airflow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inlets: Vec<crate::asset::AssetRef>,
 }
 
 /// A task's operator: one instance, or one per element of a list (dynamic task mapping).

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 
+use super::assets::{is_asset_schedule, read_asset_schedule};
 use super::default_args::{Inherited, check_default_args};
 use super::deps::resolve_dependencies;
 use super::files::FileRefs;
@@ -18,6 +19,7 @@ use super::read::{
 use super::sink::{Scope, Sink};
 use super::task::{TaskDraft, read_task};
 use super::timetable::read_schedule;
+use crate::asset::AssetCondition;
 use crate::model::{Dag, MapSource, TaskOperator, defaults};
 use crate::timetable::Schedule;
 use crate::yaml::{Node, Pos, Value};
@@ -97,7 +99,9 @@ pub fn read_dag(
         .or_else(|| from_defaults("end_date"))
         .and_then(|n| read_date(n, "end_date", timezone, sink, &scope).map(|d| (d, n.pos)));
 
-    let schedule = read_one_schedule(&mut r, timezone, sink, &scope);
+    let mut asset_files = Vec::new();
+    let (schedule, asset_schedule) =
+        read_one_schedule(&mut r, timezone, refs, &mut asset_files, sink, &scope);
     let catchup = r
         .take("catchup")
         .and_then(|n| read_bool(n, "catchup", sink, &scope))
@@ -252,6 +256,7 @@ pub fn read_dag(
         return None;
     }
     files.extend(tasks.iter().flat_map(|t| t.files.iter().cloned()));
+    files.extend(asset_files);
     files.sort();
     files.dedup();
     Some(ReadDag {
@@ -264,6 +269,7 @@ pub fn read_dag(
             description,
             doc_md,
             schedule: schedule?,
+            asset_schedule,
             timezone,
             start_date: start_date.map(|(d, _)| d),
             end_date: end_date.map(|(d, _)| d),
@@ -285,15 +291,36 @@ pub fn read_dag(
 
 /// `schedule` (old names were renamed to it, see `aliases`); absent means `None`,
 /// as in Airflow 3.
+/// A schedule on assets gives the condition, and the time schedule of its
+/// `timetable` (assets or time) or none.
 fn read_one_schedule(
     r: &mut MapReader<'_>,
     tz: Tz,
+    refs: &mut FileRefs<'_>,
+    files: &mut Vec<String>,
     sink: &mut Sink,
     scope: &Scope,
-) -> Option<Schedule> {
+) -> (Option<Schedule>, Option<AssetCondition>) {
     match r.take("schedule") {
-        None => Some(Schedule::None),
-        Some(n) => read_schedule(n, "schedule", tz, sink, scope),
+        None => (Some(Schedule::None), None),
+        Some(n) if is_asset_schedule(n) => {
+            let Some(on) = read_asset_schedule(n, refs, files, sink, scope) else {
+                return (None, None);
+            };
+            sink.warn(
+                scope,
+                n.pos,
+                "the DAG is scheduled on assets, which the scheduler does not act on yet: \
+                 it runs when triggered (and on its `timetable`, if any)",
+                None,
+            );
+            let time = match on.timetable {
+                Some(t) => read_schedule(t, "schedule.timetable", tz, sink, scope),
+                None => Some(Schedule::None),
+            };
+            (time, Some(on.condition))
+        }
+        Some(n) => (read_schedule(n, "schedule", tz, sink, scope), None),
     }
 }
 

@@ -78,8 +78,6 @@ pub const IGNORED_TASK_KEYS: &[(&str, &str)] = &[
     ("executor", "it selects an Airflow executor"),
     ("run_as_user", "tasks run as the worker's user"),
     ("resources", "it configures an Airflow executor"),
-    ("inlets", "assets are not supported yet"),
-    ("outlets", "assets are not supported yet"),
     (
         "map_index_template",
         "mapped instances are named by their index",

@@ -6,6 +6,7 @@
 //! and every DAG without errors comes back as the content of a DAG version.
 
 mod aliases;
+mod assets;
 mod dag;
 mod default_args;
 mod defaults_files;
@@ -156,6 +157,11 @@ fn load_into(
     };
     if let Err((pos, message)) = objects::normalize(&mut doc) {
         sink.error(&top, pos, message, None);
+        return Default::default();
+    }
+    // dag-factory's dataset definitions (`datasets: [{name, uri}]`), which DAG
+    // files name with `file:`: not a DAG file.
+    if assets::is_definitions_file(&doc) {
         return Default::default();
     }
     if doc.is_null() {

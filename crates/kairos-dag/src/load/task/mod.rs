@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use serde_json::Map;
 
+use super::assets::read_refs;
 use super::default_args::Inherited;
 use super::files::FileRefs;
 use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE};
@@ -133,7 +134,20 @@ pub fn read_task(
         .take("task_group_name")
         .and_then(|n| read_text(n, "task_group_name", sink, &scope).map(|g| (g, n.pos)));
 
-    let settings = read_settings(&mut r, inherited, sink, &scope);
+    let mut asset_files = Vec::new();
+    let outlets = r
+        .take("outlets")
+        .and_then(|n| read_refs(n, "outlets", refs, &mut asset_files, sink, &scope))
+        .unwrap_or_default();
+    let inlets = r
+        .take("inlets")
+        .and_then(|n| read_refs(n, "inlets", refs, &mut asset_files, sink, &scope))
+        .unwrap_or_default();
+    let settings = read_settings(&mut r, inherited, sink, &scope).map(|mut t| {
+        t.outlets = outlets;
+        t.inlets = inlets;
+        t
+    });
 
     r.warn_ignored(IGNORED_TASK_KEYS, sink, &scope);
 
@@ -223,7 +237,7 @@ pub fn read_task(
     if kind == OperatorKind::TaskFlow {
         xcom_args(&mut args, &where_, pos, &mut implied_upstream, sink, &scope);
     }
-    let mut files = Vec::new();
+    let mut files = asset_files;
     if !capture_file_args(kind, &mut args, &value_pos, refs, &mut files, sink, &scope) {
         // The missing file is the problem; the operator's checks would only repeat it.
         return None;

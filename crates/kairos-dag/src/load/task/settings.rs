@@ -145,5 +145,7 @@ pub(super) fn read_settings(
         max_active_tis_per_dag,
         max_active_tis_per_dagrun,
         environment,
+        outlets: Vec::new(),
+        inlets: Vec::new(),
     })
 }

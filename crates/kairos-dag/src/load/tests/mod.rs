@@ -7,6 +7,7 @@
 //! execution environment a task needs), `taskflow` (TaskFlow tasks, templates
 //! checked at load time); `support` loads.
 
+mod assets;
 mod dags;
 mod defaults;
 mod deps;
