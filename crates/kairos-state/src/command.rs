@@ -187,6 +187,14 @@ pub enum Command {
     SetClusterId {
         cluster_id: String,
     },
+    /// An update of an asset that no task made (Airflow's `POST /assets/events`):
+    /// recorded like a task's, and DAGs scheduled on the asset may run. The asset
+    /// must be one a DAG names.
+    CreateAssetEvent {
+        uri: String,
+        #[serde(default, skip_serializing_if = "Value::is_null")]
+        extra: Value,
+    },
 }
 
 impl Command {
@@ -247,6 +255,7 @@ impl Command {
             Command::SetVariable { .. } => "set_variable",
             Command::DeleteVariable { .. } => "delete_variable",
             Command::SetClusterId { .. } => "set_cluster_id",
+            Command::CreateAssetEvent { .. } => "create_asset_event",
         }
     }
 }
@@ -325,6 +334,10 @@ pub enum Outcome {
         runs: Vec<String>,
         /// Dates left alone because they already had a run (`reprocess_behavior`).
         skipped: usize,
+    },
+    /// An asset event recorded.
+    AssetEvent {
+        event: crate::records::AssetEventRecord,
     },
     Done,
 }

@@ -89,6 +89,10 @@ pub struct DagRunRecord {
     /// version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_version: Option<u32>,
+    /// An `asset_triggered` run: the asset events it was created for (Airflow's
+    /// `triggering_asset_events`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggering_asset_events: Vec<AssetEventRecord>,
 }
 
 impl DagRunRecord {
@@ -420,4 +424,29 @@ pub struct BundleVersionRecord {
     pub content: kairos_dag::bundle_content::BundleContent,
     /// DAG id → the DAG version the push made or found unchanged.
     pub dags: BTreeMap<String, u32>,
+}
+
+/// An asset some DAG names (in an outlet, an inlet or its schedule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetRecord {
+    pub uri: String,
+    /// The name it was last given, if any (Airflow 3's `Asset(name=...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One update of an asset: by a task's success (its source) or through the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetEventRecord {
+    /// Sorts in the order events happened (see `keys::assets::event_id`).
+    pub id: String,
+    pub uri: String,
+    pub timestamp: DateTime<Utc>,
+    /// The task instance whose success made it; `None` for an event posted
+    /// through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<TaskInstanceKey>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub extra: Value,
 }

@@ -307,13 +307,6 @@ fn read_one_schedule(
             let Some(on) = read_asset_schedule(n, refs, files, sink, scope) else {
                 return (None, None);
             };
-            sink.warn(
-                scope,
-                n.pos,
-                "the DAG is scheduled on assets, which the scheduler does not act on yet: \
-                 it runs when triggered (and on its `timetable`, if any)",
-                None,
-            );
             let time = match on.timetable {
                 Some(t) => read_schedule(t, "schedule.timetable", tz, sink, scope),
                 None => Some(Schedule::None),

@@ -161,6 +161,7 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, req: Request<'_>) -> 
             triggered_by: req.triggered_by.to_string(),
             backfill_id: Some(backfill_id.clone()),
             bundle_version: dag.bundle_version,
+            triggering_asset_events: Vec::new(),
         };
         insert_run(txn, sched, &run)?;
         created.push(run_id);

@@ -95,6 +95,16 @@ pub(super) fn put_version(
         }
     }
     let version = existing.as_ref().map_or(1, |dag| dag.latest_version + 1);
+    let before = match &existing {
+        Some(dag) => txn.version_record(dag_id, dag.latest_version)?,
+        None => None,
+    };
+    crate::engine::assets::version_changed(
+        txn,
+        sched,
+        before.as_ref().map(|v| &v.content.dag),
+        &content.dag,
+    )?;
     let record = DagRecord {
         dag_id: dag_id.clone(),
         bundle: content.dag.bundle.clone(),
@@ -155,6 +165,8 @@ pub(super) fn set_paused(
     dag.updated_at = sched.stamp();
     txn.put(Cf::Dags, keys::dag(dag_id), &dag);
     if unpaused {
+        // Asset events queued while it was paused may now trigger a run.
+        crate::engine::assets::trigger_if_met(txn, sched, dag_id)?;
         // Nothing of a paused DAG was scheduled: look at its open runs again.
         sched.start_runs(dag_id, "");
         let open: Vec<(Vec<u8>, DagRunRecord)> = txn.scan(Cf::Runs, &keys::dag_prefix(dag_id))?;

@@ -13,6 +13,7 @@
 //! checks, refuses and writes. What follows from a change (readiness, queueing,
 //! run lifecycle, timers) is `crate::engine`, settled once per accepted command.
 
+mod assets;
 mod backfills;
 mod bundles;
 pub mod cluster_id;
@@ -270,5 +271,6 @@ fn dispatch(
         Command::DeleteVariable { key, team } => variables::delete(txn, key, team.as_deref()),
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
         Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
+        Command::CreateAssetEvent { uri, extra } => assets::create_event(txn, sched, uri, extra),
     }
 }

@@ -107,6 +107,7 @@ pub(super) fn create(txn: &mut Txn<'_>, sched: &mut Sched, new: NewRun<'_>) -> H
         triggered_by: triggered_by.clone(),
         backfill_id: None,
         bundle_version,
+        triggering_asset_events: Vec::new(),
     };
     let task_instances = insert_run(txn, sched, &run)?;
     if run_type == RunType::Scheduled {

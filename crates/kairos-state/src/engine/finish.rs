@@ -8,6 +8,7 @@ use kairos_dag::lifecycle::{Actor, TaskInstanceState as S};
 use kairos_dag::operator::OperatorKind;
 use serde_json::Value;
 
+use super::assets;
 use super::attempt::{arm_ready, fail_attempt, fail_attempt_with};
 use super::lookup::{load_run, load_ti, plan_of_run};
 use super::sched::Sched;
@@ -117,10 +118,17 @@ pub(crate) fn finish(
                     }
                     set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
                     skip_not_followed(txn, sched, plan, &run, i, follow)?;
+                    assets::task_succeeded(txn, sched, &ti.key(), &plan.task(i).outlets)?;
                     return Ok(S::Success);
                 }
             }
             set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
+            if let Some(plan) = &plan {
+                if let Some(i) = plan.index_of(&ti.task_id) {
+                    let outlets = plan.task(i).outlets.clone();
+                    assets::task_succeeded(txn, sched, &ti.key(), &outlets)?;
+                }
+            }
             Ok(S::Success)
         }
         other => {

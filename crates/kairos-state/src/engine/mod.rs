@@ -17,6 +17,7 @@
 //! `run_removal`, `xcom`, `gap`; `settle` on top; `due` and `explain` answer the
 //! leader's and the API's questions.
 
+pub(crate) mod assets;
 pub(crate) mod attempt;
 pub(crate) mod counters;
 pub(crate) mod due;

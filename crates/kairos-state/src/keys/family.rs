@@ -36,10 +36,16 @@ pub enum Cf {
     Bundles,
     /// `bundle \0 version(u32 BE)` → [`crate::records::BundleVersionRecord`].
     BundleVersions,
+    /// Assets and their events (see [`super::assets`]): `a \0 uri` →
+    /// [`crate::records::AssetRecord`], `e \0 uri \0 event id` →
+    /// [`crate::records::AssetEventRecord`], and two derived kinds: `c \0 uri \0
+    /// dag_id` (the DAGs scheduled on an asset) and `q \0 dag_id \0 uri` (the
+    /// events a DAG has not run for yet, Airflow's asset DAG run queue).
+    Assets,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 12] = [
+    pub const ALL: [Cf; 13] = [
         Cf::Dags,
         Cf::Versions,
         Cf::Files,
@@ -52,6 +58,7 @@ impl Cf {
         Cf::Backfills,
         Cf::Bundles,
         Cf::BundleVersions,
+        Cf::Assets,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +75,7 @@ impl Cf {
             Cf::Backfills => "backfills",
             Cf::Bundles => "bundles",
             Cf::BundleVersions => "bundle_versions",
+            Cf::Assets => "assets",
         }
     }
 
@@ -86,6 +94,7 @@ impl Cf {
             Cf::Backfills => 10,
             Cf::Bundles => 11,
             Cf::BundleVersions => 12,
+            Cf::Assets => 13,
         }
     }
 

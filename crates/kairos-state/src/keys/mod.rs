@@ -19,6 +19,7 @@
 //! times have their sign bit flipped, so that RocksDB's byte order is the order the
 //! queries want and every list a query asks for is one prefix scan.
 
+pub mod assets;
 mod bytes;
 mod family;
 pub mod index;

@@ -9,6 +9,7 @@ mod common;
 mod support;
 
 mod apply_stats;
+mod assets;
 mod index_fronts;
 mod mapping;
 mod pools_and_limits;
