@@ -144,6 +144,27 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             nf,
         ),
         (
+            Method::GET,
+            "/dags/{dag_id}/details",
+            format!("{d}/details"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/tasks",
+            format!("{d}/tasks"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/tasks/{task_id}",
+            format!("{d}/tasks/t"),
+            None,
+            nf,
+        ),
+        (
             Method::POST,
             "/dagFiles",
             "/dagFiles".into(),
@@ -257,6 +278,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}",
+            format!("{t}/xcomEntries/return_value"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
             format!("{t}/logs/1"),
             None,
@@ -326,6 +354,20 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (Method::GET, "/pools", "/pools".into(), None, ok),
         (
+            Method::POST,
+            "/pools",
+            "/pools".into(),
+            Some(json!({"name": "sales_pool", "slots": 99})),
+            StatusCode::CONFLICT,
+        ),
+        (
+            Method::PATCH,
+            "/pools/{name}",
+            "/pools/sales_pool".into(),
+            Some(json!({"slots": 99})),
+            nf,
+        ),
+        (
             Method::GET,
             "/pools/{name}",
             "/pools/sales_pool".into(),
@@ -354,6 +396,20 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             ok,
         ),
         (
+            Method::POST,
+            "/variables",
+            "/variables?team=sales".into(),
+            Some(json!({"key": "secret", "value": "stolen"})),
+            no,
+        ),
+        (
+            Method::PATCH,
+            "/variables/{key}",
+            "/variables/secret?team=sales".into(),
+            Some(json!({"value": "stolen"})),
+            nf,
+        ),
+        (
             Method::GET,
             "/variables/{key}",
             "/variables/secret?team=sales".into(),
@@ -375,6 +431,7 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             nf,
         ),
         (Method::GET, "/health", "/health".into(), None, ok),
+        (Method::GET, "/version", "/version".into(), None, ok),
         (Method::GET, "/cluster", "/cluster".into(), None, no),
         (
             Method::POST,

@@ -5,16 +5,20 @@
 //! the handlers, so it cannot drift from them. Errors are problem details.
 
 mod actions;
+mod airflow;
 pub mod auth;
 mod backfills;
 mod body;
 mod bundle_push;
 mod bundles;
+mod clear;
 pub mod cluster;
 mod convert;
+mod dag_tasks;
 mod dags;
 mod extract;
 mod logs;
+mod paging;
 mod pools;
 pub mod problem;
 mod push;
@@ -22,7 +26,9 @@ mod runs;
 pub mod scope;
 mod task_instances;
 mod variables;
+mod version;
 mod versions;
+mod xcoms;
 
 use std::sync::Arc;
 
@@ -176,6 +182,9 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(bundles::list_bundle_versions))
         .routes(routes!(bundles::get_bundle_version))
         .routes(routes!(dags::get_dag, dags::patch_dag))
+        .routes(routes!(dag_tasks::get_dag_details))
+        .routes(routes!(dag_tasks::list_dag_tasks))
+        .routes(routes!(dag_tasks::get_dag_task))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))
         .routes(routes!(task_instances::list_task_instances))
@@ -183,8 +192,9 @@ pub fn router(api: Api) -> axum::Router {
             task_instances::get_task_instance,
             actions::mark_task_instance
         ))
-        .routes(routes!(actions::clear_task_instances))
-        .routes(routes!(actions::list_xcoms))
+        .routes(routes!(clear::clear_task_instances))
+        .routes(routes!(xcoms::list_xcoms))
+        .routes(routes!(xcoms::get_xcom))
         .routes(routes!(logs::get_log))
         .routes(routes!(task_instances::explain_task_instance))
         .routes(routes!(task_instances::list_tries))
@@ -192,18 +202,21 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::get_file))
         .routes(routes!(versions::diff_versions))
-        .routes(routes!(pools::list_pools))
+        .routes(routes!(pools::list_pools, pools::post_pool))
         .routes(routes!(
             pools::get_pool,
             pools::put_pool,
+            pools::patch_pool,
             pools::delete_pool
         ))
-        .routes(routes!(variables::list_variables))
+        .routes(routes!(variables::list_variables, variables::post_variable))
         .routes(routes!(
             variables::get_variable,
             variables::put_variable,
+            variables::patch_variable,
             variables::delete_variable
         ))
+        .routes(routes!(version::version))
         .routes(routes!(backfills::create_backfill))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))

@@ -4,14 +4,17 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use kairos_api::{
-    Explanation, Page, TaskInstance, TaskInstanceList, TaskInstanceQuery, TaskTryList,
+    Explanation, Page, TaskInstance, TaskInstanceFilter, TaskInstanceList, TaskInstanceQuery,
+    TaskTryList,
 };
+use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::TaskInstanceKey;
-use kairos_state::records::{TaskInstanceRecord, TryRecord};
+use kairos_state::records::{TaskInstanceRecord, TryRecord, VersionRecord};
 
 use super::Api;
 use super::auth::Role;
 use super::convert;
+use super::paging::{self, Window};
 use super::problem::Problem;
 use super::scope::Scope;
 
@@ -27,17 +30,31 @@ fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) 
 /// A run's task instances in task id, then map index order, a page at a time
 /// (`after` is the previous page's `next`: `task_id:map_index`).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), Page), responses(
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), Page, TaskInstanceFilter), responses(
     (status = 200, body = TaskInstanceList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_task_instances(
     State(api): State<Api>,
     scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
     UrlQuery(page): UrlQuery<Page>,
+    UrlQuery(filter): UrlQuery<TaskInstanceFilter>,
 ) -> Result<Json<TaskInstanceList>, Problem> {
     scope.require(Role::Viewer)?;
+    let mut states = Vec::new();
+    for name in &filter.state {
+        // Airflow's clients write the empty state as `none` (or `null`).
+        let state = match name.as_str() {
+            "null" => Some(TaskInstanceState::None),
+            other => TaskInstanceState::parse(other),
+        };
+        states.push(state.ok_or_else(|| {
+            Problem::bad_request(format!("state `{name}` is not a task instance state"))
+        })?);
+    }
     api.check_dag(&scope, &dag_id, page.consistent).await?;
-    super::runs::load_run(&api, &dag_id, &run_id, page.consistent).await?;
+    let run_version = super::runs::load_run(&api, &dag_id, &run_id, page.consistent)
+        .await?
+        .version;
     let after = match page.after.as_deref() {
         None => None,
         Some(text) => {
@@ -51,20 +68,60 @@ pub async fn list_task_instances(
             })?)
         }
     };
-    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
-    let tis: Vec<TaskInstanceRecord> = api
+    let window = Window::of(page.limit, page.offset, after.is_some(), 1000);
+    let limit = window.limit;
+    let (page, version) = api
         .read(page.consistent, move |s| {
-            let after = after.as_ref().map(|(task, map)| (task.as_str(), *map));
-            s.task_instances_page(&dag_id, &run_id, after, limit)
+            let page = paging::window(
+                after.clone(),
+                window,
+                |cursor, n| {
+                    let after = cursor.map(|(task, map): &(String, i32)| (task.as_str(), *map));
+                    s.task_instances_page(&dag_id, &run_id, after, n)
+                },
+                |t| (t.task_id.clone(), t.map_index),
+                |t| states.is_empty() || states.contains(&t.state),
+            )?;
+            Ok((page, s.version_record(&dag_id, run_version)?))
         })
         .await?;
+    let tis = page.items;
     let next = (tis.len() == limit)
         .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
         .flatten();
     Ok(Json(TaskInstanceList {
-        task_instances: tis.into_iter().map(convert::task_instance).collect(),
+        task_instances: tis
+            .into_iter()
+            .map(|t| view(t, version.as_deref()))
+            .collect(),
         next,
+        total_entries: page.total,
     }))
+}
+
+/// The API's view of a task instance, with what its run's version says of
+/// its task.
+pub(super) fn view(t: TaskInstanceRecord, version: Option<&VersionRecord>) -> TaskInstance {
+    let mut ti = convert::task_instance(t);
+    super::airflow::ti_fields(&mut ti, version);
+    ti
+}
+
+/// Task instance `ti` as the API shows it (404 when absent).
+pub(super) async fn load_view(
+    api: &Api,
+    ti: &TaskInstanceKey,
+    consistent: bool,
+) -> Result<TaskInstance, Problem> {
+    let record = load_ti(api, ti, consistent).await?;
+    let (dag, run) = (ti.dag_id.clone(), ti.run_id.clone());
+    let version = api
+        .read(consistent, move |s| match s.run(&dag, &run)? {
+            Some(r) => s.version_record(&dag, r.version),
+            None => Ok(None),
+        })
+        .await?;
+    Ok(view(record, version.as_deref()))
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
@@ -78,13 +135,8 @@ pub async fn get_task_instance(
 ) -> Result<Json<TaskInstance>, Problem> {
     scope.require(Role::Viewer)?;
     api.check_dag(&scope, &dag_id, at.consistent).await?;
-    let ti = load_ti(
-        &api,
-        &key(dag_id, run_id, task_id, at.map_index),
-        at.consistent,
-    )
-    .await?;
-    Ok(Json(convert::task_instance(ti)))
+    let ti = key(dag_id, run_id, task_id, at.map_index);
+    Ok(Json(load_view(&api, &ti, at.consistent).await?))
 }
 
 /// One task instance, or a 404 that names it.
