@@ -88,14 +88,24 @@ mod tests {
 
     #[test]
     fn offsets_skip_filters_keep_and_counts_cover_the_whole_list() {
-        let w = Window::of(Some(3), Some(2), false, 100);
+        // A request with `after` is not counted; one without is.
+        let w = Window::of(Some(3), Some(2), true, 100);
         let page = window(None, w, list(2500), |i| *i, |_| true).unwrap();
         assert_eq!(page.items, [2, 3, 4]);
         assert_eq!(page.total, None);
-        let w = Window::of(Some(3), Some(1), false, 100);
+        let counted = window(
+            None,
+            Window::of(Some(3), Some(2), false, 100),
+            list(2500),
+            |i| *i,
+            |_| true,
+        )
+        .unwrap();
+        assert_eq!((counted.items, counted.total), (vec![2, 3, 4], Some(2500)));
+        let w = Window::of(Some(3), Some(1), true, 100);
         let page = window(None, w, list(2500), |i| *i, |i| i % 2 == 0).unwrap();
         assert_eq!(page.items, [2, 4, 6]);
-        let w = Window::of(Some(2), Some(1000), false, 100);
+        let w = Window::of(Some(2), Some(1000), true, 100);
         let evens = window(
             None,
             Window { count: true, ..w },
