@@ -17,12 +17,14 @@ import airflow_client.client as client
 from airflow_client.client.api import (
     dag_api,
     dag_run_api,
+    dag_stats_api,
     monitoring_api,
     pool_api,
     task_instance_api,
     variable_api,
     x_com_api,
 )
+from airflow_client.client.model.clear_dag_run import ClearDagRun
 from airflow_client.client.model.clear_task_instances import ClearTaskInstances
 from airflow_client.client.model.dag import DAG
 from airflow_client.client.model.dag_run import DAGRun
@@ -79,6 +81,7 @@ def main(host):
     pools = pool_api.PoolApi(api)
     variables = variable_api.VariableApi(api)
     monitoring = monitoring_api.MonitoringApi(api)
+    stats_api = dag_stats_api.DagStatsApi(api)
 
     # Health and version.
     health = monitoring.get_health()
@@ -200,6 +203,32 @@ def main(host):
     expect(raw.headers["content-type"].startswith("text/plain"), raw.headers)
     check("task_instance.get_log (text)")
 
+    # A mapped task: its instances, one by its path, and one instance's XCom.
+    runs.post_dag_run("client_mapped", DAGRun(dag_run_id="mapped_run", logical_date=logical))
+    wait_for("mapped_run", lambda: run_state(runs, "client_mapped", "mapped_run"),
+             lambda s: s in ("success", "failed"))
+    mapped = tis.get_mapped_task_instances("client_mapped", "mapped_run", "fan")
+    expect(mapped.total_entries == 3, mapped)
+    expect([t.map_index for t in mapped.task_instances] == [0, 1, 2], mapped)
+    check("task_instance.get_mapped_task_instances")
+    second = tis.get_mapped_task_instance("client_mapped", "mapped_run", "fan", 1)
+    expect(second.map_index == 1 and second.state.value == "success", second)
+    check("task_instance.get_mapped_task_instance")
+    two = xcoms.get_xcom_entry("client_mapped", "mapped_run", "fan", "return_value", map_index=1)
+    expect(two.value == "two", two)
+    check("xcom.get_xcom_entry (map_index)")
+    # Clearing a whole run: a dry run lists its instances, then it runs again.
+    listed = runs.clear_dag_run("client_mapped", "mapped_run", ClearDagRun(dry_run=True))
+    # Kairos keeps the unmapped instance (map index -1) as `removed` beside the 3.
+    expect(listed["total_entries"] == 4, listed)
+    cleared = runs.clear_dag_run("client_mapped", "mapped_run", ClearDagRun(dry_run=False))
+    expect(cleared["dag_run_id"] == "mapped_run", cleared)
+    wait_for("mapped_run again", lambda: run_state(runs, "client_mapped", "mapped_run"),
+             lambda s: s == "success")
+    again = tis.get_mapped_task_instance("client_mapped", "mapped_run", "fan", 2)
+    expect(again.try_number == 2, again)
+    check("dag_run.clear_dag_run (dry run, then cleared and run again)")
+
     # Runs: list with paging, mark, delete.
     for n in (2, 3):
         runs.post_dag_run("client_chain", DAGRun(dag_run_id=f"client_run_{n}",
@@ -245,6 +274,13 @@ def main(host):
     expect(sorted(t.dag_run_id for t in past.task_instances) == ["client_run_1", "client_run_2"],
            past)
     check("dag.post_clear_task_instances (a date range, include_past; dry runs)")
+
+    stats = stats_api.get_dag_stats("client_chain,client_mapped,no_such_dag")
+    expect([d.dag_id for d in stats.dags] == ["client_chain", "client_mapped"], stats)
+    counts = {s.state: s.count for s in stats.dags[0].stats}
+    expect(sum(counts.values()) == 2 and set(counts) == {"queued", "running", "success",
+                                                         "failed"}, counts)
+    check("dag_stats.get_dag_stats")
 
     # Variables: create, read, list, change, delete.
     made = variables.post_variables(Variable(key="client_switch", value="off",

@@ -45,7 +45,8 @@ pub use logs::{LogContent, LogQuery};
 pub use pools::{AirflowPool, Pool, PoolBody, PoolList};
 pub use query::{Page, ReadOptions};
 pub use runs::{
-    DagRun, DagRunList, DagRunPatch, MarkRunState, RunFilter, RunOrderParam, TriggerRun,
+    ClearDagRun, ClearDagRunAnswer, DagIds, DagRun, DagRunList, DagRunPatch, DagStats,
+    DagStatsItem, MarkRunState, RunFilter, RunOrderParam, StateCount, TriggerRun,
 };
 pub use task_instances::{
     ClearRequest, ClearResponse, ClearedInstance, Explanation, MarkRequest, TaskInstance,

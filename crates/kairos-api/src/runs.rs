@@ -78,6 +78,55 @@ pub struct TriggerRun {
     pub data_interval_end: Option<DateTime<Utc>>,
 }
 
+/// Airflow's body of `POST .../dagRuns/{dag_run_id}/clear`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearDagRun {
+    /// List the task instances without clearing them (default true, as in
+    /// Airflow).
+    #[serde(default = "yes")]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What clearing a run answers: its task instances on a dry run, the run
+/// otherwise (as Airflow answers).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ClearDagRunAnswer {
+    Run(DagRun),
+    Instances(crate::TaskInstanceList),
+}
+
+/// `GET /dagStats?dag_ids=`: Airflow's count of each DAG's runs by state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagStats {
+    pub dags: Vec<DagStatsItem>,
+    pub total_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagStatsItem {
+    pub dag_id: String,
+    pub stats: Vec<StateCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StateCount {
+    pub state: String,
+    pub count: usize,
+}
+
+/// `?dag_ids=a,b` (or repeated): the DAGs to count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct DagIds {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dag_ids: Vec<String>,
+}
+
 /// Airflow's filters of a run list, each applied to the runs read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 pub struct RunFilter {

@@ -257,6 +257,27 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}",
+            format!("{t}/0"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped",
+            format!("{t}/listMapped"),
+            None,
+            nf,
+        ),
+        (
+            Method::POST,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
+            format!("{r}/clear"),
+            Some(json!({"dry_run": false})),
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
             format!("{t}/explain"),
             None,
@@ -432,6 +453,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (Method::GET, "/health", "/health".into(), None, ok),
         (Method::GET, "/version", "/version".into(), None, ok),
+        (
+            Method::GET,
+            "/dagStats",
+            "/dagStats?dag_ids=sales_dag".into(),
+            None,
+            ok,
+        ),
         (Method::GET, "/cluster", "/cluster".into(), None, no),
         (
             Method::POST,
@@ -631,6 +659,16 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
         }
     }
     // Lists are filtered.
+    let stats = api
+        .ok(
+            Method::GET,
+            "/dagStats?dag_ids=sales_dag,ops_dag",
+            "ops-admin",
+            None,
+        )
+        .await;
+    assert_eq!(stats["total_entries"], 1, "{stats}");
+    assert_eq!(stats["dags"][0]["dag_id"], "ops_dag", "{stats}");
     let dags = api.ok(Method::GET, "/dags", "ops-admin", None).await;
     let ids: Vec<&str> = dags["dags"]
         .as_array()

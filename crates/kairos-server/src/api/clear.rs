@@ -2,14 +2,17 @@
 //! one run or every run within a range of logical dates (with the same tasks
 //! in past or future runs on request), tasks widened to their upstream or
 //! downstream along each run's own version, then narrowed to failed or running
-//! instances; a dry run (Airflow's default) only lists them.
+//! instances; a dry run (Airflow's default) only lists them. And Airflow's
+//! `POST .../dagRuns/{dag_run_id}/clear`: a whole run.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use kairos_api::{ClearRequest, ClearResponse, ClearedInstance};
+use kairos_api::{
+    ClearDagRun, ClearDagRunAnswer, ClearRequest, ClearResponse, ClearedInstance, TaskInstanceList,
+};
 use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::query::RunOrder;
 use kairos_state::records::{DagRunRecord, TaskInstanceRecord, VersionRecord};
@@ -166,6 +169,58 @@ pub async fn clear_task_instances(
 ) -> Result<Json<ClearResponse>, Problem> {
     scope.require(Role::Operator)?;
     api.check_dag(&scope, &dag_id, true).await?;
+    clear(&api, dag_id, req).await.map(Json)
+}
+
+/// Airflow's "clear a run": every task instance of it, whatever its state.
+/// A dry run (the default) answers the run's task instances, a clear the run.
+#[utoipa::path(post, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path)),
+    request_body = ClearDagRun, responses(
+    (status = 200, body = ClearDagRunAnswer), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn clear_dag_run(
+    State(api): State<Api>,
+    scope: Scope,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    Body(body): Body<ClearDagRun>,
+) -> Result<Json<ClearDagRunAnswer>, Problem> {
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
+    let run = super::runs::load_run(&api, &dag_id, &run_id, true).await?;
+    if body.dry_run {
+        let (id, number) = (dag_id.clone(), run.version);
+        let (version, tis) = api
+            .read(true, move |s| {
+                Ok((
+                    s.version_record(&id, number)?,
+                    s.task_instances(&id, &run_id)?,
+                ))
+            })
+            .await?;
+        let task_instances: Vec<_> = tis
+            .into_iter()
+            .map(|t| super::task_instances::view(t, version.as_deref()))
+            .collect();
+        return Ok(Json(ClearDagRunAnswer::Instances(TaskInstanceList {
+            total_entries: Some(task_instances.len()),
+            task_instances,
+            next: None,
+        })));
+    }
+    let req = ClearRequest {
+        dag_run_id: Some(run_id.clone()),
+        only_failed: false,
+        dry_run: false,
+        ..ClearRequest::default()
+    };
+    clear(&api, dag_id.clone(), req).await?;
+    let run = super::runs::load_run(&api, &dag_id, &run_id, true).await?;
+    Ok(Json(ClearDagRunAnswer::Run(super::convert::dag_run(run))))
+}
+
+/// Clears what `req` chooses of DAG `dag_id` (the caller's scope checked).
+async fn clear(api: &Api, dag_id: String, req: ClearRequest) -> Result<ClearResponse, Problem> {
+    let api = api.clone();
     if let (Some(start), Some(end)) = (req.start_date, req.end_date) {
         if start > end {
             return Err(Problem::bad_request(format!(
@@ -236,9 +291,9 @@ pub async fn clear_task_instances(
             cleared += task_instances;
         }
     }
-    Ok(Json(ClearResponse {
+    Ok(ClearResponse {
         task_ids: all_ids.into_iter().collect(),
         cleared,
         task_instances: references,
-    }))
+    })
 }

@@ -14,6 +14,7 @@ mod bundles;
 mod clear;
 pub mod cluster;
 mod convert;
+mod dag_stats;
 mod dag_tasks;
 mod dags;
 mod extract;
@@ -185,6 +186,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(dag_tasks::get_dag_details))
         .routes(routes!(dag_tasks::list_dag_tasks))
         .routes(routes!(dag_tasks::get_dag_task))
+        .routes(routes!(dag_stats::dag_stats))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))
         .routes(routes!(task_instances::list_task_instances))
@@ -193,6 +195,9 @@ pub fn router(api: Api) -> axum::Router {
             actions::mark_task_instance
         ))
         .routes(routes!(clear::clear_task_instances))
+        .routes(routes!(clear::clear_dag_run))
+        .routes(routes!(task_instances::get_mapped_task_instance))
+        .routes(routes!(task_instances::list_mapped))
         .routes(routes!(xcoms::list_xcoms))
         .routes(routes!(xcoms::get_xcom))
         .routes(routes!(logs::get_log))

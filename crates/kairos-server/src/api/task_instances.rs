@@ -4,8 +4,8 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use kairos_api::{
-    Explanation, Page, TaskInstance, TaskInstanceFilter, TaskInstanceList, TaskInstanceQuery,
-    TaskTryList,
+    Explanation, Page, ReadOptions, TaskInstance, TaskInstanceFilter, TaskInstanceList,
+    TaskInstanceQuery, TaskTryList,
 };
 use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::TaskInstanceKey;
@@ -199,5 +199,96 @@ pub async fn list_tries(
     let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;
     Ok(Json(TaskTryList {
         tries: tries.into_iter().map(convert::task_try).collect(),
+    }))
+}
+
+/// One mapped instance, named in the path as Airflow's clients name it
+/// (the same as `?map_index=`).
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
+        ("map_index" = i32, Path), ReadOptions),
+    responses((status = 200, body = TaskInstance), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_mapped_task_instance(
+    State(api): State<Api>,
+    scope: Scope,
+    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, i32)>,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<TaskInstance>, Problem> {
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, read.consistent).await?;
+    let ti = key(dag_id, run_id, task_id, Some(map_index));
+    Ok(Json(load_view(&api, &ti, read.consistent).await?))
+}
+
+/// The mapped instances of one task in a run, in map index order (Airflow's
+/// `listMapped`); `limit`, `offset` and `total_entries` as Airflow pages.
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Page),
+    responses((status = 200, body = TaskInstanceList), (status = 404, body = Problem)))]
+pub async fn list_mapped(
+    State(api): State<Api>,
+    scope: Scope,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    UrlQuery(page): UrlQuery<Page>,
+) -> Result<Json<TaskInstanceList>, Problem> {
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, page.consistent).await?;
+    let run_version = super::runs::load_run(&api, &dag_id, &run_id, page.consistent)
+        .await?
+        .version;
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<i32>().map_err(|_| {
+            Problem::bad_request(format!(
+                "after={text:?}: give a map index, as the previous page's `next`"
+            ))
+        })?),
+    };
+    let window = Window::of(page.limit, page.offset, after.is_some(), 100);
+    let limit = window.limit;
+    let (task, run_name) = (task_id.clone(), run_id.clone());
+    let (page, version) = api
+        .read(page.consistent, move |s| {
+            // A task's instances are together, in map index order: read from
+            // its first mapped one until the next task's.
+            let start = (task.clone(), after.unwrap_or(-1));
+            let page = paging::window(
+                Some(start),
+                window,
+                |cursor, n| {
+                    let after = cursor.map(|(t, map): &(String, i32)| (t.as_str(), *map));
+                    let chunk = s.task_instances_page(&dag_id, &run_id, after, n)?;
+                    Ok(chunk
+                        .into_iter()
+                        .take_while(|t| t.task_id == task)
+                        .collect())
+                },
+                |t| (t.task_id.clone(), t.map_index),
+                |t| t.map_index >= 0,
+            )?;
+            Ok((page, s.version_record(&dag_id, run_version)?))
+        })
+        .await?;
+    let tis = page.items;
+    let next = (tis.len() == limit)
+        .then(|| tis.last().map(|t| t.map_index.to_string()))
+        .flatten();
+    if tis.is_empty() && page.total == Some(0) {
+        let known = version
+            .as_deref()
+            .is_some_and(|v| v.content.dag.task(&task_id).is_some());
+        if !known {
+            return Err(Problem::not_found(format!(
+                "run `{run_name}` has no task `{task_id}`"
+            )));
+        }
+    }
+    Ok(Json(TaskInstanceList {
+        task_instances: tis
+            .into_iter()
+            .map(|t| view(t, version.as_deref()))
+            .collect(),
+        next,
+        total_entries: page.total,
     }))
 }
