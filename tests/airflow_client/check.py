@@ -109,6 +109,8 @@ def main(host):
     page = dags.get_dags(tags=["airflow-client"], limit=1, offset=1)
     expect([d.dag_id for d in page.dags] == ["client_cron"], page)
     expect(page.total_entries == 3, page.total_entries)
+    every = dags.get_dags()
+    expect(every.total_entries == 4 and len(every.dags) == 4, every.total_entries)
     check("dag.get_dags (limit, offset)")
     cron = dags.get_dag("client_cron")
     expect(cron.schedule_interval.value == "0 3 * * 1-5", cron.schedule_interval)

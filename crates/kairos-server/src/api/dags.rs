@@ -6,6 +6,7 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use kairos_api::{Dag, DagList, DagListQuery, DagPatch, ReadOptions, UpdateMask};
+use kairos_state::keys::Cf;
 use kairos_state::query::DagFilter;
 use kairos_state::records::{DagRecord, VersionRecord};
 use kairos_state::{Command, Store, StoreError};
@@ -53,15 +54,29 @@ pub async fn list_dags(
         team: scope.team.clone().or(f.team),
     };
     let after = f.after;
+    // Without filters (and for a cluster-wide caller), DAGs are counted from
+    // their keys alone.
+    let by_keys = window.count
+        && filter.paused.is_none()
+        && filter.tags.is_empty()
+        && filter.dag_id_pattern.is_none()
+        && filter.bundle.is_none()
+        && filter.team.is_none();
     let (dags, total) = api
         .read(f.consistent, move |s| {
-            let page = paging::window(
+            let mut page = paging::window(
                 after.clone(),
-                window,
+                Window {
+                    count: window.count && !by_keys,
+                    ..window
+                },
                 |cursor, n| s.dags(cursor.map(String::as_str), Some(n), &filter),
                 |d| d.dag_id.clone(),
                 |_| true,
             )?;
+            if by_keys {
+                page.total = Some(paging::count_keys(s, Cf::Dags, b"")?);
+            }
             let dags = page
                 .items
                 .into_iter()

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use kairos_api::{
     DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunFilter, RunOrderParam, TriggerRun,
 };
-use kairos_state::Command;
+use kairos_state::keys::Cf;
+use kairos_state::{Command, Store, StoreError};
 
 use crate::trigger::Trigger;
 use kairos_state::query::RunOrder;
@@ -49,6 +50,27 @@ fn passes(filter: &RunFilter, run: &DagRunRecord) -> bool {
         && within(run.end_date, filter.end_date_gte, filter.end_date_lte)
 }
 
+/// How many runs of `dag_id` pass `filter`: without filters, counted from
+/// their keys alone; with some, read in run-id order (never through the date
+/// index, which would look each run up).
+fn count_runs(s: &Store, dag_id: &str, filter: &RunFilter) -> Result<usize, StoreError> {
+    if *filter == RunFilter::default() {
+        return paging::count_keys(s, Cf::Runs, &kairos_state::keys::dag_prefix(dag_id));
+    }
+    let counted = paging::window(
+        None,
+        Window {
+            limit: 1,
+            offset: 0,
+            count: true,
+        },
+        |cursor, n| s.runs(dag_id, None, cursor.map(String::as_str), Some(n)),
+        |r| r.run_id.clone(),
+        |r| passes(filter, r),
+    )?;
+    Ok(counted.total.unwrap_or(0))
+}
+
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page, RunOrderParam, RunFilter), responses(
     (status = 200, body = DagRunList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_runs(
@@ -76,15 +98,22 @@ pub async fn list_runs(
     let after = page.after;
     let page: Paged<DagRunRecord> = api
         .read(page.consistent, move |s| {
-            paging::window(
+            let mut page = paging::window(
                 after.clone(),
-                window,
+                Window {
+                    count: false,
+                    ..window
+                },
                 |cursor, n| {
                     s.runs_ordered(&dag_id, None, cursor.map(String::as_str), Some(n), order)
                 },
                 |r| r.run_id.clone(),
                 |r| passes(&filter, r),
-            )
+            )?;
+            if window.count {
+                page.total = Some(count_runs(s, &dag_id, &filter)?);
+            }
+            Ok(page)
         })
         .await?;
     let runs = page.items;

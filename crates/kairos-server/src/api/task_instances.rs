@@ -9,6 +9,7 @@ use kairos_api::{
 };
 use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::TaskInstanceKey;
+use kairos_state::keys::Cf;
 use kairos_state::records::{TaskInstanceRecord, TryRecord, VersionRecord};
 
 use super::Api;
@@ -70,11 +71,16 @@ pub async fn list_task_instances(
     };
     let window = Window::of(page.limit, page.offset, after.is_some(), 1000);
     let limit = window.limit;
+    // Without a state filter, the run's instances are counted from their keys.
+    let by_keys = window.count && states.is_empty();
     let (page, version) = api
         .read(page.consistent, move |s| {
-            let page = paging::window(
+            let mut page = paging::window(
                 after.clone(),
-                window,
+                Window {
+                    count: window.count && !by_keys,
+                    ..window
+                },
                 |cursor, n| {
                     let after = cursor.map(|(task, map): &(String, i32)| (task.as_str(), *map));
                     s.task_instances_page(&dag_id, &run_id, after, n)
@@ -82,6 +88,13 @@ pub async fn list_task_instances(
                 |t| (t.task_id.clone(), t.map_index),
                 |t| states.is_empty() || states.contains(&t.state),
             )?;
+            if by_keys {
+                page.total = Some(paging::count_keys(
+                    s,
+                    Cf::TaskInstances,
+                    &kairos_state::keys::run_prefix(&dag_id, &run_id),
+                )?);
+            }
             Ok((page, s.version_record(&dag_id, run_version)?))
         })
         .await?;
