@@ -148,6 +148,13 @@ def main(host):
     expect(dags.get_dag("client_cron").is_paused is True, "not paused")
     expect(dags.patch_dag("client_cron", DAG(is_paused=False)).is_paused is False, "unpause")
     check("dag.patch_dag (is_paused)")
+    many = dags.patch_dags("client_c", DAG(is_paused=True), update_mask=["is_paused"])
+    expect([d.dag_id for d in many.dags] == ["client_chain", "client_cron"], many)
+    expect(all(d.is_paused for d in many.dags) and many.total_entries == 2, many)
+    expect(dags.get_dag("client_chain").is_paused is True, "not paused")
+    again = dags.patch_dags("~", DAG(is_paused=False))
+    expect(again.total_entries == 4 and not any(d.is_paused for d in again.dags), again)
+    check("dag.patch_dags (a pattern, then ~)")
     expect_status(404, dags.get_dag, "no_such_dag")
     check("dag.get_dag of a missing DAG: 404")
 

@@ -135,6 +135,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
     let ok = StatusCode::OK;
     vec![
         (Method::GET, "/dags", "/dags".into(), None, ok),
+        (
+            Method::PATCH,
+            "/dags",
+            "/dags?dag_id_pattern=sales".into(),
+            Some(json!({"is_paused": true})),
+            ok,
+        ),
         (Method::GET, "/dags/{dag_id}", d.into(), None, nf),
         (
             Method::PATCH,

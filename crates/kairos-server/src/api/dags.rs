@@ -1,4 +1,5 @@
-//! `/dags`: list, get, pause and unpause.
+//! `/dags`: list, get, pause and unpause (one DAG, or many as Airflow's
+//! `PATCH /dags` does).
 
 use std::sync::Arc;
 
@@ -195,4 +196,78 @@ pub async fn patch_dag(
     })
     .await?;
     Ok(Json(load_view(&api, &scope, &dag_id, true).await?))
+}
+
+/// Airflow's "pause or unpause many": the DAGs whose id contains
+/// `dag_id_pattern` (`~`: every DAG), within the caller's scope and the
+/// list's other filters, a page of them (`limit`, default 100, and `offset`).
+/// Answers the DAGs changed; `total_entries` counts every DAG that matched.
+#[utoipa::path(patch, path = "/dags", params(DagListQuery, UpdateMask), request_body = DagPatch,
+    responses((status = 200, body = DagList), (status = 400, body = Problem),
+    (status = 403, body = Problem)))]
+pub async fn patch_dags(
+    State(api): State<Api>,
+    scope: Scope,
+    UrlQuery(query): UrlQuery<DagListQuery>,
+    UrlQuery(mask): UrlQuery<UpdateMask>,
+    Body(patch): Body<DagPatch>,
+) -> Result<Json<DagList>, Problem> {
+    scope.require(Role::Operator)?;
+    if let Some(field) = mask.fields().find(|f| *f != "is_paused") {
+        return Err(Problem::bad_request(format!(
+            "update_mask names `{field}`: only is_paused can be changed"
+        )));
+    }
+    let Some(pattern) = query.dag_id_pattern.clone() else {
+        return Err(Problem::bad_request(
+            "dag_id_pattern is needed: the DAGs whose id contains it change (`~` for every DAG)",
+        ));
+    };
+    if query.after.is_some() {
+        return Err(Problem::bad_request(
+            "after is not taken here: page with limit and offset",
+        ));
+    }
+    if let Some(mine) = &scope.team {
+        if query.team.as_ref().is_some_and(|asked| asked != mine) {
+            return Ok(Json(DagList {
+                dags: Vec::new(),
+                next: None,
+                total_entries: Some(0),
+            }));
+        }
+    }
+    let filter = DagFilter {
+        paused: query.paused,
+        tags: query.tags,
+        dag_id_pattern: (pattern != "~").then_some(pattern),
+        bundle: query.bundle,
+        team: scope.team.clone().or(query.team),
+    };
+    let window = Window::of(query.limit, query.offset, false, 100);
+    let page = api
+        .read(true, move |s| {
+            paging::window(
+                None,
+                window,
+                |cursor, n| s.dags(cursor.map(String::as_str), Some(n), &filter),
+                |d| d.dag_id.clone(),
+                |_| true,
+            )
+        })
+        .await?;
+    let mut changed = Vec::with_capacity(page.items.len());
+    for dag in page.items {
+        api.write(Command::SetPaused {
+            dag_id: dag.dag_id.clone(),
+            is_paused: patch.is_paused,
+        })
+        .await?;
+        changed.push(load_view(&api, &scope, &dag.dag_id, true).await?);
+    }
+    Ok(Json(DagList {
+        dags: changed,
+        next: None,
+        total_entries: page.total,
+    }))
 }

@@ -169,7 +169,7 @@ pub async fn loopback_host(
 /// The API's routes under `/api/v1`, with the OpenAPI document.
 pub fn router(api: Api) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(dags::list_dags))
+        .routes(routes!(dags::list_dags, dags::patch_dags))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(push::push))
