@@ -18,6 +18,8 @@ from airflow_client.client.api import (
     dag_api,
     dag_run_api,
     dag_stats_api,
+    dag_warning_api,
+    import_error_api,
     monitoring_api,
     pool_api,
     task_instance_api,
@@ -91,6 +93,12 @@ def main(host):
     version = monitoring.get_version()
     expect(version.version, version)
     check("monitoring.get_version")
+    errors = import_error_api.ImportErrorApi(api).get_import_errors()
+    expect(errors.total_entries == 0 and errors.import_errors == [], errors)
+    check("import_error.get_import_errors (none: broken files are refused at push)")
+    warnings = dag_warning_api.DagWarningApi(api).get_dag_warnings()
+    expect(warnings.total_entries == 0, warnings)
+    check("dag_warning.get_dag_warnings (none)")
 
     # DAGs: the three files of dags/ are pushed by `kairos dev`.
     ours = ["client_chain", "client_cron", "client_switch"]

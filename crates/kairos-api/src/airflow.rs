@@ -1,7 +1,8 @@
 //! Shapes that only Airflow's clients need, shared by several resources: a
 //! tag as an object, a length of time as Airflow's `TimeDelta`, a schedule as
-//! its `ScheduleInterval`, an operator's class, and the text form of an empty
-//! value where Airflow's schema allows no null.
+//! its `ScheduleInterval`, an operator's class, the empty lists of what Kairos
+//! never has (import errors, DAG warnings), and the text form of an empty value
+//! where Airflow's schema allows no null.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
@@ -67,6 +68,24 @@ impl ScheduleInterval {
 pub struct ClassReference {
     pub class_name: String,
     pub module_path: String,
+}
+
+/// Airflow's import errors: always none, since a DAG file that does not load
+/// is refused at push (`GET /importErrors`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ImportErrorList {
+    #[schema(value_type = Vec<Object>)]
+    pub import_errors: Vec<serde_json::Value>,
+    pub total_entries: usize,
+}
+
+/// Airflow's DAG warnings: always none, since nothing produces them after a
+/// push (`GET /dagWarnings`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DagWarningList {
+    #[schema(value_type = Vec<Object>)]
+    pub dag_warnings: Vec<serde_json::Value>,
+    pub total_entries: usize,
 }
 
 /// For a text field Airflow's schema declares non-null (a task instance's

@@ -29,7 +29,10 @@ pub mod variables;
 pub mod versions;
 pub mod xcoms;
 
-pub use airflow::{ClassReference, CronExpression, ScheduleInterval, Tag, TimeDelta};
+pub use airflow::{
+    ClassReference, CronExpression, DagWarningList, ImportErrorList, ScheduleInterval, Tag,
+    TimeDelta,
+};
 pub use backfills::{Backfill, BackfillRequest, Reprocess};
 pub use bundles::{
     Bundle, BundleList, BundlePush, BundlePushResponse, BundleVersion, BundleVersionDetail,

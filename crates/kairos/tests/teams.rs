@@ -462,6 +462,21 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         (Method::GET, "/version", "/version".into(), None, ok),
         (
             Method::GET,
+            "/importErrors",
+            "/importErrors".into(),
+            None,
+            ok,
+        ),
+        (
+            Method::GET,
+            "/importErrors/{import_error_id}",
+            "/importErrors/1".into(),
+            None,
+            nf,
+        ),
+        (Method::GET, "/dagWarnings", "/dagWarnings".into(), None, ok),
+        (
+            Method::GET,
             "/dagStats",
             "/dagStats?dag_ids=sales_dag".into(),
             None,

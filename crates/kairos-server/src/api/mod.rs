@@ -19,6 +19,7 @@ mod dag_tasks;
 mod dags;
 mod extract;
 mod logs;
+mod never_errors;
 mod paging;
 mod pools;
 pub mod problem;
@@ -222,6 +223,9 @@ pub fn router(api: Api) -> axum::Router {
             variables::delete_variable
         ))
         .routes(routes!(version::version))
+        .routes(routes!(never_errors::list_import_errors))
+        .routes(routes!(never_errors::get_import_error))
+        .routes(routes!(never_errors::list_dag_warnings))
         .routes(routes!(backfills::create_backfill))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))
