@@ -343,6 +343,12 @@ def main(host):
     log = tis.get_log("client_switch", "gate_run", "gate", 2)
     expect("switch is on" in log.content, log.content)
     check("dag.post_clear_task_instances (clears, the task runs again)")
+    tries = tis.get_task_instance_tries("client_switch", "gate_run", "gate")
+    expect([(t.try_number, t.state.value) for t in tries.task_instances] ==
+           [(1, "failed"), (2, "success")], tries)
+    first = tis.get_task_instance_try_details("client_switch", "gate_run", "gate", 1)
+    expect(first.state.value == "failed" and first.hostname == "dev", first)
+    check("task_instance.get_task_instance_tries, get_task_instance_try_details")
     variables.delete_variable("client_switch")
     expect_status(404, variables.get_variable, "client_switch")
     check("variable.delete_variable")

@@ -82,6 +82,12 @@ pub struct TaskTry {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TaskTryList {
     pub tries: Vec<TaskTry>,
+    /// The same tries as Airflow's clients read them (its task instance
+    /// history), with the current try when it has not ended.
+    #[serde(default)]
+    pub task_instances: Vec<TaskInstance>,
+    #[serde(default)]
+    pub total_entries: usize,
 }
 
 /// "Why is this task not running?"

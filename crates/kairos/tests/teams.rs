@@ -299,6 +299,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries/{try_number}",
+            format!("{t}/tries/1"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
             format!("{t}/xcomEntries"),
             None,

@@ -27,6 +27,7 @@ mod push;
 mod runs;
 pub mod scope;
 mod task_instances;
+mod tries;
 mod variables;
 mod version;
 mod versions;
@@ -203,7 +204,8 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(xcoms::get_xcom))
         .routes(routes!(logs::get_log))
         .routes(routes!(task_instances::explain_task_instance))
-        .routes(routes!(task_instances::list_tries))
+        .routes(routes!(tries::list_tries))
+        .routes(routes!(tries::get_try))
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::get_file))

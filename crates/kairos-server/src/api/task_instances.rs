@@ -1,16 +1,18 @@
-//! `/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`: list, get, explain, tries.
+//! `/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`: list, get (also a
+//! mapped one by its path, and a task's mapped ones), explain. Tries are in
+//! `tries`.
 
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use kairos_api::{
     Explanation, Page, ReadOptions, TaskInstance, TaskInstanceFilter, TaskInstanceList,
-    TaskInstanceQuery, TaskTryList,
+    TaskInstanceQuery,
 };
 use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::TaskInstanceKey;
 use kairos_state::keys::Cf;
-use kairos_state::records::{TaskInstanceRecord, TryRecord, VersionRecord};
+use kairos_state::records::{TaskInstanceRecord, VersionRecord};
 
 use super::Api;
 use super::auth::Role;
@@ -19,7 +21,12 @@ use super::paging::{self, Window};
 use super::problem::Problem;
 use super::scope::Scope;
 
-fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) -> TaskInstanceKey {
+pub(super) fn key(
+    dag_id: String,
+    run_id: String,
+    task_id: String,
+    map_index: Option<i32>,
+) -> TaskInstanceKey {
     TaskInstanceKey {
         dag_id,
         run_id,
@@ -193,26 +200,6 @@ pub async fn explain_task_instance(
     .await
     .map_err(Problem::from_node)?;
     Ok(Json(convert::explanation(explanation)))
-}
-
-/// Every ended attempt, in try order (Airflow's task instance history).
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
-    responses((status = 200, body = TaskTryList), (status = 404, body = Problem)))]
-pub async fn list_tries(
-    State(api): State<Api>,
-    scope: Scope,
-    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
-) -> Result<Json<TaskTryList>, Problem> {
-    scope.require(Role::Viewer)?;
-    api.check_dag(&scope, &dag_id, at.consistent).await?;
-    let ti = key(dag_id, run_id, task_id, at.map_index);
-    load_ti(&api, &ti, at.consistent).await?;
-    let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;
-    Ok(Json(TaskTryList {
-        tries: tries.into_iter().map(convert::task_try).collect(),
-    }))
 }
 
 /// One mapped instance, named in the path as Airflow's clients name it
