@@ -95,7 +95,9 @@ def main(host):
     check("monitoring.get_version")
     errors = import_error_api.ImportErrorApi(api).get_import_errors()
     expect(errors.total_entries == 0 and errors.import_errors == [], errors)
-    check("import_error.get_import_errors (none: broken files are refused at push)")
+    expect_status(404, import_error_api.ImportErrorApi(api).get_import_error, 1)
+    check("import_error.get_import_errors (none: broken files are refused at push), "
+          "get_import_error (404)")
     warnings = dag_warning_api.DagWarningApi(api).get_dag_warnings()
     expect(warnings.total_entries == 0, warnings)
     check("dag_warning.get_dag_warnings (none)")
