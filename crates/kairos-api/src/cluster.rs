@@ -25,6 +25,36 @@ pub struct NodeHealth {
     /// docs/security.md, "Cluster identity").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
+    /// Airflow's health shape: the replicated store is `healthy` when this node
+    /// is initialized and knows a leader.
+    #[serde(default)]
+    pub metadatabase: ComponentHealth,
+    /// Airflow's health shape: the scheduler runs in the leader, so it is
+    /// `healthy` when this node knows a leader.
+    #[serde(default)]
+    pub scheduler: SchedulerHealth,
+}
+
+/// `{"status": "healthy" | "unhealthy"}`, as Airflow's `/health` writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentHealth {
+    pub status: Option<String>,
+}
+
+/// The scheduler's health, as Airflow's `/health` writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SchedulerHealth {
+    pub status: Option<String>,
+    /// When this node answered, while it knows a leader (the scheduler lives
+    /// in the leader; Kairos keeps no heartbeat row).
+    pub latest_scheduler_heartbeat: Option<String>,
+}
+
+/// `GET /version`: Kairos's version (not Airflow's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VersionInfo {
+    pub version: String,
+    pub git_version: Option<String>,
 }
 
 /// A member as the membership lists it, with its own answer or why there is none.

@@ -6,11 +6,15 @@
 //! drift apart. Bodies derive utoipa's `ToSchema` and queries its `IntoParams`,
 //! from which the server's OpenAPI document is generated.
 //!
+//! `airflow` holds the shapes only Airflow's own clients need (a tag object, a
+//! `TimeDelta`, a `ScheduleInterval`).
+//!
 //! Plain data only: no dependency on the state machine (so a client does not pull
 //! in RocksDB), no conversions from its records (those are the server's, in
 //! `kairos-server::api::convert`). One file per resource; `query` holds the
 //! parameters many endpoints share.
 
+pub mod airflow;
 pub mod backfills;
 pub mod bundles;
 pub mod cluster;
@@ -25,25 +29,35 @@ pub mod variables;
 pub mod versions;
 pub mod xcoms;
 
+pub use airflow::{
+    ClassReference, CronExpression, DagWarningList, ImportErrorList, ScheduleInterval, Tag,
+    TimeDelta,
+};
 pub use backfills::{Backfill, BackfillRequest, Reprocess};
 pub use bundles::{
     Bundle, BundleList, BundlePush, BundlePushResponse, BundleVersion, BundleVersionDetail,
     BundleVersionList, FilesStored, FilesUpload, MissingFiles, MissingFilesRequest,
 };
-pub use cluster::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
-pub use dag_files::{PushRequest, PushResponse, PushedDag};
-pub use dags::{Dag, DagList, DagListQuery, DagPatch};
-pub use logs::LogQuery;
-pub use pools::{Pool, PoolBody, PoolList};
-pub use query::{Page, ReadOptions};
-pub use runs::{DagRun, DagRunList, DagRunPatch, MarkRunState, RunOrderParam, TriggerRun};
-pub use task_instances::{
-    ClearRequest, ClearResponse, Explanation, MarkRequest, TaskInstance, TaskInstanceList,
-    TaskInstanceQuery, TaskTry, TaskTryList,
+pub use cluster::{
+    ClusterView, ComponentHealth, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth,
+    SchedulerHealth, VersionInfo,
 };
-pub use variables::{TeamQuery, Variable, VariableBody, VariableList};
+pub use dag_files::{PushRequest, PushResponse, PushedDag};
+pub use dags::{Dag, DagDetail, DagList, DagListQuery, DagPatch, DagTask, DagTaskList, UpdateMask};
+pub use logs::{LogContent, LogQuery};
+pub use pools::{AirflowPool, Pool, PoolBody, PoolList};
+pub use query::{Page, ReadOptions};
+pub use runs::{
+    ClearDagRun, ClearDagRunAnswer, DagIds, DagRun, DagRunList, DagRunPatch, DagStats,
+    DagStatsItem, MarkRunState, RunFilter, RunOrderParam, StateCount, TriggerRun,
+};
+pub use task_instances::{
+    ClearRequest, ClearResponse, ClearedInstance, Explanation, MarkRequest, TaskInstance,
+    TaskInstanceFilter, TaskInstanceList, TaskInstanceQuery, TaskTry, TaskTryList,
+};
+pub use variables::{AirflowVariable, TeamQuery, Variable, VariableBody, VariableList};
 pub use versions::{
     Diff, FileKey, FileText, GraphTask, TaskChange, Version, VersionChanges, VersionDetail,
     VersionList,
 };
-pub use xcoms::{XComEntry, XComList};
+pub use xcoms::{XComEntry, XComList, XComQuery};

@@ -13,11 +13,38 @@ pub struct Pool {
     /// cluster-wide pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// Slots held by queued and running instances (Airflow's
+    /// `occupied_slots`).
+    #[serde(default)]
+    pub occupied_slots: i64,
+    /// `slots` less `occupied_slots` (negative after a pool shrank).
+    #[serde(default)]
+    pub open_slots: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoolList {
     pub pools: Vec<Pool>,
+    #[serde(default)]
+    pub total_entries: usize,
+}
+
+/// Airflow's pool body, for `POST /pools` (all of `name` and `slots`) and
+/// `PATCH /pools/{name}` (the fields given, or those `update_mask` names).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AirflowPool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_deferred: Option<bool>,
+    /// The owning team, as in `PUT /pools/{name}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// PUT body.

@@ -13,12 +13,18 @@ pub struct ReadOptions {
 }
 
 /// `?limit=&after=`: pages in key order; `after` is the previous page's `next`.
+/// `offset` (Airflow's paging) skips that many first: the server reads them to
+/// skip them, so a deep offset costs what it skips.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 pub struct Page {
     /// At most this many (1 to 1000; default 100, 1000 for a run's task instances).
     pub limit: Option<usize>,
     /// Start after this key.
     pub after: Option<String>,
+    /// Skip this many items first (after `after`, if given), as Airflow's
+    /// clients page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub consistent: bool,
 }

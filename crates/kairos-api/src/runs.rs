@@ -32,12 +32,28 @@ pub struct DagRun {
     /// `bundle_version`); none for DAGs pushed as single files.
     #[serde(default)]
     pub bundle_version: Option<u32>,
+    /// Airflow 2's name of `logical_date`.
+    #[serde(default)]
+    pub execution_date: Option<DateTime<Utc>>,
+    /// Whether the run was made from outside the schedule (a trigger).
+    #[serde(default)]
+    pub external_trigger: bool,
+    /// Always null: Kairos keeps no notes on runs.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Always null: Kairos schedules inside the replicated log, not in passes.
+    #[serde(default)]
+    pub last_scheduling_decision: Option<DateTime<Utc>>,
 }
 
+/// A page of runs; `total_entries` counts every run that passes the filters
+/// (left out of pages asked for with `after`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DagRunList {
     pub dag_runs: Vec<DagRun>,
     pub next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_entries: Option<usize>,
 }
 
 /// POST body to trigger a run (all optional, as in Airflow).
@@ -49,6 +65,87 @@ pub struct TriggerRun {
     #[schema(value_type = Object)]
     #[serde(default)]
     pub conf: BTreeMap<String, Value>,
+    /// Airflow 2's name of `logical_date`; give one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_date: Option<DateTime<Utc>>,
+    /// Refused when set: Kairos keeps no notes on runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Refused when set: Kairos infers the data interval from the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_interval_start: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_interval_end: Option<DateTime<Utc>>,
+}
+
+/// Airflow's body of `POST .../dagRuns/{dag_run_id}/clear`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearDagRun {
+    /// List the task instances without clearing them (default true, as in
+    /// Airflow).
+    #[serde(default = "yes")]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What clearing a run answers: its task instances on a dry run, the run
+/// otherwise (as Airflow answers).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ClearDagRunAnswer {
+    Run(DagRun),
+    Instances(crate::TaskInstanceList),
+}
+
+/// `GET /dagStats?dag_ids=`: Airflow's count of each DAG's runs by state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagStats {
+    pub dags: Vec<DagStatsItem>,
+    pub total_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagStatsItem {
+    pub dag_id: String,
+    pub stats: Vec<StateCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StateCount {
+    pub state: String,
+    pub count: usize,
+}
+
+/// `?dag_ids=a,b` (or repeated): the DAGs to count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct DagIds {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dag_ids: Vec<String>,
+}
+
+/// Airflow's filters of a run list, each applied to the runs read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct RunFilter {
+    /// Only runs in any of these states (repeat the parameter for more).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub state: Vec<String>,
+    /// Logical date at or after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_date_gte: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_date_lte: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date_gte: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date_lte: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_gte: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date_lte: Option<DateTime<Utc>>,
 }
 
 /// The states a run can be marked with.
@@ -57,6 +154,8 @@ pub struct TriggerRun {
 pub enum MarkRunState {
     Success,
     Failed,
+    /// Airflow's "queue the run again": refused, with a pointer to clearing.
+    Queued,
 }
 
 /// `PATCH` of a run: mark it success or failed.

@@ -27,6 +27,22 @@ pub struct TeamQuery {
 pub struct VariableList {
     pub variables: Vec<Variable>,
     pub next: Option<String>,
+    /// Every Variable the caller may read (left out of pages asked for with
+    /// `after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_entries: Option<usize>,
+}
+
+/// Airflow's Variable body, for `POST /variables` (`key` and `value`) and
+/// `PATCH /variables/{key}` (`value`, and `key` equal to the path's if given).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AirflowVariable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// PUT body: the value (and an optional description).

@@ -32,21 +32,26 @@ fn every_request_body_reads_back_as_the_server_reads_it() {
     assert_eq!(back.dag_run_conf["k"], serde_json::json!(1.5));
 
     let (text, back) = round_trip(&ClearRequest {
-        dag_run_id: "r".into(),
+        dag_run_id: Some("r".into()),
         task_ids: vec!["a".into()],
         include_downstream: true,
-        dry_run: true,
+        only_failed: false,
         ..ClearRequest::default()
     });
     assert!(
         back.include_downstream && back.dry_run && !back.only_failed,
         "{text}"
     );
+    // Airflow's defaults: a body that says nothing is a dry run of failures.
+    let bare: ClearRequest = serde_json::from_str("{}").expect("reads");
+    assert!(bare.dry_run && bare.only_failed && bare.dag_run_id.is_none());
 
     let (_, back) = round_trip(&MarkRequest {
         new_state: "success".into(),
         note: None,
+        dry_run: false,
     });
+    assert!(!back.dry_run);
     assert_eq!(back.new_state, "success");
 
     let (_, back) = round_trip(&PushRequest {

@@ -38,6 +38,7 @@ impl Client {
         let params = query(&LogQuery {
             map_index: Some(map_index),
             offset,
+            ..LogQuery::default()
         })?;
         let (headers, text) = self
             .call(reqwest::Method::GET, &with_query(&log, &[&params]), None)

@@ -59,6 +59,7 @@ impl Client {
                 limit: Some(1000),
                 after: after.take(),
                 consistent: read == Read::Consistent,
+                offset: None,
             };
             let page_path = with_query(path, &[&query(&page)?]);
             let (items, next) = self.get::<P>(&page_path).await?.into_parts();

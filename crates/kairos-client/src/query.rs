@@ -72,11 +72,13 @@ mod tests {
             limit: Some(1000),
             after: Some("a b".into()),
             consistent: false,
+            offset: None,
         };
         assert_eq!(query(&page).expect("page"), "limit=1000&after=a%20b");
         let log = LogQuery {
             map_index: Some(-1),
             offset: 0,
+            ..LogQuery::default()
         };
         assert_eq!(query(&log).expect("log"), "map_index=-1&offset=0");
         let dags = DagListQuery {

@@ -36,6 +36,7 @@ impl Client {
             limit: runs.limit,
             after: runs.after.clone(),
             consistent: runs.read == Read::Consistent,
+            offset: None,
         })?;
         let list = format!("{}/dagRuns", path::dag(dag_id));
         self.get(&with_query(&list, &[&order, &page])).await

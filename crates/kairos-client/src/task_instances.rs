@@ -84,6 +84,7 @@ impl Client {
     ) -> Result<TaskInstance, Error> {
         let mark = MarkRequest {
             new_state: new_state.to_string(),
+            dry_run: false,
             note: None,
         };
         self.request(

@@ -135,12 +135,40 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
     let ok = StatusCode::OK;
     vec![
         (Method::GET, "/dags", "/dags".into(), None, ok),
+        (
+            Method::PATCH,
+            "/dags",
+            "/dags?dag_id_pattern=sales".into(),
+            Some(json!({"is_paused": true})),
+            ok,
+        ),
         (Method::GET, "/dags/{dag_id}", d.into(), None, nf),
         (
             Method::PATCH,
             "/dags/{dag_id}",
             d.into(),
             Some(json!({"is_paused": true})),
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/details",
+            format!("{d}/details"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/tasks",
+            format!("{d}/tasks"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/tasks/{task_id}",
+            format!("{d}/tasks/t"),
+            None,
             nf,
         ),
         (
@@ -236,6 +264,27 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}",
+            format!("{t}/0"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped",
+            format!("{t}/listMapped"),
+            None,
+            nf,
+        ),
+        (
+            Method::POST,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
+            format!("{r}/clear"),
+            Some(json!({"dry_run": false})),
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/explain",
             format!("{t}/explain"),
             None,
@@ -250,8 +299,22 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries/{try_number}",
+            format!("{t}/tries/1"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries",
             format!("{t}/xcomEntries"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}",
+            format!("{t}/xcomEntries/return_value"),
             None,
             nf,
         ),
@@ -326,6 +389,20 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (Method::GET, "/pools", "/pools".into(), None, ok),
         (
+            Method::POST,
+            "/pools",
+            "/pools".into(),
+            Some(json!({"name": "sales_pool", "slots": 99})),
+            StatusCode::CONFLICT,
+        ),
+        (
+            Method::PATCH,
+            "/pools/{name}",
+            "/pools/sales_pool".into(),
+            Some(json!({"slots": 99})),
+            nf,
+        ),
+        (
             Method::GET,
             "/pools/{name}",
             "/pools/sales_pool".into(),
@@ -354,6 +431,20 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             ok,
         ),
         (
+            Method::POST,
+            "/variables",
+            "/variables?team=sales".into(),
+            Some(json!({"key": "secret", "value": "stolen"})),
+            no,
+        ),
+        (
+            Method::PATCH,
+            "/variables/{key}",
+            "/variables/secret?team=sales".into(),
+            Some(json!({"value": "stolen"})),
+            nf,
+        ),
+        (
             Method::GET,
             "/variables/{key}",
             "/variables/secret?team=sales".into(),
@@ -375,6 +466,29 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             nf,
         ),
         (Method::GET, "/health", "/health".into(), None, ok),
+        (Method::GET, "/version", "/version".into(), None, ok),
+        (
+            Method::GET,
+            "/importErrors",
+            "/importErrors".into(),
+            None,
+            ok,
+        ),
+        (
+            Method::GET,
+            "/importErrors/{import_error_id}",
+            "/importErrors/1".into(),
+            None,
+            nf,
+        ),
+        (Method::GET, "/dagWarnings", "/dagWarnings".into(), None, ok),
+        (
+            Method::GET,
+            "/dagStats",
+            "/dagStats?dag_ids=sales_dag".into(),
+            None,
+            ok,
+        ),
         (Method::GET, "/cluster", "/cluster".into(), None, no),
         (
             Method::POST,
@@ -574,6 +688,16 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
         }
     }
     // Lists are filtered.
+    let stats = api
+        .ok(
+            Method::GET,
+            "/dagStats?dag_ids=sales_dag,ops_dag",
+            "ops-admin",
+            None,
+        )
+        .await;
+    assert_eq!(stats["total_entries"], 1, "{stats}");
+    assert_eq!(stats["dags"][0]["dag_id"], "ops_dag", "{stats}");
     let dags = api.ok(Method::GET, "/dags", "ops-admin", None).await;
     let ids: Vec<&str> = dags["dags"]
         .as_array()

@@ -98,23 +98,36 @@ impl ApiTokens {
         Ok(ApiTokens { tokens })
     }
 
-    /// The scope of the request's bearer token: cluster admin when the API is
-    /// open; 401 without a token or with one the servers do not know.
+    /// The scope of the request's token: cluster admin when the API is open;
+    /// 401 without a token or with one the servers do not know. The token comes
+    /// as `Authorization: Bearer <token>`, or, for Airflow's clients, as HTTP
+    /// basic authentication whose password is the token (the user name is not
+    /// read).
     pub fn scope_of(&self, headers: &HeaderMap) -> Result<Scope, Problem> {
         if self.is_open() {
             return Ok(Scope::cluster(Role::Admin));
         }
-        let presented = headers
+        let authorization = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .unwrap_or("");
+        let presented = match authorization.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Some(rest.trim().to_string())
+            }
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+                Some(basic_password(rest.trim())?)
+            }
+            _ => None,
+        };
         let Some(presented) = presented else {
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
-                "this API needs a token: send `Authorization: Bearer <token>` (the CLI reads KAIROS_TOKEN)",
+                "this API needs a token: send `Authorization: Bearer <token>` (the CLI reads \
+                 KAIROS_TOKEN), or basic authentication with the token as the password",
             ));
         };
+        let presented = presented.as_str();
         // Digests of equal length, compared in full against every token: the time
         // taken tells nothing about a token's length, prefix or position.
         let digest = |t: &str| ring::digest::digest(&ring::digest::SHA256, t.as_bytes());
@@ -138,6 +151,23 @@ impl ApiTokens {
             )
         })
     }
+}
+
+/// The password of a basic `Authorization` header's credentials.
+fn basic_password(credentials: &str) -> Result<String, Problem> {
+    use base64::Engine;
+    let refused = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "basic authentication must be base64 of `USER:TOKEN`, the password being an API token",
+        )
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(credentials)
+        .map_err(|_| refused())?;
+    let text = String::from_utf8(bytes).map_err(|_| refused())?;
+    let (_, password) = text.split_once(':').ok_or_else(refused)?;
+    Ok(password.to_string())
 }
 
 #[cfg(test)]
@@ -180,6 +210,24 @@ mod tests {
             Scope::team("ops", Role::Admin)
         );
         assert_eq!(tokens.scope_of(&HeaderMap::new()).unwrap_err().status, 401);
+        // Basic authentication with the token as the password (base64 of
+        // `airflow:s1` and of `airflow:nope`).
+        let mut basic = HeaderMap::new();
+        basic.insert(
+            header::AUTHORIZATION,
+            "Basic YWlyZmxvdzpzMQ==".parse().unwrap(),
+        );
+        assert_eq!(
+            tokens.scope_of(&basic).unwrap(),
+            Scope::team("sales", Role::Operator)
+        );
+        basic.insert(
+            header::AUTHORIZATION,
+            "Basic YWlyZmxvdzpub3Bl".parse().unwrap(),
+        );
+        assert_eq!(tokens.scope_of(&basic).unwrap_err().status, 401);
+        basic.insert(header::AUTHORIZATION, "Basic !!".parse().unwrap());
+        assert_eq!(tokens.scope_of(&basic).unwrap_err().status, 401);
         assert_eq!(tokens.scope_of(&bearer("x")).unwrap_err().status, 401);
         assert_eq!(
             ApiTokens::open().scope_of(&HeaderMap::new()).unwrap(),

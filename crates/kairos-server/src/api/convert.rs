@@ -4,11 +4,13 @@
 //! crates' types, and the wire types stay free of the state machine.
 
 use kairos_api::{
-    Dag, DagRun, Explanation, GraphTask, MarkRunState, NodeHealth, Pool, Reprocess, TaskChange,
-    TaskInstance, TaskTry, Version, VersionChanges, VersionDetail, XComEntry,
+    ComponentHealth, Dag, DagRun, Explanation, GraphTask, MarkRunState, NodeHealth, Pool,
+    Reprocess, SchedulerHealth, Tag, TaskChange, TaskInstance, TaskTry, Version, VersionChanges,
+    VersionDetail, XComEntry,
 };
 use kairos_dag::diff::VersionDiff;
 use kairos_dag::lifecycle::DagRunState;
+use kairos_dag::lifecycle::RunType;
 use kairos_dag::model::Task;
 use kairos_proto::v1::NodeStatus;
 use kairos_state::engine::explain::Explanation as StateExplanation;
@@ -19,25 +21,50 @@ use kairos_state::records::{
 };
 
 /// The API's view of a DAG.
+/// The API's view of a DAG; the fields that come from its newest version
+/// are filled by `airflow::dag_fields`.
 pub fn dag(d: DagRecord) -> Dag {
     Dag {
+        dag_display_name: d.dag_id.clone(),
         dag_id: d.dag_id,
         bundle: d.bundle,
         team: d.team,
-        tags: d.tags,
+        tags: d.tags.into_iter().map(|name| Tag { name }).collect(),
         is_paused: d.is_paused,
         latest_version: d.latest_version,
         created_at: d.created_at,
         updated_at: d.updated_at,
+        description: None,
+        fileloc: String::new(),
+        file_token: d.latest_hash,
+        owners: Vec::new(),
+        is_active: true,
+        is_subdag: false,
+        has_import_errors: false,
+        has_task_concurrency_limits: false,
+        max_active_runs: 0,
+        max_active_tasks: 0,
+        schedule_interval: None,
+        timetable_description: None,
+        last_parsed_time: None,
+        default_view: "grid".into(),
     }
 }
 
 /// The API's view of a run.
 pub fn dag_run(r: DagRunRecord) -> DagRun {
     DagRun {
+        execution_date: r.logical_date,
+        external_trigger: r.run_type == RunType::Manual,
+        note: None,
+        last_scheduling_decision: None,
         dag_id: r.dag_id,
         dag_run_id: r.run_id,
-        run_type: r.run_type.as_str().to_string(),
+        // Airflow 2's API names Airflow 3's asset-triggered runs after datasets.
+        run_type: match r.run_type {
+            RunType::AssetTriggered => "dataset_triggered".to_string(),
+            other => other.as_str().to_string(),
+        },
         state: r.state.as_str().to_string(),
         version: r.version,
         logical_date: r.logical_date,
@@ -54,8 +81,19 @@ pub fn dag_run(r: DagRunRecord) -> DagRun {
 }
 
 /// The API's view of a task instance.
+/// The API's view of a task instance; its operator and retries come from the
+/// run's version (`airflow::ti_fields`).
 pub fn task_instance(t: TaskInstanceRecord) -> TaskInstance {
+    let duration = match (t.start_date, t.end_date) {
+        (Some(start), Some(end)) => Some((end - start).num_milliseconds() as f64 / 1000.0),
+        _ => None,
+    };
     TaskInstance {
+        execution_date: t.run_date,
+        duration,
+        max_tries: 0,
+        operator: None,
+        task_display_name: t.task_id.clone(),
         dag_id: t.dag_id,
         dag_run_id: t.run_id,
         task_id: t.task_id,
@@ -88,10 +126,11 @@ pub fn task_try(t: TryRecord) -> TaskTry {
 }
 
 /// The state a run is marked with, as the state machine names it.
-pub fn run_state(s: MarkRunState) -> DagRunState {
+pub fn run_state(s: MarkRunState) -> Option<DagRunState> {
     match s {
-        MarkRunState::Success => DagRunState::Success,
-        MarkRunState::Failed => DagRunState::Failed,
+        MarkRunState::Success => Some(DagRunState::Success),
+        MarkRunState::Failed => Some(DagRunState::Failed),
+        MarkRunState::Queued => None,
     }
 }
 
@@ -107,18 +146,24 @@ pub fn explanation(e: StateExplanation) -> Explanation {
 }
 
 /// The API's view of one XCom.
-pub fn xcom_entry(x: XComRecord) -> XComEntry {
+/// The API's view of one XCom, with its run's logical date (or `run_after`).
+pub fn xcom_entry(x: XComRecord, run_date: Option<chrono::DateTime<chrono::Utc>>) -> XComEntry {
     XComEntry {
         key: x.key,
         map_index: x.map_index,
         value: x.value,
         timestamp: x.timestamp,
+        dag_id: x.dag_id,
+        task_id: x.task_id,
+        execution_date: run_date,
     }
 }
 
-/// The API's view of a pool.
-pub fn pool(p: PoolRecord) -> Pool {
+/// The API's view of a pool, `used` of its slots held.
+pub fn pool(p: PoolRecord, used: i64) -> Pool {
     Pool {
+        occupied_slots: used,
+        open_slots: i64::from(p.slots) - used,
         name: p.name,
         slots: p.slots,
         description: p.description,
@@ -210,5 +255,17 @@ pub fn node_health(s: &NodeStatus) -> NodeHealth {
         purged_index: s.purged_index,
         initialized: s.initialized,
         cluster_id: (!s.cluster_id.is_empty()).then(|| s.cluster_id.clone()),
+        metadatabase: ComponentHealth {
+            status: Some(healthy(s.initialized && s.leader_id != 0).into()),
+        },
+        scheduler: SchedulerHealth {
+            status: Some(healthy(s.leader_id != 0).into()),
+            latest_scheduler_heartbeat: (s.leader_id != 0)
+                .then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        },
     }
+}
+
+fn healthy(ok: bool) -> &'static str {
+    if ok { "healthy" } else { "unhealthy" }
 }

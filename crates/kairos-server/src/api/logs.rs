@@ -1,15 +1,17 @@
 //! Task logs: proxied from the worker that ran the attempt (live while it runs,
 //! from `offset` on), or, when that worker is gone, the last 4 KiB replicated with
 //! the attempt's final report. The `x-kairos-log-source` header says which.
+//! Plain text by default; Airflow's JSON (`content`, `continuation_token`) for
+//! a client that prefers `application/json`.
 
 use super::extract::{Path, Query as UrlQuery};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kairos_api::LogQuery;
 use kairos_api::logs::{
     LOG_FROM_REPLICATED_TAIL, LOG_FROM_WORKER, LOG_NEXT_HEADER, LOG_SIZE_HEADER, LOG_SOURCE_HEADER,
 };
+use kairos_api::{LogContent, LogQuery};
 use kairos_state::TaskInstanceKey;
 use kairos_state::records::TryRecord;
 
@@ -18,18 +20,54 @@ use super::auth::Role;
 use super::problem::Problem;
 use super::scope::Scope;
 
+/// Whether the client prefers JSON to text: `application/json` is accepted
+/// and comes before `text/plain` (or `text/plain` is not named), as Airflow's
+/// own clients ask.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let position = |kind: &str| {
+        accept
+            .split(',')
+            .position(|part| part.split(';').next().unwrap_or("").trim() == kind)
+    };
+    match (position("application/json"), position("text/plain")) {
+        (Some(json), Some(text)) => json < text,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The answer: text with Kairos's headers, or Airflow's JSON (read from
+/// `offset`; its token is where the worker said to read on, else the end of
+/// this text).
 fn text(
+    json: Option<u64>,
     body: String,
     source: &'static str,
     size: Option<String>,
     next: Option<String>,
 ) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
+    let mut response = if let Some(offset) = json {
+        let token = next
+            .clone()
+            .unwrap_or_else(|| (offset + body.len() as u64).to_string());
+        axum::Json(LogContent {
+            content: body,
+            continuation_token: token,
+        })
+        .into_response()
+    } else {
+        let mut response = (StatusCode::OK, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    };
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
     h.insert(LOG_SOURCE_HEADER, HeaderValue::from_static(source));
     if let Some(size) = size.and_then(|s| HeaderValue::from_str(&s).ok()) {
         h.insert(LOG_SIZE_HEADER, size);
@@ -113,15 +151,27 @@ async fn from_worker(
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
     params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
         ("try_number" = u32, Path), LogQuery),
-    responses((status = 200, description = "the log as text", content_type = "text/plain"),
-        (status = 404, body = Problem)))]
+    responses((status = 200, description = "the log as text, or as Airflow's JSON when the client prefers application/json",
+            content((String = "text/plain"), (LogContent = "application/json"))),
+        (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_log(
     State(api): State<Api>,
     scope: Scope,
+    headers: HeaderMap,
     Path((dag_id, run_id, task_id, try_number)): Path<(String, String, String, u32)>,
     UrlQuery(q): UrlQuery<LogQuery>,
 ) -> Result<Response, Problem> {
     scope.require(Role::Viewer)?;
+    let offset = match q.token.as_deref().filter(|t| !t.is_empty()) {
+        None => q.offset,
+        Some(token) => token.parse::<u64>().map_err(|_| {
+            Problem::bad_request(format!(
+                "token {token:?} is not a continuation token of this API (a byte offset, as an \
+                 earlier answer's continuation_token gave it)"
+            ))
+        })?,
+    };
+    let json = wants_json(&headers).then_some(offset);
     api.check_dag(&scope, &dag_id, false).await?;
     let key = TaskInstanceKey {
         dag_id: dag_id.clone(),
@@ -149,15 +199,15 @@ pub async fn get_log(
     };
     let mut unreachable = None;
     if let Some(base) = &log_url {
-        match from_worker(base, &key, try_number, q.offset, api.node.tls()).await {
-            Ok((body, size, next)) => return Ok(text(body, LOG_FROM_WORKER, size, next)),
+        match from_worker(base, &key, try_number, offset, api.node.tls()).await {
+            Ok((body, size, next)) => return Ok(text(json, body, LOG_FROM_WORKER, size, next)),
             Err(why) => unreachable = Some(why),
         }
     }
     // The worker is gone: the tail replicated with the last finished attempt.
     let latest_finished = try_number == ti.try_number && ti.state.is_finished();
     if let (true, Some(tail)) = (latest_finished, ti.log_tail.clone()) {
-        return Ok(text(tail, LOG_FROM_REPLICATED_TAIL, None, None));
+        return Ok(text(json, tail, LOG_FROM_REPLICATED_TAIL, None, None));
     }
     Err(Problem::not_found(format!(
         "the log of try {try_number} is on worker {}, which does not answer ({}){}",

@@ -5,24 +5,33 @@
 //! the handlers, so it cannot drift from them. Errors are problem details.
 
 mod actions;
+mod airflow;
 pub mod auth;
 mod backfills;
 mod body;
 mod bundle_push;
 mod bundles;
+mod clear;
 pub mod cluster;
 mod convert;
+mod dag_stats;
+mod dag_tasks;
 mod dags;
 mod extract;
 mod logs;
+mod never_errors;
+mod paging;
 mod pools;
 pub mod problem;
 mod push;
 mod runs;
 pub mod scope;
 mod task_instances;
+mod tries;
 mod variables;
+mod version;
 mod versions;
+mod xcoms;
 
 use std::sync::Arc;
 
@@ -162,7 +171,7 @@ pub async fn loopback_host(
 /// The API's routes under `/api/v1`, with the OpenAPI document.
 pub fn router(api: Api) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(dags::list_dags))
+        .routes(routes!(dags::list_dags, dags::patch_dags))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(push::push))
@@ -176,6 +185,10 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(bundles::list_bundle_versions))
         .routes(routes!(bundles::get_bundle_version))
         .routes(routes!(dags::get_dag, dags::patch_dag))
+        .routes(routes!(dag_tasks::get_dag_details))
+        .routes(routes!(dag_tasks::list_dag_tasks))
+        .routes(routes!(dag_tasks::get_dag_task))
+        .routes(routes!(dag_stats::dag_stats))
         .routes(routes!(runs::list_runs, runs::trigger_run))
         .routes(routes!(runs::get_run, runs::patch_run, runs::delete_run))
         .routes(routes!(task_instances::list_task_instances))
@@ -183,27 +196,38 @@ pub fn router(api: Api) -> axum::Router {
             task_instances::get_task_instance,
             actions::mark_task_instance
         ))
-        .routes(routes!(actions::clear_task_instances))
-        .routes(routes!(actions::list_xcoms))
+        .routes(routes!(clear::clear_task_instances))
+        .routes(routes!(clear::clear_dag_run))
+        .routes(routes!(task_instances::get_mapped_task_instance))
+        .routes(routes!(task_instances::list_mapped))
+        .routes(routes!(xcoms::list_xcoms))
+        .routes(routes!(xcoms::get_xcom))
         .routes(routes!(logs::get_log))
         .routes(routes!(task_instances::explain_task_instance))
-        .routes(routes!(task_instances::list_tries))
+        .routes(routes!(tries::list_tries))
+        .routes(routes!(tries::get_try))
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::get_version))
         .routes(routes!(versions::get_file))
         .routes(routes!(versions::diff_versions))
-        .routes(routes!(pools::list_pools))
+        .routes(routes!(pools::list_pools, pools::post_pool))
         .routes(routes!(
             pools::get_pool,
             pools::put_pool,
+            pools::patch_pool,
             pools::delete_pool
         ))
-        .routes(routes!(variables::list_variables))
+        .routes(routes!(variables::list_variables, variables::post_variable))
         .routes(routes!(
             variables::get_variable,
             variables::put_variable,
+            variables::patch_variable,
             variables::delete_variable
         ))
+        .routes(routes!(version::version))
+        .routes(routes!(never_errors::list_import_errors))
+        .routes(routes!(never_errors::get_import_error))
+        .routes(routes!(never_errors::list_dag_warnings))
         .routes(routes!(backfills::create_backfill))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))

@@ -4,8 +4,11 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kairos_api::{DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunOrderParam, TriggerRun};
-use kairos_state::Command;
+use kairos_api::{
+    DagRun, DagRunList, DagRunPatch, Page, ReadOptions, RunFilter, RunOrderParam, TriggerRun,
+};
+use kairos_state::keys::Cf;
+use kairos_state::{Command, Store, StoreError};
 
 use crate::trigger::Trigger;
 use kairos_state::query::RunOrder;
@@ -15,6 +18,7 @@ use super::Api;
 use super::auth::Role;
 use super::body::Body;
 use super::convert;
+use super::paging::{self, Paged, Window};
 use super::problem::Problem;
 use super::scope::Scope;
 
@@ -30,7 +34,44 @@ fn run_order(param: &RunOrderParam) -> Result<RunOrder, Problem> {
     }
 }
 
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page, RunOrderParam), responses(
+/// Whether `run` passes Airflow's filters of a run list.
+fn passes(filter: &RunFilter, run: &DagRunRecord) -> bool {
+    let within = |at: Option<chrono::DateTime<chrono::Utc>>, gte, lte| match (gte, lte) {
+        (None, None) => true,
+        _ => at.is_some_and(|at| gte.is_none_or(|g| at >= g) && lte.is_none_or(|l| at <= l)),
+    };
+    (filter.state.is_empty() || filter.state.iter().any(|s| s == run.state.as_str()))
+        && within(
+            run.logical_date,
+            filter.execution_date_gte,
+            filter.execution_date_lte,
+        )
+        && within(run.start_date, filter.start_date_gte, filter.start_date_lte)
+        && within(run.end_date, filter.end_date_gte, filter.end_date_lte)
+}
+
+/// How many runs of `dag_id` pass `filter`: without filters, counted from
+/// their keys alone; with some, read in run-id order (never through the date
+/// index, which would look each run up).
+fn count_runs(s: &Store, dag_id: &str, filter: &RunFilter) -> Result<usize, StoreError> {
+    if *filter == RunFilter::default() {
+        return paging::count_keys(s, Cf::Runs, &kairos_state::keys::dag_prefix(dag_id));
+    }
+    let counted = paging::window(
+        None,
+        Window {
+            limit: 1,
+            offset: 0,
+            count: true,
+        },
+        |cursor, n| s.runs(dag_id, None, cursor.map(String::as_str), Some(n)),
+        |r| r.run_id.clone(),
+        |r| passes(filter, r),
+    )?;
+    Ok(counted.total.unwrap_or(0))
+}
+
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns", params(("dag_id" = String, Path), Page, RunOrderParam, RunFilter), responses(
     (status = 200, body = DagRunList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_runs(
     State(api): State<Api>,
@@ -38,23 +79,51 @@ pub async fn list_runs(
     Path(dag_id): Path<String>,
     UrlQuery(page): UrlQuery<Page>,
     UrlQuery(order): UrlQuery<RunOrderParam>,
+    UrlQuery(filter): UrlQuery<RunFilter>,
 ) -> Result<Json<DagRunList>, Problem> {
     scope.require(Role::Viewer)?;
     let order = run_order(&order)?;
+    if let Some(unknown) = filter
+        .state
+        .iter()
+        .find(|s| !["queued", "running", "success", "failed"].contains(&s.as_str()))
+    {
+        return Err(Problem::bad_request(format!(
+            "state `{unknown}` is not a run state: use queued, running, success or failed"
+        )));
+    }
     super::dags::load_dag(&api, &scope, &dag_id, page.consistent).await?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let window = Window::of(page.limit, page.offset, page.after.is_some(), 100);
+    let limit = window.limit;
     let after = page.after;
-    let runs: Vec<DagRunRecord> = api
+    let page: Paged<DagRunRecord> = api
         .read(page.consistent, move |s| {
-            s.runs_ordered(&dag_id, None, after.as_deref(), Some(limit), order)
+            let mut page = paging::window(
+                after.clone(),
+                Window {
+                    count: false,
+                    ..window
+                },
+                |cursor, n| {
+                    s.runs_ordered(&dag_id, None, cursor.map(String::as_str), Some(n), order)
+                },
+                |r| r.run_id.clone(),
+                |r| passes(&filter, r),
+            )?;
+            if window.count {
+                page.total = Some(count_runs(s, &dag_id, &filter)?);
+            }
+            Ok(page)
         })
         .await?;
+    let runs = page.items;
     let next = (runs.len() == limit)
         .then(|| runs.last().map(|r| r.run_id.clone()))
         .flatten();
     Ok(Json(DagRunList {
         dag_runs: runs.into_iter().map(convert::dag_run).collect(),
         next,
+        total_entries: page.total,
     }))
 }
 
@@ -98,6 +167,26 @@ pub async fn trigger_run(
 ) -> Result<Json<DagRun>, Problem> {
     scope.require(Role::Operator)?;
     api.check_dag(&scope, &dag_id, true).await?;
+    if body.note.is_some() {
+        return Err(Problem::bad_request(
+            "note: Kairos keeps no notes on runs; leave it out",
+        ));
+    }
+    if body.data_interval_start.is_some() || body.data_interval_end.is_some() {
+        return Err(Problem::bad_request(
+            "data_interval_start / data_interval_end: Kairos infers a manual run's data \
+             interval from the DAG's schedule and the logical date (docs/scheduler.md); leave \
+             them out",
+        ));
+    }
+    let logical_date = match (body.logical_date, body.execution_date) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Problem::bad_request(
+                "logical_date and execution_date differ: give one of them",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
     if body
         .dag_run_id
         .as_deref()
@@ -108,7 +197,7 @@ pub async fn trigger_run(
     let trigger = Trigger {
         dag_id: dag_id.clone(),
         run_id: body.dag_run_id,
-        logical_date: body.logical_date,
+        logical_date,
         conf: body.conf,
         triggered_by: "api".into(),
     };
@@ -134,10 +223,17 @@ pub async fn patch_run(
 ) -> Result<Json<DagRun>, Problem> {
     scope.require(Role::Operator)?;
     api.check_dag(&scope, &dag_id, true).await?;
+    let Some(state) = convert::run_state(patch.state) else {
+        return Err(Problem::bad_request(
+            "state `queued`: Kairos does not queue a run again by marking it; clear its task \
+             instances instead (POST /dags/{dag_id}/clearTaskInstances with the run's \
+             dag_run_id), which runs them again",
+        ));
+    };
     api.write(Command::SetDagRunState {
         dag_id: dag_id.clone(),
         run_id: run_id.clone(),
-        state: convert::run_state(patch.state),
+        state,
     })
     .await?;
     Ok(Json(convert::dag_run(

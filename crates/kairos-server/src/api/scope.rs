@@ -206,6 +206,7 @@ impl Api {
         dag_id: &str,
         consistent: bool,
     ) -> Result<(), Problem> {
+        super::dags::refuse_wildcard(dag_id)?;
         if scope.team.is_none() {
             return Ok(());
         }

@@ -1,21 +1,32 @@
-//! `/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`: list, get, explain, tries.
+//! `/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`: list, get (also a
+//! mapped one by its path, and a task's mapped ones), explain. Tries are in
+//! `tries`.
 
 use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use kairos_api::{
-    Explanation, Page, TaskInstance, TaskInstanceList, TaskInstanceQuery, TaskTryList,
+    Explanation, Page, ReadOptions, TaskInstance, TaskInstanceFilter, TaskInstanceList,
+    TaskInstanceQuery,
 };
+use kairos_dag::lifecycle::TaskInstanceState;
 use kairos_state::TaskInstanceKey;
-use kairos_state::records::{TaskInstanceRecord, TryRecord};
+use kairos_state::keys::Cf;
+use kairos_state::records::{TaskInstanceRecord, VersionRecord};
 
 use super::Api;
 use super::auth::Role;
 use super::convert;
+use super::paging::{self, Window};
 use super::problem::Problem;
 use super::scope::Scope;
 
-fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) -> TaskInstanceKey {
+pub(super) fn key(
+    dag_id: String,
+    run_id: String,
+    task_id: String,
+    map_index: Option<i32>,
+) -> TaskInstanceKey {
     TaskInstanceKey {
         dag_id,
         run_id,
@@ -27,17 +38,31 @@ fn key(dag_id: String, run_id: String, task_id: String, map_index: Option<i32>) 
 /// A run's task instances in task id, then map index order, a page at a time
 /// (`after` is the previous page's `next`: `task_id:map_index`).
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), Page), responses(
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), Page, TaskInstanceFilter), responses(
     (status = 200, body = TaskInstanceList), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_task_instances(
     State(api): State<Api>,
     scope: Scope,
     Path((dag_id, run_id)): Path<(String, String)>,
     UrlQuery(page): UrlQuery<Page>,
+    UrlQuery(filter): UrlQuery<TaskInstanceFilter>,
 ) -> Result<Json<TaskInstanceList>, Problem> {
     scope.require(Role::Viewer)?;
+    let mut states = Vec::new();
+    for name in &filter.state {
+        // Airflow's clients write the empty state as `none` (or `null`).
+        let state = match name.as_str() {
+            "null" => Some(TaskInstanceState::None),
+            other => TaskInstanceState::parse(other),
+        };
+        states.push(state.ok_or_else(|| {
+            Problem::bad_request(format!("state `{name}` is not a task instance state"))
+        })?);
+    }
     api.check_dag(&scope, &dag_id, page.consistent).await?;
-    super::runs::load_run(&api, &dag_id, &run_id, page.consistent).await?;
+    let run_version = super::runs::load_run(&api, &dag_id, &run_id, page.consistent)
+        .await?
+        .version;
     let after = match page.after.as_deref() {
         None => None,
         Some(text) => {
@@ -51,20 +76,72 @@ pub async fn list_task_instances(
             })?)
         }
     };
-    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
-    let tis: Vec<TaskInstanceRecord> = api
+    let window = Window::of(page.limit, page.offset, after.is_some(), 1000);
+    let limit = window.limit;
+    // Without a state filter, the run's instances are counted from their keys.
+    let by_keys = window.count && states.is_empty();
+    let (page, version) = api
         .read(page.consistent, move |s| {
-            let after = after.as_ref().map(|(task, map)| (task.as_str(), *map));
-            s.task_instances_page(&dag_id, &run_id, after, limit)
+            let mut page = paging::window(
+                after.clone(),
+                Window {
+                    count: window.count && !by_keys,
+                    ..window
+                },
+                |cursor, n| {
+                    let after = cursor.map(|(task, map): &(String, i32)| (task.as_str(), *map));
+                    s.task_instances_page(&dag_id, &run_id, after, n)
+                },
+                |t| (t.task_id.clone(), t.map_index),
+                |t| states.is_empty() || states.contains(&t.state),
+            )?;
+            if by_keys {
+                page.total = Some(paging::count_keys(
+                    s,
+                    Cf::TaskInstances,
+                    &kairos_state::keys::run_prefix(&dag_id, &run_id),
+                )?);
+            }
+            Ok((page, s.version_record(&dag_id, run_version)?))
         })
         .await?;
+    let tis = page.items;
     let next = (tis.len() == limit)
         .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
         .flatten();
     Ok(Json(TaskInstanceList {
-        task_instances: tis.into_iter().map(convert::task_instance).collect(),
+        task_instances: tis
+            .into_iter()
+            .map(|t| view(t, version.as_deref()))
+            .collect(),
         next,
+        total_entries: page.total,
     }))
+}
+
+/// The API's view of a task instance, with what its run's version says of
+/// its task.
+pub(super) fn view(t: TaskInstanceRecord, version: Option<&VersionRecord>) -> TaskInstance {
+    let mut ti = convert::task_instance(t);
+    super::airflow::ti_fields(&mut ti, version);
+    ti
+}
+
+/// Task instance `ti` as the API shows it (404 when absent).
+pub(super) async fn load_view(
+    api: &Api,
+    ti: &TaskInstanceKey,
+    consistent: bool,
+) -> Result<TaskInstance, Problem> {
+    let record = load_ti(api, ti, consistent).await?;
+    let (dag, run) = (ti.dag_id.clone(), ti.run_id.clone());
+    let version = api
+        .read(consistent, move |s| match s.run(&dag, &run)? {
+            Some(r) => s.version_record(&dag, r.version),
+            None => Ok(None),
+        })
+        .await?;
+    Ok(view(record, version.as_deref()))
 }
 
 #[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
@@ -78,13 +155,8 @@ pub async fn get_task_instance(
 ) -> Result<Json<TaskInstance>, Problem> {
     scope.require(Role::Viewer)?;
     api.check_dag(&scope, &dag_id, at.consistent).await?;
-    let ti = load_ti(
-        &api,
-        &key(dag_id, run_id, task_id, at.map_index),
-        at.consistent,
-    )
-    .await?;
-    Ok(Json(convert::task_instance(ti)))
+    let ti = key(dag_id, run_id, task_id, at.map_index);
+    Ok(Json(load_view(&api, &ti, at.consistent).await?))
 }
 
 /// One task instance, or a 404 that names it.
@@ -130,22 +202,93 @@ pub async fn explain_task_instance(
     Ok(Json(convert::explanation(explanation)))
 }
 
-/// Every ended attempt, in try order (Airflow's task instance history).
-#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries",
-    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), TaskInstanceQuery),
-    responses((status = 200, body = TaskTryList), (status = 404, body = Problem)))]
-pub async fn list_tries(
+/// One mapped instance, named in the path as Airflow's clients name it
+/// (the same as `?map_index=`).
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path),
+        ("map_index" = i32, Path), ReadOptions),
+    responses((status = 200, body = TaskInstance), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_mapped_task_instance(
+    State(api): State<Api>,
+    scope: Scope,
+    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, i32)>,
+    UrlQuery(read): UrlQuery<ReadOptions>,
+) -> Result<Json<TaskInstance>, Problem> {
+    scope.require(Role::Viewer)?;
+    api.check_dag(&scope, &dag_id, read.consistent).await?;
+    let ti = key(dag_id, run_id, task_id, Some(map_index));
+    Ok(Json(load_view(&api, &ti, read.consistent).await?))
+}
+
+/// The mapped instances of one task in a run, in map index order (Airflow's
+/// `listMapped`); `limit`, `offset` and `total_entries` as Airflow pages.
+#[utoipa::path(get, path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped",
+    params(("dag_id" = String, Path), ("dag_run_id" = String, Path), ("task_id" = String, Path), Page),
+    responses((status = 200, body = TaskInstanceList), (status = 404, body = Problem)))]
+pub async fn list_mapped(
     State(api): State<Api>,
     scope: Scope,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    UrlQuery(at): UrlQuery<TaskInstanceQuery>,
-) -> Result<Json<TaskTryList>, Problem> {
+    UrlQuery(page): UrlQuery<Page>,
+) -> Result<Json<TaskInstanceList>, Problem> {
     scope.require(Role::Viewer)?;
-    api.check_dag(&scope, &dag_id, at.consistent).await?;
-    let ti = key(dag_id, run_id, task_id, at.map_index);
-    load_ti(&api, &ti, at.consistent).await?;
-    let tries: Vec<TryRecord> = api.read(at.consistent, move |s| s.tries(&ti)).await?;
-    Ok(Json(TaskTryList {
-        tries: tries.into_iter().map(convert::task_try).collect(),
+    api.check_dag(&scope, &dag_id, page.consistent).await?;
+    let run_version = super::runs::load_run(&api, &dag_id, &run_id, page.consistent)
+        .await?
+        .version;
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<i32>().map_err(|_| {
+            Problem::bad_request(format!(
+                "after={text:?}: give a map index, as the previous page's `next`"
+            ))
+        })?),
+    };
+    let window = Window::of(page.limit, page.offset, after.is_some(), 100);
+    let limit = window.limit;
+    let (task, run_name) = (task_id.clone(), run_id.clone());
+    let (page, version) = api
+        .read(page.consistent, move |s| {
+            // A task's instances are together, in map index order: read from
+            // its first mapped one until the next task's.
+            let start = (task.clone(), after.unwrap_or(-1));
+            let page = paging::window(
+                Some(start),
+                window,
+                |cursor, n| {
+                    let after = cursor.map(|(t, map): &(String, i32)| (t.as_str(), *map));
+                    let chunk = s.task_instances_page(&dag_id, &run_id, after, n)?;
+                    Ok(chunk
+                        .into_iter()
+                        .take_while(|t| t.task_id == task)
+                        .collect())
+                },
+                |t| (t.task_id.clone(), t.map_index),
+                |t| t.map_index >= 0,
+            )?;
+            Ok((page, s.version_record(&dag_id, run_version)?))
+        })
+        .await?;
+    let tis = page.items;
+    let next = (tis.len() == limit)
+        .then(|| tis.last().map(|t| t.map_index.to_string()))
+        .flatten();
+    if tis.is_empty() && page.total == Some(0) {
+        let known = version
+            .as_deref()
+            .is_some_and(|v| v.content.dag.task(&task_id).is_some());
+        if !known {
+            return Err(Problem::not_found(format!(
+                "run `{run_name}` has no task `{task_id}`"
+            )));
+        }
+    }
+    Ok(Json(TaskInstanceList {
+        task_instances: tis
+            .into_iter()
+            .map(|t| view(t, version.as_deref()))
+            .collect(),
+        next,
+        total_entries: page.total,
     }))
 }

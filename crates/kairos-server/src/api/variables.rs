@@ -13,13 +13,16 @@ use super::extract::{Path, Query as UrlQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kairos_api::{Page, ReadOptions, TeamQuery, Variable, VariableBody, VariableList};
+use kairos_api::{
+    AirflowVariable, Page, ReadOptions, TeamQuery, UpdateMask, Variable, VariableBody, VariableList,
+};
 use kairos_state::Command;
 use kairos_state::records::VariableRecord;
 
 use super::Api;
 use super::auth::Role;
 use super::body::Body;
+use super::paging::{self, Window};
 use super::problem::Problem;
 use super::scope::Scope;
 use crate::secrets::VariableKey;
@@ -73,35 +76,42 @@ pub async fn list_variables(
     UrlQuery(asked): UrlQuery<TeamQuery>,
 ) -> Result<Json<VariableList>, Problem> {
     scope.require(Role::Operator)?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let window = Window::of(page.limit, page.offset, page.after.is_some(), 100);
+    let limit = window.limit;
     let after = page.after;
     let Some(team) = whose(&scope, asked.team) else {
         return Ok(Json(VariableList {
             variables: Vec::new(),
             next: None,
+            total_entries: window.count.then_some(0),
         }));
     };
     // A team's caller: its own Variables merged with the cluster-wide ones of
     // the keys it has none of, in key order.
     let fallback = scope.team.is_some();
-    let records: Vec<VariableRecord> = api
+    let page = api
         .read(page.consistent, move |s| {
-            let Some(team) = &team else {
-                return s.variables(after.as_deref(), Some(limit));
-            };
-            let mut own = s.team_variables(team, after.as_deref(), Some(limit))?;
-            if fallback {
-                for global in s.variables(after.as_deref(), Some(limit))? {
-                    if !own.iter().any(|v| v.key == global.key) {
-                        own.push(global);
+            let fetch = |after: Option<&String>, limit: usize| {
+                let after = after.map(String::as_str);
+                let Some(team) = &team else {
+                    return s.variables(after, Some(limit));
+                };
+                let mut own = s.team_variables(team, after, Some(limit))?;
+                if fallback {
+                    for global in s.variables(after, Some(limit))? {
+                        if !own.iter().any(|v| v.key == global.key) {
+                            own.push(global);
+                        }
                     }
+                    own.sort_by(|a, b| a.key.cmp(&b.key));
+                    own.truncate(limit);
                 }
-                own.sort_by(|a, b| a.key.cmp(&b.key));
-                own.truncate(limit);
-            }
-            Ok(own)
+                Ok(own)
+            };
+            paging::window(after.clone(), window, fetch, |v| v.key.clone(), |_| true)
         })
         .await?;
+    let records: Vec<VariableRecord> = page.items;
     let next = (records.len() == limit)
         .then(|| records.last().map(|v| v.key.clone()))
         .flatten();
@@ -109,7 +119,11 @@ pub async fn list_variables(
         .into_iter()
         .map(|r| api.open_variable(r))
         .collect::<Result<_, _>>()?;
-    Ok(Json(VariableList { variables, next }))
+    Ok(Json(VariableList {
+        variables,
+        next,
+        total_entries: page.total,
+    }))
 }
 
 #[utoipa::path(get, path = "/variables/{key}", params(("key" = String, Path), ReadOptions, TeamQuery), responses(
@@ -148,7 +162,21 @@ pub async fn put_variable(
     Body(body): Body<VariableBody>,
 ) -> Result<Json<Variable>, Problem> {
     scope.require(Role::Admin)?;
-    let team = whose(&scope, asked.team).ok_or_else(|| {
+    set_variable(&api, &scope, key, asked, body).await.map(Json)
+}
+
+/// Sets Variable `key` of the team the request means.
+async fn set_variable(
+    api: &Api,
+    scope: &Scope,
+    key: String,
+    asked: TeamQuery,
+    body: VariableBody,
+) -> Result<Variable, Problem> {
+    if key.trim().is_empty() {
+        return Err(Problem::bad_request("the Variable's key is empty"));
+    }
+    let team = whose(scope, asked.team).ok_or_else(|| {
         Problem::new(
             StatusCode::FORBIDDEN,
             format!(
@@ -178,12 +206,87 @@ pub async fn put_variable(
         },
     })
     .await?;
-    Ok(Json(Variable {
+    Ok(Variable {
         key,
         value: body.value,
         description: body.description,
         team,
-    }))
+    })
+}
+
+/// Airflow's create (or overwrite): `key` and `value` in the body.
+#[utoipa::path(post, path = "/variables", params(TeamQuery), request_body = AirflowVariable,
+    responses((status = 200, body = Variable), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn post_variable(
+    State(api): State<Api>,
+    scope: Scope,
+    UrlQuery(asked): UrlQuery<TeamQuery>,
+    Body(body): Body<AirflowVariable>,
+) -> Result<Json<Variable>, Problem> {
+    scope.require(Role::Admin)?;
+    let Some(key) = body.key else {
+        return Err(Problem::bad_request(
+            "a new Variable needs `key` and `value`",
+        ));
+    };
+    let body = VariableBody {
+        value: body.value,
+        description: body.description,
+    };
+    set_variable(&api, &scope, key, asked, body).await.map(Json)
+}
+
+/// Airflow's update of an existing Variable (404 when absent); `update_mask`
+/// may name `value` and `description`.
+#[utoipa::path(patch, path = "/variables/{key}", params(("key" = String, Path), UpdateMask, TeamQuery),
+    request_body = AirflowVariable,
+    responses((status = 200, body = Variable), (status = 400, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem)))]
+pub async fn patch_variable(
+    State(api): State<Api>,
+    scope: Scope,
+    Path(key): Path<String>,
+    UrlQuery(mask): UrlQuery<UpdateMask>,
+    UrlQuery(asked): UrlQuery<TeamQuery>,
+    Body(body): Body<AirflowVariable>,
+) -> Result<Json<Variable>, Problem> {
+    scope.require(Role::Admin)?;
+    if body.key.as_ref().is_some_and(|k| *k != key) {
+        return Err(Problem::bad_request(format!(
+            "the body's key `{}` is not the path's `{key}`: a Variable cannot be renamed",
+            body.key.as_deref().unwrap_or_default()
+        )));
+    }
+    let masked: Vec<&str> = mask.fields().collect();
+    if let Some(field) = masked
+        .iter()
+        .find(|f| !["key", "value", "description"].contains(f))
+    {
+        return Err(Problem::bad_request(format!(
+            "update_mask names `{field}`: a Variable has value and description"
+        )));
+    }
+    let missing = || Problem::not_found(format!("no variable `{key}`"));
+    let team = whose(&scope, asked.team.clone()).ok_or_else(missing)?;
+    let asked_key = key.clone();
+    let existing: Option<VariableRecord> = api
+        .read(true, move |s| s.variable_of(team.as_deref(), &asked_key))
+        .await?;
+    let existing = api.open_variable(existing.ok_or_else(missing)?)?;
+    let takes = |field: &str| masked.is_empty() || masked.contains(&field);
+    let body = VariableBody {
+        value: if takes("value") {
+            body.value
+        } else {
+            existing.value
+        },
+        description: if takes("description") {
+            body.description
+        } else {
+            existing.description
+        },
+    };
+    set_variable(&api, &scope, key, asked, body).await.map(Json)
 }
 
 #[utoipa::path(delete, path = "/variables/{key}", params(("key" = String, Path), TeamQuery),

@@ -201,7 +201,7 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
             reqwest::Method::PATCH,
             "/dags/api_dag/dagRuns/from_api/taskInstances/extract",
             Some("op-token"),
-            Some(json!({"new_state": "success"})),
+            Some(json!({"new_state": "success", "dry_run": false})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{marked}");
@@ -223,32 +223,43 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
-    // Clear: downstream is added, only_failed filters, dry_run changes nothing.
+    // Clear: downstream is added, only_failed filters, dry_run changes nothing
+    // (Airflow's defaults: a dry run of failed instances only).
     let (status, _, dry) = http
         .call(
             reqwest::Method::POST,
             "/dags/api_dag/clearTaskInstances",
             Some("op-token"),
-            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"], "include_downstream": true, "dry_run": true})),
+            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"], "include_downstream": true, "only_failed": false})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{dry}");
-    assert_eq!(dry, json!({"task_ids": ["extract", "load"], "cleared": 0}));
+    assert_eq!(dry["task_ids"], json!(["extract", "load"]), "{dry}");
+    assert_eq!(dry["cleared"], 0, "{dry}");
+    assert_eq!(
+        dry["task_instances"][1],
+        json!({"dag_id": "api_dag", "dag_run_id": "from_api", "task_id": "load",
+               "execution_date": dry["task_instances"][0]["execution_date"]}),
+        "{dry}"
+    );
     let (_, _, failed_only) = http
         .call(
             reqwest::Method::POST,
             "/dags/api_dag/clearTaskInstances",
             Some("op-token"),
-            Some(json!({"dag_run_id": "from_api", "only_failed": true})),
+            Some(json!({"dag_run_id": "from_api", "only_failed": true, "dry_run": false})),
         )
         .await;
-    assert_eq!(failed_only, json!({"task_ids": [], "cleared": 0}));
+    assert_eq!(
+        failed_only,
+        json!({"task_ids": [], "cleared": 0, "task_instances": []})
+    );
     let (status, _, cleared) = http
         .call(
             reqwest::Method::POST,
             "/dags/api_dag/clearTaskInstances",
             Some("op-token"),
-            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"]})),
+            Some(json!({"dag_run_id": "from_api", "task_ids": ["extract"], "dry_run": false, "only_failed": false})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{cleared}");

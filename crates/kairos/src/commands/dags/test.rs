@@ -136,6 +136,7 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
             dag_run_id: Some(run_id.clone()),
             logical_date: Some(logical_date),
             conf,
+            ..TriggerRun::default()
         };
         api.trigger(&dag_id, &run).await?;
         if output == Output::Text {

@@ -53,5 +53,6 @@ fn request(args: &TriggerArgs) -> Result<TriggerRun, String> {
             .map(|text| parse_rfc3339("--logical-date", text))
             .transpose()?,
         conf: parse_conf(args.conf.as_deref())?,
+        ..TriggerRun::default()
     })
 }

@@ -95,12 +95,13 @@ pub fn run(args: &TasksArgs) -> ExitCode {
             remote,
         } => {
             let clear = ClearRequest {
-                dag_run_id: run_id.clone(),
+                dag_run_id: Some(run_id.clone()),
                 task_ids: task_ids.clone(),
                 include_upstream: *upstream,
                 include_downstream: *downstream,
                 only_failed: *only_failed,
                 dry_run: *dry_run,
+                ..ClearRequest::default()
             };
             with_api(remote, |api| async move {
                 let answer = api.clear_task_instances(dag_id, &clear).await?;
