@@ -15,6 +15,7 @@
 //! parameters many endpoints share.
 
 pub mod airflow;
+pub mod assets;
 pub mod backfills;
 pub mod bundles;
 pub mod cluster;
@@ -32,6 +33,10 @@ pub mod xcoms;
 pub use airflow::{
     ClassReference, CronExpression, DagWarningList, ImportErrorList, ScheduleInterval, Tag,
     TimeDelta,
+};
+pub use assets::{
+    Asset, AssetEvent, AssetEventList, AssetEventQuery, AssetList, BasicRun, ConsumingDag,
+    CreateAssetEvent, ProducingTask,
 };
 pub use backfills::{Backfill, BackfillRequest, Reprocess};
 pub use bundles::{

@@ -62,6 +62,54 @@ async fn xcom(api: &Client, dag: &str, task: &str, key: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+async fn get_json(url: &str) -> Value {
+    let answer = reqwest::get(url).await.expect("GET");
+    let status = answer.status();
+    let text = answer.text().await.expect("a body");
+    assert!(status.is_success(), "GET {url}: {status} {text}");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+async fn post_json(url: &str, body: Value) -> Value {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST");
+    let status = answer.status();
+    let text = answer.text().await.expect("a body");
+    assert!(status.is_success(), "POST {url}: {status} {text}");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// Waits until `forms_consumer` has `n` asset-triggered runs; the newest's id.
+async fn wait_asset_run(base: &str, log: &dyn Fn() -> String, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs = get_json(&format!("{base}/dags/forms_consumer/dagRuns")).await;
+        let mut asset: Vec<String> = runs["dag_runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["dag_run_id"].as_str())
+            .filter(|id| id.starts_with("asset_triggered__"))
+            .map(str::to_string)
+            .collect();
+        if asset.len() >= n {
+            asset.sort();
+            return asset.pop().expect("a run");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no asset-triggered run {n}: {runs}\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The return values of a mapped task's instances, by map index.
 async fn mapped_values(api: &Client, task: &str) -> Vec<Value> {
     let mut entries: Vec<_> = api
@@ -117,6 +165,7 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         "forms_taskflow",
         "forms_templated_sales",
         "forms_templated_stock",
+        "forms_producer",
     ];
     for dag in dag_ids {
         let out = kairos(&[
@@ -144,6 +193,52 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
             dev_log()
         );
     }
+
+    // The producer's success updated its asset: the consumer ran on it.
+    let base = format!("http://{http}/api/v1");
+    let consumer = wait_asset_run(&base, &dev_log, 1).await;
+    assert_eq!(
+        run_state(&api, "forms_consumer", &consumer, &dev_log).await,
+        "success"
+    );
+    let upstream = get_json(&format!(
+        "{base}/dags/forms_consumer/dagRuns/{consumer}/upstreamDatasetEvents"
+    ))
+    .await;
+    assert_eq!(upstream["total_entries"], 1, "{upstream}");
+    assert_eq!(
+        upstream["dataset_events"][0]["source_dag_id"], "forms_producer",
+        "{upstream}"
+    );
+    assert_eq!(
+        upstream["dataset_events"][0]["dataset_uri"],
+        "s3://forms/orders"
+    );
+    // An event posted through the API (as Airflow's clients do) runs it again.
+    post_json(
+        &format!("{base}/datasets/events"),
+        json!({"dataset_uri": "s3://forms/orders", "extra": {"rows": 7}}),
+    )
+    .await;
+    let second = wait_asset_run(&base, &dev_log, 2).await;
+    assert_eq!(
+        run_state(&api, "forms_consumer", &second, &dev_log).await,
+        "success"
+    );
+    let assets = get_json(&format!("{base}/datasets")).await;
+    let orders = assets["datasets"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|a| a["uri"] == "s3://forms/orders")
+        .expect("the asset is listed")
+        .clone();
+    assert_eq!(orders["name"], "orders", "{orders}");
+    assert_eq!(
+        orders["consuming_dags"][0]["dag_id"], "forms_consumer",
+        "{orders}"
+    );
+    assert_eq!(orders["producing_tasks"][0]["task_id"], "write", "{orders}");
 
     // TaskFlow results, passed by +task and +task['key'], mapped over +task.
     assert_eq!(

@@ -482,6 +482,38 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             nf,
         ),
         (Method::GET, "/dagWarnings", "/dagWarnings".into(), None, ok),
+        // Assets are shared by URI across teams (a producer of one team may
+        // trigger a consumer of another): lists answer; an asset no DAG names is
+        // absent for everyone; another team's run's events are not found.
+        (Method::GET, "/datasets", "/datasets".into(), None, ok),
+        (
+            Method::GET,
+            "/datasets/{uri}",
+            "/datasets/s3%3A%2F%2Fnobody".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
+            "/datasets/events",
+            "/datasets/events".into(),
+            None,
+            ok,
+        ),
+        (
+            Method::POST,
+            "/datasets/events",
+            "/datasets/events".into(),
+            Some(json!({"dataset_uri": "s3://nobody"})),
+            nf,
+        ),
+        (
+            Method::GET,
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/upstreamDatasetEvents",
+            format!("{r}/upstreamDatasetEvents"),
+            None,
+            nf,
+        ),
         (
             Method::GET,
             "/dagStats",

@@ -6,6 +6,7 @@
 
 mod actions;
 mod airflow;
+mod assets;
 pub mod auth;
 mod backfills;
 mod body;
@@ -224,6 +225,13 @@ pub fn router(api: Api) -> axum::Router {
             variables::patch_variable,
             variables::delete_variable
         ))
+        .routes(routes!(assets::list_assets))
+        .routes(routes!(
+            assets::list_asset_events,
+            assets::create_asset_event
+        ))
+        .routes(routes!(assets::get_asset))
+        .routes(routes!(assets::upstream_asset_events))
         .routes(routes!(version::version))
         .routes(routes!(never_errors::list_import_errors))
         .routes(routes!(never_errors::get_import_error))

@@ -7,6 +7,7 @@
 
 mod admin;
 mod answer;
+mod assets;
 mod bundles;
 mod dags;
 mod filtered;
