@@ -18,6 +18,7 @@ mod hooks;
 mod macros;
 mod names;
 mod server;
+mod used_names;
 
 pub use context::{RunFacts, Sources, TaskInstanceFacts, build_context, effective_params};
 pub use datetime::DateTimeValue;

@@ -109,14 +109,17 @@ fn renderer() -> &'static Renderer {
 /// template does not parse.
 pub fn unknown_names(template: &str) -> Result<Vec<UnknownName>, TemplateError> {
     let env = &renderer().env;
-    let parsed = env.template_from_str(template)?;
+    // Parsed, never compiled: compiling folds constants, which a file must not
+    // be able to make the servers do (`'x' * 100000000`).
+    let used = super::used_names::used_names(template).map_err(|message| TemplateError {
+        message,
+        line: None,
+    })?;
     let globals: Vec<&str> = env.globals().map(|(name, _)| name).collect();
-    let mut names: Vec<String> = parsed
-        .undeclared_variables(false)
+    let names: Vec<String> = used
         .into_iter()
         .filter(|n| !CONTEXT_NAMES.contains(&n.as_str()) && !globals.contains(&n.as_str()))
         .collect();
-    names.sort();
     Ok(names
         .into_iter()
         .map(
@@ -163,6 +166,18 @@ mod tests {
                   {{ macros.ds_add(ds, 1) }}{{ var.value.x }}{{ ti.xcom_pull(task_ids='a') }}\
                   {{ ds_add(ds, 1) }}{{ dag_run.conf.get('k') }}";
         assert_eq!(unknown_names(ok).expect("parses"), vec![]);
+    }
+
+    #[test]
+    fn constant_expressions_are_not_evaluated() {
+        let bomb = vec!["('x' * 100000000)"; 40].join(" ~ ");
+        let started = std::time::Instant::now();
+        assert_eq!(
+            unknown_names(&format!("{{{{ {bomb} }}}}")).expect("parses"),
+            vec![]
+        );
+        // Evaluated, this would allocate 4 GB; parsed, it takes microseconds.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
