@@ -6,21 +6,12 @@
 //! the values they pass are the functions' results.
 
 use std::path::Path;
-use std::process::{Child, Command as Process, Output, Stdio};
+use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
 use kairos_client::{Client, Read};
-use kairos_testkit::free_addr;
+use kairos_testkit::DevProcess;
 use serde_json::{Value, json};
-
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn kairos(args: &[&str]) -> Output {
     Process::new(env!("CARGO_BIN_EXE_kairos"))
@@ -135,31 +126,10 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         String::from_utf8_lossy(&out.stderr)
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let http = free_addr().expect("a port");
-    let grpc = free_addr().expect("a port");
-    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
-    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
-        .arg("--dags")
-        .arg(&dags)
-        .arg("--data-dir")
-        .arg(dir.path().join(".kairos"))
-        .env_remove("CONFIG_ROOT_DIR")
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("kairos dev"));
-    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !dev_log().contains("forms_taskflow: new version 1") {
-        assert!(
-            Instant::now() < deadline,
-            "the folder was not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dev = DevProcess::start(Path::new(env!("CARGO_BIN_EXE_kairos")), &dags, dir.path());
+    let http = dev.http.clone();
+    let dev_log = || dev.log();
+    dev.wait_for("forms_taskflow: new version 1", Duration::from_secs(60));
     let api = Client::new(&format!("http://{http}")).expect("a client");
     let dag_ids = [
         "forms_taskflow",

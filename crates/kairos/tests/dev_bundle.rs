@@ -6,20 +6,11 @@
 //! file) makes a new bundle version that the next run uses.
 
 use std::path::Path;
-use std::process::{Child, Command as Process, Output, Stdio};
+use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
-use kairos_testkit::free_addr;
+use kairos_testkit::DevProcess;
 use serde_json::{Value, json};
-
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn kairos(args: &[&str]) -> Output {
     Process::new(env!("CARGO_BIN_EXE_kairos"))
@@ -81,30 +72,10 @@ async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../kairos-worker/tests/fixtures/bakery_bundle");
     copy_tree(&fixture, &dags);
-    let http = free_addr().expect("a port");
-    let grpc = free_addr().expect("a port");
-    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
-    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
-        .arg("--dags")
-        .arg(&dags)
-        .arg("--data-dir")
-        .arg(dir.path().join(".kairos"))
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("kairos dev"));
-    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !dev_log().contains("pushed breakfast: new version 1") {
-        assert!(
-            Instant::now() < deadline,
-            "the folder was not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dev = DevProcess::start(Path::new(env!("CARGO_BIN_EXE_kairos")), &dags, dir.path());
+    let http = dev.http.clone();
+    let dev_log = || dev.log();
+    dev.wait_for("pushed breakfast: new version 1", Duration::from_secs(30));
     let api = kairos_client::Client::new(&format!("http://{http}")).expect("a client");
     let trigger = |run: &'static str| {
         let out = kairos(&[
@@ -168,15 +139,7 @@ async fn dev_runs_a_dag_factory_folder_with_its_own_package() {
         ),
     )
     .expect("edit");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !dev_log().contains("bundle default: new version 2") {
-        assert!(
-            Instant::now() < deadline,
-            "the change was not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    dev.wait_for("bundle default: new version 2", Duration::from_secs(30));
     trigger("second");
     let run = run_done(&api, "second", &dev_log).await;
     assert_eq!(run["state"], "success", "{run}\n{}", dev_log());

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::args::Args;
 use super::files::FileSet;
-use super::python::{PythonCallable, PythonKind, PythonOperator};
+use super::python::{PythonKind, PythonOperator};
 
 /// The decorators dag-factory accepts for TaskFlow tasks (Airflow 2 and 3 paths).
 pub const DECORATORS: &[&str] = &[
@@ -94,26 +94,14 @@ fn is_key(k: &str) -> bool {
     !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c))
 }
 
-/// A TaskFlow task's arguments: its function, `multiple_outputs`,
-/// `show_return_value_in_logs`, and every other key a keyword argument.
+/// A TaskFlow task's arguments: a PythonOperator's (its function,
+/// `multiple_outputs`, ...), and every other key a keyword argument.
 pub(super) fn parse(a: &mut Args<'_>, files: &dyn FileSet) -> Option<PythonOperator> {
-    let callable = PythonCallable::parse(a, files);
-    let op_args = a.list("op_args").unwrap_or_default();
-    let mut op_kwargs = a.json_map("op_kwargs").unwrap_or_default();
-    let templates_dict = a.json_map("templates_dict");
-    let multiple_outputs = a.bool("multiple_outputs", false);
-    let show_return_value_in_logs = a.bool("show_return_value_in_logs", true);
-    op_kwargs.extend(a.take_rest());
-    Some(PythonOperator {
-        kind: PythonKind::Plain,
-        callable: callable?,
-        op_args,
-        op_kwargs,
-        templates_dict,
-        multiple_outputs,
-        show_return_value_in_logs,
-        ignore_downstream_trigger_rules: true,
-    })
+    let op = PythonOperator::parse(a, PythonKind::Plain, files);
+    let rest = a.take_rest();
+    let mut op = op?;
+    op.op_kwargs.extend(rest);
+    Some(op)
 }
 
 #[cfg(test)]
