@@ -123,6 +123,19 @@ impl DagRunRecord {
             run_after: self.run_after,
             conf: self.conf.clone(),
             prev_success: None,
+            triggering_asset_events: self
+                .triggering_asset_events
+                .iter()
+                .map(|e| kairos_dag::template::AssetEventFacts {
+                    uri: e.uri.clone(),
+                    timestamp: e.timestamp,
+                    source_dag_id: e.source.as_ref().map(|s| s.dag_id.clone()),
+                    source_task_id: e.source.as_ref().map(|s| s.task_id.clone()),
+                    source_run_id: e.source.as_ref().map(|s| s.run_id.clone()),
+                    source_map_index: e.source.as_ref().map(|s| s.map_index),
+                    extra: e.extra.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -157,6 +157,8 @@ impl Attempt {
             "data_interval_start": iso(self.run.data_interval.map(|i| i.start).or(self.run.logical_date)),
             "data_interval_end": iso(self.run.data_interval.map(|i| i.end).or(self.run.logical_date)),
             "run_after": python_isoformat(self.run.run_after),
+            // Each asset's URI to its events (Airflow keys them by asset).
+            "triggering_asset_events": kairos_dag::template::events_by_uri(&self.run.triggering_asset_events),
         });
         if let (Some(ld), Some(map)) = (self.run.logical_date, ctx.as_object_mut()) {
             let ds = ld.format("%Y-%m-%d").to_string();

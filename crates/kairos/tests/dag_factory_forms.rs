@@ -101,6 +101,17 @@ async fn wait_asset_run(base: &str, log: &dyn Fn() -> String, n: usize) -> Strin
     }
 }
 
+/// The consumer's `read` task's return value (its last line of output).
+async fn read_xcom(api: &Client, run: &str) -> Value {
+    api.xcom_entries("forms_consumer", run, "read", Read::Consistent)
+        .await
+        .expect("XComs")
+        .into_iter()
+        .find(|x| x.key == "return_value")
+        .map(|x| x.value)
+        .unwrap_or(Value::Null)
+}
+
 /// The return values of a mapped task's instances, by map index.
 async fn mapped_values(api: &Client, task: &str) -> Vec<Value> {
     let mut entries: Vec<_> = api
@@ -171,6 +182,11 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         run_state(&api, "forms_consumer", &consumer, &dev_log).await,
         "success"
     );
+    assert_eq!(
+        read_xcom(&api, &consumer).await,
+        json!("1 forms_producer"),
+        "the task saw the event that triggered its run"
+    );
     let upstream = get_json(&format!(
         "{base}/dags/forms_consumer/dagRuns/{consumer}/upstreamDatasetEvents"
     ))
@@ -195,6 +211,7 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         run_state(&api, "forms_consumer", &second, &dev_log).await,
         "success"
     );
+    assert_eq!(read_xcom(&api, &second).await, json!("1 api"));
     let assets = get_json(&format!("{base}/datasets")).await;
     let orders = assets["datasets"]
         .as_array()

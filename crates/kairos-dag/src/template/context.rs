@@ -30,6 +30,33 @@ pub struct RunFacts {
     /// The data interval of the latest earlier successful run, when known.
     #[serde(default)]
     pub prev_success: Option<DataInterval>,
+    /// An `asset_triggered` run: the asset events it was made for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggering_asset_events: Vec<AssetEventFacts>,
+}
+
+/// An asset event that triggered a run, as a task sees it (Airflow's
+/// `triggering_asset_events`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AssetEventFacts {
+    pub uri: String,
+    pub timestamp: DateTime<Utc>,
+    pub source_dag_id: Option<String>,
+    pub source_task_id: Option<String>,
+    pub source_run_id: Option<String>,
+    pub source_map_index: Option<i32>,
+    #[serde(default)]
+    pub extra: Json,
+}
+
+/// `triggering_asset_events` as Airflow's context has it: each asset's URI to
+/// its events, oldest first (empty for runs that no asset triggered).
+pub fn events_by_uri(events: &[AssetEventFacts]) -> BTreeMap<String, Vec<AssetEventFacts>> {
+    let mut out: BTreeMap<String, Vec<AssetEventFacts>> = BTreeMap::new();
+    for e in events {
+        out.entry(e.uri.clone()).or_default().push(e.clone());
+    }
+    out
 }
 
 /// What is known about the task instance itself.
@@ -83,6 +110,12 @@ pub fn build_context(
     let mut ctx: BTreeMap<&str, Value> = BTreeMap::new();
     let params = effective_params(dag, task, &run.conf);
     ctx.insert("params", Value::from(minijinja::value::Serde(&params)));
+    ctx.insert(
+        "triggering_asset_events",
+        Value::from(minijinja::value::Serde(&events_by_uri(
+            &run.triggering_asset_events,
+        ))),
+    );
     ctx.insert("run_id", Value::from(run.run_id.clone()));
     let dag_run = BTreeMap::from([
         ("run_id", Value::from(run.run_id.clone())),

@@ -20,7 +20,10 @@ mod names;
 mod server;
 mod used_names;
 
-pub use context::{RunFacts, Sources, TaskInstanceFacts, build_context, effective_params};
+pub use context::{
+    AssetEventFacts, RunFacts, Sources, TaskInstanceFacts, build_context, effective_params,
+    events_by_uri,
+};
 pub use datetime::DateTimeValue;
 pub use hooks::{NoSources, VariableSource, XComSource};
 pub use macros::{ds_add, ds_format};

@@ -27,6 +27,7 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "task_instance",
     "task_instance_key_str",
     "ti",
+    "triggering_asset_events",
     "ts",
     "ts_nodash",
     "ts_nodash_with_tz",

@@ -69,6 +69,7 @@ fn ctx(prev: bool) -> minijinja::Value {
             start: start - chrono::TimeDelta::days(1),
             end: start,
         }),
+        triggering_asset_events: Vec::new(),
     };
     let sources = Sources {
         xcom: Arc::new(FakeCluster),
@@ -261,6 +262,7 @@ fn runs_without_a_logical_date_have_no_date_keys() {
         run_after: now,
         conf: BTreeMap::new(),
         prev_success: None,
+        triggering_asset_events: Vec::new(),
     };
     let task = v.dag.task("t").expect("t").clone();
     let c = build_context(

@@ -96,6 +96,7 @@ impl Harness {
                 run_after: logical,
                 conf: [("kind".to_string(), json!("spelt"))].into(),
                 prev_success: None,
+                triggering_asset_events: Vec::new(),
             },
             map_element: None,
         };
