@@ -261,3 +261,34 @@ fn bad_usage_and_missing_files() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `kairos tasks render`: a task's templated arguments for a date, from the file
+/// alone, with the DAGs root from CONFIG_ROOT_DIR; a missing task says so.
+#[test]
+fn tasks_render_shows_the_templated_arguments_for_a_date() {
+    let out = kairos(&[
+        "tasks",
+        "render",
+        "examples/bash_chain.yml",
+        "extract",
+        "--logical-date",
+        "2026-01-02",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("# bash_command\necho extracting 2026-01-02"),
+        "{text}"
+    );
+    let out = kairos(&["tasks", "render", "examples/bash_chain.yml", "nope"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no task `nope`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,6 +1,6 @@
-//! `kairos tasks list|states|clear|mark|explain|logs`: a DAG's tasks and a run's
-//! task instances, over the REST API. `logs`, which follows a log as it grows, is
-//! in its own file.
+//! `kairos tasks list|states|clear|mark|explain|logs|render`: a DAG's tasks and a
+//! run's task instances, over the REST API. `logs`, which follows a log as it
+//! grows, is in its own file; so is `render`, which reads a DAG file alone.
 
 use std::process::ExitCode;
 
@@ -12,8 +12,10 @@ use super::connect::{Remote, with_api};
 use super::output::{Output, print_json};
 use crate::table;
 use logs::LogsArgs;
+use render::RenderArgs;
 
 pub mod logs;
+pub mod render;
 
 #[derive(Args, Debug)]
 pub struct TasksArgs {
@@ -75,10 +77,14 @@ pub enum TasksCommand {
     },
     /// A task's log (the last try unless --try), from its worker or the replicated tail.
     Logs(LogsArgs),
+    /// A task's templated arguments rendered for a date, from its DAG file
+    /// (offline: no XComs, no Variables).
+    Render(RenderArgs),
 }
 
 pub fn run(args: &TasksArgs) -> ExitCode {
     match &args.command {
+        TasksCommand::Render(render) => render::render(render),
         TasksCommand::List {
             dag_id,
             version,
