@@ -19,6 +19,7 @@ from airflow_client.client.api import (
     dag_run_api,
     dag_stats_api,
     dag_warning_api,
+    dataset_api,
     import_error_api,
     monitoring_api,
     pool_api,
@@ -29,6 +30,7 @@ from airflow_client.client.api import (
 from airflow_client.client.model.clear_dag_run import ClearDagRun
 from airflow_client.client.model.clear_task_instances import ClearTaskInstances
 from airflow_client.client.model.dag import DAG
+from airflow_client.client.model.create_dataset_event import CreateDatasetEvent
 from airflow_client.client.model.dag_run import DAGRun
 from airflow_client.client.model.pool import Pool
 from airflow_client.client.model.update_dag_run_state import UpdateDagRunState
@@ -120,7 +122,7 @@ def main(host):
     expect([d.dag_id for d in page.dags] == ["client_cron"], page)
     expect(page.total_entries == 3, page.total_entries)
     every = dags.get_dags()
-    expect(every.total_entries == 4 and len(every.dags) == 4, every.total_entries)
+    expect(every.total_entries == 6 and len(every.dags) == 6, every.total_entries)
     check("dag.get_dags (limit, offset)")
     cron = dags.get_dag("client_cron")
     expect(cron.schedule_interval.value == "0 3 * * 1-5", cron.schedule_interval)
@@ -163,7 +165,7 @@ def main(host):
     expect(all(d.is_paused for d in many.dags) and many.total_entries == 2, many)
     expect(dags.get_dag("client_chain").is_paused is True, "not paused")
     again = dags.patch_dags("~", DAG(is_paused=False))
-    expect(again.total_entries == 4 and not any(d.is_paused for d in again.dags), again)
+    expect(again.total_entries == 6 and not any(d.is_paused for d in again.dags), again)
     check("dag.patch_dags (a pattern, then ~)")
     expect_status(404, dags.get_dag, "no_such_dag")
     check("dag.get_dag of a missing DAG: 404")
@@ -375,6 +377,43 @@ def main(host):
     pools.delete_pool("client_pool")
     expect_status(404, pools.get_pool, "client_pool")
     check("pool.delete_pool")
+
+    # Datasets (Airflow 3's assets): a producer's success runs its consumer; so
+    # does an event posted through the API.
+    datasets = dataset_api.DatasetApi(api)
+    runs.post_dag_run("client_asset_writer", DAGRun(dag_run_id="p1"))
+    wait_for("the producer's run", lambda: runs.get_dag_run("client_asset_writer", "p1"),
+             lambda r: r.state.value == "success")
+    consumed = wait_for(
+        "the consumer's dataset-triggered run",
+        lambda: runs.get_dag_runs("client_asset_reader"),
+        lambda r: any(x.state.value == "success" for x in r.dag_runs))
+    first = consumed.dag_runs[0]
+    expect(str(first.run_type) == "dataset_triggered", first)
+    check("a producer's success runs the consumer (dataset_triggered)")
+    listed = datasets.get_datasets()
+    orders = [d for d in listed.datasets if d.uri == "s3://client/orders"]
+    expect(len(orders) == 1, listed)
+    expect([c.dag_id for c in orders[0].consuming_dags] == ["client_asset_reader"], orders)
+    expect([(t.dag_id, t.task_id) for t in orders[0].producing_tasks]
+           == [("client_asset_writer", "write")], orders)
+    check("dataset.get_datasets")
+    events = datasets.get_dataset_events(dataset_id=orders[0].id)
+    expect(events.total_entries == 1 and events.dataset_events[0].source_run_id == "p1", events)
+    check("dataset.get_dataset_events")
+    upstream = datasets.get_upstream_dataset_events("client_asset_reader", first.dag_run_id)
+    expect([e.source_dag_id for e in upstream.dataset_events] == ["client_asset_writer"], upstream)
+    check("dataset.get_upstream_dataset_events")
+    made = datasets.create_dataset_event(
+        CreateDatasetEvent(dataset_uri="s3://client/orders", extra={"from": "client"}))
+    expect(made.dataset_uri == "s3://client/orders" and made.extra == {"from": "client"}, made)
+    wait_for("a second dataset-triggered run",
+             lambda: runs.get_dag_runs("client_asset_reader"),
+             lambda r: sum(x.state.value == "success" for x in r.dag_runs) == 2)
+    check("dataset.create_dataset_event runs the consumer again")
+    expect_status(404, datasets.create_dataset_event,
+                  CreateDatasetEvent(dataset_uri="s3://nobody"))
+    check("dataset.create_dataset_event of an asset no DAG names: 404")
 
     # A problem the client can read: a bad filter is a 400 with a detail.
     error = expect_status(400, runs.get_dag_runs, "client_chain", state=["exploded"])

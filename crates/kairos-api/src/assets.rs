@@ -82,10 +82,13 @@ pub struct CreateAssetEvent {
     pub extra: Option<Value>,
 }
 
-/// `?dataset_uri=` and `?limit=` of the event list (newest `limit` events).
+/// The event list's filters (Airflow's `dataset_id` and `source_dag_id`, and
+/// Kairos's `dataset_uri`), newest first, `offset` then `limit`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 pub struct AssetEventQuery {
     pub dataset_uri: Option<String>,
+    pub dataset_id: Option<u64>,
+    pub source_dag_id: Option<String>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }

@@ -209,14 +209,26 @@ pub async fn list_asset_events(
     UrlQuery(q): UrlQuery<AssetEventQuery>,
 ) -> Result<Json<AssetEventList>, Problem> {
     scope.require(Role::Viewer)?;
-    let uri = q.dataset_uri.clone();
+    let ids = asset_ids(&api).await?;
+    // Airflow's clients name an asset by its id: its place in URI order.
+    let by_id = match q.dataset_id {
+        Some(id) => Some(
+            ids.get((id as usize).wrapping_sub(1))
+                .cloned()
+                .ok_or_else(|| Problem::not_found(format!("no dataset {id}")))?,
+        ),
+        None => None,
+    };
+    let uri = q.dataset_uri.clone().or(by_id);
     let mut events = api
         .read(true, move |s| s.asset_events(uri.as_deref(), None))
         .await?;
+    if let Some(dag) = &q.source_dag_id {
+        events.retain(|e| e.source.as_ref().is_some_and(|s| &s.dag_id == dag));
+    }
     let total = events.len() as u64;
     // Newest first, as Airflow's default order of the UI; `offset` then `limit`.
     events.reverse();
-    let ids = asset_ids(&api).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
     Ok(Json(AssetEventList {
         dataset_events: events
