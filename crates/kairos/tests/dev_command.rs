@@ -3,19 +3,10 @@
 //! a changed file becomes a new version.
 
 use std::path::Path;
-use std::process::{Child, Command as Process, Output, Stdio};
+use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
-use kairos_testkit::free_addr;
-
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use kairos_testkit::DevProcess;
 
 fn kairos(args: &[&str]) -> Output {
     Process::new(env!("CARGO_BIN_EXE_kairos"))
@@ -41,30 +32,10 @@ fn dev_runs_the_examples_and_pushes_changes() {
     for name in ["bash_chain.yml", "branching.yml", "lib/branching.py"] {
         std::fs::copy(examples.join(name), dags.join(name)).expect("copy an example");
     }
-    let http = free_addr().expect("a port");
-    let grpc = free_addr().expect("a port");
-    let log = std::fs::File::create(dir.path().join("dev.log")).expect("log");
-    let _dev = Dev(Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args(["dev", "--http-addr", &http, "--grpc-addr", &grpc])
-        .arg("--dags")
-        .arg(&dags)
-        .arg("--data-dir")
-        .arg(dir.path().join(".kairos"))
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("kairos dev"));
-    let dev_log = || std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !dev_log().contains("pushed branching: new version 1") {
-        assert!(
-            Instant::now() < deadline,
-            "the examples were not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dev = DevProcess::start(Path::new(env!("CARGO_BIN_EXE_kairos")), &dags, dir.path());
+    let http = dev.http.clone();
+    let dev_log = || dev.log();
+    dev.wait_for("pushed branching: new version 1", Duration::from_secs(30));
     assert!(dev_log().contains("open: no tokens"), "{}", dev_log());
 
     for (dag, date) in [
@@ -155,15 +126,7 @@ fn dev_runs_the_examples_and_pushes_changes() {
     // A changed Python callable makes a new version of the DAG that ships it.
     let py = std::fs::read_to_string(dags.join("lib/branching.py")).expect("read");
     std::fs::write(dags.join("lib/branching.py"), format!("{py}\n# edited\n")).expect("edit");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dev_log().contains("pushed branching: new version 2") {
-        assert!(
-            Instant::now() < deadline,
-            "the callable's change was not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    dev.wait_for("pushed branching: new version 2", Duration::from_secs(20));
 
     // A changed file is pushed as version 2.
     let text = std::fs::read_to_string(dags.join("bash_chain.yml")).expect("read");
@@ -172,13 +135,5 @@ fn dev_runs_the_examples_and_pushes_changes() {
         text.replace("echo rows=42", "echo rows=43"),
     )
     .expect("edit");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dev_log().contains("pushed bash_chain: new version 2") {
-        assert!(
-            Instant::now() < deadline,
-            "the change was not pushed:\n{}",
-            dev_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    dev.wait_for("pushed bash_chain: new version 2", Duration::from_secs(20));
 }
