@@ -118,15 +118,14 @@ pub(crate) fn finish(
                     }
                     set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
                     skip_not_followed(txn, sched, plan, &run, i, follow)?;
-                    assets::task_succeeded(txn, sched, &ti.key(), &plan.task(i).outlets)?;
+                    assets::task_succeeded(txn, sched, &ti, &plan.task(i).outlets)?;
                     return Ok(S::Success);
                 }
             }
             set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
             if let Some(plan) = &plan {
                 if let Some(i) = plan.index_of(&ti.task_id) {
-                    let outlets = plan.task(i).outlets.clone();
-                    assets::task_succeeded(txn, sched, &ti.key(), &outlets)?;
+                    assets::task_succeeded(txn, sched, &ti, &plan.task(i).outlets)?;
                 }
             }
             Ok(S::Success)

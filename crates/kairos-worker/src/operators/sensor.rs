@@ -102,8 +102,7 @@ where
             if waited + interval > timeout {
                 return timed_out(ctx, args, waited, None);
             }
-            let at = chrono::Utc::now()
-                + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::zero());
+            let at = now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::zero());
             ctx.note(&format!("not yet: rescheduled for {}", at.to_rfc3339()));
             return Report {
                 state: "up_for_reschedule",
