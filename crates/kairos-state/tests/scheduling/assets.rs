@@ -46,17 +46,23 @@ fn produce(store: &mut TempStore, dag: &str, run: &str) {
     assert_eq!(state(store, dag, run, "write"), S::Success);
 }
 
-#[test]
-fn a_dag_runs_when_all_its_assets_were_updated() {
+/// Both producers and the consumer pushed, the consumer paused or not.
+fn with_producers_and_consumer(paused: bool) -> TempStore {
     let mut store = TempStore::new();
     store.apply_at(
         day(1),
         vec![
             put(MAKE_A),
             put(MAKE_B),
-            put(&CONSUMER.replace("PAUSED", "false")),
+            put(&CONSUMER.replace("PAUSED", &paused.to_string())),
         ],
     );
+    store
+}
+
+#[test]
+fn a_dag_runs_when_all_its_assets_were_updated() {
+    let mut store = with_producers_and_consumer(false);
     produce(&mut store, "make_a", "a1");
     produce(&mut store, "make_a", "a2");
     assert!(runs(&store, "use_both").is_empty(), "b not updated yet");
@@ -133,15 +139,7 @@ mark:
 
 #[test]
 fn a_paused_consumer_keeps_its_queue_until_unpaused() {
-    let mut store = TempStore::new();
-    store.apply_at(
-        day(1),
-        vec![
-            put(MAKE_A),
-            put(MAKE_B),
-            put(&CONSUMER.replace("PAUSED", "true")),
-        ],
-    );
+    let mut store = with_producers_and_consumer(true);
     produce(&mut store, "make_a", "a1");
     produce(&mut store, "make_b", "b1");
     assert!(runs(&store, "use_both").is_empty(), "paused");
