@@ -131,8 +131,10 @@ pub async fn push_bundle(
         .filter(|(path, _)| !bundle.binary.contains(*path))
         .map(|(p, h)| (p.clone(), h.clone()))
         .collect();
+    // Linearizable: the files were just stored through the leader, and this
+    // node may be a follower that has not applied them yet.
     let texts: Vec<(String, Option<String>)> = api
-        .read(false, move |s| {
+        .read(true, move |s| {
             wanted
                 .iter()
                 .map(|(path, hash)| Ok((path.clone(), s.file(hash)?)))
