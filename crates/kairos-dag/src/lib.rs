@@ -42,6 +42,7 @@
 pub mod asset;
 pub mod bundle;
 pub mod bundle_content;
+pub mod callback;
 pub mod date;
 pub mod diag;
 pub mod diff;

@@ -57,6 +57,10 @@ pub struct Dag {
     /// time `schedule` (assets or time). See [`crate::asset`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_schedule: Option<crate::asset::AssetCondition>,
+    /// The DAG's own `on_success_callback` / `on_failure_callback`: run by a
+    /// worker when a run ends that way.
+    #[serde(default, skip_serializing_if = "crate::callback::Callbacks::is_empty")]
+    pub callbacks: crate::callback::Callbacks,
     pub timezone: Tz,
     pub start_date: Option<DateSpec>,
     pub end_date: Option<DateSpec>,
@@ -138,6 +142,10 @@ pub struct Task {
     /// Assets the task reads (shown, not waited for, as in Airflow).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inlets: Vec<crate::asset::AssetRef>,
+    /// `on_success_callback` and the rest: run by the worker after the
+    /// attempt's outcome, never changing it.
+    #[serde(default, skip_serializing_if = "crate::callback::Callbacks::is_empty")]
+    pub callbacks: crate::callback::Callbacks,
 }
 
 /// A task's operator: one instance, or one per element of a list (dynamic task mapping).

@@ -236,6 +236,16 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl TaskInstanceRecord {
+    /// Whether a failure of its current try is retried, for a task of `retries`
+    /// (Airflow's `is_eligible_to_retry`): reschedules are not tries, and a
+    /// clear gives the task its retries again.
+    pub fn retried_on_failure(&self, retries: u32) -> bool {
+        self.try_number
+            .saturating_sub(self.cleared_tries)
+            .saturating_sub(self.reschedules)
+            <= retries
+    }
+
     /// The instance's name.
     pub fn key(&self) -> TaskInstanceKey {
         TaskInstanceKey {

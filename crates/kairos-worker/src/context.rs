@@ -33,6 +33,8 @@ pub struct Attempt {
     pub map_element: Option<BTreeMap<String, Json>>,
     /// A rescheduled sensor's first poke (its timeout counts from there).
     pub first_poke_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the cluster retries a failure of this try.
+    pub retried_on_failure: bool,
 }
 
 impl Attempt {
@@ -54,6 +56,7 @@ impl Attempt {
             task,
             run,
             files: a.files.clone().into_iter().collect(),
+            retried_on_failure: a.retried_on_failure,
             first_poke_at: (a.first_poke_at_ms > 0)
                 .then(|| chrono::DateTime::from_timestamp_millis(a.first_poke_at_ms))
                 .flatten(),

@@ -19,6 +19,9 @@ anything is imported; the working directory is left as it is. SPEC's `mode`:
   worker renders with its own Jinja context.
 - "execute": `class` is constructed again with `args`, the rendered `rendered`
   attributes are set on it, and `execute(context)` is called.
+- "callbacks": each of `callbacks` (`file` or `module`, `name`, `kwargs`) is
+  called with the context (plus `exception` after a failure); exit 1 when any
+  raised.
 
 The return value is written as JSON to the result file. Exit codes: 0 done, 1
 the function raised (or the file, module or class did not load), 98 the result
@@ -372,6 +375,39 @@ def call(spec, skips):
     return write_result(spec, result)
 
 
+def callbacks(spec):
+    """Mode "callbacks": each of `callbacks` with the task's context, as Airflow
+    calls them: a function gets the context and its keyword arguments; a class
+    with `notify` (an Airflow notifier) is built with the keyword arguments and
+    then called with the context. One failing is logged and the next still
+    runs; none changes the task's state."""
+    ctx = context_of(spec)
+    kind = spec["kind"]
+    if spec.get("exception") is not None:
+        found = sys.modules.get("airflow.exceptions")
+        ctx["exception"] = getattr(found, "AirflowException", AirflowException)(spec["exception"])
+    failed = 0
+    for cb in spec.get("callbacks") or []:
+        what = ("%s.%s" % (cb["module"], cb["name"])) if cb.get("module") else (
+            "%s in %s" % (cb["name"], os.path.basename(cb.get("file") or "?")))
+        print("kairos: %s: calling %s" % (kind, what), flush=True)
+        try:
+            target = load(cb)
+            kwargs = cb.get("kwargs") or {}
+            if isinstance(target, type) and hasattr(target, "notify"):
+                target(**kwargs)(ctx)
+            else:
+                target(ctx, **kwargs)
+        except Exception:
+            traceback.print_exc()
+            print("kairos: %s: %s failed (the task's state stays as it is)" % (kind, what),
+                  flush=True)
+            failed += 1
+            continue
+        print("kairos: %s: %s done" % (kind, what), flush=True)
+    return 1 if failed else 0
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         spec = json.load(f)
@@ -391,6 +427,8 @@ def main():
             return describe_template_fields(spec)
         if mode == "execute":
             return execute(spec, skips)
+        if mode == "callbacks":
+            return callbacks(spec)
         return call(spec, skips)
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)

@@ -81,6 +81,16 @@ orders_clean:
       outlets: ['s3://lake/orders_clean']
 ";
 
+/// A worker process, killed (and reaped) when the test ends, also by a panic.
+struct WorkerProcess(std::process::Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The runs of `dag_id`, as `kairos runs list` shows them.
 fn runs(server: &str, dag_id: &str) -> Vec<Value> {
     json(&["runs", "list", dag_id, "--server", server])
@@ -177,9 +187,11 @@ async fn an_asset_chain_across_two_teams_survives_a_leader_kill() {
     }
 
     // Only the default queue is served: the consumer's task (queue `ops`) waits.
-    let mut sales_worker = cluster
-        .spawn_worker("w-sales", dir.path(), &["--slots", "2"])
-        .expect("a worker");
+    let sales_worker = WorkerProcess(
+        cluster
+            .spawn_worker("w-sales", dir.path(), &["--slots", "2"])
+            .expect("a worker"),
+    );
     let out = kairos(&[
         "dags",
         "trigger",
@@ -203,9 +215,11 @@ async fn an_asset_chain_across_two_teams_survives_a_leader_kill() {
         .await
         .expect("a new leader");
     assert_ne!(new_leader, leader);
-    let mut ops_worker = cluster
-        .spawn_worker("w-ops", dir.path(), &["--slots", "2", "--queues", "ops"])
-        .expect("a worker of queue ops");
+    let ops_worker = WorkerProcess(
+        cluster
+            .spawn_worker("w-ops", dir.path(), &["--slots", "2", "--queues", "ops"])
+            .expect("a worker of queue ops"),
+    );
 
     let clean = wait_run(&cluster, &server, "orders_clean", &["success"]);
     assert_eq!(
@@ -226,8 +240,8 @@ async fn an_asset_chain_across_two_teams_survives_a_leader_kill() {
     assert_eq!(runs(&server, "orders_export").len(), 1);
     assert_eq!(runs(&server, "orders_clean").len(), 1);
 
-    let _ = sales_worker.kill();
-    let _ = ops_worker.kill();
+    drop(sales_worker);
+    drop(ops_worker);
     cluster.spawn(leader).expect("restart the killed node");
     cluster
         .wait_converged(0, Duration::from_secs(60))

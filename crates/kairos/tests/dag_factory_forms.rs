@@ -125,6 +125,75 @@ async fn mapped_values(api: &Client, task: &str) -> Vec<Value> {
     entries.into_iter().map(|x| x.value).collect()
 }
 
+/// Try `try_number`'s log of a task of `forms_callbacks`' run `r1`.
+async fn callbacks_log(api: &Client, task: &str, try_number: u32) -> String {
+    api.log("forms_callbacks", "r1", task, try_number, -1, 0)
+        .await
+        .expect("a log")
+        .text
+}
+
+/// Each callback ran on its outcome, in its form, with the context, and none
+/// changed a task's state.
+async fn check_callbacks(api: &Client) {
+    let tis = api
+        .task_instances("forms_callbacks", "r1", Read::Consistent)
+        .await
+        .expect("task instances");
+    let state = |task: &str| {
+        tis.iter()
+            .find(|t| t.task_id == task)
+            .map(|t| t.state.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(state("ok"), "success");
+    assert_eq!(state("flaky"), "success");
+    assert_eq!(state("boom"), "failed");
+    assert_eq!(state("skipper"), "skipped");
+    assert_eq!(
+        state("checks.checked"),
+        "success",
+        "a raising callback changes nothing"
+    );
+
+    let ok = callbacks_log(api, "ok", 1).await;
+    for line in [
+        "CALLBACK execute task=ok",
+        "CALLBACK done task=ok try=1 channel=#data exception=None",
+        "on_success_callback (`helpers.alerts.record`): done",
+    ] {
+        assert!(ok.contains(line), "{line:?} not in the log of ok:\n{ok}");
+    }
+    let flaky1 = callbacks_log(api, "flaky", 1).await;
+    assert!(
+        flaky1.contains(
+            "CALLBACK retrying task=flaky try=1 channel=#none exception=AirflowException"
+        ),
+        "{flaky1}"
+    );
+    let flaky2 = callbacks_log(api, "flaky", 2).await;
+    assert!(!flaky2.contains("CALLBACK retrying"), "{flaky2}");
+    let boom = callbacks_log(api, "boom", 1).await;
+    assert!(
+        boom.contains("CALLBACK pager severity=high task=boom reason=") && boom.contains("exit"),
+        "the notifier got the failure's reason:\n{boom}"
+    );
+    let skipper = callbacks_log(api, "skipper", 1).await;
+    assert!(
+        skipper.contains("CALLBACK skipped task=skipper"),
+        "{skipper}"
+    );
+    let checked = callbacks_log(api, "checks.checked", 1).await;
+    for line in [
+        "this callback is broken on purpose",
+        "helpers.alerts.broken failed (the task's state stays as it is)",
+        "CALLBACK grouped task=checks.checked",
+        "on_success_callback (`helpers.alerts.broken`, `helpers.alerts.record`): one or more raised",
+    ] {
+        assert!(checked.contains(line), "{line:?} not in:\n{checked}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
     let dags = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/dag_factory_forms");
@@ -147,6 +216,7 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         "forms_templated_sales",
         "forms_templated_stock",
         "forms_producer",
+        "forms_callbacks",
     ];
     for dag in dag_ids {
         let out = kairos(&[
@@ -174,6 +244,8 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
             dev_log()
         );
     }
+
+    check_callbacks(&api).await;
 
     // The producer's success updated its asset: the consumer ran on it.
     let base = format!("http://{http}/api/v1");

@@ -99,3 +99,61 @@ fn a_good_run_succeeds_with_its_logs_and_a_failing_one_exits_1() {
     let out = kairos(&["dags", "test", &two.display().to_string(), "b"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn tasks_test_runs_one_task_alone_and_records_nothing() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bash_chain.yml");
+    let example = example.display().to_string();
+    // `transform` alone: its upstream `extract` does not run, and `load` after it
+    // neither; its template sees the logical date given.
+    let out = kairos(&[
+        "tasks",
+        "test",
+        &example,
+        "transform",
+        "--logical-date",
+        "2026-03-04",
+    ]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("--- transform: success (try 1)"), "{all}");
+    assert!(all.contains("transforming"), "{all}");
+    assert!(
+        !all.contains("--- extract") && !all.contains("--- load") && !all.contains("extracting"),
+        "only the task asked for runs:\n{all}"
+    );
+
+    // A failing task exits 1 with its log.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("two.yml");
+    std::fs::write(
+        &file,
+        "two:\n  tasks:\n    ok: {operator: bash, bash_command: 'echo fine'}\n    boom: {operator: bash, bash_command: 'echo ds={{ ds }}; exit 3', dependencies: [ok]}\n",
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let out = kairos(&[
+        "tasks",
+        "test",
+        &file,
+        "boom",
+        "--logical-date",
+        "2026-05-06",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("--- boom: failed (try 1)") && all.contains("ds=2026-05-06"),
+        "{all}"
+    );
+    assert!(!all.contains("--- ok"), "{all}");
+
+    // An unknown task is named, with the ones there are.
+    let out = kairos(&["tasks", "test", &file, "nope"]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("no task `nope`") && all.contains("ok, boom"),
+        "{all}"
+    );
+}

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono_tz::Tz;
 
 use super::assets::{is_asset_schedule, read_asset_schedule};
+use super::callbacks::{CallbackInput, read_callbacks};
 use super::default_args::{Inherited, check_default_args};
 use super::deps::resolve_dependencies;
 use super::files::FileRefs;
@@ -20,6 +21,7 @@ use super::sink::{Scope, Sink};
 use super::task::{TaskDraft, read_task};
 use super::timetable::read_schedule;
 use crate::asset::AssetCondition;
+use crate::callback::CallbackKind;
 use crate::model::{Dag, MapSource, TaskOperator, defaults};
 use crate::timetable::Schedule;
 use crate::yaml::{Node, Pos, Value};
@@ -170,6 +172,33 @@ pub fn read_dag(
             }
         }
     }
+    // The DAG's own: Airflow's `DAG(on_success_callback=...)` is not inherited
+    // by tasks, and `default_args`' are the tasks' only.
+    let callbacks = read_callbacks(
+        &mut r,
+        None,
+        &[CallbackKind::Success, CallbackKind::Failure],
+        &mut CallbackInput {
+            refs,
+            files: &mut files,
+            sink,
+            scope: &scope,
+        },
+    );
+    if !callbacks.is_empty() {
+        sink.warn(
+            &scope,
+            r.pos,
+            "the DAG's own on_success_callback / on_failure_callback are checked and kept \
+             with the version, but Kairos does not run them yet (task callbacks, also those \
+             in `default_args` and task groups, do run)",
+            Some(
+                "to hear of a run's end, give its last task the callback (with \
+                 `trigger_rule: all_done` for failures too)"
+                    .into(),
+            ),
+        );
+    }
     r.warn_ignored(IGNORED_DAG_KEYS, sink, &scope);
     let groups_node = r.take("task_groups");
     let tasks_node = r.take("tasks");
@@ -270,6 +299,7 @@ pub fn read_dag(
             doc_md,
             schedule: schedule?,
             asset_schedule,
+            callbacks,
             timezone,
             start_date: start_date.map(|(d, _)| d),
             end_date: end_date.map(|(d, _)| d),

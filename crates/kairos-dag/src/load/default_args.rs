@@ -1,7 +1,7 @@
 //! `default_args`: what a task inherits (the DAG's mapping with its groups' merged
 //! over it), which keys the mapping may hold, and the check of a written one.
 
-use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, ignored_reason};
+use super::keys::{CALLBACK_KEYS, IGNORED_TASK_KEYS, TASK_SETTINGS, ignored_reason};
 use super::sink::{Scope, Sink};
 use crate::operator::{Operator, OperatorKind};
 use crate::yaml::Node;
@@ -24,6 +24,9 @@ pub fn default_args_keys() -> Vec<&'static str> {
     let mut keys: Vec<&'static str> = TASK_SETTINGS.to_vec();
     keys.extend(["start_date", "end_date", "timezone"]);
     keys.extend(IGNORED_TASK_KEYS.iter().map(|(k, _)| *k));
+    for (_, key, name, file) in CALLBACK_KEYS {
+        keys.extend([*key, *name, *file]);
+    }
     for kind in OperatorKind::all() {
         keys.extend(Operator::argument_names(kind));
     }

@@ -1,6 +1,8 @@
 //! The keys the loader knows, in one place: what it reads, and what it accepts from
 //! Airflow files but ignores (with the reason it tells the user).
 
+use crate::callback::CallbackKind;
+
 /// `BaseOperator` settings a task may set itself or inherit from `default_args`.
 pub const TASK_SETTINGS: &[&str] = &[
     "owner",
@@ -36,6 +38,41 @@ pub const TASK_STRUCTURE: &[&str] = &[
     "expand",
 ];
 
+/// Each callback kind's keys: the value (`module.fn`, `{callback: ...}` or a
+/// list), and dag-factory's `_name` + `_file` pair.
+pub const CALLBACK_KEYS: &[(CallbackKind, &str, &str, &str)] = &[
+    (
+        CallbackKind::Execute,
+        "on_execute_callback",
+        "on_execute_callback_name",
+        "on_execute_callback_file",
+    ),
+    (
+        CallbackKind::Success,
+        "on_success_callback",
+        "on_success_callback_name",
+        "on_success_callback_file",
+    ),
+    (
+        CallbackKind::Failure,
+        "on_failure_callback",
+        "on_failure_callback_name",
+        "on_failure_callback_file",
+    ),
+    (
+        CallbackKind::Retry,
+        "on_retry_callback",
+        "on_retry_callback_name",
+        "on_retry_callback_file",
+    ),
+    (
+        CallbackKind::Skipped,
+        "on_skipped_callback",
+        "on_skipped_callback_name",
+        "on_skipped_callback_file",
+    ),
+];
+
 /// Task keys Airflow knows that Kairos accepts without effect, and why.
 pub const IGNORED_TASK_KEYS: &[(&str, &str)] = &[
     ("email", "Kairos sends no email"),
@@ -43,37 +80,6 @@ pub const IGNORED_TASK_KEYS: &[(&str, &str)] = &[
     ("email_on_retry", "Kairos sends no email"),
     ("sla", "SLAs were removed in Airflow 3"),
     ("sla_secs", "SLAs were removed in Airflow 3"),
-    ("on_execute_callback", "callbacks are not supported yet"),
-    ("on_success_callback", "callbacks are not supported yet"),
-    ("on_failure_callback", "callbacks are not supported yet"),
-    ("on_retry_callback", "callbacks are not supported yet"),
-    ("on_skipped_callback", "callbacks are not supported yet"),
-    (
-        "on_execute_callback_name",
-        "callbacks are not supported yet",
-    ),
-    (
-        "on_execute_callback_file",
-        "callbacks are not supported yet",
-    ),
-    (
-        "on_success_callback_name",
-        "callbacks are not supported yet",
-    ),
-    (
-        "on_success_callback_file",
-        "callbacks are not supported yet",
-    ),
-    (
-        "on_failure_callback_name",
-        "callbacks are not supported yet",
-    ),
-    (
-        "on_failure_callback_file",
-        "callbacks are not supported yet",
-    ),
-    ("on_retry_callback_name", "callbacks are not supported yet"),
-    ("on_retry_callback_file", "callbacks are not supported yet"),
     ("executor_config", "it configures an Airflow executor"),
     ("executor", "it selects an Airflow executor"),
     ("run_as_user", "tasks run as the worker's user"),
@@ -109,23 +115,41 @@ pub const IGNORED_DAG_KEYS: &[(&str, &str)] = &[
     ("default_view", "it configures Airflow's web UI"),
     ("orientation", "it configures Airflow's web UI"),
     ("access_control", "Kairos has its own roles"),
-    ("on_success_callback", "callbacks are not supported yet"),
-    ("on_failure_callback", "callbacks are not supported yet"),
     (
-        "on_success_callback_name",
-        "callbacks are not supported yet",
+        "on_execute_callback",
+        "Airflow's DAG has no on_execute_callback; set it in `default_args` to give it to every task",
     ),
     (
-        "on_success_callback_file",
-        "callbacks are not supported yet",
+        "on_execute_callback_name",
+        "Airflow's DAG has no on_execute_callback; set it in `default_args` to give it to every task",
     ),
     (
-        "on_failure_callback_name",
-        "callbacks are not supported yet",
+        "on_execute_callback_file",
+        "Airflow's DAG has no on_execute_callback; set it in `default_args` to give it to every task",
     ),
     (
-        "on_failure_callback_file",
-        "callbacks are not supported yet",
+        "on_retry_callback",
+        "Airflow's DAG has no on_retry_callback; set it in `default_args` to give it to every task",
+    ),
+    (
+        "on_retry_callback_name",
+        "Airflow's DAG has no on_retry_callback; set it in `default_args` to give it to every task",
+    ),
+    (
+        "on_retry_callback_file",
+        "Airflow's DAG has no on_retry_callback; set it in `default_args` to give it to every task",
+    ),
+    (
+        "on_skipped_callback",
+        "Airflow's DAG has no on_skipped_callback; set it in `default_args` to give it to every task",
+    ),
+    (
+        "on_skipped_callback_name",
+        "Airflow's DAG has no on_skipped_callback; set it in `default_args` to give it to every task",
+    ),
+    (
+        "on_skipped_callback_file",
+        "Airflow's DAG has no on_skipped_callback; set it in `default_args` to give it to every task",
     ),
     ("sla_miss_callback", "SLAs were removed in Airflow 3"),
     ("user_defined_macros", "templates cannot import Python code"),

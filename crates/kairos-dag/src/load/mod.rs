@@ -7,6 +7,7 @@
 
 mod aliases;
 mod assets;
+mod callbacks;
 mod dag;
 mod default_args;
 mod defaults_files;

@@ -22,6 +22,7 @@ pub use custom::{OperatorRef, resolve_operator};
 pub use files::FileSet;
 pub use http::HttpOperator;
 pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
+pub(crate) use python::{is_python_identifier, split_dotted};
 pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
 pub use taskflow::{DECORATORS, XCOM_ARG_MARKER, XComArg};
 pub use trigger::TriggerDagRunOperator;

@@ -125,12 +125,7 @@ fn failure(
     let Some(task) = task else {
         return (S::Failed, None);
     };
-    // Reschedules are not tries (Airflow keeps the try number across them).
-    let tries_since_clear = ti
-        .try_number
-        .saturating_sub(ti.cleared_tries)
-        .saturating_sub(ti.reschedules);
-    if tries_since_clear > task.retries {
+    if !ti.retried_on_failure(task.retries) {
         return (S::Failed, None);
     }
     let logical = run

@@ -14,8 +14,9 @@ use crate::attempt_log::AttemptEvent;
 use crate::context::Attempt;
 use crate::logs;
 use crate::mask::Secrets;
-use crate::operators::{self, Ctx, Report};
+use crate::operators::{self, Ctx, Report, callbacks};
 use crate::spool::Finished;
+use kairos_dag::callback::CallbackKind;
 
 /// Starts one attempt in the background.
 pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
@@ -147,7 +148,12 @@ async fn run_attempt(
                         bundle_root,
                         layered_python,
                     };
-                    operators::run(&ctx).await
+                    callbacks::run(&ctx, CallbackKind::Execute, None).await;
+                    let report = operators::run(&ctx).await;
+                    if let Some(kind) = callbacks::after_kind(&ctx, &report) {
+                        callbacks::run(&ctx, kind, callbacks::exception_of(&report)).await;
+                    }
+                    report
                 }
             }
         }

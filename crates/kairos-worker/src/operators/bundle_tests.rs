@@ -85,6 +85,7 @@ impl Harness {
             token: "t0k3n".into(),
             try_number: 1,
             first_poke_at: None,
+            retried_on_failure: false,
             files: version.files.clone(),
             dag,
             task,

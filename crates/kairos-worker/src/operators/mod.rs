@@ -1,6 +1,7 @@
 //! Running one attempt of each kind of operator, and what it reports.
 
 mod bash;
+pub(crate) mod callbacks;
 mod custom;
 mod external;
 mod http;

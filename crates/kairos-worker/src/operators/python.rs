@@ -68,30 +68,10 @@ pub async fn call(
         Ok(path) => path,
         Err(e) => return Called::Failed(Report::failed(e)),
     };
-    // The file form: the version's file, staged under its own name for readable
-    // tracebacks. The module form is imported from the bundle (`sys_path`).
-    let mut target = json!({"name": callable.name()});
-    if let PythonCallable::File { file, .. } = callable {
-        let bytes = match ctx.file(file).await {
-            Ok(bytes) => bytes,
-            Err(e) => return Called::Failed(Report::failed(e)),
-        };
-        let name = std::path::Path::new(file)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .filter(|n| n != "call.json" && n != "runner.py")
-            .unwrap_or_else(|| "callable.py".to_string());
-        let file_path = ctx.stage.join(&name);
-        if let Err(e) = private_file::write(&file_path, &bytes, ctx.run_as.as_ref()) {
-            return Called::Failed(Report::failed(format!(
-                "cannot write {} for the runner: {e}",
-                file_path.display()
-            )));
-        }
-        target["file"] = json!(file_path);
-    } else if let PythonCallable::Module { module, .. } = callable {
-        target["module"] = json!(module);
-    }
+    let target = match stage_callable(ctx, callable).await {
+        Ok(target) => target,
+        Err(e) => return Called::Failed(Report::failed(e)),
+    };
     let raw = json!({
         "op_args": op_args,
         "op_kwargs": op_kwargs,
@@ -160,6 +140,33 @@ pub async fn call(
         })),
         ended => Called::Failed(unclean(&ended, timeout)),
     }
+}
+
+/// Where the runner finds `callable`: `{"name", "file"}` or `{"name",
+/// "module"}`. The file form's file (checked against its hash) is staged under
+/// its own name for readable tracebacks; the module form is imported from the
+/// bundle (`sys_path`).
+pub(super) async fn stage_callable(
+    ctx: &Ctx<'_>,
+    callable: &PythonCallable,
+) -> Result<Json, String> {
+    let mut target = json!({"name": callable.name()});
+    match callable {
+        PythonCallable::File { file, .. } => {
+            let bytes = ctx.file(file).await?;
+            let name = std::path::Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| n != "call.json" && n != "runner.py")
+                .unwrap_or_else(|| "callable.py".to_string());
+            let file_path = ctx.stage.join(&name);
+            private_file::write(&file_path, &bytes, ctx.run_as.as_ref())
+                .map_err(|e| format!("cannot write {} for the runner: {e}", file_path.display()))?;
+            target["file"] = json!(file_path);
+        }
+        PythonCallable::Module { module, .. } => target["module"] = json!(module),
+    }
+    Ok(target)
 }
 
 /// Writes a fresh copy of the runner into the attempt's staging directory.

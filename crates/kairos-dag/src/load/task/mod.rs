@@ -14,11 +14,13 @@ use std::collections::HashMap;
 use serde_json::Map;
 
 use super::assets::read_refs;
+use super::callbacks::{CallbackInput, read_callbacks};
 use super::default_args::Inherited;
 use super::files::FileRefs;
 use super::keys::{IGNORED_TASK_KEYS, TASK_SETTINGS, TASK_STRUCTURE};
 use super::read::{MapReader, expect_str, read_string_list, read_text};
 use super::sink::{Scope, Sink};
+use crate::callback::CallbackKind;
 use crate::model::{Task, TaskOperator};
 use crate::operator::{DECORATORS, Operator, OperatorKind, OperatorRef, resolve_operator};
 use crate::yaml::Key;
@@ -143,9 +145,21 @@ pub fn read_task(
         .take("inlets")
         .and_then(|n| read_refs(n, "inlets", refs, &mut asset_files, sink, &scope))
         .unwrap_or_default();
+    let callbacks = read_callbacks(
+        &mut r,
+        inherited.default_args,
+        &CallbackKind::ALL,
+        &mut CallbackInput {
+            refs,
+            files: &mut asset_files,
+            sink,
+            scope: &scope,
+        },
+    );
     let settings = read_settings(&mut r, inherited, sink, &scope).map(|mut t| {
         t.outlets = outlets;
         t.inlets = inlets;
+        t.callbacks = callbacks;
         t
     });
 
@@ -168,6 +182,7 @@ pub fn read_task(
                     settings,
                     partial,
                     expand,
+                    files: asset_files,
                 },
                 &rest,
                 mark,
@@ -298,6 +313,8 @@ struct CustomTask<'a> {
     settings: Option<Task>,
     partial: Option<(&'a Key, &'a Node)>,
     expand: Option<(&'a Key, &'a Node)>,
+    /// Files its outlets, inlets and callbacks name.
+    files: Vec<String>,
 }
 
 /// A custom operator's task: every key that is not a task setting (or structure)
@@ -356,6 +373,6 @@ fn read_custom_task(
         dependencies: t.dependencies,
         implied_upstream: Vec::new(),
         task,
-        files: Vec::new(),
+        files: t.files,
     })
 }

@@ -147,5 +147,6 @@ pub(super) fn read_settings(
         environment,
         outlets: Vec::new(),
         inlets: Vec::new(),
+        callbacks: Default::default(),
     })
 }

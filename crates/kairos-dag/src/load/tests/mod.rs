@@ -8,6 +8,7 @@
 //! checked at load time); `support` loads.
 
 mod assets;
+mod callbacks;
 mod dags;
 mod defaults;
 mod deps;

@@ -64,6 +64,7 @@ impl Assignments {
             },
             bundle_version: run.bundle_version.unwrap_or(0),
             first_poke_at_ms: record.first_poke_at.map_or(0, |at| at.timestamp_millis()),
+            retried_on_failure: record.retried_on_failure(task.retries),
         }))
     }
 

@@ -102,11 +102,44 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
     };
     let dag_id = choose_dag(args, &opts)?;
     let upload = prepare(&args.file, &opts)?;
-    let logical_date = match &args.logical_date {
+    run_throwaway(Throwaway {
+        dag_id,
+        push: ThrowawayPush::Upload(Box::new(upload)),
+        logical_date: args.logical_date.clone(),
+        conf: args.conf.clone(),
+        timeout: Duration::from_secs(args.timeout_secs),
+        output: args.output,
+    })
+}
+
+/// One run in a throwaway one-node cluster of this process: what it pushes
+/// and how it is triggered (`kairos dags test`, `kairos tasks test`).
+pub(crate) struct Throwaway {
+    pub dag_id: String,
+    pub push: ThrowawayPush,
+    /// `--logical-date` as written (default now).
+    pub logical_date: Option<String>,
+    /// `--conf` as written.
+    pub conf: Option<String>,
+    pub timeout: Duration,
+    pub output: Output,
+}
+
+/// How the DAG gets into the throwaway cluster.
+pub(crate) enum ThrowawayPush {
+    /// A DAG file, through the REST API as `kairos dags push` sends it.
+    Upload(Box<super::upload::Upload>),
+    /// A version built here (`tasks test`'s one-task DAG), proposed directly.
+    Version(Box<kairos_state::Command>),
+}
+
+/// Runs `t`; whether the run succeeded.
+pub(crate) fn run_throwaway(t: Throwaway) -> Result<bool, Failure> {
+    let logical_date = match &t.logical_date {
         Some(text) => parse_date("--logical-date", text)?,
         None => chrono::Utc::now(),
     };
-    let conf = parse_conf(args.conf.as_deref())?;
+    let conf = parse_conf(t.conf.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("kairos-dags-test-")
         .tempdir()
@@ -119,14 +152,24 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let output = args.output;
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    let (output, dag_id) = (t.output, t.dag_id);
+    let deadline = Instant::now() + t.timeout;
     runtime.block_on(async move {
         let serving = tokio::spawn(kairos_server::server::run(server));
         let working = tokio::spawn(kairos_worker::run(worker));
         let api = Client::new(&http)?;
         wait_for_leader(&api).await?;
-        upload.push(&api, None).await?;
+        match t.push {
+            ThrowawayPush::Upload(upload) => {
+                upload.push(&api, None).await?;
+            }
+            ThrowawayPush::Version(command) => {
+                kairos_server::client::ClusterClient::new(vec![grpc.clone()])
+                    .propose(&[*command])
+                    .await
+                    .map_err(|e| format!("cannot push the DAG to the throwaway cluster: {e}"))?;
+            }
+        }
         api.set_paused(&dag_id, false).await?;
         let run_id = format!(
             "test__{}",

@@ -1,6 +1,7 @@
-//! `kairos tasks list|states|clear|mark|explain|logs|render`: a DAG's tasks and a
+//! `kairos tasks list|states|clear|mark|explain|logs|render|test`: a DAG's tasks and a
 //! run's task instances, over the REST API. `logs`, which follows a log as it
-//! grows, is in its own file; so is `render`, which reads a DAG file alone.
+//! grows, is in its own file; so are `render` and `test`, which read a DAG file
+//! alone.
 
 use std::process::ExitCode;
 
@@ -13,9 +14,11 @@ use super::output::{Output, print_json};
 use crate::table;
 use logs::LogsArgs;
 use render::RenderArgs;
+use test::TaskTestArgs;
 
 pub mod logs;
 pub mod render;
+pub mod test;
 
 #[derive(Args, Debug)]
 pub struct TasksArgs {
@@ -80,11 +83,16 @@ pub enum TasksCommand {
     /// A task's templated arguments rendered for a date, from its DAG file
     /// (offline: no XComs, no Variables).
     Render(RenderArgs),
+    /// Run one task of a DAG file here and now, without its upstream tasks and
+    /// recording nothing (Airflow's `tasks test`): a throwaway one-node
+    /// cluster of this process runs it and prints its log.
+    Test(TaskTestArgs),
 }
 
 pub fn run(args: &TasksArgs) -> ExitCode {
     match &args.command {
         TasksCommand::Render(render) => render::render(render),
+        TasksCommand::Test(t) => test::test(t),
         TasksCommand::List {
             dag_id,
             version,
