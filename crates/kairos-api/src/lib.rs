@@ -53,7 +53,7 @@ pub use logs::{LogContent, LogQuery};
 pub use pools::{AirflowPool, Pool, PoolBody, PoolList};
 pub use query::{Page, ReadOptions};
 pub use runs::{
-    ClearDagRun, ClearDagRunAnswer, DagIds, DagRun, DagRunList, DagRunPatch, DagStats,
+    ClearDagRun, ClearDagRunAnswer, DagCallback, DagIds, DagRun, DagRunList, DagRunPatch, DagStats,
     DagStatsItem, MarkRunState, RunFilter, RunOrderParam, StateCount, TriggerRun,
 };
 pub use task_instances::{

@@ -44,6 +44,26 @@ pub struct DagRun {
     /// Always null: Kairos schedules inside the replicated log, not in passes.
     #[serde(default)]
     pub last_scheduling_decision: Option<DateTime<Utc>>,
+    /// The DAG's own on_success_callback / on_failure_callback for the run's
+    /// end, when it has them (a Kairos field, on a single run's answer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dag_callback: Option<DagCallback>,
+}
+
+/// How a DAG's own callbacks for a run's end went.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DagCallback {
+    /// `on_success_callback` or `on_failure_callback`.
+    pub kind: String,
+    /// Airflow's `reason`: `success`, `task_failure` or `timed_out`.
+    pub reason: String,
+    /// pending, running, success or failed.
+    pub state: String,
+    pub worker: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The end of the callbacks' log.
+    pub log_tail: Option<String>,
 }
 
 /// A page of runs; `total_entries` counts every run that passes the filters

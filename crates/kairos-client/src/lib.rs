@@ -12,6 +12,7 @@
 //! Query strings are written from `kairos-api`'s query types too (`query`), so
 //! a parameter's name is the server's.
 
+mod assets;
 mod backfills;
 mod bundles;
 mod cluster;

@@ -148,6 +148,45 @@ pub struct Task {
     pub callbacks: crate::callback::Callbacks,
 }
 
+impl Task {
+    /// An EmptyOperator task with Airflow's defaults: what a worker holds for
+    /// work that is no task of the DAG (the DAG's own callbacks).
+    pub fn bare(task_id: &str) -> Task {
+        Task {
+            task_id: task_id.to_string(),
+            group_id: None,
+            operator: TaskOperator::Plain {
+                operator: Operator::Empty,
+            },
+            upstream: Vec::new(),
+            display_name: None,
+            doc_md: None,
+            owner: defaults::OWNER.into(),
+            retries: defaults::RETRIES,
+            retry_delay: defaults::RETRY_DELAY,
+            retry_exponential_backoff: false,
+            max_retry_delay: None,
+            execution_timeout: None,
+            queue: defaults::QUEUE.into(),
+            pool: defaults::POOL.into(),
+            pool_slots: 1,
+            priority_weight: 1,
+            weight_rule: WeightRule::Downstream,
+            depends_on_past: false,
+            wait_for_downstream: false,
+            trigger_rule: TriggerRule::AllSuccess,
+            do_xcom_push: true,
+            params: BTreeMap::new(),
+            max_active_tis_per_dag: None,
+            max_active_tis_per_dagrun: None,
+            environment: None,
+            outlets: Vec::new(),
+            inlets: Vec::new(),
+            callbacks: Default::default(),
+        }
+    }
+}
+
 /// A task's operator: one instance, or one per element of a list (dynamic task mapping).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "form", rename_all = "snake_case")]
@@ -254,6 +293,15 @@ impl Dag {
     /// else `None` (any worker, its default `python3`).
     pub fn environment_of<'a>(&'a self, task: &'a Task) -> Option<&'a str> {
         task.environment.as_deref().or(self.environment.as_deref())
+    }
+
+    /// The queue whose workers run the DAG's own callbacks: its tasks' queue when
+    /// they all share one (a team's DAGs on the team's queue), else `default`.
+    pub fn callback_queue(&self) -> &str {
+        match self.tasks.split_first() {
+            Some((first, rest)) if rest.iter().all(|t| t.queue == first.queue) => &first.queue,
+            _ => defaults::QUEUE,
+        }
     }
 
     /// The bounds on automated runs, with relative dates resolved at `resolved_at` (the

@@ -195,6 +195,23 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Value::is_null")]
         extra: Value,
     },
+    /// A worker takes a run's pending DAG callbacks (the leader proposes it
+    /// when the worker polls); `token` names this take.
+    TakeDagCallback {
+        dag_id: String,
+        run_id: String,
+        worker: String,
+        token: String,
+    },
+    /// The taker's report of how the DAG callbacks ended.
+    FinishDagCallback {
+        dag_id: String,
+        run_id: String,
+        token: String,
+        success: bool,
+        #[serde(default)]
+        log_tail: String,
+    },
 }
 
 impl Command {
@@ -256,6 +273,8 @@ impl Command {
             Command::DeleteVariable { .. } => "delete_variable",
             Command::SetClusterId { .. } => "set_cluster_id",
             Command::CreateAssetEvent { .. } => "create_asset_event",
+            Command::TakeDagCallback { .. } => "take_dag_callback",
+            Command::FinishDagCallback { .. } => "finish_dag_callback",
         }
     }
 }
@@ -338,6 +357,10 @@ pub enum Outcome {
     /// An asset event recorded.
     AssetEvent {
         event: crate::records::AssetEventRecord,
+    },
+    /// A DAG callback taken or finished, as it stands now.
+    DagCallback {
+        callback: crate::records::DagCallbackRecord,
     },
     Done,
 }

@@ -473,3 +473,48 @@ pub struct AssetEventRecord {
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub extra: Value,
 }
+
+/// A DAG's own `on_success_callback` / `on_failure_callback` for one ended run
+/// (Airflow runs them in its DAG processor; Kairos hands them to a worker).
+/// Written by apply when the run ends; kept, with its outcome, until the run is
+/// deleted. A worker takes it once (`running`) and reports how it ended: it
+/// runs at most once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DagCallbackRecord {
+    pub dag_id: String,
+    pub run_id: String,
+    /// The version whose callbacks run (the run's).
+    pub version: u32,
+    /// `on_success_callback` or `on_failure_callback`.
+    pub kind: String,
+    /// Airflow's `reason`: `success`, `task_failure` or `timed_out`.
+    pub reason: String,
+    /// The queue whose workers may take it.
+    pub queue: String,
+    pub state: DagCallbackState,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The token of the worker's take: only its report counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The end of the callbacks' log, as the worker reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<String>,
+}
+
+/// Where a DAG callback stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DagCallbackState {
+    Pending,
+    Running,
+    /// Every callback returned.
+    Success,
+    /// One raised, or the runner could not run them (see the log).
+    Failed,
+}

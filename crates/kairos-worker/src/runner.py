@@ -383,6 +383,11 @@ def callbacks(spec):
     runs; none changes the task's state."""
     ctx = context_of(spec)
     kind = spec["kind"]
+    if spec.get("dag_reason") is not None:
+        # A DAG's own callback: Airflow's context has the run and a reason, no task.
+        for key in ("ti", "task_instance", "task_id", "map_index", "try_number", "templates_dict"):
+            ctx.pop(key, None)
+        ctx["reason"] = spec["dag_reason"]
     if spec.get("exception") is not None:
         found = sys.modules.get("airflow.exceptions")
         ctx["exception"] = getattr(found, "AirflowException", AirflowException)(spec["exception"])

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::assets::AssetsArgs;
 use crate::commands::bundles::BundlesArgs;
 use crate::commands::certs::CertsArgs;
 use crate::commands::cluster::ClusterArgs;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Bundles: versioned folders of DAG files and code (`dags push FOLDER` makes one).
     #[command(subcommand_required = true)]
     Bundles(BundlesArgs),
+    /// Assets (Airflow 2's datasets): the known ones, their events, an event by hand.
+    #[command(subcommand_required = true)]
+    Assets(AssetsArgs),
     /// Pools: named slot limits for task instances.
     #[command(subcommand_required = true)]
     Pools(PoolsArgs),

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         cli::Command::Runs(args) => commands::runs::run(&args),
         cli::Command::Bundles(args) => commands::bundles::bundles(&args),
         cli::Command::Pools(args) => commands::pools::pools(&args),
+        cli::Command::Assets(args) => commands::assets::assets(&args),
         cli::Command::Variables(args) => commands::variables::variables(&args),
     }
 }

@@ -4,8 +4,9 @@
 //! a third DAG of `sales` is scheduled. The leader is killed after the
 //! producer's success has queued the consumer's run and before any worker of
 //! the consumer's queue exists; the chain still runs to its end on the new
-//! leader, each run once, with the events that triggered it, and every node
-//! (the killed one restarted) holds the same state.
+//! leader, each run once, with the events that triggered it; the report's DAG
+//! callback runs on a worker after its run; and every node (the killed one
+//! restarted) holds the same state.
 
 use std::path::Path;
 use std::process::{Command as Process, Output};
@@ -59,6 +60,9 @@ orders_export:
 orders_report:
   schedule: ['s3://lake/orders_clean']
   is_paused_upon_creation: false
+  # The DAG's own callback, run by a worker once the run ends.
+  on_success_callback_name: done
+  on_success_callback_file: $CONFIG_ROOT_DIR/lib/notify.py
   tasks:
     report:
       operator: bash
@@ -163,6 +167,11 @@ async fn an_asset_chain_across_two_teams_survives_a_leader_kill() {
     );
     write(&sales, "dags/orders.yml", SALES_DAGS);
     write(&sales, "lib/source.txt", "orders from the shop\n");
+    write(
+        &sales,
+        "lib/notify.py",
+        "def done(context):\n    print('notified', context['dag_run'].run_id, context['reason'])\n",
+    );
     let ops = dir.path().join("ops");
     write(
         &ops,
@@ -235,6 +244,37 @@ async fn an_asset_chain_across_two_teams_survives_a_leader_kill() {
     assert_eq!(
         return_value(&cluster, survivor, "orders_report", &report, "report").await,
         "report of orders_clean"
+    );
+    // The report's DAG callback ran on the sales worker after the run ended.
+    let run_id = report["dag_run_id"].as_str().expect("a run id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let callback = loop {
+        let shown = json(&[
+            "runs",
+            "show",
+            "orders_report",
+            &run_id,
+            "--server",
+            &server,
+        ]);
+        let state = shown["dag_callback"]["state"].as_str().unwrap_or_default();
+        if state == "success" || state == "failed" {
+            break shown["dag_callback"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the DAG callback never ended: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(callback["state"], "success", "{callback}");
+    assert_eq!(callback["worker"], "w-sales", "{callback}");
+    assert!(
+        callback["log_tail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("notified {run_id} success")),
+        "{callback}"
     );
     // The producer ran once: the failover replayed no asset event.
     assert_eq!(runs(&server, "orders_export").len(), 1);

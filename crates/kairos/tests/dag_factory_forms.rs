@@ -133,6 +133,26 @@ async fn callbacks_log(api: &Client, task: &str, try_number: u32) -> String {
         .text
 }
 
+/// The DAG callbacks of run `r1` of `dag` once they ended, as the API shows
+/// them on the run.
+async fn dag_callback(api: &Client, dag: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = api
+            .dag_run(dag, "r1", Read::Consistent)
+            .await
+            .expect("the run");
+        let run = serde_json::to_value(run).expect("json");
+        let state = run["dag_callback"]["state"].as_str().unwrap_or_default();
+        if state == "success" || state == "failed" {
+            assert_eq!(state, "success", "{run}");
+            return run["dag_callback"].clone();
+        }
+        assert!(Instant::now() < deadline, "no DAG callback ended: {run}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Each callback ran on its outcome, in its form, with the context, and none
 /// changed a task's state.
 async fn check_callbacks(api: &Client) {
@@ -154,6 +174,27 @@ async fn check_callbacks(api: &Client) {
         state("checks.checked"),
         "success",
         "a raising callback changes nothing"
+    );
+
+    // The DAG's own on_success_callback ran on the worker once the run ended.
+    let callback = dag_callback(api, "forms_callbacks").await;
+    assert_eq!(callback["kind"], "on_success_callback", "{callback}");
+    assert_eq!(callback["reason"], "success", "{callback}");
+    assert_eq!(callback["worker"], "dev", "{callback}");
+    let tail = callback["log_tail"].as_str().unwrap_or_default();
+    assert!(
+        tail.contains(
+            "CALLBACK dag finished dag=forms_callbacks run=r1 reason=success has_ti=False"
+        ),
+        "{tail}"
+    );
+    // And a failed run's on_failure_callback, with Airflow's reason.
+    let callback = dag_callback(api, "forms_dag_failure").await;
+    assert_eq!(callback["kind"], "on_failure_callback", "{callback}");
+    let tail = callback["log_tail"].as_str().unwrap_or_default();
+    assert!(
+        tail.contains("CALLBACK dag failed dag=forms_dag_failure run=r1 reason=task_failure"),
+        "{tail}"
     );
 
     let ok = callbacks_log(api, "ok", 1).await;
@@ -218,6 +259,21 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         "forms_producer",
         "forms_callbacks",
     ];
+    // A run that fails on purpose, for its DAG's on_failure_callback.
+    let out = kairos(&[
+        "dags",
+        "trigger",
+        "forms_dag_failure",
+        "--run-id",
+        "r1",
+        "--server",
+        &http,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for dag in dag_ids {
         let out = kairos(&[
             "dags",
@@ -272,13 +328,68 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         upstream["dataset_events"][0]["dataset_uri"],
         "s3://forms/orders"
     );
-    // An event posted through the API (as Airflow's clients do) runs it again.
+    // An event posted through the API (as Airflow's clients do) runs it again;
+    // so does one made with `kairos assets create-event`.
     post_json(
         &format!("{base}/datasets/events"),
         json!({"dataset_uri": "s3://forms/orders", "extra": {"rows": 7}}),
     )
     .await;
     let second = wait_asset_run(&base, &dev_log, 2).await;
+    assert_eq!(
+        run_state(&api, "forms_consumer", &second, &dev_log).await,
+        "success"
+    );
+    let out = kairos(&[
+        "assets",
+        "create-event",
+        "s3://forms/orders",
+        "--extra",
+        "{\"rows\": 8}",
+        "--server",
+        &http,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("s3://forms/orders  api"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let third = wait_asset_run(&base, &dev_log, 3).await;
+    assert_eq!(
+        run_state(&api, "forms_consumer", &third, &dev_log).await,
+        "success"
+    );
+    let out = kairos(&[
+        "assets",
+        "events",
+        "--uri",
+        "s3://forms/orders",
+        "-o",
+        "json",
+        "--server",
+        &http,
+    ]);
+    let events: Value = serde_json::from_slice(&out.stdout).expect("events as JSON");
+    let extras: Vec<&Value> = events
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| &e["extra"])
+        .collect();
+    assert_eq!(
+        extras,
+        [&json!({"rows": 8}), &json!({"rows": 7}), &json!({})],
+        "newest first"
+    );
+    let out = kairos(&["assets", "list", "--server", &http]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.lines().any(|l| l.starts_with("s3://forms/orders")
+            && l.contains("forms_consumer")
+            && l.contains("forms_producer.write")),
+        "{text}"
+    );
     assert_eq!(
         run_state(&api, "forms_consumer", &second, &dev_log).await,
         "success"

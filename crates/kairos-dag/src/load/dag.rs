@@ -185,20 +185,6 @@ pub fn read_dag(
             scope: &scope,
         },
     );
-    if !callbacks.is_empty() {
-        sink.warn(
-            &scope,
-            r.pos,
-            "the DAG's own on_success_callback / on_failure_callback are checked and kept \
-             with the version, but Kairos does not run them yet (task callbacks, also those \
-             in `default_args` and task groups, do run)",
-            Some(
-                "to hear of a run's end, give its last task the callback (with \
-                 `trigger_rule: all_done` for failures too)"
-                    .into(),
-            ),
-        );
-    }
     r.warn_ignored(IGNORED_DAG_KEYS, sink, &scope);
     let groups_node = r.take("task_groups");
     let tasks_node = r.take("tasks");

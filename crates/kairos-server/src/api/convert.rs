@@ -77,6 +77,26 @@ pub fn dag_run(r: DagRunRecord) -> DagRun {
         triggered_by: r.triggered_by,
         backfill_id: r.backfill_id,
         bundle_version: r.bundle_version,
+        dag_callback: None,
+    }
+}
+
+/// The API's view of a DAG callback record.
+pub fn dag_callback(c: kairos_state::records::DagCallbackRecord) -> kairos_api::DagCallback {
+    let state = match c.state {
+        kairos_state::records::DagCallbackState::Pending => "pending",
+        kairos_state::records::DagCallbackState::Running => "running",
+        kairos_state::records::DagCallbackState::Success => "success",
+        kairos_state::records::DagCallbackState::Failed => "failed",
+    };
+    kairos_api::DagCallback {
+        kind: c.kind,
+        reason: c.reason,
+        state: state.to_string(),
+        worker: c.worker,
+        started_at: c.started_at,
+        ended_at: c.ended_at,
+        log_tail: c.log_tail,
     }
 }
 

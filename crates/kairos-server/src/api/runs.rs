@@ -149,9 +149,13 @@ pub async fn get_run(
 ) -> Result<Json<DagRun>, Problem> {
     scope.require(Role::Viewer)?;
     api.check_dag(&scope, &dag_id, read.consistent).await?;
-    Ok(Json(convert::dag_run(
-        load_run(&api, &dag_id, &run_id, read.consistent).await?,
-    )))
+    let mut run = convert::dag_run(load_run(&api, &dag_id, &run_id, read.consistent).await?);
+    let (d, r) = (dag_id.clone(), run_id.clone());
+    run.dag_callback = api
+        .read(read.consistent, move |s| s.dag_callback(&d, &r))
+        .await?
+        .map(convert::dag_callback);
+    Ok(Json(run))
 }
 
 /// Triggers a manual run of the DAG's newest version. Without `dag_run_id` the

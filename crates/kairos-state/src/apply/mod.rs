@@ -17,6 +17,7 @@ mod assets;
 mod backfills;
 mod bundles;
 pub mod cluster_id;
+mod dag_callbacks;
 mod dags;
 mod outcome;
 mod pools;
@@ -272,5 +273,18 @@ fn dispatch(
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
         Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
         Command::CreateAssetEvent { uri, extra } => assets::create_event(txn, sched, uri, extra),
+        Command::TakeDagCallback {
+            dag_id,
+            run_id,
+            worker,
+            token,
+        } => dag_callbacks::take(txn, sched, dag_id, run_id, worker, token),
+        Command::FinishDagCallback {
+            dag_id,
+            run_id,
+            token,
+            success,
+            log_tail,
+        } => dag_callbacks::finish(txn, sched, dag_id, run_id, token, *success, log_tail),
     }
 }

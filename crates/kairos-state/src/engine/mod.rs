@@ -20,6 +20,7 @@
 pub(crate) mod assets;
 pub(crate) mod attempt;
 pub(crate) mod counters;
+pub(crate) mod dag_callbacks;
 pub(crate) mod due;
 pub mod explain;
 pub(crate) mod finish;

@@ -75,6 +75,7 @@ pub(crate) fn remove_run(
         index::run_by_date(dag_id, run.order_date(), run_id),
     );
     txn.delete(Cf::Runs, keys::run(dag_id, run_id));
+    super::dag_callbacks::forget(txn, dag_id, run_id)?;
     Ok(Removed {
         task_instances: tis.len(),
         xcoms,

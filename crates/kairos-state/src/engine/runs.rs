@@ -184,7 +184,9 @@ pub(crate) fn complete_or_reopen(
     } else {
         DagRunState::Success
     };
-    set_run_state(txn, sched, &mut run, to)
+    set_run_state(txn, sched, &mut run, to)?;
+    let reason = if failed { "task_failure" } else { "success" };
+    super::dag_callbacks::run_ended(txn, sched, &run, reason)
 }
 
 /// `dagrun_timeout`: attempts still going are failed, instances not started are
@@ -220,7 +222,8 @@ pub(crate) fn time_out(
         let reason = format!("the run exceeded its dagrun_timeout of {timeout}");
         set_state(txn, sched, &mut ti, to, Actor::RunEnd, Some(reason))?;
     }
-    set_run_state(txn, sched, &mut run, DagRunState::Failed)
+    set_run_state(txn, sched, &mut run, DagRunState::Failed)?;
+    super::dag_callbacks::run_ended(txn, sched, &run, "timed_out")
 }
 
 /// Stores a new run (queued) with one task instance per task, each carrying what

@@ -12,6 +12,8 @@
 //! | `C` | counter name ([`counter`]) | count (JSON integer) |
 //! | `F` | flag name | flag value |
 //! | `H` | task instance · try number | [`crate::records::TryRecord`]: each attempt that ended (not derived: history) |
+//! | `K` | DAG · run id | [`crate::records::DagCallbackRecord`]: a DAG's callbacks for an ended run (not derived) |
+//! | `P` | queue · DAG · run id | `()`: a DAG callback no worker has taken yet |
 //!
 //! Every entry is written by apply in the same transaction as the record it derives
 //! from, and a test recomputes the counters from the records and compares.
@@ -35,6 +37,8 @@ pub const WAITING_RUNS: &[u8] = b"W";
 pub const RUNS_BY_DATE: &[u8] = b"D";
 pub const COUNTERS: &[u8] = b"C";
 pub const TRIES: &[u8] = b"H";
+pub const DAG_CALLBACKS: &[u8] = b"K";
+pub const PENDING_DAG_CALLBACKS: &[u8] = b"P";
 /// Where the queueing pass stopped when it ran out of budget (a key of `S`).
 pub const QUEUE_CURSOR: &[u8] = b"Fqueue_cursor";
 
@@ -103,6 +107,27 @@ pub fn tries_prefix(ti: &TaskInstanceKey) -> Vec<u8> {
 pub fn try_key(ti: &TaskInstanceKey, try_number: u32) -> Vec<u8> {
     let mut key = tries_prefix(ti);
     key.extend_from_slice(&try_number.to_be_bytes());
+    key
+}
+
+/// The DAG callback record of a run.
+pub fn dag_callback(dag_id: &str, run_id: &str) -> Vec<u8> {
+    let mut key = DAG_CALLBACKS.to_vec();
+    key.extend_from_slice(&primary::run(dag_id, run_id));
+    key
+}
+
+/// The DAG callbacks of `queue` no worker has taken, in DAG and run order.
+pub fn pending_dag_callbacks(queue: &str) -> Vec<u8> {
+    let mut key = PENDING_DAG_CALLBACKS.to_vec();
+    key.extend_from_slice(queue.as_bytes());
+    key.push(0);
+    key
+}
+
+pub fn pending_dag_callback(queue: &str, dag_id: &str, run_id: &str) -> Vec<u8> {
+    let mut key = pending_dag_callbacks(queue);
+    key.extend_from_slice(&primary::run(dag_id, run_id));
     key
 }
 

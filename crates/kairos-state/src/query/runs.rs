@@ -107,3 +107,42 @@ impl Store {
         Ok(None)
     }
 }
+
+impl Store {
+    /// A run's DAG callback record (its DAG's own callbacks for its end), if any.
+    pub fn dag_callback(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+    ) -> Result<Option<crate::records::DagCallbackRecord>, StoreError> {
+        self.get(Cf::Index, &crate::keys::index::dag_callback(dag_id, run_id))
+    }
+
+    /// Up to `limit` DAG callbacks of `queue` no worker has taken, in DAG and run
+    /// order.
+    pub fn pending_dag_callbacks(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::records::DagCallbackRecord>, StoreError> {
+        let keys: Vec<(Vec<u8>, ())> = self.scan(
+            Cf::Index,
+            &crate::keys::index::pending_dag_callbacks(queue),
+            None,
+            limit,
+        )?;
+        let prefix_len = crate::keys::index::pending_dag_callbacks(queue).len();
+        let mut out = Vec::with_capacity(keys.len());
+        for (key, ()) in keys {
+            let Some(run_key) = key.get(prefix_len..) else {
+                continue;
+            };
+            let mut full = crate::keys::index::DAG_CALLBACKS.to_vec();
+            full.extend_from_slice(run_key);
+            if let Some(record) = self.get(Cf::Index, &full)? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}

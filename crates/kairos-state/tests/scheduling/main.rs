@@ -10,6 +10,7 @@ mod support;
 
 mod apply_stats;
 mod assets;
+mod dag_callbacks;
 mod index_fronts;
 mod mapping;
 mod pools_and_limits;

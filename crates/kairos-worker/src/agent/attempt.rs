@@ -252,7 +252,7 @@ fn unknown_ti() -> TaskInstanceKey {
 /// The interpreter of the virtualenv that layers the bundle's `requirements`
 /// (and `wheels`) on the task's environment, built on first use; `None` when
 /// the bundle's manifest names no lock.
-async fn layered_python(
+pub(super) async fn layered_python(
     agent: &Agent,
     attempt: &crate::context::Attempt,
     root: &crate::bundle::BundleRoot,

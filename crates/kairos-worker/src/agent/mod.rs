@@ -6,12 +6,14 @@
 //!
 //! This file is the order of a worker's life; each phase and loop has a file of
 //! its own: `startup`, `register`, `poll`, `attempt` (running one attempt),
+//! `dag_callback` (a DAG's own callbacks for an ended run, as polls hand them),
 //! `report` (delivering spooled results), `heartbeat`, `fence` (stopping
 //! attempts whose leases no leader renews) and `drain`. They share the state in
 //! `shared`, and none of them imports another's caller.
 
 mod attempt;
 mod caps;
+mod dag_callback;
 mod drain;
 mod error;
 mod fence;

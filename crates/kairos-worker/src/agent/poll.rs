@@ -67,6 +67,9 @@ pub(super) async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<boo
                         start(agent, assignment);
                     }
                 }
+                for callback in reply.dag_callbacks {
+                    super::dag_callback::start(agent, callback);
+                }
             }
             // A new leader does not know this worker yet: register with it and
             // poll again at once (it may already hold work for us).

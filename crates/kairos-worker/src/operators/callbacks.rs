@@ -3,7 +3,8 @@
 //! as Airflow 3 runs them: in the task's own attempt, in the Python of its
 //! execution environment, with the task's context. Their output and outcome
 //! go to the attempt's log; a callback that raises never changes the task's
-//! state, and the attempt reports only once they are done.
+//! state, and the attempt reports only once they are done. A DAG's own
+//! callbacks run through here too (`run_dag`), for a run that ended.
 
 use kairos_dag::callback::{Callback, CallbackKind};
 use serde_json::json;
@@ -31,14 +32,37 @@ pub async fn run(ctx: &Ctx<'_>, kind: CallbackKind, exception: Option<&str>) {
     if callbacks.is_empty() || *ctx.cancel.borrow() {
         return;
     }
-    let outcome = match call(ctx, kind, callbacks, exception).await {
-        Ok(Ended::Exited(0)) => "done".to_string(),
-        Ok(Ended::Exited(_)) => "one or more raised (see above)".to_string(),
-        Ok(ended) => format!("did not finish: {ended:?}"),
-        Err(e) => format!("could not run: {e}"),
+    run_these(ctx, kind, callbacks, exception, None).await;
+}
+
+/// Runs the DAG's own callbacks of `kind` for a run that ended for `reason`
+/// (the context has no `ti`, as Airflow's DAG callbacks have none); whether
+/// all of them returned.
+pub async fn run_dag(ctx: &Ctx<'_>, kind: CallbackKind, reason: &str) -> bool {
+    let callbacks = ctx.attempt.dag.callbacks.of(kind);
+    run_these(ctx, kind, callbacks, None, Some(reason)).await
+}
+
+async fn run_these(
+    ctx: &Ctx<'_>,
+    kind: CallbackKind,
+    callbacks: &[Callback],
+    exception: Option<&str>,
+    dag_reason: Option<&str>,
+) -> bool {
+    let (ok, outcome) = match call(ctx, kind, callbacks, exception, dag_reason).await {
+        Ok(Ended::Exited(0)) => (true, "done".to_string()),
+        Ok(Ended::Exited(_)) => (false, "one or more raised (see above)".to_string()),
+        Ok(ended) => (false, format!("did not finish: {ended:?}")),
+        Err(e) => (false, format!("could not run: {e}")),
+    };
+    let effect = if dag_reason.is_some() {
+        "the run's state is not changed by it"
+    } else {
+        "the task's state is not changed by it"
     };
     ctx.note(&format!(
-        "{} ({}): {outcome}; the task's state is not changed by it",
+        "{} ({}): {outcome}; {effect}",
         kind.key(),
         callbacks
             .iter()
@@ -46,6 +70,7 @@ pub async fn run(ctx: &Ctx<'_>, kind: CallbackKind, exception: Option<&str>) {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    ok
 }
 
 async fn call(
@@ -53,6 +78,7 @@ async fn call(
     kind: CallbackKind,
     callbacks: &[Callback],
     exception: Option<&str>,
+    dag_reason: Option<&str>,
 ) -> Result<Ended, String> {
     let runner = stage_runner(ctx)?;
     let mut targets = Vec::new();
@@ -67,6 +93,7 @@ async fn call(
         "kind": kind.key(),
         "callbacks": targets,
         "exception": exception,
+        "dag_reason": dag_reason,
         "sys_path": ctx.sys_path(),
         "context": ctx.attempt.python_context(),
         "xcom_upstream": upstream,

@@ -5,6 +5,7 @@
 //! `--conf`).
 
 pub(crate) mod args;
+pub mod assets;
 pub mod bundles;
 pub mod certs;
 pub mod cluster;

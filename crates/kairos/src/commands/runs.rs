@@ -108,6 +108,13 @@ pub fn run(args: &RunsArgs) -> ExitCode {
                 ] {
                     println!("{key:<20} {}", cell(&value));
                 }
+                if let Some(cb) = &run.dag_callback {
+                    println!(
+                        "{:<20} {}",
+                        "dag_callback",
+                        format_args!("{} ({}): {}", cb.kind, cb.reason, cb.state)
+                    );
+                }
                 Ok(())
             })
         }

@@ -4,7 +4,7 @@
 //! no proof, and the request's own worker id is taken at its word.
 
 use kairos_state::TaskInstanceKey;
-use kairos_state::records::TaskInstanceRecord;
+use kairos_state::records::DagCallbackState;
 use tonic::{Request, Status};
 
 use kairos_dag::lifecycle::TaskInstanceState;
@@ -33,13 +33,14 @@ pub(super) fn acting_as(proven: &Option<String>, claimed: &str) -> Result<String
 
 /// An attempt the caller holds: `by` names the attempt's task instance and token,
 /// the token is that instance's current attempt's, the attempt was handed to this
-/// worker, and it runs. Anything else is refused without saying which part failed
-/// for whom (a refusal must not help guess a token).
+/// worker, and it runs; or, with an empty task id, the run's DAG callbacks this
+/// worker took with that token and runs. Anything else is refused without saying
+/// which part failed for whom (a refusal must not help guess a token).
 pub(super) fn held(
     node: &Node,
     proven: &Option<String>,
     by: Option<AttemptRef>,
-) -> Result<(TaskInstanceKey, TaskInstanceRecord), Status> {
+) -> Result<TaskInstanceKey, Status> {
     let by = by.ok_or_else(|| {
         Status::invalid_argument(
             "name the attempt this read is for (`by`: its task instance, token and worker)",
@@ -50,6 +51,22 @@ pub(super) fn held(
         .ti
         .map(TaskInstanceKey::from)
         .ok_or_else(|| Status::invalid_argument("`by` names no task instance"))?;
+    if ti.task_id.is_empty() {
+        let callback = node.read_now(|store| store.dag_callback(&ti.dag_id, &ti.run_id))?;
+        return match callback {
+            Some(c)
+                if c.state == DagCallbackState::Running
+                    && c.token.as_deref() == Some(by.attempt.as_str())
+                    && c.worker.as_deref() == Some(worker.as_str()) =>
+            {
+                Ok(ti)
+            }
+            _ => Err(Status::permission_denied(format!(
+                "worker `{worker}` runs no DAG callbacks of run {}/{} with that token",
+                ti.dag_id, ti.run_id
+            ))),
+        };
+    }
     let record = node.read_now(|store| store.task_instance(&ti))?;
     let holds = record.as_ref().is_some_and(|r| {
         r.attempt.as_deref() == Some(by.attempt.as_str())
@@ -60,7 +77,7 @@ pub(super) fn held(
             )
     });
     match record {
-        Some(record) if holds => Ok((ti, record)),
+        Some(_) if holds => Ok(ti),
         _ => Err(Status::permission_denied(format!(
             "worker `{worker}` holds no running attempt of task instance {ti} with that token; \
              a worker reads only for the attempts it runs"

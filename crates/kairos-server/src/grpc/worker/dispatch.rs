@@ -49,16 +49,27 @@ pub(super) async fn poll(
         .collect();
     let lost = build_all(s, assignments, &held)?;
     if !lost.is_empty() {
-        return Ok(PollReply { tasks: lost });
+        return Ok(PollReply {
+            tasks: lost,
+            dag_callbacks: vec![],
+        });
     }
     let mut applied = s.node.applied();
     let free = r.free_slots as usize;
     if free == 0 {
         tokio::time::sleep_until(deadline.into()).await;
-        return Ok(PollReply { tasks: vec![] });
+        return Ok(PollReply::default());
     }
     loop {
         applied.borrow_and_update();
+        let dag_callbacks =
+            super::dag_callbacks::take(s, &r.worker_id, &worker.queues, &worker.fit).await?;
+        if !dag_callbacks.is_empty() {
+            return Ok(PollReply {
+                tasks: vec![],
+                dag_callbacks,
+            });
+        }
         let mut picks: Vec<TaskInstanceKey> = Vec::new();
         for queue in &worker.queues {
             picks.extend(fitting(s, &worker.fit, queue, free - picks.len())?);
@@ -71,7 +82,10 @@ pub(super) async fn poll(
             let granted = dispatch(s, &r.worker_id, log_url, picks).await?;
             let tasks = build_all(s, assignments, &granted)?;
             if !tasks.is_empty() {
-                return Ok(PollReply { tasks });
+                return Ok(PollReply {
+                    tasks,
+                    dag_callbacks: vec![],
+                });
             }
             continue;
         }
@@ -82,7 +96,7 @@ pub(super) async fn poll(
                 }
             }
             _ = tokio::time::sleep_until(deadline.into()) => {
-                return Ok(PollReply { tasks: vec![] });
+                return Ok(PollReply::default());
             }
         }
         check_leader(s)?;

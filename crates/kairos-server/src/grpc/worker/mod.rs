@@ -2,13 +2,15 @@
 //! registration checks), `register`, `dispatch` (polls: claims, dispatch, leases),
 //! `assignment` (what an attempt needs), `leases` (heartbeats), `reports` (results
 //! and XComs, after `caps` checked their sizes), `reads` (XComs, Variables, run states, files), `trigger`
-//! (TriggerDagRunOperator), `convert` (protocol fields checked); `service` is the
+//! (TriggerDagRunOperator), `dag_callbacks` (a DAG's own callbacks: handed out by
+//! polls, reported when done), `convert` (protocol fields checked); `service` is the
 //! gRPC trait, handing each call to its file.
 
 mod assignment;
 mod caller;
 mod caps;
 mod convert;
+mod dag_callbacks;
 mod dispatch;
 mod guard;
 mod leases;

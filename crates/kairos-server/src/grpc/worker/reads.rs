@@ -26,7 +26,7 @@ pub(super) fn pull_xcom(
     proven: &Option<String>,
     r: PullXComRequest,
 ) -> Result<PullXComReply, Status> {
-    let (by, _) = held(node, proven, r.by)?;
+    let by = held(node, proven, r.by)?;
     let ti = key_of(r.ti)?;
     if ti.dag_id != by.dag_id {
         return Err(Status::permission_denied(format!(
@@ -74,7 +74,7 @@ pub(super) fn get_variable(
     key: Option<&VariableKey>,
     r: GetVariableRequest,
 ) -> Result<GetVariableReply, Status> {
-    let (by, _) = held(node, proven, r.by)?;
+    let by = held(node, proven, r.by)?;
     let name = r.key;
     let team = team_of(node, &by.dag_id)?;
     let variable = node.read_now(|store| store.variable_for(team.as_deref(), &name))?;
@@ -112,7 +112,7 @@ pub(super) fn run_state(
     proven: &Option<String>,
     r: RunStateRequest,
 ) -> Result<RunStateReply, Status> {
-    let (by, _) = held(node, proven, r.by.clone())?;
+    let by = held(node, proven, r.by.clone())?;
     if !same_team(node, &by.dag_id, &r.dag_id)? {
         return Ok(RunStateReply::default());
     }
@@ -168,7 +168,7 @@ pub(super) fn fetch_files(
     proven: &Option<String>,
     r: FetchFilesRequest,
 ) -> Result<FetchFilesReply, Status> {
-    let (by, _) = held(node, proven, r.by)?;
+    let by = held(node, proven, r.by)?;
     let version_files = node.read_now(|store| {
         let Some(run) = store.run(&by.dag_id, &by.run_id)? else {
             return Ok(HashSet::new());
@@ -207,7 +207,7 @@ pub(super) fn fetch_bundle(
     proven: &Option<String>,
     r: FetchBundleRequest,
 ) -> Result<FetchBundleReply, Status> {
-    let (by, _) = held(node, proven, r.by)?;
+    let by = held(node, proven, r.by)?;
     let found = node.read_now(|store| {
         let Some(run) = store.run(&by.dag_id, &by.run_id)? else {
             return Ok(None);

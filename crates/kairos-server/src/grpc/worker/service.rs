@@ -8,15 +8,15 @@ use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
     FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply,
     GetVariableRequest, HeartbeatReply, HeartbeatRequest, PollReply, PollRequest, PullXComReply,
-    PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest, ReportFinishedRequest,
-    ReportReply, ReportStartedRequest, RunStateReply, RunStateRequest, TriggerRunReply,
-    TriggerRunRequest,
+    PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest, ReportDagCallbackRequest,
+    ReportFinishedRequest, ReportReply, ReportStartedRequest, RunStateReply, RunStateRequest,
+    TriggerRunReply, TriggerRunRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::assignment::Assignments;
 use super::caller::proven_worker;
-use super::{dispatch, leases, reads, register, reports, trigger};
+use super::{dag_callbacks, dispatch, leases, reads, register, reports, trigger};
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
 
@@ -173,6 +173,19 @@ impl Worker for WorkerService {
             &proven_worker(&request)?,
             request.into_inner(),
         )
+        .map(Response::new)
+    }
+
+    async fn report_dag_callback(
+        &self,
+        request: Request<ReportDagCallbackRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        dag_callbacks::report(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
         .map(Response::new)
     }
 

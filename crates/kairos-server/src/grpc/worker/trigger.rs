@@ -19,7 +19,7 @@ pub(super) async fn trigger_run(
     r: TriggerRunRequest,
 ) -> Result<TriggerRunReply, Status> {
     check_leader(s)?;
-    let (by, _) = held(&s.node, proven, r.by.clone())?;
+    let by = held(&s.node, proven, r.by.clone())?;
     if !same_team(&s.node, &by.dag_id, &r.dag_id)? {
         return Err(Status::not_found(format!("no DAG `{}`", r.dag_id)));
     }
