@@ -300,6 +300,10 @@ def custom_context(spec, op):
 
 
 def write_result(spec, result):
+    if spec.get("dates"):
+        def iso(d):
+            return d.isoformat() if isinstance(d, datetime.datetime) else d
+        result = [iso(d) for d in result] if isinstance(result, (list, tuple)) else iso(result)
     try:
         encoded = json.dumps({"return_value": result}, allow_nan=False)
     except (TypeError, ValueError) as e:
@@ -340,11 +344,12 @@ def arguments(fn, op_args, op_kwargs, ctx):
     merged = dict(ctx)
     merged.update(op_kwargs)
     params = list(inspect.signature(fn).parameters.values())
-    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
-        return merged
     positional = [p for p in params if p.kind in (
         inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     taken = {p.name for p in positional[:len(op_args)]}
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
+        # A name op_args already fill is left out (Airflow refuses the call).
+        return {k: v for k, v in merged.items() if k not in taken}
     return {
         p.name: merged[p.name]
         for p in params
@@ -358,6 +363,9 @@ def call(spec, skips):
     ctx = context_of(spec)
     fn = load(spec)
     op_args = spec.get("op_args") or []
+    if spec.get("dates"):
+        # An execution_date_fn: it gets the logical date as a datetime.
+        op_args = [datetime.datetime.fromisoformat(a) for a in op_args]
     kwargs = arguments(fn, op_args, spec.get("op_kwargs") or {}, ctx)
     print("kairos: calling %s(%s)" % (spec["name"], ", ".join(
         [repr(a) for a in op_args] + ["%s=..." % k for k in sorted(kwargs)])), flush=True)

@@ -303,6 +303,28 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
 
     check_callbacks(&api).await;
 
+    // The sensor's execution_date_fn names the producer's run of the day before.
+    let out = kairos(&[
+        "dags",
+        "trigger",
+        "forms_external",
+        "--run-id",
+        "r1",
+        "--logical-date",
+        "2026-05-07T00:00:00Z",
+        "--server",
+        &http,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run_state(&api, "forms_external", "r1", &dev_log).await,
+        "success"
+    );
+
     // The producer's success updated its asset: the consumer ran on it.
     let base = format!("http://{http}/api/v1");
     let consumer = wait_asset_run(&base, &dev_log, 1).await;

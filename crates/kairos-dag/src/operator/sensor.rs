@@ -151,6 +151,11 @@ pub struct ExternalTaskSensor {
     pub failed_states: Vec<String>,
     /// The other run's logical date is this much before this run's.
     pub execution_delta: Option<Duration>,
+    /// Airflow's `execution_date_fn: module.fn`: called on the worker with this
+    /// run's logical date (and the context), it returns the other run's logical
+    /// date, or a list of them (all must reach an allowed state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_date_fn: Option<super::PythonCallable>,
     pub check_existence: bool,
     pub sensor: SensorArgs,
 }
@@ -186,15 +191,28 @@ impl ExternalTaskSensor {
         let skipped_states = states(a, "skipped_states", watching_tasks).unwrap_or_default();
         let failed_states = states(a, "failed_states", watching_tasks).unwrap_or_default();
         let execution_delta = a.duration("execution_delta");
-        if a.has("execution_date_fn") {
-            let _ = a.get("execution_date_fn");
+        let execution_date_fn =
+            a.string("execution_date_fn")
+                .and_then(|path| match super::split_dotted(path.trim()) {
+                    Ok((module, name)) => Some(super::PythonCallable::Module { module, name }),
+                    Err(why) => {
+                        a.error(
+                            "execution_date_fn",
+                            format!("`execution_date_fn: {path}`: {why}"),
+                            Some(
+                                "write the import path of a function of the DAG's bundle, \
+                             `package.module.function`, or use `execution_delta`"
+                                    .into(),
+                            ),
+                        );
+                        None
+                    }
+                });
+        if execution_delta.is_some() && execution_date_fn.is_some() {
             a.error(
                 "execution_date_fn",
-                "`execution_date_fn` is a Python callable, which Kairos cannot call at parse time",
-                Some(
-                    "use `execution_delta` (the other run's logical date is this much earlier)"
-                        .into(),
-                ),
+                "give `execution_delta` or `execution_date_fn`, not both (as Airflow requires)",
+                None,
             );
         }
         let check_existence = a.bool("check_existence", false);
@@ -207,6 +225,7 @@ impl ExternalTaskSensor {
             skipped_states,
             failed_states,
             execution_delta,
+            execution_date_fn,
             check_existence,
             sensor: sensor?,
         })

@@ -298,6 +298,36 @@ fn sensors() {
 }
 
 #[test]
+fn an_external_sensors_execution_date_fn_is_an_import_path() {
+    let Operator::ExternalTaskSensor(s) = parse(
+        OperatorKind::ExternalTaskSensor,
+        json!({"external_dag_id": "a", "execution_date_fn": "sample.one_day_ago"}),
+    )
+    .expect("valid") else {
+        panic!()
+    };
+    assert_eq!(
+        s.execution_date_fn,
+        Some(PythonCallable::Module {
+            module: "sample".into(),
+            name: "one_day_ago".into()
+        })
+    );
+    let errs = parse(
+        OperatorKind::ExternalTaskSensor,
+        json!({"external_dag_id": "a", "execution_date_fn": "one_day_ago"}),
+    )
+    .expect_err("no module");
+    assert_eq!(errs[0].key.as_deref(), Some("execution_date_fn"));
+    let errs = parse(
+        OperatorKind::ExternalTaskSensor,
+        json!({"external_dag_id": "a", "execution_date_fn": "s.f", "execution_delta": "1h"}),
+    )
+    .expect_err("both");
+    assert!(errs[0].message.contains("not both"), "{errs:?}");
+}
+
+#[test]
 fn http_and_trigger() {
     let Operator::Http(h) = parse(OperatorKind::Http, json!({"endpoint": "/api", "method": "get", "extra_options": {"check_response": false, "timeout": 5}})).expect("valid") else { panic!() };
     assert_eq!(h.method, "GET");

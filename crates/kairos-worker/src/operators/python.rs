@@ -64,6 +64,72 @@ pub async fn call(
     templates_dict: &Option<std::collections::BTreeMap<String, Json>>,
     show_return_value: bool,
 ) -> Called {
+    call_with_dates(
+        ctx,
+        callable,
+        op_args,
+        op_kwargs,
+        templates_dict,
+        show_return_value,
+        false,
+    )
+    .await
+}
+
+/// An `execution_date_fn`: called with `logical` (a Python datetime) and the
+/// context; the date or dates it returns.
+pub async fn call_for_dates(
+    ctx: &Ctx<'_>,
+    callable: &PythonCallable,
+    logical: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<chrono::DateTime<chrono::Utc>>, String> {
+    let arg = Json::String(kairos_dag::lifecycle::python_isoformat(logical));
+    let returned = match call_with_dates(
+        ctx,
+        callable,
+        &[arg],
+        &Default::default(),
+        &None,
+        true,
+        true,
+    )
+    .await
+    {
+        Called::Returned(v) => v,
+        Called::Skipped => return Err(format!("{} raised AirflowSkipException", callable.name())),
+        Called::Failed(report) => return Err(report.reason.unwrap_or_default()),
+    };
+    let items = match returned {
+        Json::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .ok_or_else(|| {
+                    format!(
+                        "{} returned {v}, not a datetime (with a time zone) or a list of them",
+                        callable.name()
+                    )
+                })
+        })
+        .collect()
+}
+
+/// [`call`]; with `dates`, the runner hands the arguments over as Python
+/// datetimes and returns datetimes as ISO text.
+async fn call_with_dates(
+    ctx: &Ctx<'_>,
+    callable: &PythonCallable,
+    op_args: &[Json],
+    op_kwargs: &std::collections::BTreeMap<String, Json>,
+    templates_dict: &Option<std::collections::BTreeMap<String, Json>>,
+    show_return_value: bool,
+    dates: bool,
+) -> Called {
     let runner = match stage_runner(ctx) {
         Ok(path) => path,
         Err(e) => return Called::Failed(Report::failed(e)),
@@ -109,6 +175,7 @@ pub async fn call(
         "xcom_upstream": upstream,
         "xcoms": xcoms,
         "show_return_value": show_return_value,
+        "dates": dates,
     });
     let (outcome, result, timeout) = match run_runner(ctx, &runner, spec).await {
         Ok(ran) => ran,
