@@ -79,11 +79,26 @@ class BaseOperator:
         return "<Task(%s): %s>" % (type(self).__name__, self.task_id)
 
 
+# The contexts of the code running now, innermost last (get_current_context).
+_CURRENT_CONTEXT = []
+
+
+def get_current_context():
+    """Airflow's `get_current_context()`: the context of the task (or
+    callback) running now."""
+    if not _CURRENT_CONTEXT:
+        raise RuntimeError(
+            "get_current_context() works only while a task or callback runs")
+    return _CURRENT_CONTEXT[-1]
+
+
 def install_airflow_shim():
     """Lets `from airflow.exceptions import AirflowSkipException` and
     `from airflow.models import BaseOperator` (also `airflow.sdk`,
-    `airflow.models.baseoperator`, `airflow.sdk.bases.operator`) work without
-    Airflow. With Airflow installed, Airflow's own modules are used.
+    `airflow.models.baseoperator`, `airflow.sdk.bases.operator`) and
+    `get_current_context` (from `airflow.sdk`, `airflow.operators.python` and
+    `airflow.providers.standard.operators.python`) work without Airflow. With
+    Airflow installed, Airflow's own modules are used.
 
     Returns the skip exception classes to honour: ours, and Airflow's when installed.
     """
@@ -95,7 +110,10 @@ def install_airflow_shim():
     modules = {}
     for name in ("airflow", "airflow.exceptions", "airflow.models",
                  "airflow.models.baseoperator", "airflow.sdk", "airflow.sdk.bases",
-                 "airflow.sdk.bases.operator", "airflow.utils", "airflow.utils.context"):
+                 "airflow.sdk.bases.operator", "airflow.utils", "airflow.utils.context",
+                 "airflow.operators", "airflow.operators.python", "airflow.providers",
+                 "airflow.providers.standard", "airflow.providers.standard.operators",
+                 "airflow.providers.standard.operators.python"):
         module = types.ModuleType(name)
         module.__path__ = []
         modules[name] = module
@@ -107,6 +125,9 @@ def install_airflow_shim():
                  "airflow.sdk.bases.operator"):
         modules[name].BaseOperator = BaseOperator
     modules["airflow.utils.context"].Context = dict
+    for name in ("airflow.sdk", "airflow.operators.python",
+                 "airflow.providers.standard.operators.python"):
+        modules[name].get_current_context = get_current_context
     modules["airflow.sdk"].Context = dict
     for name, module in modules.items():
         parent, _, child = name.rpartition(".")
@@ -322,6 +343,7 @@ def execute(spec, skips):
     for field, value in (spec.get("rendered") or {}).items():
         setattr(op, field, value)
     ctx = custom_context(spec, op)
+    _CURRENT_CONTEXT.append(ctx)
     print("kairos: executing %s (task %s)" % (spec["class"], spec.get("task_id")), flush=True)
     try:
         result = op.execute(ctx)
@@ -367,6 +389,7 @@ def call(spec, skips):
         # An execution_date_fn: it gets the logical date as a datetime.
         op_args = [datetime.datetime.fromisoformat(a) for a in op_args]
     kwargs = arguments(fn, op_args, spec.get("op_kwargs") or {}, ctx)
+    _CURRENT_CONTEXT.append(ctx)
     print("kairos: calling %s(%s)" % (spec["name"], ", ".join(
         [repr(a) for a in op_args] + ["%s=..." % k for k in sorted(kwargs)])), flush=True)
     try:
@@ -396,6 +419,7 @@ def callbacks(spec):
         for key in ("ti", "task_instance", "task_id", "map_index", "try_number", "templates_dict"):
             ctx.pop(key, None)
         ctx["reason"] = spec["dag_reason"]
+    _CURRENT_CONTEXT.append(ctx)
     if spec.get("exception") is not None:
         found = sys.modules.get("airflow.exceptions")
         ctx["exception"] = getattr(found, "AirflowException", AirflowException)(spec["exception"])

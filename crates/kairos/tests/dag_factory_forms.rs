@@ -258,6 +258,7 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         "forms_templated_stock",
         "forms_producer",
         "forms_callbacks",
+        "forms_context",
     ];
     // A run that fails on purpose, for its DAG's on_failure_callback.
     let out = kairos(&[
@@ -302,6 +303,11 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
     }
 
     check_callbacks(&api).await;
+    assert_eq!(
+        xcom(&api, "forms_context", "current", "return_value").await,
+        json!("r1/current"),
+        "get_current_context() inside a callable"
+    );
 
     // The sensor's execution_date_fn names the producer's run of the day before.
     let out = kairos(&[
