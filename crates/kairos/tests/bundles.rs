@@ -6,41 +6,22 @@
 //! cannot be pushed over by another.
 
 use std::path::Path;
-use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
+use kairos_testkit::cli::{Cli, text, write_file as write};
 use kairos_testkit::{CALM_TIMINGS, Cluster};
 use serde_json::Value;
 
-fn kairos(args: &[&str]) -> Output {
-    Process::new(env!("CARGO_BIN_EXE_kairos"))
-        .args(args)
-        .env_remove("KAIROS_SERVER")
-        .env_remove("KAIROS_TOKEN")
-        .output()
-        .expect("kairos runs")
+fn cli() -> Cli {
+    Cli::new(Path::new(env!("CARGO_BIN_EXE_kairos")))
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+fn kairos(args: &[&str]) -> std::process::Output {
+    cli().run(args)
 }
 
 fn json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    let out = kairos(&all);
-    assert!(out.status.success(), "{args:?}: {}", text(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&out)))
-}
-
-fn write(root: &Path, path: &str, bytes: &[u8]) {
-    let at = root.join(path);
-    std::fs::create_dir_all(at.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(at, bytes).expect("write");
+    cli().json(args)
 }
 
 const DAG: &str = "\

@@ -28,6 +28,13 @@ pub struct DagTestArgs {
     pub file: PathBuf,
     /// The DAG to run (may be left out when the file has one DAG).
     pub dag_id: Option<String>,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// How a throwaway run is made and followed (`dags test`, `tasks test`).
+#[derive(Args, Debug)]
+pub struct RunOptions {
     /// The run's logical date (RFC 3339 or a date; default now).
     #[arg(long)]
     pub logical_date: Option<String>,
@@ -105,24 +112,16 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
     run_throwaway(Throwaway {
         dag_id,
         push: ThrowawayPush::Upload(Box::new(upload)),
-        logical_date: args.logical_date.clone(),
-        conf: args.conf.clone(),
-        timeout: Duration::from_secs(args.timeout_secs),
-        output: args.output,
+        options: &args.run,
     })
 }
 
 /// One run in a throwaway one-node cluster of this process: what it pushes
 /// and how it is triggered (`kairos dags test`, `kairos tasks test`).
-pub(crate) struct Throwaway {
+pub(crate) struct Throwaway<'a> {
     pub dag_id: String,
     pub push: ThrowawayPush,
-    /// `--logical-date` as written (default now).
-    pub logical_date: Option<String>,
-    /// `--conf` as written.
-    pub conf: Option<String>,
-    pub timeout: Duration,
-    pub output: Output,
+    pub options: &'a RunOptions,
 }
 
 /// How the DAG gets into the throwaway cluster.
@@ -134,12 +133,12 @@ pub(crate) enum ThrowawayPush {
 }
 
 /// Runs `t`; whether the run succeeded.
-pub(crate) fn run_throwaway(t: Throwaway) -> Result<bool, Failure> {
-    let logical_date = match &t.logical_date {
+pub(crate) fn run_throwaway(t: Throwaway<'_>) -> Result<bool, Failure> {
+    let logical_date = match &t.options.logical_date {
         Some(text) => parse_date("--logical-date", text)?,
         None => chrono::Utc::now(),
     };
-    let conf = parse_conf(t.conf.as_deref())?;
+    let conf = parse_conf(t.options.conf.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("kairos-dags-test-")
         .tempdir()
@@ -152,8 +151,8 @@ pub(crate) fn run_throwaway(t: Throwaway) -> Result<bool, Failure> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let (output, dag_id) = (t.output, t.dag_id);
-    let deadline = Instant::now() + t.timeout;
+    let (output, dag_id) = (t.options.output, t.dag_id);
+    let deadline = Instant::now() + Duration::from_secs(t.options.timeout_secs);
     runtime.block_on(async move {
         let serving = tokio::spawn(kairos_server::server::run(server));
         let working = tokio::spawn(kairos_worker::run(worker));

@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
 use kairos_dag::load::{LoadOptions, load_file};
@@ -15,8 +14,7 @@ use kairos_dag::model::{MapSource, TaskOperator};
 use kairos_dag::version::VersionContent;
 
 use crate::commands::connect::{Failure, fail};
-use crate::commands::dags::test::{Throwaway, ThrowawayPush, run_throwaway};
-use crate::commands::output::Output;
+use crate::commands::dags::test::{RunOptions, Throwaway, ThrowawayPush, run_throwaway};
 
 #[derive(Args, Debug)]
 pub struct TaskTestArgs {
@@ -27,18 +25,8 @@ pub struct TaskTestArgs {
     /// The DAG (may be left out when one DAG of the file has the task).
     #[arg(long)]
     pub dag: Option<String>,
-    /// The run's logical date (RFC 3339 or a date; default now).
-    #[arg(long)]
-    pub logical_date: Option<String>,
-    /// The run's conf, a JSON object.
-    #[arg(long)]
-    pub conf: Option<String>,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 600)]
-    pub timeout_secs: u64,
-    /// `text` for people, `json` for scripts.
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
 pub fn test(args: &TaskTestArgs) -> ExitCode {
@@ -71,10 +59,7 @@ fn run(args: &TaskTestArgs) -> Result<bool, Failure> {
             content,
             files: loaded.contents,
         })),
-        logical_date: args.logical_date.clone(),
-        conf: args.conf.clone(),
-        timeout: Duration::from_secs(args.timeout_secs),
-        output: args.output,
+        options: &args.run,
     })
 }
 
