@@ -36,6 +36,43 @@ impl AssetRef {
     }
 }
 
+/// An asset event a task asks for as it runs (Airflow's `outlet_events`): the
+/// `extra` of its event of a declared outlet asset (`alias` none), or an
+/// event of `uri` through one of its outlet aliases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutletEvent {
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub extra: serde_json::Value,
+}
+
+impl OutletEvent {
+    /// Why a task with `outlets` may not report this event, if it may not.
+    pub fn problem(&self, outlets: &[AssetRef]) -> Option<String> {
+        match &self.alias {
+            None if !outlets.iter().any(|o| o.uri() == Some(self.uri.as_str())) => Some(format!(
+                "`{}` is not one of the task's outlets; add it to `outlets` (or add an \
+                 AssetAlias there and the event through it)",
+                self.uri
+            )),
+            Some(alias)
+                if !outlets
+                    .iter()
+                    .any(|o| matches!(o, AssetRef::Alias { name } if name == alias)) =>
+            {
+                Some(format!(
+                    "alias `{alias}` is not one of the task's outlets; add \
+                     `{{__type__: airflow.sdk.AssetAlias, name: {alias}}}` to `outlets`"
+                ))
+            }
+            _ if self.uri.is_empty() => Some("an asset event needs a URI".into()),
+            _ => None,
+        }
+    }
+}
+
 /// The assets a DAG waits for: all of them, any of them, nested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

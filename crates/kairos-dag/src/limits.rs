@@ -49,6 +49,12 @@ pub const MAX_REPORT_XCOMS_BYTES: usize = 4 * 1024 * 1024;
 /// The most XComs one report may carry.
 pub const MAX_REPORT_XCOMS: usize = 1024;
 
+/// The most asset events (`outlet_events`) one report may carry.
+pub const MAX_REPORT_OUTLET_EVENTS: usize = 256;
+
+/// The most bytes one such event may have (URI, alias and `extra`'s JSON).
+pub const MAX_OUTLET_EVENT_BYTES: usize = 64 * 1024;
+
 /// The most bytes YAML aliases may expand to in one file (scalars, keys and
 /// 32 bytes per node), so that a file of aliases to one large anchored scalar is
 /// refused before it is built; the node count is bounded too.

@@ -135,6 +135,10 @@ pub enum Command {
         /// `AirflowFailException`, a sensor's timeout).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         no_retry: bool,
+        /// Asset events the task asked for as it ran (`outlet_events`): kept
+        /// on success only, each checked against the task's outlets.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outlet_events: Vec<kairos_dag::asset::OutletEvent>,
     },
     /// Fire the timers due at the entry's stamp and continue a queueing pass that
     /// ran out of budget. The leader proposes it when the earliest timer is due.

@@ -79,6 +79,84 @@ class BaseOperator:
         return "<Task(%s): %s>" % (type(self).__name__, self.task_id)
 
 
+class Asset:
+    """Airflow's `Asset` (and `Dataset`) when Airflow is not installed: a URI
+    (or a name standing for it)."""
+
+    def __init__(self, name=None, uri=None, group=None, extra=None, **kwargs):
+        self.uri = uri if uri is not None else name
+        self.name = name if name is not None else uri
+        self.extra = extra or {}
+
+    def __repr__(self):
+        return "Asset(%r)" % self.uri
+
+
+class AssetAlias:
+    """Airflow's `AssetAlias` (and `DatasetAlias`): a name a task adds asset
+    events through as it runs."""
+
+    def __init__(self, name, group=None):
+        self.name = name
+
+    def __repr__(self):
+        return "AssetAlias(%r)" % self.name
+
+
+def _is_alias(key):
+    return type(key).__name__ in ("AssetAlias", "DatasetAlias")
+
+
+class _OutletEventAccessor:
+    def __init__(self, key):
+        self.key = key
+        self.extra = {}
+        self.added = []
+
+    def add(self, asset, extra=None):
+        """An event of `asset` through this alias."""
+        if not self.key[0] == "alias":
+            raise TypeError("add() is for an AssetAlias's events; set .extra on an asset's")
+        uri = asset if isinstance(asset, str) else getattr(asset, "uri", None)
+        if not uri:
+            raise TypeError("add() takes an Asset (or its URI), not %r" % (asset,))
+        self.added.append((uri, dict(extra or {})))
+
+
+class OutletEvents:
+    """Airflow's `outlet_events`: `outlet_events[asset].extra = {...}` gives the
+    event of an outlet asset its extra; `outlet_events[alias].add(asset,
+    extra=...)` adds an event through an outlet alias. What was set is written
+    to $KAIROS_OUTLET_EVENTS_FILE when the task succeeds."""
+
+    def __init__(self):
+        self._accessors = {}
+
+    def __getitem__(self, key):
+        if _is_alias(key):
+            k = ("alias", key.name)
+        elif isinstance(key, str):
+            k = ("asset", key)
+        elif getattr(key, "uri", None):
+            k = ("asset", key.uri)
+        else:
+            raise KeyError("outlet_events[%r]: give an Asset, an AssetAlias or a URI" % (key,))
+        return self._accessors.setdefault(k, _OutletEventAccessor(k))
+
+    def flush(self):
+        path = os.environ.get("KAIROS_OUTLET_EVENTS_FILE")
+        lines = []
+        for (kind, name), accessor in self._accessors.items():
+            if kind == "asset" and accessor.extra:
+                lines.append({"uri": name, "extra": accessor.extra})
+            for uri, extra in accessor.added:
+                lines.append({"uri": uri, "alias": name, "extra": extra})
+        if lines and path:
+            with open(path, "a", encoding="utf-8") as f:
+                for line in lines:
+                    f.write(json.dumps(line) + "\n")
+
+
 # The contexts of the code running now, innermost last (get_current_context).
 _CURRENT_CONTEXT = []
 
@@ -113,7 +191,7 @@ def install_airflow_shim():
                  "airflow.sdk.bases.operator", "airflow.utils", "airflow.utils.context",
                  "airflow.operators", "airflow.operators.python", "airflow.providers",
                  "airflow.providers.standard", "airflow.providers.standard.operators",
-                 "airflow.providers.standard.operators.python"):
+                 "airflow.providers.standard.operators.python", "airflow.datasets"):
         module = types.ModuleType(name)
         module.__path__ = []
         modules[name] = module
@@ -125,6 +203,10 @@ def install_airflow_shim():
                  "airflow.sdk.bases.operator"):
         modules[name].BaseOperator = BaseOperator
     modules["airflow.utils.context"].Context = dict
+    modules["airflow.sdk"].Asset = Asset
+    modules["airflow.sdk"].AssetAlias = AssetAlias
+    modules["airflow.datasets"].Dataset = type("Dataset", (Asset,), {})
+    modules["airflow.datasets"].DatasetAlias = type("DatasetAlias", (AssetAlias,), {})
     for name in ("airflow.sdk", "airflow.operators.python",
                  "airflow.providers.standard.operators.python"):
         modules[name].get_current_context = get_current_context
@@ -212,6 +294,7 @@ def context_of(spec):
     # Airflow's `dag` is the DAG object; what a callable reads of it most is its id.
     ctx.setdefault("dag", types.SimpleNamespace(dag_id=ctx.get("dag_id")))
     ti = TaskInstance(ctx, spec.get("xcom_upstream"), spec.get("xcoms"))
+    ctx["outlet_events"] = OutletEvents()
     ctx["ti"] = ti
     ctx["task_instance"] = ti
     ctx["templates_dict"] = spec.get("templates_dict")
@@ -356,6 +439,7 @@ def execute(spec, skips):
     except Exception:
         traceback.print_exc()
         return 1
+    ctx["outlet_events"].flush()
     return write_result(spec, result)
 
 
@@ -403,6 +487,7 @@ def call(spec, skips):
     except Exception:
         traceback.print_exc()
         return 1
+    ctx["outlet_events"].flush()
     return write_result(spec, result)
 
 

@@ -31,6 +31,9 @@ pub struct Finished {
     /// A failure not to retry.
     #[serde(default)]
     pub no_retry: bool,
+    /// The task's `outlet_events`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outlet_events: Vec<kairos_dag::asset::OutletEvent>,
 }
 
 impl Finished {
@@ -54,6 +57,19 @@ impl Finished {
             follow: self.follow.clone().unwrap_or_default(),
             reschedule_at_ms: self.reschedule_at_ms.unwrap_or(0),
             no_retry: self.no_retry,
+            outlet_events: self
+                .outlet_events
+                .iter()
+                .map(|e| kairos_proto::v1::OutletEvent {
+                    uri: e.uri.clone(),
+                    alias: e.alias.clone().unwrap_or_default(),
+                    extra_json: if e.extra.is_null() {
+                        String::new()
+                    } else {
+                        e.extra.to_string()
+                    },
+                })
+                .collect(),
         }
     }
 }
@@ -189,6 +205,7 @@ mod tests {
             follow: None,
             reschedule_at_ms: None,
             no_retry: false,
+            outlet_events: Vec::new(),
         }
     }
 

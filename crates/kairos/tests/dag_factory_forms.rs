@@ -77,9 +77,14 @@ async fn post_json(url: &str, body: Value) -> Value {
 
 /// Waits until `forms_consumer` has `n` asset-triggered runs; the newest's id.
 async fn wait_asset_run(base: &str, log: &dyn Fn() -> String, n: usize) -> String {
+    wait_runs_of(base, "forms_consumer", log, n).await
+}
+
+/// Waits until `dag` has `n` asset-triggered runs; the newest's id.
+async fn wait_runs_of(base: &str, dag: &str, log: &dyn Fn() -> String, n: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let runs = get_json(&format!("{base}/dags/forms_consumer/dagRuns")).await;
+        let runs = get_json(&format!("{base}/dags/{dag}/dagRuns")).await;
         let mut asset: Vec<String> = runs["dag_runs"]
             .as_array()
             .into_iter()
@@ -259,6 +264,7 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
         "forms_producer",
         "forms_callbacks",
         "forms_context",
+        "forms_outlet_events",
     ];
     // A run that fails on purpose, for its DAG's on_failure_callback.
     let out = kairos(&[
@@ -303,6 +309,34 @@ async fn dag_factory_forms_run_unchanged_through_kairos_dev() {
     }
 
     check_callbacks(&api).await;
+
+    // outlet_events: the alias's event ran the DAG scheduled on the asset it
+    // named, with the extra; the outlet asset's event carries its extra.
+    let base_v1 = format!("http://{http}/api/v1");
+    let dynamic = wait_runs_of(&base_v1, "forms_dynamic_consumer", &dev_log, 1).await;
+    assert_eq!(
+        run_state(&api, "forms_dynamic_consumer", &dynamic, &dev_log).await,
+        "success"
+    );
+    let read = api
+        .xcom_entries("forms_dynamic_consumer", &dynamic, "read", Read::Consistent)
+        .await
+        .expect("XComs");
+    assert_eq!(
+        read.iter()
+            .find(|x| x.key == "return_value")
+            .map(|x| x.value.clone()),
+        Some(json!("p7 emit"))
+    );
+    let rows = get_json(&format!(
+        "{base_v1}/datasets/events?dataset_uri=s3://forms/rows"
+    ))
+    .await;
+    assert_eq!(
+        rows["dataset_events"][0]["extra"],
+        json!({"rows": 42}),
+        "{rows}"
+    );
     assert_eq!(
         xcom(&api, "forms_context", "current", "return_value").await,
         json!("r1/current"),

@@ -124,6 +124,7 @@ async fn expire_leases(s: &Leader) {
                 follow: None,
                 reschedule_at: None,
                 no_retry: false,
+                outlet_events: vec![],
             }
         })
         .collect();

@@ -221,6 +221,7 @@ fn dispatch(
             follow,
             reschedule_at,
             no_retry,
+            outlet_events,
         } => task_instances::finish_attempt(
             txn,
             sched,
@@ -236,6 +237,7 @@ fn dispatch(
                 reschedule_at: *reschedule_at,
                 no_retry: *no_retry,
                 xcom_max_bytes: settings.xcom_max_bytes,
+                outlet_events,
             },
         ),
         Command::PushXCom {

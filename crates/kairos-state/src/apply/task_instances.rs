@@ -120,6 +120,7 @@ pub(super) fn set_state(
             // Marked failed is failed, as in Airflow; not retried.
             no_retry: to == TaskInstanceState::Failed,
             xcom_max_bytes: settings.xcom_max_bytes,
+            outlet_events: &[],
         };
         finish(txn, sched, record, report)?;
     } else if to == TaskInstanceState::Running {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use kairos_dag::asset::AssetRef;
+use kairos_dag::asset::{AssetRef, OutletEvent};
 use kairos_dag::identity::TaskInstanceKey;
 use kairos_dag::lifecycle::{DagRunState, RunType};
 use kairos_dag::model::Dag;
@@ -62,21 +62,45 @@ pub(crate) fn record_event(
     Ok(event)
 }
 
-/// The events of a task instance's success: one per outlet asset (aliases name
-/// assets only at run time, which Kairos does not support yet). On every
-/// success's path: a task without outlets costs one empty check, no allocation.
+/// The events of a task instance's success: one per outlet asset (with the
+/// `extra` the task gave it in `events`, the last one it set), then one per
+/// event the task added through an outlet alias (its `events` with an alias
+/// the outlets hold; others are left out). On every success's path: a task
+/// without outlets costs one empty check, no allocation.
 pub(crate) fn task_succeeded(
     txn: &mut Txn<'_>,
     sched: &mut Sched,
     ti: &TaskInstanceRecord,
     outlets: &[AssetRef],
+    events: &[OutletEvent],
 ) -> Result<(), StoreError> {
     if outlets.is_empty() {
         return Ok(());
     }
     let key = ti.key();
-    for (n, uri) in outlets.iter().filter_map(AssetRef::uri).enumerate() {
-        record_event(txn, sched, uri, Some(key.clone()), Value::Null, n)?;
+    let mut n = 0;
+    for uri in outlets.iter().filter_map(AssetRef::uri) {
+        let extra = events
+            .iter()
+            .rev()
+            .find(|e| e.alias.is_none() && e.uri == uri)
+            .map_or(Value::Null, |e| e.extra.clone());
+        record_event(txn, sched, uri, Some(key.clone()), extra, n)?;
+        n += 1;
+    }
+    for event in events
+        .iter()
+        .filter(|e| e.alias.is_some() && e.problem(outlets).is_none())
+    {
+        record_event(
+            txn,
+            sched,
+            &event.uri,
+            Some(key.clone()),
+            event.extra.clone(),
+            n,
+        )?;
+        n += 1;
     }
     Ok(())
 }

@@ -46,6 +46,8 @@ pub(crate) struct Report<'a> {
     /// A failure that must not be retried.
     pub no_retry: bool,
     pub xcom_max_bytes: u64,
+    /// The task's `outlet_events`, recorded with its success.
+    pub outlet_events: &'a [kairos_dag::asset::OutletEvent],
 }
 
 /// Applies a final report; returns the state the instance ended in.
@@ -118,14 +120,16 @@ pub(crate) fn finish(
                     }
                     set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
                     skip_not_followed(txn, sched, plan, &run, i, follow)?;
-                    assets::task_succeeded(txn, sched, &ti, &plan.task(i).outlets)?;
+                    let outlets = &plan.task(i).outlets;
+                    assets::task_succeeded(txn, sched, &ti, outlets, report.outlet_events)?;
                     return Ok(S::Success);
                 }
             }
             set_state(txn, sched, &mut ti, S::Success, report.actor, reason)?;
             if let Some(plan) = &plan {
                 if let Some(i) = plan.index_of(&ti.task_id) {
-                    assets::task_succeeded(txn, sched, &ti, &plan.task(i).outlets)?;
+                    let outlets = &plan.task(i).outlets;
+                    assets::task_succeeded(txn, sched, &ti, outlets, report.outlet_events)?;
                 }
             }
             Ok(S::Success)

@@ -40,7 +40,7 @@ pub(crate) fn start_ready(
         Some(Operator::Empty) => {
             ti.try_number += 1;
             set_state(txn, sched, ti, S::Success, Actor::Scheduler, None)?;
-            super::assets::task_succeeded(txn, sched, ti, &task.outlets)?;
+            super::assets::task_succeeded(txn, sched, ti, &task.outlets, &[])?;
             return Ok(());
         }
         Some(Operator::TimeDeltaSensor(s)) => {
@@ -83,7 +83,7 @@ pub(crate) fn start_ready(
     let reason = format!("waiting on the server until {}", target.to_rfc3339());
     if target <= sched.stamp() {
         set_state(txn, sched, ti, S::Success, Actor::Scheduler, None)?;
-        super::assets::task_succeeded(txn, sched, ti, &task.outlets)?;
+        super::assets::task_succeeded(txn, sched, ti, &task.outlets, &[])?;
         return Ok(());
     }
     if !set_state(txn, sched, ti, S::Deferred, Actor::Scheduler, Some(reason))? {

@@ -59,7 +59,13 @@ fn fire(txn: &mut Txn<'_>, sched: &mut Sched, timer: Timer) -> Result<(), StoreE
                 if record.state == S::Deferred {
                     set_state(txn, sched, &mut record, S::Success, Actor::Scheduler, None)?;
                     if let Some((plan, i)) = plan_of_ti(txn, &ti)? {
-                        super::assets::task_succeeded(txn, sched, &record, &plan.task(i).outlets)?;
+                        super::assets::task_succeeded(
+                            txn,
+                            sched,
+                            &record,
+                            &plan.task(i).outlets,
+                            &[],
+                        )?;
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //! apply. A paused consumer keeps its queue until it is unpaused; events posted
 //! through the API count the same.
 
+use kairos_dag::asset::OutletEvent;
 use kairos_dag::lifecycle::{RunType, TaskInstanceState as S};
 use kairos_state::records::DagRunRecord;
 use kairos_state::{Command, Outcome};
@@ -150,4 +151,81 @@ fn a_paused_consumer_keeps_its_queue_until_unpaused() {
     let triggered = runs(&store, "use_both");
     assert_eq!(triggered.len(), 1);
     assert_eq!(triggered[0].triggering_asset_events.len(), 2);
+}
+
+const EMITS: &str = "
+emits:
+  is_paused_upon_creation: false
+  tasks:
+    write:
+      operator: bash
+      bash_command: 'true'
+      outlets: ['s3://b/rows', {__type__: airflow.sdk.AssetAlias, name: daily}]
+";
+
+const ON_DAILY: &str = "
+on_daily:
+  is_paused_upon_creation: false
+  schedule: ['s3://b/2026']
+  tasks:
+    read: {operator: empty}
+";
+
+fn outlet_event(uri: &str, alias: Option<&str>, extra: serde_json::Value) -> OutletEvent {
+    OutletEvent {
+        uri: uri.into(),
+        alias: alias.map(str::to_string),
+        extra,
+    }
+}
+
+/// Runs `emits` run `run` to `outcome`, reporting `events` with it.
+fn emit(store: &mut TempStore, run: &str, outcome: S, events: Vec<OutletEvent>) {
+    store.apply(vec![manual("emits", run)]);
+    let ti = key("emits", run, "write");
+    let attempt = dispatch(store, ti.clone());
+    let mut finish = report(ti, &attempt, outcome, None);
+    if let Command::FinishAttempt { outlet_events, .. } = &mut finish {
+        *outlet_events = events;
+    }
+    let r = store.apply(vec![finish]);
+    assert!(r[0].is_ok(), "{r:?}");
+}
+
+#[test]
+fn outlet_events_give_extras_and_events_through_aliases_on_success_only() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(EMITS), put(ON_DAILY)]);
+    let events = vec![
+        outlet_event("s3://b/rows", None, json!({"rows": 42})),
+        outlet_event("s3://b/2026", Some("daily"), json!({"part": 7})),
+        // Not an outlet alias of the task: left out.
+        outlet_event("s3://b/other", Some("weekly"), json!({})),
+    ];
+    emit(&mut store, "e1", S::Failed, events.clone());
+    assert!(
+        store.store.asset_events(None, None).unwrap().is_empty(),
+        "none of a failure"
+    );
+
+    emit(&mut store, "e2", S::Success, events);
+    let rows = store.store.asset_events(Some("s3://b/rows"), None).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].extra, json!({"rows": 42}));
+    let daily = store.store.asset_events(Some("s3://b/2026"), None).unwrap();
+    assert_eq!(daily.len(), 1);
+    assert_eq!(daily[0].extra, json!({"part": 7}));
+    assert_eq!(
+        daily[0].source.as_ref().map(|s| s.task_id.as_str()),
+        Some("write")
+    );
+    assert!(
+        store
+            .store
+            .asset_events(Some("s3://b/other"), None)
+            .unwrap()
+            .is_empty()
+    );
+    // The asset the alias named triggered the DAG scheduled on it.
+    assert_eq!(runs(&store, "on_daily").len(), 1);
 }

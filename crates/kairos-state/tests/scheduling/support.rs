@@ -66,6 +66,7 @@ pub fn report(
         follow,
         reschedule_at: None,
         no_retry: false,
+        outlet_events: vec![],
     }
 }
 

@@ -49,6 +49,7 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
             follow: None,
             reschedule_at_ms: None,
             no_retry: false,
+            outlet_events: Vec::new(),
         });
         // The attempt stays `running` (so heartbeats keep its lease and polls do not
         // hand it back) until its result is on disk.
@@ -207,6 +208,7 @@ async fn run_attempt(
         follow: report.follow,
         reschedule_at_ms: report.reschedule_at_ms,
         no_retry: report.no_retry,
+        outlet_events: report.outlet_events,
     }
 }
 

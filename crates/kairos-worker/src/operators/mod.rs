@@ -5,6 +5,7 @@ pub(crate) mod callbacks;
 mod custom;
 mod external;
 mod http;
+mod outlet_events;
 pub(crate) mod python;
 mod sensor;
 mod trigger;
@@ -39,6 +40,8 @@ pub struct Report {
     pub reschedule_at_ms: Option<i64>,
     /// A failure not to retry (Airflow's `AirflowFailException`, a sensor's timeout).
     pub no_retry: bool,
+    /// What the task wrote to `$KAIROS_OUTLET_EVENTS_FILE` (success only).
+    pub outlet_events: Vec<kairos_dag::asset::OutletEvent>,
 }
 
 impl Report {
@@ -50,6 +53,7 @@ impl Report {
             follow: None,
             reschedule_at_ms: None,
             no_retry: false,
+            outlet_events: Vec::new(),
         }
     }
 
@@ -158,13 +162,23 @@ impl Ctx<'_> {
         }
     }
 
-    /// The attempt's own variables: `AIRFLOW_CTX_*`, `KAIROS_*`, `KAIROS_XCOM_FILE`,
+    /// Where the task may write JSON lines `{"uri": ..., "alias": ..., "extra":
+    /// ...}`: Airflow's `outlet_events` (the runner writes them for Python).
+    pub fn outlet_events_file(&self) -> PathBuf {
+        self.workdir.join("outlet_events.jsonl")
+    }
+
+    /// The attempt's own variables: `AIRFLOW_CTX_*`, `KAIROS_*`, `KAIROS_XCOM_FILE`, `KAIROS_OUTLET_EVENTS_FILE`,
     /// and `KAIROS_BUNDLE_ROOT` (the bundle version's folder) for DAGs of a bundle.
     pub fn attempt_env(&self) -> Vec<(String, String)> {
         let mut env = self.attempt.env_vars();
         env.push((
             "KAIROS_XCOM_FILE".into(),
             self.xcom_file.display().to_string(),
+        ));
+        env.push((
+            "KAIROS_OUTLET_EVENTS_FILE".into(),
+            self.outlet_events_file().display().to_string(),
         ));
         if let Some(root) = &self.bundle_root {
             env.push(("KAIROS_BUNDLE_ROOT".into(), root.display().to_string()));
@@ -340,12 +354,22 @@ pub async fn run(ctx: &Ctx<'_>) -> Report {
         Operator::Http(op) => http::run(ctx, op).await,
         Operator::Custom { class, args } => custom::run(ctx, class, args).await,
     };
-    match read_xcom_file(&ctx.xcom_file) {
+    let report = match read_xcom_file(&ctx.xcom_file) {
         Ok(pushed) if report.state == "success" || report.state == "skipped" => Report {
             xcoms: pushed.into_iter().chain(report.xcoms).collect(),
             ..report
         },
         Ok(_) => report,
+        Err(e) => return Report::failed(e),
+    };
+    if report.state != "success" {
+        return report;
+    }
+    match outlet_events::read(&ctx.outlet_events_file(), &ctx.attempt.task.outlets) {
+        Ok(outlet_events) => Report {
+            outlet_events,
+            ..report
+        },
         Err(e) => Report::failed(e),
     }
 }

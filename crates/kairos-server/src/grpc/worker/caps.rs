@@ -6,8 +6,9 @@
 //! at risk (an entry a follower cannot take is sent again for ever).
 
 use kairos_dag::limits::{
-    MAX_REPORT_LOG_TAIL_BYTES, MAX_REPORT_REASON_BYTES, MAX_REPORT_XCOMS, MAX_REPORT_XCOMS_BYTES,
-    MAX_TASKS_PER_DAG, MAX_XCOM_VALUE_BYTES,
+    MAX_OUTLET_EVENT_BYTES, MAX_REPORT_LOG_TAIL_BYTES, MAX_REPORT_OUTLET_EVENTS,
+    MAX_REPORT_REASON_BYTES, MAX_REPORT_XCOMS, MAX_REPORT_XCOMS_BYTES, MAX_TASKS_PER_DAG,
+    MAX_XCOM_VALUE_BYTES,
 };
 use kairos_proto::v1::{ReportFinishedRequest, XComValue};
 use tonic::Status;
@@ -62,6 +63,23 @@ pub(super) fn check_report(r: &ReportFinishedRequest) -> Result<(), Status> {
             "the report follows {} tasks; a DAG has at most {MAX_TASKS_PER_DAG}",
             r.follow.len()
         )));
+    }
+    if r.outlet_events.len() > MAX_REPORT_OUTLET_EVENTS {
+        return Err(Status::invalid_argument(format!(
+            "the report carries {} asset events; at most {MAX_REPORT_OUTLET_EVENTS} may be reported at once",
+            r.outlet_events.len()
+        )));
+    }
+    for e in &r.outlet_events {
+        let bytes = e.uri.len() + e.alias.len() + e.extra_json.len();
+        if bytes > MAX_OUTLET_EVENT_BYTES {
+            return Err(too_large(
+                &format!("asset event `{}`", truncated(&e.uri)),
+                bytes,
+                MAX_OUTLET_EVENT_BYTES,
+                "Keep an event's extra small: a reference to the data, not the data",
+            ));
+        }
     }
     let mut total = 0usize;
     for xcom in &r.xcoms {

@@ -35,6 +35,24 @@ pub(super) async fn report_finished(
             .map_err(|e| Status::invalid_argument(format!("XCom `{}` is not JSON: {e}", x.key)))?;
         xcoms.push((x.key, value));
     }
+    let mut outlet_events = Vec::with_capacity(r.outlet_events.len());
+    for e in r.outlet_events {
+        let extra = if e.extra_json.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&e.extra_json).map_err(|err| {
+                Status::invalid_argument(format!(
+                    "the extra of asset event `{}` is not JSON: {err}",
+                    e.uri
+                ))
+            })?
+        };
+        outlet_events.push(kairos_dag::asset::OutletEvent {
+            uri: e.uri,
+            alias: (!e.alias.is_empty()).then_some(e.alias),
+            extra,
+        });
+    }
     let command = Command::FinishAttempt {
         ti,
         attempt: r.attempt.clone(),
@@ -48,6 +66,7 @@ pub(super) async fn report_finished(
             .then(|| chrono::DateTime::from_timestamp_millis(r.reschedule_at_ms))
             .flatten(),
         no_retry: r.no_retry,
+        outlet_events,
     };
     let committed = propose(s, vec![command]).await?;
     let Some(result) = committed.results.first() else {
