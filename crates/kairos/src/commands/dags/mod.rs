@@ -22,6 +22,8 @@ pub mod diff;
 pub mod list;
 pub mod pause;
 pub mod push;
+pub(crate) mod python_files;
+mod python_sdk;
 pub mod show;
 pub mod test;
 pub mod trigger;

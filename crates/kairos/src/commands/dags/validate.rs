@@ -9,6 +9,7 @@ use kairos_dag::diag::{Diagnostic, Severity};
 use kairos_dag::load::{LoadOptions, load_paths};
 use serde_json::json;
 
+use super::python_files::{load_python, python_dag_files};
 use crate::commands::output::Output;
 
 /// Exit code for "the files have problems" (usage errors exit 2, from clap).
@@ -16,7 +17,7 @@ pub(crate) const PROBLEMS: u8 = 1;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// DAG files, or folders searched for *.yml and *.yaml.
+    /// DAG files, or folders searched for *.yml, *.yaml and Python DAG files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// `text` for people, `json` for scripts.
@@ -28,13 +29,36 @@ pub struct ValidateArgs {
 }
 
 pub fn validate(args: &ValidateArgs) -> ExitCode {
-    let (files, problems) = load_paths(
-        &args.paths,
-        &LoadOptions {
-            root: super::upload::config_root(),
-            ..LoadOptions::default()
-        },
-    );
+    let opts = LoadOptions {
+        root: super::upload::config_root(),
+        ..LoadOptions::default()
+    };
+    let yaml_paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.is_dir() || p.extension().is_none_or(|e| e != "py"))
+        .cloned()
+        .collect();
+    let (mut files, mut problems) = if yaml_paths.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        load_paths(&yaml_paths, &opts)
+    };
+    // Python DAG files, evaluated here (never on a server).
+    for (path, root) in python_dag_files(&args.paths) {
+        let mut opts = opts.clone();
+        if root.is_some() {
+            opts.root = root;
+        }
+        files.push(load_python(&path, &opts));
+    }
+    if files.is_empty() && problems.is_empty() {
+        problems.push(Diagnostic::file_level(
+            Severity::Error,
+            &args.paths[0].display().to_string(),
+            "no DAG files here (*.yml, *.yaml, or *.py that mention airflow and dag)",
+        ));
+    }
     let all: Vec<&Diagnostic> = problems
         .iter()
         .chain(files.iter().flat_map(|f| f.diagnostics.iter()))

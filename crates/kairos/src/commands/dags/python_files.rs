@@ -1,0 +1,199 @@
+//! DAG files written in Python, as Airflow users write them: the CLI (never a
+//! server) runs the file in a Python of this machine (`KAIROS_PYTHON`, else
+//! `python3`) with the `kairos_airflow` package serving `import airflow...`,
+//! for at most `EVAL_TIMEOUT`. The package prints each DAG the file made as the
+//! mapping a Kairos DAG file holds; that text goes through the same loader as
+//! YAML, so a Python DAG gets the same checks and messages, placed at the line
+//! of the file that made the DAG or task.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kairos_dag::diag::{Diagnostic, Severity};
+use kairos_dag::load::{FsReader, LoadOptions, LoadedFile, load_bytes};
+use kairos_dag::yaml::Pos;
+use serde_json::Value;
+
+use super::python_sdk::SDK_FILES;
+
+/// The longest a DAG file may take to evaluate.
+const EVAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether `path` is a Python DAG file: a `.py` file whose text names both
+/// `airflow` and `dag` (Airflow's own safe-mode test), so helper modules
+/// beside DAG files are left alone.
+pub(crate) fn is_python_dag_file(path: &Path) -> bool {
+    if path.extension().is_none_or(|e| e != "py") {
+        return false;
+    }
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        let lower = text.to_lowercase();
+        lower.contains("airflow") && lower.contains("dag")
+    })
+}
+
+/// The Python DAG files among `paths` (files given, or found in folders),
+/// each with the folder that is its DAGs root.
+pub(crate) fn python_dag_files(paths: &[PathBuf]) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for entry in ignore::WalkBuilder::new(p).hidden(true).build().flatten() {
+                let path = entry.path();
+                if path.is_file() && is_python_dag_file(path) {
+                    out.push((path.to_path_buf(), Some(p.clone())));
+                }
+            }
+        } else if p.extension().is_some_and(|e| e == "py") {
+            out.push((p.clone(), None));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Loads the DAGs of a Python DAG file.
+pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
+    let display = path.display().to_string();
+    let root = opts
+        .root
+        .clone()
+        .or_else(|| path.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let answer = match evaluate(path, &root) {
+        Ok(answer) => answer,
+        Err(e) => return failed(&display, None, e),
+    };
+    if let Some(error) = answer.get("error").and_then(Value::as_str) {
+        let line = answer.get("line").and_then(Value::as_u64);
+        return failed(&display, line, error.to_string());
+    }
+    let dags = answer.get("dags").cloned().unwrap_or(Value::Null);
+    let text = serde_json::to_string_pretty(&dags).unwrap_or_default();
+    let mut loaded = load_bytes(&display, path, text.as_bytes(), &FsReader, opts);
+    // Places in the generated text mean nothing to the user: each problem goes
+    // to the line of the file that made its task (or DAG).
+    let lines = answer.get("lines").cloned().unwrap_or(Value::Null);
+    for d in &mut loaded.diagnostics {
+        let dag = d.dag_id.as_deref().map(|id| &lines[id]);
+        let line = dag.and_then(|l| {
+            d.task_id
+                .as_deref()
+                .and_then(|t| l["tasks"][t.rsplit('.').next().unwrap_or(t)].as_u64())
+                .or_else(|| l["dag"].as_u64())
+        });
+        d.pos = line.map(|l| Pos {
+            line: l as u32,
+            col: 1,
+        });
+    }
+    loaded
+}
+
+fn failed(display: &str, line: Option<u64>, message: String) -> LoadedFile {
+    LoadedFile {
+        path: display.to_string(),
+        dags: Vec::new(),
+        contents: Default::default(),
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: display.to_string(),
+            pos: line.map(|l| Pos {
+                line: l as u32,
+                col: 1,
+            }),
+            dag_id: None,
+            task_id: None,
+            message,
+            hint: None,
+        }],
+    }
+}
+
+/// Runs the collector on `path`; its JSON answer.
+fn evaluate(path: &Path, root: &Path) -> Result<Value, String> {
+    let sdk = tempfile::Builder::new()
+        .prefix("kairos-airflow-sdk-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a folder for the airflow names: {e}"))?;
+    for (rel, content) in SDK_FILES {
+        let at = sdk.path().join(rel);
+        if let Some(parent) = at.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {rel}: {e}"))?;
+        }
+        std::fs::write(&at, content).map_err(|e| format!("cannot write {rel}: {e}"))?;
+    }
+    let python = std::env::var("KAIROS_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let mut child = Command::new(&python)
+        .args(["-m", "kairos_airflow._collect"])
+        .arg(path)
+        .arg(root)
+        // The package first; the caller's own path after it.
+        .env("PYTHONPATH", python_path(sdk.path()))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!("cannot start `{python}` to read this Python DAG file: {e} (set KAIROS_PYTHON)")
+        })?;
+    // Read while it runs: a DAG of many tasks is more than a pipe holds.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + EVAL_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "evaluating the file took longer than {} s (a DAG file should only define DAGs)",
+                    EVAL_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for `{python}`: {e}")),
+        }
+    }
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|_| {
+        format!(
+            "evaluating the file gave no answer: {}",
+            stderr.lines().last().unwrap_or("(nothing on stderr)")
+        )
+    })
+}
+
+/// `PYTHONPATH` with `first` before what the caller set.
+fn python_path(first: &Path) -> std::ffi::OsString {
+    let mut paths = vec![first.to_path_buf()];
+    if let Some(old) = std::env::var_os("PYTHONPATH") {
+        paths.extend(std::env::split_paths(&old));
+    }
+    std::env::join_paths(paths).unwrap_or_else(|_| first.as_os_str().to_owned())
+}

@@ -1,0 +1,146 @@
+//! Python DAG files through `kairos dags validate`: an Airflow 2 tutorial file
+//! (classic operators, `>>` with a list, default_args with a timedelta, a
+//! PythonOperator) and an Airflow 3 TaskFlow file load with nothing installed;
+//! an import Kairos does not provide, a task Kairos refuses, and a Python that
+//! has Airflow installed each get an error naming what and where.
+
+use std::path::Path;
+
+use kairos_testkit::cli::{Cli, text, write_file};
+
+const TUTORIAL: &str = r#"from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+
+def pull(**context):
+    return context["ti"].xcom_pull(task_ids="print_date")
+
+
+with DAG(
+    "tutorial",
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
+    schedule=timedelta(days=1),
+    start_date=datetime(2021, 1, 1),
+    catchup=False,
+    tags=["example"],
+) as dag:
+    t1 = BashOperator(task_id="print_date", bash_command="date")
+    t2 = BashOperator(task_id="sleep", bash_command="sleep 1", retries=3)
+    t3 = BashOperator(task_id="templated", bash_command="echo {{ ds }}")
+    t4 = PythonOperator(task_id="pull", python_callable=pull)
+    t1 >> [t2, t3] >> t4
+"#;
+
+const TASKFLOW: &str = r#"import json
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=datetime(2021, 1, 1), catchup=False)
+def tutorial_taskflow_api():
+    @task()
+    def extract():
+        return json.loads('{"1001": 301.27}')
+
+    @task(multiple_outputs=True)
+    def transform(order_data_dict: dict):
+        return {"total_order_value": sum(order_data_dict.values())}
+
+    @task()
+    def load(total_order_value: float):
+        print(total_order_value)
+
+    load(transform(extract())["total_order_value"])
+
+
+tutorial_taskflow_api()
+"#;
+
+fn cli() -> Cli {
+    Cli::new(Path::new(env!("CARGO_BIN_EXE_kairos")))
+}
+
+#[test]
+fn airflow_2_and_3_dag_files_validate_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_file(dir.path(), "tutorial.py", TUTORIAL);
+    write_file(dir.path(), "taskflow.py", TASKFLOW);
+    // A helper module beside them is no DAG file.
+    write_file(
+        dir.path(),
+        "helpers.py",
+        "def double(x):\n    return 2 * x\n",
+    );
+    let folder = dir.path().display().to_string();
+    let out = cli().run(&["dags", "validate", &folder]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = cli().json(&["dags", "validate", &folder]);
+    let dags: Vec<String> = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .flat_map(|f| f["dags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(dags, ["tutorial_taskflow_api", "tutorial"], "{report}");
+}
+
+#[test]
+fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_file(
+        dir.path(),
+        "s3.py",
+        "from airflow import DAG\nfrom airflow.providers.amazon.aws.operators.s3 import S3CreateBucketOperator\n",
+    );
+    let out = cli().run(&[
+        "dags",
+        "validate",
+        &dir.path().join("s3.py").display().to_string(),
+    ]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("s3.py:2:1")
+            && all.contains("Kairos does not provide `airflow.providers.amazon"),
+        "{all}"
+    );
+
+    // A Kairos check, at the line of the task that fails it.
+    write_file(
+        dir.path(),
+        "bad.py",
+        "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\nwith DAG('bad', schedule=None):\n    BashOperator(task_id='ok', bash_command='true')\n    BashOperator(task_id='no_command')\n",
+    );
+    let out = cli().run(&[
+        "dags",
+        "validate",
+        &dir.path().join("bad.py").display().to_string(),
+    ]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("bad.py:6:1") && all.contains("bash_command"),
+        "{all}"
+    );
+
+    // With Airflow installed in that Python, Kairos says so and reads nothing.
+    let fake = tempfile::tempdir().expect("tempdir");
+    write_file(fake.path(), "airflow/__init__.py", "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kairos"))
+        .args([
+            "dags",
+            "validate",
+            &dir.path().join("bad.py").display().to_string(),
+        ])
+        .env("PYTHONPATH", fake.path())
+        .output()
+        .expect("kairos runs");
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("has Airflow installed"), "{all}");
+}

@@ -1,0 +1,67 @@
+"""Evaluates one DAG file and prints its DAGs as JSON for `kairos`:
+`{"dags": {dag_id: mapping}, "lines": {dag_id: {"dag": line, "tasks": {name:
+line}}}}`, or `{"error": ..., "line": ...}`. Usage: python -m
+kairos_airflow._collect FILE ROOT (ROOT: the DAGs folder, first on sys.path)."""
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+
+
+def _line_in(path, tb):
+    line = None
+    for frame in traceback.extract_tb(tb):
+        if os.path.abspath(frame.filename) == path:
+            line = frame.lineno
+    return line
+
+
+def _module_name(path, root):
+    rel = os.path.relpath(path, root)
+    if rel.startswith(".."):
+        return os.path.splitext(os.path.basename(path))[0]
+    return os.path.splitext(rel)[0].replace(os.sep, ".")
+
+
+def main(argv):
+    path, root = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    if importlib.util.find_spec("airflow") is not None:
+        print(json.dumps({"error": (
+            "this Python has Airflow installed (`import airflow` finds %s); Kairos evaluates "
+            "DAG files with its own `airflow` names and will not shadow a real Airflow: use a "
+            "Python without apache-airflow (KAIROS_PYTHON)" % importlib.util.find_spec("airflow").origin)}))
+        return 3
+    from kairos_airflow import _alias, _dag, _serialize
+    from kairos_airflow._values import NotSerializable
+
+    _alias.install()
+    sys.path.insert(0, root)
+    name = _module_name(path, root)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except BaseException as e:  # the file's own error, whatever it is
+        print(json.dumps({"error": "%s: %s" % (type(e).__name__, e),
+                          "line": _line_in(path, e.__traceback__)}))
+        return 2
+    dags, lines = {}, {}
+    for dag in _dag.REGISTRY:
+        if dag.dag_id in dags:
+            print(json.dumps({"error": "the file makes DAG `%s` twice" % dag.dag_id,
+                              "line": dag.line}))
+            return 2
+        try:
+            dags[dag.dag_id], lines[dag.dag_id] = _serialize.dag_file(dag)
+        except (NotSerializable, ValueError) as e:
+            print(json.dumps({"error": "DAG `%s`: %s" % (dag.dag_id, e), "line": dag.line}))
+            return 2
+    print(json.dumps({"dags": dags, "lines": lines}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,53 @@
+"""Python values as a Kairos DAG file writes them: JSON, with datetimes as ISO
+text, timedeltas and callables in the forms dag-factory reads."""
+
+import datetime
+
+
+class NotSerializable(TypeError):
+    pass
+
+
+def callable_path(fn):
+    """`module.function` of a function defined at a module's top level; a
+    function defined inside another (a TaskFlow function inside a `@dag`
+    function, as Airflow's tutorials write them) is named
+    `module.outer__inner`, which the worker finds by evaluating the DAG file
+    again."""
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name:
+        name = name.replace(".<locals>.", "__")
+    if not module or not name or "<" in name or "." in name:
+        raise NotSerializable(
+            "%r is not a function at the top level of a module, so a worker cannot "
+            "import it; define it with `def` at the top of the DAG file or a module "
+            "of the bundle" % (fn,))
+    return "%s.%s" % (module, name)
+
+
+def to_json(value, where):
+    """`value` as JSON for the DAG's `where` (an argument's name, for errors)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    ref = getattr(value, "_kairos_ref", None)
+    if ref is not None:
+        return ref()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return {"__type__": "datetime.timedelta", "seconds": value.total_seconds()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v, "%s.%s" % (where, k)) for k, v in value.items()}
+    uri = getattr(value, "uri", None)
+    if isinstance(uri, str):
+        return uri
+    if callable(value):
+        return callable_path(value)
+    raise NotSerializable(
+        "`%s` is a %s, which Kairos cannot hand to a task: use JSON values (text, "
+        "numbers, lists, dicts), datetimes or timedeltas" % (where, type(value).__name__))

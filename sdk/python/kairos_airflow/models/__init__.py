@@ -1,0 +1,4 @@
+"""`airflow.models`."""
+
+from kairos_airflow._dag import DAG
+from kairos_airflow._operator import BaseOperator

@@ -1,0 +1,3 @@
+"""`airflow.models.baseoperator`."""
+
+from kairos_airflow._operator import BaseOperator, chain, cross_downstream

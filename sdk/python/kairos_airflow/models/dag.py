@@ -1,0 +1,3 @@
+"""`airflow.models.dag`."""
+
+from kairos_airflow._dag import DAG

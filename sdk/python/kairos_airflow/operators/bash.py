@@ -1,0 +1,3 @@
+"""`airflow.operators.bash`."""
+
+from kairos_airflow._operators import BashOperator

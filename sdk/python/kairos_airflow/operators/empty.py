@@ -1,0 +1,3 @@
+"""`airflow.operators.empty`."""
+
+from kairos_airflow._operators import EmptyOperator

@@ -1,0 +1,1 @@
+"""`airflow.providers`: the standard provider only."""

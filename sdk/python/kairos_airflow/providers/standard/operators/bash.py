@@ -1,0 +1,3 @@
+"""`airflow.providers.standard.operators.bash`."""
+
+from kairos_airflow._operators import BashOperator
