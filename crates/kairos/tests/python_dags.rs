@@ -1,8 +1,9 @@
 //! Python DAG files through `kairos dags validate`: an Airflow 2 tutorial file
 //! (classic operators, `>>` with a list, default_args with a timedelta, a
 //! PythonOperator) and an Airflow 3 TaskFlow file load with nothing installed;
-//! an import Kairos does not provide, a task Kairos refuses, and a Python that
-//! has Airflow installed each get an error naming what and where.
+//! an import Kairos does not provide, a task Kairos refuses, a DAG that differs
+//! from one reading to the next, and a Python that has Airflow installed each
+//! get an error naming what and where.
 
 use std::path::Path;
 
@@ -125,6 +126,26 @@ fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
     assert!(!out.status.success());
     assert!(
         all.contains("bad.py:6:1") && all.contains("bash_command"),
+        "{all}"
+    );
+
+    // A DAG that changes from one reading to the next is reported at its task.
+    write_file(
+        dir.path(),
+        "clock.py",
+        "import time\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\nwith DAG('clock', schedule=None):\n    BashOperator(task_id='t', bash_command='echo %d' % time.time_ns())\n",
+    );
+    let out = cli().run(&[
+        "dags",
+        "validate",
+        &dir.path().join("clock.py").display().to_string(),
+    ]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("clock.py:6:1")
+            && all.contains("different DAG each time")
+            && all.contains("task `t`"),
         "{all}"
     );
 

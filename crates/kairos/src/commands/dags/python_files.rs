@@ -71,6 +71,25 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
         return failed(&display, line, error.to_string());
     }
     let dags = answer.get("dags").cloned().unwrap_or(Value::Null);
+    // A DAG must be the same every time its file is read, or every push would
+    // make a new version (a clock or random value in an id, a date, a command).
+    match evaluate(path, &root) {
+        Ok(again) if again.get("dags") != Some(&dags) => {
+            let (where_, line) = first_difference(&dags, again.get("dags"), &answer["lines"]);
+            return failed(
+                &display,
+                line,
+                format!(
+                    "the file makes a different DAG each time it is read ({where_} changed \
+                     between two readings): it reads a clock, a random number or something \
+                     outside the file; give the DAG fixed values (templates such as \
+                     `{{{{ ds }}}}` are rendered when the task runs)"
+                ),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return failed(&display, None, e),
+    }
     let text = serde_json::to_string_pretty(&dags).unwrap_or_default();
     let mut loaded = load_bytes(&display, path, text.as_bytes(), &FsReader, opts);
     // Places in the generated text mean nothing to the user: each problem goes
@@ -90,6 +109,41 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
         });
     }
     loaded
+}
+
+/// Where two readings of a file differ: the first DAG, else task, else key
+/// that changed, and the line that made it.
+fn first_difference(first: &Value, again: Option<&Value>, lines: &Value) -> (String, Option<u64>) {
+    let empty = serde_json::Map::new();
+    let a = first.as_object().unwrap_or(&empty);
+    let b = again.and_then(Value::as_object).unwrap_or(&empty);
+    for (dag_id, dag) in a {
+        let Some(other) = b.get(dag_id) else {
+            return (format!("DAG `{dag_id}`"), lines[dag_id]["dag"].as_u64());
+        };
+        if dag == other {
+            continue;
+        }
+        let tasks = dag["tasks"].as_object().unwrap_or(&empty);
+        for (task, body) in tasks {
+            if other["tasks"].get(task) != Some(body) {
+                return (
+                    format!("task `{task}` of DAG `{dag_id}`"),
+                    lines[dag_id]["tasks"][task].as_u64(),
+                );
+            }
+        }
+        for (key, value) in dag.as_object().unwrap_or(&empty) {
+            if other.get(key) != Some(value) {
+                return (
+                    format!("`{key}` of DAG `{dag_id}`"),
+                    lines[dag_id]["dag"].as_u64(),
+                );
+            }
+        }
+        return (format!("DAG `{dag_id}`"), lines[dag_id]["dag"].as_u64());
+    }
+    ("the DAG ids".to_string(), None)
 }
 
 fn failed(display: &str, line: Option<u64>, message: String) -> LoadedFile {
