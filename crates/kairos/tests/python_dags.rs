@@ -149,6 +149,24 @@ fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
         "{all}"
     );
 
+    // Reading a file is bounded in memory.
+    write_file(
+        dir.path(),
+        "hungry.py",
+        "from airflow import DAG\nblob = bytearray(4 * 1024 ** 3)\n",
+    );
+    let out = cli().run(&[
+        "dags",
+        "validate",
+        &dir.path().join("hungry.py").display().to_string(),
+    ]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("hungry.py:2:1") && all.contains("more than 2048 MiB"),
+        "{all}"
+    );
+
     // With Airflow installed in that Python, Kairos says so and reads nothing.
     let fake = tempfile::tempdir().expect("tempdir");
     write_file(fake.path(), "airflow/__init__.py", "");

@@ -25,7 +25,20 @@ def _module_name(path, root):
     return os.path.splitext(rel)[0].replace(os.sep, ".")
 
 
+# The most memory (address space) reading one DAG file may take.
+MEMORY_LIMIT = 2 * 1024 ** 3
+
+
+def _bound_memory():
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ImportError, ValueError, OSError):
+        pass  # not on this platform: the CLI's time bound still holds
+
+
 def main(argv):
+    _bound_memory()
     path, root = os.path.abspath(argv[1]), os.path.abspath(argv[2])
     if importlib.util.find_spec("airflow") is not None:
         print(json.dumps({"error": (
@@ -44,6 +57,11 @@ def main(argv):
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+    except MemoryError as e:
+        print(json.dumps({"error": "reading the file took more than %d MiB of memory (a DAG "
+                          "file should only define DAGs)" % (MEMORY_LIMIT // 1024 ** 2),
+                          "line": _line_in(path, e.__traceback__)}))
+        return 2
     except BaseException as e:  # the file's own error, whatever it is
         print(json.dumps({"error": "%s: %s" % (type(e).__name__, e),
                           "line": _line_in(path, e.__traceback__)}))
