@@ -21,16 +21,16 @@ use super::python_sdk::SDK_FILES;
 /// The longest a DAG file may take to evaluate.
 const EVAL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Whether `path` is a Python DAG file: a `.py` file whose text names both
-/// `airflow` and `dag` (Airflow's own safe-mode test), so helper modules
-/// beside DAG files are left alone.
+/// Whether `path` is a Python DAG file: a `.py` file that names `airflow` and
+/// makes a DAG (`DAG(` or `@dag`). Airflow's own safe-mode test (`airflow` and
+/// `dag` anywhere) would also take the helper modules that YAML DAGs call
+/// (they mention `dag_run`), which are no DAG files.
 pub(crate) fn is_python_dag_file(path: &Path) -> bool {
     if path.extension().is_none_or(|e| e != "py") {
         return false;
     }
     std::fs::read_to_string(path).is_ok_and(|text| {
-        let lower = text.to_lowercase();
-        lower.contains("airflow") && lower.contains("dag")
+        text.contains("airflow") && (text.contains("DAG(") || text.contains("@dag"))
     })
 }
 

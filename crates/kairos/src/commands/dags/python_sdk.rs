@@ -18,6 +18,10 @@ pub(crate) const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../../../sdk/python/kairos_airflow/_collect.py"),
     ),
     (
+        "kairos_airflow/_context.py",
+        include_str!("../../../../../sdk/python/kairos_airflow/_context.py"),
+    ),
+    (
         "kairos_airflow/_dag.py",
         include_str!("../../../../../sdk/python/kairos_airflow/_dag.py"),
     ),
@@ -48,6 +52,10 @@ pub(crate) const SDK_FILES: &[(&str, &str)] = &[
     (
         "kairos_airflow/decorators/__init__.py",
         include_str!("../../../../../sdk/python/kairos_airflow/decorators/__init__.py"),
+    ),
+    (
+        "kairos_airflow/exceptions.py",
+        include_str!("../../../../../sdk/python/kairos_airflow/exceptions.py"),
     ),
     (
         "kairos_airflow/models/__init__.py",
@@ -120,6 +128,10 @@ pub(crate) const SDK_FILES: &[(&str, &str)] = &[
     (
         "kairos_airflow/utils/__init__.py",
         include_str!("../../../../../sdk/python/kairos_airflow/utils/__init__.py"),
+    ),
+    (
+        "kairos_airflow/utils/context.py",
+        include_str!("../../../../../sdk/python/kairos_airflow/utils/context.py"),
     ),
     (
         "kairos_airflow/utils/dates.py",

@@ -1,0 +1,4 @@
+"""`airflow.utils.context`."""
+
+# The context task code gets: a mapping.
+Context = dict
