@@ -183,3 +183,53 @@ fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
     assert!(!out.status.success());
     assert!(all.contains("has Airflow installed"), "{all}");
 }
+
+/// An Airflow 2 style file of classic operators runs through `kairos dags
+/// test` (an in-process cluster and worker) and `dags show` draws it.
+#[test]
+fn a_classic_python_dag_runs_through_dags_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_file(
+        dir.path(),
+        "classic.py",
+        r#"from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.empty import EmptyOperator
+from airflow.utils.task_group import TaskGroup
+
+with DAG("classic", start_date=datetime(2024, 1, 1), schedule="@daily", catchup=False) as dag:
+    start = EmptyOperator(task_id="start")
+    with TaskGroup("work") as work:
+        a = BashOperator(task_id="a", bash_command="echo day {{ ds }}")
+        b = BashOperator(task_id="b", bash_command="echo after a")
+        a >> b
+    end = BashOperator(task_id="end", bash_command="echo done")
+    start >> work >> end
+"#,
+    );
+    let file = dir.path().join("classic.py").display().to_string();
+    let out = cli().run(&["dags", "show", &file]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("work.a") && shown.contains("work.b"),
+        "{shown}"
+    );
+    let out = cli().run(&["dags", "test", &file, "--logical-date", "2026-03-04"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    for line in [
+        "--- work.a: success",
+        "day 2026-03-04",
+        "--- end: success",
+        "run: success",
+    ] {
+        assert!(all.contains(line), "{line:?} not in:\n{all}");
+    }
+    let a = all.find("--- work.a").expect("a ran");
+    let b = all.find("--- work.b").expect("b ran");
+    let end = all.find("--- end").expect("end ran");
+    assert!(a < b && b < end, "in dependency order:\n{all}");
+}

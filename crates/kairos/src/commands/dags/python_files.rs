@@ -54,6 +54,15 @@ pub(crate) fn python_dag_files(paths: &[PathBuf]) -> Vec<(PathBuf, Option<PathBu
     out
 }
 
+/// Loads one DAG file, YAML or Python (by its extension).
+pub(crate) fn load_dag_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
+    if path.extension().is_some_and(|e| e == "py") {
+        load_python(path, opts)
+    } else {
+        kairos_dag::load::load_file(path, opts)
+    }
+}
+
 /// Loads the DAGs of a Python DAG file.
 pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
     let display = path.display().to_string();

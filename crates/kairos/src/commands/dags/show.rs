@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use kairos_dag::graph::DagGraph;
-use kairos_dag::load::{LoadOptions, load_file};
+use kairos_dag::load::LoadOptions;
 use kairos_dag::model::Task;
 use kairos_dag::timetable::DagRunInfo;
 use kairos_dag::version::VersionContent;
@@ -47,7 +47,7 @@ pub fn show(args: &ShowArgs) -> ExitCode {
             }
         },
     };
-    let file = load_file(
+    let file = super::python_files::load_dag_file(
         &args.file,
         &LoadOptions {
             root: super::upload::config_root(),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use kairos_client::api::{DagRun, TaskInstance, TriggerRun};
 use kairos_client::{Client, Read};
-use kairos_dag::load::{LoadOptions, load_file};
+use kairos_dag::load::LoadOptions;
 use serde_json::json;
 
 use super::upload::prepare;
@@ -60,8 +60,7 @@ pub fn test(args: &DagTestArgs) -> ExitCode {
 }
 
 /// The DAG to run: the one named, or the file's only one.
-fn choose_dag(args: &DagTestArgs, opts: &LoadOptions) -> Result<String, String> {
-    let loaded = load_file(&args.file, opts);
+fn choose_dag(args: &DagTestArgs, loaded: &kairos_dag::load::LoadedFile) -> Result<String, String> {
     if loaded.has_errors() {
         for message in loaded.error_messages() {
             eprintln!("{message}");
@@ -107,11 +106,26 @@ fn run(args: &DagTestArgs) -> Result<bool, Failure> {
         environment: None,
         root: super::upload::config_root(),
     };
-    let dag_id = choose_dag(args, &opts)?;
-    let upload = prepare(&args.file, &opts)?;
+    let loaded = super::python_files::load_dag_file(&args.file, &opts);
+    let dag_id = choose_dag(args, &loaded)?;
+    // A Python file was read here; the throwaway cluster gets its DAG as read
+    // (YAML files go up as `dags push` sends them).
+    let push = if args.file.extension().is_some_and(|e| e == "py") {
+        let content = loaded
+            .dags
+            .into_iter()
+            .find(|v| v.dag.dag_id == dag_id)
+            .ok_or_else(|| format!("no DAG `{dag_id}`"))?;
+        ThrowawayPush::Version(Box::new(kairos_state::Command::PutDagVersion {
+            content,
+            files: loaded.contents,
+        }))
+    } else {
+        ThrowawayPush::Upload(Box::new(prepare(&args.file, &opts)?))
+    };
     run_throwaway(Throwaway {
         dag_id,
-        push: ThrowawayPush::Upload(Box::new(upload)),
+        push,
         options: &args.run,
     })
 }

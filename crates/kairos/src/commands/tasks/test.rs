@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use kairos_dag::load::{LoadOptions, load_file};
+use kairos_dag::load::LoadOptions;
 use kairos_dag::model::{MapSource, TaskOperator};
 use kairos_dag::version::VersionContent;
 
@@ -44,7 +44,7 @@ fn run(args: &TaskTestArgs) -> Result<bool, Failure> {
         environment: None,
         root: crate::commands::dags::upload::config_root(),
     };
-    let loaded = load_file(&args.file, &opts);
+    let loaded = crate::commands::dags::python_files::load_dag_file(&args.file, &opts);
     if loaded.has_errors() {
         for message in loaded.error_messages() {
             eprintln!("{message}");
