@@ -233,3 +233,63 @@ with DAG("classic", start_date=datetime(2024, 1, 1), schedule="@daily", catchup=
     let end = all.find("--- end").expect("end ran");
     assert!(a < b && b < end, "in dependency order:\n{all}");
 }
+
+/// The same DAG written in YAML and in Python loads to the same model (all but
+/// `fileloc`, the file each came from, which is why their version hashes
+/// differ): group dependencies resolve to the group's roots and leaves in both.
+#[test]
+fn the_same_dag_in_yaml_and_in_python_is_the_same_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_file(
+        dir.path(),
+        "same.py",
+        r#"from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.empty import EmptyOperator
+from airflow.utils.task_group import TaskGroup
+
+with DAG(
+    "same",
+    start_date=datetime(2024, 1, 1),
+    schedule="@daily",
+    catchup=False,
+    tags=["x"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+) as dag:
+    start = EmptyOperator(task_id="start")
+    with TaskGroup("work") as work:
+        a = BashOperator(task_id="a", bash_command="echo day {{ ds }}")
+        b = BashOperator(task_id="b", bash_command="echo after a", retries=0)
+        a >> b
+    end = BashOperator(task_id="end", bash_command="echo done")
+    start >> work >> end
+"#,
+    );
+    write_file(
+        dir.path(),
+        "same.yml",
+        r#"same:
+  start_date: 2024-01-01
+  schedule: '@daily'
+  catchup: false
+  tags: [x]
+  default_args: {retries: 2, retry_delay: 60}
+  task_groups:
+    work: {dependencies: [start]}
+  tasks:
+    start: {operator: airflow.providers.standard.operators.empty.EmptyOperator}
+    a: {operator: airflow.providers.standard.operators.bash.BashOperator, bash_command: "echo day {{ ds }}", task_group_name: work}
+    b: {operator: airflow.providers.standard.operators.bash.BashOperator, bash_command: echo after a, retries: 0, task_group_name: work, dependencies: [a]}
+    end: {operator: airflow.providers.standard.operators.bash.BashOperator, bash_command: echo done, dependencies: [work]}
+"#,
+    );
+    let model = |file: &str| {
+        let shown = cli().json(&["dags", "show", &dir.path().join(file).display().to_string()]);
+        let mut dag = shown[0]["dag"].clone();
+        dag["fileloc"] = serde_json::Value::Null;
+        dag
+    };
+    assert_eq!(model("same.py"), model("same.yml"));
+}

@@ -1,6 +1,6 @@
 """Evaluates one DAG file and prints its DAGs as JSON for `kairos`:
-`{"dags": {dag_id: mapping}, "lines": {dag_id: {"dag": line, "tasks": {name:
-line}}}}`, or `{"error": ..., "line": ...}`. Usage: python -m
+`{"dags_text": JSON of {dag_id: mapping}, "lines": {dag_id: {"dag": line,
+"tasks": {name: line}}}}`, or `{"error": ..., "line": ...}`. Usage: python -m
 kairos_airflow._collect FILE ROOT (ROOT: the DAGs folder, first on sys.path)."""
 
 import importlib.util
@@ -77,7 +77,8 @@ def main(argv):
         except (NotSerializable, ValueError) as e:
             print(json.dumps({"error": "DAG `%s`: %s" % (dag.dag_id, e), "line": dag.line}))
             return 2
-    print(json.dumps({"dags": dags, "lines": lines}))
+    # The DAGs as text, so their tasks keep the order the file made them in.
+    print(json.dumps({"dags_text": json.dumps(dags, indent=1), "lines": lines}))
     return 0
 
 

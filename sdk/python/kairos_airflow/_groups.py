@@ -29,8 +29,19 @@ class TaskGroup:
         return [t for t in self.dag.tasks.values()
                 if t.group is self or (t.group is not None and _within(t.group, self))]
 
-    def roots_or_all(self):
-        return self.tasks()
+    def roots(self):
+        """The group's tasks with no upstream inside it (what `x >> group`
+        comes before, as in Airflow)."""
+        inside = self.tasks()
+        ids = {t.task_id for t in inside}
+        return [t for t in inside if not any(u in ids for u in t.upstream_ids())]
+
+    def leaves(self):
+        """The group's tasks with no downstream inside it (what `group >> x`
+        comes after)."""
+        inside = self.tasks()
+        upstream_of_others = {u for t in inside for u in t.upstream_ids()}
+        return [t for t in inside if t.task_id not in upstream_of_others]
 
     def __enter__(self):
         _CURRENT.append(self)
@@ -41,8 +52,7 @@ class TaskGroup:
         return False
 
     def __rshift__(self, other):
-        from kairos_airflow._operator import _tasks_of
-        for t in self.tasks():
+        for t in self.leaves():
             t.set_downstream(other)
         return other
 

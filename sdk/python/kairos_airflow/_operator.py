@@ -29,7 +29,7 @@ class BaseOperator:
 
     # Dependencies, as Airflow spells them.
     def set_downstream(self, other):
-        for o in _tasks_of(other):
+        for o in _tasks_of(other, as_downstream=True):
             for t in _tasks_of(self):
                 if t.task_id not in o.upstream_ids():
                     o._add_upstream(t)
@@ -84,14 +84,16 @@ class OperatorOutput:
         return "%s.output" % self.task.task_id
 
 
-def _tasks_of(x):
+def _tasks_of(x, as_downstream=False):
+    """The tasks `x` stands for: a group is its roots when it comes after
+    something, its leaves when something comes after it (Airflow's rule)."""
     if isinstance(x, (list, tuple, set)):
         out = []
         for item in x:
-            out.extend(_tasks_of(item))
+            out.extend(_tasks_of(item, as_downstream))
         return out
     if isinstance(x, _groups.TaskGroup):
-        return x.roots_or_all()
+        return x.roots() if as_downstream else x.leaves()
     task = getattr(x, "_kairos_task", None)
     if task is not None:
         return [task]

@@ -79,12 +79,20 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
         let line = answer.get("line").and_then(Value::as_u64);
         return failed(&display, line, error.to_string());
     }
-    let dags = answer.get("dags").cloned().unwrap_or(Value::Null);
+    let text = answer["dags_text"].as_str().unwrap_or("{}").to_string();
     // A DAG must be the same every time its file is read, or every push would
     // make a new version (a clock or random value in an id, a date, a command).
     match evaluate(path, &root) {
-        Ok(again) if again.get("dags") != Some(&dags) => {
-            let (where_, line) = first_difference(&dags, again.get("dags"), &answer["lines"]);
+        Ok(again) if again["dags_text"].as_str() != Some(text.as_str()) => {
+            let parse = |t: Option<&str>| -> Value {
+                t.and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or(Value::Null)
+            };
+            let (where_, line) = first_difference(
+                &parse(Some(&text)),
+                Some(&parse(again["dags_text"].as_str())),
+                &answer["lines"],
+            );
             return failed(
                 &display,
                 line,
@@ -99,7 +107,6 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
         Ok(_) => {}
         Err(e) => return failed(&display, None, e),
     }
-    let text = serde_json::to_string_pretty(&dags).unwrap_or_default();
     let mut loaded = load_bytes(&display, path, text.as_bytes(), &FsReader, opts);
     // Places in the generated text mean nothing to the user: each problem goes
     // to the line of the file that made its task (or DAG).
