@@ -90,21 +90,24 @@ fn airflow_2_and_3_dag_files_validate_unchanged() {
     assert_eq!(dags, ["tutorial_taskflow_api", "tutorial"], "{report}");
 }
 
+/// Writes `content` as `name` in `dir` and validates it, which must fail; the
+/// CLI's output.
+fn refused(dir: &Path, name: &str, content: &str) -> String {
+    write_file(dir, name, content);
+    let out = cli().run(&["dags", "validate", &dir.join(name).display().to_string()]);
+    let all = text(&out);
+    assert!(!out.status.success(), "{name} was accepted: {all}");
+    all
+}
+
 #[test]
 fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_file(
+    let all = refused(
         dir.path(),
         "s3.py",
         "from airflow import DAG\nfrom airflow.providers.amazon.aws.operators.s3 import S3CreateBucketOperator\n",
     );
-    let out = cli().run(&[
-        "dags",
-        "validate",
-        &dir.path().join("s3.py").display().to_string(),
-    ]);
-    let all = text(&out);
-    assert!(!out.status.success());
     assert!(
         all.contains("s3.py:2:1")
             && all.contains("Kairos does not provide `airflow.providers.amazon"),
@@ -112,36 +115,22 @@ fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
     );
 
     // A Kairos check, at the line of the task that fails it.
-    write_file(
+    let all = refused(
         dir.path(),
         "bad.py",
         "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\nwith DAG('bad', schedule=None):\n    BashOperator(task_id='ok', bash_command='true')\n    BashOperator(task_id='no_command')\n",
     );
-    let out = cli().run(&[
-        "dags",
-        "validate",
-        &dir.path().join("bad.py").display().to_string(),
-    ]);
-    let all = text(&out);
-    assert!(!out.status.success());
     assert!(
         all.contains("bad.py:6:1") && all.contains("bash_command"),
         "{all}"
     );
 
     // A DAG that changes from one reading to the next is reported at its task.
-    write_file(
+    let all = refused(
         dir.path(),
         "clock.py",
         "import time\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\nwith DAG('clock', schedule=None):\n    BashOperator(task_id='t', bash_command='echo %d' % time.time_ns())\n",
     );
-    let out = cli().run(&[
-        "dags",
-        "validate",
-        &dir.path().join("clock.py").display().to_string(),
-    ]);
-    let all = text(&out);
-    assert!(!out.status.success());
     assert!(
         all.contains("clock.py:6:1")
             && all.contains("different DAG each time")
@@ -150,18 +139,11 @@ fn unsupported_imports_refused_tasks_and_real_airflow_are_named() {
     );
 
     // Reading a file is bounded in memory.
-    write_file(
+    let all = refused(
         dir.path(),
         "hungry.py",
         "from airflow import DAG\nblob = bytearray(4 * 1024 ** 3)\n",
     );
-    let out = cli().run(&[
-        "dags",
-        "validate",
-        &dir.path().join("hungry.py").display().to_string(),
-    ]);
-    let all = text(&out);
-    assert!(!out.status.success());
     assert!(
         all.contains("hungry.py:2:1") && all.contains("more than 2048 MiB"),
         "{all}"
