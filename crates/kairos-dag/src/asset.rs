@@ -5,9 +5,10 @@
 //!
 //! ```
 //! use kairos_dag::asset::AssetCondition;
-//! let c = AssetCondition::parse("(s3://a & s3://b) | s3://c", &|n| Ok(n.to_string())).unwrap();
+//! let c = AssetCondition::parse("(s3://a & s3://b) | s3://c", &|n| Ok(n.to_string()))?;
 //! assert!(c.is_met(&|uri| uri == "s3://c"));
 //! assert!(!c.is_met(&|uri| uri == "s3://a"));
+//! # Ok::<(), String>(())
 //! ```
 
 use std::collections::BTreeSet;

@@ -93,17 +93,6 @@ impl Callbacks {
             CallbackKind::Skipped => &mut self.on_skipped,
         }
     }
-
-    /// The version files the callbacks call into.
-    pub fn files(&self) -> impl Iterator<Item = &str> {
-        CallbackKind::ALL
-            .into_iter()
-            .flat_map(|k| self.of(k))
-            .filter_map(|c| match &c.target {
-                PythonCallable::File { file, .. } => Some(file.as_str()),
-                PythonCallable::Module { .. } => None,
-            })
-    }
 }
 
 impl Callback {

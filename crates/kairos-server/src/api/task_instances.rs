@@ -109,14 +109,21 @@ pub async fn list_task_instances(
     let next = (tis.len() == limit)
         .then(|| tis.last().map(|t| format!("{}:{}", t.task_id, t.map_index)))
         .flatten();
-    Ok(Json(TaskInstanceList {
-        task_instances: tis
-            .into_iter()
-            .map(|t| view(t, version.as_deref()))
-            .collect(),
+    Ok(Json(list(tis, version.as_deref(), next, page.total)))
+}
+
+/// A page of task instances as the API answers it.
+fn list(
+    tis: Vec<TaskInstanceRecord>,
+    version: Option<&VersionRecord>,
+    next: Option<String>,
+    total_entries: Option<usize>,
+) -> TaskInstanceList {
+    TaskInstanceList {
+        task_instances: tis.into_iter().map(|t| view(t, version)).collect(),
         next,
-        total_entries: page.total,
-    }))
+        total_entries,
+    }
 }
 
 /// The API's view of a task instance, with what its run's version says of
@@ -283,12 +290,5 @@ pub async fn list_mapped(
             )));
         }
     }
-    Ok(Json(TaskInstanceList {
-        task_instances: tis
-            .into_iter()
-            .map(|t| view(t, version.as_deref()))
-            .collect(),
-        next,
-        total_entries: page.total,
-    }))
+    Ok(Json(list(tis, version.as_deref(), next, page.total)))
 }

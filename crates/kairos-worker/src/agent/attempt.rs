@@ -2,6 +2,7 @@
 //! operator in a working directory of its own with its log, writes the attempt
 //! log's start and end lines, and stays `running` until its result is on disk.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,50 +106,21 @@ async fn run_attempt(
             record(agent, assignment, &ti, "start", None, None);
             // `params` and `conf` values under secret-looking names.
             secrets.add_named_in(&attempt.python_context());
-            let bundle = match assignment.bundle_version {
-                0 => Ok(None),
-                version => agent
-                    .bundles
-                    .root(
-                        &agent.conn,
-                        &attempt.by(&agent.config.worker_id),
-                        &attempt.dag.bundle,
-                        version,
-                    )
-                    .await
-                    .map(Some),
-            };
-            // The bundle's own packages, layered on the task's environment once
-            // per worker and lock.
-            let bundle = match bundle {
-                Ok(Some(root)) => layered_python(agent, &attempt, &root)
-                    .await
-                    .map(|python| (Some(root.root), python)),
-                Ok(None) => Ok((None, None)),
-                Err(e) => Err(e),
-            };
-            match bundle {
+            match code_of(agent, &attempt, assignment.bundle_version).await {
                 Err(e) => Report::failed(format!(
                     "the code of bundle `{}` version {} is not available on this worker: {e}",
                     attempt.dag.bundle, assignment.bundle_version
                 )),
-                Ok((bundle_root, layered_python)) => {
-                    let ctx = Ctx {
-                        attempt: &attempt,
-                        conn: agent.conn.clone(),
-                        files: &agent.files,
-                        config: &agent.config,
-                        xcom_file: scratch.dir.join("xcom.jsonl"),
-                        workdir: scratch.dir.clone(),
-                        log: log.clone(),
+                Ok(code) => {
+                    let ctx = ctx_of(
+                        agent,
+                        &attempt,
+                        scratch,
+                        &log,
                         cancel,
-                        pgid_file: scratch.pgid_file.clone(),
-                        stage: scratch.stage.clone(),
-                        secrets: secrets.clone(),
-                        run_as: agent.config.run_as.clone(),
-                        bundle_root,
-                        layered_python,
-                    };
+                        secrets.clone(),
+                        code,
+                    );
                     callbacks::run(&ctx, CallbackKind::Execute, None).await;
                     let report = operators::run(&ctx).await;
                     if let Some(kind) = callbacks::after_kind(&ctx, &report) {
@@ -251,10 +223,75 @@ fn unknown_ti() -> TaskInstanceKey {
     }
 }
 
+/// The code an attempt (or a DAG's callbacks) runs: the bundle version's root
+/// as laid out on this worker, and the interpreter that layers the bundle's
+/// own packages on the environment; neither for a DAG pushed without a bundle.
+pub(super) struct Code {
+    root: Option<PathBuf>,
+    python: Option<PathBuf>,
+}
+
+/// The code of bundle version `version` (0: none) of `attempt`'s DAG; the
+/// bundle's packages are layered on the environment once per worker and lock.
+pub(super) async fn code_of(
+    agent: &Agent,
+    attempt: &Attempt,
+    version: u32,
+) -> Result<Code, String> {
+    if version == 0 {
+        return Ok(Code {
+            root: None,
+            python: None,
+        });
+    }
+    let root = agent
+        .bundles
+        .root(
+            &agent.conn,
+            &attempt.by(&agent.config.worker_id),
+            &attempt.dag.bundle,
+            version,
+        )
+        .await?;
+    let python = layered_python(agent, attempt, &root).await?;
+    Ok(Code {
+        root: Some(root.root),
+        python,
+    })
+}
+
+/// What the operators see of `attempt`, run in `scratch` with its `log`.
+pub(super) fn ctx_of<'a>(
+    agent: &'a Agent,
+    attempt: &'a Attempt,
+    scratch: &crate::scratch::ScratchDir<'_>,
+    log: &Path,
+    cancel: watch::Receiver<bool>,
+    secrets: Arc<Secrets>,
+    code: Code,
+) -> Ctx<'a> {
+    Ctx {
+        attempt,
+        conn: agent.conn.clone(),
+        files: &agent.files,
+        config: &agent.config,
+        xcom_file: scratch.dir.join("xcom.jsonl"),
+        workdir: scratch.dir.clone(),
+        log: log.to_path_buf(),
+        cancel,
+        pgid_file: scratch.pgid_file.clone(),
+        stage: scratch.stage.clone(),
+        secrets,
+        run_as: agent.config.run_as.clone(),
+        bundle_root: code.root,
+        layered_python: code.python,
+    }
+}
+
 /// The interpreter of the virtualenv that layers the bundle's `requirements`
 /// (and `wheels`) on the task's environment, built on first use; `None` when
 /// the bundle's manifest names no lock.
-pub(super) async fn layered_python(
+async fn layered_python(
     agent: &Agent,
     attempt: &crate::context::Attempt,
     root: &crate::bundle::BundleRoot,

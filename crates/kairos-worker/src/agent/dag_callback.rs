@@ -15,11 +15,12 @@ use kairos_dag::template::RunFacts;
 use kairos_proto::v1::{DagCallback, ReportDagCallbackRequest};
 use tokio::sync::watch;
 
+use super::attempt::{code_of, ctx_of};
 use super::shared::Agent;
 use crate::context::Attempt;
 use crate::logs;
 use crate::mask::Secrets;
-use crate::operators::{Ctx, callbacks};
+use crate::operators::callbacks;
 
 /// The task id the callbacks' log is kept under, beside the run's tasks' logs.
 const LOG_TASK: &str = "__dag_callbacks__";
@@ -91,21 +92,7 @@ async fn run(agent: &Arc<Agent>, cb: &DagCallback) -> (bool, String) {
         Ok(s) => s,
         Err(e) => return (false, format!("cannot create a working directory: {e}")),
     };
-    let by = attempt.by(&agent.config.worker_id);
-    let bundle = match cb.bundle_version {
-        0 => Ok((None, None)),
-        version => match agent
-            .bundles
-            .root(&agent.conn, &by, &attempt.dag.bundle, version)
-            .await
-        {
-            Ok(root) => super::attempt::layered_python(agent, &attempt, &root)
-                .await
-                .map(|python| (Some(root.root), python)),
-            Err(e) => Err(e),
-        },
-    };
-    let ok = match bundle {
+    let ok = match code_of(agent, &attempt, cb.bundle_version).await {
         Err(e) => {
             logs::note(
                 &log,
@@ -113,24 +100,17 @@ async fn run(agent: &Arc<Agent>, cb: &DagCallback) -> (bool, String) {
             );
             false
         }
-        Ok((bundle_root, layered_python)) => {
+        Ok(code) => {
             let (_never, cancel) = watch::channel(false);
-            let ctx = Ctx {
-                attempt: &attempt,
-                conn: agent.conn.clone(),
-                files: &agent.files,
-                config: &agent.config,
-                xcom_file: scratch.dir.join("xcom.jsonl"),
-                workdir: scratch.dir.clone(),
-                log: log.clone(),
+            let ctx = ctx_of(
+                agent,
+                &attempt,
+                &scratch,
+                &log,
                 cancel,
-                pgid_file: scratch.pgid_file.clone(),
-                stage: scratch.stage.clone(),
-                secrets: Secrets::new(),
-                run_as: agent.config.run_as.clone(),
-                bundle_root,
-                layered_python,
-            };
+                Secrets::new(),
+                code,
+            );
             callbacks::run_dag(&ctx, kind, &cb.reason).await
         }
     };

@@ -60,16 +60,19 @@ pub(super) async fn poll(
         tokio::time::sleep_until(deadline.into()).await;
         return Ok(PollReply::default());
     }
+    // A DAG's own callbacks are looked for once per poll, not on every apply
+    // the poll waits through: they wait at most one poll, and the dispatch
+    // path reads nothing more while tasks flow.
+    let dag_callbacks =
+        super::dag_callbacks::take(s, &r.worker_id, &worker.queues, &worker.fit).await?;
+    if !dag_callbacks.is_empty() {
+        return Ok(PollReply {
+            tasks: vec![],
+            dag_callbacks,
+        });
+    }
     loop {
         applied.borrow_and_update();
-        let dag_callbacks =
-            super::dag_callbacks::take(s, &r.worker_id, &worker.queues, &worker.fit).await?;
-        if !dag_callbacks.is_empty() {
-            return Ok(PollReply {
-                tasks: vec![],
-                dag_callbacks,
-            });
-        }
         let mut picks: Vec<TaskInstanceKey> = Vec::new();
         for queue in &worker.queues {
             picks.extend(fitting(s, &worker.fit, queue, free - picks.len())?);

@@ -57,21 +57,24 @@ pub(crate) fn python_dag_files(paths: &[PathBuf]) -> Vec<(PathBuf, Option<PathBu
 /// Loads one DAG file, YAML or Python (by its extension).
 pub(crate) fn load_dag_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
     if path.extension().is_some_and(|e| e == "py") {
-        load_python(path, opts)
+        match Sdk::new() {
+            Ok(sdk) => load_python(&sdk, path, opts),
+            Err(e) => failed(&path.display().to_string(), None, e),
+        }
     } else {
         kairos_dag::load::load_file(path, opts)
     }
 }
 
 /// Loads the DAGs of a Python DAG file.
-pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
+pub(crate) fn load_python(sdk: &Sdk, path: &Path, opts: &LoadOptions) -> LoadedFile {
     let display = path.display().to_string();
     let root = opts
         .root
         .clone()
         .or_else(|| path.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let answer = match evaluate(path, &root) {
+    let answer = match evaluate(sdk, path, &root) {
         Ok(answer) => answer,
         Err(e) => return failed(&display, None, e),
     };
@@ -82,15 +85,12 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
     let text = answer["dags_text"].as_str().unwrap_or("{}").to_string();
     // A DAG must be the same every time its file is read, or every push would
     // make a new version (a clock or random value in an id, a date, a command).
-    match evaluate(path, &root) {
+    match evaluate(sdk, path, &root) {
         Ok(again) if again["dags_text"].as_str() != Some(text.as_str()) => {
-            let parse = |t: Option<&str>| -> Value {
-                t.and_then(|t| serde_json::from_str(t).ok())
-                    .unwrap_or(Value::Null)
-            };
+            let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
             let (where_, line) = first_difference(
-                &parse(Some(&text)),
-                Some(&parse(again["dags_text"].as_str())),
+                &parse(&text),
+                &parse(again["dags_text"].as_str().unwrap_or("{}")),
                 &answer["lines"],
             );
             return failed(
@@ -129,10 +129,10 @@ pub(crate) fn load_python(path: &Path, opts: &LoadOptions) -> LoadedFile {
 
 /// Where two readings of a file differ: the first DAG, else task, else key
 /// that changed, and the line that made it.
-fn first_difference(first: &Value, again: Option<&Value>, lines: &Value) -> (String, Option<u64>) {
+fn first_difference(first: &Value, again: &Value, lines: &Value) -> (String, Option<u64>) {
     let empty = serde_json::Map::new();
     let a = first.as_object().unwrap_or(&empty);
-    let b = again.and_then(Value::as_object).unwrap_or(&empty);
+    let b = again.as_object().unwrap_or(&empty);
     for (dag_id, dag) in a {
         let Some(other) = b.get(dag_id) else {
             return (format!("DAG `{dag_id}`"), lines[dag_id]["dag"].as_u64());
@@ -163,45 +163,51 @@ fn first_difference(first: &Value, again: Option<&Value>, lines: &Value) -> (Str
 }
 
 fn failed(display: &str, line: Option<u64>, message: String) -> LoadedFile {
+    let mut problem = Diagnostic::file_level(Severity::Error, display, message);
+    problem.pos = line.map(|l| Pos {
+        line: l as u32,
+        col: 1,
+    });
     LoadedFile {
         path: display.to_string(),
         dags: Vec::new(),
         contents: Default::default(),
-        diagnostics: vec![Diagnostic {
-            severity: Severity::Error,
-            file: display.to_string(),
-            pos: line.map(|l| Pos {
-                line: l as u32,
-                col: 1,
-            }),
-            dag_id: None,
-            task_id: None,
-            message,
-            hint: None,
-        }],
+        diagnostics: vec![problem],
+    }
+}
+
+/// The `kairos_airflow` package written out for one command: every Python
+/// file it reads (twice each) shares the folder, removed when this is dropped.
+pub(crate) struct Sdk {
+    dir: tempfile::TempDir,
+}
+
+impl Sdk {
+    pub(crate) fn new() -> Result<Sdk, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("kairos-airflow-sdk-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a folder for the airflow names: {e}"))?;
+        for (rel, content) in SDK_FILES {
+            let at = dir.path().join(rel);
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {rel}: {e}"))?;
+            }
+            std::fs::write(&at, content).map_err(|e| format!("cannot write {rel}: {e}"))?;
+        }
+        Ok(Sdk { dir })
     }
 }
 
 /// Runs the collector on `path`; its JSON answer.
-fn evaluate(path: &Path, root: &Path) -> Result<Value, String> {
-    let sdk = tempfile::Builder::new()
-        .prefix("kairos-airflow-sdk-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a folder for the airflow names: {e}"))?;
-    for (rel, content) in SDK_FILES {
-        let at = sdk.path().join(rel);
-        if let Some(parent) = at.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {rel}: {e}"))?;
-        }
-        std::fs::write(&at, content).map_err(|e| format!("cannot write {rel}: {e}"))?;
-    }
+fn evaluate(sdk: &Sdk, path: &Path, root: &Path) -> Result<Value, String> {
     let python = std::env::var("KAIROS_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let mut child = Command::new(&python)
         .args(["-m", "kairos_airflow._collect"])
         .arg(path)
         .arg(root)
         // The package first; the caller's own path after it.
-        .env("PYTHONPATH", python_path(sdk.path()))
+        .env("PYTHONPATH", python_path(sdk.dir.path()))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

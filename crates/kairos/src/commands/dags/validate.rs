@@ -9,7 +9,7 @@ use kairos_dag::diag::{Diagnostic, Severity};
 use kairos_dag::load::{LoadOptions, load_paths};
 use serde_json::json;
 
-use super::python_files::{load_python, python_dag_files};
+use super::python_files::{Sdk, load_python, python_dag_files};
 use crate::commands::output::Output;
 
 /// Exit code for "the files have problems" (usage errors exit 2, from clap).
@@ -45,12 +45,20 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         load_paths(&yaml_paths, &opts)
     };
     // Python DAG files, evaluated here (never on a server).
-    for (path, root) in python_dag_files(&args.paths) {
-        let mut opts = opts.clone();
-        if root.is_some() {
-            opts.root = root;
+    let python_files = python_dag_files(&args.paths);
+    if !python_files.is_empty() {
+        match Sdk::new() {
+            Ok(sdk) => {
+                for (path, root) in python_files {
+                    let mut opts = opts.clone();
+                    if root.is_some() {
+                        opts.root = root;
+                    }
+                    files.push(load_python(&sdk, &path, &opts));
+                }
+            }
+            Err(e) => problems.push(Diagnostic::file_level(Severity::Error, ".", e)),
         }
-        files.push(load_python(&path, &opts));
     }
     if files.is_empty() && problems.is_empty() {
         problems.push(Diagnostic::file_level(
