@@ -31,6 +31,7 @@ pub async fn push(api: &Client, first: usize, dag: &DagFile) -> Result<PushRespo
     let push = PushRequest {
         file_name: dag.file_name.to_string(),
         content: dag.yaml.clone(),
+        evaluated: None,
         files: dag.files.clone(),
         bundle: None,
         team: None,

@@ -50,6 +50,10 @@ pub struct BundlePush {
     pub binary: BTreeSet<String>,
     /// The DAG files among `files`, validated again by the server.
     pub dag_files: Vec<String>,
+    /// Each Python DAG file's DAGs as the CLI evaluated them (JSON text of the
+    /// mapping a YAML DAG file holds), by path: servers never run Python.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evaluated: BTreeMap<String, String>,
     #[serde(default)]
     pub requirements: Option<String>,
     #[serde(default)]

@@ -11,8 +11,13 @@ use utoipa::ToSchema;
 pub struct PushRequest {
     /// The DAG file's name (a relative path, e.g. `etl.yml`).
     pub file_name: String,
-    /// The DAG file's YAML.
+    /// The DAG file as written (YAML, or a Python DAG file).
     pub content: String,
+    /// A Python DAG file's DAGs as the CLI evaluated them (the mapping a YAML
+    /// DAG file holds, as JSON); required for `.py` files, as servers never run
+    /// Python.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated: Option<String>,
     /// Files it references, by path relative to the DAG file's folder.
     #[serde(default)]
     pub files: BTreeMap<String, String>,

@@ -19,6 +19,7 @@ pub mod assets;
 pub mod backfills;
 pub mod bundles;
 pub mod cluster;
+pub mod connections;
 pub mod dag_files;
 pub mod dags;
 pub mod logs;
@@ -47,6 +48,7 @@ pub use cluster::{
     ClusterView, ComponentHealth, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth,
     SchedulerHealth, VersionInfo,
 };
+pub use connections::{Connection, ConnectionBody, ConnectionList};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};
 pub use dags::{Dag, DagDetail, DagList, DagListQuery, DagPatch, DagTask, DagTaskList, UpdateMask};
 pub use logs::{LogContent, LogQuery};

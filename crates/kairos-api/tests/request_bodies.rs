@@ -57,6 +57,7 @@ fn every_request_body_reads_back_as_the_server_reads_it() {
     let (_, back) = round_trip(&PushRequest {
         file_name: "etl.yml".into(),
         content: "etl: {}".into(),
+        evaluated: None,
         files: BTreeMap::from([("sql/a.sql".to_string(), "select 1".to_string())]),
         bundle: None,
         team: None,

@@ -16,6 +16,7 @@ mod assets;
 mod backfills;
 mod bundles;
 mod cluster;
+mod connections;
 mod dag_files;
 mod dags;
 mod error;

@@ -42,6 +42,13 @@ impl Paged for kairos_api::VersionList {
     }
 }
 
+impl Paged for kairos_api::ConnectionList {
+    type Item = kairos_api::Connection;
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>) {
+        (self.connections, self.next)
+    }
+}
+
 impl Paged for kairos_api::VariableList {
     type Item = kairos_api::Variable;
     fn into_parts(self) -> (Vec<Self::Item>, Option<String>) {

@@ -10,7 +10,7 @@ use crate::path::encode;
 use crate::transport::{Client, Read};
 
 /// `?team=T`, or nothing.
-fn team_query(team: Option<&str>) -> String {
+pub(crate) fn team_query(team: Option<&str>) -> String {
     match team {
         Some(team) => format!("?team={}", encode(team)),
         None => String::new(),

@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod cluster_identity;
 pub mod config;
+pub mod connection_secret;
 pub mod explain;
 pub mod grpc;
 pub mod http;

@@ -184,6 +184,15 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         team: Option<String>,
     },
+    SetConnection {
+        connection: crate::records::ConnectionRecord,
+    },
+    DeleteConnection {
+        conn_id: String,
+        /// The team whose connection it is; `None`: the cluster-wide one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+    },
     /// Name the cluster once, at bootstrap (from its CA's certificate, or drawn by
     /// the first leader): every node keeps it beside its data and refuses peers and
     /// snapshots of another cluster. Setting the same id again changes nothing; a
@@ -275,6 +284,8 @@ impl Command {
             Command::SetSettings { .. } => "set_settings",
             Command::SetVariable { .. } => "set_variable",
             Command::DeleteVariable { .. } => "delete_variable",
+            Command::SetConnection { .. } => "set_connection",
+            Command::DeleteConnection { .. } => "delete_connection",
             Command::SetClusterId { .. } => "set_cluster_id",
             Command::CreateAssetEvent { .. } => "create_asset_event",
             Command::TakeDagCallback { .. } => "take_dag_callback",

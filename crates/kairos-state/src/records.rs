@@ -316,6 +316,34 @@ pub struct VariableRecord {
     pub team: Option<String>,
 }
 
+/// A connection (Airflow's `Connection`): where and how task code reaches an
+/// outside system. The state machine treats `secret` as opaque: the JSON of
+/// the password and extra, which a server stores sealed (`encrypted`) when it
+/// has a variables key, opening it only for the API and an attempt's worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub conn_id: String,
+    pub conn_type: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default)]
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `{"password": ..., "extra": ...}` as JSON, sealed when `encrypted`.
+    pub secret: String,
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The team it belongs to; `None` for a cluster-wide one. A team's
+    /// connection shadows a cluster-wide one of the same id for that team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
 /// A pool: a named number of slots that tasks share.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolRecord {

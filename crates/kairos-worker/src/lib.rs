@@ -23,6 +23,7 @@ pub mod private_file;
 pub mod process;
 pub mod run_as;
 pub mod scratch;
+pub mod sdk;
 pub mod spool;
 pub mod tls;
 

@@ -41,68 +41,6 @@ import traceback
 import types
 
 
-class AirflowException(Exception):
-    pass
-
-
-class AirflowSkipException(AirflowException):
-    pass
-
-
-class AirflowFailException(AirflowException):
-    pass
-
-
-class BaseOperator:
-    """The part of Airflow's BaseOperator a custom operator may rely on when
-    Airflow is not installed: `task_id`, every other keyword argument kept as an
-    attribute, `template_fields` / `template_ext` (empty by default), `log`, and
-    `execute(context)` to override."""
-
-    template_fields = ()
-    template_ext = ()
-    template_fields_renderers = {}
-    ui_color = "#fff"
-    ui_fgcolor = "#000"
-
-    def __init__(self, task_id=None, **kwargs):
-        self.task_id = task_id
-        for key, value in kwargs.items():
-            setattr(self, key, value)
-        self.log = logging.getLogger(
-            "airflow.task.operators.%s.%s" % (type(self).__module__, type(self).__name__))
-
-    def execute(self, context):
-        raise NotImplementedError("%s does not define execute(context)" % type(self).__name__)
-
-    def __repr__(self):
-        return "<Task(%s): %s>" % (type(self).__name__, self.task_id)
-
-
-class Asset:
-    """Airflow's `Asset` (and `Dataset`) when Airflow is not installed: a URI
-    (or a name standing for it)."""
-
-    def __init__(self, name=None, uri=None, group=None, extra=None, **kwargs):
-        self.uri = uri if uri is not None else name
-        self.name = name if name is not None else uri
-        self.extra = extra or {}
-
-    def __repr__(self):
-        return "Asset(%r)" % self.uri
-
-
-class AssetAlias:
-    """Airflow's `AssetAlias` (and `DatasetAlias`): a name a task adds asset
-    events through as it runs."""
-
-    def __init__(self, name, group=None):
-        self.name = name
-
-    def __repr__(self):
-        return "AssetAlias(%r)" % self.name
-
-
 def _is_alias(key):
     return type(key).__name__ in ("AssetAlias", "DatasetAlias")
 
@@ -157,79 +95,31 @@ class OutletEvents:
                     f.write(json.dumps(line) + "\n")
 
 
-# The contexts of the code running now, innermost last (get_current_context).
-_CURRENT_CONTEXT = []
+def install_airflow_names():
+    """Serves `import airflow` from the kairos_airflow package beside this
+    runner (Variable, BaseHook, BaseOperator, BaseSensorOperator, the
+    exceptions, get_current_context, and the names DAG files import), unless
+    this Python has a real Airflow, whose own modules are then used.
+
+    Returns (the skip exceptions to honour, the fail-for-good ones): ours, and
+    Airflow's when installed."""
+    from kairos_airflow import _runtime, exceptions as ours
+    _runtime.install()
+    import airflow.exceptions as theirs
+    return ((ours.AirflowSkipException, theirs.AirflowSkipException),
+            (ours.AirflowFailException, theirs.AirflowFailException))
 
 
-def get_current_context():
-    """Airflow's `get_current_context()`: the context of the task (or
-    callback) running now."""
-    if not _CURRENT_CONTEXT:
-        raise RuntimeError(
-            "get_current_context() works only while a task or callback runs")
-    return _CURRENT_CONTEXT[-1]
-
-
-def install_airflow_shim():
-    """Lets `from airflow.exceptions import AirflowSkipException` and
-    `from airflow.models import BaseOperator` (also `airflow.sdk`,
-    `airflow.models.baseoperator`, `airflow.sdk.bases.operator`) and
-    `get_current_context` (from `airflow.sdk`, `airflow.operators.python` and
-    `airflow.providers.standard.operators.python`) work without Airflow. With
-    Airflow installed, Airflow's own modules are used.
-
-    Returns the skip exception classes to honour: ours, and Airflow's when installed.
-    """
-    try:
-        import airflow.exceptions
-        return (AirflowSkipException, airflow.exceptions.AirflowSkipException)
-    except ImportError:
-        pass
-    modules = {}
-    for name in ("airflow", "airflow.exceptions", "airflow.models",
-                 "airflow.models.baseoperator", "airflow.sdk", "airflow.sdk.bases",
-                 "airflow.sdk.bases.operator", "airflow.utils", "airflow.utils.context",
-                 "airflow.operators", "airflow.operators.python", "airflow.providers",
-                 "airflow.providers.standard", "airflow.providers.standard.operators",
-                 "airflow.providers.standard.operators.python", "airflow.datasets"):
-        module = types.ModuleType(name)
-        module.__path__ = []
-        modules[name] = module
-    exceptions = modules["airflow.exceptions"]
-    exceptions.AirflowException = AirflowException
-    exceptions.AirflowSkipException = AirflowSkipException
-    exceptions.AirflowFailException = AirflowFailException
-    for name in ("airflow.models", "airflow.models.baseoperator", "airflow.sdk",
-                 "airflow.sdk.bases.operator"):
-        modules[name].BaseOperator = BaseOperator
-    modules["airflow.utils.context"].Context = dict
-    modules["airflow.sdk"].Asset = Asset
-    modules["airflow.sdk"].AssetAlias = AssetAlias
-    modules["airflow.datasets"].Dataset = type("Dataset", (Asset,), {})
-    modules["airflow.datasets"].DatasetAlias = type("DatasetAlias", (AssetAlias,), {})
-    for name in ("airflow.sdk", "airflow.operators.python",
-                 "airflow.providers.standard.operators.python"):
-        modules[name].get_current_context = get_current_context
-    modules["airflow.sdk"].Context = dict
-    for name, module in modules.items():
-        parent, _, child = name.rpartition(".")
-        if parent:
-            setattr(modules[parent], child, module)
-        sys.modules.setdefault(name, module)
-    return (AirflowSkipException,)
-
-
-def fail_classes():
-    """The exceptions that fail a task for good: ours, and Airflow's when installed."""
-    found = sys.modules.get("airflow.exceptions")
-    theirs = getattr(found, "AirflowFailException", AirflowFailException)
-    return (AirflowFailException, theirs)
+def current_contexts():
+    """The stack get_current_context() reads."""
+    from kairos_airflow import _context
+    return _context.CURRENT
 
 
 class TaskInstance:
-    """The `ti` a callable sees: ids, xcom_push into $KAIROS_XCOM_FILE, and
-    xcom_pull of the `return_value` of the task's direct upstream tasks (the
-    worker fetched them before the call)."""
+    """The `ti` task code sees: ids, xcom_push into $KAIROS_XCOM_FILE, and
+    xcom_pull: the `return_value` of direct upstream tasks was fetched with
+    the call; any other XCom is asked of the cluster through the worker."""
 
     def __init__(self, ctx, upstream, xcoms):
         self.dag_id = ctx.get("dag_id")
@@ -240,30 +130,28 @@ class TaskInstance:
         self._upstream = list(upstream or [])
         self._xcoms = dict(xcoms or {})
 
-    def xcom_pull(self, task_ids=None, key="return_value", **kwargs):
-        """The `return_value` of direct upstream tasks: one value for a task id,
-        a list for a list of them; None for an upstream task that pushed none."""
-        unsupported = sorted(k for k, v in kwargs.items()
-                             if v is not None and k not in ("include_prior_dates", "map_indexes"))
-        if key != "return_value" or task_ids is None or unsupported or kwargs.get("include_prior_dates"):
+    def xcom_pull(self, task_ids=None, dag_id=None, key="return_value",
+                  include_prior_dates=False, map_indexes=None, **kwargs):
+        """One value for a task id, a list for a list of them; None for a task
+        that pushed none, as Airflow."""
+        if task_ids is None or include_prior_dates:
             raise RuntimeError(
-                "Kairos's ti.xcom_pull inside Python code reads only the `return_value` of "
-                "the task's direct upstream tasks (%s): xcom_pull(task_ids=..., key=%r%s) "
-                "is not supported; pull other XComs with a template in op_kwargs, e.g. "
-                "\"{{ ti.xcom_pull(task_ids='t', key='k') }}\""
-                % (", ".join(self._upstream) or "none",
-                   key, "".join(", %s=..." % k for k in unsupported)))
+                "Kairos's ti.xcom_pull needs task_ids, and reads this run's XComs only "
+                "(include_prior_dates is not supported)")
+        key = key or "return_value"
         one = isinstance(task_ids, str)
         ids = [task_ids] if one else list(task_ids)
-        for task_id in ids:
-            if task_id not in self._upstream:
-                raise RuntimeError(
-                    "ti.xcom_pull(task_ids=%r): `%s` is not a direct upstream task of `%s`; "
-                    "inside Python code Kairos can pull only the return_value of direct "
-                    "upstream tasks (%s)" % (task_ids, task_id, self.task_id,
-                                             ", ".join(self._upstream) or "none"))
-        values = [self._xcoms.get(task_id) for task_id in ids]
+        values = [self._pull(t, dag_id, key, map_indexes) for t in ids]
         return values[0] if one else values
+
+    def _pull(self, task_id, dag_id, key, map_index):
+        if (key == "return_value" and map_index is None and dag_id in (None, self.dag_id)
+                and task_id in self._upstream):
+            return self._xcoms.get(task_id)
+        from kairos_airflow import _task_api
+        answer = _task_api.call("xcom.pull", dag_id=dag_id or self.dag_id, task_id=task_id,
+                                key=key, map_index=-1 if map_index is None else map_index)
+        return answer.get("value") if answer.get("found") else None
 
     def xcom_push(self, key, value):
         path = os.environ.get("KAIROS_XCOM_FILE")
@@ -328,7 +216,10 @@ def load(spec):
         sys.modules[module_name] = module
         loader_spec.loader.exec_module(module)
         where = path
-    fn = getattr(module, name, None)
+    # A @task function unwrapped; one defined inside a @dag function exists
+    # once the file has made its DAG.
+    from kairos_airflow import _runtime
+    fn = _runtime.function(module, name)
     if fn is None or not callable(fn):
         raise AttributeError("%s defines no function `%s`" % (where, name))
     return fn
@@ -384,6 +275,9 @@ def describe_template_fields(spec):
             skipped.append(field)
             continue
         values[field] = value
+    answer = {"template_fields": fields, "values": values}
+    if callable(getattr(op, "poke", None)) and hasattr(op, "poke_interval"):
+        answer["sensor"] = sensor_settings(op)
     if skipped:
         print("kairos: template fields not rendered (no attribute, or not JSON): %s"
               % ", ".join(skipped), flush=True)
@@ -392,8 +286,29 @@ def describe_template_fields(spec):
         print("kairos: template_ext %s: files named in template fields are not read "
               "and rendered (Kairos renders the field's text only)" % (list(ext),), flush=True)
     with open(spec["result"], "w", encoding="utf-8") as f:
-        json.dump({"template_fields": fields, "values": values}, f)
+        json.dump(answer, f)
     return 0
+
+
+def sensor_settings(op):
+    """A sensor's poke settings, in seconds, for the worker that pokes it."""
+    def secs(value):
+        if value is None:
+            return None
+        if isinstance(value, datetime.timedelta):
+            return value.total_seconds()
+        if isinstance(value, dict) and "seconds" in value:
+            return float(value["seconds"])
+        return float(value)
+    mode = getattr(op, "mode", "poke")
+    return {
+        "poke_interval": secs(getattr(op, "poke_interval", 60)),
+        "timeout": secs(getattr(op, "timeout", 7 * 24 * 3600)),
+        "max_wait": secs(getattr(op, "max_wait", None)),
+        "mode": mode if mode in ("poke", "reschedule") else "poke",
+        "soft_fail": bool(getattr(op, "soft_fail", False)),
+        "exponential_backoff": bool(getattr(op, "exponential_backoff", False)),
+    }
 
 
 def custom_context(spec, op):
@@ -420,20 +335,29 @@ def write_result(spec, result):
     return 0
 
 
-def execute(spec, skips):
-    """Mode "execute": construct, set the rendered template fields, execute."""
+def execute(spec, skips, fails):
+    """Mode "execute": construct, set the rendered template fields, execute.
+    Mode "poke": the same, then one `poke(context)` of a sensor; the result is
+    whether it is done (and a PokeReturnValue's xcom_value)."""
     op = construct(spec)
     for field, value in (spec.get("rendered") or {}).items():
         setattr(op, field, value)
     ctx = custom_context(spec, op)
-    _CURRENT_CONTEXT.append(ctx)
-    print("kairos: executing %s (task %s)" % (spec["class"], spec.get("task_id")), flush=True)
+    current_contexts().append(ctx)
+    poke = spec.get("mode") == "poke"
+    if not poke:
+        print("kairos: executing %s (task %s)" % (spec["class"], spec.get("task_id")), flush=True)
     try:
-        result = op.execute(ctx)
+        if poke:
+            returned = op.poke(ctx)
+            done = bool(getattr(returned, "is_done", returned))
+            result = {"done": done, "xcom_value": getattr(returned, "xcom_value", None)}
+        else:
+            result = op.execute(ctx)
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99
-    except fail_classes():
+    except fails:
         traceback.print_exc()
         return 97
     except Exception:
@@ -464,7 +388,7 @@ def arguments(fn, op_args, op_kwargs, ctx):
     }
 
 
-def call(spec, skips):
+def call(spec, skips, fails):
     """Mode "call": a PythonOperator's callable."""
     ctx = context_of(spec)
     fn = load(spec)
@@ -473,7 +397,7 @@ def call(spec, skips):
         # An execution_date_fn: it gets the logical date as a datetime.
         op_args = [datetime.datetime.fromisoformat(a) for a in op_args]
     kwargs = arguments(fn, op_args, spec.get("op_kwargs") or {}, ctx)
-    _CURRENT_CONTEXT.append(ctx)
+    current_contexts().append(ctx)
     print("kairos: calling %s(%s)" % (spec["name"], ", ".join(
         [repr(a) for a in op_args] + ["%s=..." % k for k in sorted(kwargs)])), flush=True)
     try:
@@ -481,7 +405,7 @@ def call(spec, skips):
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99
-    except fail_classes():
+    except fails:
         traceback.print_exc()
         return 97
     except Exception:
@@ -504,10 +428,10 @@ def callbacks(spec):
         for key in ("ti", "task_instance", "task_id", "map_index", "try_number", "templates_dict"):
             ctx.pop(key, None)
         ctx["reason"] = spec["dag_reason"]
-    _CURRENT_CONTEXT.append(ctx)
+    current_contexts().append(ctx)
     if spec.get("exception") is not None:
-        found = sys.modules.get("airflow.exceptions")
-        ctx["exception"] = getattr(found, "AirflowException", AirflowException)(spec["exception"])
+        import airflow.exceptions
+        ctx["exception"] = airflow.exceptions.AirflowException(spec["exception"])
     failed = 0
     for cb in spec.get("callbacks") or []:
         what = ("%s.%s" % (cb["module"], cb["name"])) if cb.get("module") else (
@@ -537,21 +461,24 @@ def main():
     # runner (fresh for each call), never in the bundle's __pycache__ folders:
     # a .pyc a task planted there would otherwise run in a later task.
     sys.pycache_prefix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pycache")
-    # The bundle's root first: its packages win over anything installed.
+    # The bundle's root first: its packages win over anything installed; then
+    # Kairos's own package (it serves `import airflow` when Airflow is absent).
+    if spec.get("sdk"):
+        sys.path.insert(0, spec["sdk"])
     for path in reversed(spec.get("sys_path") or []):
         sys.path.insert(0, path)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="[%(asctime)s] {%(name)s} %(levelname)s - %(message)s")
-    skips = install_airflow_shim()
+    skips, fails = install_airflow_names()
     mode = spec.get("mode", "call")
     try:
         if mode == "template_fields":
             return describe_template_fields(spec)
-        if mode == "execute":
-            return execute(spec, skips)
+        if mode in ("execute", "poke"):
+            return execute(spec, skips, fails)
         if mode == "callbacks":
             return callbacks(spec)
-        return call(spec, skips)
+        return call(spec, skips, fails)
     except skips as e:
         print("kairos: skipped: %s" % e, flush=True)
         return 99

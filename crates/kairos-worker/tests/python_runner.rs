@@ -31,6 +31,13 @@ def give_up():
     raise AirflowFailException("no point retrying")
 "#;
 
+/// Writes the `kairos_airflow` package the worker writes beside each call; its folder.
+fn sdk(dir: &Path) -> std::path::PathBuf {
+    let at = dir.join("sdk");
+    kairos_worker::sdk::write_sdk(&at, |path, bytes| std::fs::write(path, bytes)).unwrap();
+    at
+}
+
 /// Runs `name` with `op_args` / `op_kwargs`; returns (exit code, result).
 fn call(dir: &Path, name: &str, op_args: Value, op_kwargs: Value) -> (i32, Option<Value>) {
     std::fs::write(dir.join("runner.py"), RUNNER).unwrap();
@@ -46,6 +53,7 @@ fn call(dir: &Path, name: &str, op_args: Value, op_kwargs: Value) -> (i32, Optio
         "context": {"dag_id": "d", "task_id": "t", "run_id": "r1", "ds": "2026-01-02",
                     "logical_date": "2026-01-02T00:00:00+00:00", "run_conf": {"n": 5}},
         "result": result,
+        "sdk": sdk(dir),
     });
     std::fs::write(dir.join("call.json"), spec.to_string()).unwrap();
     let status = Command::new("python3")
@@ -104,12 +112,22 @@ fn bundle_root() -> std::path::PathBuf {
 
 /// Runs the runner on `spec` (with `result` and the bundle's `sys_path` added)
 /// in an empty working directory; returns (exit code, result, output).
-fn run_spec(dir: &Path, mut spec: Value) -> (i32, Option<Value>, String) {
+fn run_spec(dir: &Path, spec: Value) -> (i32, Option<Value>, String) {
+    run_spec_with(dir, spec, &[])
+}
+
+/// [`run_spec`] with more environment variables.
+fn run_spec_with(
+    dir: &Path,
+    mut spec: Value,
+    env: &[(&str, &Path)],
+) -> (i32, Option<Value>, String) {
     std::fs::write(dir.join("runner.py"), RUNNER).unwrap();
     let result = dir.join("result.json");
     let _ = std::fs::remove_file(&result);
     let _ = std::fs::remove_file(dir.join("xcom.jsonl"));
     spec["result"] = json!(result);
+    spec["sdk"] = json!(sdk(dir));
     if spec.get("sys_path").is_none() {
         spec["sys_path"] = json!([bundle_root()]);
     }
@@ -128,6 +146,7 @@ fn run_spec(dir: &Path, mut spec: Value) -> (i32, Option<Value>, String) {
         .current_dir(&work)
         .env_remove("PYTHONPATH")
         .env("KAIROS_XCOM_FILE", dir.join("xcom.jsonl"))
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .output()
         .expect("python3 runs");
     let value = std::fs::read_to_string(&result)
@@ -185,33 +204,81 @@ fn a_module_that_does_not_import_says_which_where_and_why() {
     assert!(out.contains("No module named 'bakery'"), "{out}");
 }
 
+/// A stand-in for the worker's task API: answers each request on `socket`
+/// with `answer(request)`, and keeps the requests.
+fn task_api(
+    socket: &Path,
+    answer: fn(&Value) -> Value,
+) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    use std::io::{Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            let request: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let reply = answer(&request);
+            kept.lock().unwrap().push(request);
+            let _ = stream.write_all(reply.to_string().as_bytes());
+        }
+    });
+    seen
+}
+
 #[test]
-fn xcom_pull_reads_direct_upstream_return_values_only() {
+fn xcom_pull_reads_upstream_values_given_and_asks_for_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = |name: &str| {
+    let socket = dir.path().join("task-api.sock");
+    let seen = task_api(&socket, |request| {
+        if request["task_id"] == "missing" {
+            json!({"found": false})
+        } else {
+            json!({"found": true, "value": {"asked": request["task_id"], "key": request["key"]}})
+        }
+    });
+    let spec = |name: &str, upstream: Value| {
         json!({"module": "bakery.numbers", "name": name, "op_args": [],
-               "op_kwargs": {"upstream": ["a", "b", "silent"]},
+               "op_kwargs": {"upstream": upstream},
                "xcom_upstream": ["a", "b", "silent"], "xcoms": {"a": 1, "b": 2}})
     };
-    // An upstream task that pushed nothing gives None (sum would fail): pull two.
-    let mut two = spec("sum_upstream");
-    two["op_kwargs"]["upstream"] = json!(["a", "b"]);
-    let (code, value, out) = run_spec(dir.path(), two);
+    // The direct upstream tasks' return values came with the call: nothing asked.
+    let (code, value, out) = run_spec_with(
+        dir.path(),
+        spec("sum_upstream", json!(["a", "b"])),
+        &[("KAIROS_TASK_API", &socket)],
+    );
     assert_eq!(code, 0, "{out}");
     assert_eq!(value.unwrap()["return_value"], json!(3));
-    let (code, _, out) = run_spec(dir.path(), spec("pull_other_key"));
+    assert!(seen.lock().unwrap().is_empty());
+    // Another key, or a task that is not a direct upstream one: asked of the
+    // worker, one request per task; a task that pushed none gives None.
+    let (code, value, out) = run_spec_with(
+        dir.path(),
+        spec("pull_other_key", json!(["a", "missing"])),
+        &[("KAIROS_TASK_API", &socket)],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        value.unwrap()["return_value"],
+        json!([{"asked": "a", "key": "loaves"}, null])
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0],
+        json!({"op": "xcom.pull", "dag_id": "breakfast", "task_id": "a", "key": "loaves",
+               "map_index": -1})
+    );
+    assert_eq!(seen.len(), 2);
+    // Without the worker's socket (code run outside a worker) the error says so.
+    let (code, _, out) = run_spec(dir.path(), spec("pull_other_key", json!(["z"])));
     assert_eq!(code, 1);
     assert!(
-        out.contains(
-            "reads only the `return_value` of the task's direct upstream tasks (a, b, silent)"
-        ),
+        out.contains("works only inside task code that a Kairos worker runs"),
         "{out}"
     );
-    let mut stranger = spec("sum_upstream");
-    stranger["op_kwargs"]["upstream"] = json!(["z"]);
-    let (code, _, out) = run_spec(dir.path(), stranger);
-    assert_eq!(code, 1);
-    assert!(out.contains("`z` is not a direct upstream task"), "{out}");
 }
 
 fn operator_spec(mode: &str, class: &str, args: Value) -> Value {

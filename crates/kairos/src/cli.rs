@@ -8,6 +8,7 @@ use crate::commands::assets::AssetsArgs;
 use crate::commands::bundles::BundlesArgs;
 use crate::commands::certs::CertsArgs;
 use crate::commands::cluster::ClusterArgs;
+use crate::commands::connections::ConnectionsArgs;
 use crate::commands::dags::DagsArgs;
 use crate::commands::dev::DevArgs;
 use crate::commands::pools::PoolsArgs;
@@ -63,6 +64,8 @@ pub enum Command {
     /// clients (every port speaks mutual TLS).
     #[command(subcommand_required = true)]
     Certs(CertsArgs),
+    /// Connections: where task code reaches outside systems (`BaseHook.get_connection`).
+    Connections(ConnectionsArgs),
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),

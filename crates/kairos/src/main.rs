@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         cli::Command::Bundles(args) => commands::bundles::bundles(&args),
         cli::Command::Pools(args) => commands::pools::pools(&args),
         cli::Command::Assets(args) => commands::assets::assets(&args),
+        cli::Command::Connections(args) => commands::connections::connections(&args),
         cli::Command::Variables(args) => commands::variables::variables(&args),
     }
 }

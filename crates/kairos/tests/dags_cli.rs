@@ -30,14 +30,14 @@ fn the_examples_are_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("8 valid DAG(s), 0 error(s), 0 warning(s)"),
+        text.contains("13 valid DAG(s), 0 error(s), 0 warning(s)"),
         "{text}"
     );
     let report = json(&kairos(&[
         "dags", "validate", "examples", "--output", "json",
     ]));
     assert_eq!(report["errors"], 0);
-    assert_eq!(report["valid_dags"], 8);
+    assert_eq!(report["valid_dags"], 13);
 }
 
 /// dag-factory's forms for Python code from a bundle: `python_callable:
@@ -239,7 +239,7 @@ fn paths_resolve_the_same_from_anywhere() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("8 file(s) checked"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("13 file(s) checked"));
 }
 
 #[test]

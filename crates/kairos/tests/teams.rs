@@ -465,6 +465,41 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             None,
             nf,
         ),
+        (
+            Method::GET,
+            "/connections",
+            "/connections?team=sales".into(),
+            None,
+            ok,
+        ),
+        (
+            Method::POST,
+            "/connections",
+            "/connections?team=sales".into(),
+            Some(json!({"connection_id": "warehouse", "conn_type": "http"})),
+            no,
+        ),
+        (
+            Method::GET,
+            "/connections/{connection_id}",
+            "/connections/warehouse?team=sales".into(),
+            None,
+            nf,
+        ),
+        (
+            Method::PATCH,
+            "/connections/{connection_id}",
+            "/connections/warehouse?team=sales".into(),
+            Some(json!({"host": "stolen"})),
+            nf,
+        ),
+        (
+            Method::DELETE,
+            "/connections/{connection_id}",
+            "/connections/warehouse?team=sales".into(),
+            None,
+            nf,
+        ),
         (Method::GET, "/health", "/health".into(), None, ok),
         (Method::GET, "/version", "/version".into(), None, ok),
         (
@@ -637,6 +672,33 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
     )
     .await;
     api.ok(
+        Method::POST,
+        "/connections",
+        "sales-admin",
+        Some(
+            json!({"connection_id": "warehouse", "conn_type": "postgres",
+                    "host": "sales-db", "password": "pw"}),
+        ),
+    )
+    .await;
+    let conn = api
+        .ok(
+            Method::GET,
+            "/connections/warehouse?team=sales",
+            "root",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            conn["host"].clone(),
+            conn["has_password"].clone(),
+            conn.get("password")
+        ),
+        (json!("sales-db"), json!(true), None),
+        "{conn}"
+    );
+    api.ok(
         Method::PUT,
         "/pools/sales_pool",
         "sales-admin",
@@ -712,7 +774,7 @@ async fn a_team_reaches_nothing_of_another_team_and_reads_its_own_variables() {
         );
         let text = answer.to_string();
         assert!(
-            !text.contains("sales-eu") && !text.contains("\"s3\""),
+            !text.contains("sales-eu") && !text.contains("\"s3\"") && !text.contains("sales-db"),
             "{method} {path} as ops shows sales' data: {text}"
         );
         if status == StatusCode::NOT_FOUND && path.starts_with("/dags/sales_dag") {

@@ -50,8 +50,11 @@ def main(argv):
     from kairos_airflow._values import NotSerializable
 
     _alias.install()
+    _dag.COLLECTING = True
     sys.path.insert(0, root)
     name = _module_name(path, root)
+    from kairos_airflow import _values
+    _values.DAG_FILE = (name, os.path.basename(path))
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)

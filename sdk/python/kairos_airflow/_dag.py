@@ -8,6 +8,9 @@ import inspect
 # Every DAG made while the file runs, in order; and the DAGs entered with `with`.
 REGISTRY = []
 _CURRENT = []
+# True while the CLI collects a DAG file's DAGs (a task outside any DAG is an
+# error then); False when a worker imports the file to run its code.
+COLLECTING = False
 
 
 class DAG:

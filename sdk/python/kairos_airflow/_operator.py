@@ -4,28 +4,82 @@ joins the current DAG (and task group), and `>>`, `<<`, `chain` and
 Kairos runs (`_kairos_path`); any other class is a custom operator, run from
 the bundle on the worker."""
 
+import inspect
+import logging
+
 from kairos_airflow import _dag, _groups
 
+# The arguments of the operator constructions under way, innermost last.
+_CALLS = []
 
-class BaseOperator:
+
+class _RecordsCall(type):
+    """Keeps the arguments an operator class is called with, as written: a
+    subclass's own `__init__` (a custom operator's `bread=`) takes them before
+    BaseOperator sees what it passes on, and a DAG file records the task as
+    it was written."""
+
+    def __call__(cls, *args, **kwargs):
+        try:
+            bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs)
+            written = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = inspect.signature(cls.__init__).parameters[name].kind
+                if kind == inspect.Parameter.VAR_KEYWORD:
+                    written.update(value)
+                elif kind != inspect.Parameter.VAR_POSITIONAL:
+                    written[name] = value
+        except (TypeError, ValueError):
+            written = dict(kwargs)
+        _CALLS.append(written)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            _CALLS.pop()
+
+
+class BaseOperator(metaclass=_RecordsCall):
     # The operator's Airflow path, as a Kairos DAG file names it.
     _kairos_path = None
     template_fields = ()
+    template_ext = ()
+    template_fields_renderers = {}
+    ui_color = "#fff"
+    ui_fgcolor = "#000"
 
     def __init__(self, task_id=None, dag=None, task_group=None, **kwargs):
         if not isinstance(task_id, str) or not task_id:
             raise TypeError("%s() needs a task_id" % type(self).__name__)
         self.dag = dag or _dag.current_dag()
-        if self.dag is None:
+        if self.dag is None and _dag.COLLECTING:
             raise ValueError(
                 "task `%s` belongs to no DAG: make it inside `with DAG(...)`, a @dag "
                 "function, or give `dag=`" % task_id)
         self.group = task_group or _groups.current_group()
         self.task_id = self.group.prefixed(task_id) if self.group else task_id
+        if _CALLS and type(self)._kairos_path is None and type(self).__init__ is not BaseOperator.__init__:
+            # A custom operator: the task is what the DAG file wrote.
+            kwargs = {k: v for k, v in _CALLS[-1].items()
+                      if k not in ("task_id", "dag", "task_group")}
         self.kwargs = kwargs
+        # As attributes too, for task code (a custom operator's execute reads
+        # self.retries, self.params, ...); a class attribute of the same name
+        # (a method, template_fields) is left alone.
+        for key, value in kwargs.items():
+            if not hasattr(type(self), key):
+                setattr(self, key, value)
         self.upstream = []
         self.line = _dag._caller_line()
-        self.dag.add_task(self)
+        if self.dag is not None:
+            self.dag.add_task(self)
+
+    @property
+    def log(self):
+        cls = type(self)
+        return logging.getLogger("airflow.task.operators.%s.%s" % (cls.__module__, cls.__name__))
+
+    def execute(self, context):
+        raise NotImplementedError("%s does not define execute(context)" % type(self).__name__)
 
     # Dependencies, as Airflow spells them.
     def set_downstream(self, other):

@@ -4,7 +4,7 @@ Rust loader checks it as it checks YAML: DAG keys, `default_args`,
 for TaskFlow), its arguments, `task_group_name` and `dependencies`."""
 
 from kairos_airflow._taskflow import TaskFlowOperator
-from kairos_airflow._values import callable_path, to_json
+from kairos_airflow._values import mapping, put, to_json
 
 
 def dag_file(dag):
@@ -13,9 +13,9 @@ def dag_file(dag):
     for key, value in dag.kwargs.items():
         if key == "default_args":
             continue
-        body[key] = to_json(value, key)
+        put(body, key, value, key)
     if dag.default_args:
-        body["default_args"] = to_json(dag.default_args, "default_args")
+        body["default_args"] = mapping(dag.default_args, "default_args")
     if dag.groups:
         groups = {}
         for group in dag.groups.values():
@@ -27,7 +27,7 @@ def dag_file(dag):
             if group.parent is not None:
                 g["parent_group_name"] = group.parent.name
             if group.default_args:
-                g["default_args"] = to_json(group.default_args, "default_args")
+                g["default_args"] = mapping(group.default_args, "default_args")
             groups[group.name] = g
         body["task_groups"] = groups
     tasks = {}
@@ -58,14 +58,14 @@ def _plain(task):
 def _task(task, by_id):
     out = {}
     if isinstance(task, TaskFlowOperator):
-        out["decorator"] = "airflow.sdk.task"
-        out["python_callable"] = callable_path(task.fn)
+        out["decorator"] = "airflow.sdk.task" + ("." + task.variant if task.variant else "")
+        put(out, "python_callable", task.fn, "python_callable")
         for key, value in task.bound.items():
             out[key] = to_json(value, key)
     else:
         out["operator"] = task.operator_path()
     for key, value in task.kwargs.items():
-        out[key] = to_json(value, key)
+        put(out, key, value, key)
     if task.group is not None:
         out["task_group_name"] = task.group.name
     if task.upstream:

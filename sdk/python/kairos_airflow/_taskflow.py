@@ -10,11 +10,14 @@ from kairos_airflow._values import callable_path
 
 
 class TaskFlowOperator(BaseOperator):
-    _kairos_path = None
+    # Not a custom operator: serialized from its function, not its arguments.
+    _kairos_path = "taskflow"
 
-    def __init__(self, fn, bound, **kwargs):
+    def __init__(self, fn, bound, variant=None, **kwargs):
         self.fn = fn
         self.bound = bound
+        # None, "branch" (@task.branch) or "short_circuit" (@task.short_circuit).
+        self.variant = variant
         super().__init__(**kwargs)
 
 
@@ -53,8 +56,12 @@ class XComArg:
 def task(python_callable=None, **task_kwargs):
     """Airflow's `@task` (bare or with arguments such as `task_id`, `retries`,
     `multiple_outputs`)."""
+    return _decorator(None, python_callable, task_kwargs)
+
+
+def _decorator(variant, python_callable, task_kwargs):
     if python_callable is not None and callable(python_callable):
-        return task()(python_callable)
+        return _decorator(variant, None, task_kwargs)(python_callable)
 
     def decorate(fn):
         callable_path(fn)  # a worker must be able to import it
@@ -64,7 +71,8 @@ def task(python_callable=None, **task_kwargs):
             bound = inspect.signature(fn).bind_partial(*args, **kwargs)
             options = dict(task_kwargs)
             task_id = options.pop("task_id", fn.__name__)
-            made = TaskFlowOperator(fn, dict(bound.arguments), task_id=_free_id(task_id), **options)
+            made = TaskFlowOperator(fn, dict(bound.arguments), variant=variant,
+                                    task_id=_free_id(task_id), **options)
             for value in bound.arguments.values():
                 for ref in _refs(value):
                     made._add_upstream(ref) if ref.task_id not in made.upstream_ids() else None
@@ -75,9 +83,11 @@ def task(python_callable=None, **task_kwargs):
                 "%s: mapping a TaskFlow function (expand/partial) from a Python DAG file is "
                 "not supported yet; write the DAG in YAML (`expand:`)" % fn.__name__)
 
+        # The function itself, for the worker that calls it.
+        call._kairos_fn = fn
         call.expand = unsupported
         call.partial = unsupported
-        call.override = lambda **o: task(**{**task_kwargs, **o})(fn)
+        call.override = lambda **o: _decorator(variant, None, {**task_kwargs, **o})(fn)
         return call
 
     return decorate
@@ -114,6 +124,13 @@ def _not_yet(kind):
     return make
 
 
-for _kind in ("bash", "branch", "short_circuit", "virtualenv", "external_python", "docker",
-              "kubernetes", "sensor"):
+def _variant(kind):
+    def make(python_callable=None, **task_kwargs):
+        return _decorator(kind, python_callable, task_kwargs)
+    return make
+
+
+task.branch = _variant("branch")
+task.short_circuit = _variant("short_circuit")
+for _kind in ("bash", "virtualenv", "external_python", "docker", "kubernetes", "sensor"):
     setattr(task, _kind, _not_yet(_kind))

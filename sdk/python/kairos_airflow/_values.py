@@ -8,6 +8,41 @@ class NotSerializable(TypeError):
     pass
 
 
+# The DAG file being read: (its module's name, its file name), set by the
+# collector. A function defined in it is named by file (`python_callable_name`
+# + `python_callable_file`), so the DAG's version carries exactly that code and
+# a worker runs it with or without a bundle.
+DAG_FILE = None
+
+
+def in_dag_file(value):
+    """(file name, function name) when `value` is a function of the DAG file."""
+    if DAG_FILE is None or isinstance(value, type) or not callable(value):
+        return None
+    fn = getattr(value, "_kairos_fn", value)
+    if getattr(fn, "__module__", None) != DAG_FILE[0]:
+        return None
+    return DAG_FILE[1], callable_path(fn).rsplit(".", 1)[1]
+
+
+def put(out, key, value, where):
+    """Sets `key` of the mapping `out` to `value` as JSON; a function of the DAG
+    file goes as `key_name` and `key_file`, dag-factory's form."""
+    found = in_dag_file(value)
+    if found is None:
+        out[key] = to_json(value, where)
+    else:
+        out[key + "_file"], out[key + "_name"] = found
+
+
+def mapping(values, where):
+    """A mapping of arguments (`default_args`) as JSON, by `put`."""
+    out = {}
+    for key, value in values.items():
+        put(out, str(key), value, "%s.%s" % (where, key))
+    return out
+
+
 def callable_path(fn):
     """`module.function` of a function defined at a module's top level; a
     function defined inside another (a TaskFlow function inside a `@dag`

@@ -103,7 +103,29 @@ pub fn load_bytes(
     opts: &LoadOptions,
 ) -> LoadedFile {
     let mut sink = Sink::new(display);
-    let (dags, contents) = load_into(path, bytes, reader, opts, &mut sink);
+    let (dags, contents) = load_into(path, bytes, None, reader, opts, &mut sink);
+    LoadedFile {
+        path: display.to_string(),
+        dags,
+        contents,
+        diagnostics: dedup(sink.diagnostics),
+    }
+}
+
+/// A DAG file another program evaluated (a Python DAG file, read by the CLI):
+/// `evaluated` is the mapping it made (JSON or YAML text), checked as a YAML
+/// file's is; the versions keep `source` (the file as written) under the file's
+/// name, and no `defaults.yml` applies (those are dag-factory's, not Airflow's).
+pub fn load_evaluated(
+    display: &str,
+    path: &Path,
+    source: &str,
+    evaluated: &[u8],
+    reader: &dyn SourceReader,
+    opts: &LoadOptions,
+) -> LoadedFile {
+    let mut sink = Sink::new(display);
+    let (dags, contents) = load_into(path, evaluated, Some(source), reader, opts, &mut sink);
     LoadedFile {
         path: display.to_string(),
         dags,
@@ -129,6 +151,7 @@ fn file_error(file: &str, message: String) -> Diagnostic {
 fn load_into(
     path: &Path,
     bytes: &[u8],
+    source: Option<&str>,
     reader: &dyn SourceReader,
     opts: &LoadOptions,
     sink: &mut Sink,
@@ -241,9 +264,12 @@ fn load_into(
             .unwrap_or_else(|| "dag.yml".into())
     });
     let mut refs = FileRefs::below(&root, &here, reader);
-    refs.insert(&fileloc, text.to_string());
+    refs.insert(&fileloc, source.unwrap_or(text).to_string());
     // dag-factory's defaults files, under the file's own `default:` block.
-    let inherited = defaults_files::inherit(&root, &here, &mut refs, sink);
+    let inherited = match source {
+        None => defaults_files::inherit(&root, &here, &mut refs, sink),
+        Some(_) => defaults_files::Inherited::default(),
+    };
     let default_ok = default_ok && !inherited.broken;
     let default = match (default, inherited.node) {
         (Some(own), Some(base)) if !own.is_null() => Some(merge::merge_over(&own, &base)),

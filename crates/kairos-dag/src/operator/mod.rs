@@ -24,7 +24,7 @@ pub use http::HttpOperator;
 pub use python::{PythonCallable, PythonKind, PythonOperator, PythonSensor};
 pub(crate) use python::{is_python_identifier, split_dotted};
 pub use sensor::{DateTimeSensor, ExternalTaskSensor, SensorArgs, SensorMode, TimeDeltaSensor};
-pub use taskflow::{DECORATORS, XCOM_ARG_MARKER, XComArg};
+pub use taskflow::{DECORATORS, VARIANT_ARG, XCOM_ARG_MARKER, XComArg, decorator_variant};
 pub use trigger::TriggerDagRunOperator;
 
 use std::collections::BTreeMap;

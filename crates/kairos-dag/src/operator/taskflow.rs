@@ -4,7 +4,9 @@
 //! function. A value `+task_id` is that task's return value (Airflow's
 //! `XComArg`), `+task_id['key']` one of its outputs (`multiple_outputs`); the
 //! loader turns each into an [`XComArg`] marker and a dependency, and the worker
-//! pulls the value before the call. A TaskFlow task runs as a PythonOperator.
+//! pulls the value before the call. A TaskFlow task runs as a PythonOperator
+//! (`@task.branch` as a BranchPythonOperator, `@task.short_circuit` as a
+//! ShortCircuitOperator: the decorator's path followed by `.branch`).
 
 use serde_json::{Value, json};
 
@@ -20,6 +22,29 @@ pub const DECORATORS: &[&str] = &[
     "airflow.decorators.python.python_task",
     "airflow.providers.standard.decorators.python.python_task",
 ];
+
+/// `@task.branch` and `@task.short_circuit`: a decorator above followed by one
+/// of these runs its function as a BranchPythonOperator or ShortCircuitOperator.
+const VARIANTS: &[(&str, PythonKind)] = &[
+    ("branch", PythonKind::Branch),
+    ("short_circuit", PythonKind::ShortCircuit),
+];
+
+/// The argument the loader sets to a variant's name (`branch`) before parsing.
+pub const VARIANT_ARG: &str = "__kairos_taskflow_variant";
+
+/// Whether `path` is a TaskFlow decorator: `Some(None)` for a plain one,
+/// `Some(Some("branch"))` for a variant, `None` for anything else.
+pub fn decorator_variant(path: &str) -> Option<Option<&'static str>> {
+    let path = path.trim();
+    if DECORATORS.contains(&path) {
+        return Some(None);
+    }
+    VARIANTS.iter().find_map(|(name, _)| {
+        let base = path.strip_suffix(name)?.strip_suffix('.')?;
+        DECORATORS.contains(&base).then_some(Some(*name))
+    })
+}
 
 /// The marker an argument's value is replaced with when it is another task's output.
 pub const XCOM_ARG_MARKER: &str = "__kairos_xcom_arg__";
@@ -97,7 +122,12 @@ fn is_key(k: &str) -> bool {
 /// A TaskFlow task's arguments: a PythonOperator's (its function,
 /// `multiple_outputs`, ...), and every other key a keyword argument.
 pub(super) fn parse(a: &mut Args<'_>, files: &dyn FileSet) -> Option<PythonOperator> {
-    let op = PythonOperator::parse(a, PythonKind::Plain, files);
+    let variant = a.string(VARIANT_ARG);
+    let kind = VARIANTS
+        .iter()
+        .find(|(name, _)| Some(*name) == variant.as_deref())
+        .map_or(PythonKind::Plain, |(_, kind)| *kind);
+    let op = PythonOperator::parse(a, kind, files);
     let rest = a.take_rest();
     let mut op = op?;
     op.op_kwargs.extend(rest);

@@ -16,7 +16,7 @@ use kairos_api::{
 };
 use kairos_dag::bundle_content::{BundleContent, is_hash};
 use kairos_dag::limits::{MAX_BUNDLE_FILES, MAX_FILES_PER_PROPOSAL_BYTES};
-use kairos_dag::load::{LoadOptions, load_bytes};
+use kairos_dag::load::{LoadOptions, load_bytes, load_evaluated};
 use kairos_dag::version::{FileContents, content_hash};
 use kairos_state::{Command, Outcome};
 
@@ -172,10 +172,27 @@ pub async fn push_bundle(
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(stray) = req.evaluated.keys().find(|f| !dag_files.contains(*f)) {
+        return Err(Problem::bad_request(format!(
+            "evaluated DAGs came for {stray:?}, which is not among the bundle's DAG files"
+        )));
+    }
     for file in &dag_files {
         let path = FsPath::new(ROOT).join(file);
         let content = reader.get(&path).cloned().unwrap_or_default();
-        let loaded = load_bytes(file, &path, &content, &reader, &opts);
+        let loaded =
+            match super::push::python_evaluated(file, req.evaluated.get(file).map(String::as_str))?
+            {
+                Some(evaluated) => load_evaluated(
+                    file,
+                    &path,
+                    &String::from_utf8_lossy(&content),
+                    evaluated.as_bytes(),
+                    &reader,
+                    &opts,
+                ),
+                None => load_bytes(file, &path, &content, &reader, &opts),
+            };
         if loaded.has_errors() {
             errors.push(format!("{file}: {}", loaded.error_messages().join("; ")));
             continue;

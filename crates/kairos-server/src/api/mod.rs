@@ -14,6 +14,7 @@ mod bundle_push;
 mod bundles;
 mod clear;
 pub mod cluster;
+mod connections;
 mod convert;
 mod dag_stats;
 mod dag_tasks;
@@ -217,6 +218,15 @@ pub fn router(api: Api) -> axum::Router {
             pools::put_pool,
             pools::patch_pool,
             pools::delete_pool
+        ))
+        .routes(routes!(
+            connections::list_connections,
+            connections::post_connection
+        ))
+        .routes(routes!(
+            connections::get_connection,
+            connections::patch_connection,
+            connections::delete_connection
         ))
         .routes(routes!(variables::list_variables, variables::post_variable))
         .routes(routes!(

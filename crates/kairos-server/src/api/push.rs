@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kairos_api::{PushRequest, PushResponse, PushedDag};
-use kairos_dag::load::{LoadOptions, load_bytes};
+use kairos_dag::load::{LoadOptions, load_bytes, load_evaluated};
 use kairos_state::{Command, Outcome};
 
 use super::Api;
@@ -69,13 +69,23 @@ pub async fn push(
         environment: None,
         root: Some(PathBuf::from(ROOT)),
     };
-    let loaded = load_bytes(
-        &req.file_name,
-        &path,
-        req.content.as_bytes(),
-        &reader,
-        &opts,
-    );
+    let loaded = match python_evaluated(&req.file_name, req.evaluated.as_deref())? {
+        Some(evaluated) => load_evaluated(
+            &req.file_name,
+            &path,
+            &req.content,
+            evaluated.as_bytes(),
+            &reader,
+            &opts,
+        ),
+        None => load_bytes(
+            &req.file_name,
+            &path,
+            req.content.as_bytes(),
+            &reader,
+            &opts,
+        ),
+    };
     if loaded.has_errors() {
         let errors = loaded.error_messages();
         return Err(Problem::bad_request(format!(
@@ -151,5 +161,25 @@ pub(super) async fn check_not_anothers(
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+/// A Python DAG file's evaluated DAGs (`Some`), or `None` for a YAML file. A
+/// `.py` file must come with them: servers never run Python.
+pub(super) fn python_evaluated<'e>(
+    file: &str,
+    evaluated: Option<&'e str>,
+) -> Result<Option<&'e str>, Problem> {
+    match (file.ends_with(".py"), evaluated) {
+        (true, Some(e)) => Ok(Some(e)),
+        (true, None) => Err(Problem::bad_request(format!(
+            "{file} is a Python DAG file sent without its evaluated DAGs; servers never run \
+             Python: push it with `kairos dags push` (or `kairos dev`), which reads it locally"
+        ))),
+        (false, Some(_)) => Err(Problem::bad_request(format!(
+            "{file} is not a Python DAG file (`.py`) but came with evaluated DAGs; send a \
+             YAML file's text alone"
+        ))),
+        (false, None) => Ok(None),
     }
 }

@@ -59,7 +59,7 @@ impl Api {
 /// Whose Variables a request means: a team's caller always its own team (`None`
 /// when it names another: nothing of that team is visible to it); a cluster-wide
 /// caller the team it names, or the cluster-wide ones.
-fn whose(scope: &Scope, asked: Option<String>) -> Option<Option<String>> {
+pub(super) fn whose(scope: &Scope, asked: Option<String>) -> Option<Option<String>> {
     match (&scope.team, asked) {
         (None, asked) => Some(asked),
         (Some(mine), None) => Some(Some(mine.clone())),

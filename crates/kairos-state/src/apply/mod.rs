@@ -17,6 +17,7 @@ mod assets;
 mod backfills;
 mod bundles;
 pub mod cluster_id;
+mod connections;
 mod dag_callbacks;
 mod dags;
 mod outcome;
@@ -272,6 +273,10 @@ fn dispatch(
         Command::DeletePool { name } => pools::delete(txn, name),
         Command::SetVariable { variable } => variables::set(txn, variable),
         Command::DeleteVariable { key, team } => variables::delete(txn, key, team.as_deref()),
+        Command::SetConnection { connection } => connections::set(txn, connection),
+        Command::DeleteConnection { conn_id, team } => {
+            connections::delete(txn, conn_id, team.as_deref())
+        }
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
         Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
         Command::CreateAssetEvent { uri, extra } => assets::create_event(txn, sched, uri, extra),

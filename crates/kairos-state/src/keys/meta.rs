@@ -16,6 +16,10 @@ pub const VARIABLE_PREFIX: &[u8] = b"variable/";
 /// [`crate::records::VariableRecord`]); apart from `variable/`, so a scan of the
 /// cluster-wide ones never meets a team's.
 pub const TEAM_VARIABLE_PREFIX: &[u8] = b"team_variable/";
+/// Prefix of connections (`connection/<team or empty>\0<conn_id>` →
+/// [`crate::records::ConnectionRecord`]): the cluster-wide ones under the empty
+/// team, so they sort first and a team's scan never meets another's.
+pub const CONNECTION_PREFIX: &[u8] = b"connection/";
 /// Prefix of the Raft glue's records.
 const RAFT_PREFIX: &[u8] = b"raft/";
 
@@ -46,6 +50,21 @@ pub fn variable_of(team: Option<&str>, key: &str) -> Vec<u8> {
     }
 }
 
+/// The prefix of `team`'s connections (the cluster-wide ones for `None`).
+pub fn connections_of(team: Option<&str>) -> Vec<u8> {
+    let mut k = CONNECTION_PREFIX.to_vec();
+    k.extend_from_slice(team.unwrap_or_default().as_bytes());
+    k.push(0);
+    k
+}
+
+/// The key of connection `conn_id` of `team` (the cluster-wide one for `None`).
+pub fn connection_of(team: Option<&str>, conn_id: &str) -> Vec<u8> {
+    let mut k = connections_of(team);
+    k.extend_from_slice(conn_id.as_bytes());
+    k
+}
+
 /// The key of the Raft glue's record `name`.
 pub fn raft(name: &str) -> Vec<u8> {
     let mut key = RAFT_PREFIX.to_vec();
@@ -67,6 +86,14 @@ mod tests {
         assert_eq!(raft_name(&raft("membership")), Some(&b"membership"[..]));
         assert_eq!(raft_name(&variable("membership")), None);
         assert_eq!(raft_name(SETTINGS), None);
+    }
+
+    #[test]
+    fn connections_of_teams_stay_apart() {
+        let global = connection_of(None, "db");
+        assert!(global.starts_with(&connections_of(None)));
+        assert!(!connection_of(Some("a"), "db").starts_with(&connections_of(None)));
+        assert!(!connection_of(Some("ab"), "x").starts_with(&connections_of(Some("a"))));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use super::wire::{QueueDepths, page};
 use crate::keys::index::{self, counter};
 use crate::keys::{Cf, meta};
-use crate::records::{Candidate, DEFAULT_POOL, PoolRecord, Settings, VariableRecord};
+use crate::records::{
+    Candidate, ConnectionRecord, DEFAULT_POOL, PoolRecord, Settings, VariableRecord,
+};
 use crate::store::{Store, StoreError};
 
 impl Store {
@@ -113,6 +115,52 @@ impl Store {
             )?
             .into_iter()
             .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// Connection `conn_id` of `team` (the cluster-wide one for `None`), with
+    /// no fallback.
+    pub fn connection_of(
+        &self,
+        team: Option<&str>,
+        conn_id: &str,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.get(Cf::Meta, &meta::connection_of(team, conn_id))
+    }
+
+    /// Connection `conn_id` as a task of `team` reads it: the team's own, else
+    /// the cluster-wide one.
+    pub fn connection_for(
+        &self,
+        team: Option<&str>,
+        conn_id: &str,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        if team.is_some() {
+            if let Some(own) = self.connection_of(team, conn_id)? {
+                return Ok(Some(own));
+            }
+        }
+        self.connection_of(None, conn_id)
+    }
+
+    /// `team`'s connections (the cluster-wide ones for `None`) in id order,
+    /// after `after`.
+    pub fn connections(
+        &self,
+        team: Option<&str>,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let after = after.map(|id| meta::connection_of(team, id));
+        Ok(self
+            .scan::<ConnectionRecord>(
+                Cf::Meta,
+                &meta::connections_of(team),
+                after.as_deref(),
+                page(limit),
+            )?
+            .into_iter()
+            .map(|(_, c)| c)
             .collect())
     }
 

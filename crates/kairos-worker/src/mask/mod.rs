@@ -102,6 +102,16 @@ impl Secrets {
             .clone()
     }
 
+    /// A masker that follows this set: a stream through it masks, from its
+    /// next bytes on, the secrets added while its process runs (a Variable or
+    /// connection the task code asks for).
+    pub fn live_masker(self: &Arc<Self>) -> Masker {
+        Masker {
+            live: Some(self.clone()),
+            ..self.masker()
+        }
+    }
+
     /// `text` with every secret replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
         self.masker().mask_str(text)
@@ -114,6 +124,8 @@ pub struct Masker {
     matcher: Option<Arc<AhoCorasick>>,
     /// The longest pattern, in bytes.
     longest: usize,
+    /// The set this snapshot follows ([`Secrets::live_masker`]).
+    live: Option<Arc<Secrets>>,
 }
 
 impl std::fmt::Debug for Masker {
@@ -134,7 +146,16 @@ impl Masker {
         Ok(Masker {
             matcher: Some(Arc::new(matcher)),
             longest: patterns.iter().map(String::len).max().unwrap_or(0),
+            live: None,
         })
+    }
+
+    /// A live masker brought up to its set's secrets now; a snapshot as is.
+    pub fn refreshed(&self) -> Masker {
+        match &self.live {
+            Some(secrets) => secrets.live_masker(),
+            None => self.clone(),
+        }
     }
 
     /// The longest secret, in bytes (how much a stream must hold back).

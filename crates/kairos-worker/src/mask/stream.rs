@@ -29,6 +29,7 @@ impl MaskedStream {
 
     /// Takes the next bytes of output; returns what can be written now, masked.
     pub fn push(&mut self, data: &[u8]) -> Vec<u8> {
+        self.masker = self.masker.refreshed();
         self.pending.extend_from_slice(data);
         let len = self.pending.len();
         let mut cut = self
@@ -48,6 +49,7 @@ impl MaskedStream {
 
     /// The output ended: whatever is left, masked.
     pub fn finish(&mut self) -> Vec<u8> {
+        self.masker = self.masker.refreshed();
         let out = self.masker.mask(&self.pending).into_owned();
         self.pending.clear();
         out

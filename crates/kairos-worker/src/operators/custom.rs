@@ -15,13 +15,20 @@
 //!    `return_value` XCom.
 //!
 //! The first call costs one more interpreter start per attempt; it runs under
-//! the same environment, timeout and cancellation as the second.
+//! the same environment, timeout and cancellation as the second. A sensor class
+//! (one with `poke`, as Airflow's `BaseSensorOperator`) is poked instead of
+//! executed: step 3 becomes one `poke(context)` per runner call, as often as
+//! the built-in sensors poke.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
 
+use kairos_dag::duration::Duration;
+use kairos_dag::operator::{SensorArgs, SensorMode};
+
 use super::python::{Called, read_result, run_runner, stage_runner};
+use super::sensor::{Poke, poke_until};
 use super::{Ctx, Report, unclean};
 use crate::process::Ended;
 
@@ -32,6 +39,8 @@ struct TemplateFields {
     fields: Vec<String>,
     /// Each field's value after `__init__`, when it had one that is JSON.
     values: Map<String, Json>,
+    /// A sensor's poke settings (seconds), when the class has `poke`.
+    sensor: Option<Json>,
 }
 
 fn parse_template_fields(text: &str) -> Result<TemplateFields, String> {
@@ -44,7 +53,12 @@ fn parse_template_fields(text: &str) -> Result<TemplateFields, String> {
         .filter_map(|f| f.as_str().map(str::to_string))
         .collect();
     let values = v["values"].as_object().cloned().unwrap_or_default();
-    Ok(TemplateFields { fields, values })
+    let sensor = v.get("sensor").filter(|s| s.is_object()).cloned();
+    Ok(TemplateFields {
+        fields,
+        values,
+        sensor,
+    })
 }
 
 /// The BaseOperator settings a custom operator's constructor may take.
@@ -138,6 +152,9 @@ pub async fn run(ctx: &Ctx<'_>, class: &str, args: &BTreeMap<String, Json>) -> R
     spec["rendered"] = rendered;
     spec["xcom_upstream"] = json!(upstream);
     spec["xcoms"] = json!(xcoms);
+    if let Some(settings) = &fields.sensor {
+        return poke(ctx, class, &runner, spec, settings).await;
+    }
     let called = match run_runner(ctx, &runner, spec).await {
         Err(report) => return report,
         Ok((Ended::Exited(0), result, _)) => read_result(&result),
@@ -167,6 +184,89 @@ pub async fn run(ctx: &Ctx<'_>, class: &str, args: &BTreeMap<String, Json>) -> R
         }
         Called::Skipped => Report::skipped(format!("{class} raised AirflowSkipException")),
         Called::Failed(report) => report,
+    }
+}
+
+/// A sensor class of the bundle (Airflow's `BaseSensorOperator`): its
+/// `poke(context)` called as the built-in sensors poke, every `poke_interval`
+/// in the slot or once per attempt in `reschedule` mode; a `PokeReturnValue`'s
+/// `xcom_value` is the `return_value` XCom.
+async fn poke(
+    ctx: &Ctx<'_>,
+    class: &str,
+    runner: &std::path::Path,
+    mut spec: Json,
+    settings: &Json,
+) -> Report {
+    let args = sensor_args(settings);
+    spec["mode"] = json!("poke");
+    spec["show_return_value"] = json!(false);
+    let xcom = std::sync::Mutex::new(None::<Json>);
+    let poke_once = || async {
+        let called = match run_runner(ctx, runner, spec.clone()).await {
+            Err(report) => return Poke::End(report),
+            Ok((Ended::Exited(0), result, _)) => read_result(&result),
+            Ok((Ended::Exited(99), ..)) => Called::Skipped,
+            Ok((Ended::Exited(97), ..)) => {
+                return Poke::End(Report {
+                    no_retry: true,
+                    ..Report::failed(format!(
+                        "{class}.poke raised AirflowFailException: failed without retrying"
+                    ))
+                });
+            }
+            Ok((Ended::Exited(code), ..)) => {
+                return Poke::End(Report::failed(format!(
+                    "{class}.poke raised an exception (exit code {code}; the traceback is in \
+                     the log)"
+                )));
+            }
+            Ok((ended, _, timeout)) => return Poke::End(unclean(&ended, timeout)),
+        };
+        match called {
+            Called::Returned(answer) if answer["done"] == json!(true) => {
+                if let Ok(mut kept) = xcom.lock() {
+                    *kept = Some(answer["xcom_value"].clone()).filter(|v| !v.is_null());
+                }
+                Poke::Done
+            }
+            Called::Returned(_) => Poke::NotYet,
+            Called::Skipped => Poke::End(Report::skipped(format!(
+                "{class}.poke raised AirflowSkipException"
+            ))),
+            Called::Failed(report) => Poke::End(report),
+        }
+    };
+    let mut report = poke_until(ctx, &args, poke_once).await;
+    let value = xcom.lock().ok().and_then(|mut v| v.take());
+    if let (true, Some(value)) = (report.state == "success", value) {
+        if ctx.attempt.task.do_xcom_push {
+            report.xcoms.push(("return_value".into(), value));
+        }
+    }
+    report
+}
+
+/// The runner's poke settings (seconds) as the built-in sensors' arguments.
+fn sensor_args(settings: &Json) -> SensorArgs {
+    let duration = |key: &str, default: f64| {
+        let secs = settings[key].as_f64().unwrap_or(default).max(0.0);
+        Duration::from_millis((secs * 1000.0) as u64)
+    };
+    SensorArgs {
+        poke_interval: duration("poke_interval", 60.0),
+        timeout: duration("timeout", 7.0 * 24.0 * 3600.0),
+        mode: if settings["mode"] == json!("reschedule") {
+            SensorMode::Reschedule
+        } else {
+            SensorMode::Poke
+        },
+        soft_fail: settings["soft_fail"] == json!(true),
+        exponential_backoff: settings["exponential_backoff"] == json!(true),
+        max_wait: settings["max_wait"]
+            .as_f64()
+            .map(|s| Duration::from_millis((s.max(0.0) * 1000.0) as u64)),
+        deferrable: false,
     }
 }
 

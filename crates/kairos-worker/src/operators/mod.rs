@@ -8,6 +8,7 @@ mod http;
 mod outlet_events;
 pub(crate) mod python;
 mod sensor;
+mod task_api;
 mod trigger;
 
 use std::collections::BTreeMap;
@@ -150,7 +151,7 @@ impl Ctx<'_> {
             cwd: self.workdir.clone(),
             env,
             log: self.log.clone(),
-            masker: self.secrets.masker(),
+            masker: self.secrets.live_masker(),
             run_as: self.run_as.clone(),
             pgid_file: Some(self.pgid_file.clone()),
             timeout: self

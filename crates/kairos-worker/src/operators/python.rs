@@ -236,12 +236,27 @@ pub(super) async fn stage_callable(
     Ok(target)
 }
 
-/// Writes a fresh copy of the runner into the attempt's staging directory.
+/// Writes a fresh copy of the runner and of the `kairos_airflow` package (in
+/// `sdk/`) into the attempt's staging directory.
 pub(super) fn stage_runner(ctx: &Ctx<'_>) -> Result<PathBuf, String> {
     let runner = ctx.stage.join("runner.py");
     private_file::write(&runner, RUNNER.as_bytes(), ctx.run_as.as_ref())
         .map_err(|e| format!("cannot write {} for the runner: {e}", runner.display()))?;
+    let sdk = sdk_dir(ctx);
+    match std::fs::remove_dir_all(&sdk) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot clear {}: {e}", sdk.display())),
+    }
+    crate::sdk::write_sdk(&sdk, |at, bytes| {
+        private_file::write(at, bytes, ctx.run_as.as_ref())
+    })?;
     Ok(runner)
+}
+
+/// Where the runner finds the `kairos_airflow` package.
+fn sdk_dir(ctx: &Ctx<'_>) -> PathBuf {
+    ctx.stage.join("sdk")
 }
 
 /// Runs the staged runner on `spec` (its `result` path is added) in the
@@ -263,6 +278,7 @@ pub(super) async fn run_runner(
         }
     }
     spec["result"] = json!(result);
+    spec["sdk"] = json!(sdk_dir(ctx));
     let spec_path = ctx.stage.join("call.json");
     if let Err(e) =
         private_file::write(&spec_path, spec.to_string().as_bytes(), ctx.run_as.as_ref())
@@ -273,13 +289,19 @@ pub(super) async fn run_runner(
         Ok(python) => python,
         Err(e) => return Err(Report::failed(e)),
     };
-    let process_spec = ctx.process_spec(
+    let mut process_spec = ctx.process_spec(
         python.clone(),
         vec![
             runner.display().to_string(),
             spec_path.display().to_string(),
         ],
     );
+    // Variable.get/set, BaseHook.get_connection and ti.xcom_pull of any task,
+    // answered while the process runs.
+    let api = super::task_api::serve(ctx).map_err(Report::failed)?;
+    process_spec
+        .env
+        .push(("KAIROS_TASK_API".into(), api.path().display().to_string()));
     match process::run(&process_spec, ctx.cancel.clone()).await {
         Ok(o) => Ok((o.ended, result, process_spec.timeout)),
         Err(e) => Err(Report::failed(format!(

@@ -10,6 +10,7 @@ pub mod bundles;
 pub mod certs;
 pub mod cluster;
 pub(crate) mod connect;
+pub mod connections;
 pub mod dags;
 pub mod dev;
 pub(crate) mod output;

@@ -22,7 +22,10 @@ use super::read::{MapReader, expect_str, read_string_list, read_text};
 use super::sink::{Scope, Sink};
 use crate::callback::CallbackKind;
 use crate::model::{Task, TaskOperator};
-use crate::operator::{DECORATORS, Operator, OperatorKind, OperatorRef, resolve_operator};
+use crate::operator::{
+    DECORATORS, Operator, OperatorKind, OperatorRef, VARIANT_ARG, decorator_variant,
+    resolve_operator,
+};
 use crate::yaml::Key;
 use crate::yaml::{Node, Pos};
 
@@ -72,6 +75,7 @@ pub fn read_task(
             Some("use a template instead, e.g. `bash_command: \"{{ var.value.my_var }}\"`".into()),
         );
     }
+    let mut variant = None;
     let kind = match (decorator, r.take("operator")) {
         (Some(_), Some(op)) => {
             sink.error(
@@ -83,7 +87,8 @@ pub fn read_task(
             None
         }
         (Some(d), None) => expect_str(d, "decorator", sink, &scope).and_then(|path| {
-            if DECORATORS.contains(&path.trim()) {
+            if let Some(found) = decorator_variant(&path) {
+                variant = found;
                 Some(OperatorRef::Builtin(OperatorKind::TaskFlow))
             } else {
                 sink.error(
@@ -225,6 +230,12 @@ pub fn read_task(
                 );
             }
         }
+    }
+    if let Some(variant) = variant {
+        args.insert(
+            VARIANT_ARG.to_string(),
+            serde_json::Value::String(variant.to_string()),
+        );
     }
     // default_args hold operator arguments too (Airflow applies each where the operator takes it).
     let accepted = Operator::argument_names(kind);

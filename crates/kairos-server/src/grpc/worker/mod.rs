@@ -18,6 +18,7 @@ mod reads;
 mod register;
 mod reports;
 mod service;
+mod task_code;
 mod trigger;
 
 pub use service::WorkerService;

@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use kairos_proto::v1::worker_server::Worker;
 use kairos_proto::v1::{
-    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetVariableReply,
-    GetVariableRequest, HeartbeatReply, HeartbeatRequest, PollReply, PollRequest, PullXComReply,
-    PullXComRequest, PushXComRequest, RegisterReply, RegisterRequest, ReportDagCallbackRequest,
-    ReportFinishedRequest, ReportReply, ReportStartedRequest, RunStateReply, RunStateRequest,
-    TriggerRunReply, TriggerRunRequest,
+    FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetConnectionReply,
+    GetConnectionRequest, GetVariableReply, GetVariableRequest, HeartbeatReply, HeartbeatRequest,
+    PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
+    RegisterRequest, ReportDagCallbackRequest, ReportFinishedRequest, ReportReply,
+    ReportStartedRequest, RunStateReply, RunStateRequest, SetVariableRequest, TriggerRunReply,
+    TriggerRunRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::assignment::Assignments;
 use super::caller::proven_worker;
-use super::{dag_callbacks, dispatch, leases, reads, register, reports, trigger};
+use super::{dag_callbacks, dispatch, leases, reads, register, reports, task_code, trigger};
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
 
@@ -131,6 +132,33 @@ impl Worker for WorkerService {
         request: Request<GetVariableRequest>,
     ) -> Result<Response<GetVariableReply>, Status> {
         reads::get_variable(
+            &self.leader.node,
+            &proven_worker(&request)?,
+            self.variables_key.as_ref(),
+            request.into_inner(),
+        )
+        .map(Response::new)
+    }
+
+    async fn set_variable(
+        &self,
+        request: Request<SetVariableRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        task_code::set_variable(
+            &self.leader,
+            &proven_worker(&request)?,
+            self.variables_key.as_ref(),
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn get_connection(
+        &self,
+        request: Request<GetConnectionRequest>,
+    ) -> Result<Response<GetConnectionReply>, Status> {
+        task_code::get_connection(
             &self.leader.node,
             &proven_worker(&request)?,
             self.variables_key.as_ref(),

@@ -1,6 +1,7 @@
 //! A folder pushed as a bundle: its manifest (`kairos-bundle.toml`) read, every
 //! file not ignored gathered by path and hash, every DAG file validated locally
-//! with the loader the server uses; then pushed as the cluster lacks it (only
+//! with the loader the server uses (a Python DAG file read by a local Python,
+//! its DAGs sent as read beside it); then pushed as the cluster lacks it (only
 //! the contents it has no copy of travel), as one bundle version.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,8 @@ use kairos_dag::bundle::{MANIFEST, Manifest};
 use kairos_dag::bundle_content::{BundleContent, MAX_BUNDLE_FILES};
 use kairos_dag::load::{LoadOptions, MAX_FILE_BYTES, load_file};
 use kairos_dag::version::content_hash;
+
+use super::python_files::{Sdk, is_python_dag_file, read_python};
 
 /// Left out of every bundle, as a `.gitignore` would: version control, caches
 /// and virtualenvs.
@@ -91,7 +94,7 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
             }
         };
         let hash = content_hash(text.as_bytes());
-        if is_dag_file(&relative) && !binary.contains(&relative) {
+        if (is_dag_file(&relative) || is_python_dag_file(&path)) && !binary.contains(&relative) {
             dag_files.push(relative.clone());
         }
         files.insert(relative, hash.clone());
@@ -112,10 +115,19 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
         root: Some(dir.to_path_buf()),
     };
     let mut problems = Vec::new();
-    for relative in &dag_files {
+    let python: Vec<&String> = dag_files.iter().filter(|f| f.ends_with(".py")).collect();
+    for relative in dag_files.iter().filter(|f| !f.ends_with(".py")) {
         let loaded = load_file(&dir.join(relative), &opts);
         if loaded.has_errors() {
             problems.extend(loaded.error_messages());
+        }
+    }
+    let mut evaluated = BTreeMap::new();
+    for (relative, (loaded, text)) in python.iter().zip(read_python_files(dir, &python, &opts)?) {
+        if loaded.has_errors() {
+            problems.extend(loaded.error_messages());
+        } else if let Some(text) = text {
+            evaluated.insert((*relative).clone(), text);
         }
     }
     if !problems.is_empty() {
@@ -143,11 +155,49 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
             files: content.files,
             binary: content.binary,
             dag_files,
+            evaluated,
             requirements: content.requirements,
             wheels: content.wheels,
         },
         contents,
     })
+}
+
+/// Reads the Python DAG files `relative` of `dir`, a few at a time (each is
+/// evaluated twice, in a Python process apiece).
+fn read_python_files(
+    dir: &Path,
+    relative: &[&String],
+    opts: &LoadOptions,
+) -> Result<Vec<(kairos_dag::load::LoadedFile, Option<String>)>, String> {
+    if relative.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sdk = Sdk::new()?;
+    // Each file is read twice at once: half the cores' worth of files at a time.
+    let lanes = std::thread::available_parallelism()
+        .map(|n| n.get().div_ceil(2))
+        .unwrap_or(1)
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<(kairos_dag::load::LoadedFile, Option<String>)>> =
+        (0..relative.len()).map(|_| None).collect();
+    let done = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|s| {
+        for _ in 0..lanes {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = relative.get(i) else { break };
+                    let read = read_python(&sdk, &dir.join(file.as_str()), opts);
+                    if let Ok(mut done) = done.lock() {
+                        done[i] = Some(read);
+                    }
+                }
+            });
+        }
+    });
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// DAG files: YAML files, except dag-factory's `defaults.yml` and the manifest.

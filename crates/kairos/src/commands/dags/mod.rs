@@ -23,7 +23,6 @@ pub mod list;
 pub mod pause;
 pub mod push;
 pub(crate) mod python_files;
-mod python_sdk;
 pub mod show;
 pub mod test;
 pub mod trigger;

@@ -12,11 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kairos_dag::diag::{Diagnostic, Severity};
-use kairos_dag::load::{FsReader, LoadOptions, LoadedFile, load_bytes};
+use kairos_dag::load::{FsReader, LoadOptions, LoadedFile, load_evaluated};
 use kairos_dag::yaml::Pos;
 use serde_json::Value;
-
-use super::python_sdk::SDK_FILES;
 
 /// The longest a DAG file may take to evaluate.
 const EVAL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -68,24 +66,47 @@ pub(crate) fn load_dag_file(path: &Path, opts: &LoadOptions) -> LoadedFile {
 
 /// Loads the DAGs of a Python DAG file.
 pub(crate) fn load_python(sdk: &Sdk, path: &Path, opts: &LoadOptions) -> LoadedFile {
+    read_python(sdk, path, opts).0
+}
+
+/// Loads the DAGs of a Python DAG file; also the evaluated text a server
+/// loads them from (`None` when the file could not be read).
+pub(crate) fn read_python(
+    sdk: &Sdk,
+    path: &Path,
+    opts: &LoadOptions,
+) -> (LoadedFile, Option<String>) {
     let display = path.display().to_string();
+    let source = match std::fs::read_to_string(path) {
+        Ok(source) => source,
+        Err(e) => return (failed(&display, None, format!("cannot read it: {e}")), None),
+    };
     let root = opts
         .root
         .clone()
         .or_else(|| path.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let answer = match evaluate(sdk, path, &root) {
+    // Read twice at once (one reading per core on a small machine).
+    let (first, second) = std::thread::scope(|s| {
+        let again = s.spawn(|| evaluate(sdk, path, &root));
+        let first = evaluate(sdk, path, &root);
+        let again = again
+            .join()
+            .unwrap_or_else(|_| Err("the second reading stopped".to_string()));
+        (first, again)
+    });
+    let answer = match first {
         Ok(answer) => answer,
-        Err(e) => return failed(&display, None, e),
+        Err(e) => return (failed(&display, None, e), None),
     };
     if let Some(error) = answer.get("error").and_then(Value::as_str) {
         let line = answer.get("line").and_then(Value::as_u64);
-        return failed(&display, line, error.to_string());
+        return (failed(&display, line, error.to_string()), None);
     }
     let text = answer["dags_text"].as_str().unwrap_or("{}").to_string();
     // A DAG must be the same every time its file is read, or every push would
     // make a new version (a clock or random value in an id, a date, a command).
-    match evaluate(sdk, path, &root) {
+    match second {
         Ok(again) if again["dags_text"].as_str() != Some(text.as_str()) => {
             let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
             let (where_, line) = first_difference(
@@ -93,21 +114,18 @@ pub(crate) fn load_python(sdk: &Sdk, path: &Path, opts: &LoadOptions) -> LoadedF
                 &parse(again["dags_text"].as_str().unwrap_or("{}")),
                 &answer["lines"],
             );
-            return failed(
-                &display,
-                line,
-                format!(
-                    "the file makes a different DAG each time it is read ({where_} changed \
-                     between two readings): it reads a clock, a random number or something \
-                     outside the file; give the DAG fixed values (templates such as \
-                     `{{{{ ds }}}}` are rendered when the task runs)"
-                ),
+            let message = format!(
+                "the file makes a different DAG each time it is read ({where_} changed \
+                 between two readings): it reads a clock, a random number or something \
+                 outside the file; give the DAG fixed values (templates such as \
+                 `{{{{ ds }}}}` are rendered when the task runs)"
             );
+            return (failed(&display, line, message), None);
         }
         Ok(_) => {}
-        Err(e) => return failed(&display, None, e),
+        Err(e) => return (failed(&display, None, e), None),
     }
-    let mut loaded = load_bytes(&display, path, text.as_bytes(), &FsReader, opts);
+    let mut loaded = load_evaluated(&display, path, &source, text.as_bytes(), &FsReader, opts);
     // Places in the generated text mean nothing to the user: each problem goes
     // to the line of the file that made its task (or DAG).
     let lines = answer.get("lines").cloned().unwrap_or(Value::Null);
@@ -124,7 +142,7 @@ pub(crate) fn load_python(sdk: &Sdk, path: &Path, opts: &LoadOptions) -> LoadedF
             col: 1,
         });
     }
-    loaded
+    (loaded, Some(text))
 }
 
 /// Where two readings of a file differ: the first DAG, else task, else key
@@ -188,13 +206,8 @@ impl Sdk {
             .prefix("kairos-airflow-sdk-")
             .tempdir()
             .map_err(|e| format!("cannot make a folder for the airflow names: {e}"))?;
-        for (rel, content) in SDK_FILES {
-            let at = dir.path().join(rel);
-            if let Some(parent) = at.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {rel}: {e}"))?;
-            }
-            std::fs::write(&at, content).map_err(|e| format!("cannot write {rel}: {e}"))?;
-        }
+        kairos_worker::sdk::write_sdk(dir.path(), |at, bytes| std::fs::write(at, bytes))
+            .map_err(|e| format!("cannot write the airflow names: {e}"))?;
         Ok(Sdk { dir })
     }
 }

@@ -1,6 +1,7 @@
 //! Single DAG files read, validated and uploaded: what `dags push FILE` and
-//! `dags test` share (a folder is a bundle: `bundle.rs`). Nothing is uploaded
-//! that does not validate locally first.
+//! `dags test` share (a folder is a bundle: `bundle.rs`). A Python file goes up
+//! as written, with its DAGs as read here. Nothing is uploaded that does not
+//! validate locally first.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::path::PathBuf;
 use kairos_client::Client;
 use kairos_client::api::{PushRequest, PushResponse};
 use kairos_dag::load::{LoadOptions, load_file};
+
+use super::python_files::{Sdk, read_python};
 
 /// dag-factory's `CONFIG_ROOT_DIR`, when set: the DAGs root of DAG files given
 /// one by one (a folder given is its own root).
@@ -22,13 +25,19 @@ pub(crate) struct Upload {
     pub path: PathBuf,
     file_name: String,
     content: String,
+    /// A Python file's DAGs as read here.
+    evaluated: Option<String>,
     files: BTreeMap<String, String>,
 }
 
 /// Reads and validates a DAG file, gathering the files it references; the
 /// problems, one per line, when it is not valid.
 pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Upload, String> {
-    let loaded = load_file(path, opts);
+    let (loaded, evaluated) = if path.extension().is_some_and(|e| e == "py") {
+        read_python(&Sdk::new()?, path, opts)
+    } else {
+        (load_file(path, opts), None)
+    };
     if loaded.has_errors() {
         return Err(loaded.error_messages().join("\n"));
     }
@@ -53,6 +62,7 @@ pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Uplo
         path: path.to_path_buf(),
         file_name,
         content,
+        evaluated,
         files,
     })
 }
@@ -78,6 +88,7 @@ impl Upload {
         let push = PushRequest {
             file_name: self.file_name.clone(),
             content: self.content.clone(),
+            evaluated: self.evaluated.clone(),
             files: self.files.clone(),
             bundle: bundle.map(str::to_string),
             team: team.map(str::to_string),

@@ -1,0 +1,3 @@
+"""`airflow.hooks.base`."""
+
+from kairos_airflow._connections import BaseHook

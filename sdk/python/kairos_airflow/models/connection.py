@@ -1,0 +1,3 @@
+"""`airflow.models.connection`."""
+
+from kairos_airflow._connections import Connection

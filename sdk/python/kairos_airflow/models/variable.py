@@ -1,0 +1,3 @@
+"""`airflow.models.variable`."""
+
+from kairos_airflow._variables import Variable

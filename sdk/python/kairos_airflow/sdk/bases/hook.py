@@ -1,0 +1,3 @@
+"""`airflow.sdk.bases.hook`."""
+
+from kairos_airflow._connections import BaseHook

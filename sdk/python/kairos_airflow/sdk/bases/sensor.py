@@ -1,0 +1,3 @@
+"""`airflow.sdk.bases.sensor`."""
+
+from kairos_airflow._sensor import BaseSensorOperator, PokeReturnValue

@@ -1,0 +1,3 @@
+"""`airflow.sensors.base`."""
+
+from kairos_airflow._sensor import BaseSensorOperator, PokeReturnValue
