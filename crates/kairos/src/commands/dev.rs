@@ -169,7 +169,12 @@ async fn watch(http: String, dir: PathBuf) {
         // The folder is one bundle: pushed whole, a new version when anything
         // in it changed.
         let mut all_done = true;
-        match read_bundle(&dir, None) {
+        // Reading runs Python for .py files: off the runtime's threads.
+        let reading = dir.clone();
+        let read = tokio::task::spawn_blocking(move || read_bundle(&reading, None))
+            .await
+            .unwrap_or_else(|e| Err(format!("reading the folder stopped: {e}")));
+        match read {
             Err(problems) => eprintln!("kairos dev: {} is not valid:\n{problems}", dir.display()),
             Ok(bundle) => match bundle.push(&api).await {
                 Ok(pushed) => {
