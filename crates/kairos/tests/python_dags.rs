@@ -275,3 +275,85 @@ with DAG(
     };
     assert_eq!(model("same.py"), model("same.yml"));
 }
+
+/// A bundle's Python DAG files are read in the bundle's execution environment
+/// when this machine has it (`KAIROS_ENVS`, as workers declare theirs), before
+/// anything is sent.
+#[test]
+fn a_bundles_files_are_read_in_its_environment_when_present() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    write_file(
+        &bundle,
+        "kairos-bundle.toml",
+        "name = \"ml\"\nenvironment = \"ml\"\n",
+    );
+    write_file(
+        &bundle,
+        "flow.py",
+        "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\nwith DAG(\"flow\", schedule=None, start_date=datetime(2024, 1, 1)):\n    EmptyOperator(task_id=\"start\")\n",
+    );
+    let marker = dir.path().join("used");
+    let fake = dir.path().join("ml-python");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nexec python3 \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // No server listens on port 1: the push fails after the local reading.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kairos"))
+        .args([
+            "dags",
+            "push",
+            &bundle.display().to_string(),
+            "--server",
+            "127.0.0.1:1",
+        ])
+        .env(
+            "KAIROS_ENVS",
+            format!("python3=/usr/bin/false,ml={}", fake.display()),
+        )
+        .env_remove("KAIROS_PYTHON")
+        .output()
+        .expect("kairos runs");
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(!all.contains("is not valid"), "the file was read: {all}");
+    let used = std::fs::read_to_string(&marker).expect("the ml environment read the file");
+    assert_eq!(used.matches("kairos_airflow._collect").count(), 2, "{used}");
+}
+
+/// A folder's Python files are read in one Python process: a file that ends
+/// that process (os._exit) gets its own error, and the files after it are
+/// still read.
+#[test]
+fn a_file_that_ends_the_reading_python_is_named_and_the_rest_are_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dag = |id: &str| {
+        format!(
+            "from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\nwith DAG(\"{id}\", schedule=None, start_date=datetime(2024, 1, 1)):\n    EmptyOperator(task_id=\"start\")\n"
+        )
+    };
+    write_file(dir.path(), "a.py", &dag("a"));
+    write_file(
+        dir.path(),
+        "b.py",
+        &format!("import os\n{}os._exit(3)\n", dag("b")),
+    );
+    write_file(dir.path(), "c.py", &dag("c"));
+    let folder = dir.path().display().to_string();
+    let out = cli().run(&["dags", "validate", &folder]);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("a.py: a") && all.contains("c.py: c"), "{all}");
+    assert!(
+        all.contains("b.py: error: the Python reading it ended while reading this file"),
+        "{all}"
+    );
+    assert!(all.contains("2 valid DAG(s), 1 error(s)"), "{all}");
+}

@@ -1,11 +1,15 @@
-"""Evaluates one DAG file and prints its DAGs as JSON for `kairos`:
-`{"dags_text": JSON of {dag_id: mapping}, "lines": {dag_id: {"dag": line,
-"tasks": {name: line}}}}`, or `{"error": ..., "line": ...}`. Usage: python -m
-kairos_airflow._collect FILE ROOT (ROOT: the DAGs folder, first on sys.path)."""
+"""Evaluates DAG files and prints each one's DAGs as a JSON line for
+`kairos`: `{"file": FILE, "dags_text": JSON of {dag_id: mapping}, "lines":
+{dag_id: {"dag": line, "tasks": {name: line}}}}`, or `{"file": FILE, "error":
+..., "line": ...}`. Usage: python -m kairos_airflow._collect ROOT FILE...
+(ROOT: the DAGs folder, first on sys.path). The files are read one after the
+other in this one process, as Airflow's DagBag reads a folder: each with its
+own DAGs, for at most `TIME_LIMIT` seconds."""
 
 import importlib.util
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -37,51 +41,83 @@ def _bound_memory():
         pass  # not on this platform: the CLI's time bound still holds
 
 
-def main(argv):
-    _bound_memory()
-    path, root = os.path.abspath(argv[1]), os.path.abspath(argv[2])
-    if importlib.util.find_spec("airflow") is not None:
-        print(json.dumps({"error": (
-            "this Python has Airflow installed (`import airflow` finds %s); Kairos evaluates "
-            "DAG files with its own `airflow` names and will not shadow a real Airflow: use a "
-            "Python without apache-airflow (KAIROS_PYTHON)" % importlib.util.find_spec("airflow").origin)}))
-        return 3
-    from kairos_airflow import _alias, _dag, _serialize
+# The longest one file may take to read.
+TIME_LIMIT = 60
+
+
+class _TooLong(BaseException):
+    pass
+
+
+def _too_long(signum, frame):
+    raise _TooLong()
+
+
+def read_one(path, root):
+    """The answer for one file (a dict)."""
+    from kairos_airflow import _dag, _groups, _serialize, _values
     from kairos_airflow._values import NotSerializable
 
-    _alias.install()
-    _dag.COLLECTING = True
-    sys.path.insert(0, root)
+    _dag.REGISTRY.clear()
+    del _dag._CURRENT[:]
+    del _groups._CURRENT[:]
     name = _module_name(path, root)
-    from kairos_airflow import _values
     _values.DAG_FILE = (name, os.path.basename(path))
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+    except _TooLong as e:
+        return {"error": "evaluating the file took longer than %d s (a DAG file should only "
+                         "define DAGs)" % TIME_LIMIT, "line": _line_in(path, e.__traceback__)}
     except MemoryError as e:
-        print(json.dumps({"error": "reading the file took more than %d MiB of memory (a DAG "
-                          "file should only define DAGs)" % (MEMORY_LIMIT // 1024 ** 2),
-                          "line": _line_in(path, e.__traceback__)}))
-        return 2
+        return {"error": "reading the file took more than %d MiB of memory (a DAG file should "
+                         "only define DAGs)" % (MEMORY_LIMIT // 1024 ** 2),
+                "line": _line_in(path, e.__traceback__)}
     except BaseException as e:  # the file's own error, whatever it is
-        print(json.dumps({"error": "%s: %s" % (type(e).__name__, e),
-                          "line": _line_in(path, e.__traceback__)}))
-        return 2
+        return {"error": "%s: %s" % (type(e).__name__, e), "line": _line_in(path, e.__traceback__)}
+    finally:
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.modules.pop(name, None)
     dags, lines = {}, {}
     for dag in _dag.REGISTRY:
         if dag.dag_id in dags:
-            print(json.dumps({"error": "the file makes DAG `%s` twice" % dag.dag_id,
-                              "line": dag.line}))
-            return 2
+            return {"error": "the file makes DAG `%s` twice" % dag.dag_id, "line": dag.line}
         try:
             dags[dag.dag_id], lines[dag.dag_id] = _serialize.dag_file(dag)
         except (NotSerializable, ValueError) as e:
-            print(json.dumps({"error": "DAG `%s`: %s" % (dag.dag_id, e), "line": dag.line}))
-            return 2
+            return {"error": "DAG `%s`: %s" % (dag.dag_id, e), "line": dag.line}
     # The DAGs as text, so their tasks keep the order the file made them in.
-    print(json.dumps({"dags_text": json.dumps(dags, indent=1), "lines": lines}))
+    return {"dags_text": json.dumps(dags, indent=1), "lines": lines}
+
+
+def main(argv):
+    _bound_memory()
+    root = os.path.abspath(argv[1])
+    paths = [os.path.abspath(p) for p in argv[2:]]
+    found = importlib.util.find_spec("airflow")
+    if found is not None:
+        error = ("this Python has Airflow installed (`import airflow` finds %s); Kairos evaluates "
+                 "DAG files with its own `airflow` names and will not shadow a real Airflow: use a "
+                 "Python without apache-airflow (KAIROS_PYTHON)" % found.origin)
+        for path in paths:
+            print(json.dumps({"file": path, "error": error}), flush=True)
+        return 3
+    from kairos_airflow import _alias, _dag
+
+    _alias.install()
+    _dag.COLLECTING = True
+    sys.path.insert(0, root)
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _too_long)
+    for path in paths:
+        answer = read_one(path, root)
+        answer["file"] = path
+        print(json.dumps(answer), flush=True)
     return 0
 
 

@@ -16,7 +16,7 @@ use kairos_dag::bundle_content::{BundleContent, MAX_BUNDLE_FILES};
 use kairos_dag::load::{LoadOptions, MAX_FILE_BYTES, load_file};
 use kairos_dag::version::content_hash;
 
-use super::python_files::{Sdk, is_python_dag_file, read_python};
+use super::python_files::{self, Sdk, is_python_dag_file};
 
 /// Left out of every bundle, as a `.gitignore` would: version control, caches
 /// and virtualenvs.
@@ -163,8 +163,8 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
     })
 }
 
-/// Reads the Python DAG files `relative` of `dir`, a few at a time (each is
-/// evaluated twice, in a Python process apiece).
+/// Reads the Python DAG files `relative` of `dir` (all in one Python, read
+/// again at once in a second).
 fn read_python_files(
     dir: &Path,
     relative: &[&String],
@@ -174,30 +174,8 @@ fn read_python_files(
         return Ok(Vec::new());
     }
     let sdk = Sdk::new()?;
-    // Each file is read twice at once: half the cores' worth of files at a time.
-    let lanes = std::thread::available_parallelism()
-        .map(|n| n.get().div_ceil(2))
-        .unwrap_or(1)
-        .max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<(kairos_dag::load::LoadedFile, Option<String>)>> =
-        (0..relative.len()).map(|_| None).collect();
-    let done = std::sync::Mutex::new(&mut out);
-    std::thread::scope(|s| {
-        for _ in 0..lanes {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(file) = relative.get(i) else { break };
-                    let read = read_python(&sdk, &dir.join(file.as_str()), opts);
-                    if let Ok(mut done) = done.lock() {
-                        done[i] = Some(read);
-                    }
-                }
-            });
-        }
-    });
-    Ok(out.into_iter().flatten().collect())
+    let paths: Vec<PathBuf> = relative.iter().map(|r| dir.join(r.as_str())).collect();
+    Ok(python_files::read_python_files(&sdk, &paths, opts))
 }
 
 /// DAG files: YAML files, except dag-factory's `defaults.yml` and the manifest.

@@ -1,6 +1,7 @@
 //! DAG files written in Python, as Airflow users write them: the CLI (never a
-//! server) runs the file in a Python of this machine (`KAIROS_PYTHON`, else
-//! `python3`) with the `kairos_airflow` package serving `import airflow...`,
+//! server) runs the file in a Python of this machine (the bundle's execution
+//! environment when `KAIROS_ENVS` has it, else `KAIROS_PYTHON`, else `python3`)
+//! with the `kairos_airflow` package serving `import airflow...`,
 //! for at most `EVAL_TIMEOUT`. The package prints each DAG the file made as the
 //! mapping a Kairos DAG file holds; that text goes through the same loader as
 //! YAML, so a Python DAG gets the same checks and messages, placed at the line
@@ -76,25 +77,72 @@ pub(crate) fn read_python(
     path: &Path,
     opts: &LoadOptions,
 ) -> (LoadedFile, Option<String>) {
-    let display = path.display().to_string();
-    let source = match std::fs::read_to_string(path) {
-        Ok(source) => source,
-        Err(e) => return (failed(&display, None, format!("cannot read it: {e}")), None),
-    };
+    read_python_files(sdk, &[path.to_path_buf()], opts)
+        .pop()
+        .unwrap_or_else(|| {
+            (
+                failed(&path.display().to_string(), None, "not read".into()),
+                None,
+            )
+        })
+}
+
+/// Loads the DAGs of Python DAG files of one root (`opts.root`, else the
+/// first file's folder), each with its evaluated text, in the order given.
+/// All are read in one Python process, and read again at once in a second one
+/// (the determinism check): two interpreters in all, not two per file.
+pub(crate) fn read_python_files(
+    sdk: &Sdk,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+) -> Vec<(LoadedFile, Option<String>)> {
     let root = opts
         .root
         .clone()
-        .or_else(|| path.parent().map(Path::to_path_buf))
+        .or_else(|| {
+            paths
+                .first()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf)
+        })
         .unwrap_or_else(|| PathBuf::from("."));
-    // Read twice at once (one reading per core on a small machine).
+    let python = python_for(opts.environment.as_deref());
     let (first, second) = std::thread::scope(|s| {
-        let again = s.spawn(|| evaluate(sdk, path, &root));
-        let first = evaluate(sdk, path, &root);
+        let again = s.spawn(|| evaluate(sdk, &python, paths, &root));
+        let first = evaluate(sdk, &python, paths, &root);
         let again = again
             .join()
             .unwrap_or_else(|_| Err("the second reading stopped".to_string()));
         (first, again)
     });
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let answer = |reading: &Result<Vec<Value>, String>| match reading {
+                Ok(answers) => answers
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| "the file was not read".to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            finish(path, answer(&first), answer(&second), opts)
+        })
+        .collect()
+}
+
+/// One file's DAGs from its two readings.
+fn finish(
+    path: &Path,
+    first: Result<Value, String>,
+    second: Result<Value, String>,
+    opts: &LoadOptions,
+) -> (LoadedFile, Option<String>) {
+    let display = path.display().to_string();
+    let source = match std::fs::read_to_string(path) {
+        Ok(source) => source,
+        Err(e) => return (failed(&display, None, format!("cannot read it: {e}")), None),
+    };
     let answer = match first {
         Ok(answer) => answer,
         Err(e) => return (failed(&display, None, e), None),
@@ -212,13 +260,76 @@ impl Sdk {
     }
 }
 
-/// Runs the collector on `path`; its JSON answer.
-fn evaluate(sdk: &Sdk, path: &Path, root: &Path) -> Result<Value, String> {
-    let python = std::env::var("KAIROS_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let mut child = Command::new(&python)
+/// The Python that reads a DAG file of a bundle of `environment`: that
+/// execution environment when this machine has it (`KAIROS_ENVS`, as a worker
+/// and `kairos dev` declare theirs: `NAME=PATH`, a virtualenv's folder or an
+/// interpreter), else `KAIROS_PYTHON`, else the `python3` environment, else
+/// `python3` from `PATH`.
+fn python_for(environment: Option<&str>) -> String {
+    let envs: Vec<(String, String)> = std::env::var("KAIROS_ENVS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|part| part.split_once('='))
+        .map(|(name, path)| (name.trim().to_string(), path.trim().to_string()))
+        .collect();
+    let local = |name: &str| {
+        envs.iter().find(|(n, _)| n == name).map(|(_, path)| {
+            let path = Path::new(path);
+            if path.is_dir() {
+                path.join("bin").join("python").display().to_string()
+            } else {
+                path.display().to_string()
+            }
+        })
+    };
+    environment
+        .and_then(local)
+        .or_else(|| {
+            std::env::var("KAIROS_PYTHON")
+                .ok()
+                .filter(|p| !p.is_empty())
+        })
+        .or_else(|| local("python3"))
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+/// Each file's JSON answer, in order: the collector run on `paths` in
+/// `python`, and again on the files after one that ended the process
+/// (`os._exit`, a crash), which gets an error of its own.
+fn evaluate(sdk: &Sdk, python: &str, paths: &[PathBuf], root: &Path) -> Result<Vec<Value>, String> {
+    let mut out: Vec<Value> = Vec::new();
+    while out.len() < paths.len() {
+        let rest = &paths[out.len()..];
+        let (answers, stderr) = collect(sdk, python, rest, root)?;
+        let read = answers.len();
+        out.extend(answers);
+        if read < rest.len() {
+            out.push(serde_json::json!({
+                "file": rest[read],
+                "error": format!(
+                    "the Python reading it ended while reading this file (os._exit, a crash \
+                     or a kill): {}",
+                    stderr.lines().last().unwrap_or("nothing on stderr")
+                ),
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the collector once on `paths`: the answers it printed (fewer than the
+/// files when it ended early) and its stderr. The collector bounds each file
+/// to `EVAL_TIMEOUT`; this bounds the whole reading.
+fn collect(
+    sdk: &Sdk,
+    python: &str,
+    paths: &[PathBuf],
+    root: &Path,
+) -> Result<(Vec<Value>, String), String> {
+    let mut child = Command::new(python)
         .args(["-m", "kairos_airflow._collect"])
-        .arg(path)
         .arg(root)
+        .args(paths)
         // The package first; the caller's own path after it.
         .env("PYTHONPATH", python_path(sdk.dir.path()))
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -251,7 +362,7 @@ fn evaluate(sdk: &Sdk, path: &Path, root: &Path) -> Result<Value, String> {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + EVAL_TIMEOUT;
+    let deadline = Instant::now() + EVAL_TIMEOUT * (paths.len() as u32).max(1);
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
@@ -269,13 +380,12 @@ fn evaluate(sdk: &Sdk, path: &Path, root: &Path) -> Result<Value, String> {
     }
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
-    let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).map_err(|_| {
-        format!(
-            "evaluating the file gave no answer: {}",
-            stderr.lines().last().unwrap_or("(nothing on stderr)")
-        )
-    })
+    let answers: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v.get("file").is_some())
+        .collect();
+    Ok((answers, stderr))
 }
 
 /// `PYTHONPATH` with `first` before what the caller set.

@@ -9,7 +9,7 @@ use kairos_dag::diag::{Diagnostic, Severity};
 use kairos_dag::load::{LoadOptions, load_paths};
 use serde_json::json;
 
-use super::python_files::{Sdk, load_python, python_dag_files};
+use super::python_files::{Sdk, python_dag_files, read_python_files};
 use crate::commands::output::Output;
 
 /// Exit code for "the files have problems" (usage errors exit 2, from clap).
@@ -49,12 +49,28 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     if !python_files.is_empty() {
         match Sdk::new() {
             Ok(sdk) => {
+                // One reading per DAGs root (a folder given; a file alone is
+                // its own).
+                let mut by_root: Vec<(Option<PathBuf>, Vec<PathBuf>)> = Vec::new();
                 for (path, root) in python_files {
+                    match by_root
+                        .iter_mut()
+                        .find(|(r, _)| root.is_some() && *r == root)
+                    {
+                        Some((_, paths)) => paths.push(path),
+                        None => by_root.push((root, vec![path])),
+                    }
+                }
+                for (root, paths) in by_root {
                     let mut opts = opts.clone();
                     if root.is_some() {
                         opts.root = root;
                     }
-                    files.push(load_python(&sdk, &path, &opts));
+                    files.extend(
+                        read_python_files(&sdk, &paths, &opts)
+                            .into_iter()
+                            .map(|(loaded, _)| loaded),
+                    );
                 }
             }
             Err(e) => problems.push(Diagnostic::file_level(Severity::Error, ".", e)),
