@@ -43,12 +43,20 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/_groups.py"),
     ),
     (
+        "kairos_airflow/_labels.py",
+        include_str!("../../../sdk/python/kairos_airflow/_labels.py"),
+    ),
+    (
         "kairos_airflow/_operator.py",
         include_str!("../../../sdk/python/kairos_airflow/_operator.py"),
     ),
     (
         "kairos_airflow/_operators.py",
         include_str!("../../../sdk/python/kairos_airflow/_operators.py"),
+    ),
+    (
+        "kairos_airflow/_params.py",
+        include_str!("../../../sdk/python/kairos_airflow/_params.py"),
     ),
     (
         "kairos_airflow/_runtime.py",
@@ -69,6 +77,10 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     (
         "kairos_airflow/_taskflow.py",
         include_str!("../../../sdk/python/kairos_airflow/_taskflow.py"),
+    ),
+    (
+        "kairos_airflow/_trigger_rule.py",
+        include_str!("../../../sdk/python/kairos_airflow/_trigger_rule.py"),
     ),
     (
         "kairos_airflow/_values.py",
@@ -115,6 +127,10 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/models/dag.py"),
     ),
     (
+        "kairos_airflow/models/param.py",
+        include_str!("../../../sdk/python/kairos_airflow/models/param.py"),
+    ),
+    (
         "kairos_airflow/models/variable.py",
         include_str!("../../../sdk/python/kairos_airflow/models/variable.py"),
     ),
@@ -139,8 +155,24 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/operators/python.py"),
     ),
     (
+        "kairos_airflow/operators/trigger_dagrun.py",
+        include_str!("../../../sdk/python/kairos_airflow/operators/trigger_dagrun.py"),
+    ),
+    (
         "kairos_airflow/providers/__init__.py",
         include_str!("../../../sdk/python/kairos_airflow/providers/__init__.py"),
+    ),
+    (
+        "kairos_airflow/providers/http/__init__.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/http/__init__.py"),
+    ),
+    (
+        "kairos_airflow/providers/http/operators/__init__.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/http/operators/__init__.py"),
+    ),
+    (
+        "kairos_airflow/providers/http/operators/http.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/http/operators/http.py"),
     ),
     (
         "kairos_airflow/providers/standard/__init__.py",
@@ -161,6 +193,38 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     (
         "kairos_airflow/providers/standard/operators/python.py",
         include_str!("../../../sdk/python/kairos_airflow/providers/standard/operators/python.py"),
+    ),
+    (
+        "kairos_airflow/providers/standard/operators/trigger_dagrun.py",
+        include_str!(
+            "../../../sdk/python/kairos_airflow/providers/standard/operators/trigger_dagrun.py"
+        ),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/__init__.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/standard/sensors/__init__.py"),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/bash.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/standard/sensors/bash.py"),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/date_time.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/standard/sensors/date_time.py"),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/external_task.py",
+        include_str!(
+            "../../../sdk/python/kairos_airflow/providers/standard/sensors/external_task.py"
+        ),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/python.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/standard/sensors/python.py"),
+    ),
+    (
+        "kairos_airflow/providers/standard/sensors/time_delta.py",
+        include_str!("../../../sdk/python/kairos_airflow/providers/standard/sensors/time_delta.py"),
     ),
     (
         "kairos_airflow/sdk/__init__.py",
@@ -191,6 +255,34 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/sensors/base.py"),
     ),
     (
+        "kairos_airflow/sensors/bash.py",
+        include_str!("../../../sdk/python/kairos_airflow/sensors/bash.py"),
+    ),
+    (
+        "kairos_airflow/sensors/date_time.py",
+        include_str!("../../../sdk/python/kairos_airflow/sensors/date_time.py"),
+    ),
+    (
+        "kairos_airflow/sensors/external_task.py",
+        include_str!("../../../sdk/python/kairos_airflow/sensors/external_task.py"),
+    ),
+    (
+        "kairos_airflow/sensors/python.py",
+        include_str!("../../../sdk/python/kairos_airflow/sensors/python.py"),
+    ),
+    (
+        "kairos_airflow/sensors/time_delta.py",
+        include_str!("../../../sdk/python/kairos_airflow/sensors/time_delta.py"),
+    ),
+    (
+        "kairos_airflow/task/__init__.py",
+        include_str!("../../../sdk/python/kairos_airflow/task/__init__.py"),
+    ),
+    (
+        "kairos_airflow/task/trigger_rule.py",
+        include_str!("../../../sdk/python/kairos_airflow/task/trigger_rule.py"),
+    ),
+    (
         "kairos_airflow/utils/__init__.py",
         include_str!("../../../sdk/python/kairos_airflow/utils/__init__.py"),
     ),
@@ -203,8 +295,16 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/utils/dates.py"),
     ),
     (
+        "kairos_airflow/utils/edgemodifier.py",
+        include_str!("../../../sdk/python/kairos_airflow/utils/edgemodifier.py"),
+    ),
+    (
         "kairos_airflow/utils/task_group.py",
         include_str!("../../../sdk/python/kairos_airflow/utils/task_group.py"),
+    ),
+    (
+        "kairos_airflow/utils/trigger_rule.py",
+        include_str!("../../../sdk/python/kairos_airflow/utils/trigger_rule.py"),
     ),
 ];
 

@@ -357,3 +357,64 @@ fn a_file_that_ends_the_reading_python_is_named_and_the_rest_are_read() {
     );
     assert!(all.contains("2 valid DAG(s), 1 error(s)"), "{all}");
 }
+
+/// The other names Airflow DAG files commonly import load as their YAML forms
+/// would: `TriggerRule`, `Param` (its default), `Label` on an edge, the
+/// sensors and operators Kairos runs; an Airflow module or name Kairos lacks is
+/// named as the file imported it.
+#[test]
+fn common_airflow_names_load_and_missing_ones_are_named_as_imported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_file(
+        dir.path(),
+        "names.py",
+        r#"from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.models.param import Param
+from airflow.operators.bash import BashOperator
+from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sensors.time_delta import TimeDeltaSensor
+from airflow.utils.edgemodifier import Label
+from airflow.utils.trigger_rule import TriggerRule
+
+with DAG("names", schedule=None, start_date=datetime(2024, 1, 1),
+         params={"rows": Param(10, type="integer", minimum=1)}):
+    wait = TimeDeltaSensor(task_id="wait", delta=timedelta(seconds=1))
+    load = BashOperator(task_id="load", bash_command="echo {{ params.rows }}")
+    cleanup = BashOperator(task_id="cleanup", bash_command="echo bye",
+                           trigger_rule=TriggerRule.ALL_DONE)
+    wait >> Label("after a second") >> load >> cleanup
+    cleanup >> TriggerDagRunOperator(task_id="next", trigger_dag_id="other")
+"#,
+    );
+    let file = dir.path().join("names.py").display().to_string();
+    let shown = cli().json(&["dags", "show", &file]);
+    let text = shown.to_string();
+    assert!(text.contains("all_done"), "{text}");
+    assert!(text.contains("\"rows\":10"), "{text}");
+    assert_eq!(
+        shown[0]["edges"],
+        serde_json::json!([["wait", "load"], ["load", "cleanup"], ["cleanup", "next"]]),
+        "{text}"
+    );
+    let all = refused(
+        dir.path(),
+        "k8s.py",
+        "from airflow import DAG\nfrom airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\n",
+    );
+    assert!(
+        all.contains("k8s.py:2:1: error: Kairos does not provide `airflow.providers.cncf.kubernetes.operators.pod`"),
+        "{all}"
+    );
+    let all = refused(
+        dir.path(),
+        "dagrun.py",
+        "from airflow import DAG\nfrom airflow.models import DagRun\n",
+    );
+    assert!(
+        all.contains("Kairos does not provide `DagRun` of `airflow.models`")
+            && !all.contains("kairos_airflow"),
+        "{all}"
+    );
+}

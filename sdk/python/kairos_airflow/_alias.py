@@ -25,8 +25,10 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if found is None:
             raise MissingAirflowModule(
                 "Kairos does not provide `%s` (Airflow is not installed; Kairos evaluates DAG "
-                "files with its own `airflow` names: DAG, airflow.sdk, the bash, python and "
-                "empty operators, TaskGroup, chain; see docs/python-dags.md)" % fullname,
+                "files with its own `airflow` names: DAG, airflow.sdk, the operators and "
+                "sensors Kairos runs (bash, python, empty, trigger_dagrun, http; the bash, "
+                "python, time and external-task sensors), TaskGroup, Variable, BaseHook; "
+                "see docs/python-dags.md)" % fullname,
                 name=fullname)
         return importlib.util.spec_from_loader(fullname, self)
 

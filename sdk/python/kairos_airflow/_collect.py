@@ -6,6 +6,7 @@
 other in this one process, as Airflow's DagBag reads a folder: each with its
 own DAGs, for at most `TIME_LIMIT` seconds."""
 
+import ast
 import importlib.util
 import json
 import os
@@ -53,6 +54,39 @@ def _too_long(signum, frame):
     raise _TooLong()
 
 
+def _imported_at(path, line):
+    """The module an import statement at `line` of `path` names, if it is one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().splitlines()[line - 1].strip()
+        node = ast.parse(text).body[0]
+    except (OSError, IndexError, SyntaxError, TypeError):
+        return None
+    if isinstance(node, ast.ImportFrom):
+        return node.module
+    if isinstance(node, ast.Import):
+        return node.names[0].name
+    return None
+
+
+def _described(e, path, line):
+    """The file's error as the user should read it: an Airflow name Kairos does
+    not provide says which, by the name the file imported."""
+    from kairos_airflow._alias import MissingAirflowModule
+
+    if isinstance(e, MissingAirflowModule):
+        full = _imported_at(path, line) if line else None
+        if full and full.startswith(e.name + "."):
+            return str(e).replace("`%s`" % e.name, "`%s`" % full, 1)
+        return str(e)
+    if type(e) is ImportError and getattr(e, "name", "") and e.name.startswith("kairos_airflow"):
+        module = "airflow" + e.name[len("kairos_airflow"):]
+        missing = str(e).split("'")[1] if "'" in str(e) else "?"
+        return ("Kairos does not provide `%s` of `%s` (Airflow is not installed; see "
+                "docs/python-dags.md for the names Kairos provides)" % (missing, module))
+    return "%s: %s" % (type(e).__name__, e)
+
+
 def read_one(path, root):
     """The answer for one file (a dict)."""
     from kairos_airflow import _dag, _groups, _serialize, _values
@@ -78,7 +112,8 @@ def read_one(path, root):
                          "only define DAGs)" % (MEMORY_LIMIT // 1024 ** 2),
                 "line": _line_in(path, e.__traceback__)}
     except BaseException as e:  # the file's own error, whatever it is
-        return {"error": "%s: %s" % (type(e).__name__, e), "line": _line_in(path, e.__traceback__)}
+        line = _line_in(path, e.__traceback__)
+        return {"error": _described(e, path, line), "line": line}
     finally:
         if hasattr(signal, "setitimer"):
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -8,6 +8,7 @@ import inspect
 import logging
 
 from kairos_airflow import _dag, _groups
+from kairos_airflow._labels import Label
 
 # The arguments of the operator constructions under way, innermost last.
 _CALLS = []
@@ -103,10 +104,14 @@ class BaseOperator(metaclass=_RecordsCall):
         return OperatorOutput(self)
 
     def __rshift__(self, other):
+        if isinstance(other, Label):
+            return other.__rrshift__(self)
         self.set_downstream(other)
         return other
 
     def __lshift__(self, other):
+        if isinstance(other, Label):
+            return other.__rlshift__(self)
         self.set_upstream(other)
         return other
 

@@ -2,6 +2,7 @@
 text, timedeltas and callables in the forms dag-factory reads."""
 
 import datetime
+import enum
 
 
 class NotSerializable(TypeError):
@@ -63,6 +64,8 @@ def callable_path(fn):
 
 def to_json(value, where):
     """`value` as JSON for the DAG's `where` (an argument's name, for errors)."""
+    if isinstance(value, enum.Enum):
+        return to_json(value.value, where)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     ref = getattr(value, "_kairos_ref", None)

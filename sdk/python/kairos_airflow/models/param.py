@@ -1,0 +1,3 @@
+"""`airflow.models.param`."""
+
+from kairos_airflow._params import Param, ParamsDict

@@ -1,0 +1,3 @@
+"""`airflow.operators.trigger_dagrun`."""
+
+from kairos_airflow._operators import TriggerDagRunOperator

@@ -1,0 +1,3 @@
+"""`airflow.providers.standard.sensors.python`."""
+
+from kairos_airflow._operators import PythonSensor

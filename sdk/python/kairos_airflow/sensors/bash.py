@@ -1,0 +1,3 @@
+"""`airflow.sensors.bash`."""
+
+from kairos_airflow._operators import BashSensor

@@ -1,0 +1,3 @@
+"""`airflow.sensors.external_task`."""
+
+from kairos_airflow._operators import ExternalTaskSensor

@@ -1,0 +1,3 @@
+"""`airflow.sensors.python`."""
+
+from kairos_airflow._operators import PythonSensor

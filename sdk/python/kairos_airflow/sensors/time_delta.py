@@ -1,0 +1,3 @@
+"""`airflow.sensors.time_delta`."""
+
+from kairos_airflow._operators import TimeDeltaSensor, TimeDeltaSensorAsync

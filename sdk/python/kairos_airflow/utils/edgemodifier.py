@@ -1,0 +1,3 @@
+"""`airflow.utils.edgemodifier`."""
+
+from kairos_airflow._labels import Label
