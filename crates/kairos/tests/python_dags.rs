@@ -217,8 +217,9 @@ with DAG("classic", start_date=datetime(2024, 1, 1), schedule="@daily", catchup=
 }
 
 /// The same DAG written in YAML and in Python loads to the same model (all but
-/// `fileloc`, the file each came from, which is why their version hashes
-/// differ): group dependencies resolve to the group's roots and leaves in both.
+/// `fileloc` and the file each version keeps, which is why their version
+/// hashes differ), and both run: group dependencies resolve to the group's
+/// roots and leaves in both.
 #[test]
 fn the_same_dag_in_yaml_and_in_python_is_the_same_model() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -274,6 +275,17 @@ with DAG(
         dag
     };
     assert_eq!(model("same.py"), model("same.yml"));
+    // Both run, the same way.
+    for file in ["same.py", "same.yml"] {
+        let path = dir.path().join(file).display().to_string();
+        let out = cli().run(&["dags", "test", &path, "--logical-date", "2026-03-04"]);
+        let all = text(&out);
+        assert!(out.status.success(), "{file}: {all}");
+        assert!(
+            all.contains("day 2026-03-04") && all.contains("--- end: success"),
+            "{file}: {all}"
+        );
+    }
 }
 
 /// A bundle's Python DAG files are read in the bundle's execution environment
