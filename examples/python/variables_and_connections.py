@@ -33,7 +33,9 @@ def py_variables_and_connections():
     def check(**context):
         where = context["ti"].xcom_pull(task_ids="describe_warehouse", key="where")
         print("the warehouse is at", where)
-        return where
+        # The context's `var` and `conn`, as in Airflow's templates.
+        return {"where": where, "greeting": context["var"].value.greeting,
+                "schema": context["conn"].warehouse.schema}
 
     describe_warehouse(greet()) >> check()
 

@@ -1,7 +1,8 @@
 """Kairos's Python runner: calls one function from a DAG's Python file or from a
 module of the DAG's bundle, the way Airflow's PythonOperator would, or runs a
-custom operator class; without Airflow installed (a small shim stands in for
-`airflow.exceptions` and `BaseOperator`), or with it when the environment has it.
+custom operator (or sensor) class; without Airflow installed (the kairos_airflow
+package written beside it serves `import airflow`, see SPEC's `sdk`), or with it
+when the environment has it.
 
 Usage: python runner.py SPEC.json
 
@@ -19,6 +20,8 @@ anything is imported; the working directory is left as it is. SPEC's `mode`:
   worker renders with its own Jinja context.
 - "execute": `class` is constructed again with `args`, the rendered `rendered`
   attributes are set on it, and `execute(context)` is called.
+- "poke": the same, then one `poke(context)` of a sensor; the result is
+  `{"done": ..., "xcom_value": ...}`.
 - "callbacks": each of `callbacks` (`file` or `module`, `name`, `kwargs`) is
   called with the context (plus `exception` after a failure); exit 1 when any
   raised.
@@ -181,6 +184,10 @@ def context_of(spec):
     )
     # Airflow's `dag` is the DAG object; what a callable reads of it most is its id.
     ctx.setdefault("dag", types.SimpleNamespace(dag_id=ctx.get("dag_id")))
+    # Airflow's `var` and `conn`: read when used, through the worker.
+    from kairos_airflow import _accessors
+    ctx["var"] = _accessors.VariablesAccessor()
+    ctx["conn"] = _accessors.ConnectionAccessor()
     ti = TaskInstance(ctx, spec.get("xcom_upstream"), spec.get("xcoms"))
     ctx["outlet_events"] = OutletEvents()
     ctx["ti"] = ti

@@ -15,6 +15,10 @@ pub const SDK_FILES: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/kairos_airflow/__init__.py"),
     ),
     (
+        "kairos_airflow/_accessors.py",
+        include_str!("../../../sdk/python/kairos_airflow/_accessors.py"),
+    ),
+    (
         "kairos_airflow/_alias.py",
         include_str!("../../../sdk/python/kairos_airflow/_alias.py"),
     ),

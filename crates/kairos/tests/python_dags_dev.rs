@@ -123,7 +123,7 @@ async fn the_python_examples_run_through_kairos_dev() {
         "add",
         "warehouse",
         "--conn-uri",
-        "postgres://etl:s3cret-pw-42@db.internal:5432/sales?sslmode=require",
+        "postgres://etl:s3cret-pw-42@db.internal:5432/sales?sslmode=require&api_token=tok-secret-99",
         "--server",
         &http,
     ]));
@@ -135,8 +135,10 @@ async fn the_python_examples_run_through_kairos_dev() {
         &http,
     ]));
     assert!(
-        shown.contains("db.internal") && !shown.contains("s3cret-pw-42"),
-        "{shown}"
+        shown.contains("db.internal")
+            && !shown.contains("s3cret-pw-42")
+            && !shown.contains("tok-secret-99"),
+        "the API answers no password and no secret-looking extra: {shown}"
     );
     for dag in DAGS {
         ok(kairos(&[
@@ -219,7 +221,7 @@ async fn the_python_examples_run_through_kairos_dev() {
         )
         .await,
         json!({"greeting": "hello, world", "conn_type": "postgres", "host": "db.internal",
-               "extra": {"sslmode": "require"}})
+               "extra": {"sslmode": "require", "api_token": "tok-secret-99"}})
     );
     assert_eq!(
         xcom(
@@ -229,7 +231,7 @@ async fn the_python_examples_run_through_kairos_dev() {
             "return_value"
         )
         .await,
-        json!("db.internal:5432/sales")
+        json!({"where": "db.internal:5432/sales", "greeting": "hello", "schema": "sales"})
     );
     let set = api
         .variable("last_greeted", None)
@@ -249,7 +251,11 @@ async fn the_python_examples_run_through_kairos_dev() {
         task_log.contains("connecting as etl with password ***"),
         "{task_log}"
     );
-    assert!(!task_log.contains("s3cret-pw-42"), "{task_log}");
+    assert!(
+        !task_log.contains("s3cret-pw-42") && !task_log.contains("tok-secret-99"),
+        "{task_log}"
+    );
+    assert!(task_log.contains("\"api_token\": \"***\""), "{task_log}");
 
     // One Python file pushed alone: its callable travels in its version.
     let single = dir.path().join("single");

@@ -21,7 +21,7 @@ def call(op, **fields):
         raise TaskApiError(
             "%s works only inside task code that a Kairos worker runs, not while a DAG file "
             "is read (Kairos reads DAG files without the cluster): move it into the task, or "
-            "use a template such as {{ var.value.KEY }} / {{ conn.ID.host }}" % _what(op, fields))
+            "use a template such as {{ var.value.KEY }}" % _what(op, fields))
     request = json.dumps(dict(fields, op=op)).encode("utf-8") + b"\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.connect(path)

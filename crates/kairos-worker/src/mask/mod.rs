@@ -92,8 +92,8 @@ impl Secrets {
         }
     }
 
-    /// The masker as it is now (a process keeps the one it started with: its
-    /// secrets were all known by then).
+    /// The masker as it is now, a snapshot (a process's output goes through
+    /// [`Secrets::live_masker`], which follows what is added while it runs).
     pub fn masker(&self) -> Masker {
         self.inner
             .read()

@@ -29,9 +29,15 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// The largest request read (a Variable's value is the largest part).
 const MAX_REQUEST: u64 = 4 * 1024 * 1024;
 
+/// The longest socket path bound in place (`sun_path` holds 108 bytes); a
+/// longer one is bound in a private folder of the system's temporary folder.
+const MAX_SOCKET_PATH: usize = 100;
+
 /// The socket being served; dropping it stops serving and removes it.
 pub struct TaskApi {
     path: PathBuf,
+    /// The private folder made for a socket whose path would be too long.
+    own_dir: Option<PathBuf>,
     serving: tokio::task::JoinHandle<()>,
 }
 
@@ -45,6 +51,9 @@ impl Drop for TaskApi {
     fn drop(&mut self) {
         self.serving.abort();
         let _ = std::fs::remove_file(&self.path);
+        if let Some(dir) = &self.own_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
@@ -59,7 +68,19 @@ struct Asker {
 
 /// Starts serving the attempt's socket (`task-api.sock` in its staging folder).
 pub fn serve(ctx: &Ctx<'_>) -> Result<TaskApi, String> {
-    let path = ctx.stage.join("task-api.sock");
+    let in_place = ctx.stage.join("task-api.sock");
+    let (path, own_dir) = if in_place.as_os_str().len() <= MAX_SOCKET_PATH {
+        (in_place, None)
+    } else {
+        // mkdtemp: a fresh folder of a random name, 0700.
+        let dir = nix::unistd::mkdtemp(&std::env::temp_dir().join("kairos-task-api-XXXXXX"))
+            .map_err(|e| format!("cannot make a folder for the task API: {e}"))?;
+        if let Some(user) = &ctx.run_as {
+            std::os::unix::fs::chown(&dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+                .map_err(|e| format!("cannot give {} to the task's user: {e}", dir.display()))?;
+        }
+        (dir.join("s"), Some(dir))
+    };
     match std::fs::remove_file(&path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -87,7 +108,11 @@ pub fn serve(ctx: &Ctx<'_>) -> Result<TaskApi, String> {
             tokio::spawn(async move { answer(stream, &asker).await });
         }
     });
-    Ok(TaskApi { path, serving })
+    Ok(TaskApi {
+        path,
+        own_dir,
+        serving,
+    })
 }
 
 async fn answer(mut stream: UnixStream, asker: &Asker) {
@@ -182,7 +207,12 @@ impl Asker {
                 if let Some(password) = connection["password"].as_str() {
                     self.secrets.add(password, true);
                 }
-                self.secrets.add_named_in(&connection["extra"]);
+                // `extra` is JSON text: the values under secret-looking keys.
+                if let Some(extra) = connection["extra"].as_str() {
+                    if let Ok(extra) = serde_json::from_str::<Json>(extra) {
+                        self.secrets.add_named_in(&extra);
+                    }
+                }
                 Ok(json!({"found": true, "connection": connection}))
             }
             "xcom.pull" => {
