@@ -55,6 +55,7 @@ pub mod load;
 pub mod model;
 pub mod operator;
 pub mod retry;
+pub mod secret_names;
 pub mod suggest;
 pub mod template;
 pub mod timetable;

@@ -53,3 +53,19 @@ pub fn write_file(root: &Path, path: &str, bytes: impl AsRef<[u8]>) {
     std::fs::create_dir_all(at.parent().expect("a parent")).expect("mkdir");
     std::fs::write(at, bytes).expect("write");
 }
+
+/// Copies the folder `from` to `to` (made as needed), leaving `__pycache__` out.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read the folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_tree(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}

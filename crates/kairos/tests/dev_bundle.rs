@@ -10,6 +10,7 @@ use std::process::{Command as Process, Output};
 use std::time::{Duration, Instant};
 
 use kairos_testkit::DevProcess;
+use kairos_testkit::cli::copy_tree;
 use serde_json::{Value, json};
 
 fn kairos(args: &[&str]) -> Output {
@@ -18,21 +19,6 @@ fn kairos(args: &[&str]) -> Output {
         .env_remove("KAIROS_SERVER")
         .output()
         .expect("kairos runs")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read the fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_tree(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 async fn run_done(api: &kairos_client::Client, run: &str, log: &dyn Fn() -> String) -> Value {

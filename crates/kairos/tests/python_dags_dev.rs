@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use kairos_client::Read;
 use kairos_client::api::PushRequest;
 use kairos_testkit::DevProcess;
+use kairos_testkit::cli::copy_tree;
 use serde_json::{Value, json};
 
 fn kairos(args: &[&str]) -> Output {
@@ -34,21 +35,6 @@ fn ok(out: Output) -> String {
     );
     assert!(out.status.success(), "{all}");
     all
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read the examples") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_tree(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 async fn run_done(api: &kairos_client::Client, dag: &str, log: &dyn Fn() -> String) -> String {

@@ -24,31 +24,14 @@ use super::problem::Problem;
 use super::scope::Scope;
 use super::variables::whose;
 use crate::connection_secret::{self, Secret};
-
-/// Airflow's sensitive field names: a key of `extra` containing one is shown
-/// as `***`.
-const SENSITIVE: &[&str] = &[
-    "access_token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "passphrase",
-    "passwd",
-    "password",
-    "private_key",
-    "secret",
-    "token",
-    "keyfile_dict",
-    "service_account",
-];
+use kairos_dag::secret_names::is_sensitive_key;
 
 fn redacted(extra: &str) -> String {
     fn walk(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    let k = k.to_lowercase();
-                    if SENSITIVE.iter().any(|s| k.contains(s)) {
+                    if is_sensitive_key(k) {
                         *v = serde_json::Value::String("***".into());
                     } else {
                         walk(v);
@@ -121,17 +104,12 @@ pub async fn list_connections(
         .read(page.consistent, move |s| {
             let fetch = |after: Option<&String>, limit: usize| {
                 let after = after.map(String::as_str);
-                let mut own = s.connections(team.as_deref(), after, Some(limit))?;
-                if fallback && team.is_some() {
-                    for global in s.connections(None, after, Some(limit))? {
-                        if !own.iter().any(|c| c.conn_id == global.conn_id) {
-                            own.push(global);
-                        }
-                    }
-                    own.sort_by(|a, b| a.conn_id.cmp(&b.conn_id));
-                    own.truncate(limit);
+                let own = s.connections(team.as_deref(), after, Some(limit))?;
+                if !(fallback && team.is_some()) {
+                    return Ok(own);
                 }
-                Ok(own)
+                let shared = s.connections(None, after, Some(limit))?;
+                Ok(paging::own_then_shared(own, shared, |c| &c.conn_id, limit))
             };
             paging::window(
                 after.clone(),

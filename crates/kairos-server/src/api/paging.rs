@@ -147,3 +147,22 @@ mod tests {
         assert_eq!(after.total, None);
     }
 }
+
+/// A page of a team's own items with the cluster-wide ones of ids it has none
+/// of, in id order, at most `limit` (what a team's caller lists of Variables
+/// and connections).
+pub(super) fn own_then_shared<T>(
+    mut own: Vec<T>,
+    shared: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    limit: usize,
+) -> Vec<T> {
+    for item in shared {
+        if !own.iter().any(|o| id(o) == id(&item)) {
+            own.push(item);
+        }
+    }
+    own.sort_by(|a, b| id(a).cmp(id(b)));
+    own.truncate(limit);
+    own
+}

@@ -96,17 +96,12 @@ pub async fn list_variables(
                 let Some(team) = &team else {
                     return s.variables(after, Some(limit));
                 };
-                let mut own = s.team_variables(team, after, Some(limit))?;
-                if fallback {
-                    for global in s.variables(after, Some(limit))? {
-                        if !own.iter().any(|v| v.key == global.key) {
-                            own.push(global);
-                        }
-                    }
-                    own.sort_by(|a, b| a.key.cmp(&b.key));
-                    own.truncate(limit);
+                let own = s.team_variables(team, after, Some(limit))?;
+                if !fallback {
+                    return Ok(own);
                 }
-                Ok(own)
+                let shared = s.variables(after, Some(limit))?;
+                Ok(paging::own_then_shared(own, shared, |v| &v.key, limit))
             };
             paging::window(after.clone(), window, fetch, |v| v.key.clone(), |_| true)
         })

@@ -4,30 +4,7 @@
 
 use serde_json::Value as Json;
 
-/// Airflow's default sensitive keywords (`core.sensitive_var_conn_names` adds to
-/// them there; here the list is fixed). A name containing one is a secret's name.
-pub const SENSITIVE_KEYWORDS: [&str; 12] = [
-    "access_token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "passphrase",
-    "passwd",
-    "password",
-    "private_key",
-    "secret",
-    "token",
-    "keyfile_dict",
-    "service_account",
-];
-
-/// Whether `name` looks like the name of a secret: it contains a sensitive
-/// keyword, ignoring case and with `-` read as `_` (so `X-Api-Key` and
-/// `DB_PASSWORD` both count).
-pub fn is_sensitive_key(name: &str) -> bool {
-    let name = name.trim().to_ascii_lowercase().replace('-', "_");
-    SENSITIVE_KEYWORDS.iter().any(|k| name.contains(k))
-}
+pub use kairos_dag::secret_names::{SENSITIVE_KEYWORDS, is_sensitive_key};
 
 /// The scalar leaves of `value` as text, each with whether a sensitive name is
 /// on its path. `all`: every leaf (a Variable's value); otherwise only those
@@ -61,24 +38,6 @@ fn walk(value: &Json, named: bool, all: bool, out: &mut Vec<(String, bool)>) {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn names_with_a_sensitive_keyword_are_secret_whatever_their_case_or_dashes() {
-        for name in [
-            "password",
-            "DB_PASSWORD",
-            "X-Api-Key",
-            "github_token",
-            "aws_secret_access_key",
-            "Authorization",
-            "gcp_service_account",
-        ] {
-            assert!(is_sensitive_key(name), "{name}");
-        }
-        for name in ["region", "user", "host", "keys", "pass"] {
-            assert!(!is_sensitive_key(name), "{name}");
-        }
-    }
 
     #[test]
     fn only_values_under_sensitive_names_count_unless_all_do() {

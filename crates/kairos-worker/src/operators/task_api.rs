@@ -135,6 +135,21 @@ async fn answer(mut stream: UnixStream, asker: &Asker) {
     let _ = stream.shutdown().await;
 }
 
+/// Sends `$request` with the worker service's `$method` to whichever node
+/// answers; the reply, or the error after `$what`.
+macro_rules! ask {
+    ($conn:expr, $method:ident, $request:expr, $what:expr) => {{
+        let request = $request;
+        $conn
+            .call(PATIENCE, |mut c| {
+                let request = request.clone();
+                async move { c.$method(request).await }
+            })
+            .await
+            .map_err(|e| format!("{}: {e}", $what))
+    }};
+}
+
 fn text<'j>(request: &'j Json, key: &str) -> Result<&'j str, String> {
     request[key]
         .as_str()
@@ -151,14 +166,12 @@ impl Asker {
                     key: key.clone(),
                     by,
                 };
-                let reply = self
-                    .conn
-                    .call(PATIENCE, |mut c| {
-                        let request = request.clone();
-                        async move { c.get_variable(request).await }
-                    })
-                    .await
-                    .map_err(|e| format!("Variable.get({key:?}): {e}"))?;
+                let reply = ask!(
+                    self.conn,
+                    get_variable,
+                    request,
+                    format!("Variable.get({key:?})")
+                )?;
                 if reply.found {
                     self.secrets.add_variable(&key, &reply.value);
                 }
@@ -172,14 +185,12 @@ impl Asker {
                     description: request["description"].as_str().unwrap_or("").to_string(),
                     by,
                 };
-                let reply = self
-                    .conn
-                    .call(PATIENCE, |mut c| {
-                        let request = request.clone();
-                        async move { c.set_variable(request).await }
-                    })
-                    .await
-                    .map_err(|e| format!("Variable.set({key:?}): {e}"))?;
+                let reply = ask!(
+                    self.conn,
+                    set_variable,
+                    request,
+                    format!("Variable.set({key:?})")
+                )?;
                 if !reply.accepted {
                     return Err(format!("Variable.set({key:?}) refused: {}", reply.message));
                 }
@@ -191,14 +202,12 @@ impl Asker {
                     conn_id: conn_id.clone(),
                     by,
                 };
-                let reply = self
-                    .conn
-                    .call(PATIENCE, |mut c| {
-                        let request = request.clone();
-                        async move { c.get_connection(request).await }
-                    })
-                    .await
-                    .map_err(|e| format!("get_connection({conn_id:?}): {e}"))?;
+                let reply = ask!(
+                    self.conn,
+                    get_connection,
+                    request,
+                    format!("get_connection({conn_id:?})")
+                )?;
                 if !reply.found {
                     return Ok(json!({"found": false}));
                 }
@@ -231,14 +240,12 @@ impl Asker {
                     key: key.clone(),
                     by,
                 };
-                let reply = self
-                    .conn
-                    .call(PATIENCE, |mut c| {
-                        let request = request.clone();
-                        async move { c.pull_x_com(request).await }
-                    })
-                    .await
-                    .map_err(|e| format!("xcom_pull(task_ids={task_id:?}, key={key:?}): {e}"))?;
+                let reply = ask!(
+                    self.conn,
+                    pull_x_com,
+                    request,
+                    format!("xcom_pull(task_ids={task_id:?}, key={key:?})")
+                )?;
                 if !reply.found {
                     return Ok(json!({"found": false}));
                 }
