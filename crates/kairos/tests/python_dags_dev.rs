@@ -293,6 +293,43 @@ with DAG("single_py", schedule=None, start_date=datetime(2024, 1, 1)):
         "the version carries the Python file as written"
     );
 
+    // A class the file defines itself is imported from a bundle on the worker:
+    // pushed alone, the file is refused before anything is sent.
+    std::fs::write(
+        single.join("own_op.py"),
+        r#"from datetime import datetime
+from airflow import DAG
+from airflow.models.baseoperator import BaseOperator
+
+
+class Hello(BaseOperator):
+    def execute(self, context):
+        return "hi"
+
+
+with DAG("own_op", schedule=None, start_date=datetime(2024, 1, 1)):
+    Hello(task_id="hello")
+"#,
+    )
+    .expect("write");
+    let own = single.join("own_op.py").display().to_string();
+    let out = kairos(&["dags", "push", &own, "--server", &http]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("uses `own_op.Hello`, a class this file defines")
+            && all.contains("push the file's folder"),
+        "{all}"
+    );
+    assert!(
+        api.dag("own_op", Read::Consistent).await.is_err(),
+        "nothing was pushed"
+    );
+
     // A server never runs Python: a .py file without its evaluated DAGs is refused.
     let refused = api
         .push_dag_file(&PushRequest {

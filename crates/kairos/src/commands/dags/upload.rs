@@ -41,6 +41,9 @@ pub(crate) fn prepare(path: &std::path::Path, opts: &LoadOptions) -> Result<Uplo
     if loaded.has_errors() {
         return Err(loaded.error_messages().join("\n"));
     }
+    if evaluated.is_some() {
+        own_classes_need_a_bundle(path, &loaded)?;
+    }
     let mut files = BTreeMap::new();
     for version in &loaded.dags {
         for key in version.files.keys() {
@@ -118,4 +121,46 @@ pub(crate) fn describe_push(answer: &PushResponse) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A Python file pushed alone carries its functions in its version, but a
+/// worker imports a class by module from a bundle: a custom operator or sensor
+/// the file defines itself runs only when its folder is pushed.
+fn own_classes_need_a_bundle(
+    path: &std::path::Path,
+    loaded: &kairos_dag::load::LoadedFile,
+) -> Result<(), String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for version in &loaded.dags {
+        for task in &version.dag.tasks {
+            let kairos_dag::model::TaskOperator::Plain {
+                operator: kairos_dag::operator::Operator::Custom { class, .. },
+            } = &task.operator
+            else {
+                continue;
+            };
+            if class
+                .rsplit_once('.')
+                .is_some_and(|(module, _)| module == stem)
+            {
+                return Err(format!(
+                    "{}: task `{}` of DAG `{}` uses `{class}`, a class this file defines; a \
+                     worker imports classes from a bundle, so push the file's folder \
+                     (`kairos dags push {}`), or move the class to a module beside it and \
+                     push the folder",
+                    path.display(),
+                    task.task_id,
+                    version.dag.dag_id,
+                    path.parent()
+                        .map(|p| p.display().to_string())
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| ".".into())
+                ));
+            }
+        }
+    }
+    Ok(())
 }
