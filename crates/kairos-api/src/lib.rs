@@ -22,6 +22,7 @@ pub mod cluster;
 pub mod connections;
 pub mod dag_files;
 pub mod dags;
+pub mod grid;
 pub mod logs;
 pub mod pools;
 pub mod query;
@@ -51,6 +52,7 @@ pub use cluster::{
 pub use connections::{Connection, ConnectionBody, ConnectionList};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};
 pub use dags::{Dag, DagDetail, DagList, DagListQuery, DagPatch, DagTask, DagTaskList, UpdateMask};
+pub use grid::{Grid, GridCell, GridGroup, GridQuery, GridRun, GridTask};
 pub use logs::{LogContent, LogQuery};
 pub use pools::{AirflowPool, Pool, PoolBody, PoolList};
 pub use query::{Page, ReadOptions};

@@ -1,6 +1,6 @@
 //! The HTTP side of a node: the REST API under `/api/v1`, with `/health` and
-//! `/cluster` also at the root (where probes and people look first), and
-//! `/metrics` for Prometheus. Every request is timed.
+//! `/cluster` also at the root (where probes and people look first), the web
+//! UI at `/` and `/ui/`, and `/metrics` for Prometheus. Every request is timed.
 
 use std::sync::Arc;
 
@@ -21,12 +21,19 @@ pub struct NodeHandles {
     pub node: Node,
     pub leader: Arc<Leader>,
     pub metrics: Arc<Metrics>,
+    /// The HTTP port speaks TLS (the UI's session cookie is then `Secure`).
+    pub tls: bool,
 }
 
 /// Every HTTP route of a node. With `loopback_only`, only requests addressed to a
 /// loopback host are answered.
 pub fn router(handles: NodeHandles, api: Api, loopback_only: bool) -> Router {
     let metrics = handles.metrics.clone();
+    let ui = crate::ui::router(crate::ui::Ui {
+        api: api.clone(),
+        node: handles.node.clone(),
+        tls: handles.tls,
+    });
     let routes = Router::new()
         .route("/health", get(api::cluster::health))
         .route("/cluster", get(api::cluster::cluster))
@@ -37,6 +44,7 @@ pub fn router(handles: NodeHandles, api: Api, loopback_only: bool) -> Router {
         ))
         .with_state(api.clone())
         .merge(api::router(api))
+        .merge(ui)
         .merge(
             Router::new()
                 .route("/metrics", get(scrape))

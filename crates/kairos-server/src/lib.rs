@@ -19,6 +19,7 @@ pub mod server;
 pub mod tls;
 pub mod tokens;
 pub mod trigger;
+pub mod ui;
 
 pub use client::{ClientError, ClusterClient, Proposed};
 pub use config::{ConfigLayer, ServerConfig};

@@ -155,6 +155,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
                 node: handle.clone(),
                 leader: leader.clone(),
                 metrics: metrics.clone(),
+                tls: tls.is_some(),
             },
             api,
             config.api_loopback_only,

@@ -118,7 +118,8 @@ impl ApiTokens {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
                 Some(basic_password(rest.trim())?)
             }
-            _ => None,
+            // The web UI's session: the token in an HttpOnly cookie.
+            _ => session_token(headers),
         };
         let Some(presented) = presented else {
             return Err(Problem::new(
@@ -151,6 +152,42 @@ impl ApiTokens {
             )
         })
     }
+}
+
+/// The cookie that holds a web UI session's token (hex, so any token's bytes
+/// fit a cookie value).
+pub const SESSION_COOKIE: &str = "kairos_session";
+
+/// The token of the request's UI session cookie, when it has one and no
+/// `Authorization` header.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, value)| unhex(value))
+}
+
+/// `token` as the session cookie's value.
+pub fn session_value(token: &str) -> String {
+    token.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<String> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 /// The password of a basic `Authorization` header's credentials.

@@ -20,6 +20,7 @@ mod dag_stats;
 mod dag_tasks;
 mod dags;
 mod extract;
+mod grid;
 mod logs;
 mod never_errors;
 mod paging;
@@ -188,6 +189,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(bundles::get_bundle_version))
         .routes(routes!(dags::get_dag, dags::patch_dag))
         .routes(routes!(dag_tasks::get_dag_details))
+        .routes(routes!(grid::get_grid))
         .routes(routes!(dag_tasks::list_dag_tasks))
         .routes(routes!(dag_tasks::get_dag_task))
         .routes(routes!(dag_stats::dag_stats))

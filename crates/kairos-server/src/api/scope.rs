@@ -163,6 +163,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Scope {
     }
 }
 
+/// The header the web UI's script sends with every change (CSRF guard).
+pub const UI_HEADER: &str = "x-kairos-ui";
+
 /// Middleware: works out the caller's scope from the token and the client
 /// certificate, before the body is read (401 without valid credentials), and
 /// puts it on the request for the handler. `/health` stays open, for probes.
@@ -180,6 +183,24 @@ pub async fn resolve(
         // The nested API router sees paths without `/api/v1`.
         if request.uri().path() == "/health" {
             return Ok(Scope::cluster(Role::Viewer));
+        }
+        // A browser sends its session cookie with any request, also one another
+        // site's page makes: a change made with the cookie needs the header
+        // only the UI's own script sends (another origin cannot add it without
+        // a CORS preflight, which these servers never grant).
+        let headers = request.headers();
+        if super::auth::session_token(headers).is_some()
+            && !request.method().is_safe()
+            && !headers.contains_key(UI_HEADER)
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "a change made with the web UI's session cookie needs the `{UI_HEADER}` \
+                     header the UI sends (a guard against other sites' pages); scripts send \
+                     `Authorization: Bearer <token>` instead"
+                ),
+            ));
         }
         let cap = match &certificate {
             Some(name) => of_certificate(name)?,

@@ -1,0 +1,492 @@
+// Kairos's web UI: draws each page from the REST API (/api/v1) with the
+// caller's own scope. Every datum is put into the page as text (textContent),
+// never as HTML, so nothing a DAG's author wrote can run here. Pages redraw
+// when the node's event stream says it applied more of the log.
+"use strict";
+
+const API = "/api/v1";
+const main = () => document.getElementById("main");
+let WHO = { role: "viewer", team: null, open: false };
+
+// ---- small helpers ---------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const enc = encodeURIComponent;
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = { "X-Kairos-UI": "1", Accept: "application/json" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path.startsWith("/ui/") ? path : API + path, {
+    method: options.method || "GET",
+    headers,
+    credentials: "same-origin",
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
+  if (!response.ok) {
+    const detail = (data && (data.detail || data.title)) || text || response.statusText;
+    throw new ApiError(response.status, detail);
+  }
+  return data;
+}
+
+function canOperate() { return WHO.role === "operator" || WHO.role === "admin"; }
+
+function when(iso) {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+function duration(start, end) {
+  if (!start) return "–";
+  const ms = (end ? new Date(end) : new Date()) - new Date(start);
+  if (ms < 1000) return ms + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  return Math.round(ms / 60000) + " min";
+}
+
+function stateBox(state, cls = "sq") {
+  return el("span", { class: `${cls} st-${state || "none"}`, title: state || "no state" });
+}
+
+function showError(error) {
+  if (error instanceof ApiError && error.status === 401) return loginPage();
+  main().replaceChildren(el("div", { class: "error" }, String(error.message || error)));
+}
+
+// Redraws `draw` now and whenever the node applies more of the log (at most
+// one redraw at a time; a change during one draws again after it).
+function live(draw) {
+  let busy = false, again = false;
+  const run = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try { await draw(); } catch (error) { showError(error); }
+    busy = false;
+    if (again) { again = false; run(); }
+  };
+  run();
+  const source = new EventSource("/ui/events");
+  const badge = document.getElementById("live");
+  source.addEventListener("applied", () => { badge.className = "on"; badge.textContent = "live"; run(); });
+  source.onerror = () => { badge.className = ""; badge.textContent = "reconnecting"; };
+}
+
+// ---- login -----------------------------------------------------------------
+
+function loginPage() {
+  const token = el("input", { type: "password", placeholder: "API token", autocomplete: "current-password", id: "token" });
+  const message = el("p", { class: "muted" }, "This cluster needs an API token (the same as for the REST API and the CLI's KAIROS_TOKEN).");
+  const form = el("form", { class: "login", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      await api("/ui/session", { method: "POST", body: { token: token.value } });
+      location.reload();
+    } catch (error) {
+      message.className = "error";
+      message.textContent = error.message;
+    }
+  } }, el("h1", {}, "Log in"), message, token, el("button", { class: "primary", type: "submit" }, "Log in"));
+  main().replaceChildren(form);
+}
+
+async function logout() {
+  await api("/ui/session", { method: "DELETE" });
+  location.href = "/ui/";
+}
+
+// ---- DAG list --------------------------------------------------------------
+
+async function dagListPage() {
+  const search = el("input", { type: "search", placeholder: "Search DAGs", id: "search" });
+  const tagSelect = el("select", { id: "tag" }, el("option", { value: "" }, "all tags"));
+  const teamSelect = el("select", { id: "team" }, el("option", { value: "" }, "all teams"));
+  const body = el("tbody");
+  main().replaceChildren(
+    el("h1", {}, "DAGs"),
+    el("div", { class: "toolbar" }, search, tagSelect, teamSelect),
+    el("table", { class: "list", id: "dags" },
+      el("thead", {}, el("tr", {}, ["", "DAG", "Tags", "Team / bundle", "Version", "Last runs", "Next run"].map((h) => el("th", {}, h)))),
+      body));
+  let dags = [];
+  const lastRuns = {};
+  const filter = () => {
+    const q = search.value.toLowerCase();
+    const tag = tagSelect.value, team = teamSelect.value;
+    for (const row of body.children) {
+      const d = row.dag;
+      const show = (!q || d.dag_id.toLowerCase().includes(q)) && (!tag || (d.tags || []).some((t) => (t.name || t) === tag)) && (!team || (d.team || "") === team);
+      row.hidden = !show;
+    }
+  };
+  search.addEventListener("input", filter);
+  tagSelect.addEventListener("change", filter);
+  teamSelect.addEventListener("change", filter);
+  live(async () => {
+    const answer = await api("/dags?limit=1000");
+    dags = answer.dags || [];
+    const tags = new Set(), teams = new Set();
+    for (const d of dags) { (d.tags || []).forEach((t) => tags.add(t.name || t)); if (d.team) teams.add(d.team); }
+    for (const t of [...tags].sort()) if (![...tagSelect.options].some((o) => o.value === t)) tagSelect.append(el("option", { value: t }, t));
+    for (const t of [...teams].sort()) if (![...teamSelect.options].some((o) => o.value === t)) teamSelect.append(el("option", { value: t }, t));
+    await Promise.all(dags.map(async (d) => {
+      try {
+        const runs = await api(`/dags/${enc(d.dag_id)}/dagRuns?limit=5&order_by=-logical_date`);
+        lastRuns[d.dag_id] = (runs.dag_runs || []).reverse();
+      } catch (_) { lastRuns[d.dag_id] = []; }
+    }));
+    body.replaceChildren(...dags.map((d) => {
+      const toggle = el("input", { type: "checkbox", title: d.is_paused ? "paused: click to unpause" : "running: click to pause", checked: !d.is_paused, disabled: !canOperate(), onchange: async (event) => {
+        try { await api(`/dags/${enc(d.dag_id)}`, { method: "PATCH", body: { is_paused: !event.target.checked } }); } catch (error) { showError(error); }
+      } });
+      const row = el("tr", { "data-dag": d.dag_id },
+        el("td", {}, toggle),
+        el("td", {}, el("a", { href: `/ui/dags/${enc(d.dag_id)}` }, d.dag_id)),
+        el("td", {}, (d.tags || []).map((t) => el("span", { class: "tag" }, t.name || t))),
+        el("td", {}, [d.team || "–", " / ", d.bundle || "–"]),
+        el("td", {}, el("a", { href: `/ui/dags/${enc(d.dag_id)}/versions` }, "v" + (d.latest_version || d.version || "?"))),
+        el("td", {}, el("span", { class: "dots" }, (lastRuns[d.dag_id] || []).map((r) =>
+          el("a", { href: `/ui/dags/${enc(d.dag_id)}?run=${enc(r.dag_run_id)}`, title: `${r.dag_run_id}: ${r.state}` }, stateBox(r.state, "dot"))))),
+        el("td", {}, d.next_dagrun ? when(d.next_dagrun) : "–"));
+      row.dag = d;
+      return row;
+    }));
+    filter();
+  });
+}
+
+// ---- a DAG's grid ----------------------------------------------------------
+
+async function gridPage(dagId) {
+  const folded = new Set();
+  const head = el("div", { class: "toolbar" });
+  const wrap = el("div", { class: "grid-wrap" });
+  main().replaceChildren(el("h1", {}, dagId), head, wrap);
+  head.append(
+    canOperate() ? el("a", { href: `/ui/dags/${enc(dagId)}/trigger` }, el("button", { class: "primary", id: "trigger" }, "Trigger")) : null,
+    el("a", { href: `/ui/dags/${enc(dagId)}/versions` }, "Versions and code"),
+    el("span", { class: "muted", id: "grid-info" }));
+  live(async () => {
+    const grid = await api(`/dags/${enc(dagId)}/grid?limit=25`);
+    document.getElementById("grid-info").textContent = `version ${grid.version}${grid.is_paused ? " · paused" : ""} · ${grid.runs.length} run(s) · ${grid.tasks.length} task(s)`;
+    const parentOf = Object.fromEntries(grid.groups.map((g) => [g.group_id, g.parent]));
+    const depth = (group) => { let n = 0; while (group) { n++; group = parentOf[group]; } return n; };
+    const hiddenBy = (group) => { while (group) { if (folded.has(group)) return true; group = parentOf[group]; } return false; };
+    const rows = [];
+    const seenGroups = new Set();
+    const runHeads = grid.runs.map((r) => el("th", { class: "run", title: `${r.run_id} · ${r.state} · v${r.version}` },
+      el("a", { href: `/ui/dags/${enc(dagId)}?run=${enc(r.run_id)}` }, r.logical_date ? when(r.logical_date).slice(0, 16) : r.run_id.slice(0, 16))));
+    const runBars = grid.runs.map((r) => el("td", {}, el("div", { class: `runbar st-${r.state}`, title: r.state, "data-run": r.run_id })));
+    for (const task of grid.tasks) {
+      // A group's row before its first task.
+      const chain = [];
+      for (let g = task.group_id; g; g = parentOf[g]) chain.unshift(g);
+      for (const g of chain) {
+        if (seenGroups.has(g)) continue;
+        seenGroups.add(g);
+        const row = el("tr", { class: "group" + (folded.has(g) ? " folded" : ""), "data-group": g },
+          el("td", { class: "task", style: `padding-left:${depth(parentOf[g]) * 14 + 4}px`, onclick: () => { folded.has(g) ? folded.delete(g) : folded.add(g); draw(); } }, g),
+          grid.runs.map(() => el("td")));
+        row.hidden = hiddenBy(parentOf[g]);
+        rows.push(row);
+      }
+      const label = task.group_id && task.task_id.startsWith(task.group_id + ".") ? task.task_id.slice(task.group_id.length + 1) : task.task_id;
+      const row = el("tr", { "data-task": task.task_id },
+        el("td", { class: "task", style: `padding-left:${depth(task.group_id) * 14 + 4}px`, title: task.task_id }, label, task.mapped ? " [ ]" : "", task.removed ? " (removed)" : ""),
+        grid.runs.map((r) => {
+          const cell = r.cells[task.task_id];
+          if (!cell) return el("td", {}, stateBox("absent"));
+          const count = cell.mapped ? Object.values(cell.mapped).reduce((a, b) => a + b, 0) : null;
+          return el("td", {}, el("a", { href: `/ui/dags/${enc(dagId)}/runs/${enc(r.run_id)}/tasks/${enc(task.task_id)}`, title: `${task.task_id} · ${cell.state} · try ${cell.try_number}`, "data-state": cell.state },
+            stateBox(cell.state), count !== null ? el("span", { class: "count" }, count) : null));
+        }));
+      row.hidden = hiddenBy(task.group_id);
+      rows.push(row);
+    }
+    wrap.replaceChildren(el("table", { class: "grid", id: "grid" },
+      el("thead", {}, el("tr", {}, el("th"), runHeads)),
+      el("tbody", {}, el("tr", {}, el("td", { class: "muted" }, "run"), runBars), rows)));
+    function draw() {
+      for (const row of wrap.querySelectorAll("tr[data-group]")) {
+        const g = row.dataset.group;
+        row.className = "group" + (folded.has(g) ? " folded" : "");
+        row.hidden = hiddenBy(parentOf[g]);
+      }
+      for (const row of wrap.querySelectorAll("tr[data-task]")) {
+        const task = grid.tasks.find((t) => t.task_id === row.dataset.task);
+        row.hidden = hiddenBy(task && task.group_id);
+      }
+    }
+  });
+}
+
+// ---- trigger form ----------------------------------------------------------
+
+async function triggerPage(dagId) {
+  const details = await api(`/dags/${enc(dagId)}/details`);
+  const params = details.params || {};
+  const inputs = {};
+  const fields = Object.entries(params).map(([name, raw]) => {
+    const value = raw && typeof raw === "object" && "value" in raw ? raw.value : raw;
+    let input;
+    if (typeof value === "boolean") input = el("input", { type: "checkbox", checked: value });
+    else if (typeof value === "number") input = el("input", { type: "number", step: "any", value });
+    else if (value !== null && typeof value === "object") input = el("textarea", {}, JSON.stringify(value, null, 2));
+    else input = el("input", { type: "text", value: value === null ? "" : value });
+    input.name = name;
+    inputs[name] = { input, original: value };
+    return el("p", {}, el("label", {}, el("b", {}, name), " ", input));
+  });
+  const logical = el("input", { type: "datetime-local", id: "logical-date", step: "1" });
+  const runId = el("input", { type: "text", id: "run-id", placeholder: "(default: manual__<date>)" });
+  const conf = el("textarea", { id: "conf", placeholder: "{}" });
+  const message = el("div");
+  const form = el("form", { onsubmit: async (event) => {
+    event.preventDefault();
+    message.replaceChildren();
+    let body = {};
+    try {
+      const extra = conf.value.trim() ? JSON.parse(conf.value) : {};
+      if (typeof extra !== "object" || Array.isArray(extra)) throw new Error("conf must be a JSON object");
+      const values = {};
+      for (const [name, { input, original }] of Object.entries(inputs)) {
+        if (input.type === "checkbox") values[name] = input.checked;
+        else if (input.type === "number") {
+          if (input.value === "" || isNaN(Number(input.value))) throw new Error(`${name} must be a number`);
+          values[name] = Number(input.value);
+        } else if (input.tagName === "TEXTAREA") values[name] = JSON.parse(input.value);
+        else values[name] = original === null && input.value === "" ? null : input.value;
+      }
+      body.conf = Object.assign(values, extra);
+    } catch (error) {
+      message.replaceChildren(el("div", { class: "error" }, String(error.message)));
+      return;
+    }
+    if (logical.value) body.logical_date = new Date(logical.value + "Z").toISOString();
+    if (runId.value.trim()) body.dag_run_id = runId.value.trim();
+    try {
+      const run = await api(`/dags/${enc(dagId)}/dagRuns`, { method: "POST", body });
+      location.href = `/ui/dags/${enc(dagId)}?run=${enc(run.dag_run_id)}`;
+    } catch (error) {
+      message.replaceChildren(el("div", { class: "error" }, error.message));
+    }
+  } },
+    el("h1", {}, `Trigger ${dagId}`),
+    fields.length ? el("h2", {}, "Params") : null, fields,
+    el("h2", {}, "Run"),
+    el("p", {}, el("label", {}, "Logical date (UTC, optional) ", logical)),
+    el("p", {}, el("label", {}, "Run id (optional) ", runId)),
+    el("p", {}, el("label", {}, "More conf (JSON object, optional)", conf)),
+    message,
+    el("button", { class: "primary", type: "submit", id: "trigger-submit" }, "Trigger"));
+  main().replaceChildren(form);
+}
+
+// ---- a task instance -------------------------------------------------------
+
+async function taskInstancePage(dagId, runId, taskId) {
+  const base = `/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances/${enc(taskId)}`;
+  const facts = el("div", { class: "panel" });
+  const actions = el("div", { class: "toolbar" });
+  const explain = el("div", { class: "panel explain" });
+  const tries = el("div");
+  const xcoms = el("div");
+  const logView = el("pre", { class: "log", id: "log" });
+  let logTry = null, logToken = null;
+  main().replaceChildren(
+    el("h1", {}, el("a", { href: `/ui/dags/${enc(dagId)}` }, dagId), " / ", runId, " / ", taskId),
+    facts, actions, el("h2", {}, "Why (not) running"), explain,
+    el("h2", {}, "Tries"), tries, el("h2", {}, "XComs"), xcoms, el("h2", {}, "Log"), logView);
+  if (canOperate()) {
+    const down = el("input", { type: "checkbox", id: "downstream" });
+    const up = el("input", { type: "checkbox", id: "upstream" });
+    const confirmBox = el("div");
+    const askThenDo = async (label, dryRun, doIt) => {
+      confirmBox.replaceChildren();
+      try {
+        const changes = await dryRun();
+        const list = (changes.task_instances || []).map((t) => `${t.task_id}${t.map_index >= 0 ? "[" + t.map_index + "]" : ""} (${t.state || "none"})`);
+        confirmBox.replaceChildren(el("div", { class: "confirm", id: "confirm" },
+          el("p", {}, `${label} changes ${list.length} task instance(s):`),
+          el("ul", {}, list.map((t) => el("li", {}, t))),
+          el("button", { class: "danger", id: "confirm-yes", onclick: async () => {
+            try { await doIt(); confirmBox.replaceChildren(el("p", { class: "muted" }, "Done.")); } catch (error) { confirmBox.replaceChildren(el("div", { class: "error" }, error.message)); }
+          } }, "Confirm"), " ",
+          el("button", { onclick: () => confirmBox.replaceChildren() }, "Cancel")));
+      } catch (error) {
+        confirmBox.replaceChildren(el("div", { class: "error" }, error.message));
+      }
+    };
+    const clearBody = (dry) => ({ dry_run: dry, dag_run_id: runId, task_ids: [taskId], include_downstream: down.checked, include_upstream: up.checked, only_failed: false });
+    actions.append(
+      el("button", { id: "clear", onclick: () => askThenDo("Clear", () => api(`/dags/${enc(dagId)}/clearTaskInstances`, { method: "POST", body: clearBody(true) }), () => api(`/dags/${enc(dagId)}/clearTaskInstances`, { method: "POST", body: clearBody(false) })) }, "Clear"),
+      el("label", {}, down, " downstream"), el("label", {}, up, " upstream"),
+      el("button", { id: "mark-success", onclick: () => askThenDo("Mark success", () => api(base, { method: "PATCH", body: { new_state: "success", dry_run: true } }), () => api(base, { method: "PATCH", body: { new_state: "success", dry_run: false } })) }, "Mark success"),
+      el("button", { id: "mark-failed", onclick: () => askThenDo("Mark failed", () => api(base, { method: "PATCH", body: { new_state: "failed", dry_run: true } }), () => api(base, { method: "PATCH", body: { new_state: "failed", dry_run: false } })) }, "Mark failed"),
+      confirmBox);
+  }
+  live(async () => {
+    const ti = await api(base);
+    facts.replaceChildren(el("dl", { class: "facts" },
+      el("dt", {}, "State"), el("dd", { id: "ti-state" }, stateBox(ti.state), " ", ti.state || "none"),
+      el("dt", {}, "Try"), el("dd", {}, ti.try_number),
+      el("dt", {}, "Operator"), el("dd", {}, ti.operator || "–"),
+      el("dt", {}, "Started"), el("dd", {}, when(ti.start_date)),
+      el("dt", {}, "Ended"), el("dd", {}, when(ti.end_date)),
+      el("dt", {}, "Duration"), el("dd", {}, duration(ti.start_date, ti.end_date)),
+      el("dt", {}, "Queue / pool"), el("dd", {}, `${ti.queue || "–"} / ${ti.pool || "–"}`),
+      el("dt", {}, "Worker"), el("dd", {}, ti.hostname || "–")));
+    try {
+      const why = await api(base + "/explain");
+      explain.replaceChildren(why.reasons && why.reasons.length ? el("ul", {}, why.reasons.map((r) => el("li", {}, r))) : el("p", { class: "muted" }, "Nothing holds it back."));
+    } catch (error) { explain.replaceChildren(el("p", { class: "muted" }, error.message)); }
+    const triesAnswer = await api(base + "/tries").catch(() => ({ task_instances: [] }));
+    const list = triesAnswer.task_instances || triesAnswer.tries || [];
+    tries.replaceChildren(el("table", { class: "list" },
+      el("thead", {}, el("tr", {}, ["Try", "State", "Started", "Duration", "Log"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, list.map((t) => el("tr", {},
+        el("td", {}, t.try_number), el("td", {}, stateBox(t.state), " ", t.state || "–"), el("td", {}, when(t.start_date)), el("td", {}, duration(t.start_date, t.end_date)),
+        el("td", {}, el("a", { href: "#log", onclick: () => { logTry = t.try_number; logToken = null; logView.textContent = ""; followLog(); } }, "show")))))));
+    const x = await api(base + "/xcomEntries").catch(() => ({ xcom_entries: [] }));
+    const entries = x.xcom_entries || [];
+    xcoms.replaceChildren(entries.length ? el("table", { class: "list", id: "xcoms" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Key"), el("th", {}, "Value"))),
+      el("tbody", {}, entries.map((e) => el("tr", {}, el("td", {}, e.key), el("td", {}, el("code", {}, JSON.stringify(e.value))))))) : el("p", { class: "muted" }, "No XComs."));
+    if (logTry === null && ti.try_number > 0) logTry = ti.try_number;
+    await followLog();
+  });
+  async function followLog() {
+    if (!logTry) { logView.textContent = "(no try yet)"; return; }
+    const query = logToken ? `?token=${enc(logToken)}` : "";
+    try {
+      const part = await api(`${base}/logs/${logTry}${query}`);
+      if (part && typeof part === "object") {
+        if (part.content) logView.append(part.content);
+        logToken = part.continuation_token || logToken;
+      }
+    } catch (error) {
+      if (!logView.textContent) logView.textContent = error.message;
+    }
+  }
+}
+
+// ---- versions --------------------------------------------------------------
+
+async function versionsPage(dagId, version) {
+  const params = new URLSearchParams(location.search);
+  const list = await api(`/dags/${enc(dagId)}/versions`);
+  const versions = list.versions || [];
+  const body = el("div");
+  main().replaceChildren(el("h1", {}, el("a", { href: `/ui/dags/${enc(dagId)}` }, dagId), " / versions"),
+    el("table", { class: "list", id: "versions" },
+      el("thead", {}, el("tr", {}, ["Version", "Created", "Hash", "Runs", ""].map((h) => el("th", {}, h)))),
+      el("tbody", {}, versions.map((v) => el("tr", {},
+        el("td", {}, el("a", { href: `/ui/dags/${enc(dagId)}/versions/${v.version}` }, "v" + v.version)),
+        el("td", {}, when(v.created_at)), el("td", {}, el("code", {}, (v.hash || "").slice(7, 19))),
+        el("td", {}, v.runs === undefined ? "–" : v.runs),
+        el("td", {}, v.version > 1 ? el("a", { href: `/ui/dags/${enc(dagId)}/versions/${v.version}?against=${v.version - 1}` }, `diff with v${v.version - 1}`) : ""))))),
+    body);
+  const shown = version || (versions.length ? versions[versions.length - 1].version : null);
+  if (!shown) return;
+  const detail = await api(`/dags/${enc(dagId)}/versions/${shown}`);
+  const against = params.get("against");
+  if (against) {
+    const diff = await api(`/dags/${enc(dagId)}/versions/${against}/diff/${shown}`);
+    body.append(el("h2", {}, `v${against} → v${shown}`), el("pre", { class: "code diff", id: "diff" }, JSON.stringify(diff, null, 2)));
+  }
+  body.append(el("h2", {}, `Code of v${shown}`));
+  for (const key of Object.keys(detail.files || {})) {
+    const file = await api(`/dags/${enc(dagId)}/versions/${shown}/file?key=${enc(key)}`).catch((e) => ({ content: e.message }));
+    const text = typeof file === "string" ? file : (file.content !== undefined ? file.content : JSON.stringify(file));
+    body.append(el("h3", {}, key), el("pre", { class: "code", "data-file": key }, text));
+  }
+}
+
+// ---- cluster, pools, Variables, assets --------------------------------------
+
+async function clusterPage() {
+  main().replaceChildren(el("h1", {}, "Cluster"), el("div", { id: "cluster" }));
+  live(async () => {
+    const c = await api("/cluster");
+    const members = c.members || [];
+    const leaderApplied = Math.max(0, ...members.map((m) => m.last_applied || 0));
+    document.getElementById("cluster").replaceChildren(
+      el("p", {}, "Leader: ", el("b", { id: "leader" }, c.leader_id === null || c.leader_id === undefined ? "none" : `node ${c.leader_id}`)),
+      el("table", { class: "list", id: "members" },
+        el("thead", {}, el("tr", {}, ["Node", "Role", "HTTP", "gRPC", "Term", "Commit", "Applied", "Lag"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, members.map((m) => el("tr", {},
+          el("td", {}, m.node_id), el("td", {}, m.node_id === c.leader_id ? "leader" : (m.role || "follower")),
+          el("td", {}, m.http_addr || "–"), el("td", {}, m.grpc_addr || "–"),
+          el("td", {}, m.term ?? "–"), el("td", {}, m.committed ?? m.commit_index ?? "–"), el("td", {}, m.last_applied ?? "–"),
+          el("td", {}, m.last_applied === undefined ? "–" : leaderApplied - m.last_applied))))),
+      el("h2", {}, "As this node answers"), el("pre", { class: "code" }, JSON.stringify(c, null, 2)));
+  });
+}
+
+async function tablePage(title, path, key, columns) {
+  main().replaceChildren(el("h1", {}, title), el("div", { id: "table" }));
+  live(async () => {
+    const answer = await api(path);
+    const rows = answer[key] || [];
+    document.getElementById("table").replaceChildren(rows.length ? el("table", { class: "list" },
+      el("thead", {}, el("tr", {}, columns.map(([h]) => el("th", {}, h)))),
+      el("tbody", {}, rows.map((r) => el("tr", {}, columns.map(([, f]) => el("td", {}, f(r))))))) : el("p", { class: "muted" }, "None."));
+  });
+}
+
+// ---- routing ---------------------------------------------------------------
+
+async function start() {
+  try {
+    WHO = await api("/ui/session");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return loginPage();
+    return showError(error);
+  }
+  const who = document.getElementById("who");
+  who.append(WHO.open ? "open API (no tokens)" : `${WHO.team ? WHO.team + " · " : ""}${WHO.role}`);
+  if (!WHO.open) who.append(" ", el("a", { href: "#", id: "logout", onclick: (e) => { e.preventDefault(); logout(); } }, "log out"));
+  const path = decodeURI(location.pathname).replace(/^\/ui\/?/, "").replace(/\/$/, "");
+  const parts = path ? path.split("/").map(decodeURIComponent) : [];
+  try {
+    if (parts.length === 0) return await dagListPage();
+    if (parts[0] === "dags" && parts.length === 2) return await gridPage(parts[1]);
+    if (parts[0] === "dags" && parts[2] === "trigger") return await triggerPage(parts[1]);
+    if (parts[0] === "dags" && parts[2] === "versions") return await versionsPage(parts[1], parts[3] ? Number(parts[3]) : null);
+    if (parts[0] === "dags" && parts[2] === "runs" && parts[4] === "tasks") return await taskInstancePage(parts[1], parts[3], parts.slice(5).join("/"));
+    if (parts[0] === "cluster") return await clusterPage();
+    if (parts[0] === "pools") return await tablePage("Pools", "/pools", "pools", [["Pool", (p) => p.name], ["Slots", (p) => p.slots], ["Running", (p) => p.running_slots ?? p.occupied_slots ?? "–"], ["Queued", (p) => p.queued_slots ?? "–"], ["Team", (p) => p.team || "–"]]);
+    if (parts[0] === "variables") return await tablePage("Variables", "/variables", "variables", [["Key", (v) => v.key], ["Value", () => "***"], ["Team", (v) => v.team || "–"], ["Description", (v) => v.description || ""]]);
+    if (parts[0] === "datasets") return await tablePage("Assets", "/datasets", "datasets", [["URI", (d) => d.uri], ["Consumers", (d) => (d.consumer_dags || []).map((c) => c.dag_id).join(", ")], ["Producers", (d) => (d.producing_tasks || []).map((t) => `${t.dag_id}.${t.task_id}`).join(", ")], ["Updated", (d) => when(d.updated_at)]]);
+    main().replaceChildren(el("p", {}, "No such page. ", el("a", { href: "/ui/" }, "DAGs")));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+start();
