@@ -15,6 +15,8 @@ function el(tag, attrs, ...children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
+    // Through the CSSOM: the page's policy refuses style attributes.
+    else if (key === "style") for (const [prop, v] of Object.entries(value)) node.style.setProperty(prop, v);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
@@ -131,7 +133,7 @@ async function dagListPage() {
     el("h1", {}, "DAGs"),
     el("div", { class: "toolbar" }, search, tagSelect, teamSelect),
     el("table", { class: "list", id: "dags" },
-      el("thead", {}, el("tr", {}, ["", "DAG", "Tags", "Team / bundle", "Version", "Last runs", "Next run"].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["", "DAG", "Tags", "Team / bundle", "Version", "Last runs", "Schedule"].map((h) => el("th", {}, h)))),
       body));
   let dags = [];
   const lastRuns = {};
@@ -172,7 +174,7 @@ async function dagListPage() {
         el("td", {}, el("a", { href: `/ui/dags/${enc(d.dag_id)}/versions` }, "v" + (d.latest_version || d.version || "?"))),
         el("td", {}, el("span", { class: "dots" }, (lastRuns[d.dag_id] || []).map((r) =>
           el("a", { href: `/ui/dags/${enc(d.dag_id)}?run=${enc(r.dag_run_id)}`, title: `${r.dag_run_id}: ${r.state}` }, stateBox(r.state, "dot"))))),
-        el("td", {}, d.next_dagrun ? when(d.next_dagrun) : "–"));
+        el("td", { title: d.timetable_description || "" }, (d.schedule_interval && d.schedule_interval.value) || "none"));
       row.dag = d;
       return row;
     }));
@@ -210,14 +212,14 @@ async function gridPage(dagId) {
         if (seenGroups.has(g)) continue;
         seenGroups.add(g);
         const row = el("tr", { class: "group" + (folded.has(g) ? " folded" : ""), "data-group": g },
-          el("td", { class: "task", style: `padding-left:${depth(parentOf[g]) * 14 + 4}px`, onclick: () => { folded.has(g) ? folded.delete(g) : folded.add(g); draw(); } }, g),
+          el("td", { class: "task", style: { "padding-left": `${depth(parentOf[g]) * 14 + 4}px` }, onclick: () => { folded.has(g) ? folded.delete(g) : folded.add(g); draw(); } }, g),
           grid.runs.map(() => el("td")));
         row.hidden = hiddenBy(parentOf[g]);
         rows.push(row);
       }
       const label = task.group_id && task.task_id.startsWith(task.group_id + ".") ? task.task_id.slice(task.group_id.length + 1) : task.task_id;
       const row = el("tr", { "data-task": task.task_id },
-        el("td", { class: "task", style: `padding-left:${depth(task.group_id) * 14 + 4}px`, title: task.task_id }, label, task.mapped ? " [ ]" : "", task.removed ? " (removed)" : ""),
+        el("td", { class: "task", style: { "padding-left": `${depth(task.group_id) * 14 + 4}px` }, title: task.task_id }, label, task.mapped ? " [ ]" : "", task.removed ? " (removed)" : ""),
         grid.runs.map((r) => {
           const cell = r.cells[task.task_id];
           if (!cell) return el("td", {}, stateBox("absent"));
@@ -433,17 +435,18 @@ async function clusterPage() {
   main().replaceChildren(el("h1", {}, "Cluster"), el("div", { id: "cluster" }));
   live(async () => {
     const c = await api("/cluster");
-    const members = c.members || [];
+    const members = (c.members || []).map((m) => Object.assign({ node_id: m.node_id, grpc_addr: m.grpc_addr, voter: m.voter }, m.status || {}));
     const leaderApplied = Math.max(0, ...members.map((m) => m.last_applied || 0));
     document.getElementById("cluster").replaceChildren(
       el("p", {}, "Leader: ", el("b", { id: "leader" }, c.leader_id === null || c.leader_id === undefined ? "none" : `node ${c.leader_id}`)),
       el("table", { class: "list", id: "members" },
-        el("thead", {}, el("tr", {}, ["Node", "Role", "HTTP", "gRPC", "Term", "Commit", "Applied", "Lag"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["Node", "Role", "Voter", "HTTP", "gRPC", "Term", "Last log", "Applied", "Lag", "Snapshot"].map((h) => el("th", {}, h)))),
         el("tbody", {}, members.map((m) => el("tr", {},
-          el("td", {}, m.node_id), el("td", {}, m.node_id === c.leader_id ? "leader" : (m.role || "follower")),
+          el("td", {}, m.node_id), el("td", {}, m.role || "unreachable"), el("td", {}, m.voter ? "yes" : "no"),
           el("td", {}, m.http_addr || "–"), el("td", {}, m.grpc_addr || "–"),
-          el("td", {}, m.term ?? "–"), el("td", {}, m.committed ?? m.commit_index ?? "–"), el("td", {}, m.last_applied ?? "–"),
-          el("td", {}, m.last_applied === undefined ? "–" : leaderApplied - m.last_applied))))),
+          el("td", {}, m.term ?? "–"), el("td", {}, m.last_log_index ?? "–"), el("td", {}, m.last_applied ?? "–"),
+          el("td", {}, m.last_applied === undefined ? "–" : leaderApplied - m.last_applied),
+          el("td", {}, m.snapshot_index ?? "–"))))),
       el("h2", {}, "As this node answers"), el("pre", { class: "code" }, JSON.stringify(c, null, 2)));
   });
 }
