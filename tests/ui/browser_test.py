@@ -19,6 +19,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 DEV, DAGS, SERVER, TOKEN, SHOTS = sys.argv[1:6]
 WAIT = 60
@@ -179,6 +180,21 @@ def main():
         page.open("/ui/dags/bash_chain/versions/2?against=1", "06-versions").has(
             "v1", "v2", "Code of v2", "Changed from the UI test")
         until("the diff shows", lambda: d.find_element(By.ID, "diff").text.strip())
+        page.done()
+
+        # The graph of a version, switched to the other version; and of a run,
+        # its tasks coloured by their states.
+        page.open("/ui/dags/bash_chain/graph?version=1", "06b-graph-v1").has("version 1: 3 task(s)")
+        until("three nodes", lambda: len(d.find_elements(By.CSS_SELECTOR, "#graph [data-node]")) == 3)
+        page.done()
+        Select(d.find_element(By.ID, "graph-version")).select_by_visible_text("v2")
+        until("the graph of v2", lambda: "version=2" in d.current_url
+              and d.find_element(By.ID, "graph-version").get_attribute("value") == "2"
+              and len(d.find_elements(By.CSS_SELECTOR, "#graph [data-node]")) == 3)
+        page.open("/ui/dags/python_callables/graph?run=ui_live", "06c-graph-run")
+        until("the run's states on the graph", lambda: sorted(
+            n.get_attribute("data-state") for n in d.find_elements(By.CSS_SELECTOR, "#graph [data-node]"))
+            == ["success"] * len(TASKS))
         page.done()
 
         # The cluster, pools, Variables (masked), assets.

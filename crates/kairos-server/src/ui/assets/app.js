@@ -56,6 +56,19 @@ async function api(path, options = {}) {
   return data;
 }
 
+// Every item of a paged list (`next` is the following page's `after`).
+async function all(path, key) {
+  const items = [];
+  let after = null;
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api(`${path}${sep}limit=1000${after ? "&after=" + enc(after) : ""}`);
+    items.push(...(page[key] || []));
+    if (!page.next) return items;
+    after = page.next;
+  }
+}
+
 function canOperate() { return WHO.role === "operator" || WHO.role === "admin"; }
 
 function when(iso) {
@@ -191,6 +204,7 @@ async function gridPage(dagId) {
   main().replaceChildren(el("h1", {}, dagId), head, wrap);
   head.append(
     canOperate() ? el("a", { href: `/ui/dags/${enc(dagId)}/trigger` }, el("button", { class: "primary", id: "trigger" }, "Trigger")) : null,
+    el("a", { href: `/ui/dags/${enc(dagId)}/graph`, id: "graph-link" }, "Graph"),
     el("a", { href: `/ui/dags/${enc(dagId)}/versions` }, "Versions and code"),
     el("span", { class: "muted", id: "grid-info" }));
   live(async () => {
@@ -397,6 +411,127 @@ async function taskInstancePage(dagId, runId, taskId) {
   }
 }
 
+// ---- the graph of a run's own DAG version ---------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+// Airflow's state colours again, for SVG fills.
+const FILL = { success: "#008000", failed: "#ff0000", running: "#00ff00", queued: "#808080", scheduled: "#d2b48c",
+  skipped: "#ff69b4", up_for_retry: "#ffd700", up_for_reschedule: "#40e0d0", upstream_failed: "#ffa500",
+  deferred: "#9370db", removed: "#d3d3d3", restarting: "#ee82ee" };
+
+// Nodes in columns by their longest path from a root; a collapsed group is
+// one node standing for its tasks.
+function layout(tasks, collapsed) {
+  const groupOf = (t) => {
+    for (let g = t.group_id; g; g = g.includes(".") ? g.slice(0, g.lastIndexOf(".")) : null) if (collapsed.has(g)) return g;
+    return null;
+  };
+  const nodeOf = {};
+  const nodes = new Map();
+  for (const t of tasks) {
+    const g = groupOf(t);
+    const id = g ? "group:" + g : t.task_id;
+    nodeOf[t.task_id] = id;
+    if (!nodes.has(id)) nodes.set(id, { id, label: g || t.task_id, group: g, tasks: [], up: new Set() });
+    nodes.get(id).tasks.push(t.task_id);
+  }
+  for (const t of tasks) for (const u of t.upstream) {
+    const a = nodeOf[u], b = nodeOf[t.task_id];
+    if (a && b && a !== b) nodes.get(b).up.add(a);
+  }
+  const level = {};
+  const depth = (id, seen = new Set()) => {
+    if (level[id] !== undefined) return level[id];
+    if (seen.has(id)) return 0;
+    seen.add(id);
+    let d = 0;
+    for (const u of nodes.get(id).up) d = Math.max(d, depth(u, seen) + 1);
+    return (level[id] = d);
+  };
+  const columns = [];
+  for (const id of nodes.keys()) (columns[depth(id)] = columns[depth(id)] || []).push(id);
+  return { nodes, columns };
+}
+
+async function graphPage(dagId) {
+  const params = new URLSearchParams(location.search);
+  const versions = (await api(`/dags/${enc(dagId)}/versions`)).versions || [];
+  const runs = (await api(`/dags/${enc(dagId)}/dagRuns?limit=100&order_by=-logical_date`)).dag_runs || [];
+  const runId = params.get("run") || (runs[0] && runs[0].dag_run_id) || "";
+  const run = runs.find((r) => r.dag_run_id === runId);
+  const version = Number(params.get("version")) || (run ? run.version : (versions.length ? versions[versions.length - 1].version : 1));
+  const collapsed = new Set((params.get("collapsed") || "").split(",").filter(Boolean));
+  const go = (changes) => {
+    const next = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(changes)) v === null || v === "" ? next.delete(k) : next.set(k, v);
+    location.search = next.toString();
+  };
+  const versionSelect = el("select", { id: "graph-version", onchange: (e) => go({ version: e.target.value, run: null }) },
+    versions.map((v) => el("option", { value: v.version, selected: v.version === version }, "v" + v.version)));
+  const runSelect = el("select", { id: "graph-run", onchange: (e) => go({ run: e.target.value, version: null }) },
+    el("option", { value: "" }, "(no run)"),
+    runs.map((r) => el("option", { value: r.dag_run_id, selected: r.dag_run_id === runId }, `${r.dag_run_id} (v${r.version})`)));
+  const detail = await api(`/dags/${enc(dagId)}/versions/${version}`);
+  const tasks = detail.tasks || [];
+  const groups = [...new Set(tasks.map((t) => t.group_id).filter(Boolean).flatMap((g) => g.split(".").map((_, i, a) => a.slice(0, i + 1).join("."))))].sort();
+  const picture = el("div", { class: "graph", id: "graph" });
+  main().replaceChildren(
+    el("h1", {}, el("a", { href: `/ui/dags/${enc(dagId)}` }, dagId), " / graph"),
+    el("div", { class: "toolbar" }, "Version ", versionSelect, " Run ", runSelect,
+      groups.length ? " Groups: " : null,
+      groups.map((g) => el("label", {}, el("input", { type: "checkbox", "data-group": g, checked: !collapsed.has(g), onchange: (e) => {
+        e.target.checked ? collapsed.delete(g) : collapsed.add(g);
+        go({ collapsed: [...collapsed].join(",") });
+      } }), " " + g))),
+    el("p", { class: "muted" }, run && run.version !== version ? `run ${runId} ran version ${run.version}; states are shown where its tasks match` : `version ${version}: ${tasks.length} task(s)`),
+    picture);
+  const draw = async () => {
+    let states = {};
+    if (runId) {
+      const tis = await all(`/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances`, "task_instances").catch(() => []);
+      for (const ti of tis) if (!(ti.task_id in states) || ti.map_index < 0) states[ti.task_id] = ti.state;
+    }
+    const { nodes, columns } = layout(tasks, collapsed);
+    const W = 230, H = 34, GX = 60, GY = 16;
+    const pos = {};
+    columns.forEach((col, x) => col.forEach((id, y) => { pos[id] = { x: 10 + x * (W + GX), y: 10 + y * (H + GY) }; }));
+    const width = 20 + columns.length * (W + GX), height = 20 + Math.max(1, ...columns.map((c) => c.length)) * (H + GY);
+    const edges = [];
+    for (const n of nodes.values()) for (const u of n.up) {
+      const a = pos[u], b = pos[n.id];
+      edges.push(svg("path", { d: `M${a.x + W},${a.y + H / 2} C${a.x + W + GX / 2},${a.y + H / 2} ${b.x - GX / 2},${b.y + H / 2} ${b.x},${b.y + H / 2}`, fill: "none", stroke: "#94a3b8", "stroke-width": 1.5 }));
+    }
+    const boxes = [...nodes.values()].map((n) => {
+      const p = pos[n.id];
+      const nodeStates = n.tasks.map((t) => states[t]).filter(Boolean);
+      const state = nodeStates.find((s) => s !== "success") || nodeStates[0] || "";
+      const link = n.group ? null : `/ui/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(n.id)}`;
+      const box = svg("g", { "data-node": n.id, "data-state": state || "none" },
+        svg("rect", { x: p.x, y: p.y, width: W, height: H, rx: 5, fill: "#fff", stroke: FILL[state] || "#94a3b8", "stroke-width": state ? 3 : 1, "stroke-dasharray": n.group ? "5 3" : "" }),
+        svg("rect", { x: p.x, y: p.y, width: 6, height: H, rx: 2, fill: FILL[state] || "#e2e8f0" }),
+        svg("text", { x: p.x + 12, y: p.y + H / 2 + 4, "font-size": 12, "font-family": "ui-monospace, monospace" },
+          (n.group ? "▣ " + n.label + ` (${n.tasks.length})` : n.label).slice(0, 30)));
+      const title = svg("title", {}, `${n.id}${state ? " · " + state : ""}`);
+      box.prepend(title);
+      if (link && runId) {
+        const a = svg("a", { href: link });
+        a.append(box);
+        return a;
+      }
+      return box;
+    });
+    picture.replaceChildren(svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` }, edges, boxes));
+  };
+  live(draw);
+}
+
 // ---- versions --------------------------------------------------------------
 
 async function versionsPage(dagId, version) {
@@ -480,6 +615,7 @@ async function start() {
     if (parts.length === 0) return await dagListPage();
     if (parts[0] === "dags" && parts.length === 2) return await gridPage(parts[1]);
     if (parts[0] === "dags" && parts[2] === "trigger") return await triggerPage(parts[1]);
+    if (parts[0] === "dags" && parts[2] === "graph") return await graphPage(parts[1]);
     if (parts[0] === "dags" && parts[2] === "versions") return await versionsPage(parts[1], parts[3] ? Number(parts[3]) : null);
     if (parts[0] === "dags" && parts[2] === "runs" && parts[4] === "tasks") return await taskInstancePage(parts[1], parts[3], parts.slice(5).join("/"));
     if (parts[0] === "cluster") return await clusterPage();
