@@ -179,7 +179,11 @@ def main():
               within=90)
         page.open("/ui/dags/bash_chain/versions/2?against=1", "06-versions").has(
             "v1", "v2", "Code of v2", "Changed from the UI test")
-        until("the diff shows", lambda: d.find_element(By.ID, "diff").text.strip())
+        until("the diff shows the changed line as added and the old one as removed", lambda: any(
+            "description: Changed from the UI test." in e.text
+            for e in d.find_elements(By.CSS_SELECTOR, "#diff .add")) and any(
+            "description: Extract" in e.text for e in d.find_elements(By.CSS_SELECTOR, "#diff .del")))
+        assert "bash_chain.yml" in d.find_element(By.ID, "diff").text
         page.done()
 
         # The graph of a version, switched to the other version; and of a run,

@@ -534,18 +534,47 @@ async function graphPage(dagId) {
 
 // ---- versions --------------------------------------------------------------
 
+// A line diff (longest common subsequence): [kind, line] with kind " ", "-" or "+".
+function lineDiff(before, after) {
+  const a = before.split("\n"), b = after.split("\n");
+  if (a.length * b.length > 4e6) return [["!", "(too long to compare line by line)"]];
+  const n = a.length, m = b.length;
+  const len = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--)
+    len[i][j] = a[i] === b[j] ? len[i + 1][j + 1] + 1 : Math.max(len[i + 1][j], len[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) { out.push([" ", a[i]]); i++; j++; }
+    else if (len[i + 1][j] >= len[i][j + 1]) out.push(["-", a[i++]]);
+    else out.push(["+", b[j++]]);
+  }
+  while (i < n) out.push(["-", a[i++]]);
+  while (j < m) out.push(["+", b[j++]]);
+  return out;
+}
+
+async function fileText(dagId, version, key) {
+  const file = await api(`/dags/${enc(dagId)}/versions/${version}/file?key=${enc(key)}`).catch((e) => ({ content: e.message }));
+  return typeof file === "string" ? file : (file.content !== undefined ? file.content : JSON.stringify(file));
+}
+
 async function versionsPage(dagId, version) {
   const params = new URLSearchParams(location.search);
-  const list = await api(`/dags/${enc(dagId)}/versions`);
-  const versions = list.versions || [];
+  const versions = (await api(`/dags/${enc(dagId)}/versions`)).versions || [];
+  const runs = await all(`/dags/${enc(dagId)}/dagRuns?order_by=-logical_date`, "dag_runs").catch(() => []);
+  const runsOf = {};
+  for (const r of runs) (runsOf[r.version] = runsOf[r.version] || []).push(r);
   const body = el("div");
   main().replaceChildren(el("h1", {}, el("a", { href: `/ui/dags/${enc(dagId)}` }, dagId), " / versions"),
     el("table", { class: "list", id: "versions" },
-      el("thead", {}, el("tr", {}, ["Version", "Created", "Hash", "Runs", ""].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["Version", "Created", "Hash", "Runs", "", ""].map((h) => el("th", {}, h)))),
       el("tbody", {}, versions.map((v) => el("tr", {},
         el("td", {}, el("a", { href: `/ui/dags/${enc(dagId)}/versions/${v.version}` }, "v" + v.version)),
         el("td", {}, when(v.created_at)), el("td", {}, el("code", {}, (v.hash || "").slice(7, 19))),
-        el("td", {}, v.runs === undefined ? "–" : v.runs),
+        el("td", { "data-runs": v.version }, (runsOf[v.version] || []).length,
+          (runsOf[v.version] || []).slice(0, 3).map((r) => [" ", el("a", { href: `/ui/dags/${enc(dagId)}/graph?run=${enc(r.dag_run_id)}`, title: r.state }, stateBox(r.state, "dot"))])),
+        el("td", {}, el("a", { href: `/ui/dags/${enc(dagId)}/graph?version=${v.version}` }, "graph")),
         el("td", {}, v.version > 1 ? el("a", { href: `/ui/dags/${enc(dagId)}/versions/${v.version}?against=${v.version - 1}` }, `diff with v${v.version - 1}`) : ""))))),
     body);
   const shown = version || (versions.length ? versions[versions.length - 1].version : null);
@@ -554,13 +583,25 @@ async function versionsPage(dagId, version) {
   const against = params.get("against");
   if (against) {
     const diff = await api(`/dags/${enc(dagId)}/versions/${against}/diff/${shown}`);
-    body.append(el("h2", {}, `v${against} → v${shown}`), el("pre", { class: "code diff", id: "diff" }, JSON.stringify(diff, null, 2)));
+    const c = diff.changes || {};
+    const summary = [["tasks added", c.tasks_added], ["tasks removed", c.tasks_removed], ["tasks changed", c.tasks_changed],
+      ["DAG fields changed", c.dag_fields_changed], ["files added", c.files_added], ["files removed", c.files_removed], ["files changed", c.files_changed]]
+      .filter(([, list]) => list && list.length).map(([what, list]) => el("li", {}, `${what}: `, el("code", {}, list.map((x) => typeof x === "string" ? x : (x.task_id || JSON.stringify(x))).join(", "))));
+    const panel = el("div", { id: "diff", class: "panel" }, el("h2", {}, `v${against} → v${shown}`),
+      summary.length ? el("ul", {}, summary) : el("p", { class: "muted" }, "No changes."));
+    for (const key of [...(c.files_changed || []), ...(c.files_added || []), ...(c.files_removed || [])]) {
+      const before = (c.files_added || []).includes(key) ? "" : await fileText(dagId, against, key);
+      const after = (c.files_removed || []).includes(key) ? "" : await fileText(dagId, shown, key);
+      const lines = lineDiff(before, after);
+      panel.append(el("h3", {}, key), el("pre", { class: "code diff", "data-file": key },
+        lines.filter(([k], i) => k !== " " || lines.slice(Math.max(0, i - 3), i + 4).some(([x]) => x !== " "))
+          .map(([k, line]) => el("div", { class: k === "+" ? "add" : k === "-" ? "del" : "" }, `${k} ${line}`))));
+    }
+    body.append(panel);
   }
   body.append(el("h2", {}, `Code of v${shown}`));
   for (const key of Object.keys(detail.files || {})) {
-    const file = await api(`/dags/${enc(dagId)}/versions/${shown}/file?key=${enc(key)}`).catch((e) => ({ content: e.message }));
-    const text = typeof file === "string" ? file : (file.content !== undefined ? file.content : JSON.stringify(file));
-    body.append(el("h3", {}, key), el("pre", { class: "code", "data-file": key }, text));
+    body.append(el("h3", {}, key), el("pre", { class: "code", "data-file": key }, await fileText(dagId, shown, key)));
   }
 }
 
