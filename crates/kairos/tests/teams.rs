@@ -159,6 +159,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::GET,
+            "/dags/{dag_id}/grid",
+            format!("{d}/grid"),
+            None,
+            nf,
+        ),
+        (
+            Method::GET,
             "/dags/{dag_id}/tasks",
             format!("{d}/tasks"),
             None,
