@@ -202,7 +202,9 @@ def main():
         page.done()
 
         # The cluster, pools, Variables (masked), assets.
-        page.open("/ui/cluster", "07-cluster").has("Leader: node 1", "leader").done()
+        page.open("/ui/cluster", "07-cluster").has("Leader: node 1", "leader", "Workers", "every team")
+        until("the dev worker listed", lambda: d.find_elements(By.CSS_SELECTOR, '#workers tr[data-worker="dev"]'))
+        page.done()
         page.open("/ui/pools", "08-pools").has("default_pool").done()
         api(DEV, "/variables", {"key": "ui_secret", "value": "do-not-show-me"})
         page.open("/ui/variables", "09-variables").has("ui_secret", "***")

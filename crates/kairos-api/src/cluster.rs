@@ -104,3 +104,33 @@ pub struct MembershipChange {
     /// The Raft index of the membership entry.
     pub log_index: u64,
 }
+
+/// A live worker, as the leader knows it (`GET /workers`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkerView {
+    pub worker_id: String,
+    pub queues: Vec<String>,
+    pub slots: u32,
+    /// Its execution environments: name, Python version, how many packages.
+    pub environments: Vec<WorkerEnvironmentView>,
+    /// The teams it serves; empty: every team.
+    pub teams: Vec<String>,
+    /// Seconds since the leader last heard from it.
+    pub last_seen_seconds: f64,
+    /// Where it serves attempt logs.
+    pub log_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkerEnvironmentView {
+    pub name: String,
+    pub python_version: String,
+    pub packages: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkerList {
+    pub workers: Vec<WorkerView>,
+    /// The node that answered it (the leader).
+    pub leader_id: Option<u64>,
+}

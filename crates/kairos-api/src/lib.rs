@@ -47,7 +47,7 @@ pub use bundles::{
 };
 pub use cluster::{
     ClusterView, ComponentHealth, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth,
-    SchedulerHealth, VersionInfo,
+    SchedulerHealth, VersionInfo, WorkerEnvironmentView, WorkerList, WorkerView,
 };
 pub use connections::{Connection, ConnectionBody, ConnectionList};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};

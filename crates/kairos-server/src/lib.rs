@@ -20,6 +20,7 @@ pub mod tls;
 pub mod tokens;
 pub mod trigger;
 pub mod ui;
+pub mod workers_view;
 
 pub use client::{ClientError, ClusterClient, Proposed};
 pub use config::{ConfigLayer, ServerConfig};

@@ -51,6 +51,31 @@ async fn any_node_reads_and_writes_and_restarts_keep_everything() {
     assert_eq!(members.matches("\"role\"").count(), 3, "{members}");
     assert!(!members.contains("\"error\""), "{members}");
 
+    // Only the leader knows the workers; a follower's /workers asks it.
+    let worker_dir = tempfile::tempdir().expect("tempdir");
+    let mut worker = cluster
+        .spawn_worker("reads-worker", worker_dir.path(), &["--slots", "3"])
+        .expect("a worker");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = http_get(&cluster.node(followers[1]).http, "/api/v1/workers");
+        if listed.contains("\"worker_id\":\"reads-worker\"") {
+            assert!(listed.contains("\"slots\":3"), "{listed}");
+            assert!(
+                listed.contains(&format!("\"leader_id\":{leader}")),
+                "{listed}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a follower never listed the worker: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+
     // A write sent to a follower only is forwarded: one answer, committed.
     let via_follower = ClusterClient::new(vec![cluster.node(followers[0]).grpc.clone()]);
     let reply = via_follower

@@ -507,6 +507,7 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             None,
             nf,
         ),
+        (Method::GET, "/workers", "/workers".into(), None, ok),
         (Method::GET, "/health", "/health".into(), None, ok),
         (Method::GET, "/version", "/version".into(), None, ok),
         (

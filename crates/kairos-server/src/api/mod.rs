@@ -34,6 +34,7 @@ mod tries;
 mod variables;
 mod version;
 mod versions;
+mod workers;
 mod xcoms;
 
 use std::sync::Arc;
@@ -249,6 +250,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(never_errors::get_import_error))
         .routes(routes!(never_errors::list_dag_warnings))
         .routes(routes!(backfills::create_backfill))
+        .routes(routes!(workers::list_workers))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))
         .routes(routes!(cluster::init))

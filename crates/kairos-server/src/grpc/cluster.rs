@@ -63,6 +63,8 @@ impl Cluster for ClusterService {
         let consistency = Consistency::from_flag(request.consistent);
         let answer_json = if let Query::Explain { ti } = &query {
             encode(&crate::explain::explain(&self.node, &self.leader, ti, consistency).await?)?
+        } else if let Query::Workers = &query {
+            encode(&crate::workers_view::workers(&self.node, &self.leader).await?)?
         } else {
             let answer = self
                 .node

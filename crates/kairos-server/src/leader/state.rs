@@ -134,6 +134,30 @@ impl Leader {
         explanation.reasons.extend(why);
     }
 
+    /// The workers heard from within one lease, as the API shows them.
+    pub fn worker_views(&self) -> Vec<kairos_api::WorkerView> {
+        self.with_workers(|w| w.live(self.settings.lease))
+            .into_iter()
+            .map(|(id, w)| kairos_api::WorkerView {
+                worker_id: id,
+                queues: w.queues,
+                slots: w.slots,
+                environments: w
+                    .environment_details
+                    .iter()
+                    .map(|e| kairos_api::WorkerEnvironmentView {
+                        name: e.name.clone(),
+                        python_version: e.python_version.clone(),
+                        packages: e.packages.len(),
+                    })
+                    .collect(),
+                teams: w.teams,
+                last_seen_seconds: w.last_seen.elapsed().as_secs_f64(),
+                log_url: w.log_url,
+            })
+            .collect()
+    }
+
     /// The leader's gRPC address as this node knows it (where workers go).
     pub fn leader_addr(&self) -> Option<String> {
         self.node.leader_addr().map(|(_, addr)| addr)

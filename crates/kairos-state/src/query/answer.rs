@@ -69,6 +69,8 @@ impl Store {
             Query::Digest => to_json(&self.digest()?),
             Query::AppliedIndex => to_json(&self.applied_index()?),
             Query::Explain { ti } => to_json(&self.explain(ti)?),
+            // Workers live in the leader's memory: the state has none to list.
+            Query::Workers => Ok(serde_json::Value::Array(Vec::new())),
             Query::Bundles { after, limit } => to_json(&self.bundles(after.as_deref(), *limit)?),
             Query::Bundle { name } => to_json(&self.bundle(name)?),
             Query::BundleVersions { name, after, limit } => {

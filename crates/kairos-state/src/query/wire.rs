@@ -189,6 +189,9 @@ pub enum Query {
     Explain {
         ti: TaskInstanceKey,
     },
+    /// The live workers: only the leader knows them (its memory, not the
+    /// state), so a server answers this one itself; the state answers none.
+    Workers,
     /// Bundles in name order, `limit` after `after`.
     Bundles {
         #[serde(default)]

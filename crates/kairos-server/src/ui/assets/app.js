@@ -623,8 +623,22 @@ async function clusterPage() {
           el("td", {}, m.term ?? "–"), el("td", {}, m.last_log_index ?? "–"), el("td", {}, m.last_applied ?? "–"),
           el("td", {}, m.last_applied === undefined ? "–" : leaderApplied - m.last_applied),
           el("td", {}, m.snapshot_index ?? "–"))))),
+      el("h2", {}, "Workers"), workersTable(await api("/workers").catch((e) => ({ error: e.message }))),
       el("h2", {}, "As this node answers"), el("pre", { class: "code" }, JSON.stringify(c, null, 2)));
   });
+}
+
+function workersTable(answer) {
+  if (answer.error) return el("p", { class: "muted" }, answer.error);
+  const workers = answer.workers || [];
+  if (!workers.length) return el("p", { class: "muted" }, "No live worker.");
+  return el("table", { class: "list", id: "workers" },
+    el("thead", {}, el("tr", {}, ["Worker", "Queues", "Slots", "Environments", "Teams", "Last heard"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, workers.map((w) => el("tr", { "data-worker": w.worker_id },
+      el("td", {}, w.worker_id), el("td", {}, w.queues.join(", ")), el("td", {}, w.slots),
+      el("td", {}, w.environments.map((e) => `${e.name} (Python ${e.python_version}, ${e.packages} packages)`).join("; ") || "–"),
+      el("td", {}, w.teams.length ? w.teams.join(", ") : "every team"),
+      el("td", {}, `${w.last_seen_seconds.toFixed(1)} s ago`)))));
 }
 
 async function tablePage(title, path, key, columns) {
