@@ -28,26 +28,8 @@ if [ -z "$kairos" ]; then
 fi
 shots="${KAIROS_UI_SCREENSHOTS:-$CARGO_TARGET_DIR/ui-screenshots}"
 mkdir -p "$shots"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-wait_up() { # URL LOG
-    for _ in $(seq 1 150); do
-        if python3 -c "import urllib.request; urllib.request.urlopen('$1', timeout=1)" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    echo "nothing answered $1:" >&2
-    cat "$2" >&2
-    exit 1
-}
+# free_port, $work, pids+=(...), cleanup on exit, wait_up URL LOG
+source "$root/tests/lib/processes.sh"
 
 cp -r "$root/examples" "$work/dags"
 dev_http="127.0.0.1:$(free_port)"

@@ -212,6 +212,21 @@ def main():
         page.done()
         page.open("/ui/datasets", "10-assets").has("Assets").done()
 
+        # doc_md as Markdown, and whatever HTML it holds as text.
+        with open(os.path.join(DAGS, "ui_doc.yml"), "w", encoding="utf-8") as f:
+            f.write("ui_doc:\n  schedule: null\n  start_date: 2024-01-01\n  doc_md: |\n"
+                    "    # Orders\n\n    Loads **orders** nightly. <img src=x onerror=alert(1)>\n\n"
+                    "    - see [the runbook](https://example.com/runbook)\n"
+                    "    - not [this](javascript:alert(1))\n"
+                    "  tasks:\n    only:\n      operator: airflow.providers.standard.operators.empty.EmptyOperator\n")
+        until("ui_doc pushed", lambda: api(DEV, "/dags/ui_doc"), within=90)
+        page.open("/ui/dags/ui_doc", "11a-doc").has("About this DAG", "Orders", "<img src=x onerror=alert(1)>")
+        assert d.find_element(By.CSS_SELECTOR, "#doc strong").text == "orders"
+        links = d.find_elements(By.CSS_SELECTOR, "#doc a")
+        assert [a.get_attribute("href") for a in links] == ["https://example.com/runbook"], links
+        assert not d.find_elements(By.CSS_SELECTOR, "#doc img")
+        page.done()
+
         # A DAG's text is never markup: an id with HTML in it shows as text.
         page.open("/ui/dags/%3Cimg%20src%3Dx%3E", "11-escaped")
         until("the odd id shows as text", lambda: "<img src=x>" in page.text())

@@ -97,19 +97,75 @@ function showError(error) {
 // Redraws `draw` now and whenever the node applies more of the log (at most
 // one redraw at a time; a change during one draws again after it).
 function live(draw) {
-  let busy = false, again = false;
+  let busy = false, again = false, source = null;
   const run = async () => {
     if (busy) { again = true; return; }
     busy = true;
-    try { await draw(); } catch (error) { showError(error); }
+    try { await draw(); } catch (error) {
+      // What is absent or refused stays so: stop redrawing it.
+      if (error instanceof ApiError && [401, 403, 404].includes(error.status) && source) source.close();
+      showError(error);
+    }
     busy = false;
     if (again) { again = false; run(); }
   };
+  source = new EventSource("/ui/events");
   run();
-  const source = new EventSource("/ui/events");
   const badge = document.getElementById("live");
   source.addEventListener("applied", () => { badge.className = "on"; badge.textContent = "live"; run(); });
   source.onerror = () => { badge.className = ""; badge.textContent = "reconnecting"; };
+}
+
+// ---- doc_md: a safe subset of Markdown, built as DOM nodes ------------------
+// Headings, paragraphs, lists, code blocks, `code`, **bold**, *emphasis* and
+// links to http(s) only; any HTML in the text stays text.
+
+function inline(text) {
+  const parts = [];
+  const re = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*]+)\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  let last = 0, m;
+  while ((m = re.exec(text))) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    if (m[1] !== undefined) parts.push(el("code", {}, m[1]));
+    else if (m[2] !== undefined) parts.push(el("strong", {}, m[2]));
+    else if (m[3] !== undefined) parts.push(el("em", {}, m[3]));
+    else if (/^https?:\/\//i.test(m[5])) parts.push(el("a", { href: m[5], rel: "noopener noreferrer" }, m[4]));
+    else parts.push(`${m[4]} (${m[5]})`);
+    last = re.lastIndex;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+function markdown(text) {
+  const out = el("div", { class: "doc", id: "doc" });
+  const lines = text.replace(/\r/g, "").split("\n");
+  const special = /^(#{1,6}\s|```|\s*[-*]\s)/;
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (line.startsWith("```")) {
+      const code = [];
+      for (i++; i < lines.length && !lines[i].startsWith("```"); i++) code.push(lines[i]);
+      i++;
+      out.append(el("pre", { class: "code" }, code.join("\n")));
+    } else if (/^#{1,6}\s/.test(line)) {
+      const [, hashes, title] = line.match(/^(#{1,6})\s+(.*)$/);
+      out.append(el("h" + Math.min(6, hashes.length + 2), {}, inline(title)));
+      i++;
+    } else if (/^\s*[-*]\s/.test(line)) {
+      const list = el("ul");
+      for (; i < lines.length && /^\s*[-*]\s/.test(lines[i]); i++) list.append(el("li", {}, inline(lines[i].replace(/^\s*[-*]\s+/, ""))));
+      out.append(list);
+    } else if (!line.trim()) {
+      i++;
+    } else {
+      const para = [];
+      for (; i < lines.length && lines[i].trim() && !special.test(lines[i]); i++) para.push(lines[i]);
+      out.append(el("p", {}, inline(para.join(" "))));
+    }
+  }
+  return out;
 }
 
 // ---- login -----------------------------------------------------------------
@@ -201,7 +257,11 @@ async function gridPage(dagId) {
   const folded = new Set();
   const head = el("div", { class: "toolbar" });
   const wrap = el("div", { class: "grid-wrap" });
-  main().replaceChildren(el("h1", {}, dagId), head, wrap);
+  const doc = el("div");
+  main().replaceChildren(el("h1", {}, dagId), doc, head, wrap);
+  api(`/dags/${enc(dagId)}/details`).then((details) => {
+    if (details && details.doc_md) doc.replaceChildren(el("details", { class: "panel", open: true }, el("summary", {}, "About this DAG"), markdown(details.doc_md)));
+  }).catch(() => {});
   head.append(
     canOperate() ? el("a", { href: `/ui/dags/${enc(dagId)}/trigger` }, el("button", { class: "primary", id: "trigger" }, "Trigger")) : null,
     el("a", { href: `/ui/dags/${enc(dagId)}/graph`, id: "graph-link" }, "Graph"),
