@@ -22,10 +22,11 @@ class _RecordsCall(type):
 
     def __call__(cls, *args, **kwargs):
         try:
-            bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs)
+            signature = inspect.signature(cls.__init__)
+            bound = signature.bind_partial(None, *args, **kwargs)
             written = {}
             for name, value in list(bound.arguments.items())[1:]:
-                kind = inspect.signature(cls.__init__).parameters[name].kind
+                kind = signature.parameters[name].kind
                 if kind == inspect.Parameter.VAR_KEYWORD:
                     written.update(value)
                 elif kind != inspect.Parameter.VAR_POSITIONAL:

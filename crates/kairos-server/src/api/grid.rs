@@ -138,10 +138,12 @@ fn grid_run(run: DagRunRecord, tis: Vec<TaskInstanceRecord>) -> GridRun {
 fn cell(instances: &[TaskInstanceRecord]) -> GridCell {
     let mapped: Vec<&TaskInstanceRecord> = instances.iter().filter(|t| t.map_index >= 0).collect();
     if mapped.is_empty() {
-        let ti = &instances[0];
         return GridCell {
-            state: ti.state.as_str().to_string(),
-            try_number: ti.try_number,
+            state: instances
+                .first()
+                .map_or("none", |ti| ti.state.as_str())
+                .to_string(),
+            try_number: instances.first().map_or(0, |ti| ti.try_number),
             mapped: None,
         };
     }

@@ -95,12 +95,16 @@ function showError(error) {
 }
 
 // Redraws `draw` now and whenever the node applies more of the log (at most
-// one redraw at a time; a change during one draws again after it).
-function live(draw) {
-  let busy = false, again = false, source = null;
+// one redraw at a time; a change during one draws again after it), and at
+// most once per `minGapMs` (a page whose redraw asks many things).
+function live(draw, minGapMs = 0) {
+  let busy = false, again = false, source = null, last = 0, timer = null;
   const run = async () => {
     if (busy) { again = true; return; }
+    const wait = last + minGapMs - Date.now();
+    if (wait > 0) { if (!timer) timer = setTimeout(() => { timer = null; run(); }, wait); return; }
     busy = true;
+    last = Date.now();
     try { await draw(); } catch (error) {
       // What is absent or refused stays so: stop redrawing it.
       if (error instanceof ApiError && [401, 403, 404].includes(error.status) && source) source.close();
@@ -248,7 +252,7 @@ async function dagListPage() {
       return row;
     }));
     filter();
-  });
+  }, 5000);
 }
 
 // ---- a DAG's grid ----------------------------------------------------------

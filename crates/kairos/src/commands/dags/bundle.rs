@@ -16,7 +16,7 @@ use kairos_dag::bundle_content::{BundleContent, MAX_BUNDLE_FILES};
 use kairos_dag::load::{LoadOptions, MAX_FILE_BYTES, load_file};
 use kairos_dag::version::content_hash;
 
-use super::python_files::{self, Sdk, is_python_dag_file};
+use super::python_files::{self, Sdk, makes_a_dag};
 
 /// Left out of every bundle, as a `.gitignore` would: version control, caches
 /// and virtualenvs.
@@ -94,7 +94,8 @@ pub(crate) fn read_bundle(dir: &Path, flag: Option<&str>) -> Result<LocalBundle,
             }
         };
         let hash = content_hash(text.as_bytes());
-        if (is_dag_file(&relative) || is_python_dag_file(&path)) && !binary.contains(&relative) {
+        let python_dag = relative.ends_with(".py") && makes_a_dag(&text);
+        if (is_dag_file(&relative) || python_dag) && !binary.contains(&relative) {
             dag_files.push(relative.clone());
         }
         files.insert(relative, hash.clone());

@@ -25,12 +25,13 @@ const EVAL_TIMEOUT: Duration = Duration::from_secs(60);
 /// `dag` anywhere) would also take the helper modules that YAML DAGs call
 /// (they mention `dag_run`), which are no DAG files.
 pub(crate) fn is_python_dag_file(path: &Path) -> bool {
-    if path.extension().is_none_or(|e| e != "py") {
-        return false;
-    }
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.contains("airflow") && (text.contains("DAG(") || text.contains("@dag"))
-    })
+    path.extension().is_some_and(|e| e == "py")
+        && std::fs::read_to_string(path).is_ok_and(|text| makes_a_dag(&text))
+}
+
+/// Whether a `.py` file's text reads as a DAG file (see [`is_python_dag_file`]).
+pub(crate) fn makes_a_dag(text: &str) -> bool {
+    text.contains("airflow") && (text.contains("DAG(") || text.contains("@dag"))
 }
 
 /// The Python DAG files among `paths` (files given, or found in folders),
