@@ -3,12 +3,17 @@ a `kairos dev` on a copy of examples/ and a `kairos server` with API tokens.
 
 Usage: browser_test.py DEV_URL DAGS_DIR SERVER_URL TOKEN SCREENSHOTS_DIR
 
+SERVER_URL is https, the browser's HOME holds its client certificate and the
+CA, and a policy lets chromium send the certificate (tests/ui_browser.sh).
+
 Every page is loaded and checked for what it should show and for no console
 errors; a run is triggered from the form and watched turning green on the grid
 without a reload (the page's event stream); a task is cleared through the
 confirmation and runs again; a log is opened; a DAG file is changed and the
-two versions' diff shown; the login works with a token and a wrong one is
-refused. A screenshot of each page is kept."""
+two versions' diff shown; over mutual TLS, with a team's client certificate,
+the login works with a token and a wrong one is refused, and the pages show
+only the team's DAGs and no action its role lacks. A screenshot of each page
+is kept."""
 
 import json
 import os
@@ -109,6 +114,10 @@ def main():
 
         # The DAG list: every example, tags, a filter.
         page.open("/ui/", "01-dags").has("bash_chain", "python_callables", "py_tutorial", "example")
+        # A scheduled DAG says when it runs next; one with no schedule does not.
+        next_run = lambda dag: d.find_element(By.CSS_SELECTOR, 'tr[data-dag="%s"] td.next-run' % dag).text
+        until("bash_chain's next run", lambda: next_run("bash_chain").startswith("20"))
+        assert next_run("python_callables") == "–", next_run("python_callables")
         search = d.find_element(By.ID, "search")
         search.send_keys("python_call")
         until("the search filtered the list", lambda: [
@@ -204,6 +213,9 @@ def main():
         # The cluster, pools, Variables (masked), assets.
         page.open("/ui/cluster", "07-cluster").has("Leader: node 1", "leader", "Workers", "every team")
         until("the dev worker listed", lambda: d.find_elements(By.CSS_SELECTOR, '#workers tr[data-worker="dev"]'))
+        changes = d.find_elements(By.CSS_SELECTOR, "#leader-changes tbody tr")
+        assert changes and "node 1" in changes[0].text and "(leading)" in changes[0].text, [
+            c.text for c in changes]
         page.done()
         page.open("/ui/pools", "08-pools").has("default_pool").done()
         api(DEV, "/variables", {"key": "ui_secret", "value": "do-not-show-me"})
@@ -220,6 +232,18 @@ def main():
                     "    - not [this](javascript:alert(1))\n"
                     "  tasks:\n    only:\n      operator: airflow.providers.standard.operators.empty.EmptyOperator\n")
         until("ui_doc pushed", lambda: api(DEV, "/dags/ui_doc"), within=90)
+        # More runs than a grid shows: it pages back to the older ones.
+        for i in range(27):
+            api(DEV, "/dags/ui_doc/dagRuns", {"dag_run_id": "page_%02d" % i})
+        runs = lambda: [a.get_attribute("href").split("?run=")[1] for a in d.find_elements(
+            By.CSS_SELECTOR, "#grid th.run a")]
+        page.open("/ui/dags/ui_doc", "11b-paging")
+        until("the newest 25 runs", lambda: len(runs()) == 25 and runs()[-1] == "page_26")
+        assert "page_00" not in runs(), runs()
+        d.find_element(By.ID, "older-runs").click()
+        until("the older runs", lambda: "before=" in d.current_url and runs() and runs()[0] == "page_00")
+        assert "page_26" not in runs() and d.find_elements(By.ID, "newest-runs"), runs()
+        page.done()
         page.open("/ui/dags/ui_doc", "11a-doc").has("About this DAG", "Orders", "<img src=x onerror=alert(1)>")
         assert d.find_element(By.CSS_SELECTOR, "#doc strong").text == "orders"
         links = d.find_elements(By.CSS_SELECTOR, "#doc a")
@@ -233,8 +257,9 @@ def main():
         assert not d.find_elements(By.CSS_SELECTOR, "#main img")
         page.done(expected="status of 404")
 
-        # A cluster with tokens: the login page, a wrong token refused, the
-        # right one kept in a cookie the page's script cannot read.
+        # A server over mutual TLS with tokens and teams. The browser's client
+        # certificate is team sales' viewer; the token is sales' operator: the
+        # certificate caps it, so the pages show what a sales viewer may see.
         login = Page(d, SERVER)
         login.open("/ui/", "12-login").has("Log in")
         d.find_element(By.ID, "token").send_keys("wrong")
@@ -245,11 +270,33 @@ def main():
         d.find_element(By.ID, "token").clear()
         d.find_element(By.ID, "token").send_keys(TOKEN)
         d.find_element(By.CSS_SELECTOR, "form.login button").click()
-        until("logged in", lambda: "operator" in d.find_element(By.ID, "who").text)
+        until("logged in as the certificate's team and role",
+              lambda: d.find_element(By.ID, "who").text.startswith("sales · viewer"))
         assert d.execute_script("return document.cookie") == "", "the session cookie is HttpOnly"
-        login.has("DAGs")
-        login.shot = "13-logged-in"
+        cookie = d.get_cookie("kairos_session")
+        assert cookie and cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+        # The team's DAGs only, and no action a viewer lacks.
+        login.has("DAGs", "sales_report")
+        assert "ops_cleanup" not in login.text(), login.text()
+        toggle = d.find_element(By.CSS_SELECTOR, 'tr[data-dag="sales_report"] input[type=checkbox]')
+        assert not toggle.is_enabled(), "a viewer's pause toggle is disabled"
+        assert not d.find_elements(By.ID, "nav-cluster"), "no cluster page for a team"
+        login.shot = "13-team-viewer"
         login.done()
+        login.open("/ui/dags/sales_report", "14-team-grid")
+        until("the team's run on its grid", lambda: d.find_elements(
+            By.CSS_SELECTOR, 'tr[data-task="build"] a[href*="/runs/ui_team_run/"]'))
+        assert not d.find_elements(By.ID, "trigger"), "no trigger button for a viewer"
+        login.done()
+        login.open("/ui/dags/sales_report/runs/ui_team_run/tasks/build", "15-team-task").has("build")
+        assert not d.find_elements(By.ID, "clear"), "no clear button for a viewer"
+        login.done()
+        # Another team's DAG is absent, as one that does not exist.
+        login.open("/ui/dags/ops_cleanup", "16-other-team")
+        login.has("ops_cleanup")
+        until("absent", lambda: d.find_elements(By.CSS_SELECTOR, "#main .error"))
+        assert not d.find_elements(By.ID, "grid")
+        login.done(expected="status of 404")
         d.find_element(By.ID, "logout").click()
         until("logged out", lambda: "Log in" in d.find_element(By.ID, "main").text)
         print("ui browser test: every page checked, %d screenshots in %s"

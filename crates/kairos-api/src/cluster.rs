@@ -76,6 +76,20 @@ pub struct ClusterView {
     /// The leader as the answering node knows it.
     pub leader_id: Option<u64>,
     pub members: Vec<MemberView>,
+    /// The recent leader changes, newest first (the same on every node: each
+    /// new leader records itself in the log).
+    #[serde(default)]
+    pub leader_changes: Vec<LeaderChange>,
+}
+
+/// A node took the lead in `term`: when its first entry was stamped, at
+/// which log index.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeaderChange {
+    pub term: u64,
+    pub node_id: u64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub index: u64,
 }
 
 /// A node to initialize a cluster with, or to add.

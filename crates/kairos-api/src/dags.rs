@@ -64,6 +64,18 @@ pub struct Dag {
     pub last_parsed_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub default_view: String,
+    /// The logical date of the next run the schedule will create, from the
+    /// newest version's schedule and the DAG's last scheduled run, asked at the
+    /// time of the request; null when the schedule makes no further run.
+    #[serde(default)]
+    pub next_dagrun: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub next_dagrun_data_interval_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub next_dagrun_data_interval_end: Option<DateTime<Utc>>,
+    /// When that run is due (Airflow 3's `next_dagrun_run_after`).
+    #[serde(default)]
+    pub next_dagrun_create_after: Option<DateTime<Utc>>,
 }
 
 /// One DAG with the newest version's settings (Airflow's `DAGDetail`).

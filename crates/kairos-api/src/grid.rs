@@ -18,8 +18,12 @@ pub struct Grid {
     pub groups: Vec<GridGroup>,
     /// The newest version's tasks in its order, then tasks only older runs had.
     pub tasks: Vec<GridTask>,
-    /// The newest runs, oldest first (columns, left to right).
+    /// The newest runs (or the newest before `?before=`), oldest first
+    /// (columns, left to right).
     pub runs: Vec<GridRun>,
+    /// When older runs exist: the `before` that asks for the page of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -64,10 +68,14 @@ pub struct GridCell {
     pub mapped: Option<BTreeMap<String, u32>>,
 }
 
-/// `?limit=`: how many of the newest runs (default 25, at most 100).
+/// `?limit=`: how many of the newest runs (default 25, at most 100);
+/// `?before=`: a run id, to page back to the runs older than it (by logical
+/// date, as the grid orders them).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GridQuery {
     #[serde(default)]
     pub limit: Option<usize>,
+    #[serde(default)]
+    pub before: Option<String>,
 }

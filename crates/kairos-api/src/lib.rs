@@ -46,8 +46,9 @@ pub use bundles::{
     BundleVersionList, FilesStored, FilesUpload, MissingFiles, MissingFilesRequest,
 };
 pub use cluster::{
-    ClusterView, ComponentHealth, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth,
-    SchedulerHealth, VersionInfo, WorkerEnvironmentView, WorkerList, WorkerView,
+    ClusterView, ComponentHealth, InitCluster, LeaderChange, MemberView, MembershipChange,
+    NewMember, NodeHealth, SchedulerHealth, VersionInfo, WorkerEnvironmentView, WorkerList,
+    WorkerView,
 };
 pub use connections::{Connection, ConnectionBody, ConnectionList};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};

@@ -200,6 +200,13 @@ pub enum Command {
     SetClusterId {
         cluster_id: String,
     },
+    /// A new leader's first word in its term: it leads `term` (kept, with the
+    /// entry's stamp, as the cluster's recent leader changes). A term already
+    /// recorded, or an older one, is refused.
+    RecordLeader {
+        term: u64,
+        node_id: u64,
+    },
     /// An update of an asset that no task made (Airflow's `POST /assets/events`):
     /// recorded like a task's, and DAGs scheduled on the asset may run. The asset
     /// must be one a DAG names.
@@ -287,6 +294,7 @@ impl Command {
             Command::SetConnection { .. } => "set_connection",
             Command::DeleteConnection { .. } => "delete_connection",
             Command::SetClusterId { .. } => "set_cluster_id",
+            Command::RecordLeader { .. } => "record_leader",
             Command::CreateAssetEvent { .. } => "create_asset_event",
             Command::TakeDagCallback { .. } => "take_dag_callback",
             Command::FinishDagCallback { .. } => "finish_dag_callback",

@@ -425,6 +425,19 @@ pub struct Candidate {
     pub max_active_tis_per_dagrun: Option<u32>,
 }
 
+/// How many leader changes the state keeps (older ones are dropped).
+pub const LEADER_CHANGES_KEPT: usize = 50;
+
+/// A node took the lead: its term, the time its first entry was stamped with,
+/// and that entry's index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaderChange {
+    pub term: u64,
+    pub node_id: u64,
+    pub at: DateTime<Utc>,
+    pub index: u64,
+}
+
 /// An attempt a worker holds: what a new leader re-arms leases from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunningAttempt {

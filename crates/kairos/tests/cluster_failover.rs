@@ -1,6 +1,6 @@
 //! Three real servers: 1,000 writes through every node, `kill -9` of the leader in
 //! the middle, a new leader, no acknowledged write lost, the killed node back and
-//! equal to the others byte for byte.
+//! equal to the others byte for byte, and the same leader changes listed by all.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -138,5 +138,38 @@ async fn writes_survive_the_leader_being_killed() {
     assert!(
         digests.iter().all(|(_, d)| d == &digests[0].1),
         "state digests differ: {digests:?}"
+    );
+
+    // Each leader recorded itself in the log: every node lists the same leader
+    // changes, the second leader newest, in a later term than the first.
+    let mut seen = Vec::new();
+    for id in 1..=3 {
+        let view = cluster
+            .api(id)
+            .expect("api")
+            .cluster()
+            .await
+            .expect("cluster");
+        let changes: Vec<(u64, u64, u64)> = view
+            .leader_changes
+            .iter()
+            .map(|c| (c.term, c.node_id, c.index))
+            .collect();
+        seen.push(changes);
+    }
+    assert!(
+        seen.iter().all(|c| c == &seen[0]),
+        "nodes list different leader changes: {seen:?}"
+    );
+    let changes = &seen[0];
+    assert!(changes.len() >= 2, "two leaders, two changes: {changes:?}");
+    assert_eq!(changes[0].1, second_leader, "newest first: {changes:?}");
+    let first = changes
+        .iter()
+        .find(|c| c.1 == first_leader)
+        .unwrap_or_else(|| panic!("the first leader's change is missing: {changes:?}"));
+    assert!(
+        first.0 < changes[0].0 && first.2 < changes[0].2,
+        "{changes:?}"
     );
 }

@@ -16,6 +16,21 @@ fn kairos(args: &[&str]) -> Output {
         .expect("kairos runs")
 }
 
+/// The JSON a GET of `path` on the dev server answers.
+fn http_get(addr: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
 fn states(server: &str, dag: &str, run: &str) -> serde_json::Value {
     let out = kairos(&[
         "tasks", "states", dag, run, "--server", server, "-o", "json",
@@ -104,6 +119,38 @@ fn dev_runs_the_examples_and_pushes_changes() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // The DAG list says when the schedule runs next: bash_chain runs daily at
+    // 03:00 UTC with no catchup, so its next run is one day's interval ending at
+    // 03:00, due at its end, never more than a day ahead.
+    let listed = http_get(&http, "/api/v1/dags");
+    let dag = |id: &str| {
+        listed["dags"]
+            .as_array()
+            .and_then(|all| all.iter().find(|d| d["dag_id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is listed: {listed}"))
+    };
+    let chain = dag("bash_chain");
+    let time = |field: &str| {
+        chain[field]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| panic!("{field} in {chain}"))
+    };
+    let (start, end) = (
+        time("next_dagrun_data_interval_start"),
+        time("next_dagrun_data_interval_end"),
+    );
+    assert_eq!(time("next_dagrun"), start, "{chain}");
+    assert_eq!(time("next_dagrun_create_after"), end, "{chain}");
+    assert_eq!(end - start, chrono::Duration::days(1), "{chain}");
+    assert_eq!(end.format("%H:%M:%S").to_string(), "03:00:00", "{chain}");
+    assert!(
+        end <= chrono::Utc::now() + chrono::Duration::days(1),
+        "{chain}"
+    );
 
     // The open dev API answers only requests addressed to a loopback host.
     let status_for = |host: &str| {

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use kairos_api::{
     ClassReference, Dag, DagDetail, DagTask, ScheduleInterval, TaskInstance, TimeDelta,
 };
 use kairos_dag::model::{Task, WeightRule};
-use kairos_dag::timetable::Schedule;
+use kairos_dag::timetable::{DataInterval, Schedule};
 use kairos_state::records::VersionRecord;
 
 /// Fills the Airflow fields of `dag` from its newest version (none: a DAG
@@ -37,6 +38,33 @@ pub fn dag_fields(dag: &mut Dag, version: Option<&VersionRecord>) {
     dag.schedule_interval = schedule_interval(&model.schedule);
     dag.timetable_description = Some(model.schedule.describe());
     dag.last_parsed_time = Some(v.created_at);
+}
+
+/// The next run the scheduler will create for the DAG whose newest version is
+/// `v` and whose last automated run covered `last`, asked at `now` (the same
+/// question the leader asks each tick, so the list says what it will do).
+pub fn next_dagrun(
+    dag: &mut Dag,
+    v: &VersionRecord,
+    last: Option<&DataInterval>,
+    now: DateTime<Utc>,
+) {
+    let model = &v.content.dag;
+    let restriction = model.restriction(v.created_at);
+    let Some(info) = model
+        .schedule
+        .next_dagrun_info(model.timezone, last, &restriction, now)
+    else {
+        return;
+    };
+    // A schedule that does not move past the last run makes no further run.
+    if last.is_some_and(|l| info.data_interval.start <= l.start) {
+        return;
+    }
+    dag.next_dagrun = Some(info.logical_date());
+    dag.next_dagrun_data_interval_start = Some(info.data_interval.start);
+    dag.next_dagrun_data_interval_end = Some(info.data_interval.end);
+    dag.next_dagrun_create_after = Some(info.run_after);
 }
 
 /// Airflow 2's `schedule_interval` for a schedule.

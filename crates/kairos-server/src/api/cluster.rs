@@ -5,7 +5,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kairos_api::{ClusterView, InitCluster, MemberView, MembershipChange, NewMember, NodeHealth};
+use kairos_api::{
+    ClusterView, InitCluster, LeaderChange, MemberView, MembershipChange, NewMember, NodeHealth,
+};
 use kairos_proto::v1::{Member, NodeStatus};
 
 use super::Api;
@@ -88,9 +90,22 @@ pub async fn cluster(State(api): State<Api>, scope: Scope) -> Result<Json<Cluste
             error,
         });
     }
+    let mut leader_changes: Vec<LeaderChange> = api
+        .read(false, |s| s.leader_changes())
+        .await?
+        .into_iter()
+        .map(|c| LeaderChange {
+            term: c.term,
+            node_id: c.node_id,
+            at: c.at,
+            index: c.index,
+        })
+        .collect();
+    leader_changes.reverse();
     Ok(Json(ClusterView {
         leader_id: (own.leader_id != 0).then_some(own.leader_id),
         members: views,
+        leader_changes,
     }))
 }
 

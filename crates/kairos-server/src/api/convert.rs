@@ -48,6 +48,10 @@ pub fn dag(d: DagRecord) -> Dag {
         timetable_description: None,
         last_parsed_time: None,
         default_view: "grid".into(),
+        next_dagrun: None,
+        next_dagrun_data_interval_start: None,
+        next_dagrun_data_interval_end: None,
+        next_dagrun_create_after: None,
     }
 }
 

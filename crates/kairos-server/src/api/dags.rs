@@ -110,8 +110,12 @@ pub(super) fn with_version(
 
 /// The API's view of a DAG, Airflow's fields filled from its newest version.
 pub(super) fn view(d: DagRecord, version: Option<&VersionRecord>) -> Dag {
+    let last_automated = d.last_automated;
     let mut dag = convert::dag(d);
     super::airflow::dag_fields(&mut dag, version);
+    if let Some(v) = version {
+        super::airflow::next_dagrun(&mut dag, v, last_automated.as_ref(), chrono::Utc::now());
+    }
     dag
 }
 

@@ -52,18 +52,36 @@ pub async fn get_grid(
     let limit = query.limit.unwrap_or(DEFAULT_RUNS).clamp(1, MAX_RUNS);
     let id = dag_id.clone();
     let newest = dag.latest_version;
-    let (version, runs) = api
+    let before = query.before;
+    let (version, runs, older) = api
         .read(read.consistent, move |s| {
+            if let Some(run_id) = &before
+                && s.run(&id, run_id)?.is_none()
+            {
+                return Ok(Err(run_id.clone()));
+            }
             let version = s.version_record(&id, newest)?;
+            // One more than shown says whether an older page exists.
+            let mut page =
+                s.runs_ordered(&id, None, before.as_deref(), Some(limit + 1), RunOrder::NewestFirst)?;
+            let older = (page.len() > limit).then(|| {
+                page.truncate(limit);
+                page.last().map(|r| r.run_id.clone())
+            });
             let mut runs: Vec<(DagRunRecord, Vec<TaskInstanceRecord>)> = Vec::new();
-            for run in s.runs_ordered(&id, None, None, Some(limit), RunOrder::NewestFirst)? {
+            for run in page {
                 let tis = s.task_instances(&id, &run.run_id)?;
                 runs.push((run, tis));
             }
             runs.reverse();
-            Ok((version, runs))
+            Ok(Ok((version, runs, older.flatten())))
         })
-        .await?;
+        .await?
+        .map_err(|run_id| {
+            Problem::not_found(format!(
+                "DAG '{dag_id}' has no run '{run_id}' to page back from (?before= takes a run id of this DAG)"
+            ))
+        })?;
     let mut tasks = Vec::new();
     let mut known = BTreeSet::new();
     let mut groups = Vec::new();
@@ -109,6 +127,7 @@ pub async fn get_grid(
         groups,
         tasks,
         runs,
+        older,
     }))
 }
 

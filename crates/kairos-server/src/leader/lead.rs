@@ -1,6 +1,7 @@
-//! The leader loop of one term: the barrier and full leases first, then every
-//! tick the runs schedules ask for, a `Tick` when a timer is due or a queueing
-//! pass is unfinished, lease expiry, and reconciling leases with the state.
+//! The leader loop of one term: the barrier, its leader change recorded, and
+//! full leases first, then every tick the runs schedules ask for, a `Tick` when
+//! a timer is due or a queueing pass is unfinished, lease expiry, and
+//! reconciling leases with the state.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,12 +16,25 @@ use super::state::Leader;
 /// How long the loop waits before trying again after a store read failed.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-pub(super) async fn lead(s: Arc<Leader>) {
+pub(super) async fn lead(s: Arc<Leader>, term: u64) {
     // The barrier: the state is current once the read index is applied here.
     while let Err(e) = s.node.barrier().await {
         tracing::debug!("barrier not yet passed: {e}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The cluster's history of leader changes (shown by every node). Sent
+    // without waiting: scheduling must not wait on it, and a deposed leader's
+    // record is refused or never commits.
+    let record = s.node.clone();
+    let node_id = s.node.id();
+    tokio::spawn(async move {
+        if let Err(e) = record
+            .propose_here(vec![Command::RecordLeader { term, node_id }])
+            .await
+        {
+            tracing::debug!(term, "leader change not recorded: {e}");
+        }
+    });
     let attempts = loop {
         match s.node.read_now(|store| store.running_attempts()) {
             Ok(a) => break a,

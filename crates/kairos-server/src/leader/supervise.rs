@@ -35,7 +35,7 @@ async fn supervise(s: Arc<Leader>) {
             (_, true) => {
                 stop(&s, running.take());
                 tracing::info!(term, "leading: starting the scheduler");
-                running = Some((term, tokio::spawn(lead(s.clone()))));
+                running = Some((term, tokio::spawn(lead(s.clone(), term))));
             }
             (Some(_), false) => {
                 tracing::info!("no longer leader: scheduler stopped");

@@ -20,6 +20,7 @@ pub mod cluster_id;
 mod connections;
 mod dag_callbacks;
 mod dags;
+mod leaders;
 mod outcome;
 mod pools;
 mod runs;
@@ -279,6 +280,7 @@ fn dispatch(
         }
         Command::SetSettings { settings: new } => settings::set(txn, settings, sched, new),
         Command::SetClusterId { cluster_id } => cluster_id::set(txn, cluster_id),
+        Command::RecordLeader { term, node_id } => leaders::record(txn, sched, *term, *node_id),
         Command::CreateAssetEvent { uri, extra } => assets::create_event(txn, sched, uri, extra),
         Command::TakeDagCallback {
             dag_id,

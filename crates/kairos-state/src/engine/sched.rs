@@ -56,6 +56,11 @@ impl Sched {
         self.at.stamp
     }
 
+    /// The Raft index of the entry being applied.
+    pub fn index(&self) -> u64 {
+        self.at.index
+    }
+
     /// Asks for task `i` of a run to be evaluated.
     pub fn evaluate(&mut self, plan: &Plan, dag_id: &str, run_id: &str, i: usize) {
         self.pending

@@ -10,6 +10,9 @@ pub const LAST_STAMP: &[u8] = b"last_stamp";
 pub const APPLIED_INDEX: &[u8] = b"applied_index";
 /// The cluster's id (a string), set once by [`crate::Command::SetClusterId`].
 pub const CLUSTER_ID: &[u8] = b"cluster_id";
+/// The recent leader changes (a list of [`crate::records::LeaderChange`],
+/// newest last, at most [`crate::records::LEADER_CHANGES_KEPT`]).
+pub const LEADER_CHANGES: &[u8] = b"leader_changes";
 /// Prefix of Variables (`variable/<key>` → [`crate::records::VariableRecord`]).
 pub const VARIABLE_PREFIX: &[u8] = b"variable/";
 /// Prefix of team-scoped Variables (`team_variable/<team>\0<key>` →

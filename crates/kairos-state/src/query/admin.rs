@@ -5,11 +5,18 @@ use super::wire::{QueueDepths, page};
 use crate::keys::index::{self, counter};
 use crate::keys::{Cf, meta};
 use crate::records::{
-    Candidate, ConnectionRecord, DEFAULT_POOL, PoolRecord, Settings, VariableRecord,
+    Candidate, ConnectionRecord, DEFAULT_POOL, LeaderChange, PoolRecord, Settings, VariableRecord,
 };
 use crate::store::{Store, StoreError};
 
 impl Store {
+    /// The recent leader changes, newest last.
+    pub fn leader_changes(&self) -> Result<Vec<LeaderChange>, StoreError> {
+        Ok(self
+            .get::<Vec<LeaderChange>>(Cf::Meta, meta::LEADER_CHANGES)?
+            .unwrap_or_default())
+    }
+
     /// Every pool, the default pool included even when nobody has set it.
     pub fn pools(&self) -> Result<Vec<PoolRecord>, StoreError> {
         let mut pools: Vec<PoolRecord> = self

@@ -11,6 +11,7 @@ mod attempts;
 mod backfill_limit;
 mod cluster_id;
 mod entries;
+mod leaders;
 mod pools_and_variables;
 mod run_lists;
 mod versions;

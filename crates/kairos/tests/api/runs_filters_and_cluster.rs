@@ -35,6 +35,42 @@ pub async fn runs_filters_and_cluster(http: &Http, cluster: &Cluster, leader: u6
         .collect();
     assert_eq!(ids, ["a_newest", "to_mark"], "{newest}");
     assert_eq!(newest["next"], "to_mark", "{newest}");
+    // The grid pages back the same way: `older` names the run to ask before.
+    let page = http
+        .get("/dags/api_dag/grid?consistent=true&limit=1", "view-token")
+        .await;
+    let run_ids = |page: &Value| -> Vec<String> {
+        page["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter_map(|r| r["run_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(run_ids(&page), ["a_newest"], "{page}");
+    assert_eq!(page["older"], "a_newest", "{page}");
+    let back = http
+        .get(
+            "/dags/api_dag/grid?consistent=true&limit=1&before=a_newest",
+            "view-token",
+        )
+        .await;
+    assert_eq!(run_ids(&back), ["to_mark"], "{back}");
+    let (status, _, body) = http
+        .call(
+            reqwest::Method::GET,
+            "/dags/api_dag/grid?before=no_such_run",
+            Some("view-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no_such_run")),
+        "{body}"
+    );
     let (status, _, body) = http
         .call(
             reqwest::Method::GET,

@@ -110,6 +110,12 @@ async fn the_api_reads_on_followers_forwards_writes_and_checks_roles() {
     let dags = http.get("/dags?consistent=true", "view-token").await;
     assert_eq!(dags["dags"][0]["dag_id"], "api_dag");
     assert_eq!(dags["dags"][0]["is_paused"], true);
+    // No schedule, no next run.
+    assert!(dags["dags"][0]["next_dagrun"].is_null(), "{dags}");
+    assert!(
+        dags["dags"][0]["next_dagrun_create_after"].is_null(),
+        "{dags}"
+    );
     let (status, _, body) = http
         .call(reqwest::Method::GET, "/dags/nope", Some("view-token"), None)
         .await;

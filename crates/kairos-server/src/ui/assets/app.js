@@ -206,7 +206,7 @@ async function dagListPage() {
     el("h1", {}, "DAGs"),
     el("div", { class: "toolbar" }, search, tagSelect, teamSelect),
     el("table", { class: "list", id: "dags" },
-      el("thead", {}, el("tr", {}, ["", "DAG", "Tags", "Team / bundle", "Version", "Last runs", "Schedule"].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["", "DAG", "Tags", "Team / bundle", "Version", "Last runs", "Schedule", "Next run"].map((h) => el("th", {}, h)))),
       body));
   let dags = [];
   const lastRuns = {};
@@ -247,7 +247,8 @@ async function dagListPage() {
         el("td", {}, el("a", { href: `/ui/dags/${enc(d.dag_id)}/versions` }, "v" + (d.latest_version || d.version || "?"))),
         el("td", {}, el("span", { class: "dots" }, (lastRuns[d.dag_id] || []).map((r) =>
           el("a", { href: `/ui/dags/${enc(d.dag_id)}?run=${enc(r.dag_run_id)}`, title: `${r.dag_run_id}: ${r.state}` }, stateBox(r.state, "dot"))))),
-        el("td", { title: d.timetable_description || "" }, (d.schedule_interval && d.schedule_interval.value) || "none"));
+        el("td", { title: d.timetable_description || "" }, (d.schedule_interval && d.schedule_interval.value) || "none"),
+        el("td", { class: "next-run", title: d.next_dagrun_create_after ? `due after ${when(d.next_dagrun_create_after)}` : "" }, d.next_dagrun ? when(d.next_dagrun) : "–"));
       row.dag = d;
       return row;
     }));
@@ -271,9 +272,16 @@ async function gridPage(dagId) {
     el("a", { href: `/ui/dags/${enc(dagId)}/graph`, id: "graph-link" }, "Graph"),
     el("a", { href: `/ui/dags/${enc(dagId)}/versions` }, "Versions and code"),
     el("span", { class: "muted", id: "grid-info" }));
+  // Paging back: ?before=RUN shows the 25 runs older than RUN.
+  const before = new URLSearchParams(location.search).get("before");
+  const paging = el("span", { class: "paging" });
+  head.append(paging);
   live(async () => {
-    const grid = await api(`/dags/${enc(dagId)}/grid?limit=25`);
+    const grid = await api(`/dags/${enc(dagId)}/grid?limit=25${before ? "&before=" + enc(before) : ""}`);
     document.getElementById("grid-info").textContent = `version ${grid.version}${grid.is_paused ? " · paused" : ""} · ${grid.runs.length} run(s) · ${grid.tasks.length} task(s)`;
+    paging.replaceChildren(
+      grid.older ? el("a", { href: `/ui/dags/${enc(dagId)}?before=${enc(grid.older)}`, id: "older-runs" }, "◀ older runs") : null,
+      before ? el("a", { href: `/ui/dags/${enc(dagId)}`, id: "newest-runs" }, "newest runs ▶") : null);
     const parentOf = Object.fromEntries(grid.groups.map((g) => [g.group_id, g.parent]));
     const depth = (group) => { let n = 0; while (group) { n++; group = parentOf[group]; } return n; };
     const hiddenBy = (group) => { while (group) { if (folded.has(group)) return true; group = parentOf[group]; } return false; };
@@ -688,8 +696,24 @@ async function clusterPage() {
           el("td", {}, m.last_applied === undefined ? "–" : leaderApplied - m.last_applied),
           el("td", {}, m.snapshot_index ?? "–"))))),
       el("h2", {}, "Workers"), workersTable(await api("/workers").catch((e) => ({ error: e.message }))),
+      el("h2", {}, "Recent leader changes"), leaderChangesTable(c.leader_changes || []),
       el("h2", {}, "As this node answers"), el("pre", { class: "code" }, JSON.stringify(c, null, 2)));
-  });
+  }, 1000);
+}
+
+// Each new leader records itself in the log, so every node lists the same.
+function leaderChangesTable(changes) {
+  if (!changes.length) return el("p", { class: "muted" }, "None recorded.");
+  return el("table", { class: "list", id: "leader-changes" },
+    el("thead", {}, el("tr", {}, ["Term", "Leader", "Since", "Log index", "Led for"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, changes.map((c, i) => {
+      const until = i === 0 ? Date.now() : Date.parse(changes[i - 1].at);
+      const secs = Math.max(0, (until - Date.parse(c.at)) / 1000);
+      const span = secs < 120 ? `${secs.toFixed(1)} s` : secs < 7200 ? `${(secs / 60).toFixed(1)} min` : `${(secs / 3600).toFixed(1)} h`;
+      return el("tr", { "data-term": c.term },
+        el("td", {}, c.term), el("td", {}, `node ${c.node_id}`), el("td", {}, when(c.at)), el("td", {}, c.index),
+        el("td", {}, i === 0 ? `${span} (leading)` : span));
+    })));
 }
 
 function workersTable(answer) {
@@ -725,6 +749,8 @@ async function start() {
     if (error instanceof ApiError && error.status === 401) return loginPage();
     return showError(error);
   }
+  // The cluster's members are for cluster-wide roles only (a team gets 403).
+  if (WHO.team) document.getElementById("nav-cluster").remove();
   const who = document.getElementById("who");
   who.append(WHO.open ? "open API (no tokens)" : `${WHO.team ? WHO.team + " · " : ""}${WHO.role}`);
   if (!WHO.open) who.append(" ", el("a", { href: "#", id: "logout", onclick: (e) => { e.preventDefault(); logout(); } }, "log out"));
