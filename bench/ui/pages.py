@@ -47,11 +47,15 @@ def dag_file():
     return "\n".join(lines) + "\n"
 
 
-def get(base, path, body=None):
+def get(base, path, body=None, gzip=False):
+    """Time and bytes of one request; with `gzip`, asked as a browser asks
+    (Accept-Encoding: gzip), the bytes as they travel."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if gzip:
+        headers["Accept-Encoding"] = "gzip"
     request = urllib.request.Request(
         base + path, data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST" if body is not None else "GET")
+        headers=headers, method="POST" if body is not None else "GET")
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=60) as answer:
         data = answer.read()
@@ -114,18 +118,24 @@ def main():
         }
         print("%d tasks, %d runs, %d repeats; milliseconds over loopback, each page's requests in turn"
               % (TASKS, RUNS, repeats))
-        print("%-48s %8s %8s %8s %10s" % ("page", "min", "median", "max", "bytes"))
+        print("%-48s %8s %8s %8s %10s %9s %9s" % ("page", "min", "median", "max", "bytes",
+                                                   "gzip med", "gzip B"))
         for name, paths in pages.items():
-            times, size = [], 0
-            for _ in range(repeats):
-                total, size = 0.0, 0
-                for path in paths:
-                    ms, data = get(base, path)
-                    total += ms
-                    size += len(data)
-                times.append(total)
-            print("%-48s %8.1f %8.1f %8.1f %10d" % (name, min(times), statistics.median(times),
-                                                     max(times), size))
+            measured = {}
+            for gzip in (False, True):
+                times, size = [], 0
+                for _ in range(repeats):
+                    total, size = 0.0, 0
+                    for path in paths:
+                        ms, data = get(base, path, gzip=gzip)
+                        total += ms
+                        size += len(data)
+                    times.append(total)
+                measured[gzip] = (times, size)
+            (times, size), (gz_times, gz_size) = measured[False], measured[True]
+            print("%-48s %8.1f %8.1f %8.1f %10d %9.1f %9d" % (
+                name, min(times), statistics.median(times), max(times), size,
+                statistics.median(gz_times), gz_size))
     finally:
         dev.terminate()
         dev.wait()
