@@ -82,6 +82,16 @@ pub struct ClusterView {
     pub leader_changes: Vec<LeaderChange>,
 }
 
+/// A node's state digest: `sha256:` over every record of its state machine,
+/// with the index it has applied. Two nodes with the same applied index and
+/// the same digest hold the same state, byte for byte.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StateDigest {
+    pub node_id: u64,
+    pub applied_index: u64,
+    pub digest: String,
+}
+
 /// A node took the lead in `term`: when its first entry was stamped, at
 /// which log index.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -47,8 +47,8 @@ pub use bundles::{
 };
 pub use cluster::{
     ClusterView, ComponentHealth, InitCluster, LeaderChange, MemberView, MembershipChange,
-    NewMember, NodeHealth, SchedulerHealth, VersionInfo, WorkerEnvironmentView, WorkerList,
-    WorkerView,
+    NewMember, NodeHealth, SchedulerHealth, StateDigest, VersionInfo, WorkerEnvironmentView,
+    WorkerList, WorkerView,
 };
 pub use connections::{Connection, ConnectionBody, ConnectionList};
 pub use dag_files::{PushRequest, PushResponse, PushedDag};

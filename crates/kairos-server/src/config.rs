@@ -34,6 +34,15 @@ kairos_config_layers::layer! {
         /// Address for HTTP: /health, /cluster (default 127.0.0.1:8081).
         #[arg(long, env = "KAIROS_HTTP_ADDR")]
         pub http_addr: Option<String>,
+        /// The gRPC address the other nodes, workers and clients dial, when it is
+        /// not the one listened on (listening on 0.0.0.0 in a container, dialled
+        /// by its name). Default: --grpc-addr.
+        #[arg(long, env = "KAIROS_ADVERTISE_GRPC_ADDR")]
+        pub advertise_grpc_addr: Option<String>,
+        /// The HTTP address this node is reached at, shown to others, when it is
+        /// not the one listened on. Default: --http-addr.
+        #[arg(long, env = "KAIROS_ADVERTISE_HTTP_ADDR")]
+        pub advertise_http_addr: Option<String>,
         /// Every initial member, `1=HOST:PORT,2=HOST:PORT,...` (gRPC addresses). The
         /// lowest id initializes a new cluster once.
         #[arg(long, env = "KAIROS_PEERS")]
@@ -97,8 +106,12 @@ kairos_config_layers::layer! {
 pub struct ServerConfig {
     pub node_id: u64,
     pub data_dir: PathBuf,
+    /// The addresses listened on.
     pub grpc_addr: String,
     pub http_addr: String,
+    /// The addresses others reach this node at (its member record).
+    pub advertise_grpc_addr: String,
+    pub advertise_http_addr: String,
     /// Initial members by id (gRPC addresses), this node included when given.
     pub peers: BTreeMap<u64, String>,
     pub raft: RaftSettings,
@@ -156,15 +169,21 @@ impl ConfigLayer {
         let http_addr = self
             .http_addr
             .unwrap_or_else(|| "127.0.0.1:8081".to_string());
+        let advertise_grpc_addr = self
+            .advertise_grpc_addr
+            .unwrap_or_else(|| grpc_addr.clone());
+        let advertise_http_addr = self
+            .advertise_http_addr
+            .unwrap_or_else(|| http_addr.clone());
         let peers = match &self.peers {
             Some(text) => parse_peers(text)?,
             None => BTreeMap::new(),
         };
         if let Some(addr) = peers.get(&node_id) {
-            if addr != &grpc_addr {
+            if addr != &advertise_grpc_addr {
                 return Err(ConfigError::Invalid(format!(
-                    "--peers gives node {node_id} the address {addr}, but this node listens on {grpc_addr}; \
-                     make them the same"
+                    "--peers gives node {node_id} the address {addr}, but this node is reached at \
+                     {advertise_grpc_addr} (--advertise-grpc-addr, else --grpc-addr); make them the same"
                 )));
             }
         }
@@ -209,6 +228,8 @@ impl ConfigLayer {
             data_dir,
             grpc_addr,
             http_addr,
+            advertise_grpc_addr,
+            advertise_http_addr,
             peers,
             raft,
             scheduler,

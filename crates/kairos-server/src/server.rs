@@ -61,8 +61,8 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     )
     .await?;
     let me = KairosNode {
-        grpc_addr: config.grpc_addr.clone(),
-        http_addr: config.http_addr.clone(),
+        grpc_addr: config.advertise_grpc_addr.clone(),
+        http_addr: config.advertise_http_addr.clone(),
     };
     let handle = Node::new(node.clone(), me.clone());
     metrics.watch_leader(&handle);

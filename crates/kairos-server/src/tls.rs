@@ -39,13 +39,16 @@ pub fn load(config: &ServerConfig) -> Result<Option<Tls>, ServerError> {
     Ok(Some(tls))
 }
 
-/// The REST API (and /health, /metrics on its port) over HTTPS: client
-/// certificates of this cluster only. Workers have no business there, and a
-/// server never calls another's REST API. API tokens, when configured, are
+/// The REST API (and /metrics on its port) over HTTPS: client certificates of
+/// this cluster only. Workers have no business there, and a server never calls
+/// another's REST API. `GET /health` (a node's role, term and log positions)
+/// answers any certificate of this cluster, so a container can check its own
+/// node with the certificate it holds. API tokens, when configured, are
 /// checked after this.
 pub async fn rest_callers(request: Request, next: Next) -> Response {
     match request.extensions().get::<Identity>() {
         Some(caller) if caller.role == Role::Client => next.run(request).await,
+        Some(_) if is_health(&request) => next.run(request).await,
         Some(caller) => (
             StatusCode::FORBIDDEN,
             format!(
@@ -60,6 +63,12 @@ pub async fn rest_callers(request: Request, next: Next) -> Response {
         )
             .into_response(),
     }
+}
+
+/// `GET /health` or `/api/v1/health`.
+fn is_health(request: &Request) -> bool {
+    request.method() == axum::http::Method::GET
+        && matches!(request.uri().path(), "/health" | "/api/v1/health")
 }
 
 /// The TLS configuration a server fetches a worker's logs with: its own

@@ -11,6 +11,7 @@ use crate::commands::cluster::ClusterArgs;
 use crate::commands::connections::ConnectionsArgs;
 use crate::commands::dags::DagsArgs;
 use crate::commands::dev::DevArgs;
+use crate::commands::health::HealthArgs;
 use crate::commands::pools::PoolsArgs;
 use crate::commands::runs::RunsArgs;
 use crate::commands::tasks::TasksArgs;
@@ -69,4 +70,7 @@ pub enum Command {
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),
+    /// Exit 0 when a node's or worker's `/health` answers (for container and
+    /// service health checks).
+    Health(HealthArgs),
 }

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Tasks(args) => commands::tasks::run(&args),
         cli::Command::Dev(args) => commands::dev::run(&args),
         cli::Command::Certs(args) => commands::certs::run(&args),
+        cli::Command::Health(args) => commands::health::health(&args),
         cli::Command::Runs(args) => commands::runs::run(&args),
         cli::Command::Bundles(args) => commands::bundles::bundles(&args),
         cli::Command::Pools(args) => commands::pools::pools(&args),

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kairos_api::{
     ClusterView, InitCluster, LeaderChange, MemberView, MembershipChange, NewMember, NodeHealth,
+    StateDigest,
 };
 use kairos_proto::v1::{Member, NodeStatus};
 
@@ -106,6 +107,33 @@ pub async fn cluster(State(api): State<Api>, scope: Scope) -> Result<Json<Cluste
         leader_id: (own.leader_id != 0).then_some(own.leader_id),
         members: views,
         leader_changes,
+    }))
+}
+
+/// This node's state digest and applied index (read from one view of the
+/// store): compare nodes once writes have stopped.
+#[utoipa::path(get, path = "/cluster/digest", responses((status = 200, body = StateDigest),
+    (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn digest(State(api): State<Api>, scope: Scope) -> Result<Json<StateDigest>, Problem> {
+    scope.require_cluster(Role::Admin)?;
+    let node_id = api.node.status().node_id;
+    let (applied_index, digest) = api
+        .read(false, |s| {
+            // The applied index is in the digest's view too: read it before
+            // and after, and again while they differ (apply ran between).
+            loop {
+                let before = s.applied_index()?;
+                let digest = s.digest()?;
+                if s.applied_index()? == before {
+                    return Ok((before, digest));
+                }
+            }
+        })
+        .await?;
+    Ok(Json(StateDigest {
+        node_id,
+        applied_index,
+        digest,
     }))
 }
 

@@ -253,6 +253,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(workers::list_workers))
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))
+        .routes(routes!(cluster::digest))
         .routes(routes!(cluster::init))
         .routes(routes!(cluster::add_node))
         .routes(routes!(cluster::remove_node))

@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[server]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 19] = [
+const SETTINGS: [(&str, &str, &str, &str); 21] = [
     ("node_id", "node-id", "KAIROS_NODE_ID", "1"),
     ("data_dir", "data-dir", "KAIROS_DATA_DIR", "\"/d\""),
     (
@@ -22,6 +22,18 @@ const SETTINGS: [(&str, &str, &str, &str); 19] = [
         "http-addr",
         "KAIROS_HTTP_ADDR",
         "\"127.0.0.1:8081\"",
+    ),
+    (
+        "advertise_grpc_addr",
+        "advertise-grpc-addr",
+        "KAIROS_ADVERTISE_GRPC_ADDR",
+        "\"kairos-1:7071\"",
+    ),
+    (
+        "advertise_http_addr",
+        "advertise-http-addr",
+        "KAIROS_ADVERTISE_HTTP_ADDR",
+        "\"kairos-1:8081\"",
     ),
     ("peers", "peers", "KAIROS_PEERS", "\"1=127.0.0.1:7071\""),
     ("heartbeat_ms", "heartbeat-ms", "KAIROS_HEARTBEAT_MS", "50"),
@@ -354,9 +366,55 @@ fn peers_must_agree_with_this_node() {
     };
     assert!(
         layer
+            .clone()
             .resolve()
             .unwrap_err()
             .to_string()
             .contains("make them the same")
     );
+    // Listening on every address, reached by a name: the advertised address
+    // is the one --peers must give, and the member record carries.
+    let advertised = ConfigLayer {
+        grpc_addr: Some("0.0.0.0:7071".into()),
+        advertise_grpc_addr: Some("kairos-1:7071".into()),
+        peers: Some("1=kairos-1:7071,2=kairos-2:7071".into()),
+        ..layer
+    };
+    let config = advertised.resolve().expect("config");
+    assert_eq!(config.grpc_addr, "0.0.0.0:7071");
+    assert_eq!(config.advertise_grpc_addr, "kairos-1:7071");
+    assert_eq!(config.advertise_http_addr, config.http_addr);
+}
+
+/// deploy/kairos.toml, the reference of every setting, names each of them with
+/// a value that reads: its commented `key = value` lines of [server], uncommented.
+#[test]
+fn the_reference_file_lists_every_setting() {
+    let reference = include_str!("../../../../deploy/kairos.toml");
+    let mut table = String::new();
+    let mut inside = false;
+    for line in reference.lines() {
+        if line.starts_with('[') {
+            inside = line == "[server]";
+            continue;
+        }
+        let setting = line.strip_prefix("# ").filter(|rest| {
+            rest.split_once(" = ")
+                .is_some_and(|(key, _)| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        });
+        if let (true, Some(setting)) = (inside, setting) {
+            table.push_str(setting);
+            table.push('\n');
+        }
+    }
+    for (key, ..) in SETTINGS {
+        assert!(
+            table.lines().any(|l| l.starts_with(&format!("{key} = "))),
+            "deploy/kairos.toml does not list [server] {key}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kairos.toml");
+    std::fs::write(&file, format!("[server]\n{table}")).unwrap();
+    ConfigLayer::from_file(&file).expect("deploy/kairos.toml reads");
 }

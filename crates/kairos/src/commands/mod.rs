@@ -13,6 +13,7 @@ pub(crate) mod connect;
 pub mod connections;
 pub mod dags;
 pub mod dev;
+pub mod health;
 pub(crate) mod output;
 pub mod pools;
 pub mod runs;

@@ -253,12 +253,13 @@ async fn refusals(cluster: &Cluster) {
             .is_err(),
         "HTTPS without a certificate answered"
     );
-    // A worker certificate on the REST API: 403.
+    // A worker certificate on the REST API: 403, but for /health (a
+    // container checks its node with the certificate it holds).
     let rest_as_worker = kairos_client::Client::builder(&cluster.node(1).http)
         .tls(Some(worker))
         .build()
         .expect("client");
-    let err = answer("REST with a worker cert", rest_as_worker.health())
+    let err = answer("REST with a worker cert", rest_as_worker.cluster())
         .await
         .unwrap_err()
         .to_string();
@@ -266,6 +267,10 @@ async fn refusals(cluster: &Cluster) {
         err.contains("client certificates only") || err.contains("403"),
         "{err}"
     );
+    let health = answer("/health with a worker cert", rest_as_worker.health())
+        .await
+        .expect("a worker's certificate may ask /health");
+    assert_eq!(health.node_id, 1);
 
     // Still serving the right callers.
     let (ok, out, err) = cli(cluster, &["cluster", "status"]);
