@@ -32,6 +32,29 @@ impl Client {
             .await
     }
 
+    /// The answering node's whole state, as a snapshot file (cluster-wide
+    /// admin): what `kairos snapshot restore` makes a node from.
+    pub async fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        let response = self.send(&Method::GET, "/cluster/snapshot", None).await?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::Body(e.to_string()))?;
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&bytes);
+            let detail = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_string))
+                .unwrap_or_else(|| text.into_owned());
+            return Err(Error::Api {
+                status: status.as_u16(),
+                detail,
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
     pub async fn remove_node(&self, node_id: u64) -> Result<MembershipChange, Error> {
         let path = format!("/cluster/nodes/{}", encode(&node_id.to_string()));
         self.request(Method::DELETE, &path, None::<&()>).await

@@ -180,7 +180,7 @@ impl Client {
     /// final unless [`Failover`] says otherwise). A request that timed out goes
     /// to the next node only if it is a read: a write may have been applied, and
     /// sending it again could apply it twice.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: &Method,
         path: &str,

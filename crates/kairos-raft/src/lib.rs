@@ -8,6 +8,7 @@
 //!   [`snapshot_gate`] checking a snapshot's chunks before they are written;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
 //! - [`node`]: all of it started together;
+//! - [`restore`]: a new data dir from a backup snapshot, a cluster of one;
 //! - [`observer`]: what a node tells its metrics.
 //!
 //! This crate knows Kairos's state only as "batches of commands in, results out";
@@ -19,6 +20,7 @@ pub mod network;
 pub mod node;
 pub mod observer;
 pub mod proposer;
+pub mod restore;
 pub mod service;
 pub mod snapshot_gate;
 pub mod state_machine;

@@ -21,8 +21,8 @@ use crate::types::{
     BatchResults, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
 
-const LAST_APPLIED: &str = "last_applied";
-const MEMBERSHIP: &str = "membership";
+pub(crate) const LAST_APPLIED: &str = "last_applied";
+pub(crate) const MEMBERSHIP: &str = "membership";
 
 /// The state machine as openraft drives it.
 pub struct StateMachine {
@@ -84,7 +84,7 @@ fn applied_state(store: &Store) -> Result<(Option<LogId>, StoredMembership), Sto
 }
 
 /// The cluster id a snapshot's state holds, if its cluster was named.
-fn snapshot_cluster(data: &[u8]) -> Result<Option<String>, StorageError> {
+pub(crate) fn snapshot_cluster(data: &[u8]) -> Result<Option<String>, StorageError> {
     let mut named = None;
     for_each_record(data, |(cf, key, value)| {
         if cf == kairos_state::keys::Cf::Meta && key == kairos_state::keys::meta::CLUSTER_ID {
@@ -98,7 +98,9 @@ fn snapshot_cluster(data: &[u8]) -> Result<Option<String>, StorageError> {
 }
 
 /// The same two records, read out of a snapshot's bytes.
-fn snapshot_state(data: &[u8]) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+pub(crate) fn snapshot_state(
+    data: &[u8],
+) -> Result<(Option<LogId>, StoredMembership), StorageError> {
     // Records are visited, not collected: a list of millions of them cost a
     // node hundreds of MiB at every snapshot.
     let (mut last, mut membership) = (None, None);

@@ -24,3 +24,6 @@ pub mod workers_view;
 
 pub use client::{ClientError, ClusterClient, Proposed};
 pub use config::{ConfigLayer, ServerConfig};
+pub use kairos_raft::KairosNode;
+/// A node's data dir from a backup snapshot (`kairos snapshot restore`).
+pub use kairos_raft::restore;

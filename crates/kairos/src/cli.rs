@@ -14,6 +14,7 @@ use crate::commands::dev::DevArgs;
 use crate::commands::health::HealthArgs;
 use crate::commands::pools::PoolsArgs;
 use crate::commands::runs::RunsArgs;
+use crate::commands::snapshot::SnapshotArgs;
 use crate::commands::tasks::TasksArgs;
 use crate::commands::variables::VariablesArgs;
 
@@ -70,6 +71,9 @@ pub enum Command {
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),
+    /// Back up a node's state to a file, and restore a new node from one.
+    #[command(subcommand_required = true)]
+    Snapshot(SnapshotArgs),
     /// Exit 0 when a node's or worker's `/health` answers (for container and
     /// service health checks).
     Health(HealthArgs),

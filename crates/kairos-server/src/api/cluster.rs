@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use kairos_api::{
     ClusterView, InitCluster, LeaderChange, MemberView, MembershipChange, NewMember, NodeHealth,
     StateDigest,
@@ -135,6 +136,28 @@ pub async fn digest(State(api): State<Api>, scope: Scope) -> Result<Json<StateDi
         applied_index,
         digest,
     }))
+}
+
+/// This node's whole state as a snapshot file (the format nodes send each
+/// other, its checksum at the end), read from one view of the store: a
+/// backup, which `kairos snapshot restore` makes a new node from.
+#[utoipa::path(get, path = "/cluster/snapshot", responses(
+    (status = 200, description = "the snapshot's bytes", content_type = "application/octet-stream"),
+    (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn snapshot(State(api): State<Api>, scope: Scope) -> Result<Response, Problem> {
+    scope.require_cluster(Role::Admin)?;
+    let data = api.read(false, |s| s.export_snapshot()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"kairos.snapshot\"",
+            ),
+        ],
+        data,
+    )
+        .into_response())
 }
 
 /// Makes a new cluster: the answering node proposes the first membership.

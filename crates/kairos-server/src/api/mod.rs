@@ -254,6 +254,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(cluster::health))
         .routes(routes!(cluster::cluster))
         .routes(routes!(cluster::digest))
+        .routes(routes!(cluster::snapshot))
         .routes(routes!(cluster::init))
         .routes(routes!(cluster::add_node))
         .routes(routes!(cluster::remove_node))

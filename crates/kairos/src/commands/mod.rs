@@ -18,6 +18,7 @@ pub(crate) mod output;
 pub mod pools;
 pub mod runs;
 pub mod serve;
+pub mod snapshot;
 pub mod tasks;
 pub mod variables;
 pub mod worker;
