@@ -12,9 +12,9 @@
 # times it saw (deploy/test/scenario.py). Everything it made (containers,
 # network, volumes, images, the daemon it started) is removed at the end.
 #
-# Environment: KAIROS_BIN_RELEASE (a release `kairos` to put in the image; by
-# default built into $KAIROS_RELEASE_DIR, ~/.cache/kairos-release),
-# DEBIAN_MIRROR, KAIROS_KEEP=1 to leave the cluster up for a look.
+# Environment: KAIROS_BIN (the `kairos` to put in the image and to run the CLI
+# with; default: the debug build in $CARGO_TARGET_DIR), DEBIAN_MIRROR,
+# KAIROS_KEEP=1 to leave the cluster up for a look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,6 +39,19 @@ if docker compose version >/dev/null 2>&1; then
     compose_cmd="docker compose"
 else
     compose_cmd="docker-compose"
+fi
+
+# The systemd units read as systemd reads them (the binary they start is not
+# installed here: that one complaint is expected).
+if command -v systemd-analyze >/dev/null 2>&1; then
+    for unit in deploy/systemd/*.service; do
+        complaints=$(systemd-analyze verify "$unit" 2>&1 | grep -v "/usr/local/bin/kairos is not executable" || true)
+        if [ -n "$complaints" ]; then
+            echo "$unit: $complaints" >&2
+            exit 1
+        fi
+    done
+    echo "== systemd units verified"
 fi
 
 work=$(mktemp -d)
@@ -100,13 +113,14 @@ if ! docker image inspect "$base_tag" >/dev/null 2>&1; then
     made_base=1
 fi
 
-# The binary: built on this machine (same Debian release as the image).
-kairos="${KAIROS_BIN_RELEASE:-}"
+# The binary: built on this machine (same Debian release as the image). The
+# debug build the other tests use, unless KAIROS_BIN names another (a release
+# build makes a smaller image: see deploy/README.md).
+kairos="${KAIROS_BIN:-}"
 if [ -z "$kairos" ]; then
-    release="${KAIROS_RELEASE_DIR:-$HOME/.cache/kairos-release}"
-    echo "== building kairos (release) into $release"
-    CARGO_TARGET_DIR="$release" cargo build --quiet --locked --release --workspace
-    kairos="$release/release/kairos"
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kairos-target}"
+    cargo build --quiet --locked -p kairos
+    kairos="$CARGO_TARGET_DIR/debug/kairos"
 fi
 mkdir -p deploy/docker/prebuilt
 cp "$kairos" deploy/docker/prebuilt/kairos

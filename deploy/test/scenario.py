@@ -275,15 +275,48 @@ def kill_worker_mid_task():
                                                  and t["state"] in ("running", "success"))(any_node(path)),
           within=90)
     FAILOVERS.append(("a killed worker's task running again elsewhere", time.time() - t0))
+    # The killed worker's finished tasks: their logs are read from the servers.
+    read = 0
+    for run_id in list(TRICKLE.accepted):
+        tis = any_node("/api/v1/dags/deploy_trickle/dagRuns/%s/taskInstances" % run_id)["task_instances"]
+        for t in tis:
+            if t["hostname"] != worker or t["state"] != "success":
+                continue
+            path = "/api/v1/dags/deploy_trickle/dagRuns/%s/taskInstances/%s/logs/%d" % (
+                run_id, t["task_id"], t["try_number"])
+            source, text = log_of(path)
+            assert source == "servers" and "finished: success" in text, (path, source, text[-300:])
+            read += 1
+        if read >= 3:
+            break
+    assert read, "no finished task of the killed worker to read the log of"
+    log("read %d logs of the killed worker's finished tasks from the servers" % read)
     # Scaled up to three workers: each new container issues its own certificate.
+    # (The killed container is started again, as the same worker.)
     compose("up", "-d", "--no-recreate", "--scale", "worker=3", "worker")
     live = until("three live workers", lambda: (lambda w: w if len(w) >= 3 else None)(
-        [x["worker_id"] for x in any_node("/api/v1/workers")["workers"] if x["worker_id"] != worker]),
+        [x["worker_id"] for x in any_node("/api/v1/workers")["workers"] if x["last_seen_seconds"] < 5]),
         within=60)
     log("scaled to three workers: %s" % live)
 
 
 KILLED = {}  # worker id -> when its container was killed
+TRICKLE = None  # the running Trickle
+
+
+def log_of(path):
+    """A log through any node: (its x-kairos-log-source, its text)."""
+    for node in list(PORTS):
+        try:
+            request = urllib.request.Request("https://127.0.0.1:%d%s" % (PORTS[node], path))
+            with urllib.request.urlopen(request, timeout=10, context=CONTEXT) as answer:
+                return answer.headers.get("x-kairos-log-source"), answer.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            if e.code < 500:
+                raise
+        except Exception:
+            continue
+    raise RuntimeError("no node answered %s" % path)
 
 
 # ---- the checks --------------------------------------------------------------------
@@ -380,7 +413,8 @@ def main():
     log(cli("dags", "push", A.examples).splitlines()[-1])
     log(cli("dags", "push", dags, "--bundle", "deploy-test").splitlines()[-1])
 
-    trickle = Trickle()
+    global TRICKLE
+    trickle = TRICKLE = Trickle()
     trickle.start()
     time.sleep(5)
     kill_leader()

@@ -28,12 +28,16 @@ pub struct LogContent {
     pub continuation_token: String,
 }
 
-/// Where the text came from: [`LOG_FROM_WORKER`] or [`LOG_FROM_REPLICATED_TAIL`].
+/// Where the text came from: [`LOG_FROM_SERVERS`], [`LOG_FROM_WORKER`] or
+/// [`LOG_FROM_REPLICATED_TAIL`].
 pub const LOG_SOURCE_HEADER: &str = "x-kairos-log-source";
 /// The offset to ask from next, when the worker said.
 pub const LOG_NEXT_HEADER: &str = "x-kairos-log-next";
 /// The log's size so far, when the worker said.
 pub const LOG_SIZE_HEADER: &str = "x-kairos-log-size";
+/// A finished try's whole log, as the servers keep it (its worker uploaded it),
+/// from the offset asked: the worker need not be there.
+pub const LOG_FROM_SERVERS: &str = "servers";
 /// The worker that ran the try answered, from the offset asked.
 pub const LOG_FROM_WORKER: &str = "worker";
 /// The worker is gone: the last 4 KiB replicated with the try's report.

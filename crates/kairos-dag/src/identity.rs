@@ -33,6 +33,31 @@ impl TaskInstanceKey {
             map_index,
         }
     }
+
+    /// Where try `try_number`'s log lives under a logs folder:
+    /// `<dag>/<run>/<task>/[map_<i>/]<try>.log`, each id one path component
+    /// (`/` cannot split it, `..` cannot climb). Workers keep their logs so, and
+    /// servers the logs workers upload.
+    pub fn log_path(&self, dir: &std::path::Path, try_number: u32) -> std::path::PathBuf {
+        let mut path = dir
+            .join(component(&self.dag_id))
+            .join(component(&self.run_id))
+            .join(component(&self.task_id));
+        if self.map_index >= 0 {
+            path = path.join(format!("map_{}", self.map_index));
+        }
+        path.join(format!("{try_number}.log"))
+    }
+}
+
+/// One path component from an id.
+fn component(id: &str) -> String {
+    let escaped = id.replace('%', "%25").replace('/', "%2F");
+    if escaped == "." || escaped == ".." || escaped.is_empty() {
+        format!("%{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// A short, safe name for an attempt token in logs, messages and records others

@@ -237,6 +237,34 @@ impl ClusterClient {
             })
     }
 
+    /// Stores a chunk of an attempt's log on the node at `addr`.
+    pub async fn store_log(
+        &self,
+        addr: &str,
+        request: kairos_proto::v1::StoreLogRequest,
+    ) -> Result<(), Status> {
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(Duration::from_secs(5));
+        let mut node = self
+            .node(addr)
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        node.store_log(request).await.map(|_| ())
+    }
+
+    /// Reads an attempt's log as the node at `addr` keeps it.
+    pub async fn read_log(
+        &self,
+        addr: &str,
+        request: kairos_proto::v1::ReadLogRequest,
+    ) -> Result<kairos_proto::v1::ReadLogReply, Status> {
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(Duration::from_secs(5));
+        let mut node = self
+            .node(addr)
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        node.read_log(request).await.map(|r| r.into_inner())
+    }
+
     /// The leader's read index (asked by followers serving consistent reads).
     pub async fn read_index(&self, addr: &str) -> Result<u64, Status> {
         let mut request = tonic::Request::new(ReadIndexRequest {});

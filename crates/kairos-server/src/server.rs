@@ -64,7 +64,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
         grpc_addr: config.advertise_grpc_addr.clone(),
         http_addr: config.advertise_http_addr.clone(),
     };
-    let handle = Node::new(node.clone(), me.clone());
+    let handle = Node::new(node.clone(), me.clone(), &config.data_dir);
     metrics.watch_leader(&handle);
     crate::cluster_identity::spawn(handle.clone());
     let leader = crate::leader::start(handle.clone(), config.scheduler.clone());

@@ -18,26 +18,9 @@ use kairos_dag::identity::TaskInstanceKey;
 /// The most of a log that travels with the report.
 pub const TAIL_BYTES: u64 = 4096;
 
-/// One path component from an id: `/` cannot split it, `..` cannot climb.
-fn component(id: &str) -> String {
-    let escaped = id.replace('%', "%25").replace('/', "%2F");
-    if escaped == "." || escaped == ".." || escaped.is_empty() {
-        format!("%{escaped}")
-    } else {
-        escaped
-    }
-}
-
 /// Where the log of `ti`'s try `try_number` lives under `dir`.
 pub fn log_path(dir: &Path, ti: &TaskInstanceKey, try_number: u32) -> PathBuf {
-    let mut path = dir
-        .join(component(&ti.dag_id))
-        .join(component(&ti.run_id))
-        .join(component(&ti.task_id));
-    if ti.map_index >= 0 {
-        path = path.join(format!("map_{}", ti.map_index));
-    }
-    path.join(format!("{try_number}.log"))
+    ti.log_path(dir, try_number)
 }
 
 /// The last `TAIL_BYTES` of a log, starting on a character boundary.

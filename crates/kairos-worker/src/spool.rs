@@ -34,6 +34,10 @@ pub struct Finished {
     /// The task's `outlet_events`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outlet_events: Vec<kairos_dag::asset::OutletEvent>,
+    /// The try this attempt ran (its log's name); 0 in results spooled by an
+    /// older worker, whose logs are then not sent to the servers.
+    #[serde(default)]
+    pub try_number: u32,
 }
 
 impl Finished {
@@ -202,6 +206,7 @@ mod tests {
             reason: None,
             xcoms: vec![("return_value".into(), serde_json::json!([1, 2]))],
             log_tail: "done\n".into(),
+            try_number: 1,
             follow: None,
             reschedule_at_ms: None,
             no_retry: false,

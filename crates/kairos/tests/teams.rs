@@ -566,6 +566,20 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (Method::GET, "/cluster", "/cluster".into(), None, no),
         (
+            Method::GET,
+            "/cluster/digest",
+            "/cluster/digest".into(),
+            None,
+            no,
+        ),
+        (
+            Method::GET,
+            "/cluster/snapshot",
+            "/cluster/snapshot".into(),
+            None,
+            no,
+        ),
+        (
             Method::POST,
             "/cluster/init",
             "/cluster/init".into(),

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kairos_api::logs::{
-    LOG_FROM_REPLICATED_TAIL, LOG_FROM_WORKER, LOG_NEXT_HEADER, LOG_SIZE_HEADER, LOG_SOURCE_HEADER,
+    LOG_FROM_REPLICATED_TAIL, LOG_FROM_SERVERS, LOG_FROM_WORKER, LOG_NEXT_HEADER, LOG_SIZE_HEADER,
+    LOG_SOURCE_HEADER,
 };
 use kairos_api::{LogContent, LogQuery};
 use kairos_state::TaskInstanceKey;
@@ -76,6 +77,82 @@ fn text(
         h.insert(LOG_NEXT_HEADER, next);
     }
     response
+}
+
+/// The log as the servers keep it: this node's copy, else the first other
+/// member's that has it whole (else the longest part any has).
+async fn from_servers(
+    api: &Api,
+    ti: &TaskInstanceKey,
+    try_number: u32,
+    offset: u64,
+) -> Option<crate::attempt_logs::LogRead> {
+    let logs = api.node.attempt_logs().clone();
+    let (key, max) = (ti.clone(), crate::attempt_logs::MAX_READ_BYTES);
+    let local = tokio::task::spawn_blocking(move || logs.read(&key, try_number, offset, max))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+    if local.as_ref().is_some_and(|l| l.complete) {
+        return local;
+    }
+    let mut best = local;
+    let me = api.node.id();
+    for member in api
+        .node
+        .status()
+        .members
+        .into_iter()
+        .filter(|m| m.node_id != me)
+    {
+        let request = kairos_proto::v1::ReadLogRequest {
+            key: Some(kairos_proto::v1::LogKey {
+                dag_id: ti.dag_id.clone(),
+                run_id: ti.run_id.clone(),
+                task_id: ti.task_id.clone(),
+                map_index: ti.map_index,
+                try_number,
+            }),
+            offset,
+            max_bytes: max,
+        };
+        let Ok(reply) = api
+            .node
+            .forwarder()
+            .read_log(&member.grpc_addr, request)
+            .await
+        else {
+            continue;
+        };
+        if !reply.found {
+            continue;
+        }
+        let read = crate::attempt_logs::LogRead {
+            data: reply.data,
+            size: reply.size,
+            complete: reply.complete,
+        };
+        if read.complete {
+            return Some(read);
+        }
+        if best.as_ref().is_none_or(|b| b.size < read.size) {
+            best = Some(read);
+        }
+    }
+    best
+}
+
+/// The answer for a log the servers keep.
+fn servers_text(json: Option<u64>, offset: u64, kept: crate::attempt_logs::LogRead) -> Response {
+    let next = offset + kept.data.len() as u64;
+    text(
+        json,
+        String::from_utf8_lossy(&kept.data).into_owned(),
+        LOG_FROM_SERVERS,
+        Some(kept.size.to_string()),
+        Some(next.to_string()),
+    )
 }
 
 /// Asks the worker at `base` for the log; why not, when it does not answer.
@@ -197,6 +274,18 @@ pub async fn get_log(
             ended.and_then(|t| t.log_url.clone()),
         )
     };
+    // A finished try's log as the servers keep it (this node's copy, else
+    // another's): whole, with no need of the worker.
+    let finished_try = ended.is_some() || (try_number == ti.try_number && ti.state.is_finished());
+    let mut partial = None;
+    if finished_try {
+        if let Some(kept) = from_servers(&api, &key, try_number, offset).await {
+            if kept.complete {
+                return Ok(servers_text(json, offset, kept));
+            }
+            partial = Some(kept);
+        }
+    }
     let mut unreachable = None;
     if let Some(base) = &log_url {
         match from_worker(base, &key, try_number, offset, api.node.tls()).await {
@@ -204,7 +293,11 @@ pub async fn get_log(
             Err(why) => unreachable = Some(why),
         }
     }
-    // The worker is gone: the tail replicated with the last finished attempt.
+    // The worker is gone: what the servers have of it, else the tail
+    // replicated with the last finished attempt.
+    if let Some(kept) = partial {
+        return Ok(servers_text(json, offset, kept));
+    }
     let latest_finished = try_number == ti.try_number && ti.state.is_finished();
     if let (true, Some(tail)) = (latest_finished, ti.log_tail.clone()) {
         return Ok(text(json, tail, LOG_FROM_REPLICATED_TAIL, None, None));

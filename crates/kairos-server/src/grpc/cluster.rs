@@ -8,8 +8,8 @@ use std::sync::Arc;
 use kairos_proto::v1::cluster_server::Cluster;
 use kairos_proto::v1::{
     AddNodeRequest, InitReply, InitRequest, MembershipReply, NodeStatus, ProposeReply,
-    ProposeRequest, QueryReply, QueryRequest, ReadIndexReply, ReadIndexRequest, RemoveNodeRequest,
-    StatusRequest,
+    ProposeRequest, QueryReply, QueryRequest, ReadIndexReply, ReadIndexRequest, ReadLogReply,
+    ReadLogRequest, RemoveNodeRequest, StatusRequest, StoreLogReply, StoreLogRequest,
 };
 use kairos_state::{Command, Query};
 use tonic::{Request, Response, Status};
@@ -36,6 +36,41 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Status> {
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
+    async fn store_log(
+        &self,
+        request: Request<StoreLogRequest>,
+    ) -> Result<Response<StoreLogReply>, Status> {
+        let r = request.into_inner();
+        let (ti, try_number) = crate::grpc::log_key(r.key)?;
+        self.node
+            .attempt_logs()
+            .write(&ti, try_number, r.offset, &r.data, r.last)
+            .map_err(Status::invalid_argument)?;
+        Ok(Response::new(StoreLogReply {}))
+    }
+
+    async fn read_log(
+        &self,
+        request: Request<ReadLogRequest>,
+    ) -> Result<Response<ReadLogReply>, Status> {
+        let r = request.into_inner();
+        let (ti, try_number) = crate::grpc::log_key(r.key)?;
+        let read = self
+            .node
+            .attempt_logs()
+            .read(&ti, try_number, r.offset, r.max_bytes)
+            .map_err(Status::internal)?;
+        Ok(Response::new(match read {
+            Some(read) => ReadLogReply {
+                found: true,
+                data: read.data,
+                size: read.size,
+                complete: read.complete,
+            },
+            None => ReadLogReply::default(),
+        }))
+    }
+
     async fn propose(
         &self,
         request: Request<ProposeRequest>,

@@ -7,3 +7,28 @@ pub mod authz;
 pub mod cluster;
 pub mod worker;
 pub mod worker_auth;
+
+/// A log key off the wire: the task instance and its try.
+pub(crate) fn log_key(
+    key: Option<kairos_proto::v1::LogKey>,
+) -> Result<(kairos_dag::identity::TaskInstanceKey, u32), tonic::Status> {
+    let key = key.ok_or_else(|| tonic::Status::invalid_argument("no log key"))?;
+    if key.dag_id.is_empty()
+        || key.run_id.is_empty()
+        || key.task_id.is_empty()
+        || key.try_number == 0
+    {
+        return Err(tonic::Status::invalid_argument(
+            "a log key names a DAG, a run, a task and a try (from 1)",
+        ));
+    }
+    Ok((
+        kairos_dag::identity::TaskInstanceKey::new(
+            key.dag_id,
+            key.run_id,
+            key.task_id,
+            key.map_index,
+        ),
+        key.try_number,
+    ))
+}

@@ -34,17 +34,25 @@ pub struct Node {
     forwarder: Arc<ClusterClient>,
     /// Membership changes one at a time, never overlapping.
     membership_lock: Arc<Mutex<()>>,
+    /// Attempt logs workers uploaded, kept on this node.
+    attempt_logs: crate::attempt_logs::AttemptLogs,
 }
 
 impl Node {
-    pub fn new(raft: RaftNode, me: KairosNode) -> Node {
+    pub fn new(raft: RaftNode, me: KairosNode, data_dir: &std::path::Path) -> Node {
         let forwarder = ClusterClient::new(Vec::new()).with_tls(raft.tls.clone());
         Node {
             raft,
             me,
             forwarder: Arc::new(forwarder),
             membership_lock: Arc::new(Mutex::new(())),
+            attempt_logs: crate::attempt_logs::AttemptLogs::new(data_dir),
         }
+    }
+
+    /// The attempt logs kept on this node.
+    pub fn attempt_logs(&self) -> &crate::attempt_logs::AttemptLogs {
+        &self.attempt_logs
     }
 
     pub fn id(&self) -> NodeId {

@@ -51,6 +51,7 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
             reschedule_at_ms: None,
             no_retry: false,
             outlet_events: Vec::new(),
+            try_number: assignment.try_number,
         });
         // The attempt stays `running` (so heartbeats keep its lease and polls do not
         // hand it back) until its result is on disk.
@@ -181,6 +182,7 @@ async fn run_attempt(
         reschedule_at_ms: report.reschedule_at_ms,
         no_retry: report.no_retry,
         outlet_events: report.outlet_events,
+        try_number: assignment.try_number,
     }
 }
 

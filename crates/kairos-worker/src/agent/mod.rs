@@ -18,6 +18,7 @@ mod drain;
 mod error;
 mod fence;
 mod heartbeat;
+mod log_upload;
 mod poll;
 mod register;
 mod report;

@@ -55,7 +55,7 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
 /// Acts on the cluster's answer to one report; false when the cluster could not
 /// be reached.
 fn settle_report(
-    agent: &Agent,
+    agent: &Arc<Agent>,
     finished: &Finished,
     result: Result<kairos_proto::v1::ReportReply, CallError>,
 ) -> bool {
@@ -63,6 +63,16 @@ fn settle_report(
         Ok(reply) => {
             if reply.accepted {
                 tracing::info!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), state = %reply.outcome, "result recorded");
+                // The try's log is whole: the servers keep it from now on (a
+                // sensor rescheduled goes on with the same try and log).
+                if finished.try_number > 0 && finished.state != "up_for_reschedule" {
+                    tokio::spawn(super::log_upload::upload(
+                        agent.clone(),
+                        finished.ti.clone(),
+                        finished.try_number,
+                        finished.attempt.clone(),
+                    ));
+                }
             } else {
                 tracing::warn!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "result refused ({}): {}", reply.outcome, reply.message);
             }

@@ -56,14 +56,19 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
     assert_eq!(tries[1].state, S::Success);
     assert_ne!(tries[1].worker.as_deref(), Some(holder.as_str()));
 
-    // Logs through the API of any node: the live worker's file, then (once that
-    // worker is gone too) the replicated tail; the killed worker's try is gone.
-    let api = format!(
-        "http://{}/api/v1/dags/slow/dagRuns/r1/taskInstances/work/logs",
-        cluster.node(1).http
-    );
-    let log = |try_number: u32| {
-        let url = format!("{api}/{try_number}");
+    // Logs through the API of any node. A finished try's log is uploaded by
+    // its worker once its result is recorded, kept by the leader and copied to
+    // another server: the API serves it whole from the servers, and still does
+    // once that worker is gone too. The killed worker's try never finished
+    // there: its log is gone with it.
+    let api = |node: u64| {
+        format!(
+            "http://{}/api/v1/dags/slow/dagRuns/r1/taskInstances/work/logs",
+            cluster.node(node).http
+        )
+    };
+    let log = |node: u64, try_number: u32| {
+        let url = format!("{}/{try_number}", api(node));
         async move {
             let response = reqwest::get(url).await.expect("the API answers");
             let status = response.status();
@@ -76,24 +81,42 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
             (status, source, response.text().await.unwrap_or_default())
         }
     };
-    let (status, source, text) = log(2).await;
-    assert_eq!(
-        (status.as_u16(), source.as_str()),
-        (200, "worker"),
-        "{text}"
-    );
-    assert!(text.contains("done"), "{text}");
-    let (status, _, text) = log(1).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, source, text) = log(1, 2).await;
+        assert_eq!(status.as_u16(), 200, "{text}");
+        if source == "servers" {
+            assert!(text.contains("done"), "{text}");
+            break;
+        }
+        assert_eq!(source, "worker", "{text}");
+        assert!(
+            Instant::now() < deadline,
+            "the log never reached the servers\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.data_dir.join("attempt-logs/slow/r1/work/2.log").exists())
+        .count();
+    assert!(kept >= 2, "the log is kept on {kept} server(s)");
+    let (status, _, text) = log(1, 1).await;
     assert_eq!(status.as_u16(), 404, "{text}");
     assert!(text.contains("does not answer"), "{text}");
     workers[1 - killed].kill();
-    let (status, source, text) = log(2).await;
-    assert_eq!(
-        (status.as_u16(), source.as_str()),
-        (200, "replicated-tail"),
-        "{text}"
-    );
-    assert!(text.contains("done"), "{text}");
+    for node in 1..=3 {
+        let (status, source, text) = log(node, 2).await;
+        assert_eq!(
+            (status.as_u16(), source.as_str()),
+            (200, "servers"),
+            "node {node}: {text}"
+        );
+        // The whole log, not the tail alone: the worker's own first lines too.
+        assert!(text.contains("done") && text.contains("kairos:"), "{text}");
+    }
     workers[1 - killed] = Worker::start(&cluster, dir.path(), "w3", TOKEN);
 
     // Across DAGs: a sensor waits for a task of a run that does not exist yet; a

@@ -3,7 +3,8 @@
 //! `assignment` (what an attempt needs), `leases` (heartbeats), `reports` (results
 //! and XComs, after `caps` checked their sizes), `reads` (XComs, Variables, run states, files), `trigger`
 //! (TriggerDagRunOperator), `dag_callbacks` (a DAG's own callbacks: handed out by
-//! polls, reported when done), `convert` (protocol fields checked); `service` is the
+//! polls, reported when done), `upload` (finished attempts' logs, kept by the
+//! servers), `convert` (protocol fields checked); `service` is the
 //! gRPC trait, handing each call to its file.
 
 mod assignment;
@@ -20,5 +21,6 @@ mod reports;
 mod service;
 mod task_code;
 mod trigger;
+mod upload;
 
 pub use service::WorkerService;

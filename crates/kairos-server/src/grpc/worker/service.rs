@@ -11,13 +11,15 @@ use kairos_proto::v1::{
     PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
     RegisterRequest, ReportDagCallbackRequest, ReportFinishedRequest, ReportReply,
     ReportStartedRequest, RunStateReply, RunStateRequest, SetVariableRequest, TriggerRunReply,
-    TriggerRunRequest,
+    TriggerRunRequest, UploadLogRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::assignment::Assignments;
 use super::caller::proven_worker;
-use super::{dag_callbacks, dispatch, leases, reads, register, reports, task_code, trigger};
+use super::{
+    dag_callbacks, dispatch, leases, reads, register, reports, task_code, trigger, upload,
+};
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
 
@@ -81,6 +83,19 @@ impl Worker for WorkerService {
         request: Request<ReportStartedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
         leases::report_started(
+            &self.leader,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn upload_log(
+        &self,
+        request: Request<UploadLogRequest>,
+    ) -> Result<Response<ReportReply>, Status> {
+        upload::upload_log(
             &self.leader,
             &proven_worker(&request)?,
             request.into_inner(),
