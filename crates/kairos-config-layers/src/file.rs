@@ -17,6 +17,40 @@ pub enum Table {
     Worker,
 }
 
+impl Table {
+    /// Its name in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Server => "server",
+            Table::Worker => "worker",
+        }
+    }
+}
+
+/// The settings of `table` in a reference file whose settings are commented
+/// out (`# key = value`, as deploy/kairos.toml lists every one with its
+/// default), uncommented: a table to read, and to check names every setting.
+pub fn commented_settings(reference: &str, table: Table) -> String {
+    let header = format!("[{}]", table.name());
+    let mut out = format!("{header}\n");
+    let mut inside = false;
+    for line in reference.lines() {
+        if line.starts_with('[') {
+            inside = line == header;
+            continue;
+        }
+        let setting = line.strip_prefix("# ").filter(|rest| {
+            rest.split_once(" = ")
+                .is_some_and(|(key, _)| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        });
+        if let (true, Some(setting)) = (inside, setting) {
+            out.push_str(setting);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The whole file, with the table this binary reads typed and the other skipped.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

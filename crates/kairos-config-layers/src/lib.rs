@@ -11,6 +11,6 @@ mod layer;
 mod number;
 
 pub use error::ConfigError;
-pub use file::{Table, read_layer};
+pub use file::{Table, commented_settings, read_layer};
 pub use layer::Layer;
 pub use number::{WholeNumber, whole_number};

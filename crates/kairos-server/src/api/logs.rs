@@ -107,13 +107,7 @@ async fn from_servers(
         .filter(|m| m.node_id != me)
     {
         let request = kairos_proto::v1::ReadLogRequest {
-            key: Some(kairos_proto::v1::LogKey {
-                dag_id: ti.dag_id.clone(),
-                run_id: ti.run_id.clone(),
-                task_id: ti.task_id.clone(),
-                map_index: ti.map_index,
-                try_number,
-            }),
+            key: Some(crate::grpc::log_key_of(ti, try_number)),
             offset,
             max_bytes: max,
         };

@@ -8,6 +8,20 @@ pub mod cluster;
 pub mod worker;
 pub mod worker_auth;
 
+/// The wire's name of try `try_number` of `ti`'s log.
+pub(crate) fn log_key_of(
+    ti: &kairos_dag::identity::TaskInstanceKey,
+    try_number: u32,
+) -> kairos_proto::v1::LogKey {
+    kairos_proto::v1::LogKey {
+        dag_id: ti.dag_id.clone(),
+        run_id: ti.run_id.clone(),
+        task_id: ti.task_id.clone(),
+        map_index: ti.map_index,
+        try_number,
+    }
+}
+
 /// A log key off the wire: the task instance and its try.
 pub(crate) fn log_key(
     key: Option<kairos_proto::v1::LogKey>,

@@ -276,26 +276,13 @@ fn environments_take_a_venv_folder_or_an_interpreter_under_either_name() {
 }
 
 /// deploy/kairos.toml, the reference of every setting, names each of them with
-/// a value that reads: its commented `key = value` lines of [worker], uncommented.
+/// a value that reads.
 #[test]
 fn the_reference_file_lists_every_setting() {
-    let reference = include_str!("../../../../deploy/kairos.toml");
-    let mut table = String::new();
-    let mut inside = false;
-    for line in reference.lines() {
-        if line.starts_with('[') {
-            inside = line == "[worker]";
-            continue;
-        }
-        let setting = line.strip_prefix("# ").filter(|rest| {
-            rest.split_once(" = ")
-                .is_some_and(|(key, _)| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        });
-        if let (true, Some(setting)) = (inside, setting) {
-            table.push_str(setting);
-            table.push('\n');
-        }
-    }
+    let table = kairos_config_layers::commented_settings(
+        include_str!("../../../../deploy/kairos.toml"),
+        kairos_config_layers::Table::Worker,
+    );
     for (key, ..) in SETTINGS {
         assert!(
             table.lines().any(|l| l.starts_with(&format!("{key} = "))),
@@ -304,6 +291,6 @@ fn the_reference_file_lists_every_setting() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kairos.toml");
-    std::fs::write(&file, format!("[worker]\n{table}")).unwrap();
+    std::fs::write(&file, table).unwrap();
     WorkerLayer::from_file(&file).expect("deploy/kairos.toml reads");
 }

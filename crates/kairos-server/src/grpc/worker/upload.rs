@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use kairos_proto::v1::{LogKey, ReportReply, StoreLogRequest, UploadLogRequest};
+use kairos_proto::v1::{ReportReply, StoreLogRequest, UploadLogRequest};
 use tonic::Status;
 
 use super::caller::acting_as;
@@ -76,13 +76,7 @@ pub(super) async fn upload_log(
         return Ok(stored());
     }
     let request = StoreLogRequest {
-        key: Some(LogKey {
-            dag_id: ti.dag_id.clone(),
-            run_id: ti.run_id.clone(),
-            task_id: ti.task_id.clone(),
-            map_index: ti.map_index,
-            try_number,
-        }),
+        key: Some(crate::grpc::log_key_of(&ti, try_number)),
         offset,
         data,
         last,
