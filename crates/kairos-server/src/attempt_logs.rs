@@ -77,9 +77,12 @@ impl AttemptLogs {
             .map_err(|e| format!("{}: {e}", target.display()))?;
         file.write_all_at(data, offset)
             .map_err(|e| format!("{}: {e}", target.display()))?;
+        // Not synced: a log is not the cluster's state, and an fsync per
+        // finished task on every server would cost the scheduler's own. A
+        // server that crashes may lose the logs of its last seconds; the
+        // other copy, and the worker's, remain.
         if last {
             file.set_len(offset + data.len() as u64)
-                .and_then(|()| file.sync_all())
                 .map_err(|e| format!("{}: {e}", target.display()))?;
             if target == &part {
                 std::fs::rename(&part, &done).map_err(|e| format!("{}: {e}", done.display()))?;

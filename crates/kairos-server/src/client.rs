@@ -237,18 +237,18 @@ impl ClusterClient {
             })
     }
 
-    /// Stores a chunk of an attempt's log on the node at `addr`.
-    pub async fn store_log(
+    /// Stores chunks of attempts' logs on the node at `addr`.
+    pub async fn store_logs(
         &self,
         addr: &str,
-        request: kairos_proto::v1::StoreLogRequest,
+        request: kairos_proto::v1::StoreLogsRequest,
     ) -> Result<(), Status> {
         let mut request = tonic::Request::new(request);
         request.set_timeout(Duration::from_secs(5));
         let mut node = self
             .node(addr)
             .map_err(|e| Status::unavailable(e.to_string()))?;
-        node.store_log(request).await.map(|_| ())
+        node.store_logs(request).await.map(|_| ())
     }
 
     /// Reads an attempt's log as the node at `addr` keeps it.

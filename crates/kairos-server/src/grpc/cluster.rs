@@ -9,7 +9,7 @@ use kairos_proto::v1::cluster_server::Cluster;
 use kairos_proto::v1::{
     AddNodeRequest, InitReply, InitRequest, MembershipReply, NodeStatus, ProposeReply,
     ProposeRequest, QueryReply, QueryRequest, ReadIndexReply, ReadIndexRequest, ReadLogReply,
-    ReadLogRequest, RemoveNodeRequest, StatusRequest, StoreLogReply, StoreLogRequest,
+    ReadLogRequest, RemoveNodeRequest, StatusRequest, StoreLogReply, StoreLogsRequest,
 };
 use kairos_state::{Command, Query};
 use tonic::{Request, Response, Status};
@@ -36,16 +36,25 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Status> {
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
-    async fn store_log(
+    async fn store_logs(
         &self,
-        request: Request<StoreLogRequest>,
+        request: Request<StoreLogsRequest>,
     ) -> Result<Response<StoreLogReply>, Status> {
-        let r = request.into_inner();
-        let (ti, try_number) = crate::grpc::log_key(r.key)?;
-        self.node
-            .attempt_logs()
-            .write(&ti, try_number, r.offset, &r.data, r.last)
-            .map_err(Status::invalid_argument)?;
+        let mut chunks = Vec::new();
+        for chunk in request.into_inner().chunks {
+            let (ti, try_number) = crate::grpc::log_key(chunk.key)?;
+            chunks.push((ti, try_number, chunk.offset, chunk.data, chunk.last));
+        }
+        let logs = self.node.attempt_logs().clone();
+        tokio::task::spawn_blocking(move || {
+            for (ti, try_number, offset, data, last) in chunks {
+                logs.write(&ti, try_number, offset, &data, last)?;
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(Status::invalid_argument)?;
         Ok(Response::new(StoreLogReply {}))
     }
 

@@ -59,6 +59,7 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
     let heartbeats = tokio::spawn(heartbeat::heartbeat_loop(agent.clone()));
     let fencing = tokio::spawn(fence::fence_loop(agent.clone()));
     let reporter = tokio::spawn(report::report_loop(agent.clone()));
+    let uploader = tokio::spawn(log_upload::upload_loop(agent.clone()));
 
     poll::poll_loop(&agent, drain.clone()).await;
     if let Some(why) = agent.refusal() {
@@ -68,6 +69,9 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
     heartbeats.abort();
     fencing.abort();
     reporter.abort();
+    uploader.abort();
+    // The logs of what finished while draining, before the worker goes.
+    let _ = tokio::time::timeout(Duration::from_secs(10), log_upload::send_queued(&agent)).await;
     tracing::info!("drained; stopping");
     Ok(())
 }

@@ -55,7 +55,7 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
 /// Acts on the cluster's answer to one report; false when the cluster could not
 /// be reached.
 fn settle_report(
-    agent: &Arc<Agent>,
+    agent: &Agent,
     finished: &Finished,
     result: Result<kairos_proto::v1::ReportReply, CallError>,
 ) -> bool {
@@ -66,12 +66,11 @@ fn settle_report(
                 // The try's log is whole: the servers keep it from now on (a
                 // sensor rescheduled goes on with the same try and log).
                 if finished.try_number > 0 && finished.state != "up_for_reschedule" {
-                    tokio::spawn(super::log_upload::upload(
-                        agent.clone(),
-                        finished.ti.clone(),
-                        finished.try_number,
-                        finished.attempt.clone(),
-                    ));
+                    agent.log_uploads.push(super::log_upload::Pending {
+                        ti: finished.ti.clone(),
+                        try_number: finished.try_number,
+                        attempt: finished.attempt.clone(),
+                    });
                 }
             } else {
                 tracing::warn!(ti = %finished.ti, attempt = %kairos_dag::identity::token_tag(&finished.attempt), "result refused ({}): {}", reply.outcome, reply.message);

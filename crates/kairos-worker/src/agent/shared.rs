@@ -42,6 +42,8 @@ pub(super) struct Agent {
     pub(super) changed: Notify,
     /// `--attempt-log`: this worker's own record of what it ran.
     pub(super) attempt_log: Option<AttemptLog>,
+    /// Finished tries' logs waiting to be sent to the servers.
+    pub(super) log_uploads: super::log_upload::Queue,
 }
 
 impl Agent {

@@ -127,6 +127,7 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         refused: Mutex::new(None),
         changed: Notify::new(),
         attempt_log,
+        log_uploads: Default::default(),
         config,
     }))
 }

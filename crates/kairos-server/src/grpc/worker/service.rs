@@ -11,7 +11,7 @@ use kairos_proto::v1::{
     PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
     RegisterRequest, ReportDagCallbackRequest, ReportFinishedRequest, ReportReply,
     ReportStartedRequest, RunStateReply, RunStateRequest, SetVariableRequest, TriggerRunReply,
-    TriggerRunRequest, UploadLogRequest,
+    TriggerRunRequest, UploadLogsReply, UploadLogsRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -91,11 +91,11 @@ impl Worker for WorkerService {
         .map(Response::new)
     }
 
-    async fn upload_log(
+    async fn upload_logs(
         &self,
-        request: Request<UploadLogRequest>,
-    ) -> Result<Response<ReportReply>, Status> {
-        upload::upload_log(
+        request: Request<UploadLogsRequest>,
+    ) -> Result<Response<UploadLogsReply>, Status> {
+        upload::upload_logs(
             &self.leader,
             &proven_worker(&request)?,
             request.into_inner(),
