@@ -13,6 +13,7 @@ mod throughput;
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use report::{Figure, Target, median};
 
@@ -162,7 +163,17 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
         stack::WORKER_SLOTS
     );
     let mut stack = stack::Stack::start(binary, 2, &[]).await?;
-    figures.extend(floor(&stack, rounds)?);
+    let floors = floor(&stack, rounds)?;
+    // The floors' medians, for the ratios beside the figures they bound.
+    let floor_of = |key: &str| {
+        floors
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| median(&f.samples))
+            .filter(|m| *m > 0.0)
+    };
+    let (fsync_p50, spawn_floor) = (floor_of("fdatasync_p50"), floor_of("spawn_floor"));
+    figures.extend(floors);
     // A phase that fails is reported under the table; the others still run.
     let mut failed: Vec<String> = Vec::new();
     let mut fail = |phase: &str, e: Error| {
@@ -175,7 +186,17 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             args.chain
         );
         match chain::measure(&stack, args.chain, rounds).await {
-            Ok(runs) => figures.extend(chain_figures(&runs, args.chain, airflow.chain.as_ref())),
+            Ok(runs) => {
+                figures.extend(chain_figures(&runs, args.chain, airflow.chain.as_ref()));
+                if let Some(floor) = fsync_p50 {
+                    figures.push(Figure::new(
+                        "chain_gap_p50_over_fdatasync",
+                        "  gap p50 / fdatasync p50 (x the floor)",
+                        "x",
+                        runs.iter().map(|r| r.gap_p50_ms / floor).collect(),
+                    ));
+                }
+            }
             Err(e) => fail("chain", e),
         }
     }
@@ -190,7 +211,21 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             throughput::Kind::Empty,
         ] {
             match throughput::measure(&stack, kind, args.runs, args.width, rounds).await {
-                Ok(tp) => figures.extend(throughput_figures(kind, &tp, &args)),
+                Ok(tp) => {
+                    figures.extend(throughput_figures(kind, &tp, &args));
+                    if let (throughput::Kind::Bash, Some(floor)) = (kind, spawn_floor) {
+                        figures.push(
+                            Figure::new(
+                                "throughput_bash_of_spawn_floor",
+                                "  of the spawn floor",
+                                "%",
+                                tp.iter().map(|r| 100.0 * r.tis_per_s / floor).collect(),
+                            )
+                            .target(Target::AtLeast(70.0))
+                            .higher_is_better(),
+                        );
+                    }
+                }
                 Err(e) => fail("throughput", e),
             }
         }
@@ -307,7 +342,40 @@ fn floor(stack: &stack::Stack, rounds: usize) -> Result<Vec<Figure>, Error> {
             p50,
         ),
         Figure::new("fdatasync_p99", "fdatasync 4 KiB p99", "ms", p99),
+        Figure::new(
+            "spawn_floor",
+            "bash -c true spawned by 2 threads (the floor)",
+            "/s",
+            (0..rounds)
+                .map(|_| spawn_rate(Duration::from_secs(1)))
+                .collect(),
+        )
+        .higher_is_better(),
     ])
+}
+
+/// Processes of `bash -c true` two threads spawn and wait for in `span`, per
+/// second, with nothing of Kairos in the way: what bash tasks cannot beat on
+/// this machine (the cluster is idle while it runs).
+fn spawn_rate(span: Duration) -> f64 {
+    let started = Instant::now();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while started.elapsed() < span {
+                    let ok = std::process::Command::new("bash")
+                        .args(["-c", "true"])
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    n += u64::from(ok);
+                }
+                n
+            })
+        })
+        .collect();
+    let spawned: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+    spawned as f64 / started.elapsed().as_secs_f64()
 }
 
 fn chain_figures(runs: &[chain::ChainRun], tasks: usize, airflow: Option<&Value>) -> Vec<Figure> {
