@@ -58,6 +58,14 @@ pub struct ScaleFigures {
     /// Each round of adding an empty node, in seconds.
     pub catch_up_s: Vec<f64>,
     pub snapshot_mib: f64,
+    /// Retention: every DAG's runs but the newest fifth deleted by one purge
+    /// (`POST /cluster/purge`, keep_last): how long it took, what went, and the
+    /// snapshot and data dir after it.
+    pub purge_s: f64,
+    pub purged_runs: u64,
+    pub purged_task_instances: u64,
+    pub snapshot_after_purge_mib: f64,
+    pub data_dir_after_purge_mib: Vec<f64>,
 }
 
 /// The largest file in `dir` (the newest snapshot, next to older ones kept).
@@ -343,6 +351,63 @@ pub async fn measure(
         }
         stack.cluster.kill(id);
         std::fs::remove_dir_all(&stack.cluster.node(id).data_dir)?;
+    }
+    stack.cluster.nodes.retain(|n| n.id != id);
+
+    // Retention: keep each DAG's newest fifth of its runs.
+    let keep_last = (shape.runs_per_dag / 5) as u32;
+    let admin = stack.cluster.api(leader)?;
+    let started = Instant::now();
+    let purged = admin
+        .purge(&kairos_client::api::PurgeRequest {
+            keep_last: Some(keep_last),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("the purge failed: {e}"))?;
+    figures.purge_s = started.elapsed().as_secs_f64();
+    figures.purged_runs = purged.runs;
+    figures.purged_task_instances = purged.task_instances;
+    let expected = (shape.dags * shape.runs_per_dag.saturating_sub(keep_last as usize)) as u64;
+    if purged.runs != expected {
+        return Err(format!("the purge deleted {} runs, not {expected}", purged.runs).into());
+    }
+    stack
+        .cluster
+        .wait_converged(0, Duration::from_secs(600))
+        .await?;
+    // The next snapshot holds what is left (one is built every 100 entries:
+    // write until the leader's snapshot index moves past the purge).
+    let purged_at = stack
+        .cluster
+        .status(leader)
+        .await
+        .map_or(0, |s| s.last_applied);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut pool = 0u32;
+    while stack
+        .cluster
+        .status(leader)
+        .await
+        .is_none_or(|s| s.snapshot_index <= purged_at)
+    {
+        if Instant::now() > deadline {
+            return Err("no snapshot was built after the purge within 300 s".into());
+        }
+        pool += 1;
+        propose_batch(&client, &[Command::set_pool("bench_after_purge", pool)]).await?;
+    }
+    let current = stack
+        .cluster
+        .node(leader)
+        .data_dir
+        .join("snapshots/current.snapshot");
+    figures.snapshot_after_purge_mib =
+        std::fs::metadata(&current).map_or(f64::NAN, |m| m.len() as f64 / 1048576.0);
+    for node in &stack.cluster.nodes {
+        figures
+            .data_dir_after_purge_mib
+            .push(dir_bytes(&node.data_dir) as f64 / 1048576.0);
     }
     Ok(figures)
 }

@@ -55,6 +55,18 @@ impl Stack {
         Ok(self.cluster.wait_leader(Duration::from_secs(30)).await?)
     }
 
+    /// The highest Raft term any node answers with: every election started
+    /// (won or not) raises it by one.
+    pub async fn term(&self) -> u64 {
+        let mut term = 0;
+        for id in 1..=3 {
+            if let Some(status) = self.cluster.status(id).await {
+                term = term.max(status.term);
+            }
+        }
+        term
+    }
+
     /// Every attempt event the workers logged for one run.
     pub fn attempts(&self, dag_id: &str, run_id: &str) -> Result<Vec<AttemptEvent>, Error> {
         let mut out = Vec::new();

@@ -26,6 +26,7 @@ pub mod grid;
 pub mod logs;
 pub mod pools;
 pub mod query;
+pub mod retention;
 pub mod runs;
 pub mod task_instances;
 pub mod variables;
@@ -57,6 +58,7 @@ pub use grid::{Grid, GridCell, GridGroup, GridQuery, GridRun, GridTask};
 pub use logs::{LogContent, LogQuery};
 pub use pools::{AirflowPool, Pool, PoolBody, PoolList};
 pub use query::{Page, ReadOptions};
+pub use retention::{PurgeRequest, PurgeResult};
 pub use runs::{
     ClearDagRun, ClearDagRunAnswer, DagCallback, DagIds, DagRun, DagRunList, DagRunPatch, DagStats,
     DagStatsItem, MarkRunState, RunFilter, RunOrderParam, StateCount, TriggerRun,

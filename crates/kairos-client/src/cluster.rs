@@ -32,6 +32,16 @@ impl Client {
             .await
     }
 
+    /// Deletes old ended runs with everything derived from them (retention;
+    /// `kairos db clean`).
+    pub async fn purge(
+        &self,
+        request: &kairos_api::PurgeRequest,
+    ) -> Result<kairos_api::PurgeResult, Error> {
+        self.request(Method::POST, "/cluster/purge", Some(request))
+            .await
+    }
+
     /// The answering node's whole state, as a snapshot file (cluster-wide
     /// admin): what `kairos snapshot restore` makes a node from.
     pub async fn snapshot(&self) -> Result<Vec<u8>, Error> {

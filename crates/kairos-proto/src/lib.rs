@@ -11,3 +11,13 @@ pub mod v1 {
 }
 
 pub mod convert;
+
+/// Metadata of the worker protocol, beside the messages.
+pub mod metadata {
+    /// On an UNAVAILABLE answer of a node that does not lead: the leader's address.
+    pub const LEADER: &str = "kairos-leader";
+    /// On a worker's call: the address of the leader its last call could not reach.
+    /// A follower that still names that leader holds the call until it knows of
+    /// another (see `kairos-server`'s `grpc::worker::leader_wait`).
+    pub const UNREACHABLE: &str = "kairos-unreachable";
+}

@@ -18,13 +18,20 @@ use crate::types::{NodeId, Raft};
 /// Raft's timing and log-compaction settings.
 #[derive(Debug, Clone)]
 pub struct RaftSettings {
+    /// How often the leader sends heartbeats. openraft looks at its timers every
+    /// 1.5 heartbeats, so heartbeats leave every 1.5x this, and an election is
+    /// noticed up to that much late.
     pub heartbeat: Duration,
-    /// Elections start after a random time in this range without a heartbeat, plus
-    /// the range's maximum when the follower had a leader (openraft's leader lease:
-    /// a follower does not vote while a live leader may still be talking to it). So
-    /// a leader's death is noticed after 1.5x to 2x the maximum: 0.9 to 1.2 s with
-    /// the defaults. Keep the low end at least ten times the disk's fsync latency,
-    /// and well above scheduling hiccups of a loaded machine, or elections flap.
+    /// openraft draws one timeout in this range when a node starts and keeps it.
+    /// A follower that had a leader stands after that timeout plus the range's
+    /// maximum (openraft's leader lease: it does not vote while a live leader
+    /// may still be talking to it) without hearing from the leader. So a dead
+    /// leader is noticed after 1.5x to 2x the maximum, plus up to one timer
+    /// tick: 0.30 to 0.45 s with the defaults. A candidate refused for a shorter
+    /// log waits twice the maximum more, and two candidates of one term both
+    /// stand again: the slower failovers. Keep the low end at least ten times
+    /// the disk's fsync latency, and well above scheduling hiccups of a loaded
+    /// machine, or elections flap (the bench counts elections under load).
     pub election_timeout: (Duration, Duration),
     /// Build a snapshot after this many entries since the last one.
     pub snapshot_every: u64,
@@ -46,12 +53,13 @@ pub struct RaftSettings {
 impl Default for RaftSettings {
     fn default() -> RaftSettings {
         RaftSettings {
-            heartbeat: Duration::from_millis(50),
-            // A follower waits the maximum (openraft's leader lease) plus a random
-            // time in the range before it stands: 0.6 to 0.8 s with these, so that
-            // a dead leader is replaced within a second (the failover benchmark),
-            // while a leader must go silent for 12 heartbeats before anyone stands.
-            election_timeout: (Duration::from_millis(200), Duration::from_millis(400)),
+            heartbeat: Duration::from_millis(30),
+            // A follower waits the maximum (openraft's leader lease) plus its
+            // timeout in the range before it stands: 0.3 to 0.4 s of silence
+            // (about 7 to 9 heartbeats, sent every 45 ms), so that a killed
+            // leader's next task starts within half a second (the failover
+            // benchmark). Was 50 ms and 200-400 ms: 0.6 to 0.8 s of silence.
+            election_timeout: (Duration::from_millis(100), Duration::from_millis(200)),
             snapshot_every: 5000,
             keep_behind_snapshot: 1000,
             peer_routes: BTreeMap::new(),

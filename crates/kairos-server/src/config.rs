@@ -47,10 +47,10 @@ kairos_config_layers::layer! {
         /// lowest id initializes a new cluster once.
         #[arg(long, env = "KAIROS_PEERS")]
         pub peers: Option<String>,
-        /// Raft heartbeat interval in milliseconds (default 50).
+        /// Raft heartbeat interval in milliseconds (default 30).
         #[arg(long, env = "KAIROS_HEARTBEAT_MS", value_parser = whole_number::<u64>())]
         pub heartbeat_ms: Option<u64>,
-        /// Election timeout range, `MIN-MAX` milliseconds (default 200-400).
+        /// Election timeout range, `MIN-MAX` milliseconds (default 100-200).
         #[arg(long, env = "KAIROS_ELECTION_TIMEOUT_MS")]
         pub election_timeout_ms: Option<String>,
         /// Build a snapshot every this many log entries (default 5000).
@@ -67,6 +67,17 @@ kairos_config_layers::layer! {
         /// lease).
         #[arg(long, env = "KAIROS_WORKER_HEARTBEAT_MS", value_parser = whole_number::<u64>())]
         pub worker_heartbeat_ms: Option<u64>,
+        /// Retention: runs that ended more than this many days ago are deleted
+        /// with their task instances and XComs (default: kept for ever).
+        #[arg(long, env = "KAIROS_RETENTION_DAYS", value_parser = whole_number::<u64>())]
+        pub retention_days: Option<u64>,
+        /// Retention: each DAG keeps at least its newest this many runs, whatever
+        /// their age; alone, only that many are kept (default: all).
+        #[arg(long, env = "KAIROS_RETENTION_KEEP_LAST", value_parser = whole_number::<u32>())]
+        pub retention_keep_last: Option<u32>,
+        /// How often the leader applies the retention policy, in seconds (default 60).
+        #[arg(long, env = "KAIROS_RETENTION_INTERVAL_S", value_parser = whole_number::<u64>())]
+        pub retention_interval_s: Option<u64>,
         /// A file of worker tokens, one per line (`#` starts a comment); workers must
         /// present one. Without it any worker may connect.
         #[arg(long, env = "KAIROS_WORKER_TOKEN_FILE")]
@@ -273,6 +284,15 @@ impl ConfigLayer {
         }
         if let Some(path) = &self.worker_token_file {
             settings.worker_tokens = read_tokens(path)?;
+        }
+        settings.retention = crate::retention::Policy {
+            max_age: self
+                .retention_days
+                .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
+            keep_last: self.retention_keep_last,
+        };
+        if let Some(s) = self.retention_interval_s {
+            settings.retention_every = Duration::from_secs(s.max(1));
         }
         Ok(settings)
     }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod node;
+pub mod retention;
 pub mod secrets;
 pub mod server;
 pub mod tls;

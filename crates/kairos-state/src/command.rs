@@ -114,6 +114,22 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
+    /// Hand the worker that just reported `after` the direct downstream that its
+    /// report queued, in the same entry as the report: one commit from a task's end
+    /// to the next one's start instead of two (the report's, then a poll's
+    /// `Dispatch`). Each queued instance of a downstream task that `fit` allows
+    /// and that heads its queue (no higher-priority instance waits there, so a
+    /// hand-off never jumps the queue) starts an attempt with the next token, as
+    /// `Dispatch` would; the others wait for a poll.
+    DispatchDownstream {
+        after: TaskInstanceKey,
+        worker: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_url: Option<String>,
+        /// One per attempt the worker can start now (drawn by the leader).
+        tokens: Vec<String>,
+        fit: WorkerFit,
+    },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes
     /// `up_for_retry` while tries remain. `follow` is a branch's choice of direct
@@ -165,6 +181,21 @@ pub enum Command {
     DeleteDagRun {
         dag_id: String,
         run_id: String,
+    },
+    /// Retention: delete ended runs (success or failed), with everything derived
+    /// from them as `DeleteDagRun` does, of one DAG or of all: those that ended
+    /// before `before` (the proposer's clock minus the age kept; apply reads no
+    /// clock), beyond each DAG's newest `keep_last` runs. At most `limit` runs go
+    /// per command, so that one entry's apply stays short; the answer says whether
+    /// more remain, and the proposer sends the command again.
+    PurgeRuns {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dag_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<DateTime<Utc>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_last: Option<u32>,
+        limit: u32,
     },
     SetPool {
         pool: PoolRecord,
@@ -281,11 +312,13 @@ impl Command {
             Command::PushXCom { .. } => "push_xcom",
             Command::ClearTaskInstances { .. } => "clear_task_instances",
             Command::Dispatch { .. } => "dispatch",
+            Command::DispatchDownstream { .. } => "dispatch_downstream",
             Command::FinishAttempt { .. } => "finish_attempt",
             Command::Tick => "tick",
             Command::CreateBackfill { .. } => "create_backfill",
             Command::SetDagRunState { .. } => "set_dag_run_state",
             Command::DeleteDagRun { .. } => "delete_dag_run",
+            Command::PurgeRuns { .. } => "purge_runs",
             Command::SetPool { .. } => "set_pool",
             Command::DeletePool { .. } => "delete_pool",
             Command::SetSettings { .. } => "set_settings",
@@ -370,6 +403,19 @@ pub enum Outcome {
         task_instances: usize,
         xcoms: usize,
     },
+    /// What a `PurgeRuns` deleted, and whether runs it would delete remain (the
+    /// command stopped at its limit).
+    RunsPurged {
+        runs: usize,
+        task_instances: usize,
+        xcoms: usize,
+        more: bool,
+    },
+    /// The attempts a `DispatchDownstream` started: each task instance with
+    /// its token.
+    Dispatched {
+        attempts: Vec<(TaskInstanceKey, String)>,
+    },
     Backfill {
         backfill_id: String,
         /// Runs created, or existing runs cleared to run again, in date order.
@@ -386,6 +432,29 @@ pub enum Outcome {
         callback: crate::records::DagCallbackRecord,
     },
     Done,
+}
+
+/// What a worker takes, as it registered: tasks of these queues, needing one of
+/// these execution environments (or none), of DAGs of these teams (empty: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerFit {
+    pub queues: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+}
+
+impl WorkerFit {
+    /// Whether a worker of this fit may run `task` of `dag` (the rule the
+    /// leader's placement applies to polls).
+    pub fn takes(&self, dag: &kairos_dag::model::Dag, task: &kairos_dag::model::Task) -> bool {
+        self.queues.contains(&task.queue)
+            && (self.teams.is_empty() || dag.team.as_ref().is_some_and(|t| self.teams.contains(t)))
+            && dag
+                .environment_of(task)
+                .is_none_or(|e| self.environments.iter().any(|have| have == e))
+    }
 }
 
 /// One DAG of a bundle push: the version it has now, and whether the push made it.

@@ -24,7 +24,7 @@ mod txn;
 
 pub use apply::EntryToApply;
 pub use command::{
-    Batch, Command, CommandResult, Outcome, Rejection, RejectionKind, TaskInstanceKey,
+    Batch, Command, CommandResult, Outcome, Rejection, RejectionKind, TaskInstanceKey, WorkerFit,
 };
 pub use query::Query;
 pub use store::{Store, StoreError};

@@ -15,6 +15,9 @@ pub struct ApplyStats {
     pub runs_created: u64,
     /// Task instances that became queued (ready for a worker).
     pub tasks_queued: u64,
+    /// Attempts started by `DispatchDownstream`: handed to the worker that
+    /// reported their upstream, in the same entry as the report.
+    pub tasks_handed_off: u64,
     /// Task-to-task gaps in seconds: for each task instance handed to a worker, the
     /// time from the end of its last upstream task instance (as recorded) to this
     /// dispatch, both stamps of the leader's clock. Instances without upstream
@@ -32,6 +35,7 @@ impl ApplyStats {
         self.refused += other.refused;
         self.runs_created += other.runs_created;
         self.tasks_queued += other.tasks_queued;
+        self.tasks_handed_off += other.tasks_handed_off;
         self.task_gaps.extend(other.task_gaps);
     }
 }

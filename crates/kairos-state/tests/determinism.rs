@@ -97,6 +97,19 @@ fn command() -> impl Strategy<Value = Command> {
         (0u8..3).prop_map(|p| Command::DeletePool {
             name: format!("p{p}")
         }),
+        (
+            proptest::option::of(-5i64..60),
+            proptest::option::of(0u32..3),
+            1u32..4
+        )
+            .prop_map(|(minutes, keep_last, limit)| Command::PurgeRuns {
+                dag_id: None,
+                before: minutes
+                    .map(|m| t0() + Duration::minutes(m))
+                    .or(keep_last.is_none().then(t0)),
+                keep_last,
+                limit,
+            }),
         (50u64..300).prop_map(|cap| Command::SetSettings {
             settings: Settings {
                 xcom_max_bytes: cap,

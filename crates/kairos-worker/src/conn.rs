@@ -2,6 +2,12 @@
 //! to whichever node leads. A follower answers UNAVAILABLE with the leader's address
 //! in `kairos-leader` metadata; the worker moves there. A node that does not answer
 //! is left for the next address, with backoff once every address has failed.
+//!
+//! After a call to the leader failed (a killed leader refuses connections), the
+//! next calls name it in `kairos-unreachable`: a follower that still believes in
+//! that leader holds the call until a new one is known, then names it, so the
+//! worker learns of the new leader the moment its node does instead of retrying
+//! on a timer (`kairos-server`'s `grpc::worker::leader_wait`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,10 +24,12 @@ use tonic::{Code, Request, Status};
 /// The client type every call goes through: the worker token added to each call.
 pub type Client = WorkerClient<InterceptedService<Channel, Auth>>;
 
-/// Adds `authorization: Bearer <token>` to every call.
+/// Adds `authorization: Bearer <token>` to every call, and `kairos-unreachable`
+/// while the node last believed to lead does not answer.
 #[derive(Clone)]
 pub struct Auth {
     header: Option<MetadataValue<tonic::metadata::Ascii>>,
+    unreachable: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl tonic::service::Interceptor for Auth {
@@ -30,6 +38,11 @@ impl tonic::service::Interceptor for Auth {
             request
                 .metadata_mut()
                 .insert("authorization", header.clone());
+        }
+        if let Some(addr) = &self.unreachable {
+            request
+                .metadata_mut()
+                .insert(kairos_proto::metadata::UNREACHABLE, addr.clone());
         }
         Ok(request)
     }
@@ -70,6 +83,9 @@ const MAX_BACKOFF: Duration = Duration::from_millis(200);
 struct Inner {
     current: String,
     channels: HashMap<String, Channel>,
+    /// The address a call last failed on without naming another leader, until a
+    /// call succeeds: the leader that may have died.
+    unreachable: Option<String>,
 }
 
 impl Conn {
@@ -89,11 +105,15 @@ impl Conn {
         let current = addrs.first().cloned().ok_or("no server addresses")?;
         Ok(Conn {
             addrs,
-            auth: Auth { header },
+            auth: Auth {
+                header,
+                unreachable: None,
+            },
             tls,
             inner: Mutex::new(Inner {
                 current,
                 channels: HashMap::new(),
+                unreachable: None,
             }),
         })
     }
@@ -133,7 +153,9 @@ impl Conn {
                 channel
             }
         };
-        let client = WorkerClient::with_interceptor(channel, self.auth.clone())
+        let mut auth = self.auth.clone();
+        auth.unreachable = inner.unreachable.as_deref().and_then(|a| a.parse().ok());
+        let client = WorkerClient::with_interceptor(channel, auth)
             .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         Ok((addr, client))
@@ -148,7 +170,7 @@ impl Conn {
         }
         if let Some(leader) = status
             .metadata()
-            .get("kairos-leader")
+            .get(kairos_proto::metadata::LEADER)
             .and_then(|v| v.to_str().ok())
         {
             if leader != addr {
@@ -156,9 +178,17 @@ impl Conn {
                 return true;
             }
         }
+        // Named on the next calls: a follower holds such a call until it knows
+        // of a leader other than this one.
+        inner.unreachable = Some(addr.to_string());
         let i = self.addrs.iter().position(|a| a == addr).unwrap_or(0);
         inner.current = self.addrs[(i + 1) % self.addrs.len()].clone();
         false
+    }
+
+    /// A call was answered: no leader is suspected of being gone.
+    fn answered(&self) {
+        self.inner().unreachable = None;
     }
 
     /// Sends `call` to the leader, following redirects and retrying unreachable
@@ -194,7 +224,10 @@ impl Conn {
                 .saturating_duration_since(tokio::time::Instant::now())
                 .max(Duration::from_millis(200));
             let status = match tokio::time::timeout(left.min(per_try), call(client)).await {
-                Ok(Ok(reply)) => return Ok(reply.into_inner()),
+                Ok(Ok(reply)) => {
+                    self.answered();
+                    return Ok(reply.into_inner());
+                }
                 Ok(Err(status)) => status,
                 Err(_) => Status::deadline_exceeded(format!(
                     "{addr} did not answer within {:?}",

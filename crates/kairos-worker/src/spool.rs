@@ -74,6 +74,8 @@ impl Finished {
                     },
                 })
                 .collect(),
+            // Set by the reporter when it keeps a slot free for a hand-off.
+            take: 0,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::commands::dev::DevArgs;
 use crate::commands::health::HealthArgs;
 use crate::commands::pools::PoolsArgs;
 use crate::commands::runs::RunsArgs;
+use crate::commands::db::DbArgs;
 use crate::commands::snapshot::SnapshotArgs;
 use crate::commands::tasks::TasksArgs;
 use crate::commands::variables::VariablesArgs;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Variables: values tasks read with `var.value.KEY` (admin only).
     #[command(subcommand_required = true)]
     Variables(VariablesArgs),
+    /// The cluster's history: `db clean` deletes old runs (retention).
+    #[command(subcommand_required = true)]
+    Db(DbArgs),
     /// Back up a node's state to a file, and restore a new node from one.
     #[command(subcommand_required = true)]
     Snapshot(SnapshotArgs),

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Dev(args) => commands::dev::run(&args),
         cli::Command::Certs(args) => commands::certs::run(&args),
         cli::Command::Health(args) => commands::health::health(&args),
+        cli::Command::Db(args) => commands::db::run(&args),
         cli::Command::Snapshot(args) => commands::snapshot::run(&args),
         cli::Command::Runs(args) => commands::runs::run(&args),
         cli::Command::Bundles(args) => commands::bundles::bundles(&args),

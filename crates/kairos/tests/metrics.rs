@@ -99,6 +99,13 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
     assert!(m("kairos_raft_commit_latency_seconds_count").is_some_and(|c| c >= 3.0));
     assert_eq!(m("kairos_scheduler_runs_created_total"), Some(1.0));
     assert_eq!(m("kairos_scheduler_tasks_queued_total"), Some(3.0));
+    // b and c were handed to the worker with its reports of a and b (one free
+    // slot offered each time), in the same entries as the reports.
+    assert_eq!(
+        m("kairos_scheduler_tasks_handed_off_total"),
+        Some(2.0),
+        "{leader_text}"
+    );
     // b after a, c after b: two gaps measured, each well under a second here.
     assert_eq!(m("kairos_scheduler_task_to_task_seconds_count"), Some(2.0));
     assert!(
@@ -129,6 +136,7 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
         for series in [
             "kairos_scheduler_runs_created_total",
             "kairos_scheduler_tasks_queued_total",
+            "kairos_scheduler_tasks_handed_off_total",
             "kairos_state_commands_applied_total",
         ] {
             assert_eq!(sample(&text, series), m(series), "{series} on node {id}");

@@ -581,6 +581,13 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
         ),
         (
             Method::POST,
+            "/cluster/purge",
+            "/cluster/purge".into(),
+            Some(json!({"dag_id": "sales_dag", "keep_last": 0})),
+            nf,
+        ),
+        (
+            Method::POST,
             "/cluster/init",
             "/cluster/init".into(),
             Some(json!({"members": [{"node_id": 9, "grpc_addr": "127.0.0.1:1"}]})),

@@ -25,6 +25,7 @@ mod logs;
 mod never_errors;
 mod paging;
 mod pools;
+mod retention;
 pub mod problem;
 mod push;
 mod runs;
@@ -255,6 +256,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(cluster::cluster))
         .routes(routes!(cluster::digest))
         .routes(routes!(cluster::snapshot))
+        .routes(routes!(retention::purge))
         .routes(routes!(cluster::init))
         .routes(routes!(cluster::add_node))
         .routes(routes!(cluster::remove_node))

@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[server]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 21] = [
+const SETTINGS: [(&str, &str, &str, &str); 24] = [
     ("node_id", "node-id", "KAIROS_NODE_ID", "1"),
     ("data_dir", "data-dir", "KAIROS_DATA_DIR", "\"/d\""),
     (
@@ -36,12 +36,12 @@ const SETTINGS: [(&str, &str, &str, &str); 21] = [
         "\"kairos-1:8081\"",
     ),
     ("peers", "peers", "KAIROS_PEERS", "\"1=127.0.0.1:7071\""),
-    ("heartbeat_ms", "heartbeat-ms", "KAIROS_HEARTBEAT_MS", "50"),
+    ("heartbeat_ms", "heartbeat-ms", "KAIROS_HEARTBEAT_MS", "30"),
     (
         "election_timeout_ms",
         "election-timeout-ms",
         "KAIROS_ELECTION_TIMEOUT_MS",
-        "\"200-400\"",
+        "\"100-200\"",
     ),
     (
         "snapshot_every",
@@ -66,6 +66,24 @@ const SETTINGS: [(&str, &str, &str, &str); 21] = [
         "worker-heartbeat-ms",
         "KAIROS_WORKER_HEARTBEAT_MS",
         "3000",
+    ),
+    (
+        "retention_days",
+        "retention-days",
+        "KAIROS_RETENTION_DAYS",
+        "30",
+    ),
+    (
+        "retention_keep_last",
+        "retention-keep-last",
+        "KAIROS_RETENTION_KEEP_LAST",
+        "100",
+    ),
+    (
+        "retention_interval_s",
+        "retention-interval-s",
+        "KAIROS_RETENTION_INTERVAL_S",
+        "60",
     ),
     (
         "worker_token_file",

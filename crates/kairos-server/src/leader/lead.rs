@@ -1,7 +1,7 @@
 //! The leader loop of one term: the barrier, its leader change recorded, and
 //! full leases first, then every tick the runs schedules ask for, a `Tick` when
-//! a timer is due or a queueing pass is unfinished, lease expiry, and
-//! reconciling leases with the state.
+//! a timer is due or a queueing pass is unfinished, lease expiry, reconciling
+//! leases with the state, and the retention policy now and then.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -59,6 +59,8 @@ pub(super) async fn lead(s: Arc<Leader>, term: u64) {
     );
     let mut last_due = Instant::now() - s.settings.tick;
     let mut last_reconcile = Instant::now();
+    let mut last_retention: Option<Instant> = None;
+    let purging = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         let now = Utc::now();
         if s.settings.create_scheduled_runs && last_due.elapsed() >= s.settings.tick {
@@ -96,6 +98,13 @@ pub(super) async fn lead(s: Arc<Leader>, term: u64) {
             }
         }
         expire_leases(&s).await;
+        if s.settings.retention.is_set()
+            && last_retention.is_none_or(|at| at.elapsed() >= s.settings.retention_every)
+            && !purging.swap(true, Ordering::SeqCst)
+        {
+            last_retention = Some(Instant::now());
+            tokio::spawn(retain(s.clone(), purging.clone()));
+        }
         if last_reconcile.elapsed() >= Duration::from_secs(1) {
             last_reconcile = Instant::now();
             reconcile(&s);
@@ -110,6 +119,42 @@ pub(super) async fn lead(s: Arc<Leader>, term: u64) {
         };
         tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
     }
+}
+
+/// Applies the retention policy once, beside the loop (a purge of many runs
+/// takes several entries; scheduling goes on between them).
+async fn retain(s: Arc<Leader>, purging: Arc<std::sync::atomic::AtomicBool>) {
+    let policy = s.settings.retention;
+    let node = s.node.clone();
+    let result = crate::retention::purge(
+        |command| {
+            let node = node.clone();
+            async move {
+                let committed = node.propose_here(vec![command]).await?;
+                match committed.results.into_iter().next() {
+                    Some(Ok(outcome)) => Ok(outcome),
+                    Some(Err(rejection)) => Err(crate::node::NodeError::Invalid(rejection.message)),
+                    None => Err(crate::node::NodeError::Unknown("no result".into())),
+                }
+            }
+        },
+        None,
+        policy.before(Utc::now()),
+        policy.keep_last,
+    )
+    .await;
+    match result {
+        Ok(purged) if purged.runs > 0 => tracing::info!(
+            runs = purged.runs,
+            task_instances = purged.task_instances,
+            xcoms = purged.xcoms,
+            commands = purged.commands,
+            "retention: old runs deleted"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("retention: purge stopped: {e}"),
+    }
+    purging.store(false, Ordering::SeqCst);
 }
 
 /// Fails the attempts whose lease ran out (the state machine retries them while

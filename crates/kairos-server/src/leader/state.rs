@@ -29,6 +29,10 @@ pub struct LeaderSettings {
     /// Whether schedules create runs (off for `kairos dags test`, which wants only
     /// the one run it triggers).
     pub create_scheduled_runs: bool,
+    /// Old runs the leader deletes (none by default).
+    pub retention: crate::retention::Policy,
+    /// How often it does.
+    pub retention_every: Duration,
 }
 
 impl Default for LeaderSettings {
@@ -39,6 +43,8 @@ impl Default for LeaderSettings {
             tick: Duration::from_secs(1),
             worker_tokens: Vec::new(),
             create_scheduled_runs: true,
+            retention: crate::retention::Policy::default(),
+            retention_every: crate::retention::EVERY,
         }
     }
 }

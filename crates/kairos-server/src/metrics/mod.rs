@@ -84,6 +84,7 @@ pub struct Metrics {
     commands_refused: Counter,
     runs_created: Counter,
     tasks_queued: Counter,
+    tasks_handed_off: Counter,
     task_gap: Histogram,
     pool_slots: Family<PoolLabel, Gauge>,
     pool_used_slots: Family<PoolLabel, Gauge>,
@@ -114,6 +115,7 @@ impl Metrics {
             commands_refused: Counter::default(),
             runs_created: Counter::default(),
             tasks_queued: Counter::default(),
+            tasks_handed_off: Counter::default(),
             task_gap: gap_histogram(),
             pool_slots: Family::default(),
             pool_used_slots: Family::default(),
@@ -184,6 +186,11 @@ impl Metrics {
             "scheduler_tasks_queued",
             "Task instances queued for a worker",
             m.tasks_queued.clone(),
+        );
+        r.register(
+            "scheduler_tasks_handed_off",
+            "Task instances handed to the worker that reported their upstream, in the same entry as its report",
+            m.tasks_handed_off.clone(),
         );
         r.register_with_unit("scheduler_task_to_task", "From the end of a task instance's last upstream to its dispatch to a worker (leader stamps)", Unit::Seconds, m.task_gap.clone());
         r.register("pool_slots", "Slots of each pool", m.pool_slots.clone());
@@ -377,6 +384,7 @@ impl kairos_raft::NodeObserver for Metrics {
         self.commands_refused.inc_by(stats.refused);
         self.runs_created.inc_by(stats.runs_created);
         self.tasks_queued.inc_by(stats.tasks_queued);
+        self.tasks_handed_off.inc_by(stats.tasks_handed_off);
         for gap in &stats.task_gaps {
             self.task_gap.observe(*gap);
         }

@@ -8,8 +8,8 @@
 //! inside one.
 //!
 //! This file is the loop and the dispatch. Each command is handled in the file of
-//! the resource it changes (`dags`, `runs`, `task_instances`, `xcoms`,
-//! `backfills`, `pools`, `variables`, `settings`, `ticks`): what the command
+//! the resource it changes (`dags`, `runs`, `retention`, `task_instances`,
+//! `xcoms`, `backfills`, `pools`, `variables`, `settings`, `ticks`): what the command
 //! checks, refuses and writes. What follows from a change (readiness, queueing,
 //! run lifecycle, timers) is `crate::engine`, settled once per accepted command.
 
@@ -23,6 +23,7 @@ mod dags;
 mod leaders;
 mod outcome;
 mod pools;
+mod retention;
 mod runs;
 mod settings;
 mod task_instances;
@@ -183,6 +184,21 @@ fn dispatch(
             state,
         } => runs::mark(txn, sched, dag_id, run_id, *state),
         Command::DeleteDagRun { dag_id, run_id } => runs::delete(txn, sched, dag_id, run_id),
+        Command::PurgeRuns {
+            dag_id,
+            before,
+            keep_last,
+            limit,
+        } => retention::purge(
+            txn,
+            sched,
+            retention::Purge {
+                dag_id: dag_id.as_deref(),
+                before: *before,
+                keep_last: *keep_last,
+                limit: *limit,
+            },
+        ),
         Command::SetTaskState {
             ti,
             to,
@@ -212,6 +228,23 @@ fn dispatch(
             log_url,
             token,
         } => task_instances::dispatch(txn, sched, ti, worker, log_url.as_deref(), token.as_deref()),
+        Command::DispatchDownstream {
+            after,
+            worker,
+            log_url,
+            tokens,
+            fit,
+        } => task_instances::dispatch_downstream(
+            txn,
+            sched,
+            after,
+            task_instances::Taker {
+                worker,
+                log_url: log_url.as_deref(),
+                tokens,
+                fit,
+            },
+        ),
         Command::FinishAttempt {
             ti,
             attempt,

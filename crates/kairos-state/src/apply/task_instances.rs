@@ -240,6 +240,88 @@ pub(super) fn dispatch(
     Ok(Reply::TaskState(ti.clone()))
 }
 
+/// The most attempts one `DispatchDownstream` may start.
+const MAX_HANDOFF: usize = 256;
+
+/// Who takes a `DispatchDownstream`'s task instances.
+pub(super) struct Taker<'a> {
+    pub worker: &'a str,
+    pub log_url: Option<&'a str>,
+    pub tokens: &'a [String],
+    pub fit: &'a crate::command::WorkerFit,
+}
+
+/// Starts an attempt of each queued direct downstream instance of `after` that
+/// the taker fits and that heads its queue, one per token; what is left waits
+/// for a poll. An instance that is not there or not queued is no error: the
+/// report before it decided what became ready.
+pub(super) fn dispatch_downstream(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    after: &TaskInstanceKey,
+    taker: Taker<'_>,
+) -> Handled {
+    check_id("worker id", taker.worker)?;
+    if taker.tokens.len() > MAX_HANDOFF {
+        return Err(refused(
+            RejectionKind::Invalid,
+            format!("at most {MAX_HANDOFF} attempts are handed over at once"),
+        ));
+    }
+    for token in taker.tokens {
+        check_token(token)?;
+    }
+    let mut attempts = Vec::new();
+    let Some((plan, upstream)) = crate::engine::lookup::plan_of_ti(txn, after)? else {
+        return Ok(Reply::from(Outcome::Dispatched { attempts }));
+    };
+    let mut tokens = taker.tokens.iter();
+    'tasks: for &d in plan.downstream(upstream) {
+        let task = plan.task(d);
+        if !taker.fit.takes(plan.dag(), task) {
+            continue;
+        }
+        let instances: Vec<(Vec<u8>, TaskInstanceRecord)> = txn.scan(
+            Cf::TaskInstances,
+            &keys::task_prefix(&after.dag_id, &after.run_id, &task.task_id),
+        )?;
+        for (_, mut record) in instances {
+            if record.state != TaskInstanceState::Queued || !heads_its_queue(txn, &record)? {
+                continue;
+            }
+            let Some(token) = tokens.next() else {
+                break 'tasks;
+            };
+            let ti = record.key();
+            record.log_url = taker
+                .log_url
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+            record_dispatch_gap(txn, sched, &ti)?;
+            start_attempt(txn, sched, &mut record, Some(taker.worker), Some(token))?;
+            sched.stats.tasks_handed_off += 1;
+            attempts.push((ti, token.clone()));
+        }
+    }
+    Ok(Reply::from(Outcome::Dispatched { attempts }))
+}
+
+/// Whether no instance waits before `record` in its queue (priority, then date,
+/// as polls take them).
+fn heads_its_queue(
+    txn: &Txn<'_>,
+    record: &TaskInstanceRecord,
+) -> Result<bool, crate::store::StoreError> {
+    let head = txn.scan_index_page(
+        &crate::keys::index::queued_prefix(&record.queue),
+        None,
+        1,
+    )?;
+    Ok(head
+        .first()
+        .is_none_or(|(key, _)| *key == crate::keys::index::queued(record)))
+}
+
 /// An attempt's final report, from its worker or from the leader when its lease
 /// ran out; a repeat of the same report is recorded once.
 pub(super) fn finish_attempt(

@@ -146,23 +146,6 @@ fn marking_a_run_failed_or_success_moves_its_task_instances_as_airflow_does() {
     );
 }
 
-/// Every key in every family that mentions `needle`.
-fn keys_mentioning(store: &TempStore, needle: &[u8]) -> Vec<(String, String)> {
-    use kairos_state::keys::Cf;
-    let mut out = Vec::new();
-    for cf in Cf::ALL {
-        for (k, _) in store.store.scan_raw(cf, b"", None, usize::MAX).unwrap() {
-            if k.windows(needle.len()).any(|w| w == needle) {
-                out.push((
-                    cf.name().to_string(),
-                    String::from_utf8_lossy(&k).into_owned(),
-                ));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn deleting_a_run_removes_everything_kept_for_it_and_frees_what_it_held() {
     let mut store = TempStore::new();

@@ -170,3 +170,20 @@ pub fn mark_run(dag: &str, run: &str, to: DagRunState) -> Command {
         state: to,
     }
 }
+
+/// Every key in every family that mentions `needle`.
+pub fn keys_mentioning(store: &TempStore, needle: &[u8]) -> Vec<(String, String)> {
+    use kairos_state::keys::Cf;
+    let mut out = Vec::new();
+    for cf in Cf::ALL {
+        for (k, _) in store.store.scan_raw(cf, b"", None, usize::MAX).unwrap() {
+            if k.windows(needle.len()).any(|w| w == needle) {
+                out.push((
+                    cf.name().to_string(),
+                    String::from_utf8_lossy(&k).into_owned(),
+                ));
+            }
+        }
+    }
+    out
+}

@@ -41,6 +41,9 @@ pub(super) async fn on_signal(mut signals: Signals, drain: watch::Sender<bool>) 
 /// Once polling has stopped: waits for the running attempts, then for their
 /// results to be delivered (the reporter keeps running meanwhile).
 pub(super) async fn drain(agent: &Agent) {
+    agent
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     tracing::info!(
         running = agent.running().len(),
         "draining: no new attempts; waiting for running ones"

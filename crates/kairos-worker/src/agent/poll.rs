@@ -20,10 +20,12 @@ pub(super) async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<boo
     let mut backoff = Duration::from_millis(100);
     loop {
         if *drain.borrow() || agent.refusal().is_some() {
+            agent
+                .draining
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             return;
         }
-        let free =
-            agent.config.slots as usize - agent.running().len().min(agent.config.slots as usize);
+        let free = agent.free_for_poll();
         if free == 0 {
             let changed = agent.changed.notified();
             if agent.running().len() >= agent.config.slots as usize {
@@ -46,6 +48,9 @@ pub(super) async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<boo
             wait_ms: POLL_WAIT.as_millis() as u32,
             known_attempts: agent.known().into_iter().collect(),
         };
+        agent
+            .polling
+            .store(free, std::sync::atomic::Ordering::SeqCst);
         let polled = agent
             .conn
             .call_with(
@@ -58,6 +63,7 @@ pub(super) async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<boo
                 },
             )
             .await;
+        agent.polling.store(0, std::sync::atomic::Ordering::SeqCst);
         match polled {
             Ok(reply) => {
                 backoff = Duration::from_millis(100);

@@ -27,7 +27,11 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
         let mut deliveries = futures::stream::iter(pending.into_iter().map(|finished| {
             let agent = agent.clone();
             async move {
-                let request = finished.to_request(&agent.config.worker_id);
+                let mut request = finished.to_request(&agent.config.worker_id);
+                // A free slot offered with the report: the leader may hand over
+                // the next task in the same entry (no poll round in between).
+                let taken = agent.reserve_slot();
+                request.take = taken as u32;
                 let result = agent
                     .conn
                     .call(Duration::from_secs(10), |mut c| {
@@ -35,6 +39,15 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
                         async move { c.report_finished(request).await }
                     })
                     .await;
+                if let Ok(reply) = &result {
+                    let known = agent.known();
+                    for assignment in reply.tasks.iter().take(taken) {
+                        if !known.contains(&assignment.attempt) {
+                            super::attempt::start(&agent, assignment.clone());
+                        }
+                    }
+                }
+                agent.release_slot(taken);
                 (finished, result)
             }
         }))

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
@@ -44,6 +44,13 @@ pub(super) struct Agent {
     pub(super) attempt_log: Option<AttemptLog>,
     /// Finished tries' logs waiting to be sent to the servers.
     pub(super) log_uploads: super::log_upload::Queue,
+    /// Slots kept free for attempts a report may be handed (see
+    /// [`Agent::reserve_slot`]).
+    pub(super) reserved: AtomicUsize,
+    /// The free slots the poll in flight offered the leader.
+    pub(super) polling: AtomicUsize,
+    /// Set once the worker drains: no report takes new work.
+    pub(super) draining: AtomicBool,
 }
 
 impl Agent {
@@ -81,6 +88,46 @@ impl Agent {
                 let mut r = p.into_inner();
                 *r = (*r).max(at);
             }
+        }
+    }
+
+    /// Slots free for a poll: neither running nor kept for a report's hand-off.
+    pub(super) fn free_for_poll(&self) -> usize {
+        let slots = self.config.slots as usize;
+        slots.saturating_sub(self.running().len() + self.reserved.load(Ordering::SeqCst))
+    }
+
+    /// Keeps one slot free for the attempt a report may be handed (the next task
+    /// of a chain, in the same Raft entry as the report): 1 when a slot is free
+    /// that neither a running attempt nor the poll in flight holds, else 0.
+    /// Give it back with [`Agent::release_slot`] once the answer's attempts are
+    /// started. One per report, so that a fan-out still spreads over workers.
+    pub(super) fn reserve_slot(&self) -> usize {
+        if self.draining.load(Ordering::SeqCst) || self.refusal().is_some() {
+            return 0;
+        }
+        let slots = self.config.slots as usize;
+        let running = self.running().len();
+        loop {
+            let reserved = self.reserved.load(Ordering::SeqCst);
+            let polling = self.polling.load(Ordering::SeqCst);
+            if running + reserved + polling >= slots {
+                return 0;
+            }
+            if self
+                .reserved
+                .compare_exchange(reserved, reserved + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return 1;
+            }
+        }
+    }
+
+    pub(super) fn release_slot(&self, taken: usize) {
+        if taken > 0 {
+            self.reserved.fetch_sub(taken, Ordering::SeqCst);
+            self.changed.notify_waiters();
         }
     }
 

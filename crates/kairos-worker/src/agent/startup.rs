@@ -128,6 +128,9 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         changed: Notify::new(),
         attempt_log,
         log_uploads: Default::default(),
+        reserved: Default::default(),
+        polling: Default::default(),
+        draining: Default::default(),
         config,
     }))
 }

@@ -12,6 +12,7 @@ pub mod cluster;
 pub(crate) mod connect;
 pub mod connections;
 pub mod dags;
+pub mod db;
 pub mod dev;
 pub mod health;
 pub(crate) mod output;

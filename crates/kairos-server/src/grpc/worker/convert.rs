@@ -60,17 +60,20 @@ pub(super) fn reply(result: &CommandResult) -> ReportReply {
                 accepted: true,
                 outcome: state.as_str().to_string(),
                 message: String::new(),
+                tasks: Vec::new(),
             }
         }
         Ok(other) => ReportReply {
             accepted: true,
             outcome: format!("{other:?}"),
             message: String::new(),
+            tasks: Vec::new(),
         },
         Err(rejection) => ReportReply {
             accepted: false,
             outcome: rejection.kind.as_str().to_string(),
             message: rejection.message.clone(),
+            tasks: Vec::new(),
         },
     }
 }

@@ -197,7 +197,7 @@ async fn dispatch(
 }
 
 /// The assignments of `attempts`, leaving out those whose task instance is gone.
-fn build_all(
+pub(super) fn build_all(
     s: &Leader,
     assignments: &Assignments,
     attempts: &[(String, TaskInstanceKey)],

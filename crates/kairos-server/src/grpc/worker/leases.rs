@@ -43,5 +43,6 @@ pub(super) async fn report_started(
         }
         .to_string(),
         message: String::new(),
+        tasks: Vec::new(),
     })
 }

@@ -1,5 +1,6 @@
 //! The worker protocol's server side, one file per job: `guard` (leader and
-//! registration checks), `register`, `dispatch` (polls: claims, dispatch, leases),
+//! registration checks), `leader_wait` (a call held while the leadership
+//! changes), `register`, `dispatch` (polls: claims, dispatch, leases),
 //! `assignment` (what an attempt needs), `leases` (heartbeats), `reports` (results
 //! and XComs, after `caps` checked their sizes), `reads` (XComs, Variables, run states, files), `trigger`
 //! (TriggerDagRunOperator), `dag_callbacks` (a DAG's own callbacks: handed out by
@@ -14,6 +15,7 @@ mod convert;
 mod dag_callbacks;
 mod dispatch;
 mod guard;
+mod leader_wait;
 mod leases;
 mod reads;
 mod register;

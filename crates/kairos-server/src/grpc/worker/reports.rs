@@ -1,20 +1,29 @@
 //! `ReportFinished` and `PushXCom`: what an attempt produced, proposed as commands
 //! that carry its token (the state machine refuses a stale one). A finished or
-//! stale attempt's lease is dropped.
+//! stale attempt's lease is dropped. A report that offers free slots (`take`)
+//! carries a `DispatchDownstream` in the same entry: the downstream it queued
+//! goes to this worker at once, leased and answered like a poll's.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_proto::v1::{PushXComRequest, ReportFinishedRequest, ReportReply};
-use kairos_state::{Command, RejectionKind};
+use kairos_state::{Command, Outcome, RejectionKind, WorkerFit};
 use tonic::Status;
 
+use super::assignment::Assignments;
 use super::caller::acting_as;
 use super::caps::{check_report, check_xcom};
 use super::convert::{key_of, reply};
-use super::guard::{check_leader, propose};
+use super::dispatch::build_all;
+use super::guard::{check_leader, propose, propose_error};
 use crate::leader::Leader;
+use crate::node::{Committed, NodeError};
 
 pub(super) async fn report_finished(
-    s: &Leader,
+    s: &Arc<Leader>,
+    assignments: &Assignments,
     proven: &Option<String>,
     r: ReportFinishedRequest,
 ) -> Result<ReportReply, Status> {
@@ -54,7 +63,7 @@ pub(super) async fn report_finished(
         });
     }
     let command = Command::FinishAttempt {
-        ti,
+        ti: ti.clone(),
         attempt: r.attempt.clone(),
         actor: Actor::Worker,
         state,
@@ -68,7 +77,13 @@ pub(super) async fn report_finished(
         no_retry: r.no_retry,
         outlet_events,
     };
-    let committed = propose(s, vec![command]).await?;
+    let handoff = match r.take {
+        0 => None,
+        take => hand_off(s, &r.worker_id, &ti, take as usize)?,
+    };
+    let mut commands = vec![command];
+    commands.extend(handoff.as_ref().map(|h| h.command.clone()));
+    let (committed, handed) = propose_and_lease(s, commands, handoff).await?;
     let Some(result) = committed.results.first() else {
         return Err(Status::internal("no result for the report"));
     };
@@ -82,7 +97,78 @@ pub(super) async fn report_finished(
         }
         Ok(_) => s.with_leases(|l| l.remove(&r.attempt)),
     }
-    Ok(reply(result))
+    let mut answer = reply(result);
+    answer.tasks = build_all(s, assignments, &handed)?;
+    Ok(answer)
+}
+
+/// The most attempts one report takes.
+const MAX_TAKE: usize = 64;
+
+/// A `DispatchDownstream` for the worker that reports `after`, or `None` when
+/// this leader does not know the worker (it registers again, then polls).
+struct HandOff {
+    command: Command,
+    worker: String,
+}
+
+fn hand_off(
+    s: &Leader,
+    worker_id: &str,
+    after: &kairos_state::TaskInstanceKey,
+    take: usize,
+) -> Result<Option<HandOff>, Status> {
+    let Some(worker) = s.with_workers(|w| w.touch(worker_id)) else {
+        return Ok(None);
+    };
+    let tokens = (0..take.min(MAX_TAKE))
+        .map(|_| crate::tokens::attempt_token())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Status::unavailable)?;
+    Ok(Some(HandOff {
+        command: Command::DispatchDownstream {
+            after: after.clone(),
+            worker: worker_id.to_string(),
+            log_url: (!worker.log_url.is_empty()).then(|| worker.log_url.clone()),
+            tokens,
+            fit: WorkerFit {
+                queues: worker.queues.clone(),
+                environments: worker.environments.clone(),
+                teams: worker.teams.clone(),
+            },
+        },
+        worker: worker_id.to_string(),
+    }))
+}
+
+/// Proposes the report (and its hand-off) and leases every attempt handed
+/// over, in a task of its own: a worker that gives up on its call must not
+/// leave an attempt started with no lease.
+async fn propose_and_lease(
+    s: &Arc<Leader>,
+    commands: Vec<Command>,
+    handoff: Option<HandOff>,
+) -> Result<(Committed, Vec<(String, kairos_state::TaskInstanceKey)>), Status> {
+    let leader = s.clone();
+    tokio::spawn(async move {
+        let committed = leader.node.propose_here(commands).await?;
+        let mut handed = Vec::new();
+        if let (Some(handoff), Some(Ok(Outcome::Dispatched { attempts }))) =
+            (handoff, committed.results.get(1))
+        {
+            let until = Instant::now() + leader.settings.lease;
+            for (ti, attempt) in attempts {
+                leader.with_leases(|l| {
+                    l.grant(attempt.clone(), ti.clone(), Some(handoff.worker.clone()), until)
+                });
+                handed.push((attempt.clone(), ti.clone()));
+            }
+        }
+        Ok::<_, NodeError>((committed, handed))
+    })
+    .await
+    .map_err(|e| Status::internal(format!("a report stopped: {e}")))?
+    .map_err(|e| propose_error(s, e))
 }
 
 pub(super) async fn push_xcom(

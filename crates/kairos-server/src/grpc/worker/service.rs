@@ -1,6 +1,7 @@
 //! The `kairos.v1.Worker` gRPC service: each call handed to the file of its job.
 //! Every node serves it; only the leader answers calls that change or promise
-//! anything, after its scheduler is ready.
+//! anything, after its scheduler is ready (while the leadership changes, such a
+//! call is held until a leader is known: `leader_wait`).
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use tonic::{Request, Response, Status};
 use super::assignment::Assignments;
 use super::caller::proven_worker;
 use super::{
-    dag_callbacks, dispatch, leases, reads, register, reports, task_code, trigger, upload,
+    dag_callbacks, dispatch, leader_wait, leases, reads, register, reports, task_code, trigger, upload,
 };
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
@@ -46,6 +47,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<RegisterRequest>,
     ) -> Result<Response<RegisterReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         register::register(
             &self.leader,
             &proven_worker(&request)?,
@@ -55,6 +57,7 @@ impl Worker for WorkerService {
     }
 
     async fn poll(&self, request: Request<PollRequest>) -> Result<Response<PollReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         dispatch::poll(
             &self.leader,
             &self.assignments,
@@ -69,6 +72,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         leases::heartbeat(
             &self.leader,
             &proven_worker(&request)?,
@@ -82,6 +86,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<ReportStartedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         leases::report_started(
             &self.leader,
             &proven_worker(&request)?,
@@ -95,6 +100,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<UploadLogsRequest>,
     ) -> Result<Response<UploadLogsReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         upload::upload_logs(
             &self.leader,
             &proven_worker(&request)?,
@@ -108,8 +114,10 @@ impl Worker for WorkerService {
         &self,
         request: Request<ReportFinishedRequest>,
     ) -> Result<Response<ReportReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         reports::report_finished(
             &self.leader,
+            &self.assignments,
             &proven_worker(&request)?,
             request.into_inner(),
         )
@@ -121,6 +129,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<PushXComRequest>,
     ) -> Result<Response<ReportReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         reports::push_xcom(
             &self.leader,
             &proven_worker(&request)?,
@@ -159,6 +168,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<SetVariableRequest>,
     ) -> Result<Response<ReportReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         task_code::set_variable(
             &self.leader,
             &proven_worker(&request)?,
@@ -186,6 +196,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<TriggerRunRequest>,
     ) -> Result<Response<TriggerRunReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         trigger::trigger_run(
             &self.leader,
             &proven_worker(&request)?,
@@ -223,6 +234,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<ReportDagCallbackRequest>,
     ) -> Result<Response<ReportReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
         dag_callbacks::report(
             &self.leader,
             &proven_worker(&request)?,

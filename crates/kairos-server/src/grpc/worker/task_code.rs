@@ -53,16 +53,19 @@ pub(super) async fn set_variable(
             accepted: true,
             outcome: "done".into(),
             message: String::new(),
+            tasks: Vec::new(),
         },
         Some(Err(rejection)) => ReportReply {
             accepted: false,
             outcome: "refused".into(),
             message: rejection.message,
+            tasks: Vec::new(),
         },
         None => ReportReply {
             accepted: false,
             outcome: "refused".into(),
             message: "the cluster gave no result".into(),
+            tasks: Vec::new(),
         },
     })
 }

@@ -1,0 +1,150 @@
+//! Retention on a real three-node cluster: the leader's standing policy
+//! (`--retention-keep-last`) trims each DAG's ended runs on its own, `kairos db
+//! clean` deletes more on request, running runs stay, and every node ends with
+//! the same state.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kairos_dag::lifecycle::DagRunState;
+use kairos_state::Command;
+use kairos_testkit::{CALM_TIMINGS, Cluster, put_dag_command};
+
+const DAG: &str = "
+kept:
+  schedule: null
+  is_paused_upon_creation: false
+  max_active_runs: 16
+  tasks:
+    only: {operator: bash, bash_command: 'true'}
+";
+
+async fn run_ids(cluster: &Cluster, node: u64) -> Vec<String> {
+    let api = cluster.api(node).expect("api client");
+    let runs = api
+        .dag_runs("kept", kairos_client::Read::Local)
+        .await
+        .expect("runs");
+    let mut ids: Vec<String> = runs.into_iter().map(|r| r.dag_run_id).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_trims_old_runs_and_db_clean_deletes_more_on_every_node() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_kairos"));
+    let flags = [
+        &CALM_TIMINGS[..],
+        &["--retention-keep-last", "3", "--retention-interval-s", "1"],
+    ]
+    .concat();
+    let cluster = Cluster::start(binary, 3, &flags).expect("start the cluster");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let client = cluster.client();
+    client
+        .propose(&[put_dag_command(DAG).expect("the DAG")])
+        .await
+        .expect("push");
+    // Six runs: r1..r5 ended (marked), r6 left running. No worker: nothing runs.
+    for r in 1..=6 {
+        let run = format!("r{r}");
+        let made = client
+            .propose(&[Command::manual_run("kept", &run, "test")])
+            .await
+            .expect("trigger");
+        assert!(made.results[0].is_ok(), "{made:?}");
+        if r <= 5 {
+            let marked = client
+                .propose(&[Command::SetDagRunState {
+                    dag_id: "kept".into(),
+                    run_id: run,
+                    state: DagRunState::Success,
+                }])
+                .await
+                .expect("mark");
+            assert!(marked.results[0].is_ok(), "{marked:?}");
+        }
+    }
+
+    // The standing policy keeps the newest three (r4, r5 and the running r6).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids = run_ids(&cluster, 1).await;
+        if ids == ["r4", "r5", "r6"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "retention did not trim the runs: {ids:?}\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // db clean: keep one; the running run stays whatever the count.
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let follower = (1..=3).find(|id| *id != leader).expect("a follower");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(binary)
+            .args(args)
+            .args(cluster.cli_tls_flags().expect("tls flags"))
+            .output()
+            .expect("kairos runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let server = cluster.node(follower).http.clone();
+    let (ok, out, err) = cli(&["db", "clean", "--server", &server]);
+    assert!(
+        !ok && err.contains("--older-than-days"),
+        "a clean without a rule is refused before anything is sent: {out}{err}"
+    );
+    let (ok, out, err) = cli(&[
+        "db",
+        "clean",
+        "--dag-id",
+        "kept",
+        "--keep-last",
+        "0",
+        "--server",
+        &server,
+        "-o",
+        "json",
+    ]);
+    assert!(ok, "db clean: {out}{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(answer["runs"], 2, "{answer}");
+    assert_eq!(answer["task_instances"], 2, "{answer}");
+    // An age nothing is old enough for deletes nothing.
+    let (ok, out, err) = cli(&[
+        "db",
+        "clean",
+        "--older-than-days",
+        "30",
+        "--server",
+        &server,
+    ]);
+    assert!(ok && out.contains("deleted 0 runs"), "{out}{err}");
+
+    cluster
+        .wait_converged(0, Duration::from_secs(30))
+        .await
+        .expect("converged");
+    for node in 1..=3 {
+        assert_eq!(run_ids(&cluster, node).await, ["r6"], "node {node}");
+    }
+    let digests = cluster.digests().await.expect("digests");
+    assert!(
+        digests.windows(2).all(|w| w[0].1 == w[1].1),
+        "every node holds the same state: {digests:?}"
+    );
+}
