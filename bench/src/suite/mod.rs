@@ -440,24 +440,30 @@ fn throughput_figures(
     runs: &[throughput::ThroughputRun],
     args: &SuiteArgs,
 ) -> Vec<Figure> {
-    let (key, entries_key, per_entry_key, what) = match kind {
+    let (key, entries_key, per_entry_key, bytes_key, what, target) = match kind {
         throughput::Kind::Bash => (
             "throughput_bash",
             "throughput_bash_entries",
             "throughput_bash_commands_per_entry",
+            "throughput_bash_log_bytes_per_ti",
             "bash true on the 2 workers",
+            5000.0,
         ),
         throughput::Kind::Protocol => (
             "throughput_protocol",
             "throughput_protocol_entries",
             "throughput_protocol_commands_per_entry",
+            "throughput_protocol_log_bytes_per_ti",
             "no-op via the worker protocol",
+            10_000.0,
         ),
         throughput::Kind::Empty => (
             "throughput_empty",
             "throughput_empty_entries",
             "throughput_empty_commands_per_entry",
+            "throughput_empty_log_bytes_per_ti",
             "EmptyOperator (no worker)",
+            5000.0,
         ),
     };
     vec![
@@ -467,7 +473,7 @@ fn throughput_figures(
             "/s",
             runs.iter().map(|r| r.tis_per_s).collect(),
         )
-        .target(Target::AtLeast(5000.0)),
+        .target(Target::AtLeast(target)),
         Figure::new(
             entries_key,
             "  Raft entries applied/s (leader)",
@@ -482,6 +488,12 @@ fn throughput_figures(
             runs.iter().map(|r| r.commands_per_entry).collect(),
         )
         .higher_is_better(),
+        Figure::new(
+            bytes_key,
+            "  log bytes written per task instance (leader; 0: not reported)",
+            "B",
+            runs.iter().map(|r| r.log_bytes_per_ti).collect(),
+        ),
     ]
 }
 

@@ -47,6 +47,9 @@ pub struct ThroughputRun {
     pub tis_per_s: f64,
     pub entries_per_s: f64,
     pub commands_per_entry: f64,
+    /// Bytes the leader wrote to its log per task instance (0 from a build
+    /// that does not report them).
+    pub log_bytes_per_ti: f64,
 }
 
 fn wide_yaml(kind: Kind, width: usize, runs: usize) -> String {
@@ -149,6 +152,7 @@ pub async fn measure(
         // and this reading; they are few next to the work's.
         let entries = delta("kairos_raft_entries_applied_total");
         let commands = delta("kairos_state_commands_applied_total");
+        let log_bytes = delta("kairos_raft_log_appended_bytes_total");
         let observed = seconds.max(1e-3);
         eprintln!(
             "   {kind:?}, round {round}: {total} task instances in {seconds:.2} s, {entries:.0} entries, {commands:.0} commands"
@@ -161,6 +165,7 @@ pub async fn measure(
             } else {
                 0.0
             },
+            log_bytes_per_ti: log_bytes / total as f64,
         });
     }
     for worker in &workers {

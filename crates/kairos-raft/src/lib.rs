@@ -1,5 +1,7 @@
 //! Raft for Kairos: openraft over RocksDB, with its RPCs over gRPC.
 //!
+//! - [`codec`]: how entries and messages are written (a format byte, then
+//!   MessagePack, compressed when large; JSON still read);
 //! - [`identity`]: which node and cluster a data dir belongs to, checked at start
 //!   and on every Raft call;
 //! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
@@ -14,6 +16,7 @@
 //! This crate knows Kairos's state only as "batches of commands in, results out";
 //! what a command means is `kairos-state`'s business.
 
+pub mod codec;
 pub mod identity;
 pub mod log_store;
 pub mod network;

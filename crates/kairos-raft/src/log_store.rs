@@ -3,7 +3,9 @@
 //! A database of its own (`<data-dir>/raft-log`), apart from the state machine's:
 //! the log is written with `sync = true` on every append (that fsync is the commit
 //! floor), while the state machine is not synced on apply, because it can always be
-//! rebuilt from the log and snapshots.
+//! rebuilt from the log and snapshots. Entries are written in the node's
+//! [`Format`] and read in any format `codec` knows (a log written by an older
+//! version stays readable).
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -16,6 +18,7 @@ use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 
+use crate::codec::{self, Format};
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 const LOGS: &str = "logs";
@@ -29,6 +32,10 @@ const COMMITTED: &[u8] = b"committed";
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<DB>,
+    /// How new entries are written.
+    format: Format,
+    /// Told how many bytes each append wrote.
+    observer: Arc<dyn crate::NodeObserver>,
 }
 
 fn read_err(e: impl std::error::Error + 'static) -> StorageError {
@@ -65,7 +72,18 @@ impl LogStore {
             ColumnFamilyDescriptor::new(name, family)
         });
         let db = DB::open_cf_descriptors(&options, path, families)?;
-        Ok(LogStore { db: Arc::new(db) })
+        Ok(LogStore {
+            db: Arc::new(db),
+            format: Format::default(),
+            observer: Arc::new(crate::NoObserver),
+        })
+    }
+
+    /// Writes new entries in `format`, and tells `observer` what each append wrote.
+    pub fn writing(mut self, format: Format, observer: Arc<dyn crate::NodeObserver>) -> LogStore {
+        self.format = format;
+        self.observer = observer;
+        self
     }
 
     fn logs(&self) -> &rocksdb::ColumnFamily {
@@ -103,7 +121,7 @@ impl LogStore {
             None => Ok(None),
             Some(item) => {
                 let (_, value) = item.map_err(read_err)?;
-                serde_json::from_slice(&value).map(Some).map_err(read_err)
+                codec::decode(&value).map(Some).map_err(read_err)
             }
         }
     }
@@ -135,7 +153,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             if !range.contains(&u64::from_be_bytes(index)) {
                 break;
             }
-            out.push(serde_json::from_slice(&value).map_err(read_err)?);
+            out.push(codec::decode(&value).map_err(read_err)?);
         }
         Ok(out)
     }
@@ -190,10 +208,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut batch = WriteBatch::default();
+        let (mut count, mut written) = (0, 0);
         for entry in entries {
-            let bytes = serde_json::to_vec(&entry).map_err(write_err)?;
+            let bytes = codec::encode(&entry, self.format).map_err(write_err)?;
+            count += 1;
+            written += bytes.len();
             batch.put_cf(self.logs(), index_key(entry.log_id.index), bytes);
         }
+        self.observer.appended(count, written);
         // One fsync for everything appended together: the group commit of the log.
         let result = self.db.write_opt(batch, &synced());
         let io = result

@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::codec::{self, Format};
 use crate::identity::ClusterTag;
 use crate::types::{KairosNode, NodeId, TypeConfig};
 
@@ -73,6 +74,8 @@ pub struct Network {
     cluster: ClusterTag,
     /// This node's certificate, presented to peers (`None`: `--insecure`).
     tls: Option<kairos_tls::Tls>,
+    /// How messages to peers are written.
+    format: Format,
 }
 
 impl Network {
@@ -86,7 +89,14 @@ impl Network {
             routes: Arc::new(routes),
             cluster,
             tls,
+            format: Format::default(),
         }
+    }
+
+    /// Writes messages to peers in `format`.
+    pub fn writing(mut self, format: Format) -> Network {
+        self.format = format;
+        self
     }
 }
 
@@ -141,6 +151,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             client,
             cluster: self.cluster.clone(),
+            format: self.format,
         }
     }
 }
@@ -150,6 +161,7 @@ pub struct Connection {
     target: NodeId,
     client: Result<RaftClient<Channel>, String>,
     cluster: ClusterTag,
+    format: Format,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,8 +186,8 @@ impl Connection {
             Ok(client) => client,
             Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&Failure(e.clone())))),
         };
-        let json =
-            serde_json::to_vec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let json = codec::encode(request, self.format)
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let mut request = tonic::Request::new(RaftPayload { json });
         request.set_timeout(option.hard_ttl());
         self.cluster.stamp(&mut request);
@@ -200,8 +212,8 @@ impl Connection {
                 });
             }
         };
-        let answer: Result<Resp, Err> = serde_json::from_slice(&reply.json)
-            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let answer: Result<Resp, Err> =
+            codec::decode(&reply.json).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }

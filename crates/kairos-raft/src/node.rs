@@ -48,6 +48,10 @@ pub struct RaftSettings {
     /// This node's certificate, presented on every call to a peer (Raft and
     /// forwarded requests); `None` only with `--insecure`.
     pub tls: Option<kairos_tls::Tls>,
+    /// How this node writes its log entries and Raft messages (it reads every
+    /// format): binary, or JSON while nodes of a version before the binary
+    /// format remain in the cluster (they read only JSON).
+    pub format: crate::codec::Format,
 }
 
 impl Default for RaftSettings {
@@ -65,6 +69,7 @@ impl Default for RaftSettings {
             peer_routes: BTreeMap::new(),
             cluster_id: None,
             tls: None,
+            format: crate::codec::Format::default(),
         }
     }
 }
@@ -122,10 +127,12 @@ impl RaftNode {
         })?;
         let cluster = identity::claim(data_dir, id, settings.cluster_id.as_deref())?;
         let log_path = data_dir.join("raft-log");
-        let log = LogStore::open(&log_path).map_err(|e| StartError::Log {
-            path: log_path.clone(),
-            error: with_lock_hint(e.to_string()),
-        })?;
+        let log = LogStore::open(&log_path)
+            .map_err(|e| StartError::Log {
+                path: log_path.clone(),
+                error: with_lock_hint(e.to_string()),
+            })?
+            .writing(settings.format, observer.clone());
         let state_path = data_dir.join("state");
         let store = Arc::new(Store::open(&state_path).map_err(|e| StartError::State {
             path: state_path.clone(),
@@ -170,7 +177,8 @@ impl RaftNode {
                 settings.peer_routes.clone(),
                 cluster.clone(),
                 settings.tls.clone(),
-            ),
+            )
+            .writing(settings.format),
             log.clone(),
             state_machine,
         )

@@ -13,6 +13,9 @@ pub trait NodeObserver: Send + Sync + 'static {
 
     /// This node applied `entries` log entries, which did what `stats` counts.
     fn applied(&self, _entries: usize, _stats: &ApplyStats) {}
+
+    /// This node wrote `entries` entries to its log, `bytes` in all (as encoded).
+    fn appended(&self, _entries: usize, _bytes: usize) {}
 }
 
 /// Observes nothing (tools and tests that start a node without metrics).

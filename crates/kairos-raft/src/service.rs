@@ -1,4 +1,6 @@
-//! The server side of Raft's RPCs: decode, hand to openraft, encode its answer.
+//! The server side of Raft's RPCs: decode, hand to openraft, encode its answer
+//! in the format the call came in (so a peer of an older version, which writes
+//! and reads only JSON, is answered in JSON).
 
 use kairos_proto::v1::RaftPayload;
 use kairos_proto::v1::raft_server::Raft as RaftRpc;
@@ -6,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
+use crate::codec::{self, Format};
 use crate::identity::ClusterTag;
 use crate::snapshot_gate::SnapshotGate;
 use crate::types::{InstallSnapshotRequest, Raft};
@@ -31,8 +34,12 @@ impl RaftService {
         }
     }
 
-    /// Decodes a call's message once its sender is known to be of this cluster.
-    fn decode<T: DeserializeOwned>(&self, request: Request<RaftPayload>) -> Result<T, Status> {
+    /// Decodes a call's message once its sender is known to be of this cluster;
+    /// with the format it came in.
+    fn decode<T: DeserializeOwned>(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<(T, Format), Status> {
         if let Err(refusal) = self.cluster.admit(&request) {
             // Said once, then every 1,024th time: a misrouted peer calls 10 times a second.
             let refused = self
@@ -47,13 +54,16 @@ impl RaftService {
     }
 }
 
-fn decode<T: DeserializeOwned>(request: Request<RaftPayload>) -> Result<T, Status> {
-    serde_json::from_slice(&request.into_inner().json)
+fn decode<T: DeserializeOwned>(request: Request<RaftPayload>) -> Result<(T, Format), Status> {
+    let bytes = request.into_inner().json;
+    let format = codec::format_of(&bytes).unwrap_or_default();
+    codec::decode(&bytes)
+        .map(|message| (message, format))
         .map_err(|e| Status::invalid_argument(format!("undecodable Raft message: {e}")))
 }
 
-fn encode<T: Serialize>(answer: &T) -> Result<Response<RaftPayload>, Status> {
-    serde_json::to_vec(answer)
+fn encode<T: Serialize>(answer: &T, format: Format) -> Result<Response<RaftPayload>, Status> {
+    codec::encode(answer, format)
         .map(|json| Response::new(RaftPayload { json }))
         .map_err(|e| Status::internal(format!("unencodable Raft answer: {e}")))
 }
@@ -64,22 +74,24 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.append_entries(self.decode(request)?).await;
-        encode(&answer)
+        let (message, format) = self.decode(request)?;
+        let answer = self.raft.append_entries(message).await;
+        encode(&answer, format)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        let answer = self.raft.vote(self.decode(request)?).await;
-        encode(&answer)
+        let (message, format) = self.decode(request)?;
+        let answer = self.raft.vote(message).await;
+        encode(&answer, format)
     }
 
     async fn install_snapshot(
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let chunk: InstallSnapshotRequest = self.decode(request)?;
+        let (chunk, format): (InstallSnapshotRequest, Format) = self.decode(request)?;
         self.gate.admit(&chunk).map_err(Status::invalid_argument)?;
         let answer = self.raft.install_snapshot(chunk).await;
-        encode(&answer)
+        encode(&answer, format)
     }
 }

@@ -53,6 +53,11 @@ kairos_config_layers::layer! {
         /// Election timeout range, `MIN-MAX` milliseconds (default 100-200).
         #[arg(long, env = "KAIROS_ELECTION_TIMEOUT_MS")]
         pub election_timeout_ms: Option<String>,
+        /// How this node writes Raft log entries and messages: `binary` (the
+        /// default: MessagePack, compressed when large) or `json` (while nodes of
+        /// a version before the binary format remain; every node reads both).
+        #[arg(long, env = "KAIROS_RAFT_FORMAT")]
+        pub raft_format: Option<String>,
         /// Build a snapshot every this many log entries (default 5000).
         #[arg(long, env = "KAIROS_SNAPSHOT_EVERY", value_parser = whole_number::<u64>())]
         pub snapshot_every: Option<u64>,
@@ -222,6 +227,9 @@ impl ConfigLayer {
                 raft.heartbeat.as_millis(),
                 raft.election_timeout.0.as_millis()
             )));
+        }
+        if let Some(text) = &self.raft_format {
+            raft.format = text.parse().map_err(ConfigError::Invalid)?;
         }
         if let Some(n) = self.snapshot_every {
             raft.snapshot_every = n.max(1);

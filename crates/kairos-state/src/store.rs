@@ -325,6 +325,23 @@ impl Store {
         }))
     }
 
+    /// Whether `ti`'s task has direct downstream tasks in its run's version (a
+    /// report of a leaf has nothing to hand over). False when the run or task
+    /// is gone.
+    pub fn has_downstream(&self, ti: &crate::command::TaskInstanceKey) -> Result<bool, StoreError> {
+        let Some(run) = self.get::<crate::records::DagRunRecord>(
+            Cf::Runs,
+            &crate::keys::run(&ti.dag_id, &ti.run_id),
+        )?
+        else {
+            return Ok(false);
+        };
+        Ok(self.plan(&ti.dag_id, run.version)?.is_some_and(|plan| {
+            plan.index_of(&ti.task_id)
+                .is_some_and(|i| !plan.downstream(i).is_empty())
+        }))
+    }
+
     /// The last pair under `prefix` whose key is below `before`.
     pub fn last_before(
         &self,

@@ -391,10 +391,17 @@ impl Cluster {
         server: &str,
         args: &[&str],
     ) -> std::io::Result<(bool, String, String)> {
+        let mut all = vec!["cluster"];
+        all.extend_from_slice(args);
+        all.extend(["--server", server]);
+        self.cli(&all)
+    }
+
+    /// Runs `kairos ARGS` as this cluster's admin client (its certificate when
+    /// the cluster has them); returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> std::io::Result<(bool, String, String)> {
         let output = Command::new(&self.binary)
-            .arg("cluster")
             .args(args)
-            .args(["--server", server])
             .args(self.cli_tls_flags()?)
             .output()?;
         Ok((

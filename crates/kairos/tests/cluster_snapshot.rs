@@ -147,18 +147,7 @@ async fn a_cluster_is_restored_from_a_saved_snapshot() {
         .expect("converged");
     let follower = (1..=3).find(|id| *id != leader).expect("a follower");
     let file = cluster.dir.path().join("backup.snapshot");
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(binary)
-            .args(args)
-            .args(cluster.cli_tls_flags().expect("tls flags"))
-            .output()
-            .expect("kairos runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let cli = |args: &[&str]| cluster.cli(args).expect("kairos runs");
     let file_arg = file.display().to_string();
     let (ok, out, err) = cli(&[
         "snapshot",

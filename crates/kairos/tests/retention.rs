@@ -90,18 +90,7 @@ async fn the_leader_trims_old_runs_and_db_clean_deletes_more_on_every_node() {
         .await
         .expect("a leader");
     let follower = (1..=3).find(|id| *id != leader).expect("a follower");
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(binary)
-            .args(args)
-            .args(cluster.cli_tls_flags().expect("tls flags"))
-            .output()
-            .expect("kairos runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let cli = |args: &[&str]| cluster.cli(args).expect("kairos runs");
     let server = cluster.node(follower).http.clone();
     let (ok, out, err) = cli(&["db", "clean", "--server", &server]);
     assert!(

@@ -8,7 +8,7 @@ use kairos_config_layers::Layer;
 /// Every setting: its key in `[server]` (the field), its flag, its variable,
 /// and a value of its type for a `kairos.toml`. The names are public (the
 /// docs, scripts and deployments use them): this pins them.
-const SETTINGS: [(&str, &str, &str, &str); 24] = [
+const SETTINGS: [(&str, &str, &str, &str); 25] = [
     ("node_id", "node-id", "KAIROS_NODE_ID", "1"),
     ("data_dir", "data-dir", "KAIROS_DATA_DIR", "\"/d\""),
     (
@@ -42,6 +42,12 @@ const SETTINGS: [(&str, &str, &str, &str); 24] = [
         "election-timeout-ms",
         "KAIROS_ELECTION_TIMEOUT_MS",
         "\"100-200\"",
+    ),
+    (
+        "raft_format",
+        "raft-format",
+        "KAIROS_RAFT_FORMAT",
+        "\"binary\"",
     ),
     (
         "snapshot_every",

@@ -80,6 +80,7 @@ pub struct Metrics {
     leader_changes: Counter,
     commit_latency: Histogram,
     entries_applied: Counter,
+    log_bytes_appended: Counter,
     commands_applied: Counter,
     commands_refused: Counter,
     runs_created: Counter,
@@ -111,6 +112,7 @@ impl Metrics {
             leader_changes: Counter::default(),
             commit_latency: latency_histogram(),
             entries_applied: Counter::default(),
+            log_bytes_appended: Counter::default(),
             commands_applied: Counter::default(),
             commands_refused: Counter::default(),
             runs_created: Counter::default(),
@@ -166,6 +168,12 @@ impl Metrics {
             "raft_entries_applied",
             "Log entries this node applied",
             m.entries_applied.clone(),
+        );
+        r.register_with_unit(
+            "raft_log_appended",
+            "Bytes of log entries this node wrote to its log, as encoded (see --raft-format)",
+            Unit::Bytes,
+            m.log_bytes_appended.clone(),
         );
         r.register(
             "state_commands_applied",
@@ -376,6 +384,10 @@ impl Default for Metrics {
 impl kairos_raft::NodeObserver for Metrics {
     fn committed(&self, elapsed: Duration, _commands: usize) {
         self.commit_latency.observe(elapsed.as_secs_f64());
+    }
+
+    fn appended(&self, _entries: usize, bytes: usize) {
+        self.log_bytes_appended.inc_by(bytes as u64);
     }
 
     fn applied(&self, entries: usize, stats: &ApplyStats) {

@@ -99,9 +99,11 @@ impl Agent {
 
     /// Keeps one slot free for the attempt a report may be handed (the next task
     /// of a chain, in the same Raft entry as the report): 1 when a slot is free
-    /// that neither a running attempt nor the poll in flight holds, else 0.
-    /// Give it back with [`Agent::release_slot`] once the answer's attempts are
-    /// started. One per report, so that a fan-out still spreads over workers.
+    /// that neither a running attempt nor the poll in flight holds and no other
+    /// report holds one, else 0. Give it back with [`Agent::release_slot`] once
+    /// the answer's attempts are started. One slot at a time: many reports in
+    /// flight (a wide DAG's) would otherwise keep many slots from the polls, and
+    /// a fan-out still spreads over workers.
     pub(super) fn reserve_slot(&self) -> usize {
         if self.draining.load(Ordering::SeqCst) || self.refusal().is_some() {
             return 0;
@@ -111,7 +113,7 @@ impl Agent {
         loop {
             let reserved = self.reserved.load(Ordering::SeqCst);
             let polling = self.polling.load(Ordering::SeqCst);
-            if running + reserved + polling >= slots {
+            if reserved > 0 || running + reserved + polling >= slots {
                 return 0;
             }
             if self

@@ -121,6 +121,10 @@ fn hand_off(
     let Some(worker) = s.with_workers(|w| w.touch(worker_id)) else {
         return Ok(None);
     };
+    // A leaf's report queues nothing to hand over: no command for it.
+    if !s.node.read_now(|store| store.has_downstream(after))? {
+        return Ok(None);
+    }
     let tokens = (0..take.min(MAX_TAKE))
         .map(|_| crate::tokens::attempt_token())
         .collect::<Result<Vec<_>, _>>()
