@@ -52,7 +52,11 @@ pub async fn measure(stack: &mut Stack, kills: usize) -> Result<Vec<f64>, Error>
             < 3
         {
             if Instant::now() > deadline {
-                return Err(format!("run {run_id} did not reach its third task").into());
+                return Err(format!(
+                    "run {run_id} did not reach its third task in 60 s\n{}",
+                    stack.cluster.logs()
+                )
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }

@@ -30,7 +30,8 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
                 let mut request = finished.to_request(&agent.config.worker_id);
                 // A free slot offered with the report: the leader may hand over
                 // the next task in the same entry (no poll round in between).
-                let taken = agent.reserve_slot();
+                let reservation = agent.reserve_slot();
+                let taken = reservation.slots;
                 request.take = taken as u32;
                 let result = agent
                     .conn
@@ -47,7 +48,7 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
                         }
                     }
                 }
-                agent.release_slot(taken);
+                drop(reservation);
                 (finished, result)
             }
         }))

@@ -53,6 +53,20 @@ pub(super) struct Agent {
     pub(super) draining: AtomicBool,
 }
 
+/// Slots kept for a report's hand-off, given back when dropped: a report
+/// abandoned mid-call (the reporter starts a new round when the cluster cannot
+/// be reached) must not keep its slot for ever.
+pub(super) struct Reservation {
+    agent: std::sync::Arc<Agent>,
+    pub(super) slots: usize,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.agent.release_slot(self.slots);
+    }
+}
+
 impl Agent {
     pub(super) fn running(
         &self,
@@ -100,11 +114,19 @@ impl Agent {
     /// Keeps one slot free for the attempt a report may be handed (the next task
     /// of a chain, in the same Raft entry as the report): 1 when a slot is free
     /// that neither a running attempt nor the poll in flight holds and no other
-    /// report holds one, else 0. Give it back with [`Agent::release_slot`] once
-    /// the answer's attempts are started. One slot at a time: many reports in
-    /// flight (a wide DAG's) would otherwise keep many slots from the polls, and
-    /// a fan-out still spreads over workers.
-    pub(super) fn reserve_slot(&self) -> usize {
+    /// report holds one, else 0. The slot is given back when the [`Reservation`]
+    /// drops (after the answer's attempts are started, or when the report is
+    /// abandoned). One slot at a time: many reports in flight (a wide DAG's)
+    /// would otherwise keep many slots from the polls, and a fan-out still
+    /// spreads over workers.
+    pub(super) fn reserve_slot(self: &std::sync::Arc<Self>) -> Reservation {
+        Reservation {
+            agent: self.clone(),
+            slots: self.try_reserve(),
+        }
+    }
+
+    fn try_reserve(&self) -> usize {
         if self.draining.load(Ordering::SeqCst) || self.refusal().is_some() {
             return 0;
         }
@@ -126,7 +148,7 @@ impl Agent {
         }
     }
 
-    pub(super) fn release_slot(&self, taken: usize) {
+    fn release_slot(&self, taken: usize) {
         if taken > 0 {
             self.reserved.fetch_sub(taken, Ordering::SeqCst);
             self.changed.notify_waiters();
