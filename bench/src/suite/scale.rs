@@ -360,7 +360,7 @@ pub async fn measure(
     let admin = stack.cluster.api(leader)?;
     let started = Instant::now();
     let purged = match admin
-        .purge(&kairos_client::api::PurgeRequest {
+        .purge_all(&kairos_client::api::PurgeRequest {
             keep_last: Some(keep_last),
             ..Default::default()
         })

@@ -32,4 +32,8 @@ pub struct PurgeResult {
     pub xcoms: u64,
     /// Replicated commands (log entries) the purge took.
     pub commands: u64,
+    /// Runs to delete remain (a request purges for up to 10 s): send the
+    /// request again, with `before` as answered.
+    #[serde(default)]
+    pub more: bool,
 }

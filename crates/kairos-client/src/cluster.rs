@@ -32,14 +32,41 @@ impl Client {
             .await
     }
 
-    /// Deletes old ended runs with everything derived from them (retention;
-    /// `kairos db clean`).
+    /// Deletes old ended runs with everything derived from them (retention):
+    /// one request, which purges for up to 10 s (`more` says runs remain).
     pub async fn purge(
         &self,
         request: &kairos_api::PurgeRequest,
     ) -> Result<kairos_api::PurgeResult, Error> {
         self.request(Method::POST, "/cluster/purge", Some(request))
             .await
+    }
+
+    /// [`Client::purge`] asked again until nothing remains, with the cutoff
+    /// the first answer gave (an age is turned into a time once); the totals
+    /// (`kairos db clean`).
+    pub async fn purge_all(
+        &self,
+        request: &kairos_api::PurgeRequest,
+    ) -> Result<kairos_api::PurgeResult, Error> {
+        let mut total = self.purge(request).await?;
+        let mut again = kairos_api::PurgeRequest {
+            before: total.before,
+            older_than_days: None,
+            ..request.clone()
+        };
+        if again.before.is_none() {
+            again.older_than_days = request.older_than_days;
+        }
+        while total.more {
+            let next = self.purge(&again).await?;
+            total.runs += next.runs;
+            total.task_instances += next.task_instances;
+            total.xcoms += next.xcoms;
+            total.commands += next.commands;
+            total.more = next.more;
+        }
+        Ok(total)
     }
 
     /// The answering node's whole state, as a snapshot file (cluster-wide

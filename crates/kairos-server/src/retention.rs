@@ -38,27 +38,32 @@ impl Policy {
     }
 }
 
-/// What a purge deleted, over all its commands.
+/// What a purge deleted, over all its commands, and whether runs it would
+/// delete remain (it stopped at its time budget).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
     pub runs: u64,
     pub task_instances: u64,
     pub xcoms: u64,
     pub commands: u64,
+    pub more: bool,
 }
 
-/// Sends `PurgeRuns` through `propose` until one says nothing more remains.
-/// `propose` answers a command's outcome, or its refusal or failure as `E`.
+/// Sends `PurgeRuns` through `propose` until one says nothing more remains, or
+/// until `budget` has passed (then `more` is set: call again). `propose`
+/// answers a command's outcome, or its refusal or failure as `E`.
 pub async fn purge<E, F, Fut>(
     mut propose: F,
     dag_id: Option<String>,
     before: Option<DateTime<Utc>>,
     keep_last: Option<u32>,
+    budget: Option<Duration>,
 ) -> Result<Purged, E>
 where
     F: FnMut(Command) -> Fut,
     Fut: Future<Output = Result<Outcome, E>>,
 {
+    let started = std::time::Instant::now();
     let mut purged = Purged::default();
     loop {
         let outcome = propose(Command::PurgeRuns {
@@ -81,7 +86,8 @@ where
         purged.runs += runs as u64;
         purged.task_instances += task_instances as u64;
         purged.xcoms += xcoms as u64;
-        if !more {
+        purged.more = more;
+        if !more || budget.is_some_and(|b| started.elapsed() >= b) {
             return Ok(purged);
         }
     }

@@ -16,8 +16,15 @@ use super::scope::Scope;
 /// The longest age a purge takes, in days (about 1,000 years).
 const MAX_DAYS: f64 = 365_000.0;
 
+/// How long one request purges before it answers with `more` (a client asks
+/// again): a request stays well inside HTTP clients' timeouts whatever the
+/// history.
+const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Deletes ended runs that ended before `before` (or `older_than_days` ago by
-/// this node's clock), beyond each DAG's newest `keep_last`.
+/// this node's clock), beyond each DAG's newest `keep_last`, for up to 10 s;
+/// `more` says runs to delete remain: send the same request again (with the
+/// `before` answered, so that the cutoff does not move).
 #[utoipa::path(post, path = "/cluster/purge", request_body = PurgeRequest, responses(
     (status = 200, body = PurgeResult), (status = 400, body = Problem),
     (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -64,6 +71,7 @@ pub async fn purge(
         body.dag_id.clone(),
         before,
         body.keep_last,
+        Some(REQUEST_BUDGET),
     )
     .await?;
     Ok(Json(PurgeResult {
@@ -72,5 +80,6 @@ pub async fn purge(
         task_instances: purged.task_instances,
         xcoms: purged.xcoms,
         commands: purged.commands,
+        more: purged.more,
     }))
 }

@@ -141,6 +141,7 @@ async fn retain(s: Arc<Leader>, purging: Arc<std::sync::atomic::AtomicBool>) {
         None,
         policy.before(Utc::now()),
         policy.keep_last,
+        None,
     )
     .await;
     match result {

@@ -78,7 +78,7 @@ pub fn run(args: &DbArgs) -> ExitCode {
             };
             let output = remote.output;
             with_api(remote, |api| async move {
-                let purged = api.purge(&request).await?;
+                let purged = api.purge_all(&request).await?;
                 match output {
                     Output::Json => print_json(&purged)?,
                     Output::Text => println!(
