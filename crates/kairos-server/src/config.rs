@@ -47,7 +47,7 @@ kairos_config_layers::layer! {
         /// lowest id initializes a new cluster once.
         #[arg(long, env = "KAIROS_PEERS")]
         pub peers: Option<String>,
-        /// Raft heartbeat interval in milliseconds (default 30).
+        /// Raft heartbeat interval in milliseconds (default 50).
         #[arg(long, env = "KAIROS_HEARTBEAT_MS", value_parser = whole_number::<u64>())]
         pub heartbeat_ms: Option<u64>,
         /// Election timeout range, `MIN-MAX` milliseconds (default 100-200).

@@ -36,7 +36,7 @@ const SETTINGS: [(&str, &str, &str, &str); 25] = [
         "\"kairos-1:8081\"",
     ),
     ("peers", "peers", "KAIROS_PEERS", "\"1=127.0.0.1:7071\""),
-    ("heartbeat_ms", "heartbeat-ms", "KAIROS_HEARTBEAT_MS", "30"),
+    ("heartbeat_ms", "heartbeat-ms", "KAIROS_HEARTBEAT_MS", "50"),
     (
         "election_timeout_ms",
         "election-timeout-ms",
