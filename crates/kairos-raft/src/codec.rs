@@ -190,7 +190,12 @@ mod tests {
         assert!(err.to_string().contains("upgrade this node"), "{err}");
         let mut claim = vec![MSGPACK_LZ4];
         claim.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(decode::<Batch>(&claim).unwrap_err().to_string().contains("claims"));
+        assert!(
+            decode::<Batch>(&claim)
+                .unwrap_err()
+                .to_string()
+                .contains("claims")
+        );
         assert!(decode::<Batch>(&[MSGPACK, 0xc1]).is_err());
         assert!(decode::<Batch>(&[]).is_err());
     }

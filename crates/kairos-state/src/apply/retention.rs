@@ -46,7 +46,10 @@ pub(super) fn purge(txn: &mut Txn<'_>, sched: &mut Sched, purge: Purge<'_>) -> H
     }
     let dag_ids: Vec<String> = match purge.dag_id {
         Some(dag_id) => {
-            if txn.get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))?.is_none() {
+            if txn
+                .get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))?
+                .is_none()
+            {
                 return Err(refused(
                     RejectionKind::NotFound,
                     format!("no DAG `{dag_id}`"),

@@ -293,10 +293,7 @@ pub(super) fn dispatch_downstream(
                 break 'tasks;
             };
             let ti = record.key();
-            record.log_url = taker
-                .log_url
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
+            record.log_url = taker.log_url.filter(|u| !u.is_empty()).map(str::to_string);
             record_dispatch_gap(txn, sched, &ti)?;
             start_attempt(txn, sched, &mut record, Some(taker.worker), Some(token))?;
             sched.stats.tasks_handed_off += 1;
@@ -312,11 +309,7 @@ fn heads_its_queue(
     txn: &Txn<'_>,
     record: &TaskInstanceRecord,
 ) -> Result<bool, crate::store::StoreError> {
-    let head = txn.scan_index_page(
-        &crate::keys::index::queued_prefix(&record.queue),
-        None,
-        1,
-    )?;
+    let head = txn.scan_index_page(&crate::keys::index::queued_prefix(&record.queue), None, 1)?;
     Ok(head
         .first()
         .is_none_or(|(key, _)| *key == crate::keys::index::queued(record)))

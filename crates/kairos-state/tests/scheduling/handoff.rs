@@ -60,7 +60,12 @@ fn the_reporting_worker_takes_the_next_task_in_the_same_entry() {
     assert_eq!(b.worker.as_deref(), Some("w"));
     assert_eq!(b.try_number, 1);
     // Its report is accepted with that token, like any dispatched attempt's.
-    let done = store.apply(vec![report(key("chain3", "r", "b"), TOKEN, S::Success, None)]);
+    let done = store.apply(vec![report(
+        key("chain3", "r", "b"),
+        TOKEN,
+        S::Success,
+        None,
+    )]);
     assert!(done[0].is_ok(), "{done:?}");
     assert_eq!(state(&store, "chain3", "r", "c"), S::Queued);
     assert_counters_match(&store, "chain3", &["r"]);
@@ -92,8 +97,14 @@ fn nothing_is_handed_over_that_the_worker_cannot_take_or_that_would_jump_the_que
 
     // A higher-priority instance waits in the queue: the hand-off leaves c for
     // the poll that takes the queue in order.
-    let wide = WIDE.replace("default_args: {pool: small}", "default_args: {priority_weight: 100}");
-    store.apply(vec![put(&wide.replace("TASKS", "    w0: {operator: bash, bash_command: 'true'}")), manual("wide", "x")]);
+    let wide = WIDE.replace(
+        "default_args: {pool: small}",
+        "default_args: {priority_weight: 100}",
+    );
+    store.apply(vec![
+        put(&wide.replace("TASKS", "    w0: {operator: bash, bash_command: 'true'}")),
+        manual("wide", "x"),
+    ]);
     assert_eq!(state(&store, "wide", "x", "w0"), S::Queued);
     let r = store.apply(vec![
         report(key("chain3", "r", "b"), &b, S::Success, None),

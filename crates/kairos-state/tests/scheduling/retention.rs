@@ -42,15 +42,29 @@ fn purged(runs: usize, task_instances: usize, more: bool) -> Outcome {
 fn assert_dag_counters(store: &TempStore, dag: &str, runs: &[&str]) {
     use kairos_state::keys::Cf;
     use kairos_state::keys::index::counter;
-    let get = |key: Vec<u8>| store.store.get::<i64>(Cf::Index, &key).unwrap().unwrap_or(0);
+    let get = |key: Vec<u8>| {
+        store
+            .store
+            .get::<i64>(Cf::Index, &key)
+            .unwrap()
+            .unwrap_or(0)
+    };
     let mut executing = 0;
     for run in runs {
         let tis = store.store.task_instances(dag, run).unwrap();
         let unfinished = tis.iter().filter(|t| !t.state.is_finished()).count() as i64;
-        assert_eq!(get(counter::unfinished(dag, run)), unfinished, "unfinished in {run}");
+        assert_eq!(
+            get(counter::unfinished(dag, run)),
+            unfinished,
+            "unfinished in {run}"
+        );
         executing += tis.iter().filter(|t| t.state.is_executing()).count() as i64;
     }
-    assert_eq!(get(counter::dag(dag)), executing, "active instances of {dag}");
+    assert_eq!(
+        get(counter::dag(dag)),
+        executing,
+        "active instances of {dag}"
+    );
 }
 
 fn run_ids(store: &TempStore, dag: &str) -> Vec<String> {
@@ -144,8 +158,14 @@ fn a_purge_without_a_rule_a_limit_or_a_known_dag_is_refused() {
     for (command, kind) in [
         (purge(None, None, None, 10), RejectionKind::Invalid),
         (purge(Some(9), None, None, 0), RejectionKind::Invalid),
-        (purge(Some(9), None, None, 1_000_000), RejectionKind::Invalid),
-        (purge(Some(9), None, Some("nope"), 10), RejectionKind::NotFound),
+        (
+            purge(Some(9), None, None, 1_000_000),
+            RejectionKind::Invalid,
+        ),
+        (
+            purge(Some(9), None, Some("nope"), 10),
+            RejectionKind::NotFound,
+        ),
     ] {
         let r = store.apply_at(day(10), vec![command.clone()]);
         assert_eq!(r[0].clone().unwrap_err().kind, kind, "{command:?}");

@@ -20,7 +20,9 @@ pub(super) fn check_leader(s: &Leader) -> Result<(), Status> {
         None => "this node is not the leader and no leader is known yet; retry".to_string(),
     });
     if let Some(value) = leader.and_then(|addr| addr.parse().ok()) {
-        status.metadata_mut().insert(kairos_proto::metadata::LEADER, value);
+        status
+            .metadata_mut()
+            .insert(kairos_proto::metadata::LEADER, value);
     }
     Err(status)
 }

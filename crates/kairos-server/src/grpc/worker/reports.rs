@@ -163,7 +163,12 @@ async fn propose_and_lease(
             let until = Instant::now() + leader.settings.lease;
             for (ti, attempt) in attempts {
                 leader.with_leases(|l| {
-                    l.grant(attempt.clone(), ti.clone(), Some(handoff.worker.clone()), until)
+                    l.grant(
+                        attempt.clone(),
+                        ti.clone(),
+                        Some(handoff.worker.clone()),
+                        until,
+                    )
                 });
                 handed.push((attempt.clone(), ti.clone()));
             }

@@ -19,7 +19,8 @@ use tonic::{Request, Response, Status};
 use super::assignment::Assignments;
 use super::caller::proven_worker;
 use super::{
-    dag_callbacks, dispatch, leader_wait, leases, reads, register, reports, task_code, trigger, upload,
+    dag_callbacks, dispatch, leader_wait, leases, reads, register, reports, task_code, trigger,
+    upload,
 };
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
