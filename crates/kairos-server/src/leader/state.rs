@@ -169,6 +169,26 @@ impl Leader {
         self.node.leader_addr().map(|(_, addr)| addr)
     }
 
+    /// Grants a full lease to each attempt just handed to `worker` (by a poll's
+    /// `Dispatch` or a report's `DispatchDownstream`); returns them as
+    /// (attempt, task instance), the order assignments are built in.
+    pub fn lease_handed(
+        &self,
+        worker: &str,
+        attempts: impl IntoIterator<Item = (kairos_state::TaskInstanceKey, String)>,
+    ) -> Vec<(String, kairos_state::TaskInstanceKey)> {
+        let until = Instant::now() + self.settings.lease;
+        self.with_leases(|l| {
+            attempts
+                .into_iter()
+                .map(|(ti, attempt)| {
+                    l.grant(attempt.clone(), ti.clone(), Some(worker.to_string()), until);
+                    (attempt, ti)
+                })
+                .collect()
+        })
+    }
+
     pub fn with_leases<T>(&self, f: impl FnOnce(&mut Leases) -> T) -> T {
         f(&mut lock(&self.leases))
     }

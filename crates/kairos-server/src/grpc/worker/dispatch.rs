@@ -166,30 +166,21 @@ async fn dispatch(
             token: Some(token),
         });
     }
-    let lease = s.settings.lease;
     let (leader, worker) = (s.clone(), worker.to_string());
     tokio::spawn(async move {
         let proposed = leader.node.propose_here(commands).await;
         leader.claims.release(&picks);
-        let mut granted = Vec::new();
-        for (ti, result) in picks.iter().zip(proposed?.results) {
-            if let Ok(Outcome::TaskState {
-                attempt: Some(attempt),
-                ..
-            }) = result
-            {
-                leader.with_leases(|l| {
-                    l.grant(
-                        attempt.clone(),
-                        ti.clone(),
-                        Some(worker.clone()),
-                        Instant::now() + lease,
-                    )
-                });
-                granted.push((attempt, ti.clone()));
-            }
-        }
-        Ok::<_, NodeError>(granted)
+        let started = picks
+            .iter()
+            .zip(proposed?.results)
+            .filter_map(|(ti, result)| match result {
+                Ok(Outcome::TaskState {
+                    attempt: Some(attempt),
+                    ..
+                }) => Some((ti.clone(), attempt)),
+                _ => None,
+            });
+        Ok::<_, NodeError>(leader.lease_handed(&worker, started))
     })
     .await
     .map_err(|e| Status::internal(format!("a dispatch stopped: {e}")))?

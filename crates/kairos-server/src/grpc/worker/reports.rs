@@ -5,7 +5,6 @@
 //! goes to this worker at once, leased and answered like a poll's.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use kairos_dag::lifecycle::{Actor, TaskInstanceState};
 use kairos_proto::v1::{PushXComRequest, ReportFinishedRequest, ReportReply};
@@ -156,23 +155,12 @@ async fn propose_and_lease(
     let leader = s.clone();
     tokio::spawn(async move {
         let committed = leader.node.propose_here(commands).await?;
-        let mut handed = Vec::new();
-        if let (Some(handoff), Some(Ok(Outcome::Dispatched { attempts }))) =
-            (handoff, committed.results.get(1))
-        {
-            let until = Instant::now() + leader.settings.lease;
-            for (ti, attempt) in attempts {
-                leader.with_leases(|l| {
-                    l.grant(
-                        attempt.clone(),
-                        ti.clone(),
-                        Some(handoff.worker.clone()),
-                        until,
-                    )
-                });
-                handed.push((attempt.clone(), ti.clone()));
+        let handed = match (handoff, committed.results.get(1)) {
+            (Some(handoff), Some(Ok(Outcome::Dispatched { attempts }))) => {
+                leader.lease_handed(&handoff.worker, attempts.iter().cloned())
             }
-        }
+            _ => Vec::new(),
+        };
         Ok::<_, NodeError>((committed, handed))
     })
     .await
