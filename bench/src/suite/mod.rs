@@ -527,13 +527,14 @@ fn scale_figures(sc: &scale::ScaleFigures, shape: &scale::Shape) -> Vec<Figure> 
             "MB",
             vec![largest_mb(&sc.rss_mib)],
         )
-        .target(Target::AtMost(500.0)),
+        .target(Target::AtMost(300.0)),
         Figure::new(
             "scale_peak_rss",
             "  peak RSS of its life (VmHWM), largest",
             "MB",
             vec![largest_mb(&sc.peak_rss_mib)],
-        ),
+        )
+        .target(Target::AtMost(300.0)),
         Figure::new(
             "scale_data_dir",
             "data dir per node (median)",

@@ -70,15 +70,16 @@ impl Client {
     }
 
     /// The answering node's whole state, as a snapshot file (cluster-wide
-    /// admin): what `kairos snapshot restore` makes a node from.
-    pub async fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        let response = self.send(&Method::GET, "/cluster/snapshot", None).await?;
+    /// admin): what `kairos snapshot restore` makes a node from. Written to
+    /// `out` as it arrives (never whole in memory); answers the bytes written.
+    pub async fn snapshot_to(&self, out: &mut impl std::io::Write) -> Result<u64, Error> {
+        let mut response = self.send(&Method::GET, "/cluster/snapshot", None).await?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::Body(e.to_string()))?;
         if !status.is_success() {
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| Error::Body(e.to_string()))?;
             let text = String::from_utf8_lossy(&bytes);
             let detail = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
@@ -89,7 +90,17 @@ impl Client {
                 detail,
             });
         }
-        Ok(bytes.to_vec())
+        let mut written = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::Body(e.to_string()))?
+        {
+            out.write_all(&chunk)
+                .map_err(|e| Error::Body(format!("cannot write the snapshot: {e}")))?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
     }
 
     pub async fn remove_node(&self, node_id: u64) -> Result<MembershipChange, Error> {

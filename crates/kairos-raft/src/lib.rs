@@ -6,6 +6,7 @@
 //!   and on every Raft call;
 //! - [`log_store`]: the log and vote, fsynced before they are acknowledged;
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
+//! - [`snapshot_files`]: the newest snapshot kept as files, streamed, never whole in memory;
 //! - [`network`] and [`service`]: Raft's RPCs, client and server side, with
 //!   [`snapshot_gate`] checking a snapshot's chunks before they are written;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
@@ -25,6 +26,7 @@ pub mod observer;
 pub mod proposer;
 pub mod restore;
 pub mod service;
+pub mod snapshot_files;
 pub mod snapshot_gate;
 pub mod state_machine;
 pub mod types;

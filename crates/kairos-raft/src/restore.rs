@@ -18,7 +18,7 @@ use openraft::{Membership, Vote};
 
 use crate::identity;
 use crate::log_store::LogStore;
-use crate::state_machine::{LAST_APPLIED, MEMBERSHIP, snapshot_cluster, snapshot_state};
+use crate::state_machine::{LAST_APPLIED, MEMBERSHIP, SnapshotFacts};
 use crate::types::{KairosNode, LogId, NodeId, StoredMembership};
 
 /// What a restore made.
@@ -30,12 +30,13 @@ pub struct Restored {
 }
 
 /// Makes `data_dir` (absent or empty) the data of node `id`, reached at `me`,
-/// holding the state of `snapshot`. Nothing is left behind when it fails.
+/// holding the state of the snapshot file `snapshot` (read as a stream, never
+/// whole in memory). Nothing is left behind when it fails.
 pub async fn restore(
     data_dir: &Path,
     id: NodeId,
     me: KairosNode,
-    snapshot: &[u8],
+    snapshot: &Path,
 ) -> Result<Restored, String> {
     if let Ok(mut entries) = std::fs::read_dir(data_dir) {
         if entries.next().is_some() {
@@ -45,11 +46,15 @@ pub async fn restore(
             ));
         }
     }
-    let (last, _) = snapshot_state(snapshot).map_err(|e| {
-        format!("this is not a Kairos snapshot (as `kairos snapshot save` writes): {e}")
+    let facts = SnapshotFacts::of_file(snapshot).map_err(|e| {
+        format!(
+            "{} is not a Kairos snapshot (as `kairos snapshot save` writes): {e}",
+            snapshot.display()
+        )
     })?;
+    let (last, _) = facts.state().map_err(|e| e.to_string())?;
     let last = last.ok_or("the snapshot holds no applied entry: nothing to restore")?;
-    let cluster_id = snapshot_cluster(snapshot).map_err(|e| e.to_string())?;
+    let cluster_id = facts.cluster().map_err(|e| e.to_string())?;
     let made = make(data_dir, id, me, snapshot, last, cluster_id.as_deref()).await;
     if made.is_err() {
         let _ = std::fs::remove_dir_all(data_dir);
@@ -64,7 +69,7 @@ async fn make(
     data_dir: &Path,
     id: NodeId,
     me: KairosNode,
-    snapshot: &[u8],
+    snapshot: &Path,
     last: LogId,
     cluster_id: Option<&str>,
 ) -> Result<(), String> {
@@ -72,9 +77,12 @@ async fn make(
         .map_err(|e| format!("cannot make {}: {e}", data_dir.display()))?;
     identity::claim(data_dir, id, cluster_id).map_err(|e| e.to_string())?;
     let store = Store::open(&data_dir.join("state")).map_err(|e| e.to_string())?;
-    // The whole state (its checksum checked), then this node as the only member.
+    // The whole state (its checksum was checked above), then this node as the
+    // only member.
+    let reader = std::fs::File::open(snapshot)
+        .map_err(|e| format!("cannot read {}: {e}", snapshot.display()))?;
     store
-        .install_snapshot(snapshot)
+        .load_snapshot(reader)
         .map_err(|e| format!("the snapshot does not install: {e}"))?;
     let membership = Membership::new(vec![BTreeSet::from([id])], BTreeMap::from([(id, me)]));
     let stored = StoredMembership::new(Some(last), membership);

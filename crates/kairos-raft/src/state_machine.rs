@@ -2,20 +2,22 @@
 //!
 //! The store keeps Raft's last applied log id and membership as opaque records in
 //! the same `WriteBatch` as each entry's effects, so they always agree with the data.
-//! Snapshots are the store's own export; the newest one is also kept as a file, so
-//! that a restarted node can still send it to a follower that needs it.
+//! Snapshots are the store's own export, streamed into a file ([`SnapshotFiles`]):
+//! built into one, sent from it, received into one and installed from it, so a
+//! node never holds a whole snapshot in memory; the newest one stays, so that a
+//! restarted node can still send it to a follower that needs it.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use kairos_state::snapshot::for_each_record;
+use kairos_state::snapshot::{Record, check_snapshot};
 use kairos_state::{EntryToApply, Store};
+use tokio::io::AsyncWriteExt;
 
 use crate::identity::ClusterTag;
+use crate::snapshot_files::SnapshotFiles;
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
-use serde::{Deserialize, Serialize};
 
 use crate::types::{
     BatchResults, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
@@ -34,6 +36,8 @@ pub struct StateMachine {
     observer: Arc<dyn crate::NodeObserver>,
     /// A snapshot of another cluster is never installed.
     cluster: ClusterTag,
+    /// The file the snapshot being received is written to.
+    receiving: Option<PathBuf>,
 }
 
 impl StateMachine {
@@ -44,16 +48,15 @@ impl StateMachine {
         observer: Arc<dyn crate::NodeObserver>,
         cluster: ClusterTag,
     ) -> std::io::Result<StateMachine> {
-        std::fs::create_dir_all(snapshot_dir)?;
+        let snapshots = SnapshotFiles::open(snapshot_dir)?;
+        finish_interrupted_install(&store, &snapshots).map_err(std::io::Error::other)?;
         Ok(StateMachine {
             applied,
             cluster,
             observer,
             store,
-            snapshots: SnapshotFiles {
-                dir: snapshot_dir.to_path_buf(),
-                lock: Arc::new(Mutex::new(())),
-            },
+            snapshots,
+            receiving: None,
         })
     }
 }
@@ -83,47 +86,65 @@ fn applied_state(store: &Store) -> Result<(Option<LogId>, StoredMembership), Sto
     Ok((last, membership))
 }
 
-/// The cluster id a snapshot's state holds, if its cluster was named.
-pub(crate) fn snapshot_cluster(data: &[u8]) -> Result<Option<String>, StorageError> {
-    let mut named = None;
-    for_each_record(data, |(cf, key, value)| {
-        if cf == kairos_state::keys::Cf::Meta && key == kairos_state::keys::meta::CLUSTER_ID {
-            named = Some(value);
-        }
-    })
-    .map_err(snapshot_err)?;
-    named
-        .map(|value| serde_json::from_slice(value).map_err(snapshot_err))
-        .transpose()
+/// What the Raft glue needs of a snapshot, picked from its records as they pass
+/// (while it is written or checked): its last applied log id, its membership,
+/// and the cluster it belongs to.
+#[derive(Default)]
+pub(crate) struct SnapshotFacts {
+    last: Option<Vec<u8>>,
+    membership: Option<Vec<u8>>,
+    cluster: Option<Vec<u8>>,
 }
 
-/// The same two records, read out of a snapshot's bytes.
-pub(crate) fn snapshot_state(
-    data: &[u8],
-) -> Result<(Option<LogId>, StoredMembership), StorageError> {
-    // Records are visited, not collected: a list of millions of them cost a
-    // node hundreds of MiB at every snapshot.
-    let (mut last, mut membership) = (None, None);
-    for_each_record(data, |(cf, key, value)| {
+impl SnapshotFacts {
+    pub fn see(&mut self, (cf, key, value): Record<'_>) {
         if cf != kairos_state::keys::Cf::Meta {
             return;
         }
+        if key == kairos_state::keys::meta::CLUSTER_ID {
+            self.cluster = Some(value.to_vec());
+        }
         match kairos_state::keys::meta::raft_name(key) {
-            Some(name) if name == LAST_APPLIED.as_bytes() => last = Some(value),
-            Some(name) if name == MEMBERSHIP.as_bytes() => membership = Some(value),
+            Some(name) if name == LAST_APPLIED.as_bytes() => self.last = Some(value.to_vec()),
+            Some(name) if name == MEMBERSHIP.as_bytes() => self.membership = Some(value.to_vec()),
             _ => {}
         }
-    })
-    .map_err(snapshot_err)?;
-    let last: Option<LogId> = match last {
-        Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
-        None => None,
-    };
-    let membership: StoredMembership = match membership {
-        Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
-        None => StoredMembership::default(),
-    };
-    Ok((last, membership))
+    }
+
+    /// Reads and checks the whole snapshot in `file` (every byte, the checksum).
+    pub fn of_file(file: &Path) -> Result<SnapshotFacts, StorageError> {
+        let reader = std::fs::File::open(file).map_err(snapshot_err)?;
+        let len = reader.metadata().map_err(snapshot_err)?.len();
+        SnapshotFacts::of_reader(reader, len)
+    }
+
+    /// The same, of a snapshot of `len` bytes read from `reader`.
+    pub fn of_reader(reader: impl std::io::Read, len: u64) -> Result<SnapshotFacts, StorageError> {
+        let mut facts = SnapshotFacts::default();
+        check_snapshot(reader, len, |record| facts.see(record)).map_err(snapshot_err)?;
+        Ok(facts)
+    }
+
+    /// The last applied log id and membership.
+    pub fn state(&self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let last: Option<LogId> = match &self.last {
+            Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
+            None => None,
+        };
+        let membership: StoredMembership = match &self.membership {
+            Some(value) => serde_json::from_slice(value).map_err(snapshot_err)?,
+            None => StoredMembership::default(),
+        };
+        Ok((last, membership))
+    }
+
+    /// The cluster id the snapshot's state holds, if its cluster was named.
+    pub fn cluster(&self) -> Result<Option<String>, StorageError> {
+        self.cluster
+            .as_deref()
+            .map(|value| serde_json::from_slice(value).map_err(snapshot_err))
+            .transpose()
+    }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -178,47 +199,155 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        let path = self.snapshots.temp("receiving");
+        let file = tokio::fs::File::create(&path).await.map_err(snapshot_err)?;
+        // The newest file begun is the one openraft installs: a snapshot whose
+        // sending is given up for a newer one is never installed.
+        if let Some(abandoned) = self.receiving.replace(path) {
+            let _ = std::fs::remove_file(abandoned);
+        }
+        Ok(Box::new(file))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
-        let data = snapshot.into_inner();
-        let (last, _) = snapshot_state(&data)?;
-        // A snapshot of another cluster (a misrouted peer, a copied data dir) would
-        // turn this node into that cluster's replica: refused, nothing written.
-        if let (Some(ours), Some(theirs)) = (self.cluster.get(), snapshot_cluster(&data)?) {
-            if ours != theirs {
-                return Err(snapshot_err(format!(
-                    "the snapshot is of cluster `{theirs}`, this node of cluster `{ours}`"
-                )));
-            }
-        }
-        if last != meta.last_log_id {
-            return Err(snapshot_err(format!(
-                "the snapshot's data ends at {last:?} but its metadata says {:?}",
-                meta.last_log_id
-            )));
-        }
-        // The file first: after a crash between the two, the file is newer than the
-        // store, which openraft handles (it re-applies or re-sends); the other order
-        // could leave a file older than the purged log.
-        self.snapshots.save(meta, &data).map_err(snapshot_err)?;
-        self.store.install_snapshot(&data).map_err(snapshot_err)?;
-        tracing::info!(snapshot = %meta.snapshot_id, "installed a snapshot from the leader");
-        Ok(())
+        let path = self
+            .receiving
+            .take()
+            .ok_or_else(|| snapshot_err("a snapshot to install was never begun"))?;
+        let mut file = *snapshot;
+        file.flush().await.map_err(snapshot_err)?;
+        let file = file.into_std().await;
+        let (store, snapshots, cluster) = (
+            self.store.clone(),
+            self.snapshots.clone(),
+            self.cluster.clone(),
+        );
+        let meta = meta.clone();
+        let installed = tokio::task::spawn_blocking(move || {
+            install_received(&store, &snapshots, &cluster, &meta, file, &path).inspect_err(|_| {
+                let _ = std::fs::remove_file(&path);
+            })
+        })
+        .await
+        .map_err(snapshot_err)?;
+        installed
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        self.snapshots.load().map_err(|e| sm_read(e))
+        let Some(current) = self.snapshots.current() else {
+            return Ok(None);
+        };
+        let file = tokio::fs::File::open(&current.path)
+            .await
+            .map_err(|e| sm_read(e))?;
+        Ok(Some(Snapshot {
+            meta: current.meta,
+            snapshot: Box::new(file),
+        }))
     }
 }
 
-/// Builds snapshots from a consistent view of the store, concurrently with apply.
+/// Installs the snapshot received into `file` (at `path`): checked whole, kept
+/// as this node's newest snapshot, then loaded into the store. A crash during
+/// the load is finished at the next start ([`finish_interrupted_install`]).
+fn install_received(
+    store: &Store,
+    snapshots: &SnapshotFiles,
+    cluster: &ClusterTag,
+    meta: &SnapshotMeta,
+    file: std::fs::File,
+    path: &Path,
+) -> Result<(), StorageError> {
+    // The file openraft wrote (write-only: synced through it, read by path); a
+    // snapshot handed over otherwise (another handle, as openraft's own tests
+    // do) is copied there first.
+    if same_file(&file, path).map_err(snapshot_err)? {
+        file.sync_all().map_err(snapshot_err)?;
+    } else {
+        copy_into(file, path).map_err(snapshot_err)?;
+    }
+    let reader = std::fs::File::open(path).map_err(snapshot_err)?;
+    let len = reader.metadata().map_err(snapshot_err)?.len();
+    let facts = SnapshotFacts::of_reader(reader, len)?;
+    let (last, _) = facts.state()?;
+    // A snapshot of another cluster (a misrouted peer, a copied data dir) would
+    // turn this node into that cluster's replica: refused, nothing written.
+    if let (Some(ours), Some(theirs)) = (cluster.get(), facts.cluster()?) {
+        if ours != theirs {
+            return Err(snapshot_err(format!(
+                "the snapshot is of cluster `{theirs}`, this node of cluster `{ours}`"
+            )));
+        }
+    }
+    if last != meta.last_log_id {
+        return Err(snapshot_err(format!(
+            "the snapshot's data ends at {last:?} but its metadata says {:?}",
+            meta.last_log_id
+        )));
+    }
+    // Read again from the start by a second handle, which stays readable if the
+    // save below removes the file (a newer snapshot is saved already).
+    let reader = std::fs::File::open(path).map_err(snapshot_err)?;
+    // The file first: after a crash during the load, the node loads it again
+    // at its next start; the other order could leave a file older than the
+    // purged log.
+    snapshots.save(meta, path, len).map_err(snapshot_err)?;
+    store.load_snapshot(reader).map_err(snapshot_err)?;
+    tracing::info!(snapshot = %meta.snapshot_id, bytes = len, "installed a snapshot from the leader");
+    Ok(())
+}
+
+fn same_file(file: &std::fs::File, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (file.metadata()?, std::fs::metadata(path)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+/// Copies the whole of `from` into the file at `path`, synced.
+fn copy_into(mut from: std::fs::File, path: &Path) -> std::io::Result<()> {
+    use std::io::Seek;
+    from.seek(std::io::SeekFrom::Start(0))?;
+    let mut to = std::fs::File::create(path)?;
+    std::io::copy(&mut from, &mut to)?;
+    to.sync_all()
+}
+
+/// At start: a store whose snapshot install stopped half way (a crash) loads
+/// the saved snapshot again, which was kept before the load began.
+pub(crate) fn finish_interrupted_install(
+    store: &Store,
+    snapshots: &SnapshotFiles,
+) -> Result<(), String> {
+    if !store
+        .snapshot_install_interrupted()
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let current = snapshots.current().ok_or(
+        "the state was being replaced by a snapshot when the node stopped, and that \
+         snapshot's file is gone: this data dir cannot be trusted. Move it away and add \
+         the node back to the cluster empty (it receives the state from the leader)",
+    )?;
+    tracing::warn!(snapshot = %current.meta.snapshot_id, "a snapshot install was interrupted; loading it again");
+    SnapshotFacts::of_file(&current.path).map_err(|e| {
+        format!(
+            "the snapshot {} whose install was interrupted is damaged ({e}): move the data \
+             dir away and add the node back to the cluster empty",
+            current.path.display()
+        )
+    })?;
+    let reader = std::fs::File::open(&current.path).map_err(|e| e.to_string())?;
+    store.load_snapshot(reader).map_err(|e| e.to_string())
+}
+
+/// Builds snapshots from a consistent view of the store, concurrently with apply,
+/// into a file.
 pub struct SnapshotBuilder {
     store: Arc<Store>,
     snapshots: SnapshotFiles,
@@ -226,156 +355,100 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let store = self.store.clone();
-        let data = tokio::task::spawn_blocking(move || store.export_snapshot())
+        let (store, snapshots) = (self.store.clone(), self.snapshots.clone());
+        let path = snapshots.temp("building");
+        let written = path.clone();
+        let built = tokio::task::spawn_blocking(move || build(&store, &snapshots, &written))
             .await
-            .map_err(snapshot_err)?
             .map_err(snapshot_err)?;
-        // The log id and membership come from the exported bytes themselves, so they
-        // describe exactly the state inside the snapshot.
-        let (last_log_id, last_membership) = snapshot_state(&data)?;
-        let snapshot_id = match last_log_id {
-            Some(id) => format!(
-                "{}-{}-{}",
-                id.leader_id.term, id.leader_id.node_id, id.index
-            ),
-            None => "empty".to_string(),
-        };
-        let meta = SnapshotMeta {
-            last_log_id,
-            last_membership,
-            snapshot_id,
-        };
-        self.snapshots.save(&meta, &data).map_err(snapshot_err)?;
-        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built a snapshot");
+        if built.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        let (meta, file, bytes) = built?;
+        tracing::info!(snapshot = %meta.snapshot_id, bytes, "built a snapshot");
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data)),
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
         })
     }
 }
 
-/// The newest snapshot on disk, in one file (`current.snapshot`: the metadata's
-/// length, the metadata as JSON, then the data), replaced by writing a temporary
-/// file and renaming it, so the metadata and the data can never disagree. Saves are
-/// serialized, and a save never replaces a newer snapshot with an older one (a
-/// snapshot built locally can finish after a newer one was installed).
-#[derive(Clone)]
-struct SnapshotFiles {
-    dir: PathBuf,
-    lock: Arc<Mutex<()>>,
+/// Writes the store's snapshot into `path` and saves it; answers its metadata,
+/// the file open for reading, and its length.
+fn build(
+    store: &Store,
+    snapshots: &SnapshotFiles,
+    path: &Path,
+) -> Result<(SnapshotMeta, std::fs::File, u64), StorageError> {
+    let file = std::fs::File::create(path).map_err(snapshot_err)?;
+    let mut facts = SnapshotFacts::default();
+    let bytes = store
+        .export_snapshot_to(SyncedAsWritten::new(&file), |record| facts.see(record))
+        .map_err(snapshot_err)?;
+    file.sync_all().map_err(snapshot_err)?;
+    // The log id and membership come from the exported records themselves, so
+    // they describe exactly the state inside the snapshot.
+    let (last_log_id, last_membership) = facts.state()?;
+    let snapshot_id = match last_log_id {
+        Some(id) => format!(
+            "{}-{}-{}",
+            id.leader_id.term, id.leader_id.node_id, id.index
+        ),
+        None => "empty".to_string(),
+    };
+    let meta = SnapshotMeta {
+        last_log_id,
+        last_membership,
+        snapshot_id,
+    };
+    // Opened before the save, which may remove the file (a newer one is kept).
+    let reader = std::fs::File::open(path).map_err(snapshot_err)?;
+    snapshots.save(&meta, path, bytes).map_err(snapshot_err)?;
+    Ok((meta, reader, bytes))
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedMeta {
-    meta: SnapshotMeta,
+/// Bytes written to a file between two syncs of its data.
+const SYNC_EVERY: usize = 8 << 20;
+
+/// Writes to a file and syncs its data every [`SYNC_EVERY`] bytes. A snapshot
+/// of hundreds of MiB left to the page cache and synced at its end made the
+/// disk write all of it at once, and the log's own fsyncs (every Raft append)
+/// waited behind it for long enough to cost elections.
+struct SyncedAsWritten<'a> {
+    file: &'a std::fs::File,
+    unsynced: usize,
 }
 
-impl SnapshotFiles {
-    fn path(&self) -> PathBuf {
-        self.dir.join("current.snapshot")
-    }
-
-    fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> std::io::Result<()> {
-        let _serial = self
-            .lock
-            .lock()
-            .map_err(|_| std::io::Error::other("snapshot lock poisoned"))?;
-        // Only the saved metadata is read to compare (not the whole snapshot).
-        if let Ok(Some(existing)) = self.read_meta() {
-            if existing.last_log_id > meta.last_log_id {
-                return Ok(());
-            }
-        }
-        let header =
-            serde_json::to_vec(&SavedMeta { meta: meta.clone() }).map_err(std::io::Error::other)?;
-        let len = (header.len() as u32).to_be_bytes();
-        write_atomically(&self.path(), &[&len, &header, data])
-    }
-
-    /// The saved snapshot's metadata alone (the data is not read nor checked).
-    fn read_meta(&self) -> std::io::Result<Option<SnapshotMeta>> {
-        use std::io::Read;
-        let mut file = match std::fs::File::open(self.path()) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut len = [0u8; 4];
-        file.read_exact(&mut len)?;
-        let mut header = vec![0u8; u32::from_be_bytes(len) as usize];
-        file.read_exact(&mut header)?;
-        let saved: SavedMeta = serde_json::from_slice(&header).map_err(std::io::Error::other)?;
-        Ok(Some(saved.meta))
-    }
-
-    /// The saved snapshot; a damaged file counts as none (openraft then builds a new
-    /// one from the state).
-    fn load(&self) -> std::io::Result<Option<Snapshot>> {
-        let _serial = self
-            .lock
-            .lock()
-            .map_err(|_| std::io::Error::other("snapshot lock poisoned"))?;
-        match self.read() {
-            Ok(found) => Ok(found),
-            Err(e) => {
-                tracing::warn!("ignoring the saved snapshot: {e}");
-                Ok(None)
-            }
-        }
-    }
-
-    fn read(&self) -> std::io::Result<Option<Snapshot>> {
-        let mut bytes = match std::fs::read(self.path()) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let damaged = || std::io::Error::other(format!("{} is damaged", self.path().display()));
-        let len = bytes.get(..4).ok_or_else(damaged)?;
-        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let header = bytes.get(4..4 + len).ok_or_else(damaged)?;
-        let saved: SavedMeta = serde_json::from_slice(header).map_err(|_| damaged())?;
-        // The header is cut off in place: a copy of the data would double it.
-        bytes.drain(..4 + len);
-        let data = bytes;
-        match snapshot_state(&data) {
-            Ok((last, _)) if last == saved.meta.last_log_id => Ok(Some(Snapshot {
-                meta: saved.meta,
-                snapshot: Box::new(Cursor::new(data)),
-            })),
-            _ => Err(damaged()),
-        }
+impl<'a> SyncedAsWritten<'a> {
+    fn new(file: &'a std::fs::File) -> SyncedAsWritten<'a> {
+        SyncedAsWritten { file, unsynced: 0 }
     }
 }
 
-/// Writes `parts`, one after the other, as the file at `path`, or leaves the
-/// old file.
-fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    for part in parts {
-        file.write_all(part)?;
+impl std::io::Write for SyncedAsWritten<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = std::io::Write::write(&mut self.file, bytes)?;
+        self.unsynced += written;
+        if self.unsynced >= SYNC_EVERY {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(written)
     }
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut self.file)
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use kairos_state::Command;
-    use openraft::{CommittedLeaderId, Membership};
+    use openraft::CommittedLeaderId;
 
-    /// A store that has applied `index` entries setting pools, exported.
-    fn exported(dir: &Path, index: u64) -> (Vec<u8>, SnapshotMeta) {
+    /// A store that has applied one entry at `index`, setting a pool.
+    fn store_at(dir: &Path, index: u64) -> Store {
         let store = Store::open(dir).unwrap();
         let log_id = LogId::new(CommittedLeaderId::new(1, 1), index);
         let batch = kairos_state::Batch {
@@ -392,33 +465,62 @@ mod tests {
                 )],
             }])
             .unwrap();
-        let data = store.export_snapshot().unwrap();
-        let (last_log_id, _) = snapshot_state(&data).unwrap();
-        assert_eq!(last_log_id, Some(log_id), "read from the exported bytes");
-        let meta = SnapshotMeta {
-            last_log_id,
-            last_membership: StoredMembership::new(None, Membership::new(vec![], None)),
-            snapshot_id: format!("s{index}"),
-        };
-        (data, meta)
+        store
     }
 
     #[test]
-    fn the_saved_snapshot_reads_back_whole_and_an_older_one_never_replaces_it() {
+    fn a_built_snapshot_names_its_own_state_and_installs_elsewhere() {
         let dir = tempfile::tempdir().unwrap();
-        let files = SnapshotFiles {
-            dir: dir.path().join("snapshots"),
-            lock: Arc::new(Mutex::new(())),
-        };
-        std::fs::create_dir_all(&files.dir).unwrap();
-        assert!(files.read_meta().unwrap().is_none());
-        let (newer, newer_meta) = exported(&dir.path().join("a"), 9);
-        let (older, older_meta) = exported(&dir.path().join("b"), 4);
-        files.save(&newer_meta, &newer).unwrap();
-        files.save(&older_meta, &older).unwrap();
-        assert_eq!(files.read_meta().unwrap(), Some(newer_meta.clone()));
-        let loaded = files.load().unwrap().expect("a snapshot");
-        assert_eq!(loaded.meta, newer_meta);
-        assert_eq!(loaded.snapshot.into_inner(), newer);
+        let source = store_at(&dir.path().join("a"), 9);
+        let files = SnapshotFiles::open(&dir.path().join("snapshots-a")).unwrap();
+        let path = files.temp("building");
+        let (meta, _, bytes) = build(&source, &files, &path).unwrap();
+        assert_eq!(meta.snapshot_id, "1-1-9");
+        let current = files.current().expect("saved");
+        assert_eq!(std::fs::metadata(&current.path).unwrap().len(), bytes);
+
+        // Received by another node, into its own directory.
+        let target = store_at(&dir.path().join("b"), 4);
+        let theirs = SnapshotFiles::open(&dir.path().join("snapshots-b")).unwrap();
+        let received = theirs.temp("receiving");
+        std::fs::copy(&current.path, &received).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&received)
+            .unwrap();
+        install_received(
+            &target,
+            &theirs,
+            &ClusterTag::in_memory(None),
+            &meta,
+            file,
+            &received,
+        )
+        .unwrap();
+        assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+        assert_eq!(theirs.current().unwrap().meta, meta);
+    }
+
+    #[test]
+    fn an_interrupted_install_is_finished_from_the_saved_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = store_at(&dir.path().join("a"), 9);
+        let files = SnapshotFiles::open(&dir.path().join("snapshots")).unwrap();
+        let path = files.temp("building");
+        build(&source, &files, &path).unwrap();
+        let target = store_at(&dir.path().join("b"), 4);
+        // A load cut short: the marker is set, only part of the records are in.
+        let data = std::fs::read(&files.current().unwrap().path).unwrap();
+        let cut = &data[..data.len() - 40];
+        assert!(target.load_snapshot(cut).is_err());
+        assert!(target.snapshot_install_interrupted().unwrap());
+        finish_interrupted_install(&target, &files).unwrap();
+        assert!(!target.snapshot_install_interrupted().unwrap());
+        assert_eq!(target.digest().unwrap(), source.digest().unwrap());
+        // With the snapshot file gone, the node refuses to go on, and says why.
+        assert!(target.load_snapshot(cut).is_err());
+        std::fs::remove_file(files.current().unwrap().path).unwrap();
+        let error = finish_interrupted_install(&target, &files).unwrap_err();
+        assert!(error.contains("add the node back"), "{error}");
     }
 }

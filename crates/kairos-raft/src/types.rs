@@ -1,7 +1,6 @@
 //! The Raft type configuration: what Kairos's log entries, nodes and answers are.
 
 use std::fmt;
-use std::io::Cursor;
 
 use kairos_state::{Batch, CommandResult};
 use serde::{Deserialize, Serialize};
@@ -34,7 +33,7 @@ openraft::declare_raft_types!(
         R = BatchResults,
         NodeId = NodeId,
         Node = KairosNode,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
 );
 
 pub type Raft = openraft::Raft<TypeConfig>;

@@ -65,12 +65,14 @@ where
 {
     let started = std::time::Instant::now();
     let mut purged = Purged::default();
+    let mut from_dag = None;
     loop {
         let outcome = propose(Command::PurgeRuns {
             dag_id: dag_id.clone(),
             before,
             keep_last,
             limit: RUNS_PER_COMMAND,
+            from_dag: from_dag.take(),
         })
         .await?;
         purged.commands += 1;
@@ -79,6 +81,7 @@ where
             task_instances,
             xcoms,
             more,
+            resume_at,
         } = outcome
         else {
             return Ok(purged);
@@ -87,6 +90,7 @@ where
         purged.task_instances += task_instances as u64;
         purged.xcoms += xcoms as u64;
         purged.more = more;
+        from_dag = resume_at;
         if !more || budget.is_some_and(|b| started.elapsed() >= b) {
             return Ok(purged);
         }

@@ -196,6 +196,11 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         keep_last: Option<u32>,
         limit: u32,
+        /// Of all DAGs, start at this one (inclusive, in DAG id order): the
+        /// `resume_at` of the command before, so that a purge of a long history
+        /// does not walk every DAG again with each command.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_dag: Option<String>,
     },
     SetPool {
         pool: PoolRecord,
@@ -410,6 +415,10 @@ pub enum Outcome {
         task_instances: usize,
         xcoms: usize,
         more: bool,
+        /// With `more`, of all DAGs: the DAG it stopped in, where the next
+        /// command starts (`from_dag`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_at: Option<String>,
     },
     /// The attempts a `DispatchDownstream` started: each task instance with
     /// its token.

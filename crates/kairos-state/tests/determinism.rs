@@ -109,6 +109,7 @@ fn command() -> impl Strategy<Value = Command> {
                     .or(keep_last.is_none().then(t0)),
                 keep_last,
                 limit,
+                from_dag: None,
             }),
         (50u64..300).prop_map(|cap| Command::SetSettings {
             settings: Settings {

@@ -140,13 +140,30 @@ pub async fn digest(State(api): State<Api>, scope: Scope) -> Result<Json<StateDi
 
 /// This node's whole state as a snapshot file (the format nodes send each
 /// other, its checksum at the end), read from one view of the store: a
-/// backup, which `kairos snapshot restore` makes a new node from.
+/// backup, which `kairos snapshot restore` makes a new node from. Streamed as
+/// it is read (hundreds of MiB at a million task instances); a failure half
+/// way cuts the answer short, and the checksum tells a reader it is not whole.
 #[utoipa::path(get, path = "/cluster/snapshot", responses(
     (status = 200, description = "the snapshot's bytes", content_type = "application/octet-stream"),
     (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn snapshot(State(api): State<Api>, scope: Scope) -> Result<Response, Problem> {
     scope.require_cluster(Role::Admin)?;
-    let data = api.read(false, |s| s.export_snapshot()).await?;
+    let (mut writer, body) = super::body_writer::BodyWriter::channel();
+    let node = api.node.clone();
+    tokio::spawn(async move {
+        let read = node
+            .read(crate::node::Consistency::Local, move |store| {
+                let written = store.export_snapshot_to(&mut writer, |_| {});
+                if let Err(e) = &written {
+                    writer.fail(e.to_string());
+                }
+                written
+            })
+            .await;
+        if let Err(e) = read {
+            tracing::warn!("a snapshot download stopped: {e}");
+        }
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -155,7 +172,7 @@ pub async fn snapshot(State(api): State<Api>, scope: Scope) -> Result<Response, 
                 "attachment; filename=\"kairos.snapshot\"",
             ),
         ],
-        data,
+        body,
     )
         .into_response())
 }

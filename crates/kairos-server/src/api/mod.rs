@@ -10,6 +10,7 @@ mod assets;
 pub mod auth;
 mod backfills;
 mod body;
+mod body_writer;
 mod bundle_push;
 mod bundles;
 mod clear;

@@ -189,6 +189,7 @@ fn dispatch(
             before,
             keep_last,
             limit,
+            from_dag,
         } => retention::purge(
             txn,
             sched,
@@ -197,6 +198,7 @@ fn dispatch(
                 before: *before,
                 keep_last: *keep_last,
                 limit: *limit,
+                from_dag: from_dag.as_deref(),
             },
         ),
         Command::SetTaskState {

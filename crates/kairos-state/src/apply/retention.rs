@@ -26,7 +26,11 @@ pub(super) struct Purge<'a> {
     pub before: Option<DateTime<Utc>>,
     pub keep_last: Option<u32>,
     pub limit: u32,
+    pub from_dag: Option<&'a str>,
 }
+
+/// DAG ids read per page when a purge walks all DAGs.
+const DAG_PAGE: usize = 256;
 
 pub(super) fn purge(txn: &mut Txn<'_>, sched: &mut Sched, purge: Purge<'_>) -> Handled {
     if purge.before.is_none() && purge.keep_last.is_none() {
@@ -44,7 +48,8 @@ pub(super) fn purge(txn: &mut Txn<'_>, sched: &mut Sched, purge: Purge<'_>) -> H
             ),
         ));
     }
-    let dag_ids: Vec<String> = match purge.dag_id {
+    let mut purged = Purged::default();
+    match purge.dag_id {
         Some(dag_id) => {
             if txn
                 .get::<DagRecord>(Cf::Dags, &keys::dag(dag_id))?
@@ -55,26 +60,52 @@ pub(super) fn purge(txn: &mut Txn<'_>, sched: &mut Sched, purge: Purge<'_>) -> H
                     format!("no DAG `{dag_id}`"),
                 ));
             }
-            vec![dag_id.to_string()]
+            purge_dag(txn, sched, dag_id, &purge, &mut purged)?;
         }
-        None => txn
-            .scan::<DagRecord>(Cf::Dags, b"")?
-            .into_iter()
-            .map(|(_, dag)| dag.dag_id)
-            .collect(),
-    };
-    let mut purged = Purged::default();
-    for dag_id in &dag_ids {
-        if !purge_dag(txn, sched, dag_id, &purge, &mut purged)? {
-            break;
-        }
+        None => purge_all(txn, sched, &purge, &mut purged)?,
     }
     Ok(Reply::from(Outcome::RunsPurged {
         runs: purged.runs,
         task_instances: purged.task_instances,
         xcoms: purged.xcoms,
         more: purged.more,
+        resume_at: purged.resume_at,
     }))
+}
+
+/// Every DAG in id order from `from_dag` (inclusive), a page of ids at a time
+/// (the keys of the DAG family are the ids: no record is read to list them),
+/// until the command's limit.
+fn purge_all(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    purge: &Purge<'_>,
+    purged: &mut Purged,
+) -> Result<(), crate::store::StoreError> {
+    let mut after: Option<Vec<u8>> = None;
+    if let Some(first) = purge.from_dag {
+        if txn.get_raw(Cf::Dags, &keys::dag(first))?.is_some()
+            && !purge_dag(txn, sched, first, purge, purged)?
+        {
+            purged.resume_at = Some(first.to_string());
+            return Ok(());
+        }
+        after = Some(keys::dag(first));
+    }
+    loop {
+        let page = txn.scan_page(Cf::Dags, b"", after.as_deref(), DAG_PAGE)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.clone());
+        for (key, _) in page {
+            let dag_id = String::from_utf8_lossy(&key).into_owned();
+            if !purge_dag(txn, sched, &dag_id, purge, purged)? {
+                purged.resume_at = Some(dag_id);
+                return Ok(());
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -83,6 +114,7 @@ struct Purged {
     task_instances: usize,
     xcoms: usize,
     more: bool,
+    resume_at: Option<String>,
 }
 
 /// Deletes what `purge` asks of one DAG's runs, oldest first; false once the

@@ -23,6 +23,18 @@ fn purge(before: Option<u32>, keep_last: Option<u32>, dag: Option<&str>, limit: 
         before: before.map(day),
         keep_last,
         limit,
+        from_dag: None,
+    }
+}
+
+/// A purge of all DAGs that starts at `from` (where the one before stopped).
+fn purge_from(before: u32, from: &str, limit: u32) -> Command {
+    Command::PurgeRuns {
+        dag_id: None,
+        before: Some(day(before)),
+        keep_last: None,
+        limit,
+        from_dag: Some(from.to_string()),
     }
 }
 
@@ -32,6 +44,18 @@ fn purged(runs: usize, task_instances: usize, more: bool) -> Outcome {
         task_instances,
         xcoms: 0,
         more,
+        resume_at: None,
+    }
+}
+
+/// A purge of all DAGs stopped at its limit, in DAG `at`.
+fn stopped(runs: usize, task_instances: usize, at: &str) -> Outcome {
+    Outcome::RunsPurged {
+        runs,
+        task_instances,
+        xcoms: 0,
+        more: true,
+        resume_at: Some(at.to_string()),
     }
 }
 
@@ -110,8 +134,16 @@ fn runs_that_ended_before_the_cutoff_go_a_limited_number_per_command() {
     let mut store = history();
     // Ended before Jan 4: r1 (Jan 2) and r2 (Jan 3) of both DAGs, four runs.
     let first = store.apply_at(day(10), vec![purge(Some(4), None, None, 3)]);
-    assert_eq!(first[0], Ok(purged(3, 6, true)), "stopped at its limit");
-    let second = store.apply_at(day(10), vec![purge(Some(4), None, None, 3)]);
+    assert_eq!(
+        first[0],
+        Ok(stopped(3, 6, "b")),
+        "stopped at its limit, in `b`"
+    );
+    // The next command starts where that one stopped; from a DAG past every
+    // one, it finds nothing.
+    let past = store.apply_at(day(10), vec![purge_from(4, "c", 3)]);
+    assert_eq!(past[0], Ok(purged(0, 0, false)));
+    let second = store.apply_at(day(10), vec![purge_from(4, "b", 3)]);
     assert_eq!(second[0], Ok(purged(1, 2, false)));
     let third = store.apply_at(day(10), vec![purge(Some(4), None, None, 3)]);
     assert_eq!(third[0], Ok(purged(0, 0, false)), "nothing left to do");

@@ -50,9 +50,12 @@ pub enum SnapshotCommand {
 pub fn run(args: &SnapshotArgs) -> ExitCode {
     match &args.command {
         SnapshotCommand::Save { file, remote } => with_api(remote, |api| async move {
-            let data = api.snapshot().await?;
-            write_new(file, &data)?;
-            println!("saved {} bytes of state to {}", data.len(), file.display());
+            let mut out = create_new(file)?;
+            let saved = save(&api, &mut out, file).await;
+            if saved.is_err() {
+                let _ = std::fs::remove_file(file);
+            }
+            println!("saved {} bytes of state to {}", saved?, file.display());
             Ok(())
         }),
         SnapshotCommand::Restore {
@@ -65,27 +68,45 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
     }
 }
 
-/// Writes `data` to a new file, never over an existing one, and syncs it.
-fn write_new(file: &PathBuf, data: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let mut out = std::fs::OpenOptions::new()
+/// A new file, never one that exists.
+fn create_new(file: &PathBuf) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(file)
-        .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
-    out.write_all(data)
-        .and_then(|()| out.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        .map_err(|e| format!("cannot create {}: {e}", file.display()))
+}
+
+/// Streams the snapshot into `out`, syncs it, and reads it back whole to check
+/// it (a download cut short or damaged is refused, never kept as a backup).
+async fn save(
+    api: &kairos_client::Client,
+    out: &mut std::fs::File,
+    file: &PathBuf,
+) -> Result<u64, String> {
+    use std::io::Write;
+    let mut buffered = std::io::BufWriter::new(&mut *out);
+    let bytes = api
+        .snapshot_to(&mut buffered)
+        .await
+        .map_err(|e| e.to_string())?;
+    buffered
+        .flush()
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    drop(buffered);
+    out.sync_all()
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let written =
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    kairos_state::snapshot::check_snapshot(written, bytes, |_| {})
+        .map_err(|e| format!("the snapshot received is not whole ({e}); nothing was saved"))?;
+    Ok(bytes)
 }
 
 fn restore(file: &PathBuf, data_dir: &PathBuf, id: u64, grpc: &str, http: &str) -> ExitCode {
     if id == 0 {
         return fail("node ids start at 1");
     }
-    let data = match std::fs::read(file) {
-        Ok(data) => data,
-        Err(e) => return fail(format!("cannot read {}: {e}", file.display())),
-    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return fail(e),
@@ -94,7 +115,7 @@ fn restore(file: &PathBuf, data_dir: &PathBuf, id: u64, grpc: &str, http: &str) 
         grpc_addr: grpc.to_string(),
         http_addr: http.to_string(),
     };
-    match rt.block_on(kairos_server::restore::restore(data_dir, id, me, &data)) {
+    match rt.block_on(kairos_server::restore::restore(data_dir, id, me, file)) {
         Ok(done) => {
             println!(
                 "restored node {id} into {} at log index {} (term {}){}: start it with \
