@@ -19,6 +19,19 @@ pub async fn find_leader(api: &Api, n: usize) -> Option<u64> {
     best.map(|(_, id)| id)
 }
 
+/// The highest Raft term any node answers with (each election, won or not,
+/// starts a new term).
+pub async fn highest_term(api: &Api, n: usize) -> Option<u64> {
+    let mut best = None;
+    for node in 0..n {
+        let Some(one) = api.node(node) else { continue };
+        if let Ok(health) = one.health().await {
+            best = best.max(Some(health.term));
+        }
+    }
+    best
+}
+
 /// The leader's id once one is elected, or `None` after `within`.
 pub async fn wait_for_leader(api: &Api, n: usize, within: Duration) -> Option<u64> {
     let deadline = Instant::now() + within;

@@ -64,6 +64,14 @@ struct Args {
     /// --dir), to compare with the plain-text run.
     #[arg(long)]
     tls: bool,
+    /// No faults: the load alone for --duration, to count the elections a
+    /// healthy cluster holds (reported at the end as the Raft term's growth).
+    #[arg(long, conflicts_with = "smoke")]
+    no_faults: bool,
+    /// Run the servers with the product's Raft timings (50 ms heartbeats,
+    /// 100-200 ms election timeouts) instead of the suite's slower ones.
+    #[arg(long)]
+    product_timings: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -139,12 +147,16 @@ fn real_main(args: Args) -> Result<bool, String> {
             dir.display()
         ));
     }
-    let plan = faults::plan(
-        seed,
-        duration.as_millis() as u64,
-        smoke,
-        procs::ELECTION_MS.1,
-    );
+    let plan = if args.no_faults {
+        Vec::new()
+    } else {
+        faults::plan(
+            seed,
+            duration.as_millis() as u64,
+            smoke,
+            procs::ELECTION_MS.1,
+        )
+    };
     println!(
         "kairos-chaos: seed {seed}, {} servers, {} workers, {} s of faults ({} planned), data in {}",
         args.servers,
@@ -163,6 +175,7 @@ fn real_main(args: Args) -> Result<bool, String> {
         trigger_rate: args.rate,
         settle: Duration::from_secs(180),
         tls: args.tls,
+        product_timings: args.product_timings,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -174,6 +187,21 @@ fn real_main(args: Args) -> Result<bool, String> {
         let report = check::check(&outcome).await;
         outcome.procs.shutdown();
         check::print(&report, seed);
+        if let (Some(first), Some(last)) = outcome.terms {
+            let hours = duration.as_secs_f64() / 3600.0;
+            println!(
+                "elections: the Raft term went from {first} to {last} ({} in {:.0} min of load, \
+                 {:.1} per hour{})",
+                last - first,
+                duration.as_secs_f64() / 60.0,
+                (last - first) as f64 / hours,
+                if plan.is_empty() {
+                    ", no faults"
+                } else {
+                    ", faults included"
+                }
+            );
+        }
         if let Some(p) = report.properties.iter().find(|p| !p.violations.is_empty()) {
             println!("\nFIRST VIOLATED PROPERTY: {}", p.name);
             for v in p.violations.iter().take(10) {

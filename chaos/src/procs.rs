@@ -92,6 +92,9 @@ pub struct Procs {
     pub certs: Option<kairos_testkit::certs::TestCerts>,
     /// The client certificate the runner's own clients present.
     pub client_tls: Option<kairos_tls::Tls>,
+    /// Servers run with the product's Raft timings (`--product-timings`), not
+    /// the suite's slower ones.
+    pub product_timings: bool,
 }
 
 /// Each server's data dir is a tmpfs this big, so that filling it is quick.
@@ -207,6 +210,7 @@ impl Procs {
             no_disks,
             certs,
             client_tls,
+            product_timings: false,
         })
     }
 
@@ -245,6 +249,16 @@ impl Procs {
             return Ok(());
         };
         let log = Self::log_file(&server.proc.log)?;
+        let timings = if self.product_timings {
+            vec![]
+        } else {
+            vec![
+                "--heartbeat-ms".to_string(),
+                HEARTBEAT_MS.to_string(),
+                "--election-timeout-ms".to_string(),
+                format!("{}-{}", ELECTION_MS.0, ELECTION_MS.1),
+            ]
+        };
         let child = Command::new(&self.binary)
             .arg("server")
             .args(tls_flags)
@@ -254,11 +268,7 @@ impl Procs {
             .args(["--grpc-addr", &server.grpc, "--http-addr", &server.http])
             .args(["--peers", &peers.join(",")])
             .args(["--peer-routes", &routes.join(",")])
-            .args(["--heartbeat-ms", &HEARTBEAT_MS.to_string()])
-            .args([
-                "--election-timeout-ms",
-                &format!("{}-{}", ELECTION_MS.0, ELECTION_MS.1),
-            ])
+            .args(timings)
             .args(["--worker-lease-ms", &LEASE_MS.to_string()])
             .args(["--worker-heartbeat-ms", "500"])
             .args(["--snapshot-every", "2000"])

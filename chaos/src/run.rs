@@ -30,6 +30,8 @@ pub struct Settings {
     pub settle: Duration,
     /// Mutual TLS on every port (`--tls`), else `--insecure`.
     pub tls: bool,
+    /// The product's Raft timings instead of the suite's (`--product-timings`).
+    pub product_timings: bool,
 }
 
 /// Everything the checker needs once the run is over.
@@ -37,6 +39,9 @@ pub struct Outcome {
     pub history: History,
     pub procs: Procs,
     pub api: Api,
+    /// The Raft term once the first leader was elected, and once the run
+    /// settled: how many elections the run saw.
+    pub terms: (Option<u64>, Option<u64>),
 }
 
 pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, String> {
@@ -50,6 +55,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
     )
     .await
     .map_err(|e| format!("cannot set up the processes: {e}"))?;
+    procs.product_timings = settings.product_timings;
     for id in 1..=settings.servers {
         procs
             .start_server(id)
@@ -61,6 +67,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
     leader::wait_for_leader(&api, n, Duration::from_secs(30))
         .await
         .ok_or("no leader was elected within 30 s (see the server logs)")?;
+    let first_term = leader::highest_term(&api, n).await;
     let mut first_starts = Vec::new();
     for i in 0..settings.workers {
         procs
@@ -108,6 +115,10 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
         tokio::time::sleep(Duration::from_millis(planned.gap_ms)).await;
         inject::apply(&procs, &api, n, &history, planned.fault).await;
     }
+    // The load runs its whole time, faults or none (`--no-faults`).
+    if let Some(rest) = settings.duration.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = load.await;
     let _ = versions.await;
@@ -116,6 +127,7 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
     settle::heal(&procs, &history).await;
     leader::wait_for_leader(&api, n, Duration::from_secs(30)).await;
     settle::settle(&api, &history, settings.settle).await;
+    let last_term = leader::highest_term(&api, n).await;
 
     let procs = Arc::try_unwrap(procs)
         .map_err(|_| "the processes are still shared".to_string())?
@@ -129,5 +141,6 @@ pub async fn run(settings: &Settings, plan: &[Planned]) -> Result<Outcome, Strin
         history,
         procs,
         api,
+        terms: (first_term, last_term),
     })
 }

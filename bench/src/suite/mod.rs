@@ -536,6 +536,20 @@ fn scale_figures(sc: &scale::ScaleFigures, shape: &scale::Shape) -> Vec<Figure> 
         )
         .target(Target::AtMost(300.0)),
         Figure::new(
+            "scale_peak_rss_end",
+            "  peak RSS over the whole phase (catch-ups, purge), largest",
+            "MB",
+            vec![largest_mb(&sc.peak_rss_end_mib)],
+        )
+        .target(Target::AtMost(300.0)),
+        Figure::new(
+            "scale_new_node_peak_rss",
+            "  a new node's peak RSS, receiving and installing (largest)",
+            "MB",
+            vec![largest_mb(&sc.new_node_peak_rss_mib)],
+        )
+        .target(Target::AtMost(300.0)),
+        Figure::new(
             "scale_data_dir",
             "data dir per node (median)",
             "MiB",

@@ -49,8 +49,14 @@ pub struct ScaleFigures {
     pub rss_mib: Vec<f64>,
     /// Per node: every reading.
     pub rss_samples_mib: Vec<Vec<f64>>,
-    /// Per node: VmHWM, the most it ever held.
+    /// Per node: VmHWM, the most it ever held, when the readings were taken.
     pub peak_rss_mib: Vec<f64>,
+    /// Per node: VmHWM at the end of the phase (after the catch-ups and the
+    /// purge, which build and send snapshots): the most it held at any time.
+    pub peak_rss_end_mib: Vec<f64>,
+    /// Each added node's VmHWM just before it is removed: what receiving and
+    /// installing the snapshot cost it.
+    pub new_node_peak_rss_mib: Vec<f64>,
     pub data_dir_mib: Vec<f64>,
     /// p99 of each round of list requests, in ms.
     pub list_p99_ms: Vec<f64>,
@@ -361,6 +367,11 @@ pub async fn measure(
         if !ok {
             return Err(format!("remove-node failed: {out}{err}").into());
         }
+        if let Some(child) = &stack.cluster.node(id).child {
+            figures
+                .new_node_peak_rss_mib
+                .push(peak_rss_mib(child.id()).unwrap_or(f64::NAN));
+        }
         stack.cluster.kill(id);
         std::fs::remove_dir_all(&stack.cluster.node(id).data_dir)?;
     }
@@ -447,6 +458,11 @@ pub async fn measure(
         figures
             .data_dir_after_purge_mib
             .push(dir_bytes(&node.data_dir) as f64 / 1048576.0);
+        if let Some(child) = &node.child {
+            figures
+                .peak_rss_end_mib
+                .push(peak_rss_mib(child.id()).unwrap_or(f64::NAN));
+        }
     }
     Ok(figures)
 }

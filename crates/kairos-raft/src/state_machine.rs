@@ -273,7 +273,9 @@ fn install_received(
     }
     let reader = std::fs::File::open(path).map_err(snapshot_err)?;
     let len = reader.metadata().map_err(snapshot_err)?.len();
+    let started = std::time::Instant::now();
     let facts = SnapshotFacts::of_reader(reader, len)?;
+    let checked = started.elapsed();
     let (last, _) = facts.state()?;
     // A snapshot of another cluster (a misrouted peer, a copied data dir) would
     // turn this node into that cluster's replica: refused, nothing written.
@@ -298,7 +300,13 @@ fn install_received(
     // purged log.
     snapshots.save(meta, path, len).map_err(snapshot_err)?;
     store.load_snapshot(reader).map_err(snapshot_err)?;
-    tracing::info!(snapshot = %meta.snapshot_id, bytes = len, "installed a snapshot from the leader");
+    tracing::info!(
+        snapshot = %meta.snapshot_id,
+        bytes = len,
+        checked_ms = checked.as_millis() as u64,
+        loaded_ms = (started.elapsed() - checked).as_millis() as u64,
+        "installed a snapshot from the leader"
+    );
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod malloc;
 mod table;
 
 use std::process::ExitCode;
@@ -16,6 +17,12 @@ use commands::dags::{self, DagsCommand};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if matches!(
+        cli.command,
+        cli::Command::Server(_) | cli::Command::Worker(_) | cli::Command::Dev(_)
+    ) {
+        malloc::limit_arenas();
+    }
     match cli.command {
         cli::Command::Dags(args) => match args.command {
             DagsCommand::Validate(args) => dags::validate::validate(&args),
