@@ -21,10 +21,10 @@ pub struct BodyWriter {
 impl BodyWriter {
     /// A writer, and the body that streams what it writes.
     pub fn channel() -> (BodyWriter, axum::body::Body) {
-        let (tx, rx) = mpsc::channel(IN_FLIGHT);
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        });
+        let (tx, mut rx) = mpsc::channel(IN_FLIGHT);
+        // A receiver answers None again when polled after its end, which a
+        // compressing layer does (a stream built with `unfold` panicked there).
+        let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
         (
             BodyWriter {
                 tx,
