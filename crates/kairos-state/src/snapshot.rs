@@ -368,9 +368,7 @@ impl<R: Read> RecordReader<R> {
         if (into.len() as u64) < n {
             return Err(damaged("it ends inside a record"));
         }
-        let bytes = std::mem::take(into);
-        self.hash(&bytes);
-        *into = bytes;
+        self.hash(into);
         Ok(())
     }
 
@@ -406,8 +404,7 @@ impl<R: Read> RecordReader<R> {
             if n == 0 {
                 break;
             }
-            let chunk = buf[..n].to_vec();
-            self.hash(&chunk);
+            self.hash(&buf[..n]);
         }
         let mut checksum = Vec::with_capacity(32);
         (&mut self.inner)
