@@ -33,6 +33,10 @@ pub struct SuiteArgs {
     /// Parallel tasks in each of those runs.
     #[arg(long, default_value_t = 50)]
     pub width: usize,
+    /// Slots of each of the two in-bench protocol workers (16: as many as the
+    /// real workers have; more shows what larger batches carry).
+    #[arg(long, default_value_t = 16)]
+    pub protocol_slots: u32,
     /// Leader kills for the failover figure.
     #[arg(long, default_value_t = 10)]
     pub kills: usize,
@@ -214,7 +218,7 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             throughput::Kind::Protocol,
             throughput::Kind::Empty,
         ] {
-            match throughput::measure(&stack, kind, args.runs, args.width, rounds).await {
+            match throughput::measure(&stack, kind, &args, rounds).await {
                 Ok(tp) => {
                     figures.extend(throughput_figures(kind, &tp, &args));
                     if let (throughput::Kind::Bash, Some(floor)) = (kind, spawn_floor) {
@@ -454,7 +458,7 @@ fn throughput_figures(
             "throughput_protocol_entries",
             "throughput_protocol_commands_per_entry",
             "throughput_protocol_log_bytes_per_ti",
-            "no-op via the worker protocol",
+            "no-op via the worker protocol, 2 workers x PROTOCOL_SLOTS slots",
             10_000.0,
         ),
         throughput::Kind::Empty => (
@@ -469,7 +473,12 @@ fn throughput_figures(
     vec![
         Figure::new(
             key,
-            format!("TIs completed/s, {what} ({}x{})", args.runs, args.width),
+            format!(
+                "TIs completed/s, {} ({}x{})",
+                what.replace("PROTOCOL_SLOTS", &args.protocol_slots.to_string()),
+                args.runs,
+                args.width
+            ),
             "/s",
             runs.iter().map(|r| r.tis_per_s).collect(),
         )

@@ -79,21 +79,21 @@ fn wide_yaml(kind: Kind, width: usize, runs: usize) -> String {
 pub async fn measure(
     stack: &Stack,
     kind: Kind,
-    runs: usize,
-    width: usize,
+    args: &super::SuiteArgs,
     rounds: usize,
 ) -> Result<Vec<ThroughputRun>, Error> {
+    let (runs, width) = (args.runs, args.width);
     let client = stack.cluster.client();
     let total = runs * width;
     let dag_id = kind.dag_id();
-    // As many protocol slots as the real workers have.
+    // As many protocol slots as the real workers have, unless told otherwise.
     let workers: Vec<LocalWorker> = match kind {
         Kind::Protocol => (1..=2)
             .map(|n| {
                 stack.cluster.local_worker(
                     &format!("protocol{n}"),
                     PROTOCOL_QUEUE,
-                    16,
+                    args.protocol_slots,
                     Duration::ZERO,
                 )
             })

@@ -130,6 +130,24 @@ pub enum Command {
         tokens: Vec<String>,
         fit: WorkerFit,
     },
+    /// What a worker's batch of reports takes with it, in the same entry as the
+    /// reports' `FinishAttempt`s (placed after them): one attempt per token,
+    /// first for the queued direct downstream of each of `after` that `fit`
+    /// allows and that heads its queue (as `DispatchDownstream`), then for each
+    /// of `queued` (read by the leader from the head of the worker's queues)
+    /// still queued when the entry applies. What the tokens do not cover waits
+    /// for a poll; an instance gone or no longer queued is skipped, no error.
+    Take {
+        worker: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_url: Option<String>,
+        tokens: Vec<String>,
+        fit: WorkerFit,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        after: Vec<TaskInstanceKey>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        queued: Vec<TaskInstanceKey>,
+    },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes
     /// `up_for_retry` while tries remain. `follow` is a branch's choice of direct
@@ -318,6 +336,7 @@ impl Command {
             Command::ClearTaskInstances { .. } => "clear_task_instances",
             Command::Dispatch { .. } => "dispatch",
             Command::DispatchDownstream { .. } => "dispatch_downstream",
+            Command::Take { .. } => "take",
             Command::FinishAttempt { .. } => "finish_attempt",
             Command::Tick => "tick",
             Command::CreateBackfill { .. } => "create_backfill",
@@ -420,8 +439,8 @@ pub enum Outcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_at: Option<String>,
     },
-    /// The attempts a `DispatchDownstream` started: each task instance with
-    /// its token.
+    /// The attempts a `DispatchDownstream` or a `Take` started: each task
+    /// instance with its token.
     Dispatched {
         attempts: Vec<(TaskInstanceKey, String)>,
     },

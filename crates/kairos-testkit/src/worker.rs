@@ -1,6 +1,8 @@
 //! A minimal worker that speaks the real worker protocol, for tests and the bench:
 //! it registers, long-polls, "runs" each attempt by waiting a fixed time (no
-//! process), reports success with the attempt's token and heartbeats. It reaches
+//! process), reports success with the attempt's token (finished attempts in
+//! batches, each batch offering the free slots for the next work, as
+//! `kairos worker` does) and heartbeats. It reaches
 //! the cluster through the real worker's connection ([`kairos_worker::conn::Conn`]),
 //! so it follows the leader across failovers exactly as `kairos worker` does. It
 //! records, on its own clock, when each attempt was received, finished and
@@ -13,7 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use kairos_proto::v1::{
-    Assignment, HeartbeatRequest, PollRequest, RegisterRequest, ReportFinishedRequest,
+    Assignment, HeartbeatRequest, PollRequest, RegisterRequest, ReportBatchRequest,
+    ReportFinishedRequest,
 };
 use kairos_worker::conn::{CallError, Conn, TRY_CAP};
 use tokio::sync::{Notify, watch};
@@ -39,6 +42,42 @@ struct State {
     /// Every attempt token ever received (a repeat is not run again).
     seen: HashSet<String>,
     records: Vec<AttemptRecord>,
+    /// Finished attempts waiting to be sent in a batch.
+    to_report: Vec<ReportFinishedRequest>,
+    /// Slots promised to a poll or a batch in flight (what they bring back
+    /// runs in them).
+    reserved: u32,
+}
+
+impl State {
+    /// Reserves every slot neither running nor already reserved.
+    fn reserve_free(&mut self, slots: u32) -> u32 {
+        let free = slots.saturating_sub(self.running.len() as u32 + self.reserved);
+        self.reserved += free;
+        free
+    }
+
+    /// Starts the fresh ones of `tasks`; returns them.
+    fn receive(&mut self, tasks: Vec<Assignment>) -> Vec<Assignment> {
+        tasks
+            .into_iter()
+            .filter(|task| {
+                let fresh = self.seen.insert(task.attempt.clone());
+                if fresh {
+                    self.running.insert(task.attempt.clone());
+                }
+                fresh
+            })
+            .collect()
+    }
+
+    fn acknowledged(&mut self, attempt: &str) {
+        self.unacked.remove(attempt);
+        let now = Instant::now();
+        if let Some(r) = self.records.iter_mut().rev().find(|r| r.attempt == attempt) {
+            r.acknowledged = Some(now);
+        }
+    }
 }
 
 /// What the worker's tasks share.
@@ -51,11 +90,17 @@ struct Shared {
     work: Duration,
     state: Mutex<State>,
     slot_freed: Notify,
+    /// A finished attempt waits in `to_report`.
+    report_ready: Notify,
     stopped: watch::Receiver<bool>,
 }
 
 /// How long a poll waits on the leader for work.
 const POLL_WAIT: Duration = Duration::from_millis(1000);
+/// The most reports one batch carries (the server's limit).
+const MAX_BATCH: usize = 256;
+/// Batches in flight at once: the next one fills while one commits.
+const BATCHES_IN_FLIGHT: usize = 2;
 /// How often attempts are heartbeated.
 const HEARTBEAT_EVERY: Duration = Duration::from_millis(500);
 
@@ -103,10 +148,12 @@ impl LocalWorker {
             work,
             state: Mutex::new(State::default()),
             slot_freed: Notify::new(),
+            report_ready: Notify::new(),
             stopped,
         });
         tokio::spawn(heartbeat_loop(shared.clone()));
         tokio::spawn(poll_loop(shared.clone()));
+        tokio::spawn(report_loop(shared.clone()));
         Ok(LocalWorker { shared, stop })
     }
 
@@ -185,12 +232,12 @@ async fn poll_loop(shared: Arc<Shared>) {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
-        let (busy, known) = {
-            let s = shared.state();
+        let (free, known) = {
+            let mut s = shared.state();
             let known: Vec<String> = s.running.iter().chain(s.unacked.iter()).cloned().collect();
-            (s.running.len() as u32, known)
+            (s.reserve_free(slots), known)
         };
-        if busy >= slots {
+        if free == 0 {
             // No free slot: wait for one instead of polling for nothing.
             tokio::select! {
                 _ = shared.slot_freed.notified() => {}
@@ -200,7 +247,7 @@ async fn poll_loop(shared: Arc<Shared>) {
         }
         let request = PollRequest {
             worker_id: shared.worker_id(),
-            free_slots: slots - busy,
+            free_slots: free,
             wait_ms: POLL_WAIT.as_millis() as u32,
             known_attempts: known,
         };
@@ -215,28 +262,112 @@ async fn poll_loop(shared: Arc<Shared>) {
                 },
             )
             .await;
-        match polled {
-            Ok(reply) => {
-                for task in reply.tasks {
-                    let fresh = {
-                        let mut s = shared.state();
-                        let fresh = s.seen.insert(task.attempt.clone());
-                        if fresh {
-                            s.running.insert(task.attempt.clone());
-                        }
-                        fresh
-                    };
-                    if fresh {
-                        tokio::spawn(execute(shared.clone(), task));
-                    }
-                }
-            }
+        let tasks = match polled {
+            Ok(reply) => reply.tasks,
             Err(e) => {
                 shared.failed(&e);
                 if !matches!(e, CallError::NotRegistered) {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
+                Vec::new()
             }
+        };
+        let fresh = {
+            let mut s = shared.state();
+            s.reserved -= free;
+            s.receive(tasks)
+        };
+        for task in fresh {
+            tokio::spawn(execute(shared.clone(), task));
+        }
+    }
+}
+
+/// Sends finished attempts in batches, each offering the free slots.
+async fn report_loop(shared: Arc<Shared>) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+    while !shared.stopped() {
+        let ready = shared.report_ready.notified();
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let (batch, take) = {
+            let mut s = shared.state();
+            let n = s.to_report.len().min(MAX_BATCH);
+            let batch: Vec<ReportFinishedRequest> = s.to_report.drain(..n).collect();
+            let take = if batch.is_empty() {
+                0
+            } else {
+                s.reserve_free(shared.register.slots).min(MAX_BATCH as u32)
+            };
+            (batch, take)
+        };
+        if batch.is_empty() {
+            drop(permit);
+            tokio::select! {
+                _ = ready => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            continue;
+        }
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            send_batch(&shared, batch, take).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Sends one batch until the cluster answers it; a batch the cluster refuses
+/// outright is sent again report by report, so that only the reports it
+/// refuses stay unacknowledged (for the test to see).
+async fn send_batch(shared: &Arc<Shared>, reports: Vec<ReportFinishedRequest>, take: u32) {
+    let request = ReportBatchRequest {
+        worker_id: shared.worker_id(),
+        reports,
+        take,
+    };
+    let answered = loop {
+        let sent = shared
+            .conn
+            .call(Duration::from_secs(30), |mut c| {
+                let request = request.clone();
+                async move { c.report_batch(request).await }
+            })
+            .await;
+        match sent {
+            Ok(reply) => break Some(reply),
+            Err(CallError::Refused(_)) => break None,
+            Err(e) => {
+                shared.failed(&e);
+                if shared.stopped() {
+                    break None;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let refused = answered.is_none();
+    let fresh = {
+        let mut s = shared.state();
+        s.reserved -= take;
+        match answered {
+            Some(reply) => {
+                for report in &request.reports {
+                    s.acknowledged(&report.attempt);
+                }
+                s.receive(reply.tasks)
+            }
+            None => Vec::new(),
+        }
+    };
+    shared.slot_freed.notify_one();
+    for task in fresh {
+        tokio::spawn(execute(shared.clone(), task));
+    }
+    if refused && !shared.stopped() {
+        for report in request.reports {
+            report_one(shared, report).await;
         }
     }
 }
@@ -270,9 +401,14 @@ async fn execute(shared: Arc<Shared>, task: Assignment) {
         state: "success".to_string(),
         ..Default::default()
     };
-    // Re-send until the cluster answers (accepted, or refused as stale). A call
-    // the cluster refuses outright is not sent again: the attempt then stays
-    // unacknowledged in the records, for the test to see.
+    shared.state().to_report.push(report);
+    shared.report_ready.notify_one();
+}
+
+/// One report on its own, re-sent until the cluster answers (accepted, or
+/// refused as stale). A call the cluster refuses outright is not sent again:
+/// the attempt then stays unacknowledged in the records.
+async fn report_one(shared: &Shared, report: ReportFinishedRequest) {
     loop {
         let sent = shared
             .conn
@@ -293,15 +429,5 @@ async fn execute(shared: Arc<Shared>, task: Assignment) {
             }
         }
     }
-    let mut s = shared.state();
-    s.unacked.remove(&task.attempt);
-    let now = Instant::now();
-    if let Some(r) = s
-        .records
-        .iter_mut()
-        .rev()
-        .find(|r| r.attempt == task.attempt)
-    {
-        r.acknowledged = Some(now);
-    }
+    shared.state().acknowledged(&report.attempt);
 }

@@ -166,6 +166,12 @@ impl Spool {
         self.spooled().is_empty()
     }
 
+    /// The spooled result of `attempt`, read from disk (`None`, logged, when it
+    /// cannot be read).
+    pub fn get(&self, attempt: &str) -> Option<Finished> {
+        read(&self.path_of(attempt))
+    }
+
     /// Every spooled result, read from disk. A file that cannot be read is logged
     /// and left in place (never deleted: it may be the only record of a finished
     /// attempt).

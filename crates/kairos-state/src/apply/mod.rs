@@ -247,6 +247,25 @@ fn dispatch(
                 fit,
             },
         ),
+        Command::Take {
+            worker,
+            log_url,
+            tokens,
+            fit,
+            after,
+            queued,
+        } => task_instances::take(
+            txn,
+            sched,
+            task_instances::Taker {
+                worker,
+                log_url: log_url.as_deref(),
+                tokens,
+                fit,
+            },
+            after,
+            queued,
+        ),
         Command::FinishAttempt {
             ti,
             attempt,

@@ -261,6 +261,63 @@ pub(super) fn dispatch_downstream(
     after: &TaskInstanceKey,
     taker: Taker<'_>,
 ) -> Handled {
+    check_taker(&taker)?;
+    let mut attempts = Vec::new();
+    let mut tokens = taker.tokens.iter();
+    hand_downstream(txn, sched, after, &taker, &mut tokens, &mut attempts)?;
+    Ok(Reply::from(Outcome::Dispatched { attempts }))
+}
+
+/// The most task instances one `Take` names (`after` and `queued` each).
+const MAX_TAKE_NAMED: usize = 1024;
+
+/// A batch report's `Take`: the downstream of each of `after` first (as
+/// `dispatch_downstream`), then each of `queued` still queued, one attempt per
+/// token until they run out.
+pub(super) fn take(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    taker: Taker<'_>,
+    after: &[TaskInstanceKey],
+    queued: &[TaskInstanceKey],
+) -> Handled {
+    check_taker(&taker)?;
+    if after.len() > MAX_TAKE_NAMED || queued.len() > MAX_TAKE_NAMED {
+        return Err(refused(
+            RejectionKind::Invalid,
+            format!(
+                "a take names at most {MAX_TAKE_NAMED} reported and {MAX_TAKE_NAMED} queued task instances"
+            ),
+        ));
+    }
+    let mut attempts = Vec::new();
+    let mut tokens = taker.tokens.iter();
+    for reported in after {
+        hand_downstream(txn, sched, reported, &taker, &mut tokens, &mut attempts)?;
+    }
+    for ti in queued {
+        if tokens.len() == 0 {
+            break;
+        }
+        let Some(mut record) = load_ti(txn, ti)? else {
+            continue;
+        };
+        if record.state != TaskInstanceState::Queued {
+            continue;
+        }
+        let Some(token) = tokens.next() else {
+            break;
+        };
+        record.log_url = taker.log_url.filter(|u| !u.is_empty()).map(str::to_string);
+        record_dispatch_gap(txn, sched, ti)?;
+        start_attempt(txn, sched, &mut record, Some(taker.worker), Some(token))?;
+        attempts.push((ti.clone(), token.clone()));
+    }
+    Ok(Reply::from(Outcome::Dispatched { attempts }))
+}
+
+/// The worker id and tokens a hand-over carries, checked.
+fn check_taker(taker: &Taker<'_>) -> Result<(), ApplyError> {
     check_id("worker id", taker.worker)?;
     if taker.tokens.len() > MAX_HANDOFF {
         return Err(refused(
@@ -271,12 +328,26 @@ pub(super) fn dispatch_downstream(
     for token in taker.tokens {
         check_token(token)?;
     }
-    let mut attempts = Vec::new();
+    Ok(())
+}
+
+/// Starts attempts of the queued direct downstream of `after` that the taker
+/// fits and that head their queues, one per token from `tokens`.
+fn hand_downstream(
+    txn: &mut Txn<'_>,
+    sched: &mut Sched,
+    after: &TaskInstanceKey,
+    taker: &Taker<'_>,
+    tokens: &mut std::slice::Iter<'_, String>,
+    attempts: &mut Vec<(TaskInstanceKey, String)>,
+) -> Result<(), ApplyError> {
+    if tokens.len() == 0 {
+        return Ok(());
+    }
     let Some((plan, upstream)) = crate::engine::lookup::plan_of_ti(txn, after)? else {
-        return Ok(Reply::from(Outcome::Dispatched { attempts }));
+        return Ok(());
     };
-    let mut tokens = taker.tokens.iter();
-    'tasks: for &d in plan.downstream(upstream) {
+    for &d in plan.downstream(upstream) {
         let task = plan.task(d);
         if !taker.fit.takes(plan.dag(), task) {
             continue;
@@ -290,7 +361,7 @@ pub(super) fn dispatch_downstream(
                 continue;
             }
             let Some(token) = tokens.next() else {
-                break 'tasks;
+                return Ok(());
             };
             let ti = record.key();
             record.log_url = taker.log_url.filter(|u| !u.is_empty()).map(str::to_string);
@@ -300,7 +371,7 @@ pub(super) fn dispatch_downstream(
             attempts.push((ti, token.clone()));
         }
     }
-    Ok(Reply::from(Outcome::Dispatched { attempts }))
+    Ok(())
 }
 
 /// Whether no instance waits before `record` in its queue (priority, then date,

@@ -152,3 +152,116 @@ fn a_team_or_environment_the_worker_lacks_is_not_handed_over() {
     let r = store.apply(vec![hand_off("a", "r", &["nope"], default_queue())]);
     assert!(r[0].is_err(), "{r:?}");
 }
+
+/// `n` parallel tasks in the default pool (all queued at once).
+fn open_wide(n: usize) -> String {
+    wide(n, &[]).replace("default_args: {pool: small}", "default_args: {}")
+}
+
+fn tokens(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{i:032x}")).collect()
+}
+
+fn take(
+    after: Vec<kairos_state::TaskInstanceKey>,
+    queued: Vec<kairos_state::TaskInstanceKey>,
+    n: usize,
+) -> Command {
+    Command::Take {
+        worker: "w".into(),
+        log_url: None,
+        tokens: tokens(n),
+        fit: default_queue(),
+        after,
+        queued,
+    }
+}
+
+#[test]
+fn a_batch_takes_the_downstream_of_its_reports_first_then_the_queued_it_names() {
+    let mut store = TempStore::new();
+    store.apply(vec![
+        put(CHAIN3),
+        manual("chain3", "r"),
+        put(&open_wide(3)),
+        manual("wide", "x"),
+    ]);
+    let a = dispatch(&mut store, key("chain3", "r", "a"));
+    let w0 = dispatch(&mut store, key("wide", "x", "t00"));
+    // Two reports in one entry, then a take of two slots naming the wide
+    // run's queued t01 and t02: b (a's downstream) comes first, then t01;
+    // t02 waits for a poll (no token left).
+    let r = store.apply(vec![
+        report(key("chain3", "r", "a"), &a, S::Success, None),
+        report(key("wide", "x", "t00"), &w0, S::Success, None),
+        take(
+            vec![key("chain3", "r", "a"), key("wide", "x", "t00")],
+            vec![key("wide", "x", "t01"), key("wide", "x", "t02")],
+            2,
+        ),
+    ]);
+    assert!(r[0].is_ok() && r[1].is_ok(), "{r:?}");
+    let got = started(&r[2]);
+    assert_eq!(
+        got.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["b", "t01"]
+    );
+    assert_eq!(state(&store, "chain3", "r", "b"), S::Running);
+    assert_eq!(state(&store, "wide", "x", "t01"), S::Running);
+    assert_eq!(state(&store, "wide", "x", "t02"), S::Queued);
+    let t01 = store
+        .store
+        .task_instance(&key("wide", "x", "t01"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(t01.worker.as_deref(), Some("w"));
+    assert_eq!(t01.attempt.as_deref(), Some(got[1].1.as_str()));
+    // A named instance that is no longer queued (t01 runs now) or gone is
+    // skipped, not refused; t02 still queued takes the one token.
+    let r = store.apply(vec![take(
+        vec![],
+        vec![
+            key("wide", "x", "t01"),
+            key("wide", "x", "nope"),
+            key("wide", "x", "t02"),
+        ],
+        1,
+    )]);
+    assert_eq!(
+        started(&r[0])
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>(),
+        ["t02"]
+    );
+    // The counters behind the pools are shared by both DAGs: the chain ends
+    // first, so that the wide DAG's own attempts are all the pool holds.
+    let b_token = got[0].1.clone();
+    let r = store.apply(vec![report(
+        key("chain3", "r", "b"),
+        &b_token,
+        S::Success,
+        None,
+    )]);
+    assert!(r[0].is_ok(), "{r:?}");
+    run_to(&mut store, key("chain3", "r", "c"), S::Success);
+    assert_counters_match(&store, "wide", &["x"]);
+}
+
+#[test]
+fn a_take_with_bad_tokens_or_too_many_names_is_refused_whole() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(&open_wide(2)), manual("wide", "x")]);
+    let mut bad = take(vec![], vec![key("wide", "x", "t00")], 1);
+    if let Command::Take { tokens, .. } = &mut bad {
+        tokens[0] = "nope".into();
+    }
+    let r = store.apply(vec![bad]);
+    assert!(r[0].is_err(), "{r:?}");
+    let many = take(vec![], vec![key("wide", "x", "t00"); 1025], 1);
+    let r = store.apply(vec![many]);
+    assert!(r[0].is_err(), "{r:?}");
+    let r = store.apply(vec![take(vec![], vec![], 257)]);
+    assert!(r[0].is_err(), "{r:?}");
+    assert_eq!(queued(&store, "wide", "x").len(), 2, "nothing was started");
+}

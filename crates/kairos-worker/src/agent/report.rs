@@ -1,9 +1,14 @@
 //! Delivering spooled results: every result on disk is reported until the
-//! cluster answers (many at once, so they share Raft entries), then deleted. A
-//! result the cluster can never accept is replaced by a plain failure.
+//! cluster answers (in batches, one call and one Raft entry each, that also
+//! take the worker's next work), then deleted. A result the cluster can never
+//! accept is replaced by a plain failure.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use kairos_proto::v1::ReportBatchRequest;
 
 use super::shared::Agent;
 use crate::conn::CallError;
@@ -13,57 +18,181 @@ use crate::spool::Finished;
 const UNDELIVERABLE: &str =
     "the worker's result was rejected by the cluster (too large or malformed); see the log tail";
 
-/// How many reports a worker has in flight at once. They ride in the same Raft
-/// entries (group commit); one at a time held a busy worker to one report per
-/// commit.
+/// The most results one batch carries (the server's limit).
+const MAX_BATCH: usize = 256;
+
+/// Batches in flight at once: the next one fills while one commits.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// How many single reports are in flight at once when the leader is older
+/// than `ReportBatch`, or a batch was refused whole and its results go one by
+/// one. They ride in the same Raft entries (group commit).
 const REPORTS_IN_FLIGHT: usize = 32;
 
-/// Delivers spooled results until each is acknowledged (or refused as stale).
+/// Delivers spooled results until each is acknowledged (or refused as stale):
+/// in batches of everything spooled and not yet in flight, each offering the
+/// slots its attempts freed, so that the leader hands over the next work in
+/// the batch's own entry.
 pub(super) async fn report_loop(agent: Arc<Agent>) {
-    use futures::StreamExt;
+    let mut flying = tokio::task::JoinSet::new();
+    let mut sending: HashSet<String> = HashSet::new();
+    let mut backoff = Duration::ZERO;
     loop {
         let changed = agent.changed.notified();
-        let pending = agent.spool.all();
-        let mut deliveries = futures::stream::iter(pending.into_iter().map(|finished| {
-            let agent = agent.clone();
-            async move {
-                let mut request = finished.to_request(&agent.config.worker_id);
-                // A free slot offered with the report: the leader may hand over
-                // the next task in the same entry (no poll round in between).
-                let reservation = agent.reserve_slot();
-                let taken = reservation.slots;
-                request.take = taken as u32;
-                let result = agent
-                    .conn
-                    .call(Duration::from_secs(10), |mut c| {
-                        let request = request.clone();
-                        async move { c.report_finished(request).await }
-                    })
-                    .await;
-                if let Ok(reply) = &result {
-                    let known = agent.known();
-                    for assignment in reply.tasks.iter().take(taken) {
-                        if !known.contains(&assignment.attempt) {
-                            super::attempt::start(&agent, assignment.clone());
-                        }
-                    }
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if backoff.is_zero() {
+            while flying.len() < BATCHES_IN_FLIGHT {
+                let batch: Vec<Finished> = agent
+                    .spool
+                    .attempts()
+                    .into_iter()
+                    .filter(|a| !sending.contains(a))
+                    .take(MAX_BATCH)
+                    .filter_map(|a| agent.spool.get(&a))
+                    .collect();
+                if batch.is_empty() {
+                    break;
                 }
-                drop(reservation);
-                (finished, result)
-            }
-        }))
-        .buffer_unordered(REPORTS_IN_FLIGHT);
-        while let Some((finished, result)) = deliveries.next().await {
-            if !settle_report(&agent, &finished, result) {
-                // The cluster cannot be reached: the rest waits for the next round
-                // (what was in flight is sent again; a repeat is recorded once).
-                break;
+                sending.extend(batch.iter().map(|f| f.attempt.clone()));
+                flying.spawn(deliver(agent.clone(), batch));
             }
         }
-        drop(deliveries);
-        // Elapsed only means nothing was spooled within the second: send again.
-        let _ = tokio::time::timeout(Duration::from_secs(1), changed).await;
+        tokio::select! {
+            Some(done) = flying.join_next(), if !flying.is_empty() => {
+                let Ok((batch, reachable)) = done else {
+                    // A delivery that panicked: its results stay spooled and
+                    // go again after everything in flight settled.
+                    if flying.is_empty() {
+                        sending.clear();
+                    }
+                    continue;
+                };
+                for finished in &batch {
+                    sending.remove(&finished.attempt);
+                }
+                backoff = if reachable {
+                    Duration::ZERO
+                } else {
+                    // The cluster cannot be reached: what was in flight is
+                    // sent again (a repeat is recorded once).
+                    (backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(1))
+                };
+            }
+            _ = tokio::time::sleep(backoff), if !backoff.is_zero() => {
+                backoff = Duration::ZERO;
+            }
+            // Elapsed only means nothing was spooled within the second: look again.
+            _ = tokio::time::timeout(Duration::from_secs(1), changed), if backoff.is_zero() => {}
+        }
     }
+}
+
+/// Sends one batch and settles each of its results; false when the cluster
+/// could not be reached (the batch is sent again).
+async fn deliver(agent: Arc<Agent>, batch: Vec<Finished>) -> (Vec<Finished>, bool) {
+    if agent.single_reports.load(Ordering::SeqCst) {
+        let reachable = deliver_singly(&agent, &batch).await;
+        return (batch, reachable);
+    }
+    let reservation = agent.reserve_slots(batch.len());
+    let taken = reservation.slots;
+    let request = ReportBatchRequest {
+        worker_id: agent.config.worker_id.clone(),
+        reports: batch
+            .iter()
+            .map(|f| f.to_request(&agent.config.worker_id))
+            .collect(),
+        take: taken as u32,
+    };
+    let result = agent
+        .conn
+        .call(Duration::from_secs(10), |mut c| {
+            let request = request.clone();
+            async move { c.report_batch(request).await }
+        })
+        .await;
+    let reachable = match result {
+        Ok(reply) => {
+            let known = agent.known();
+            for assignment in reply.tasks.iter().take(taken) {
+                if !known.contains(&assignment.attempt) {
+                    super::attempt::start(&agent, assignment.clone());
+                }
+            }
+            drop(reservation);
+            if reply.results.len() != batch.len() {
+                tracing::warn!(
+                    "the leader answered {} of {} reports; the rest are sent again",
+                    reply.results.len(),
+                    batch.len()
+                );
+            }
+            for (finished, answer) in batch.iter().zip(reply.results) {
+                settle_report(&agent, finished, Ok(answer));
+            }
+            true
+        }
+        Err(CallError::Refused(status)) => {
+            drop(reservation);
+            if status.code() == tonic::Code::Unimplemented {
+                tracing::info!(
+                    "the leader does not take batches of reports: reporting one at a time"
+                );
+                agent.single_reports.store(true, Ordering::SeqCst);
+            }
+            // Refused whole (one result over a limit, an older leader): each
+            // result on its own, where a result the cluster can never take is
+            // replaced by a plain failure.
+            deliver_singly(&agent, &batch).await
+        }
+        Err(e) => {
+            agent.failed("report", e);
+            false
+        }
+    };
+    (batch, reachable)
+}
+
+/// The results of `batch` one call each (many in flight, sharing entries);
+/// false when the cluster could not be reached.
+async fn deliver_singly(agent: &Arc<Agent>, batch: &[Finished]) -> bool {
+    use futures::StreamExt;
+    let mut deliveries = futures::stream::iter(batch.to_vec().into_iter().map(|finished| {
+        let agent = agent.clone();
+        async move {
+            let mut request = finished.to_request(&agent.config.worker_id);
+            // A free slot offered with the report: the leader may hand over
+            // the next task in the same entry (no poll round in between).
+            let reservation = agent.reserve_slots(1);
+            let taken = reservation.slots;
+            request.take = taken as u32;
+            let result = agent
+                .conn
+                .call(Duration::from_secs(10), |mut c| {
+                    let request = request.clone();
+                    async move { c.report_finished(request).await }
+                })
+                .await;
+            if let Ok(reply) = &result {
+                let known = agent.known();
+                for assignment in reply.tasks.iter().take(taken) {
+                    if !known.contains(&assignment.attempt) {
+                        super::attempt::start(&agent, assignment.clone());
+                    }
+                }
+            }
+            drop(reservation);
+            (finished, result)
+        }
+    }))
+    .buffer_unordered(REPORTS_IN_FLIGHT);
+    while let Some((finished, result)) = deliveries.next().await {
+        if !settle_report(agent, &finished, result) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Acts on the cluster's answer to one report; false when the cluster could not

@@ -45,12 +45,15 @@ pub(super) struct Agent {
     /// Finished tries' logs waiting to be sent to the servers.
     pub(super) log_uploads: super::log_upload::Queue,
     /// Slots kept free for attempts a report may be handed (see
-    /// [`Agent::reserve_slot`]).
+    /// [`Agent::reserve_slots`]).
     pub(super) reserved: AtomicUsize,
     /// The free slots the poll in flight offered the leader.
     pub(super) polling: AtomicUsize,
     /// Set once the worker drains: no report takes new work.
     pub(super) draining: AtomicBool,
+    /// Set when the leader answered a batch of reports with UNIMPLEMENTED (a
+    /// server older than `ReportBatch`): results go one call each.
+    pub(super) single_reports: AtomicBool,
 }
 
 /// Slots kept for a report's hand-off, given back when dropped: a report
@@ -105,28 +108,33 @@ impl Agent {
         }
     }
 
-    /// Slots free for a poll: neither running nor kept for a report's hand-off.
+    /// Slots free for a poll: neither running, nor kept for a report's
+    /// hand-off, nor promised to the results waiting to be reported (each
+    /// batch of reports offers the slots its attempts freed, so a busy worker
+    /// takes its next work in the report's entry instead of a poll's).
     pub(super) fn free_for_poll(&self) -> usize {
         let slots = self.config.slots as usize;
-        slots.saturating_sub(self.running().len() + self.reserved.load(Ordering::SeqCst))
+        slots.saturating_sub(
+            self.running().len() + self.reserved.load(Ordering::SeqCst) + self.spool.len(),
+        )
     }
 
-    /// Keeps one slot free for the attempt a report may be handed (the next task
-    /// of a chain, in the same Raft entry as the report): 1 when a slot is free
-    /// that neither a running attempt nor the poll in flight holds and no other
-    /// report holds one, else 0. The slot is given back when the [`Reservation`]
-    /// drops (after the answer's attempts are started, or when the report is
-    /// abandoned). One slot at a time: many reports in flight (a wide DAG's)
-    /// would otherwise keep many slots from the polls, and a fan-out still
-    /// spreads over workers.
-    pub(super) fn reserve_slot(self: &std::sync::Arc<Self>) -> Reservation {
+    /// Keeps up to `wanted` slots free for the attempts a batch of reports may
+    /// be handed (the downstream its reports queued, the head of the queues),
+    /// in the same Raft entry as the reports: the slots neither a running
+    /// attempt, nor the poll in flight, nor another batch holds. They are
+    /// given back when the [`Reservation`] drops (after the answer's attempts
+    /// are started, or when the batch is abandoned). A batch asks for as many
+    /// as it carries reports (one for one), so a worker refills the slots it
+    /// freed while a fan-out still spreads over workers.
+    pub(super) fn reserve_slots(self: &std::sync::Arc<Self>, wanted: usize) -> Reservation {
         Reservation {
             agent: self.clone(),
-            slots: self.try_reserve(),
+            slots: self.try_reserve(wanted),
         }
     }
 
-    fn try_reserve(&self) -> usize {
+    fn try_reserve(&self, wanted: usize) -> usize {
         if self.draining.load(Ordering::SeqCst) || self.refusal().is_some() {
             return 0;
         }
@@ -135,15 +143,16 @@ impl Agent {
         loop {
             let reserved = self.reserved.load(Ordering::SeqCst);
             let polling = self.polling.load(Ordering::SeqCst);
-            if reserved > 0 || running + reserved + polling >= slots {
+            let n = wanted.min(slots.saturating_sub(running + reserved + polling));
+            if n == 0 {
                 return 0;
             }
             if self
                 .reserved
-                .compare_exchange(reserved, reserved + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .compare_exchange(reserved, reserved + n, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
-                return 1;
+                return n;
             }
         }
     }

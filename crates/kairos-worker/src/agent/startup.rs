@@ -130,6 +130,7 @@ pub(super) async fn start_up(config: WorkerConfig) -> Result<Arc<Agent>, WorkerE
         log_uploads: Default::default(),
         reserved: Default::default(),
         polling: Default::default(),
+        single_reports: Default::default(),
         draining: Default::default(),
         config,
     }))

@@ -6,6 +6,7 @@
 //! One test binary (each links RocksDB), one module per kind of attacker.
 
 mod attempts;
+mod batches;
 mod identity;
 mod input;
 mod raft;

@@ -114,7 +114,7 @@ const MAX_SCAN: usize = 4096;
 /// environments, its teams), highest priority first. The queue's head is read
 /// as before; only when some of it did not fit is more of the queue read, so
 /// that tasks nobody here can take do not hide the ones behind them.
-fn fitting(
+pub(super) fn fitting(
     s: &Leader,
     fit: &Fit,
     queue: &str,

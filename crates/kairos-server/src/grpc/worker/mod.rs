@@ -2,13 +2,15 @@
 //! registration checks), `leader_wait` (a call held while the leadership
 //! changes), `register`, `dispatch` (polls: claims, dispatch, leases),
 //! `assignment` (what an attempt needs), `leases` (heartbeats), `reports` (results
-//! and XComs, after `caps` checked their sizes), `reads` (XComs, Variables, run states, files), `trigger`
+//! and XComs, after `caps` checked their sizes), `batch` (many results and the
+//! next work in one call), `reads` (XComs, Variables, run states, files), `trigger`
 //! (TriggerDagRunOperator), `dag_callbacks` (a DAG's own callbacks: handed out by
 //! polls, reported when done), `upload` (finished attempts' logs, kept by the
 //! servers), `convert` (protocol fields checked); `service` is the
 //! gRPC trait, handing each call to its file.
 
 mod assignment;
+mod batch;
 mod caller;
 mod caps;
 mod convert;

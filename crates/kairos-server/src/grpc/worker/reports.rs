@@ -28,9 +28,33 @@ pub(super) async fn report_finished(
 ) -> Result<ReportReply, Status> {
     check_leader(s)?;
     let worker = acting_as(proven, &r.worker_id)?;
+    let (worker_id, take, attempt) = (r.worker_id.clone(), r.take, r.attempt.clone());
+    let (ti, command) = finish_command(s, &worker, r)?;
+    let handoff = match take {
+        0 => None,
+        take => hand_off(s, &worker_id, &ti, take as usize)?,
+    };
+    let mut commands = vec![command];
+    commands.extend(handoff.as_ref().map(|h| h.command.clone()));
+    let (committed, handed) = propose_and_lease(s, commands, handoff).await?;
+    let Some(result) = committed.results.first() else {
+        return Err(Status::internal("no result for the report"));
+    };
+    let mut answer = settle(s, &worker_id, &attempt, result);
+    answer.tasks = build_all(s, assignments, &handed)?;
+    Ok(answer)
+}
+
+/// A finished attempt's report checked (its sizes, that `worker` holds it, its
+/// state and JSON) and turned into its `FinishAttempt`.
+pub(super) fn finish_command(
+    s: &Leader,
+    worker: &str,
+    r: ReportFinishedRequest,
+) -> Result<(kairos_state::TaskInstanceKey, Command), Status> {
     check_report(&r)?;
     let ti = key_of(r.ti)?;
-    check_own_attempt(s, &worker, &ti, &r.attempt)?;
+    check_own_attempt(s, worker, &ti, &r.attempt)?;
     let state = TaskInstanceState::parse(&r.state).ok_or_else(|| {
         Status::invalid_argument(format!(
             "`{}` is not a state a worker reports; use success, failed, skipped, up_for_retry or up_for_reschedule",
@@ -63,7 +87,7 @@ pub(super) async fn report_finished(
     }
     let command = Command::FinishAttempt {
         ti: ti.clone(),
-        attempt: r.attempt.clone(),
+        attempt: r.attempt,
         actor: Actor::Worker,
         state,
         reason: (!r.reason.is_empty()).then_some(r.reason),
@@ -76,29 +100,28 @@ pub(super) async fn report_finished(
         no_retry: r.no_retry,
         outlet_events,
     };
-    let handoff = match r.take {
-        0 => None,
-        take => hand_off(s, &r.worker_id, &ti, take as usize)?,
-    };
-    let mut commands = vec![command];
-    commands.extend(handoff.as_ref().map(|h| h.command.clone()));
-    let (committed, handed) = propose_and_lease(s, commands, handoff).await?;
-    let Some(result) = committed.results.first() else {
-        return Err(Status::internal("no result for the report"));
-    };
+    Ok((ti, command))
+}
+
+/// A report's result acted on (a finished or stale attempt's lease dropped,
+/// a refusal logged) and told to the worker.
+pub(super) fn settle(
+    s: &Leader,
+    worker_id: &str,
+    attempt: &str,
+    result: &kairos_state::CommandResult,
+) -> ReportReply {
     match result {
         Err(rejection) if rejection.kind == RejectionKind::StaleAttempt => {
-            tracing::warn!(attempt = %crate::tokens::token_tag(&r.attempt), worker = %r.worker_id, "stale report refused: {}", rejection.message);
-            s.with_leases(|l| l.remove(&r.attempt));
+            tracing::warn!(attempt = %crate::tokens::token_tag(attempt), worker = %worker_id, "stale report refused: {}", rejection.message);
+            s.with_leases(|l| l.remove(attempt));
         }
         Err(rejection) => {
-            tracing::warn!(attempt = %crate::tokens::token_tag(&r.attempt), "report refused: {}", rejection.message)
+            tracing::warn!(attempt = %crate::tokens::token_tag(attempt), "report refused: {}", rejection.message)
         }
-        Ok(_) => s.with_leases(|l| l.remove(&r.attempt)),
+        Ok(_) => s.with_leases(|l| l.remove(attempt)),
     }
-    let mut answer = reply(result);
-    answer.tasks = build_all(s, assignments, &handed)?;
-    Ok(answer)
+    reply(result)
 }
 
 /// The most attempts one report takes.
@@ -134,14 +157,19 @@ fn hand_off(
             worker: worker_id.to_string(),
             log_url: (!worker.log_url.is_empty()).then(|| worker.log_url.clone()),
             tokens,
-            fit: WorkerFit {
-                queues: worker.queues.clone(),
-                environments: worker.environments.clone(),
-                teams: worker.teams.clone(),
-            },
+            fit: worker_fit(&worker),
         },
         worker: worker_id.to_string(),
     }))
+}
+
+/// What a worker may take, as the state machine checks it in a hand-off.
+pub(super) fn worker_fit(worker: &crate::leader::workers::WorkerInfo) -> WorkerFit {
+    WorkerFit {
+        queues: worker.queues.clone(),
+        environments: worker.environments.clone(),
+        teams: worker.teams.clone(),
+    }
 }
 
 /// Proposes the report (and its hand-off) and leases every attempt handed

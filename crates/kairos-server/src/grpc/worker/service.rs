@@ -10,17 +10,17 @@ use kairos_proto::v1::{
     FetchBundleReply, FetchBundleRequest, FetchFilesReply, FetchFilesRequest, GetConnectionReply,
     GetConnectionRequest, GetVariableReply, GetVariableRequest, HeartbeatReply, HeartbeatRequest,
     PollReply, PollRequest, PullXComReply, PullXComRequest, PushXComRequest, RegisterReply,
-    RegisterRequest, ReportDagCallbackRequest, ReportFinishedRequest, ReportReply,
-    ReportStartedRequest, RunStateReply, RunStateRequest, SetVariableRequest, TriggerRunReply,
-    TriggerRunRequest, UploadLogsReply, UploadLogsRequest,
+    RegisterRequest, ReportBatchReply, ReportBatchRequest, ReportDagCallbackRequest,
+    ReportFinishedRequest, ReportReply, ReportStartedRequest, RunStateReply, RunStateRequest,
+    SetVariableRequest, TriggerRunReply, TriggerRunRequest, UploadLogsReply, UploadLogsRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::assignment::Assignments;
 use super::caller::proven_worker;
 use super::{
-    dag_callbacks, dispatch, leader_wait, leases, reads, register, reports, task_code, trigger,
-    upload,
+    batch, dag_callbacks, dispatch, leader_wait, leases, reads, register, reports, task_code,
+    trigger, upload,
 };
 use crate::leader::Leader;
 use crate::secrets::VariableKey;
@@ -117,6 +117,21 @@ impl Worker for WorkerService {
     ) -> Result<Response<ReportReply>, Status> {
         leader_wait::wait_for_leader(&self.leader, &request).await;
         reports::report_finished(
+            &self.leader,
+            &self.assignments,
+            &proven_worker(&request)?,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
+    }
+
+    async fn report_batch(
+        &self,
+        request: Request<ReportBatchRequest>,
+    ) -> Result<Response<ReportBatchReply>, Status> {
+        leader_wait::wait_for_leader(&self.leader, &request).await;
+        batch::report_batch(
             &self.leader,
             &self.assignments,
             &proven_worker(&request)?,
