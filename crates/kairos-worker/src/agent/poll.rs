@@ -25,14 +25,20 @@ pub(super) async fn poll_loop(agent: &Arc<Agent>, mut drain: watch::Receiver<boo
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             return;
         }
+        // Listening before looking: a slot freed in between still wakes us.
+        let changed = agent.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
         let free = agent.free_for_poll();
         if free == 0 {
-            let changed = agent.changed.notified();
-            if agent.running().len() >= agent.config.slots as usize {
-                tokio::select! {
-                    _ = changed => {}
-                    _ = drain.changed() => {}
-                }
+            // Every slot runs, is kept for a report's hand-off or is promised
+            // to a result about to be reported: wait until that changes (a
+            // slot freed, a reservation given back, results delivered).
+            // Elapsed only means nothing changed within the second: look again.
+            tokio::select! {
+                _ = changed => {}
+                _ = drain.changed() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             continue;
         }

@@ -71,6 +71,9 @@ pub(super) async fn report_loop(agent: Arc<Agent>) {
                 for finished in &batch {
                     sending.remove(&finished.attempt);
                 }
+                // Results delivered free the slots they were promised: the
+                // poll loop looks again.
+                agent.changed.notify_waiters();
                 backoff = if reachable {
                     Duration::ZERO
                 } else {
