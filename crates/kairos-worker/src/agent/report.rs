@@ -117,12 +117,7 @@ async fn deliver(agent: Arc<Agent>, batch: Vec<Finished>) -> (Vec<Finished>, boo
         .await;
     let reachable = match result {
         Ok(reply) => {
-            let known = agent.known();
-            for assignment in reply.tasks.iter().take(taken) {
-                if !known.contains(&assignment.attempt) {
-                    super::attempt::start(&agent, assignment.clone());
-                }
-            }
+            start_handed(&agent, &reply.tasks, taken);
             drop(reservation);
             if reply.results.len() != batch.len() {
                 tracing::warn!(
@@ -157,6 +152,17 @@ async fn deliver(agent: Arc<Agent>, batch: Vec<Finished>) -> (Vec<Finished>, boo
     (batch, reachable)
 }
 
+/// Starts the attempts a report's answer handed over (at most the `taken`
+/// slots it offered), leaving out any this worker already holds.
+fn start_handed(agent: &Arc<Agent>, tasks: &[kairos_proto::v1::Assignment], taken: usize) {
+    let known = agent.known();
+    for assignment in tasks.iter().take(taken) {
+        if !known.contains(&assignment.attempt) {
+            super::attempt::start(agent, assignment.clone());
+        }
+    }
+}
+
 /// The results of `batch` one call each (many in flight, sharing entries);
 /// false when the cluster could not be reached.
 async fn deliver_singly(agent: &Arc<Agent>, batch: &[Finished]) -> bool {
@@ -178,12 +184,7 @@ async fn deliver_singly(agent: &Arc<Agent>, batch: &[Finished]) -> bool {
                 })
                 .await;
             if let Ok(reply) = &result {
-                let known = agent.known();
-                for assignment in reply.tasks.iter().take(taken) {
-                    if !known.contains(&assignment.attempt) {
-                        super::attempt::start(&agent, assignment.clone());
-                    }
-                }
+                start_handed(&agent, &reply.tasks, taken);
             }
             drop(reservation);
             (finished, result)
