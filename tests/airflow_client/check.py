@@ -420,6 +420,14 @@ def main(host):
     expect("exploded" in error.body, error.body)
     check("dag_run.get_dag_runs with a bad state: 400 problem")
 
+    # Deleting a DAG: it goes with its runs; a second delete is a 404.
+    expect(dags.get_dag("client_cron").dag_id == "client_cron", "client_cron readable")
+    dags.delete_dag("client_cron")
+    expect_status(404, dags.get_dag, "client_cron")
+    expect_status(404, dags.delete_dag, "client_cron")
+    expect("client_cron" not in [d.dag_id for d in dags.get_dags().dags], "still listed")
+    check("dag.delete_dag (then 404)")
+
 
 def main_tokens(host, token):
     """Airflow's clients authenticate with basic auth (the 2.x client) or a

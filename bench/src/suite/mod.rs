@@ -6,6 +6,7 @@
 
 mod chain;
 mod failover;
+mod growth;
 pub mod report;
 mod scale;
 mod stack;
@@ -46,6 +47,11 @@ pub struct SuiteArgs {
     /// Runs of history per DAG (all marked success).
     #[arg(long, default_value_t = 25)]
     pub runs_per_dag: usize,
+    /// Larger runs per DAG to grow the same cluster's history to afterwards,
+    /// comma separated (e.g. `125` for 5M task instances with the defaults):
+    /// measured again at each, with a table and a plot of the growth.
+    #[arg(long, value_delimiter = ',')]
+    pub grow_runs_per_dag: Vec<usize>,
     /// Tasks per DAG (dags x runs_per_dag x tasks_per_dag task instances of history).
     #[arg(long, default_value_t = 4)]
     pub tasks_per_dag: usize,
@@ -273,7 +279,9 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
         dags: args.dags,
         runs_per_dag: args.runs_per_dag,
         tasks_per_dag: args.tasks_per_dag,
+        grow_to: args.grow_runs_per_dag.clone(),
     };
+    let mut growth = Vec::new();
     if wants(Phase::Scale) {
         eprintln!(
             "== scale: {} DAGs, {} task instances of history",
@@ -287,6 +295,29 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
                     "scale_per_node".into(),
                     json!({"rss_mib": sc.rss_mib, "rss_samples_mib": sc.rss_samples_mib, "peak_rss_mib": sc.peak_rss_mib, "data_dir_mib": sc.data_dir_mib, "data_dir_after_purge_mib": sc.data_dir_after_purge_mib, "purged_runs": sc.purged_runs, "purged_task_instances": sc.purged_task_instances}),
                 );
+                extra.insert(
+                    "scale_growth".into(),
+                    json!(
+                        sc.growth
+                            .iter()
+                            .map(|r| json!({
+                                "runs_per_dag": r.runs_per_dag,
+                                "task_instances": r.task_instances,
+                                "history_s": r.history_s,
+                                "rss_mib": r.rss_mib,
+                                "rss_samples_mib": r.rss_samples_mib,
+                                "peak_rss_mib": r.peak_rss_mib,
+                                "data_dir_mib": r.data_dir_mib,
+                                "list_p99_ms": r.list_p99_ms,
+                                "list_p50_ms": r.list_p50_ms,
+                                "catch_up_s": r.catch_up_s,
+                                "new_node_peak_rss_mib": r.new_node_peak_rss_mib,
+                                "snapshot_mib": r.snapshot_mib,
+                            }))
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                growth = sc.growth;
             }
             Err(e) => fail("scale", e),
         }
@@ -303,6 +334,11 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
         if dirty { ", uncommitted changes" } else { "" },
     );
     print!("{table}");
+    let growth_table = (growth.len() > 1).then(|| growth::table(&growth));
+    if let Some(growth_table) = &growth_table {
+        println!("\nscale: how the figures grow with history (one cluster, measured at each size)");
+        print!("{growth_table}");
+    }
     for failure in &failed {
         println!("FAILED, not measured: {failure}");
     }
@@ -325,11 +361,13 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
             "runs_per_dag": shape.runs_per_dag,
             "tasks_per_dag": shape.tasks_per_dag,
             "history_task_instances": shape.task_instances(),
+            "grow_runs_per_dag": shape.grow_to,
             "list_requests_per_round": args.list_requests,
         },
         "figures": report::to_json(&figures),
         "airflow": airflow_raw,
         "table": table,
+        "growth_table": growth_table,
         "failed": failed,
     });
     if let Some(map) = result.as_object_mut() {
@@ -343,6 +381,20 @@ pub async fn run(binary: &Path, args: SuiteArgs) -> Result<(), Error> {
     ));
     std::fs::write(&file, serde_json::to_string_pretty(&result)?)?;
     eprintln!("written: {}", file.display());
+    if growth.len() > 1 {
+        let image = file.with_extension("scale.svg");
+        let title = format!(
+            "Kairos {} ({}): {} DAGs x {} tasks, history grown in one cluster of three",
+            env!("CARGO_PKG_VERSION"),
+            &commit[..commit.len().min(12)],
+            shape.dags,
+            shape.tasks_per_dag
+        );
+        match growth::plot(&growth, &image, &title) {
+            Ok(()) => eprintln!("written: {}", image.display()),
+            Err(e) => eprintln!("the growth plot was not written: {e}"),
+        }
+    }
     if !failed.is_empty() {
         return Err(format!("{} phase(s) failed", failed.len()).into());
     }
@@ -591,7 +643,10 @@ fn scale_figures(sc: &scale::ScaleFigures, shape: &scale::Shape) -> Vec<Figure> 
         ),
         Figure::new(
             "scale_purge",
-            "retention: purge of all but each DAG's newest fifth",
+            format!(
+                "retention: purge of all but each DAG's newest fifth (of {})",
+                shape.task_instances_at(shape.steps().last().copied().unwrap_or(0))
+            ),
             "s",
             vec![sc.purge_s],
         ),

@@ -3,7 +3,9 @@
 //! `SetDagRunState success` per run, as a user marking runs would): each node's
 //! resident memory and data dir size, the p99 of listing a DAG's last 25 runs from a
 //! follower over HTTP, and how long a new node takes to receive the leader's
-//! snapshot and catch up.
+//! snapshot and catch up. With more than one size (`--grow-runs-per-dag`) the
+//! same cluster is grown and measured again at each, so the figures show how
+//! they grow with history (`growth.rs` writes the table and the plot).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,14 +33,55 @@ pub const SNAPSHOT_FLAGS: [&str; 4] = ["--snapshot-every", "100", "--keep-behind
 #[derive(Debug, Clone)]
 pub struct Shape {
     pub dags: usize,
+    /// Runs per DAG at the first measurement: its figures are the table's.
     pub runs_per_dag: usize,
     pub tasks_per_dag: usize,
+    /// Larger runs per DAG the history then grows to, measured again at each.
+    pub grow_to: Vec<usize>,
 }
 
 impl Shape {
     pub fn task_instances(&self) -> usize {
-        self.dags * self.runs_per_dag * self.tasks_per_dag
+        self.task_instances_at(self.runs_per_dag)
     }
+
+    pub fn task_instances_at(&self, runs_per_dag: usize) -> usize {
+        self.dags * runs_per_dag * self.tasks_per_dag
+    }
+
+    /// Runs per DAG at each measurement, ascending.
+    pub fn steps(&self) -> Vec<usize> {
+        let mut steps = vec![self.runs_per_dag];
+        for &runs in &self.grow_to {
+            if runs > *steps.last().unwrap_or(&0) {
+                steps.push(runs);
+            }
+        }
+        steps
+    }
+}
+
+/// What one measurement at one size of history read.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub runs_per_dag: usize,
+    pub task_instances: usize,
+    /// How long generating the history since the last measurement took.
+    pub history_s: f64,
+    /// Per node: the median of its readings.
+    pub rss_mib: Vec<f64>,
+    /// Per node: every reading.
+    pub rss_samples_mib: Vec<Vec<f64>>,
+    /// Per node: VmHWM when the readings were taken.
+    pub peak_rss_mib: Vec<f64>,
+    pub data_dir_mib: Vec<f64>,
+    /// Per round of list requests, in ms.
+    pub list_p99_ms: Vec<f64>,
+    pub list_p50_ms: Vec<f64>,
+    /// Per round of adding an empty node, in seconds.
+    pub catch_up_s: Vec<f64>,
+    pub new_node_peak_rss_mib: Vec<f64>,
+    pub snapshot_mib: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +115,8 @@ pub struct ScaleFigures {
     pub purged_task_instances: u64,
     pub snapshot_after_purge_mib: f64,
     pub data_dir_after_purge_mib: Vec<f64>,
+    /// Every measurement, the first one (whose figures are above) included.
+    pub growth: Vec<Reading>,
 }
 
 /// The size of the newest snapshot in a node's snapshot directory: the data
@@ -195,13 +240,60 @@ pub async fn measure(
     propose_all(&client, batches).await?;
     figures.push_s = started.elapsed().as_secs_f64();
 
-    // Runs a day apart, each created and marked success in the same batch.
-    let started = Instant::now();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut made = 0;
+    for runs_per_dag in shape.steps() {
+        if made > 0 {
+            eprintln!(
+                "== scale: growing the history to {} task instances",
+                shape.task_instances_at(runs_per_dag)
+            );
+        }
+        let started = Instant::now();
+        generate_history(&client, shape, made..runs_per_dag).await?;
+        let history_s = started.elapsed().as_secs_f64();
+        made = runs_per_dag;
+        let mut reading = read_at(
+            &mut stack,
+            leader,
+            shape,
+            runs_per_dag,
+            list_requests,
+            rounds,
+            &mut seed,
+        )
+        .await?;
+        reading.history_s = history_s;
+        if figures.growth.is_empty() {
+            figures.history_s = history_s;
+            figures.rss_mib = reading.rss_mib.clone();
+            figures.rss_samples_mib = reading.rss_samples_mib.clone();
+            figures.peak_rss_mib = reading.peak_rss_mib.clone();
+            figures.data_dir_mib = reading.data_dir_mib.clone();
+            figures.list_p99_ms = reading.list_p99_ms.clone();
+            figures.list_p50_ms = reading.list_p50_ms.clone();
+            figures.catch_up_s = reading.catch_up_s.clone();
+            figures.new_node_peak_rss_mib = reading.new_node_peak_rss_mib.clone();
+            figures.snapshot_mib = reading.snapshot_mib;
+        }
+        figures.growth.push(reading);
+    }
+    purge(&mut stack, &client, leader, shape, made, &mut figures).await?;
+    Ok(figures)
+}
+
+/// Runs a day apart for every DAG, the `runs` of each (by index), each created
+/// and marked success in the same batch.
+async fn generate_history(
+    client: &Arc<ClusterClient>,
+    shape: &Shape,
+    runs: std::ops::Range<usize>,
+) -> Result<(), Error> {
     let base = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")?.to_utc();
     let mut batches = Vec::new();
     let mut batch = Vec::new();
     for i in 0..shape.dags {
-        for r in 0..shape.runs_per_dag {
+        for r in runs.clone() {
             let date = base + chrono::Duration::days(r as i64);
             let run_id = format!("manual__{}", date.format("%Y-%m-%d"));
             batch.push(Command::CreateDagRun {
@@ -227,8 +319,26 @@ pub async fn measure(
         }
     }
     batches.push(batch);
-    propose_all(&client, batches).await?;
-    figures.history_s = started.elapsed().as_secs_f64();
+    propose_all(client, batches).await
+}
+
+/// One measurement of a cluster holding `runs_per_dag` runs of every DAG: each
+/// node's memory and data dir, listing from a follower, and `rounds` new nodes
+/// catching up.
+async fn read_at(
+    stack: &mut Stack,
+    leader: u64,
+    shape: &Shape,
+    runs_per_dag: usize,
+    list_requests: usize,
+    rounds: usize,
+    seed: &mut u64,
+) -> Result<Reading, Error> {
+    let mut figures = Reading {
+        runs_per_dag,
+        task_instances: shape.task_instances_at(runs_per_dag),
+        ..Reading::default()
+    };
     let applied = stack
         .cluster
         .wait_converged(0, Duration::from_secs(600))
@@ -270,14 +380,13 @@ pub async fn measure(
         limit: Some(25),
         ..RunsQuery::default()
     };
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..rounds {
         let mut took = Vec::with_capacity(list_requests);
         for _ in 0..list_requests {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let dag = dag_id((seed % shape.dags as u64) as usize);
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            let dag = dag_id((*seed % shape.dags as u64) as usize);
             let sent = Instant::now();
             let listed = api
                 .dag_runs_page(&dag, &newest)
@@ -285,7 +394,7 @@ pub async fn measure(
                 .map_err(|e| format!("listing {dag}'s runs: {e}"))?;
             took.push(sent.elapsed().as_secs_f64() * 1000.0);
             let count = listed.dag_runs.len();
-            if count != shape.runs_per_dag.min(25) {
+            if count != runs_per_dag.min(25) {
                 return Err(format!("listing {dag}'s runs gave {count} runs").into());
             }
         }
@@ -376,10 +485,22 @@ pub async fn measure(
         std::fs::remove_dir_all(&stack.cluster.node(id).data_dir)?;
     }
     stack.cluster.nodes.retain(|n| n.id != id);
+    Ok(figures)
+}
 
+/// Retention at the end: every DAG's runs but the newest fifth deleted by one
+/// purge; what it took, and the snapshot and data dirs after it.
+async fn purge(
+    stack: &mut Stack,
+    client: &Arc<ClusterClient>,
+    leader: u64,
+    shape: &Shape,
+    runs_per_dag: usize,
+    figures: &mut ScaleFigures,
+) -> Result<(), Error> {
     // Retention: keep each DAG's newest fifth of its runs. A build without
     // retention (an older commit measured for comparison) reports none.
-    let keep_last = (shape.runs_per_dag / 5) as u32;
+    let keep_last = (runs_per_dag / 5) as u32;
     let admin = stack.cluster.api(leader)?;
     let started = Instant::now();
     let purged = match admin
@@ -394,13 +515,13 @@ pub async fn measure(
             eprintln!("   no purge measured: {e}");
             figures.purge_s = f64::NAN;
             figures.snapshot_after_purge_mib = f64::NAN;
-            return Ok(figures);
+            return Ok(());
         }
     };
     figures.purge_s = started.elapsed().as_secs_f64();
     figures.purged_runs = purged.runs;
     figures.purged_task_instances = purged.task_instances;
-    let expected = (shape.dags * shape.runs_per_dag.saturating_sub(keep_last as usize)) as u64;
+    let expected = (shape.dags * runs_per_dag.saturating_sub(keep_last as usize)) as u64;
     if purged.runs != expected {
         // A command whose answer was lost to a leader change is sent again and
         // deletes what is left, so the totals can fall short of what went. A
@@ -449,7 +570,7 @@ pub async fn measure(
             return Err("no snapshot was built after the purge within 300 s".into());
         }
         pool += 1;
-        propose_batch(&client, &[Command::set_pool("bench_after_purge", pool)]).await?;
+        propose_batch(client, &[Command::set_pool("bench_after_purge", pool)]).await?;
     }
     let snapshots = stack.cluster.node(leader).data_dir.join("snapshots");
     figures.snapshot_after_purge_mib =
@@ -464,5 +585,5 @@ pub async fn measure(
                 .push(peak_rss_mib(child.id()).unwrap_or(f64::NAN));
         }
     }
-    Ok(figures)
+    Ok(())
 }

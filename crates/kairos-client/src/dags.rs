@@ -1,4 +1,4 @@
-//! DAGs: list, read, pause and unpause.
+//! DAGs: list, read, pause and unpause, delete.
 
 use kairos_api::{Dag, DagList, DagPatch};
 use reqwest::Method;
@@ -27,5 +27,12 @@ impl Client {
             Some(&DagPatch { is_paused }),
         )
         .await
+    }
+
+    /// Deletes a DAG with everything it owns (refused, 409, while a task
+    /// instance of it runs); answers when it is gone.
+    pub async fn delete_dag(&self, dag_id: &str) -> Result<(), Error> {
+        self.send_only(Method::DELETE, &path::dag(dag_id), None::<&()>)
+            .await
     }
 }

@@ -2,7 +2,8 @@
 //! (apply stays short), sent again while the last one says more remain. Used by
 //! `POST /cluster/purge` (`kairos db clean`) and by the leader when the servers
 //! keep a policy (`--retention-days`, `--retention-keep-last`): the cutoff is
-//! the proposer's clock minus the age kept, carried in the command.
+//! the proposer's clock minus the age kept, carried in the command. Deleting a
+//! whole DAG (`DELETE /dags/{dag_id}`) goes the same way, by `DeleteDag`.
 
 use std::future::Future;
 use std::time::Duration;
@@ -93,6 +94,54 @@ where
         from_dag = resume_at;
         if !more || budget.is_some_and(|b| started.elapsed() >= b) {
             return Ok(purged);
+        }
+    }
+}
+
+/// What deleting a DAG deleted, over all its commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DagDeleted {
+    pub runs: u64,
+    pub task_instances: u64,
+    pub xcoms: u64,
+    pub versions: u64,
+    pub commands: u64,
+}
+
+/// Sends `DeleteDag` through `propose` until the DAG is gone: the first command
+/// is refused if a task instance of the DAG runs (and then nothing changed);
+/// it pauses the DAG, so the next ones need not ask.
+pub async fn delete_dag<E, F, Fut>(mut propose: F, dag_id: &str) -> Result<DagDeleted, E>
+where
+    F: FnMut(Command) -> Fut,
+    Fut: Future<Output = Result<Outcome, E>>,
+{
+    let mut deleted = DagDeleted::default();
+    loop {
+        let outcome = propose(Command::DeleteDag {
+            dag_id: dag_id.to_string(),
+            limit: RUNS_PER_COMMAND,
+            unless_running: deleted.commands == 0,
+        })
+        .await?;
+        deleted.commands += 1;
+        let Outcome::DagDeleted {
+            runs,
+            task_instances,
+            xcoms,
+            versions,
+            more,
+            ..
+        } = outcome
+        else {
+            return Ok(deleted);
+        };
+        deleted.runs += runs as u64;
+        deleted.task_instances += task_instances as u64;
+        deleted.xcoms += xcoms as u64;
+        deleted.versions += versions as u64;
+        if !more {
+            return Ok(deleted);
         }
     }
 }

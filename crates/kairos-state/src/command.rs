@@ -220,6 +220,20 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from_dag: Option<String>,
     },
+    /// Delete a DAG with everything it owns, as Airflow's `DELETE /dags/{dag_id}`
+    /// does: its runs with their task instances, tries, XComs and DAG callbacks
+    /// (as `DeleteDagRun`), its versions, backfills and asset schedule, and the DAG.
+    /// The first command pauses it, so that nothing of it starts while the rest
+    /// goes; at most `limit` runs go per command, and the answer says whether more
+    /// remain (the proposer sends the command again; the DAG goes with the last).
+    /// With `unless_running`, a DAG with a task instance running is refused
+    /// whole (Airflow's 409); the proposer sets it on its first command only.
+    DeleteDag {
+        dag_id: String,
+        limit: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unless_running: bool,
+    },
     SetPool {
         pool: PoolRecord,
     },
@@ -343,6 +357,7 @@ impl Command {
             Command::SetDagRunState { .. } => "set_dag_run_state",
             Command::DeleteDagRun { .. } => "delete_dag_run",
             Command::PurgeRuns { .. } => "purge_runs",
+            Command::DeleteDag { .. } => "delete_dag",
             Command::SetPool { .. } => "set_pool",
             Command::DeletePool { .. } => "delete_pool",
             Command::SetSettings { .. } => "set_settings",
@@ -438,6 +453,16 @@ pub enum Outcome {
         /// command starts (`from_dag`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_at: Option<String>,
+    },
+    /// What a `DeleteDag` deleted; with `more`, runs remain and the DAG is
+    /// still there (send the command again).
+    DagDeleted {
+        dag_id: String,
+        runs: usize,
+        task_instances: usize,
+        xcoms: usize,
+        versions: usize,
+        more: bool,
     },
     /// The attempts a `DispatchDownstream` or a `Take` started: each task
     /// instance with its token.

@@ -283,8 +283,10 @@ impl<'a> Txn<'a> {
     pub(crate) fn commit(self) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();
         let mut hinted_puts = Vec::new();
+        let mut versions_deleted = false;
         for ((cf, key), value) in self.staged {
             let handle = self.store.handle(cf);
+            versions_deleted |= cf == Cf::Versions && value.is_none();
             match value {
                 Some(value) => {
                     batch.put_cf(handle, &key, value);
@@ -296,6 +298,11 @@ impl<'a> Txn<'a> {
             }
         }
         self.store.db.write(batch)?;
+        if versions_deleted {
+            // A deleted DAG's numbers may come back with other content (the DAG
+            // pushed again): its cached versions and plans must not.
+            self.store.forget_cached_versions();
+        }
         // After the write: see scan_hint for why the order matters.
         for key in hinted_puts {
             if let Some(prefix) = crate::keys::index::hinted_prefix_of(&key) {

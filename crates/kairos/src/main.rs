@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             DagsCommand::Versions(args) => dags::versions::versions(&args),
             DagsCommand::Diff(args) => dags::diff::diff(&args),
             DagsCommand::Backfill(args) => dags::backfill::backfill(&args),
+            DagsCommand::Delete(args) => dags::delete::delete(&args),
             DagsCommand::Test(args) => dags::test::test(&args),
         },
         cli::Command::Server(args) => commands::serve::serve(&args),

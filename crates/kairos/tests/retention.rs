@@ -1,7 +1,8 @@
 //! Retention on a real three-node cluster: the leader's standing policy
 //! (`--retention-keep-last`) trims each DAG's ended runs on its own, `kairos db
 //! clean` deletes more on request, running runs stay, and every node ends with
-//! the same state.
+//! the same state. Deleting a whole DAG (`kairos dags delete`) goes the same
+//! way, by bounded commands.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -135,5 +136,143 @@ async fn the_leader_trims_old_runs_and_db_clean_deletes_more_on_every_node() {
     assert!(
         digests.windows(2).all(|w| w[0].1 == w[1].1),
         "every node holds the same state: {digests:?}"
+    );
+}
+
+const DOOMED: &str = "
+doomed:
+  schedule: null
+  is_paused_upon_creation: false
+  max_active_runs: 16
+  tasks:
+    only: {operator: bash, bash_command: 'true'}
+";
+
+/// Deleting a DAG on a real cluster: refused (409) while a task instance of it
+/// runs, then `kairos dags delete` removes it with a history longer than one
+/// command deletes (450 runs: three bounded commands), on every node, while
+/// another DAG keeps its run; the nodes end with the same state, and the DAG
+/// pushed again starts from version 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dag_is_deleted_with_its_history_on_every_node() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_kairos"));
+    let cluster = Cluster::start(binary, 3, &CALM_TIMINGS).expect("start the cluster");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let client = cluster.client();
+    let pushed = client
+        .propose(&[
+            put_dag_command(DAG).expect("kept"),
+            put_dag_command(DOOMED).expect("doomed"),
+            Command::manual_run("kept", "k1", "test"),
+        ])
+        .await
+        .expect("push");
+    assert!(pushed.results.iter().all(Result::is_ok), "{pushed:?}");
+    let mut history = Vec::new();
+    for r in 0..450 {
+        let run = format!("r{r:03}");
+        history.push(Command::manual_run("doomed", &run, "test"));
+        history.push(Command::SetDagRunState {
+            dag_id: "doomed".into(),
+            run_id: run,
+            state: DagRunState::Success,
+        });
+    }
+    for chunk in history.chunks(300) {
+        let made = client.propose(chunk).await.expect("history");
+        assert!(made.results.iter().all(Result::is_ok), "{made:?}");
+    }
+    // A run whose task is running (handed to a worker that never reports).
+    let busy = kairos_state::TaskInstanceKey {
+        dag_id: "doomed".into(),
+        run_id: "busy".into(),
+        task_id: "only".into(),
+        map_index: -1,
+    };
+    let started = client
+        .propose(&[
+            Command::manual_run("doomed", "busy", "test"),
+            Command::Dispatch {
+                ti: busy.clone(),
+                worker: "nobody".into(),
+                log_url: None,
+                token: None,
+            },
+        ])
+        .await
+        .expect("start a task");
+    assert!(started.results.iter().all(Result::is_ok), "{started:?}");
+
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let follower = (1..=3).find(|id| *id != leader).expect("a follower");
+    let api = cluster.api(follower).expect("api client");
+    let refused = api.delete_dag("doomed").await.expect_err("a task runs");
+    assert_eq!(refused.status(), Some(409), "{refused}");
+    assert!(refused.to_string().contains("still running"), "{refused}");
+    let dag = api
+        .dag("doomed", kairos_client::Read::Consistent)
+        .await
+        .expect("still there");
+    assert!(!dag.is_paused, "a refused deletion changes nothing");
+
+    // The CLI asks for a confirmation it cannot get without a terminal.
+    let server = cluster.node(follower).http.clone();
+    let cli = |args: &[&str]| cluster.cli(args).expect("kairos runs");
+    let (ok, out, err) = cli(&["dags", "delete", "doomed", "--server", &server]);
+    assert!(!ok && err.contains("--yes"), "{out}{err}");
+    let marked = client
+        .propose(&[Command::SetDagRunState {
+            dag_id: "doomed".into(),
+            run_id: "busy".into(),
+            state: DagRunState::Failed,
+        }])
+        .await
+        .expect("mark");
+    assert!(marked.results[0].is_ok(), "{marked:?}");
+    let (ok, out, err) = cli(&["dags", "delete", "doomed", "--yes", "--server", &server]);
+    assert!(ok && out.contains("doomed deleted"), "{out}{err}");
+
+    cluster
+        .wait_converged(0, Duration::from_secs(30))
+        .await
+        .expect("converged");
+    for node in 1..=3 {
+        let api = cluster.api(node).expect("api client");
+        let gone = api
+            .dag("doomed", kairos_client::Read::Local)
+            .await
+            .expect_err("deleted");
+        assert_eq!(gone.status(), Some(404), "node {node}: {gone}");
+        let versions = api.versions("doomed", kairos_client::Read::Local).await;
+        assert!(
+            versions.as_ref().map_or(true, |v| v.is_empty()),
+            "node {node}: {versions:?}"
+        );
+        assert_eq!(run_ids(&cluster, node).await, ["k1"], "node {node}");
+    }
+    let digests = cluster.digests().await.expect("digests");
+    assert!(
+        digests.windows(2).all(|w| w[0].1 == w[1].1),
+        "every node holds the same state: {digests:?}"
+    );
+    let again = api.delete_dag("doomed").await.expect_err("already gone");
+    assert_eq!(again.status(), Some(404), "{again}");
+
+    let repushed = client
+        .propose(&[put_dag_command(DOOMED).expect("doomed")])
+        .await
+        .expect("push again");
+    assert!(
+        matches!(
+            repushed.results[0],
+            Ok(kairos_state::Outcome::DagVersion { version: 1, .. })
+        ),
+        "{repushed:?}"
     );
 }

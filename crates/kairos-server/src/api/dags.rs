@@ -1,5 +1,5 @@
 //! `/dags`: list, get, pause and unpause (one DAG, or many as Airflow's
-//! `PATCH /dags` does).
+//! `PATCH /dags` does), and delete one with everything it owns.
 
 use std::sync::Arc;
 
@@ -200,6 +200,59 @@ pub async fn patch_dag(
     })
     .await?;
     Ok(Json(load_view(&api, &scope, &dag_id, true).await?))
+}
+
+/// Deletes a DAG with its runs, task instances, XComs and versions, as
+/// Airflow's `DELETE /dags/{dag_id}` does: 409 while a task instance of it runs
+/// (nothing is deleted then). A DAG with a long history goes in several bounded
+/// commands; the answer comes when it is gone. Pushing the DAG again creates it
+/// anew, from version 1.
+#[utoipa::path(delete, path = "/dags/{dag_id}", params(("dag_id" = String, Path)), responses(
+    (status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_dag(
+    State(api): State<Api>,
+    scope: Scope,
+    Path(dag_id): Path<String>,
+) -> Result<axum::http::StatusCode, Problem> {
+    scope.require(Role::Operator)?;
+    api.check_dag(&scope, &dag_id, true).await?;
+    let unknown = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleted = crate::retention::delete_dag(
+        |command| {
+            let api = api.clone();
+            let unknown = unknown.clone();
+            async move {
+                use std::sync::atomic::Ordering::Relaxed;
+                // Sent again when its outcome is unknown (the leader changed on
+                // the way): what is left goes, and a DAG already gone was ours.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match api.write(command.clone()).await {
+                        Err(problem) if problem.status == 503 && tries < 5 => {
+                            unknown.store(true, Relaxed);
+                        }
+                        Err(problem) if problem.status == 404 && unknown.load(Relaxed) => {
+                            return Ok(kairos_state::Outcome::Done);
+                        }
+                        other => return other,
+                    }
+                }
+            }
+        },
+        &dag_id,
+    )
+    .await?;
+    tracing::info!(
+        dag_id,
+        runs = deleted.runs,
+        task_instances = deleted.task_instances,
+        versions = deleted.versions,
+        commands = deleted.commands,
+        "deleted a DAG"
+    );
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Airflow's "pause or unpause many": the DAGs whose id contains

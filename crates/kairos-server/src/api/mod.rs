@@ -190,7 +190,7 @@ pub fn router(api: Api) -> axum::Router {
         .routes(routes!(bundles::get_bundle))
         .routes(routes!(bundles::list_bundle_versions))
         .routes(routes!(bundles::get_bundle_version))
-        .routes(routes!(dags::get_dag, dags::patch_dag))
+        .routes(routes!(dags::get_dag, dags::patch_dag, dags::delete_dag))
         .routes(routes!(dag_tasks::get_dag_details))
         .routes(routes!(grid::get_grid))
         .routes(routes!(dag_tasks::list_dag_tasks))

@@ -19,6 +19,7 @@ mod bundles;
 pub mod cluster_id;
 mod connections;
 mod dag_callbacks;
+mod dag_deletion;
 mod dags;
 mod leaders;
 mod outcome;
@@ -184,6 +185,11 @@ fn dispatch(
             state,
         } => runs::mark(txn, sched, dag_id, run_id, *state),
         Command::DeleteDagRun { dag_id, run_id } => runs::delete(txn, sched, dag_id, run_id),
+        Command::DeleteDag {
+            dag_id,
+            limit,
+            unless_running,
+        } => dag_deletion::delete(txn, sched, dag_id, *limit, *unless_running),
         Command::PurgeRuns {
             dag_id,
             before,

@@ -11,6 +11,7 @@ mod support;
 mod apply_stats;
 mod assets;
 mod dag_callbacks;
+mod dag_deletion;
 mod handoff;
 mod index_fronts;
 mod mapping;

@@ -1,6 +1,6 @@
 //! `kairos dags ...`: the verbs on DAG files (validate, show, test: local) and on
 //! the cluster's DAGs (push, list, trigger, pause, unpause, versions, diff,
-//! backfill: over the REST API). One file per verb, its arguments beside it;
+//! backfill, delete: over the REST API). One file per verb, its arguments beside it;
 //! `upload` is the reading and uploading of DAG files that `push` and `test`
 //! share. The dispatch is in `main.rs`.
 
@@ -18,6 +18,7 @@ use validate::ValidateArgs;
 
 pub mod backfill;
 pub(crate) mod bundle;
+pub mod delete;
 pub mod diff;
 pub mod list;
 pub mod pause;
@@ -57,6 +58,9 @@ pub enum DagsCommand {
     Diff(DiffArgs),
     /// Unpause a DAG.
     Unpause(DagArgs),
+    /// Delete a DAG with its runs, task instances, XComs and versions (refused
+    /// while a task of it runs); pushing it again starts it anew.
+    Delete(delete::DeleteArgs),
     /// Create the runs of a date range at once (Airflow 3's `backfill create`) and
     /// follow them until they finish.
     Backfill(BackfillArgs),
