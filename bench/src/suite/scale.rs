@@ -264,6 +264,24 @@ pub async fn measure(
         )
         .await?;
         reading.history_s = history_s;
+        eprintln!(
+            "   at {} task instances (generated in {history_s:.1} s): RSS {:?} MiB, data dir {:?} MiB, \
+             follower list p99 {:?} ms, caught up in {:?} s, snapshot {:.0} MiB",
+            reading.task_instances,
+            reading
+                .rss_mib
+                .iter()
+                .map(|v| v.round())
+                .collect::<Vec<_>>(),
+            reading
+                .data_dir_mib
+                .iter()
+                .map(|v| v.round())
+                .collect::<Vec<_>>(),
+            reading.list_p99_ms,
+            reading.catch_up_s,
+            reading.snapshot_mib
+        );
         if figures.growth.is_empty() {
             figures.history_s = history_s;
             figures.rss_mib = reading.rss_mib.clone();
