@@ -8,7 +8,8 @@
 //! - [`state_machine`]: openraft's view of `kairos_state::Store`, and snapshots;
 //! - [`snapshot_files`]: the newest snapshot kept as files, streamed, never whole in memory;
 //! - [`network`] and [`service`]: Raft's RPCs, client and server side, with
-//!   [`snapshot_gate`] checking a snapshot's chunks before they are written;
+//!   [`snapshot_gate`] checking a snapshot's chunks before they are written
+//!   and [`snapshot_wire`] sending their data as one byte string;
 //! - [`proposer`]: group commit of concurrent proposals into one entry;
 //! - [`node`]: all of it started together;
 //! - [`restore`]: a new data dir from a backup snapshot, a cluster of one;
@@ -28,6 +29,7 @@ pub mod restore;
 pub mod service;
 pub mod snapshot_files;
 pub mod snapshot_gate;
+pub mod snapshot_wire;
 pub mod state_machine;
 pub mod types;
 

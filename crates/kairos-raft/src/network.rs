@@ -255,7 +255,8 @@ impl RaftNetwork<TypeConfig> for Connection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, KairosNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        self.call(Method::InstallSnapshot, 0, &rpc, &option).await
+        let chunk = crate::snapshot_wire::ChunkOut::of(&rpc);
+        self.call(Method::InstallSnapshot, 0, &chunk, &option).await
     }
 
     async fn vote(

@@ -89,7 +89,8 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let (chunk, format): (InstallSnapshotRequest, Format) = self.decode(request)?;
+        let (chunk, format): (crate::snapshot_wire::ChunkIn, Format) = self.decode(request)?;
+        let chunk: InstallSnapshotRequest = chunk.into();
         self.gate.admit(&chunk).map_err(Status::invalid_argument)?;
         let answer = self.raft.install_snapshot(chunk).await;
         encode(&answer, format)
