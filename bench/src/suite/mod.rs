@@ -670,6 +670,22 @@ fn scale_figures(sc: &scale::ScaleFigures, shape: &scale::Shape) -> Vec<Figure> 
             vec![median(&sc.data_dir_after_purge_mib)],
         ),
         Figure::new(
+            "scale_delete_dags",
+            format!(
+                "delete {} DAGs with their history ({} task instances), one by one",
+                sc.deleted_dags, sc.deleted_dag_task_instances
+            ),
+            "s",
+            vec![sc.delete_dags_s],
+        ),
+        Figure::new(
+            "scale_delete_dags_rate",
+            "  task instances deleted per second",
+            "/s",
+            vec![sc.deleted_dag_task_instances as f64 / sc.delete_dags_s.max(1e-9)],
+        )
+        .higher_is_better(),
+        Figure::new(
             "scale_push",
             format!("push {} DAGs", shape.dags),
             "s",

@@ -117,6 +117,11 @@ pub struct ScaleFigures {
     pub data_dir_after_purge_mib: Vec<f64>,
     /// Every measurement, the first one (whose figures are above) included.
     pub growth: Vec<Reading>,
+    /// DAGs deleted whole (`DELETE /dags/{dag_id}`) before the purge, with
+    /// all their history: how many, their task instances, how long.
+    pub deleted_dags: usize,
+    pub deleted_dag_task_instances: u64,
+    pub delete_dags_s: f64,
 }
 
 /// The size of the newest snapshot in a node's snapshot directory: the data
@@ -296,6 +301,7 @@ pub async fn measure(
         }
         figures.growth.push(reading);
     }
+    delete_dags(&stack, leader, shape, made, &mut figures).await?;
     purge(&mut stack, &client, leader, shape, made, &mut figures).await?;
     Ok(figures)
 }
@@ -506,6 +512,46 @@ async fn read_at(
     Ok(figures)
 }
 
+/// How many DAGs `delete_dags` deletes (at most): the newest ids.
+const DAGS_DELETED: usize = 100;
+
+/// Deletes the last [`DAGS_DELETED`] DAGs with their whole history, one
+/// `DELETE /dags/{dag_id}` after another through the leader, and checks they
+/// are gone. A build without DAG deletion reports none.
+async fn delete_dags(
+    stack: &Stack,
+    leader: u64,
+    shape: &Shape,
+    runs_per_dag: usize,
+    figures: &mut ScaleFigures,
+) -> Result<(), Error> {
+    let n = DAGS_DELETED.min(shape.dags / 10);
+    let api = stack.cluster.api(leader)?;
+    let started = Instant::now();
+    for i in shape.dags - n..shape.dags {
+        let dag = dag_id(i);
+        match api.delete_dag(&dag).await {
+            Ok(()) => {}
+            Err(e) if e.status() == Some(405) || e.status() == Some(404) && i == shape.dags - n => {
+                eprintln!("   no DAG deletion measured: {e}");
+                figures.delete_dags_s = f64::NAN;
+                return Ok(());
+            }
+            Err(e) => return Err(format!("deleting {dag}: {e}").into()),
+        }
+    }
+    figures.delete_dags_s = started.elapsed().as_secs_f64();
+    figures.deleted_dags = n;
+    figures.deleted_dag_task_instances = (n * runs_per_dag * shape.tasks_per_dag) as u64;
+    let gone = api
+        .dag(&dag_id(shape.dags - 1), kairos_client::Read::Consistent)
+        .await;
+    if gone.as_ref().err().and_then(|e| e.status()) != Some(404) {
+        return Err(format!("a deleted DAG is still there: {gone:?}").into());
+    }
+    Ok(())
+}
+
 /// Retention at the end: every DAG's runs but the newest fifth deleted by one
 /// purge; what it took, and the snapshot and data dirs after it.
 async fn purge(
@@ -539,7 +585,8 @@ async fn purge(
     figures.purge_s = started.elapsed().as_secs_f64();
     figures.purged_runs = purged.runs;
     figures.purged_task_instances = purged.task_instances;
-    let expected = (shape.dags * runs_per_dag.saturating_sub(keep_last as usize)) as u64;
+    let left = shape.dags - figures.deleted_dags;
+    let expected = (left * runs_per_dag.saturating_sub(keep_last as usize)) as u64;
     if purged.runs != expected {
         // A command whose answer was lost to a leader change is sent again and
         // deletes what is left, so the totals can fall short of what went. A
