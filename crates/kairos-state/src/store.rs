@@ -66,7 +66,9 @@ const BLOCK_CACHE: usize = 64 << 20;
 /// cache holds: every seek read and decompressed a whole index block of its
 /// file again (over half of a follower's CPU at two million, replication
 /// timing out, elections one after the other). The filters spare a lookup of a
-/// missing key the files that cannot hold it.
+/// missing key (every new run and task instance is one) the files that cannot
+/// hold it: the bench's million task instances of history were written in
+/// 50-56 s with them, 81 s without.
 pub fn table_options(cache: &rocksdb::Cache) -> rocksdb::BlockBasedOptions {
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
