@@ -150,6 +150,7 @@ fn foreign_table() -> Vec<(Method, &'static str, String, Option<Value>, StatusCo
             Some(json!({"is_paused": true})),
             nf,
         ),
+        (Method::DELETE, "/dags/{dag_id}", d.into(), None, nf),
         (
             Method::GET,
             "/dags/{dag_id}/details",
