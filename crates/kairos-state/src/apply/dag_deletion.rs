@@ -75,7 +75,7 @@ pub(super) fn delete(
         deleted.xcoms += removed.xcoms;
     }
     if !more {
-        deleted.versions = delete_the_rest(txn, sched, &dag)?;
+        deleted.versions = delete_the_rest(txn, &dag)?;
     }
     Ok(Reply::from(Outcome::DagDeleted {
         dag_id: dag_id.to_string(),
@@ -97,26 +97,18 @@ struct Deleted {
 
 /// Once no run is left: the versions, backfills, asset schedule entries and
 /// the DAG record. Answers how many versions went.
-fn delete_the_rest(
-    txn: &mut Txn<'_>,
-    sched: &Sched,
-    dag: &DagRecord,
-) -> Result<usize, crate::store::StoreError> {
+fn delete_the_rest(txn: &mut Txn<'_>, dag: &DagRecord) -> Result<usize, crate::store::StoreError> {
     let dag_id = dag.dag_id.as_str();
-    // The asset schedule of the newest version: the "DAGs scheduled on this
-    // asset" entries, and the events queued for the DAG.
+    // The asset schedule of the newest version (older versions' entries went
+    // when they stopped being the newest): the "DAGs scheduled on this asset"
+    // entries, and the events queued for the DAG.
     if let Some(latest) = txn.version_record(dag_id, dag.latest_version)? {
-        let empty = kairos_dag::model::Dag {
-            asset_schedule: None,
-            tasks: Vec::new(),
-            ..latest.content.dag.clone()
-        };
-        crate::engine::assets::version_changed(txn, sched, Some(&latest.content.dag), &empty)?;
-    }
-    let queued: Vec<(Vec<u8>, Vec<u8>)> =
-        txn.scan_page(Cf::Assets, &akeys::queued_prefix(dag_id), None, usize::MAX)?;
-    for (key, _) in queued {
-        txn.delete(Cf::Assets, key);
+        if let Some(schedule) = &latest.content.dag.asset_schedule {
+            for uri in schedule.uris() {
+                txn.delete(Cf::Assets, akeys::consumer(uri, dag_id));
+                txn.delete(Cf::Assets, akeys::queued(dag_id, uri));
+            }
+        }
     }
     let backfills: Vec<(Vec<u8>, BackfillRecord)> = txn.scan(Cf::Backfills, b"")?;
     for (key, backfill) in backfills {
