@@ -217,27 +217,17 @@ pub async fn delete_dag(
 ) -> Result<axum::http::StatusCode, Problem> {
     scope.require(Role::Operator)?;
     api.check_dag(&scope, &dag_id, true).await?;
-    let unknown = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deleted = crate::retention::delete_dag(
         |command| {
             let api = api.clone();
-            let unknown = unknown.clone();
+            // Sent again, what is left goes; a DAG gone after a try whose
+            // outcome was unknown was deleted by that try.
             async move {
-                use std::sync::atomic::Ordering::Relaxed;
-                // Sent again when its outcome is unknown (the leader changed on
-                // the way): what is left goes, and a DAG already gone was ours.
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    match api.write(command.clone()).await {
-                        Err(problem) if problem.status == 503 && tries < 5 => {
-                            unknown.store(true, Relaxed);
-                        }
-                        Err(problem) if problem.status == 404 && unknown.load(Relaxed) => {
-                            return Ok(kairos_state::Outcome::Done);
-                        }
-                        other => return other,
+                match api.write_resent(command).await {
+                    (Err(problem), true) if problem.status == 404 => {
+                        Ok(kairos_state::Outcome::Done)
                     }
+                    (result, _) => result,
                 }
             }
         },

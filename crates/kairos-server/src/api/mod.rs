@@ -98,6 +98,24 @@ impl Api {
         patiently(|| self.node.read(consistency, f.clone())).await
     }
 
+    /// [`Api::write`], sent again (at most 5 tries) while its outcome is
+    /// unknown (503: the leader changed on the way); for commands that are
+    /// safe to repeat. Also answers whether an earlier try's outcome was
+    /// unknown (it may have been applied).
+    async fn write_resent(
+        &self,
+        command: kairos_state::Command,
+    ) -> (Result<kairos_state::Outcome, Problem>, bool) {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.write(command.clone()).await {
+                Err(problem) if problem.status == 503 && tries < 5 => continue,
+                other => return (other, tries > 1),
+            }
+        }
+    }
+
     /// One write through Raft; a refusal becomes its problem.
     async fn write(
         &self,

@@ -66,18 +66,8 @@ pub async fn purge(
     let purged = crate::retention::purge(
         |command| {
             let api = api.clone();
-            async move {
-                // A purge may be sent again when its outcome is unknown (the
-                // leader changed on the way): it deletes what still qualifies.
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    match api.write(command.clone()).await {
-                        Err(problem) if problem.status == 503 && tries < 5 => continue,
-                        other => return other,
-                    }
-                }
-            }
+            // A purge sent again deletes what still qualifies.
+            async move { api.write_resent(command).await.0 }
         },
         body.dag_id.clone(),
         before,
