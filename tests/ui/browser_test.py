@@ -22,6 +22,7 @@ import time
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -56,6 +57,17 @@ def until(what, check, within=WAIT):
             last = e
         time.sleep(0.2)
     raise AssertionError("%s did not happen within %d s (last error: %s)" % (what, within, last))
+
+
+def fresh(read, tries=5):
+    """`read()`, looked at again if the page redrew the element it found
+    (a stale element is a redraw, not an answer)."""
+    for _ in range(tries - 1):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return read()
 
 
 def api(base, path, body=None, method=None):
@@ -117,7 +129,8 @@ def main():
         # A scheduled DAG says when it runs next; one with no schedule does not.
         next_run = lambda dag: d.find_element(By.CSS_SELECTOR, 'tr[data-dag="%s"] td.next-run' % dag).text
         until("bash_chain's next run", lambda: next_run("bash_chain").startswith("20"))
-        assert next_run("python_callables") == "–", next_run("python_callables")
+        none_next = fresh(lambda: next_run("python_callables"))
+        assert none_next == "–", none_next
         search = d.find_element(By.ID, "search")
         search.send_keys("python_call")
         until("the search filtered the list", lambda: [
@@ -157,8 +170,8 @@ def main():
         page.open("/ui/dags/python_callables/runs/ui_run/tasks/produce", "04-task-instance")
         page.has("success", "return_value", "35")
         until("the log shows", lambda: "finished: success" in d.find_element(By.ID, "log").text)
-        d.find_element(By.ID, "downstream").click()
-        d.find_element(By.ID, "clear").click()
+        fresh(lambda: d.find_element(By.ID, "downstream").click())
+        fresh(lambda: d.find_element(By.ID, "clear").click())
         confirm = until("the confirmation", lambda: d.find_element(By.ID, "confirm"))
         assert all(t in confirm.text for t in TASKS), confirm.text
         page.done()
@@ -173,7 +186,7 @@ def main():
         page.open("/ui/dags/grouped_ingest", "05-groups").has("ingest", "reporting")
         until("the group's tasks show", lambda: d.find_element(
             By.CSS_SELECTOR, 'tr[data-task="ingest.orders.fetch"]').is_displayed())
-        d.find_element(By.CSS_SELECTOR, 'tr[data-group="ingest"] td.task').click()
+        fresh(lambda: d.find_element(By.CSS_SELECTOR, 'tr[data-group="ingest"] td.task').click())
         until("the folded group hides its tasks", lambda: not d.find_element(
             By.CSS_SELECTOR, 'tr[data-task="ingest.orders.fetch"]').is_displayed())
         page.done()
@@ -200,7 +213,7 @@ def main():
         page.open("/ui/dags/bash_chain/graph?version=1", "06b-graph-v1").has("version 1: 3 task(s)")
         until("three nodes", lambda: len(d.find_elements(By.CSS_SELECTOR, "#graph [data-node]")) == 3)
         page.done()
-        Select(d.find_element(By.ID, "graph-version")).select_by_visible_text("v2")
+        fresh(lambda: Select(d.find_element(By.ID, "graph-version")).select_by_visible_text("v2"))
         until("the graph of v2", lambda: "version=2" in d.current_url
               and d.find_element(By.ID, "graph-version").get_attribute("value") == "2"
               and len(d.find_elements(By.CSS_SELECTOR, "#graph [data-node]")) == 3)
@@ -238,12 +251,14 @@ def main():
         # More runs than a grid shows: it pages back to the older ones.
         for i in range(27):
             api(DEV, "/dags/ui_doc/dagRuns", {"dag_run_id": "page_%02d" % i})
-        runs = lambda: [a.get_attribute("href").split("?run=")[1] for a in d.find_elements(
-            By.CSS_SELECTOR, "#grid th.run a")]
+        # Read in one script: the grid redraws as runs finish, and an element
+        # found before a redraw is stale by the time its href is asked for.
+        runs = lambda: [h.split("?run=")[1] for h in d.execute_script(
+            "return Array.from(document.querySelectorAll('#grid th.run a'), a => a.href)")]
         page.open("/ui/dags/ui_doc", "11b-paging")
         until("the newest 25 runs", lambda: len(runs()) == 25 and runs()[-1] == "page_26")
         assert "page_00" not in runs(), runs()
-        d.find_element(By.ID, "older-runs").click()
+        fresh(lambda: d.find_element(By.ID, "older-runs").click())
         until("the older runs", lambda: "before=" in d.current_url and runs() and runs()[0] == "page_00")
         assert "page_26" not in runs() and d.find_elements(By.ID, "newest-runs"), runs()
         page.done()
