@@ -1,12 +1,15 @@
 //! Finished results on the worker's disk until the cluster acknowledges them.
 //!
-//! A result is written (and fsynced) here before the first attempt to report it, so
-//! neither a lost connection, a leader change nor a restart of the worker loses it:
-//! the reporter re-sends every spooled result until the cluster answers, then
+//! A result is held in memory the moment its attempt ends and written (and
+//! fsynced) here at the same time as it is first reported: the report does not
+//! wait for the disk, and a result the cluster acknowledged before it reached
+//! the disk is never written. From the moment it is on disk neither a lost
+//! connection, a leader change nor a restart of the worker loses it: the
+//! reporter re-sends every spooled result until the cluster answers, then
 //! deletes it. The cluster records a repeat of the same report once
 //! (`AlreadyRecorded`), so re-sending is always safe.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -82,18 +85,27 @@ impl Finished {
 
 pub struct Spool {
     dir: PathBuf,
-    /// The attempts whose results are on disk. Every poll sends them (the cluster
-    /// must not hand them out again) and the reporter walks them: reading the
-    /// directory for that each time cost half a busy worker's CPU, and grew with
-    /// the directory (ext4 keeps a directory's size after its files go). Read
-    /// from disk once, at open; kept in step by `put` and `remove`.
-    spooled: Mutex<BTreeSet<String>>,
+    /// The attempts whose results wait to be delivered. Every poll sends them
+    /// (the cluster must not hand them out again) and the reporter walks them:
+    /// reading the directory for that each time cost half a busy worker's CPU,
+    /// and grew with the directory (ext4 keeps a directory's size after its
+    /// files go). Read from disk once, at open; kept in step by `hold`,
+    /// `persist` and `remove`.
+    held: Mutex<BTreeMap<String, Held>>,
+}
+
+/// One result waiting to be delivered.
+struct Held {
+    /// The result itself until it is on disk (then read from there: a worker
+    /// cut off from the cluster does not fill its memory with results).
+    memory: Option<Finished>,
+    on_disk: bool,
 }
 
 impl Spool {
     pub fn open(dir: &Path) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
-        let mut spooled = BTreeSet::new();
+        let mut held = BTreeMap::new();
         // An entry that cannot be read fails the open: it may be a result
         // that would otherwise wait unreported until the next start.
         for entry in std::fs::read_dir(dir)? {
@@ -102,17 +114,23 @@ impl Spool {
                 continue;
             }
             if let Some(finished) = read(&path) {
-                spooled.insert(finished.attempt);
+                held.insert(
+                    finished.attempt,
+                    Held {
+                        memory: None,
+                        on_disk: true,
+                    },
+                );
             }
         }
         Ok(Spool {
             dir: dir.to_path_buf(),
-            spooled: Mutex::new(spooled),
+            held: Mutex::new(held),
         })
     }
 
-    fn spooled(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
-        self.spooled.lock().unwrap_or_else(|p| p.into_inner())
+    fn held(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Held>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn path_of(&self, attempt: &str) -> PathBuf {
@@ -129,57 +147,109 @@ impl Spool {
         self.dir.join(format!("{safe}.json"))
     }
 
-    /// Writes a result durably: a temporary file, fsynced, renamed into place.
-    pub fn put(&self, finished: &Finished) -> std::io::Result<()> {
-        let path = self.path_of(&finished.attempt);
+    /// Takes a result to deliver, in memory only: the reporter may send it at
+    /// once; [`Spool::persist`] puts it on disk.
+    pub fn hold(&self, finished: Finished) {
+        self.held().insert(
+            finished.attempt.clone(),
+            Held {
+                memory: Some(finished),
+                on_disk: false,
+            },
+        );
+    }
+
+    /// Writes a held result durably (a temporary file, fsynced, renamed into
+    /// place) unless it is on disk already or was delivered meanwhile (then
+    /// nothing is written, or what was written is deleted again).
+    pub fn persist(&self, attempt: &str) -> std::io::Result<()> {
+        let finished = match self.held().get(attempt) {
+            Some(Held {
+                memory: Some(finished),
+                on_disk: false,
+            }) => finished.clone(),
+            _ => return Ok(()),
+        };
+        let path = self.path_of(attempt);
         let tmp = path.with_extension("tmp");
-        let bytes = serde_json::to_vec(finished).map_err(std::io::Error::other)?;
+        let bytes = serde_json::to_vec(&finished).map_err(std::io::Error::other)?;
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &path)?;
         std::fs::File::open(&self.dir)?.sync_all()?;
-        self.spooled().insert(finished.attempt.clone());
+        let mut held = self.held();
+        match held.get_mut(attempt) {
+            Some(entry) => {
+                entry.on_disk = true;
+                entry.memory = None;
+            }
+            // Acknowledged while it was being written: the file goes again (a
+            // crash before this leaves it to be sent once more, recorded once).
+            None => remove_file(&path)?,
+        }
         Ok(())
     }
 
+    /// Holds and persists `finished` (the two steps at once).
+    pub fn put(&self, finished: &Finished) -> std::io::Result<()> {
+        self.hold(finished.clone());
+        self.persist(&finished.attempt)
+    }
+
+    /// Forgets a delivered result, deleting its file when it has one.
     pub fn remove(&self, attempt: &str) -> std::io::Result<()> {
-        match std::fs::remove_file(self.path_of(attempt)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => {
-                self.spooled().remove(attempt);
-                Ok(())
-            }
+        let mut held = self.held();
+        if held.get(attempt).is_some_and(|h| h.on_disk) {
+            remove_file(&self.path_of(attempt))?;
         }
+        held.remove(attempt);
+        Ok(())
     }
 
     /// The attempts whose results wait to be delivered (no disk read).
     pub fn attempts(&self) -> Vec<String> {
-        self.spooled().iter().cloned().collect()
+        self.held().keys().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.spooled().len()
+        self.held().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spooled().is_empty()
+        self.held().is_empty()
     }
 
-    /// The spooled result of `attempt`, read from disk (`None`, logged, when it
-    /// cannot be read).
+    /// The result of `attempt`: from memory while it is held there, else read
+    /// from disk (`None`, logged, when it cannot be read).
     pub fn get(&self, attempt: &str) -> Option<Finished> {
+        match self.held().get(attempt) {
+            Some(Held {
+                memory: Some(finished),
+                ..
+            }) => return Some(finished.clone()),
+            Some(_) => {}
+            None => return None,
+        }
         read(&self.path_of(attempt))
     }
 
-    /// Every spooled result, read from disk. A file that cannot be read is logged
-    /// and left in place (never deleted: it may be the only record of a finished
-    /// attempt).
+    /// Every result waiting to be delivered. A file that cannot be read is
+    /// logged and left in place (never deleted: it may be the only record of a
+    /// finished attempt).
     pub fn all(&self) -> Vec<Finished> {
         self.attempts()
             .iter()
-            .filter_map(|attempt| read(&self.path_of(attempt)))
+            .filter_map(|attempt| self.get(attempt))
             .collect()
+    }
+}
+
+/// Deletes a file; one already gone is no error.
+fn remove_file(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -245,6 +315,34 @@ mod tests {
         assert!(reopened.is_empty());
         assert!(reopened.all().is_empty());
         assert!(Spool::open(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_held_result_is_delivered_from_memory_and_written_only_when_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        spool.hold(finished("1-1.0"));
+        assert_eq!(spool.attempts(), ["1-1.0"]);
+        assert_eq!(spool.get("1-1.0"), Some(finished("1-1.0")));
+        assert!(
+            Spool::open(dir.path()).unwrap().is_empty(),
+            "not on disk yet"
+        );
+        spool.persist("1-1.0").unwrap();
+        let reopened = Spool::open(dir.path()).unwrap();
+        assert_eq!(reopened.all(), [finished("1-1.0")]);
+        // Read from disk now, not memory: the same result.
+        assert_eq!(spool.get("1-1.0"), Some(finished("1-1.0")));
+        spool.remove("1-1.0").unwrap();
+        assert!(Spool::open(dir.path()).unwrap().is_empty());
+
+        // Acknowledged before its write: nothing is written.
+        spool.hold(finished("2-2.0"));
+        spool.remove("2-2.0").unwrap();
+        spool.persist("2-2.0").unwrap();
+        assert!(spool.is_empty());
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(files.is_empty(), "{files:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One attempt from assignment to spooled result: it holds a slot, runs its
 //! operator in a working directory of its own with its log, writes the attempt
-//! log's start and end lines, and stays `running` until its result is on disk.
+//! log's start and end lines, and hands its result to the spool (reported and
+//! written to disk at once).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,16 +54,30 @@ pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
             outlet_events: Vec::new(),
             try_number: assignment.try_number,
         });
-        // The attempt stays `running` (so heartbeats keep its lease and polls do not
-        // hand it back) until its result is on disk.
+        // Held for the reporter at once, and written to the spool at the same
+        // time as it is first reported: the report does not wait for the disk
+        // (two fsyncs), and a result acknowledged first is never written. Until
+        // it is on disk, the result is as exposed to a crash of the worker as
+        // it was while its process ran.
+        agent.spool.hold(finished);
+        agent.running().remove(&token);
+        agent.changed.notify_waiters();
         let mut backoff = Duration::from_millis(200);
-        while let Err(e) = agent.spool.put(&finished) {
+        loop {
+            let persisted = tokio::task::spawn_blocking({
+                let agent = agent.clone();
+                let token = token.clone();
+                move || agent.spool.persist(&token)
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+            let Err(e) = persisted else {
+                break;
+            };
             tracing::error!(attempt = %kairos_dag::identity::token_tag(&token), "cannot spool the result, retrying: {e}");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
-        agent.running().remove(&token);
-        agent.changed.notify_waiters();
     });
 }
 

@@ -63,6 +63,13 @@ pub(super) async fn drain(agent: &Agent) {
     }
     let left = agent.spool.len();
     if left > 0 {
+        // A result still only in memory (its write in flight) is on disk
+        // before the process ends.
+        for attempt in agent.spool.attempts() {
+            if let Err(e) = agent.spool.persist(&attempt) {
+                tracing::error!(attempt = %kairos_dag::identity::token_tag(&attempt), "cannot spool an undelivered result before stopping: {e}");
+            }
+        }
         tracing::warn!(
             left,
             "stopping with undelivered results; they stay spooled and are sent on the next start"
