@@ -57,6 +57,18 @@ impl State {
         free
     }
 
+    /// Reserves for a poll the slots [`State::reserve_free`] would, but those
+    /// promised to the reports waiting to be sent: each batch of reports offers
+    /// the slots its attempts freed (as `kairos worker` does), so the next task
+    /// comes in the report's own entry rather than a poll's.
+    fn reserve_for_poll(&mut self, slots: u32) -> u32 {
+        let free = slots.saturating_sub(
+            self.running.len() as u32 + self.reserved + self.to_report.len() as u32,
+        );
+        self.reserved += free;
+        free
+    }
+
     /// Starts the fresh ones of `tasks`; returns them.
     fn receive(&mut self, tasks: Vec<Assignment>) -> Vec<Assignment> {
         tasks
@@ -235,7 +247,7 @@ async fn poll_loop(shared: Arc<Shared>) {
         let (free, known) = {
             let mut s = shared.state();
             let known: Vec<String> = s.running.iter().chain(s.unacked.iter()).cloned().collect();
-            (s.reserve_free(slots), known)
+            (s.reserve_for_poll(slots), known)
         };
         if free == 0 {
             // No free slot: wait for one instead of polling for nothing.
@@ -379,7 +391,16 @@ async fn execute(shared: Arc<Shared>, task: Assignment) {
     }
     let finished = Instant::now();
     let ti = task.ti.clone().unwrap_or_default();
+    let report = ReportFinishedRequest {
+        worker_id: shared.worker_id(),
+        ti: Some(ti.clone()),
+        attempt: task.attempt.clone(),
+        state: "success".to_string(),
+        ..Default::default()
+    };
     {
+        // The slot is freed and the report queued at once: a poll never takes
+        // the slot the report offers.
         let mut s = shared.state();
         s.running.remove(&task.attempt);
         s.unacked.insert(task.attempt.clone());
@@ -392,17 +413,10 @@ async fn execute(shared: Arc<Shared>, task: Assignment) {
             finished,
             acknowledged: None,
         });
+        s.to_report.push(report);
     }
-    shared.slot_freed.notify_one();
-    let report = ReportFinishedRequest {
-        worker_id: shared.worker_id(),
-        ti: Some(ti),
-        attempt: task.attempt.clone(),
-        state: "success".to_string(),
-        ..Default::default()
-    };
-    shared.state().to_report.push(report);
     shared.report_ready.notify_one();
+    shared.slot_freed.notify_one();
 }
 
 /// One report on its own, re-sent until the cluster answers (accepted, or
