@@ -13,6 +13,7 @@ pub mod context;
 pub mod env;
 pub mod environments;
 pub mod files;
+pub mod group_guard;
 pub mod layered_env;
 pub mod logs;
 pub mod mask;

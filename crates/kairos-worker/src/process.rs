@@ -64,7 +64,9 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         .create(true)
         .append(true)
         .open(&spec.log)?;
-    let mut command = tokio::process::Command::new(&spec.program);
+    // A path, not a name: given a name and an environment of its own, the
+    // standard library forks to search that PATH in the child.
+    let mut command = tokio::process::Command::new(resolve(&spec.program, &spec.env));
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
@@ -78,19 +80,24 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         .envs(spec.env.iter().map(|(k, v)| (k, v)));
     if let Some(user) = &spec.run_as {
         user.apply(&mut command);
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls prctl(2), which is async-signal-safe. A process switching users
+        // is forked anyway (`posix_spawn` cannot set the user), so it also
+        // gets a parent-death signal, besides the group guard. (The standard
+        // library runs it after switching to the `--run-as` user, which clears
+        // an earlier one.)
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
     }
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // prctl(2), which is async-signal-safe. It makes the kernel SIGKILL the child
-    // if the worker dies (e.g. `kill -9`), so an attempt the cluster retries
-    // elsewhere does not keep running here unowned. (The standard library runs
-    // it after switching to the `--run-as` user, which clears an earlier one.)
-    unsafe {
-        command.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
-        });
-    }
+    // Nothing of ours runs between fork and exec, so this is a `posix_spawn`
+    // (no copy-on-write of the worker's memory); the group guard stops the
+    // group if the worker dies while it runs.
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0) as i32;
+    let _guarded = crate::group_guard::watch(pid);
     if let Some(path) = &spec.pgid_file {
         if let Err(e) = std::fs::write(path, pid.to_string()) {
             tracing::warn!(
@@ -158,6 +165,30 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         last_line,
         pgid: pid,
     })
+}
+
+/// `program` as a path: a name is looked for in the `PATH` of `env` (the
+/// process's own environment) as `execvp` would; one not found stays a name
+/// (spawning it then fails as before, "not found").
+fn resolve(program: &std::path::Path, env: &[(String, String)]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.as_os_str().is_empty() || program.components().count() > 1 {
+        return program.to_path_buf();
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .unwrap_or_else(|| program.to_path_buf())
 }
 
 /// SIGKILLs the group recorded in `path` (if any process of it lives) and forgets it.
