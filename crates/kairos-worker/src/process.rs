@@ -65,8 +65,14 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> std::io::Res
         .append(true)
         .open(&spec.log)?;
     // A path, not a name: given a name and an environment of its own, the
-    // standard library forks to search that PATH in the child.
-    let mut command = tokio::process::Command::new(resolve(&spec.program, &spec.env));
+    // standard library forks to search that PATH in the child. Not for
+    // `--run-as`: that child is forked anyway, and searches PATH as its user
+    // (a path the worker's user finds may be one that user cannot run).
+    let program = match &spec.run_as {
+        None => resolve(&spec.program, &spec.env),
+        Some(_) => spec.program.clone(),
+    };
+    let mut command = tokio::process::Command::new(program);
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
