@@ -52,9 +52,7 @@ struct State {
 impl State {
     /// Reserves every slot neither running nor already reserved.
     fn reserve_free(&mut self, slots: u32) -> u32 {
-        let free = slots.saturating_sub(self.running.len() as u32 + self.reserved);
-        self.reserved += free;
-        free
+        self.reserve_but(slots, 0)
     }
 
     /// Reserves for a poll the slots [`State::reserve_free`] would, but those
@@ -62,9 +60,12 @@ impl State {
     /// the slots its attempts freed (as `kairos worker` does), so the next task
     /// comes in the report's own entry rather than a poll's.
     fn reserve_for_poll(&mut self, slots: u32) -> u32 {
-        let free = slots.saturating_sub(
-            self.running.len() as u32 + self.reserved + self.to_report.len() as u32,
-        );
+        self.reserve_but(slots, self.to_report.len() as u32)
+    }
+
+    /// Reserves the slots neither running, nor reserved, nor `kept`.
+    fn reserve_but(&mut self, slots: u32, kept: u32) -> u32 {
+        let free = slots.saturating_sub(self.running.len() as u32 + self.reserved + kept);
         self.reserved += free;
         free
     }

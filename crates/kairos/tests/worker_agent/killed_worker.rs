@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 use kairos_dag::lifecycle::{DagRunState, TaskInstanceState as S};
 use kairos_state::records::{DagRunRecord, TryRecord, XComRecord};
 use kairos_state::{Command, Query};
+use kairos_worker::process::group_alive;
 
 use crate::support::*;
 
-/// The task records its process group (its shell is the group's leader) in
-/// `PGID_DIR`, and starts a child of its own in it.
+/// The task starts a child of its own in its process group, then records the
+/// group (its shell is the group's leader) in `PGID_DIR`.
 const SLOW_DAG: &str = "
 slow:
   schedule: null
@@ -19,28 +20,8 @@ slow:
   tasks:
     work:
       operator: bash
-      bash_command: 'echo $$ > PGID_DIR/{{ ti.try_number }}; sleep 6; echo done'
+      bash_command: 'sleep 6 & echo $$ > PGID_DIR/{{ ti.try_number }}; wait; echo done'
 ";
-
-/// Processes of group `pgid` that are not zombies (a killed process whose
-/// parent died stays one until someone reaps it).
-fn live_members(pgid: i32) -> usize {
-    let mut live = 0;
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid pgrp ...
-        let Some((_, after)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" {
-            live += 1;
-        }
-    }
-    live
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
@@ -62,13 +43,13 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
     trigger(&cluster, "slow", "r1").await;
     let holder = running_on(&cluster, "slow", "r1").await;
     let killed = if holder == "w1" { 0 } else { 1 };
-    // The first try's group, both its shell and the shell's `sleep`, running.
+    // The first try's group (its shell and the shell's `sleep`) running.
     let pgid_file = pgids.join("1");
     let deadline = Instant::now() + Duration::from_secs(30);
     let pgid: i32 = loop {
         let recorded = std::fs::read_to_string(&pgid_file).unwrap_or_default();
         if let Ok(pgid) = recorded.trim().parse() {
-            if live_members(pgid) >= 2 {
+            if group_alive(pgid) {
                 break pgid;
             }
         }
@@ -79,11 +60,10 @@ async fn a_killed_worker_s_attempt_fails_once_and_is_retried_on_the_other() {
     // The worker's death stops its running attempts' whole groups at once (the
     // group guard), not only the shell: the `sleep` too.
     let deadline = Instant::now() + Duration::from_secs(3);
-    while live_members(pgid) > 0 {
+    while group_alive(pgid) {
         assert!(
             Instant::now() < deadline,
-            "{} processes of the killed worker's attempt still run",
-            live_members(pgid)
+            "the killed worker's attempt still runs (group {pgid})"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
