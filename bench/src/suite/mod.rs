@@ -5,6 +5,7 @@
 //! written as JSON under `bench/results/` with the git commit.
 
 mod chain;
+mod cpu;
 mod failover;
 mod growth;
 pub mod report;
@@ -522,7 +523,7 @@ fn throughput_figures(
             5000.0,
         ),
     };
-    vec![
+    let mut figures = vec![
         Figure::new(
             key,
             format!(
@@ -555,7 +556,32 @@ fn throughput_figures(
             "B",
             runs.iter().map(|r| r.log_bytes_per_ti).collect(),
         ),
-    ]
+    ];
+    // Where the CPU went, per task instance: the profile that says whether the
+    // cores or the waiting bound the figure.
+    let parts: [(&str, &str, fn(&cpu::Split) -> f64); 6] = [
+        ("leader", "leader", |c| c.leader_ms),
+        ("followers", "2 followers", |c| c.followers_ms),
+        ("workers", "kairos workers (own)", |c| c.workers_ms),
+        ("tasks", "tasks (the workers' children)", |c| c.tasks_ms),
+        ("bench", "bench (its protocol workers)", |c| c.bench_ms),
+        ("other", "rest of the machine", |c| c.other_ms),
+    ];
+    for (part, what, of) in parts {
+        figures.push(Figure::new(
+            format!("{key}_cpu_{part}_ms_per_ti"),
+            format!("  CPU per TI, {what}"),
+            "ms",
+            runs.iter().map(|r| of(&r.cpu)).collect(),
+        ));
+    }
+    figures.push(Figure::new(
+        format!("{key}_idle_percent"),
+        "  machine idle (both cores) during the round",
+        "%",
+        runs.iter().map(|r| r.cpu.idle_percent).collect(),
+    ));
+    figures
 }
 
 fn failover_figures(kills_ms: &[f64]) -> Vec<Figure> {

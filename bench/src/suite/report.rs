@@ -13,7 +13,7 @@ pub enum Target {
 
 #[derive(Debug, Clone)]
 pub struct Figure {
-    pub key: &'static str,
+    pub key: std::borrow::Cow<'static, str>,
     pub label: String,
     pub unit: &'static str,
     pub samples: Vec<f64>,
@@ -26,13 +26,13 @@ pub struct Figure {
 
 impl Figure {
     pub fn new(
-        key: &'static str,
+        key: impl Into<std::borrow::Cow<'static, str>>,
         label: impl Into<String>,
         unit: &'static str,
         samples: Vec<f64>,
     ) -> Figure {
         Figure {
-            key,
+            key: key.into(),
             label: label.into(),
             unit,
             samples,
@@ -131,7 +131,7 @@ pub fn table(figures: &[Figure], airflow_note: &str) -> String {
         };
         let airflow = match f.airflow {
             Some(v) => format!("{} {}", number(v), f.unit),
-            None if is_airflow_figure(f.key) => "not measured".into(),
+            None if is_airflow_figure(&f.key) => "not measured".into(),
             None => String::new(),
         };
         let ratio = f

@@ -51,6 +51,18 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The processes of a throughput round by role: the leader `leader`, the
+    /// other servers, the `kairos worker` processes and this bench.
+    pub fn roles(&self, leader: u64) -> super::cpu::Roles {
+        let pid = |id: u64| self.cluster.node(id).child.as_ref().map(Child::id);
+        super::cpu::Roles {
+            leader: pid(leader),
+            followers: (1..=3).filter(|&id| id != leader).filter_map(pid).collect(),
+            workers: self.workers.iter().map(Child::id).collect(),
+            bench: std::process::id(),
+        }
+    }
+
     pub async fn leader(&self) -> Result<u64, Error> {
         Ok(self.cluster.wait_leader(Duration::from_secs(30)).await?)
     }

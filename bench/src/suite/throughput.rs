@@ -50,6 +50,8 @@ pub struct ThroughputRun {
     /// Bytes the leader wrote to its log per task instance (0 from a build
     /// that does not report them).
     pub log_bytes_per_ti: f64,
+    /// CPU per task instance by role, and the machine's idle share.
+    pub cpu: super::cpu::Split,
 }
 
 fn wide_yaml(kind: Kind, width: usize, runs: usize) -> String {
@@ -122,6 +124,8 @@ pub async fn measure(
         let leader = stack.leader().await?;
         let http = stack.cluster.node(leader).http.clone();
         let before = metrics(&http, stack.cluster.client_tls.as_ref()).await?;
+        let roles = stack.roles(leader);
+        let cpu_before = super::cpu::read(&roles);
         let triggers: Vec<Command> = (0..runs)
             .map(|r| Command::manual_run(dag_id, format!("wide_{round}_{r:03}"), "bench"))
             .collect();
@@ -142,6 +146,7 @@ pub async fn measure(
                 .await?;
             ended = ended.max(run.end_date.unwrap_or(sent));
         }
+        let cpu = super::cpu::split(&roles, &cpu_before, &super::cpu::read(&roles), total);
         let after = metrics(&http, stack.cluster.client_tls.as_ref()).await?;
         let delta = |name: &str| {
             after.get(name).copied().unwrap_or(0.0) - before.get(name).copied().unwrap_or(0.0)
@@ -155,7 +160,14 @@ pub async fn measure(
         let log_bytes = delta("kairos_raft_log_appended_bytes_total");
         let observed = seconds.max(1e-3);
         eprintln!(
-            "   {kind:?}, round {round}: {total} task instances in {seconds:.2} s, {entries:.0} entries, {commands:.0} commands"
+            "   {kind:?}, round {round}: {total} task instances in {seconds:.2} s, {entries:.0} entries, {commands:.0} commands; CPU ms per TI: leader {:.3}, followers {:.3}, workers {:.3}, tasks {:.3}, bench {:.3}, other {:.3}; idle {:.0}%",
+            cpu.leader_ms,
+            cpu.followers_ms,
+            cpu.workers_ms,
+            cpu.tasks_ms,
+            cpu.bench_ms,
+            cpu.other_ms,
+            cpu.idle_percent
         );
         out.push(ThroughputRun {
             tis_per_s: total as f64 / observed,
@@ -166,6 +178,7 @@ pub async fn measure(
                 0.0
             },
             log_bytes_per_ti: log_bytes / total as f64,
+            cpu,
         });
     }
     for worker in &workers {

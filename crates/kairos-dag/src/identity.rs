@@ -60,6 +60,29 @@ fn component(id: &str) -> String {
     }
 }
 
+/// The id a path component of [`TaskInstanceKey::log_path`] was made from;
+/// `None` for a name no id makes (another file in a log directory).
+pub fn id_of_component(name: &str) -> Option<String> {
+    let name = match name.strip_prefix('%') {
+        Some(rest @ ("" | "." | "..")) => return Some(rest.to_string()),
+        _ => name,
+    };
+    let mut id = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find('%') {
+        id.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3)?;
+        id.push(match escape {
+            "%25" => '%',
+            "%2F" => '/',
+            _ => return None,
+        });
+        rest = &rest[at + 3..];
+    }
+    id.push_str(rest);
+    Some(id)
+}
+
 /// A short, safe name for an attempt token in logs, messages and records others
 /// can read: the first 8 hex digits of its SHA-256. It tells attempts apart
 /// without giving the token (the attempt's credential) away.
@@ -85,6 +108,20 @@ impl std::fmt::Display for TaskInstanceKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_path_component_reads_back_as_its_id() {
+        for id in [
+            "plain", "a/b", "50%", "%2F", "%25/%", "", ".", "..", "%", "%.", "x/../y",
+        ] {
+            let made = component(id);
+            assert!(!made.contains('/'), "{id:?} -> {made:?}");
+            assert_eq!(id_of_component(&made).as_deref(), Some(id), "{made:?}");
+        }
+        // Names no id makes.
+        assert_eq!(id_of_component("a%2"), None);
+        assert_eq!(id_of_component("a%41b"), None);
+    }
 
     #[test]
     fn names_read_as_paths_with_the_map_index_last() {

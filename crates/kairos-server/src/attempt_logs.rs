@@ -126,6 +126,96 @@ impl AttemptLogs {
     }
 }
 
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub runs: u64,
+    pub bytes: u64,
+}
+
+impl AttemptLogs {
+    /// Removes the logs of every run `held` says this node's state no longer
+    /// holds (purged by retention, `kairos db clean` or a DAG's deletion), once
+    /// nothing under the run's directory changed for `grace`: a log can reach a
+    /// follower before the entry that made its run, so a young directory of an
+    /// unknown run is left for a later sweep. `held(dag_id, run_id)`.
+    pub fn sweep(
+        &self,
+        grace: std::time::Duration,
+        held: impl Fn(&str, &str) -> Result<bool, String>,
+    ) -> Result<Swept, String> {
+        let mut swept = Swept::default();
+        let now = std::time::SystemTime::now();
+        for (dag_dir, dag_id) in named_dirs(&self.root)? {
+            for (run_dir, run_id) in named_dirs(&dag_dir)? {
+                if held(&dag_id, &run_id)? {
+                    continue;
+                }
+                let (newest, bytes) =
+                    newest_and_size(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
+                if now.duration_since(newest).unwrap_or_default() < grace {
+                    continue;
+                }
+                std::fs::remove_dir_all(&run_dir)
+                    .map_err(|e| format!("{}: {e}", run_dir.display()))?;
+                swept.runs += 1;
+                swept.bytes += bytes;
+            }
+            // A DAG's directory goes with its last run's (not when a log
+            // arrived in between: then it is not empty).
+            if std::fs::read_dir(&dag_dir).is_ok_and(|mut d| d.next().is_none()) {
+                let _ = std::fs::remove_dir(&dag_dir);
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// The directories in `dir` with the id each name was made from (none when
+/// `dir` does not exist; other entries skipped).
+fn named_dirs(dir: &Path) -> Result<Vec<(PathBuf, String)>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = entry.file_name();
+        if let Some(id) = name
+            .to_str()
+            .and_then(kairos_dag::identity::id_of_component)
+        {
+            dirs.push((entry.path(), id));
+        }
+    }
+    Ok(dirs)
+}
+
+/// The latest modification under `dir` (itself included) and the bytes of
+/// its files.
+fn newest_and_size(dir: &Path) -> std::io::Result<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(dir)?;
+    let (mut newest, mut bytes) = (meta.modified()?, 0);
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            let (n, b) = newest_and_size(&entry.path())?;
+            newest = newest.max(n);
+            bytes += b;
+        } else {
+            newest = newest.max(meta.modified()?);
+            bytes += meta.len();
+        }
+    }
+    Ok((newest, bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +257,42 @@ mod tests {
             .write(&ti(), 1, MAX_KEPT_LOG_BYTES - 2, b"abc", true)
             .unwrap_err();
         assert!(err.contains("64 MiB"), "{err}");
+    }
+
+    #[test]
+    fn a_sweep_removes_old_logs_of_runs_no_longer_held_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = AttemptLogs::new(dir.path());
+        let key = |dag: &str, run: &str| TaskInstanceKey::new(dag, run, "t", -1);
+        logs.write(&key("d", "kept"), 1, 0, b"a", true).unwrap();
+        logs.write(&key("d", "gone/1"), 1, 0, b"bb", true).unwrap();
+        logs.write(
+            &TaskInstanceKey::new("d", "gone/1", "t", 2),
+            1,
+            0,
+            b"ccc",
+            true,
+        )
+        .unwrap();
+        logs.write(&key("e", "gone"), 1, 0, b"dddd", false).unwrap();
+        let held = |dag: &str, run: &str| Ok(dag == "d" && run == "kept");
+        // Too young: a log may arrive before its run's entry.
+        let young = logs
+            .sweep(std::time::Duration::from_secs(60), held)
+            .unwrap();
+        assert_eq!(young, Swept::default());
+        assert!(logs.read(&key("e", "gone"), 1, 0, 10).unwrap().is_some());
+        let swept = logs.sweep(std::time::Duration::ZERO, held).unwrap();
+        assert_eq!(swept, Swept { runs: 2, bytes: 9 });
+        assert!(logs.read(&key("d", "kept"), 1, 0, 10).unwrap().is_some());
+        assert_eq!(logs.read(&key("d", "gone/1"), 1, 0, 10).unwrap(), None);
+        // The DAG with no run left goes too; the other keeps its directory.
+        assert!(!dir.path().join("attempt-logs/e").exists());
+        assert!(dir.path().join("attempt-logs/d").exists());
+        // A store that cannot answer stops the sweep and says why.
+        let err = logs
+            .sweep(std::time::Duration::ZERO, |_, _| Err("no store".into()))
+            .unwrap_err();
+        assert!(err.contains("no store"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 //! (REST API, health, metrics), and a client of a cluster for other processes.
 
 pub mod api;
+pub mod attempt_log_sweep;
 pub mod attempt_logs;
 pub mod client;
 pub mod cluster_identity;

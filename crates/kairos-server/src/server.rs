@@ -89,6 +89,11 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    crate::attempt_log_sweep::spawn(
+        handle.clone(),
+        config.scheduler.retention_every,
+        stop_rx.clone(),
+    );
     let grpc = {
         let mut stop = stop_rx.clone();
         use crate::grpc::authz;

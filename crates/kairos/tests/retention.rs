@@ -276,3 +276,116 @@ async fn a_dag_is_deleted_with_its_history_on_every_node() {
         "{repushed:?}"
     );
 }
+
+const LOGGED: &str = "
+logged:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    only: {operator: bash, bash_command: 'echo from the task'}
+";
+
+/// The servers' copies of attempt logs go with their runs: after `kairos db
+/// clean` deletes a run, every node removes that run's logs at a later sweep
+/// (the retention interval, after a grace of five), and keeps the others'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_of_deleted_runs_leave_every_server() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_kairos"));
+    let flags = [&CALM_TIMINGS[..], &["--retention-interval-s", "1"]].concat();
+    let cluster = Cluster::start(binary, 3, &flags).expect("start the cluster");
+    cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let workers = cluster.path().join("workers");
+    std::fs::create_dir_all(&workers).expect("workers dir");
+    std::fs::write(workers.join("no-kairos.toml"), "").expect("config");
+    let mut worker = cluster
+        .spawn_worker("w1", &workers, &[])
+        .expect("start a worker");
+    let client = cluster.client();
+    // One entry each: the newer run is the later one.
+    for commands in [
+        vec![
+            put_dag_command(LOGGED).expect("the DAG"),
+            Command::manual_run("logged", "old", "test"),
+        ],
+        vec![Command::manual_run("logged", "new", "test")],
+    ] {
+        let pushed = client.propose(&commands).await.expect("push");
+        assert!(pushed.results.iter().all(Result::is_ok), "{pushed:?}");
+    }
+    let log_of = |run: &str| format!("attempt-logs/logged/{run}/only/1.log");
+    let holding = |path: &str| {
+        cluster
+            .nodes
+            .iter()
+            .filter(|n| n.data_dir.join(path).exists())
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while holding(&log_of("old")) < 2 || holding(&log_of("new")) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the logs never reached the servers\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .await
+        .expect("a leader");
+    let server = cluster.node(leader).http.clone();
+    let (ok, out, err) = cluster
+        .cli(&[
+            "db",
+            "clean",
+            "--dag-id",
+            "logged",
+            "--keep-last",
+            "1",
+            "--server",
+            &server,
+        ])
+        .expect("kairos runs");
+    assert!(ok && out.contains("deleted 1 run"), "{out}{err}");
+    assert_eq!(run_ids_of(&cluster, "logged").await, ["new"]);
+
+    // Gone from every node within the grace (5 s) and a sweep or two.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster
+        .nodes
+        .iter()
+        .any(|n| n.data_dir.join("attempt-logs/logged/old").exists())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted run's logs stayed\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        holding(&log_of("new")) >= 2,
+        "the kept run's log stays on the servers that had it"
+    );
+    let api = cluster.api(leader).expect("api client");
+    let chunk = api
+        .log("logged", "new", "only", 1, -1, 0)
+        .await
+        .expect("the kept run's log is served");
+    assert!(chunk.text.contains("from the task"), "{chunk:?}");
+}
+
+async fn run_ids_of(cluster: &Cluster, dag_id: &str) -> Vec<String> {
+    let api = cluster.api(1).expect("api client");
+    let runs = api
+        .dag_runs(dag_id, kairos_client::Read::Consistent)
+        .await
+        .expect("runs");
+    runs.into_iter().map(|r| r.dag_run_id).collect()
+}
