@@ -14,6 +14,7 @@ use kairos_state::{Batch, Command, CommandResult};
 use openraft::error::{ClientWriteError, RaftError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::riders::{Ride, Riders};
 use crate::types::{KairosNode, NodeId, Raft};
 
 /// The most commands one entry carries.
@@ -64,25 +65,42 @@ pub enum ProposeError {
     TooLarge { bytes: usize, max: usize },
 }
 
-struct Proposal {
-    commands: Vec<Command>,
+pub(crate) struct Proposal {
+    pub(crate) commands: Vec<Command>,
     /// The size of the commands' JSON, for the entry's byte cap.
-    bytes: usize,
-    reply: oneshot::Sender<Result<Committed, ProposeError>>,
+    pub(crate) bytes: usize,
+    pub(crate) reply: oneshot::Sender<Result<Committed, ProposeError>>,
 }
 
 /// A handle to the proposer task. Cheap to clone.
 #[derive(Clone)]
 pub struct Proposer {
     queue: mpsc::Sender<Proposal>,
+    riders: Arc<Riders>,
 }
 
 impl Proposer {
     /// Starts the proposer task for `raft`.
     pub fn start(raft: Raft, observer: Arc<dyn crate::NodeObserver>) -> Proposer {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(run(raft, receiver, observer));
-        Proposer { queue }
+        let riders = Arc::new(Riders::default());
+        tokio::spawn(run(raft, receiver, riders.clone(), observer));
+        Proposer { queue, riders }
+    }
+
+    /// Parks `commands` to ride on the next entry proposed here, after its
+    /// other commands (`crate::riders`): they never make an entry of their own.
+    pub fn ride(&self, commands: Vec<Command>) -> Result<Ride, ProposeError> {
+        let bytes = serde_json::to_vec(&commands)
+            .map_err(|e| ProposeError::Refused(format!("the commands cannot be encoded: {e}")))?
+            .len();
+        if bytes > MAX_PROPOSAL_BYTES {
+            return Err(ProposeError::TooLarge {
+                bytes,
+                max: MAX_PROPOSAL_BYTES,
+            });
+        }
+        Ok(self.riders.park(commands, bytes))
     }
 
     /// Proposes `commands` (applied together, in order, within one entry) and waits
@@ -126,6 +144,7 @@ impl Proposer {
 async fn run(
     raft: Raft,
     mut receiver: mpsc::Receiver<Proposal>,
+    riders: Arc<Riders>,
     observer: Arc<dyn crate::NodeObserver>,
 ) {
     let in_flight = Arc::new(Semaphore::new(MAX_ENTRIES_IN_FLIGHT));
@@ -162,6 +181,13 @@ async fn run(
                 Err(_) => break,
             }
         }
+        // Riders go last, in the room left.
+        let boarding = riders.board(
+            MAX_COMMANDS_PER_ENTRY.saturating_sub(count),
+            MAX_BYTES_PER_ENTRY.saturating_sub(bytes),
+        );
+        count += boarding.iter().map(|r| r.commands.len()).sum::<usize>();
+        group.extend(boarding);
         let mut commands = Vec::with_capacity(count);
         let mut shares = Vec::with_capacity(group.len());
         for proposal in group {
@@ -236,7 +262,10 @@ mod tests {
         // No proposer task behind the queue: anything queued would be `Stopped`.
         let (queue, receiver) = mpsc::channel(1);
         drop(receiver);
-        let proposer = Proposer { queue };
+        let proposer = Proposer {
+            queue,
+            riders: Arc::new(Riders::default()),
+        };
         let big = vec![Command::Tick];
         match proposer.propose_sized(big, MAX_PROPOSAL_BYTES + 1).await {
             Err(e @ ProposeError::TooLarge { .. }) => {

@@ -148,6 +148,20 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         queued: Vec<TaskInstanceKey>,
     },
+    /// A waiting poll's take, carried by the leader at the end of an entry
+    /// proposed while that poll waits: after the entry's other commands, one
+    /// attempt per token for the queued instances at the head of `fit`'s
+    /// queues (queue by queue as named, each highest priority first) that
+    /// `fit` allows, as the poll's own `Dispatch` would start them. The entry
+    /// that queues a task thus starts it on a waiting worker, with no second
+    /// commit. Nothing queued that fits: nothing changes (the poll waits on).
+    TakeQueued {
+        worker: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        log_url: Option<String>,
+        tokens: Vec<String>,
+        fit: WorkerFit,
+    },
     /// The end of an attempt: reported by its worker (`actor: worker`) or decided by
     /// the leader when its lease ran out (`actor: lease_expiry`). A failure becomes
     /// `up_for_retry` while tries remain. `follow` is a branch's choice of direct
@@ -351,6 +365,7 @@ impl Command {
             Command::Dispatch { .. } => "dispatch",
             Command::DispatchDownstream { .. } => "dispatch_downstream",
             Command::Take { .. } => "take",
+            Command::TakeQueued { .. } => "take_queued",
             Command::FinishAttempt { .. } => "finish_attempt",
             Command::Tick => "tick",
             Command::CreateBackfill { .. } => "create_backfill",
@@ -464,7 +479,7 @@ pub enum Outcome {
         versions: usize,
         more: bool,
     },
-    /// The attempts a `DispatchDownstream` or a `Take` started: each task
+    /// The attempts a `DispatchDownstream`, a `Take` or a `TakeQueued` started: each task
     /// instance with its token.
     Dispatched {
         attempts: Vec<(TaskInstanceKey, String)>,

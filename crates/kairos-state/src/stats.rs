@@ -18,6 +18,9 @@ pub struct ApplyStats {
     /// Attempts started by `DispatchDownstream`: handed to the worker that
     /// reported their upstream, in the same entry as the report.
     pub tasks_handed_off: u64,
+    /// Attempts started by `TakeQueued`: for a waiting poll, in the entry
+    /// that queued them.
+    pub tasks_taken_waiting: u64,
     /// Task-to-task gaps in seconds: for each task instance handed to a worker, the
     /// time from the end of its last upstream task instance (as recorded) to this
     /// dispatch, both stamps of the leader's clock. Instances without upstream
@@ -36,6 +39,7 @@ impl ApplyStats {
         self.runs_created += other.runs_created;
         self.tasks_queued += other.tasks_queued;
         self.tasks_handed_off += other.tasks_handed_off;
+        self.tasks_taken_waiting += other.tasks_taken_waiting;
         self.task_gaps.extend(other.task_gaps);
     }
 }

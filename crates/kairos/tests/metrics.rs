@@ -142,6 +142,46 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
             assert_eq!(sample(&text, series), m(series), "{series} on node {id}");
         }
     }
+
+    // The worker is idle now, its poll waiting: the next run's first task is
+    // started in the trigger's own entry, taken for that poll (then b and c
+    // are handed off with the reports, as before).
+    let taken = "kairos_scheduler_tasks_taken_by_waiting_polls_total";
+    let taken_before = m(taken).unwrap_or_else(|| panic!("no {taken}: {leader_text}"));
+    client
+        .propose(&[Command::manual_run("metrics_chain", "r2", "test")])
+        .await
+        .expect("trigger");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = client
+            .query(
+                &Query::Run {
+                    dag_id: "metrics_chain".into(),
+                    run_id: "r2".into(),
+                },
+                true,
+            )
+            .await
+            .expect("read");
+        if run["state"] == "success" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cluster
+        .wait_converged(0, Duration::from_secs(30))
+        .await
+        .expect("converged");
+    for id in 1..=3 {
+        let text = scrape(&cluster.node(id).http).await;
+        assert_eq!(
+            sample(&text, taken),
+            Some(taken_before + 1.0),
+            "node {id}: {text}"
+        );
+    }
     let _ = worker.kill();
     let _ = worker.wait();
 }

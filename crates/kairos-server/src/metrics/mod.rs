@@ -86,6 +86,7 @@ pub struct Metrics {
     runs_created: Counter,
     tasks_queued: Counter,
     tasks_handed_off: Counter,
+    tasks_taken_waiting: Counter,
     task_gap: Histogram,
     pool_slots: Family<PoolLabel, Gauge>,
     pool_used_slots: Family<PoolLabel, Gauge>,
@@ -118,6 +119,7 @@ impl Metrics {
             runs_created: Counter::default(),
             tasks_queued: Counter::default(),
             tasks_handed_off: Counter::default(),
+            tasks_taken_waiting: Counter::default(),
             task_gap: gap_histogram(),
             pool_slots: Family::default(),
             pool_used_slots: Family::default(),
@@ -199,6 +201,11 @@ impl Metrics {
             "scheduler_tasks_handed_off",
             "Task instances handed to the worker that reported their upstream, in the same entry as its report",
             m.tasks_handed_off.clone(),
+        );
+        r.register(
+            "scheduler_tasks_taken_by_waiting_polls",
+            "Task instances started for a worker's waiting poll in the entry that queued them",
+            m.tasks_taken_waiting.clone(),
         );
         r.register_with_unit("scheduler_task_to_task", "From the end of a task instance's last upstream to its dispatch to a worker (leader stamps)", Unit::Seconds, m.task_gap.clone());
         r.register("pool_slots", "Slots of each pool", m.pool_slots.clone());
@@ -397,6 +404,7 @@ impl kairos_raft::NodeObserver for Metrics {
         self.runs_created.inc_by(stats.runs_created);
         self.tasks_queued.inc_by(stats.tasks_queued);
         self.tasks_handed_off.inc_by(stats.tasks_handed_off);
+        self.tasks_taken_waiting.inc_by(stats.tasks_taken_waiting);
         for gap in &stats.task_gaps {
             self.task_gap.observe(*gap);
         }

@@ -47,10 +47,24 @@ impl Node {
             .proposer
             .propose(commands)
             .await
-            .map_err(|e| match e {
-                ProposeError::NotLeader { leader_id, .. } => self.not_leader(leader_id),
-                other => NodeError::from(other),
-            })
+            .map_err(|e| self.here_error(e))
+    }
+
+    /// Parks `commands` to ride on the next entry this node proposes as the
+    /// leader, after that entry's other commands (`kairos_raft::riders`).
+    pub fn ride_here(&self, commands: Vec<Command>) -> Result<kairos_raft::Ride, NodeError> {
+        self.raft
+            .proposer
+            .ride(commands)
+            .map_err(|e| self.here_error(e))
+    }
+
+    /// What a proposal made on this node as the leader failed with.
+    pub fn here_error(&self, error: ProposeError) -> NodeError {
+        match error {
+            ProposeError::NotLeader { leader_id, .. } => self.not_leader(leader_id),
+            other => NodeError::from(other),
+        }
     }
 
     /// A proposal of `bytes` of JSON; `forwarded` when another node sent it here as

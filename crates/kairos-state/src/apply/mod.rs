@@ -272,6 +272,21 @@ fn dispatch(
             after,
             queued,
         ),
+        Command::TakeQueued {
+            worker,
+            log_url,
+            tokens,
+            fit,
+        } => task_instances::take_queued(
+            txn,
+            sched,
+            task_instances::Taker {
+                worker,
+                log_url: log_url.as_deref(),
+                tokens,
+                fit,
+            },
+        ),
         Command::FinishAttempt {
             ti,
             attempt,

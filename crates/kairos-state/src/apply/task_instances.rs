@@ -316,6 +316,52 @@ pub(super) fn take(
     Ok(Reply::from(Outcome::Dispatched { attempts }))
 }
 
+/// How far down each queue a `TakeQueued` looks, per token, for instances its
+/// worker may take: apply stays bounded; what lies deeper waits for a poll.
+const TAKE_QUEUED_SCAN_PER_TOKEN: usize = 4;
+
+/// A waiting poll's `TakeQueued`: the queued instances at the head of the
+/// taker's queues that it fits, one attempt per token until they run out.
+pub(super) fn take_queued(txn: &mut Txn<'_>, sched: &mut Sched, taker: Taker<'_>) -> Handled {
+    check_taker(&taker)?;
+    let mut attempts = Vec::new();
+    let mut tokens = taker.tokens.iter();
+    for queue in &taker.fit.queues {
+        if tokens.len() == 0 {
+            break;
+        }
+        let head = txn.scan_index_page(
+            &keys::index::queued_prefix(queue),
+            None,
+            tokens.len() * TAKE_QUEUED_SCAN_PER_TOKEN,
+        )?;
+        for (_, value) in head {
+            let ti: TaskInstanceKey = crate::store::decode(Cf::Index, &value)?;
+            let Some(mut record) = load_ti(txn, &ti)? else {
+                continue;
+            };
+            if record.state != TaskInstanceState::Queued {
+                continue;
+            }
+            let Some((plan, task)) = crate::engine::lookup::plan_of_ti(txn, &ti)? else {
+                continue;
+            };
+            if !taker.fit.takes(plan.dag(), plan.task(task)) {
+                continue;
+            }
+            let Some(token) = tokens.next() else {
+                break;
+            };
+            record.log_url = taker.log_url.filter(|u| !u.is_empty()).map(str::to_string);
+            record_dispatch_gap(txn, sched, &ti)?;
+            start_attempt(txn, sched, &mut record, Some(taker.worker), Some(token))?;
+            sched.stats.tasks_taken_waiting += 1;
+            attempts.push((ti, token.clone()));
+        }
+    }
+    Ok(Reply::from(Outcome::Dispatched { attempts }))
+}
+
 /// The worker id and tokens a hand-over carries, checked.
 fn check_taker(taker: &Taker<'_>) -> Result<(), ApplyError> {
     check_id("worker id", taker.worker)?;

@@ -265,3 +265,99 @@ fn a_take_with_bad_tokens_or_too_many_names_is_refused_whole() {
     assert!(r[0].is_err(), "{r:?}");
     assert_eq!(queued(&store, "wide", "x").len(), 2, "nothing was started");
 }
+
+const TWO_QUEUES: &str = "
+two_queues:
+  schedule: null
+  is_paused_upon_creation: false
+  tasks:
+    elsewhere: {operator: bash, bash_command: 'true', queue: other}
+    b: {operator: bash, bash_command: 'true'}
+    c: {operator: bash, bash_command: 'true'}
+    d: {operator: bash, bash_command: 'true'}
+";
+
+fn take_queued(n: usize, fit: WorkerFit) -> Command {
+    Command::TakeQueued {
+        worker: "w".into(),
+        log_url: None,
+        tokens: tokens(n),
+        fit,
+    }
+}
+
+fn task_ids(started: Vec<(String, String)>) -> Vec<String> {
+    let mut ids: Vec<String> = started.into_iter().map(|(t, _)| t).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_waiting_polls_take_starts_what_its_own_entry_queued() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(TWO_QUEUES)]);
+    // The trigger queues four tasks; the take after it, in the same entry,
+    // starts two of the three on the worker's queue (two tokens).
+    let r = store.apply(vec![
+        manual("two_queues", "r"),
+        take_queued(2, default_queue()),
+    ]);
+    assert!(r[0].is_ok(), "{r:?}");
+    let first = started(&r[1]);
+    assert_eq!(first.len(), 2, "{first:?}");
+    for (task, token) in &first {
+        let ti = store
+            .store
+            .task_instance(&key("two_queues", "r", task))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ti.state, S::Running);
+        assert_eq!(ti.worker.as_deref(), Some("w"));
+        assert_eq!(ti.attempt.as_deref(), Some(token.as_str()));
+    }
+    let mut waiting = queued(&store, "two_queues", "r");
+    waiting.sort();
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+    assert!(waiting.contains(&"elsewhere".to_string()), "{waiting:?}");
+    // More tokens than fitting instances: the last of the queue; the task
+    // on another queue is not this worker's.
+    let r = store.apply(vec![take_queued(3, default_queue())]);
+    let second = task_ids(started(&r[0]));
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(queued(&store, "two_queues", "r"), ["elsewhere"]);
+    let mut all = task_ids(first);
+    all.extend(second);
+    all.sort();
+    assert_eq!(all, ["b", "c", "d"]);
+    // Nothing queued that fits: nothing changes.
+    let r = store.apply(vec![take_queued(3, default_queue())]);
+    assert!(started(&r[0]).is_empty(), "{r:?}");
+    assert_eq!(state(&store, "two_queues", "r", "elsewhere"), S::Queued);
+    // A worker of that queue takes it.
+    let other = WorkerFit {
+        queues: vec!["other".into()],
+        ..WorkerFit::default()
+    };
+    let r = store.apply(vec![take_queued(1, other)]);
+    assert_eq!(task_ids(started(&r[0])), ["elsewhere"]);
+    assert_counters_match(&store, "two_queues", &["r"]);
+}
+
+#[test]
+fn a_waiting_polls_take_with_a_bad_token_is_refused_whole() {
+    let mut store = TempStore::new();
+    store.apply(vec![put(TWO_QUEUES), manual("two_queues", "r")]);
+    let mut bad = take_queued(2, default_queue());
+    if let Command::TakeQueued { tokens, .. } = &mut bad {
+        tokens[1] = "nope".into();
+    }
+    let r = store.apply(vec![bad]);
+    assert!(r[0].is_err(), "{r:?}");
+    let r = store.apply(vec![take_queued(257, default_queue())]);
+    assert!(r[0].is_err(), "{r:?}");
+    assert_eq!(
+        queued(&store, "two_queues", "r").len(),
+        4,
+        "nothing started"
+    );
+}

@@ -3,8 +3,9 @@
 //! otherwise the queued index of its queues is read, the instances it may take
 //! (its environments and teams, `leader::placement`) claimed, one
 //! `Dispatch` per instance proposed (queued -> running with a fresh attempt
-//! token) and each granted a lease. A poll with nothing to hand out waits for the
-//! next apply, up to the worker's deadline.
+//! token) and each granted a lease. A poll with nothing to hand out parks a
+//! take on the next entry proposed (`waiting_take`) and waits, up to the
+//! worker's deadline.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tonic::Status;
 use super::assignment::Assignments;
 use super::caller::acting_as;
 use super::guard::{check_leader, known_worker, propose_error};
+use super::waiting_take::{self, Riding, settle};
 use crate::leader::Leader;
 use crate::leader::placement::Fit;
 use crate::node::NodeError;
@@ -71,6 +73,9 @@ pub(super) async fn poll(
             dag_callbacks,
         });
     }
+    // While nothing fits, a take rides the entries proposed here: the one that
+    // queues this worker's next task starts it (`waiting_take`).
+    let mut riding: Option<Riding> = None;
     loop {
         applied.borrow_and_update();
         let mut picks: Vec<TaskInstanceKey> = Vec::new();
@@ -81,6 +86,22 @@ pub(super) async fn poll(
             }
         }
         if !picks.is_empty() {
+            // An entry proposed before the take was parked queued them. Take
+            // the take back first; if an entry already carries it, its answer
+            // comes first (it may have started these very instances).
+            if let Some(ride) = riding.take()
+                && !ride.ticket.withdraw()
+            {
+                s.claims.release(&picks);
+                let tasks = build_all(s, assignments, &settle(s, ride.settled).await?)?;
+                if !tasks.is_empty() {
+                    return Ok(PollReply {
+                        tasks,
+                        dag_callbacks: vec![],
+                    });
+                }
+                continue;
+            }
             let log_url = (!worker.log_url.is_empty()).then(|| worker.log_url.clone());
             let granted = dispatch(s, &r.worker_id, log_url, picks).await?;
             let tasks = build_all(s, assignments, &granted)?;
@@ -92,15 +113,44 @@ pub(super) async fn poll(
             }
             continue;
         }
-        tokio::select! {
+        let ride = match riding.as_mut() {
+            Some(ride) => ride,
+            None => riding.insert(waiting_take::park(s, &r.worker_id, &worker, free)?),
+        };
+        let mut timed_out = false;
+        let settled = tokio::select! {
             changed = applied.changed() => {
                 if changed.is_err() {
                     return Err(Status::unavailable("the node is stopping"));
                 }
+                None
             }
+            settled = &mut ride.settled => Some(settled),
             _ = tokio::time::sleep_until(deadline.into()) => {
-                return Ok(PollReply::default());
+                timed_out = true;
+                None
             }
+        };
+        let granted = match settled {
+            Some(settled) => {
+                riding = None;
+                settled
+                    .map_err(|e| Status::internal(format!("a waiting take stopped: {e}")))?
+                    .map_err(|e| super::guard::propose_error(s, e))?
+            }
+            // The deadline: take the take back, or wait for what its entry did.
+            None if timed_out => match riding.take() {
+                Some(ride) if !ride.ticket.withdraw() => settle(s, ride.settled).await?,
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let tasks = build_all(s, assignments, &granted)?;
+        if !tasks.is_empty() || timed_out {
+            return Ok(PollReply {
+                tasks,
+                dag_callbacks: vec![],
+            });
         }
         check_leader(s)?;
     }

@@ -26,5 +26,6 @@ mod service;
 mod task_code;
 mod trigger;
 mod upload;
+mod waiting_take;
 
 pub use service::WorkerService;
