@@ -104,6 +104,9 @@ pub async fn run(binary: &Path, chain: usize, ready: usize) -> Result<(), Error>
     let mut poll_path_sent = Histogram::<u64>::new(3)?;
     for i in 0..=POLL_PATH_RUNS {
         let run_id = format!("one_{i}");
+        // The previous run's report and the worker's next poll settle first:
+        // the worker waits when the trigger comes.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         let sent = Instant::now();
         client.propose(&[manual("one", &run_id)]).await?;
         let committed = Instant::now();
