@@ -35,6 +35,28 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Waits up to a minute for run `run_id` of the chain to succeed.
+async fn run_to_success(client: &kairos_server::client::ClusterClient, run_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = client
+            .query(
+                &Query::Run {
+                    dag_id: "metrics_chain".into(),
+                    run_id: run_id.into(),
+                },
+                true,
+            )
+            .await
+            .expect("read");
+        if run["state"] == "success" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_raft_scheduler_pools_workers_and_api() {
     let cluster =
@@ -59,24 +81,7 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
         .propose(&[Command::manual_run("metrics_chain", "r1", "test")])
         .await
         .expect("trigger");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run = client
-            .query(
-                &Query::Run {
-                    dag_id: "metrics_chain".into(),
-                    run_id: "r1".into(),
-                },
-                true,
-            )
-            .await
-            .expect("read");
-        if run["state"] == "success" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run did not finish: {run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    run_to_success(&client, "r1").await;
     // An API call to see in the request histogram.
     let listed = reqwest::get(format!(
         "http://{}/api/v1/dags/metrics_chain/dagRuns",
@@ -152,24 +157,7 @@ async fn metrics_show_raft_scheduler_pools_workers_and_api() {
         .propose(&[Command::manual_run("metrics_chain", "r2", "test")])
         .await
         .expect("trigger");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run = client
-            .query(
-                &Query::Run {
-                    dag_id: "metrics_chain".into(),
-                    run_id: "r2".into(),
-                },
-                true,
-            )
-            .await
-            .expect("read");
-        if run["state"] == "success" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run did not finish: {run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    run_to_success(&client, "r2").await;
     cluster
         .wait_converged(0, Duration::from_secs(30))
         .await
