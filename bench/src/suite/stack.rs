@@ -129,10 +129,66 @@ impl Stack {
                 }
             }
             if Instant::now() > deadline {
-                return Err(format!("run {dag_id}/{run_id} did not finish in {timeout:?}").into());
+                return Err(format!(
+                    "run {dag_id}/{run_id} did not finish in {timeout:?}; {}",
+                    self.unfinished(dag_id, run_id).await
+                )
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// What a run that does not finish waits on: its task instances not yet
+    /// finished (state, try, worker, the attempt's tag), as every server sees
+    /// them, so that a stall can be told apart (a queued task no poll takes, a
+    /// running one whose worker never reports).
+    async fn unfinished(&self, dag_id: &str, run_id: &str) -> String {
+        let mut out = Vec::new();
+        for node in 1..=3u64 {
+            let read = self
+                .cluster
+                .client_via(node)
+                .query(
+                    &Query::TaskInstances {
+                        dag_id: dag_id.into(),
+                        run_id: run_id.into(),
+                        after: None,
+                        limit: None,
+                    },
+                    false,
+                )
+                .await;
+            let tis: Vec<kairos_state::records::TaskInstanceRecord> = match read
+                .map_err(|e| e.to_string())
+                .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+            {
+                Ok(tis) => tis,
+                Err(e) => {
+                    out.push(format!("node {node}: cannot read its task instances ({e})"));
+                    continue;
+                }
+            };
+            let waiting: Vec<String> = tis
+                .iter()
+                .filter(|t| !t.state.is_finished())
+                .map(|t| {
+                    format!(
+                        "{} {} try {} on {} ({})",
+                        t.task_id,
+                        t.state,
+                        t.try_number,
+                        t.worker.as_deref().unwrap_or("-"),
+                        t.attempt
+                            .as_deref()
+                            .map(kairos_dag::identity::token_tag)
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.push(format!("node {node}: {}", waiting.join(", ")));
+        }
+        out.join("; ")
     }
 }
 
