@@ -208,6 +208,11 @@ impl Spool {
     }
 
     /// The attempts whose results wait to be delivered (no disk read).
+    /// Whether the result of `attempt` is held here.
+    pub fn holds(&self, attempt: &str) -> bool {
+        self.held().contains_key(attempt)
+    }
+
     pub fn attempts(&self) -> Vec<String> {
         self.held().keys().cloned().collect()
     }

@@ -20,12 +20,13 @@ use crate::operators::{self, Ctx, Report, callbacks};
 use crate::spool::Finished;
 use kairos_dag::callback::CallbackKind;
 
-/// Starts one attempt in the background.
+/// Starts one attempt in the background, unless this worker already holds it
+/// (`Agent::claim_attempt`: a poll and a report's answer may both bring it).
 pub(super) fn start(agent: &Arc<Agent>, assignment: Assignment) {
     let (cancel_tx, cancel) = watch::channel(false);
-    agent
-        .running()
-        .insert(assignment.attempt.clone(), cancel_tx);
+    if !agent.claim_attempt(&assignment.attempt, cancel_tx) {
+        return;
+    }
     let agent = agent.clone();
     tokio::spawn(async move {
         let token = assignment.attempt.clone();

@@ -165,6 +165,20 @@ impl Agent {
     }
 
     /// Attempts this worker runs or holds results for.
+    /// Records `attempt` as running unless this worker already holds it
+    /// (running, or its result held for the cluster), checked and recorded
+    /// under one lock. The poll loop and a report's answer can be handed the
+    /// same attempt at the same moment (a poll sends again an attempt whose
+    /// report answer is still on its way); only the first starts it.
+    pub(super) fn claim_attempt(&self, attempt: &str, cancel: watch::Sender<bool>) -> bool {
+        let mut running = self.running();
+        if running.contains_key(attempt) || self.spool.holds(attempt) {
+            return false;
+        }
+        running.insert(attempt.to_string(), cancel);
+        true
+    }
+
     pub(super) fn known(&self) -> HashSet<String> {
         let mut known: HashSet<String> = self.running().keys().cloned().collect();
         known.extend(self.spool.attempts());
