@@ -136,7 +136,7 @@ pub(super) async fn poll(
                 riding = None;
                 settled
                     .map_err(|e| Status::internal(format!("a waiting take stopped: {e}")))?
-                    .map_err(|e| super::guard::propose_error(s, e))?
+                    .map_err(|e| propose_error(s, e))?
             }
             // The deadline: take the take back, or wait for what its entry did.
             None if timed_out => match riding.take() {
